@@ -1,0 +1,105 @@
+"""Engine set-up for the embedded SQLite default and the PostgreSQL scale-out store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Database:
+    """One engine plus the two kinds of transaction orderhub uses: read and write."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 5) -> None:
+        self.url = normalise_url(url)
+        if self.url.startswith("sqlite"):
+            self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
+            _configure_sqlite(self.engine, sqlite_synchronous)
+        elif self.url.startswith("postgresql"):
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+        else:
+            raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+        self.dialect = self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that may write. On SQLite it takes the write lock up front
+        (BEGIN IMMEDIATE) so read-then-write never deadlocks between processes."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot that never blocks writers."""
+        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"ORDERHUB_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is lazy).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    keys: Sequence[str],
+    update: Sequence[str] | None = None,
+    where: ColumnElement[bool] | None = None,
+    returning: Sequence[str] = (),
+) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING on either dialect.
+
+    ``where`` guards the update (e.g. only when the incoming version is newer);
+    with ``returning``, the result has a row only when a row was written.
+    """
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table).values(**values)
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: stmt.excluded[c] for c in update},
+            where=where,
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    if returning:
+        stmt = stmt.returning(*(table.c[c] for c in returning))
+    return conn.execute(stmt)

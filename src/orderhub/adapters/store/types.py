@@ -1,0 +1,69 @@
+"""Column types that keep money exact and times timezone-aware on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def sqlite_time(value: datetime) -> str:
+    """How a UTC time is written on SQLite (sortable text); used by raw fast paths too."""
+    return value.astimezone(timezone.utc).strftime(SQLITE_TIME_FORMAT)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes: ``timestamptz`` on PostgreSQL, sortable text on SQLite."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[object]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> object:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: orderhub stores aware UTC times only")
+        if dialect.name == "sqlite":
+            return sqlite_time(value)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: object, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.strptime(value, SQLITE_TIME_FORMAT).replace(tzinfo=timezone.utc)
+        assert isinstance(value, datetime)
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact decimal amounts: ``NUMERIC(20,4)`` on PostgreSQL, decimal text on SQLite."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[object]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(20, 4, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> object:
+        if value is None:
+            return None
+        value = Decimal(value)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: object, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value))

@@ -1,0 +1,71 @@
+"""Settings read from the environment (``ORDERHUB_*``), with sensible embedded defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_SQLITE_PATH = Path("orderhub.db")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    # Largest webhook body accepted; Shopify payloads are far below this.
+    max_webhook_bytes: int = 5 * 1024 * 1024
+    # SQLite durability: FULL fsyncs every commit (durable across power loss).
+    sqlite_synchronous: str = "FULL"
+    # Inbox group commit: how many webhooks one transaction may carry.
+    inbox_batch_max: int = 256
+    worker_batch_size: int = 100
+    # How long a claimed record stays owned by a worker before others may take it.
+    lease_seconds: float = 60.0
+    # Default retry policy for destinations created without explicit values.
+    max_attempts: int = 8
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 300.0
+    poll_overlap_seconds: int = 300
+    log_level: str = "INFO"
+    log_json: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def with_database(self, url: str | None) -> "Settings":
+        return replace(self, database_url=url) if url else self
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            database_url=os.environ.get("ORDERHUB_DATABASE_URL") or cls.database_url,
+            max_webhook_bytes=_int("ORDERHUB_MAX_WEBHOOK_BYTES", cls.max_webhook_bytes),
+            sqlite_synchronous=os.environ.get("ORDERHUB_SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
+            inbox_batch_max=_int("ORDERHUB_INBOX_BATCH_MAX", cls.inbox_batch_max),
+            worker_batch_size=_int("ORDERHUB_WORKER_BATCH_SIZE", cls.worker_batch_size),
+            lease_seconds=_float("ORDERHUB_LEASE_SECONDS", cls.lease_seconds),
+            max_attempts=_int("ORDERHUB_MAX_ATTEMPTS", cls.max_attempts),
+            backoff_base_seconds=_float("ORDERHUB_BACKOFF_BASE_SECONDS", cls.backoff_base_seconds),
+            backoff_max_seconds=_float("ORDERHUB_BACKOFF_MAX_SECONDS", cls.backoff_max_seconds),
+            poll_overlap_seconds=_int("ORDERHUB_POLL_OVERLAP_SECONDS", cls.poll_overlap_seconds),
+            log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
+            log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
+        )

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks: throwaway real servers on loopback."""
