@@ -79,8 +79,6 @@ inbox = Table(
     Column("outcome", String(32)),  # applied | stale | unchanged | recorded ...
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("available_at", UTCDateTime, nullable=False),
-    Column("locked_by", String(100)),
-    Column("locked_until", UTCDateTime),
     Column("processed_at", UTCDateTime),
     Column("last_error", Text),
     UniqueConstraint("shop_id", "identity"),
@@ -134,6 +132,7 @@ deliveries = Table(
     Column("locked_until", UTCDateTime),
     Column("last_status", Integer),
     Column("last_error", Text),
+    Column("history", Text, nullable=False, server_default="[]"),  # JSON: every attempt
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
     UniqueConstraint("destination_id", "inbox_id"),

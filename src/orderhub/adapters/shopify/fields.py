@@ -1,0 +1,157 @@
+"""Reading hostile JSON field by field, with errors that name the exact field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from orderhub.domain.errors import InvalidRecord
+
+MISSING = object()
+
+
+def parse_time(value: str, path: str = "time") -> datetime:
+    """Shopify times are ISO 8601 with an offset (REST) or ``Z`` (GraphQL)."""
+    if not isinstance(value, str):
+        raise InvalidRecord(path, f"expected an ISO 8601 time, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRecord(path, f"not an ISO 8601 time: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        raise InvalidRecord(path, f"time {value[:40]!r} has no UTC offset")
+    return parsed.astimezone(timezone.utc)
+
+
+def shopify_id(value: Any, path: str) -> str:
+    """Ids are kept as strings: they exceed 2^53. Accepts ints, digit strings and gids."""
+    if isinstance(value, bool):
+        raise InvalidRecord(path, "expected an id, got a boolean")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        tail = value.rsplit("/", 1)[-1] if value.startswith("gid://") else value
+        tail = tail.split("?", 1)[0]
+        if tail.isdigit() and len(tail) <= 30:
+            return tail
+    raise InvalidRecord(path, f"not a Shopify id: {str(value)[:40]!r}")
+
+
+class Fields:
+    """A view on one JSON object that remembers where it is in the payload."""
+
+    __slots__ = ("data", "path")
+
+    def __init__(self, data: Any, path: str = "") -> None:
+        if not isinstance(data, dict):
+            raise InvalidRecord(path or None, f"expected an object, got {type(data).__name__}")
+        self.data = data
+        self.path = path
+
+    def _p(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str, required: bool) -> Any:
+        value = self.data.get(key, MISSING)
+        if value is MISSING or value is None:
+            if required:
+                raise InvalidRecord(self._p(key), "required field is missing")
+            return None
+        return value
+
+    def id(self, key: str = "id", required: bool = True) -> str | None:
+        value = self._get(key, required)
+        return None if value is None else shopify_id(value, self._p(key))
+
+    def str(self, key: str, *, required: bool = False, max_len: int = 255) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise InvalidRecord(self._p(key), f"expected text, got {type(value).__name__}")
+        if len(value) > max_len:
+            raise InvalidRecord(self._p(key), f"text of {len(value)} characters exceeds the limit of {max_len}")
+        return value
+
+    def int(self, key: str, *, required: bool = False) -> int | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise InvalidRecord(self._p(key), f"expected a whole number, got {str(value)[:40]!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidRecord(self._p(key), f"expected a whole number, got {value[:40]!r}") from None
+
+    def float(self, key: str) -> float | None:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise InvalidRecord(self._p(key), f"expected a number, got {str(value)[:40]!r}") from None
+
+    def money(self, key: str, *, required: bool = False, default: str = "0") -> Decimal:
+        value = self._get(key, required)
+        if value is None:
+            return Decimal(default)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InvalidRecord(self._p(key), f"expected an amount, got {type(value).__name__}")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise InvalidRecord(self._p(key), f"not an amount: {str(value)[:40]!r}") from None
+        if not amount.is_finite() or abs(amount) >= Decimal("1e15"):
+            raise InvalidRecord(self._p(key), f"amount out of range: {str(value)[:40]!r}")
+        return amount
+
+    def time(self, key: str, *, required: bool = False) -> datetime | None:
+        value = self._get(key, required)
+        return None if value is None else parse_time(value, self._p(key))
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise InvalidRecord(self._p(key), f"expected true or false, got {str(value)[:40]!r}")
+        return value
+
+    def obj(self, key: str, *, required: bool = False) -> "Fields | None":
+        value = self._get(key, required)
+        return None if value is None else Fields(value, self._p(key))
+
+    def objs(self, key: str, *, required: bool = False, max_items: int = 5000) -> list["Fields"]:
+        value = self._get(key, required)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise InvalidRecord(self._p(key), f"expected a list, got {type(value).__name__}")
+        if len(value) > max_items:
+            raise InvalidRecord(self._p(key), f"{len(value)} entries exceed the limit of {max_items}")
+        return [Fields(v, f"{self._p(key)}[{i}]") for i, v in enumerate(value)]
+
+    def tags(self, key: str = "tags") -> tuple[str, ...]:
+        value = self._get(key, False)
+        if value is None:
+            return ()
+        if isinstance(value, list):
+            parts = [str(v) for v in value]
+        elif isinstance(value, str):
+            parts = value.split(",")
+        else:
+            raise InvalidRecord(self._p(key), f"expected comma-separated text, got {type(value).__name__}")
+        return tuple(t.strip() for t in parts if t.strip())
+
+    def shop_money(self, key: str) -> Decimal | None:
+        """``{"shop_money": {"amount": "1.00"}}`` money sets, as in ``total_shipping_price_set``."""
+        money_set = self.obj(key)
+        if money_set is None:
+            return None
+        shop_money = money_set.obj("shop_money")
+        return None if shop_money is None else shop_money.money("amount")

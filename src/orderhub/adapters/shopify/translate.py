@@ -1,0 +1,273 @@
+"""Shopify webhook payloads (REST shape) to orderhub's canonical model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from orderhub.adapters.shopify.fields import Fields
+from orderhub.domain.errors import InvalidRecord
+from orderhub.domain.model import (
+    Address,
+    AppUninstalled,
+    Customer,
+    CustomerDataRequest,
+    CustomerRedaction,
+    InventoryLevel,
+    LineDelta,
+    LineItem,
+    Order,
+    OrderEdit,
+    Product,
+    ProductDeletion,
+    Refund,
+    RefundLine,
+    ShippingLine,
+    ShopRedaction,
+    Variant,
+)
+
+
+def order(payload: Any) -> Order:
+    f = Fields(payload)
+    created_at = f.time("created_at", required=True)
+    updated_at = f.time("updated_at") or created_at
+    assert created_at is not None and updated_at is not None
+    currency = f.str("currency", required=True, max_len=16)
+    assert currency is not None
+    items = tuple(_line_item(li) for li in f.objs("line_items"))
+    shipping_lines = tuple(_shipping_line(sl) for sl in f.objs("shipping_lines"))
+    total_shipping = f.shop_money("total_shipping_price_set")
+    if total_shipping is None:
+        total_shipping = sum((sl.discounted_price for sl in shipping_lines), Decimal("0"))
+    number = f.str("order_number", max_len=40) or f.str("number", max_len=40)
+    return Order(
+        shopify_id=f.id() or "",
+        name=f.str("name", max_len=100),
+        number=number,
+        email=f.str("email", max_len=320) or f.str("contact_email", max_len=320),
+        customer=_customer(f.obj("customer")),
+        financial_status=f.str("financial_status", max_len=32),
+        fulfillment_status=f.str("fulfillment_status", max_len=32),
+        currency=currency.upper(),
+        subtotal_price=f.money("subtotal_price"),
+        total_discounts=f.money("total_discounts"),
+        total_tax=f.money("total_tax"),
+        total_shipping=total_shipping,
+        total_price=f.money("total_price", required=True),
+        tags=f.tags(),
+        note=f.str("note", max_len=5000),
+        cancel_reason=f.str("cancel_reason", max_len=64),
+        cancelled_at=f.time("cancelled_at"),
+        closed_at=f.time("closed_at"),
+        created_at=created_at,
+        updated_at=updated_at,
+        items=items,
+        shipping_address=_address(f.obj("shipping_address")),
+        billing_address=_address(f.obj("billing_address")),
+        shipping_lines=shipping_lines,
+    )
+
+
+def _line_item(f: Fields) -> LineItem:
+    quantity = f.int("quantity", required=True)
+    assert quantity is not None
+    tax = sum((t.money("price") for t in f.objs("tax_lines")), Decimal("0"))
+    fulfillable = f.int("fulfillable_quantity")
+    return LineItem(
+        shopify_id=f.id() or "",
+        sku=f.str("sku") or None,
+        title=f.str("title", required=True, max_len=500) or "",
+        variant_title=f.str("variant_title", max_len=500),
+        product_id=f.id("product_id", required=False),
+        variant_id=f.id("variant_id", required=False),
+        quantity=quantity,
+        current_quantity=f.int("current_quantity"),
+        fulfillable_quantity=quantity if fulfillable is None else fulfillable,
+        fulfillment_status=f.str("fulfillment_status", max_len=32),
+        price=f.money("price", required=True),
+        total_discount=f.money("total_discount"),
+        tax=tax,
+        requires_shipping=f.bool("requires_shipping", True),
+    )
+
+
+def _shipping_line(f: Fields) -> ShippingLine:
+    price = f.money("price")
+    discounted = f.money("discounted_price", default=str(price))
+    return ShippingLine(
+        shopify_id=f.id() or "",
+        title=f.str("title", max_len=255) or "",
+        code=f.str("code"),
+        price=price,
+        discounted_price=discounted,
+    )
+
+
+def _customer(f: Fields | None) -> Customer | None:
+    if f is None or f.data.get("id") is None:
+        return None
+    return Customer(
+        shopify_id=f.id() or "",
+        email=f.str("email", max_len=320),
+        first_name=f.str("first_name"),
+        last_name=f.str("last_name"),
+        phone=f.str("phone", max_len=64),
+    )
+
+
+def _address(f: Fields | None) -> Address | None:
+    if f is None:
+        return None
+    country_code = f.str("country_code", max_len=2)
+    return Address(
+        name=f.str("name"),
+        first_name=f.str("first_name"),
+        last_name=f.str("last_name"),
+        company=f.str("company"),
+        address1=f.str("address1"),
+        address2=f.str("address2"),
+        city=f.str("city"),
+        province=f.str("province"),
+        province_code=f.str("province_code", max_len=16),
+        zip=f.str("zip", max_len=32),
+        country=f.str("country"),
+        country_code=country_code.upper() if country_code else None,
+        phone=f.str("phone", max_len=64),
+        latitude=f.float("latitude"),
+        longitude=f.float("longitude"),
+    )
+
+
+def refund(payload: Any) -> Refund:
+    f = Fields(payload)
+    lines = tuple(
+        RefundLine(
+            line_item_id=rl.id("line_item_id") or "",
+            quantity=rl.int("quantity", required=True) or 0,
+            subtotal=rl.money("subtotal"),
+            restock_type=rl.str("restock_type", max_len=32),
+        )
+        for rl in f.objs("refund_line_items")
+    )
+    transactions = [t for t in f.objs("transactions") if (t.str("kind") or "refund") == "refund"
+                    and (t.str("status") or "success") == "success"]
+    amount = sum((t.money("amount") for t in transactions), Decimal("0"))
+    currency = next((t.str("currency", max_len=3) for t in transactions if t.data.get("currency")), None)
+    created_at = f.time("created_at", required=True)
+    assert created_at is not None
+    return Refund(
+        shopify_id=f.id() or "",
+        order_id=f.id("order_id") or "",
+        created_at=created_at,
+        amount=amount,
+        currency=currency,
+        lines=lines,
+        note=f.str("note", max_len=5000),
+    )
+
+
+def order_edit(payload: Any) -> OrderEdit:
+    f = Fields(payload).obj("order_edit", required=True)
+    assert f is not None
+    line_items = f.obj("line_items")
+
+    def deltas(kind: str) -> tuple[LineDelta, ...]:
+        if line_items is None:
+            return ()
+        return tuple(LineDelta(d.id() or "", d.int("delta", required=True) or 0) for d in line_items.objs(kind))
+
+    created_at = f.time("created_at", required=True)
+    assert created_at is not None
+    return OrderEdit(
+        shopify_id=f.id() or "",
+        order_id=f.id("order_id") or "",
+        created_at=created_at,
+        additions=deltas("additions"),
+        removals=deltas("removals"),
+    )
+
+
+def product(payload: Any) -> Product:
+    f = Fields(payload)
+    updated_at = f.time("updated_at") or f.time("created_at", required=True)
+    assert updated_at is not None
+    return Product(
+        shopify_id=f.id() or "",
+        updated_at=updated_at,
+        title=f.str("title", max_len=500),
+        handle=f.str("handle"),
+        vendor=f.str("vendor"),
+        product_type=f.str("product_type"),
+        status=f.str("status", max_len=16),
+        tags=f.tags(),
+        variants=tuple(
+            Variant(
+                shopify_id=v.id() or "",
+                sku=v.str("sku") or None,
+                title=v.str("title", max_len=500),
+                price=v.money("price") if v.data.get("price") is not None else None,
+                barcode=v.str("barcode"),
+                inventory_item_id=v.id("inventory_item_id", required=False),
+            )
+            for v in f.objs("variants")
+        ),
+    )
+
+
+def product_deletion(payload: Any, deleted_at: datetime) -> ProductDeletion:
+    return ProductDeletion(shopify_id=Fields(payload).id() or "", deleted_at=deleted_at)
+
+
+def inventory_level(payload: Any) -> InventoryLevel:
+    f = Fields(payload)
+    updated_at = f.time("updated_at", required=True)
+    assert updated_at is not None
+    return InventoryLevel(
+        inventory_item_id=f.id("inventory_item_id") or "",
+        location_id=f.id("location_id") or "",
+        available=f.int("available"),
+        updated_at=updated_at,
+    )
+
+
+def _customer_ref(f: Fields) -> tuple[str | None, str | None]:
+    customer = f.obj("customer")
+    if customer is None:
+        return None, None
+    return customer.id(required=False), customer.str("email", max_len=320)
+
+
+def _order_ids(f: Fields, key: str) -> tuple[str, ...]:
+    values = f.data.get(key) or []
+    if not isinstance(values, list):
+        raise InvalidRecord(key, "expected a list of order ids")
+    return tuple(Fields({"id": v}, f"{key}[{i}]").id() or "" for i, v in enumerate(values))
+
+
+def customer_redaction(payload: Any) -> CustomerRedaction:
+    f = Fields(payload)
+    customer_id, email = _customer_ref(f)
+    return CustomerRedaction(customer_id=customer_id, email=email, order_ids=_order_ids(f, "orders_to_redact"))
+
+
+def customer_data_request(payload: Any) -> CustomerDataRequest:
+    f = Fields(payload)
+    customer_id, email = _customer_ref(f)
+    request = f.obj("data_request")
+    return CustomerDataRequest(
+        request_id=request.id(required=False) if request else None,
+        customer_id=customer_id,
+        email=email,
+        order_ids=_order_ids(f, "orders_requested"),
+    )
+
+
+def shop_redaction(payload: Any) -> ShopRedaction:
+    return ShopRedaction(shop_domain=Fields(payload).str("shop_domain", required=True) or "")
+
+
+def app_uninstalled(payload: Any) -> AppUninstalled:
+    f = Fields(payload)
+    return AppUninstalled(shop_domain=f.str("myshopify_domain") or f.str("domain") or "")

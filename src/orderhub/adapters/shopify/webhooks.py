@@ -1,0 +1,127 @@
+"""Shopify webhook conventions: topics, headers, HMAC signatures and record identity."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from orderhub.adapters.shopify.fields import parse_time, shopify_id
+from orderhub.domain.errors import InvalidRecord
+
+ORDER_TOPICS = frozenset({
+    "orders/create", "orders/updated", "orders/cancelled", "orders/paid",
+    "orders/fulfilled", "orders/partially_fulfilled",
+})
+SUPPORTED_TOPICS = ORDER_TOPICS | frozenset({
+    "orders/edited", "refunds/create", "inventory_levels/update",
+    "products/create", "products/update", "products/delete",
+    "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact",
+})
+
+HEADER_TOPIC = "x-shopify-topic"
+HEADER_HMAC = "x-shopify-hmac-sha256"
+HEADER_SHOP = "x-shopify-shop-domain"
+HEADER_API_VERSION = "x-shopify-api-version"
+HEADER_WEBHOOK_ID = "x-shopify-webhook-id"
+HEADER_EVENT_ID = "x-shopify-event-id"
+HEADER_TRIGGERED_AT = "x-shopify-triggered-at"
+REQUIRED_HEADERS = (HEADER_TOPIC, HEADER_SHOP, HEADER_WEBHOOK_ID)
+
+
+def sign(secret: str | bytes, body: bytes) -> str:
+    """base64(HMAC-SHA256(secret, raw body)), as Shopify puts in X-Shopify-Hmac-Sha256."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+
+
+def verify(secret: str | bytes, body: bytes, signature: str | None) -> bool:
+    """Constant-time comparison of the expected and the presented signature."""
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), signature.strip().encode())
+
+
+@dataclass(frozen=True)
+class WebhookHeaders:
+    topic: str
+    shop_domain: str
+    webhook_id: str
+    hmac: str | None
+    api_version: str | None
+    event_id: str | None
+    triggered_at: datetime | None
+
+
+class MissingHeaders(ValueError):
+    pass
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value[:limit] if value else None
+
+
+def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
+    """Reads X-Shopify-* headers, whatever their case. Raises :class:`MissingHeaders`."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    missing = [h for h in REQUIRED_HEADERS if not (lower.get(h) or "").strip()]
+    if missing:
+        raise MissingHeaders("missing required header(s): " + ", ".join(missing))
+    triggered = lower.get(HEADER_TRIGGERED_AT)
+    triggered_at = None
+    if triggered:
+        try:
+            triggered_at = parse_time(triggered.strip(), "X-Shopify-Triggered-At")
+        except InvalidRecord as exc:
+            raise MissingHeaders(str(exc)) from None
+    return WebhookHeaders(
+        topic=(_clean(lower[HEADER_TOPIC], 100) or "").lower(),
+        shop_domain=(_clean(lower[HEADER_SHOP], 255) or "").lower(),
+        webhook_id=_clean(lower[HEADER_WEBHOOK_ID], 100) or "",
+        hmac=_clean(lower.get(HEADER_HMAC), 200),
+        api_version=_clean(lower.get(HEADER_API_VERSION), 16),
+        event_id=_clean(lower.get(HEADER_EVENT_ID), 100),
+        triggered_at=triggered_at,
+    )
+
+
+def _version(payload: dict[str, Any], key: str = "updated_at") -> str:
+    return parse_time(payload[key]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def identity(topic: str, payload: Any, webhook_id: str | None) -> str:
+    """The content identity of an inbound record.
+
+    The same version of the same resource has the same identity whichever way it
+    arrived (webhook, EventBridge, batch poll) and whichever order topic carried
+    it, so the inbox stores it once. Anything without a version falls back to the
+    delivery id.
+    """
+    try:
+        if isinstance(payload, dict):
+            if topic in ORDER_TOPICS:
+                return f"order:{shopify_id(payload['id'], 'id')}@{_version(payload)}"
+            if topic == "refunds/create":
+                return f"refund:{shopify_id(payload['id'], 'id')}"
+            if topic == "orders/edited":
+                return f"order_edit:{shopify_id(payload['order_edit']['id'], 'id')}"
+            if topic in ("products/create", "products/update"):
+                return f"product:{shopify_id(payload['id'], 'id')}@{_version(payload)}"
+            if topic == "products/delete":
+                return f"product_delete:{shopify_id(payload['id'], 'id')}"
+            if topic == "inventory_levels/update":
+                item = shopify_id(payload["inventory_item_id"], "inventory_item_id")
+                location = shopify_id(payload["location_id"], "location_id")
+                return f"inventory_level:{item}:{location}@{_version(payload)}"
+    except (KeyError, TypeError, InvalidRecord):
+        pass  # malformed: keep it under its delivery id; the processor reports what is wrong
+    if not webhook_id:
+        raise ValueError(f"{topic} record has neither a versioned identity nor a webhook id")
+    return f"webhook:{webhook_id}"

@@ -1,0 +1,205 @@
+"""The inbox: every inbound message is committed here before it is acknowledged.
+
+Writes go through a group-commit writer: concurrent webhooks wait on one shared
+transaction, so one fsync acknowledges many of them. Claims hand out batches
+inside the worker's transaction, so a worker that dies loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.schema import inbox
+from orderhub.adapters.store.types import sqlite_time
+
+log = structlog.get_logger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    shop_id: int
+    source: str
+    topic: str
+    identity: str
+    payload: str
+    status: str = "pending"  # or "unsupported" for topics orderhub does not handle
+    webhook_id: str | None = None
+    event_id: str | None = None
+    api_version: str | None = None
+    triggered_at: datetime | None = None
+
+
+_COLUMNS = ("shop_id", "source", "topic", "identity", "webhook_id", "event_id", "api_version",
+            "triggered_at", "received_at", "payload", "status", "attempts", "available_at")
+_SQLITE_INSERT = (f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
+                  "ON CONFLICT DO NOTHING")
+_PG_INSERT = (f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('%s' for _ in _COLUMNS)}) "
+              "ON CONFLICT DO NOTHING")
+
+
+def insert_entries(db: Database, entries: Sequence[InboxEntry]) -> list[bool]:
+    """Insert in one transaction; True for each entry stored, False for a duplicate.
+
+    Uses the DB-API directly: this is the hot path of every webhook.
+    """
+    now = utcnow()
+    raw = db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        sqlite = db.dialect == "sqlite"
+        if sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+            sql = _SQLITE_INSERT
+            stamp: Any = sqlite_time(now)
+        else:
+            sql = _PG_INSERT
+            stamp = now
+        stored = []
+        try:
+            for e in entries:
+                triggered: Any = e.triggered_at
+                if sqlite and triggered is not None:
+                    triggered = sqlite_time(triggered)
+                cur.execute(sql, (e.shop_id, e.source, e.topic, e.identity, e.webhook_id, e.event_id,
+                                  e.api_version, triggered, stamp, e.payload, e.status, 0, stamp))
+                stored.append(cur.rowcount == 1)
+            if sqlite:
+                cur.execute("COMMIT")
+            else:
+                raw.commit()
+        except BaseException:
+            if sqlite:
+                cur.execute("ROLLBACK")
+            else:
+                raw.rollback()
+            raise
+        finally:
+            cur.close()
+        return stored
+    finally:
+        raw.close()
+
+
+class InboxWriter:
+    """Group commit for the webhook receivers: one writer thread, many waiting requests."""
+
+    def __init__(self, db: Database, batch_max: int = 256) -> None:
+        self.db = db
+        self.batch_max = batch_max
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
+        self._started = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._thread.start()
+                self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._started = False
+
+    async def put(self, entry: InboxEntry) -> bool:
+        """Resolves once the entry is committed: True if new, False if already stored."""
+        self.start()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bool] = loop.create_future()
+        self._queue.put((entry, fut, loop))
+        return await fut
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.batch_max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                results: list[Any] = insert_entries(self.db, [b[0] for b in batch])
+            except Exception as exc:  # database down: every waiting request answers 503
+                log.error("inbox_write_failed", error=str(exc), batch=len(batch))
+                results = [exc] * len(batch)
+            for (_, fut, loop), result in zip(batch, results):
+                loop.call_soon_threadsafe(_resolve, fut, result)
+
+
+def _resolve(fut: asyncio.Future[bool], result: Any) -> None:
+    if fut.done():
+        return
+    if isinstance(result, BaseException):
+        fut.set_exception(result)
+    else:
+        fut.set_result(result)
+
+
+def claim(conn: Connection, *, limit: int) -> list[Any]:
+    """Take up to ``limit`` due records for the current transaction.
+
+    On PostgreSQL the rows stay locked (``FOR UPDATE SKIP LOCKED``) until the
+    transaction that processes them commits, so concurrent workers take disjoint
+    batches and a worker that dies simply releases its rows. On SQLite the write
+    transaction (BEGIN IMMEDIATE) already excludes other writers.
+    """
+    if limit <= 0:
+        return []
+    stmt = (select(inbox).where(inbox.c.status == "pending", inbox.c.available_at <= utcnow())
+            .order_by(inbox.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt))
+
+
+def has_due(conn: Connection) -> bool:
+    return conn.execute(select(inbox.c.id).where(
+        inbox.c.status == "pending", inbox.c.available_at <= utcnow()).limit(1)).first() is not None
+
+
+def finish(conn: Connection, record_id: int, *, status: str, outcome: str | None = None,
+           error: str | None = None) -> None:
+    conn.execute(
+        update(inbox).where(inbox.c.id == record_id).values(
+            status=status, outcome=outcome, last_error=error, processed_at=utcnow(),
+            attempts=inbox.c.attempts + 1)
+    )
+
+
+def retry_later(conn: Connection, record_id: int, *, delay_seconds: float, error: str) -> None:
+    conn.execute(
+        update(inbox).where(inbox.c.id == record_id).values(
+            status="pending", available_at=utcnow() + timedelta(seconds=delay_seconds),
+            last_error=error, attempts=inbox.c.attempts + 1)
+    )
+
+
+def depth(conn: Connection) -> tuple[int, datetime | None]:
+    """How many records wait, and when the oldest of them arrived."""
+    row = conn.execute(
+        select(func.count(), func.min(inbox.c.received_at)).where(inbox.c.status.in_(("pending", "processing")))
+    ).one()
+    return int(row[0]), row[1]

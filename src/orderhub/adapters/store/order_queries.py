@@ -1,0 +1,112 @@
+"""Read models for orders: lists and the full order with its parts and timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, or_, select
+
+from orderhub.adapters.store.schema import (
+    customers,
+    order_addresses,
+    order_events,
+    order_items,
+    order_shipping_lines,
+    orders,
+    refunds,
+    shops,
+)
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    shop: str | None = None
+    status: str | None = None
+    financial_status: str | None = None
+    search: str | None = None
+    since: datetime | None = None
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    out = {}
+    for k, v in row._mapping.items():
+        if isinstance(v, datetime):
+            v = v.isoformat()
+        elif v is not None and not isinstance(v, (str, int, float, bool)):
+            v = str(v)  # Decimal: as exact text
+        out[k] = v
+    return out
+
+
+def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,
+                   orders.c.status, orders.c.financial_status, orders.c.fulfillment_status, orders.c.currency,
+                   orders.c.total_price, orders.c.source_created_at.label("created_at"),
+                   orders.c.source_updated_at.label("updated_at"), orders.c.version)
+            .join(shops, shops.c.id == orders.c.shop_id))
+    if flt.shop:
+        stmt = stmt.where(shops.c.domain == flt.shop.lower())
+    if flt.status:
+        stmt = stmt.where(orders.c.status == flt.status)
+    if flt.financial_status:
+        stmt = stmt.where(orders.c.financial_status == flt.financial_status)
+    if flt.since:
+        stmt = stmt.where(orders.c.source_updated_at >= flt.since)
+    if flt.search:
+        like = f"%{flt.search}%"
+        stmt = stmt.where(or_(orders.c.name.like(like), orders.c.email.like(like), orders.c.shopify_id == flt.search))
+    stmt = stmt.order_by(orders.c.source_created_at.desc(), orders.c.id.desc()).limit(limit).offset(offset)
+    return [_plain(r) for r in conn.execute(stmt)]
+
+
+def count_orders(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(orders)).scalar_one())
+
+
+def find_order_id(conn: Connection, ref: str, shop: str | None = None) -> int | None:
+    """An order by orderhub id, or by Shopify id / name (``#1001``) within a shop."""
+    if shop:
+        shop_id = select(shops.c.id).where(shops.c.domain == shop.lower()).scalar_subquery()
+        row = conn.execute(select(orders.c.id).where(
+            orders.c.shop_id == shop_id, or_(orders.c.shopify_id == ref, orders.c.name == ref))).first()
+        return None if row is None else int(row.id)
+    if ref.isdigit() and len(ref) < 16:
+        row = conn.execute(select(orders.c.id).where(orders.c.id == int(ref))).first()
+        if row is not None:
+            return int(row.id)
+    rows = conn.execute(select(orders.c.id).where(or_(orders.c.shopify_id == ref, orders.c.name == ref))
+                        .limit(2)).all()
+    return int(rows[0].id) if len(rows) == 1 else None
+
+
+def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(orders, shops.c.domain.label("shop")).join(shops, shops.c.id == orders.c.shop_id)
+                       .where(orders.c.id == order_id)).first()
+    if row is None:
+        return None
+    order = _plain(row)
+    order["customer"] = None
+    if row.customer_id is not None:
+        cust = conn.execute(select(customers.c.shopify_id, customers.c.email, customers.c.first_name,
+                                   customers.c.last_name, customers.c.phone, customers.c.redacted_at)
+                            .where(customers.c.id == row.customer_id)).first()
+        order["customer"] = _plain(cust) if cust else None
+    order["items"] = [_plain(r) for r in conn.execute(
+        select(order_items).where(order_items.c.order_id == order_id).order_by(order_items.c.id))]
+    order["addresses"] = {r.kind: _plain(r) for r in conn.execute(
+        select(order_addresses).where(order_addresses.c.order_id == order_id))}
+    order["shipping_lines"] = [_plain(r) for r in conn.execute(
+        select(order_shipping_lines).where(order_shipping_lines.c.order_id == order_id))]
+    refund_rows = conn.execute(select(refunds).where(
+        refunds.c.shop_id == row.shop_id, refunds.c.order_shopify_id == row.shopify_id)
+        .order_by(refunds.c.source_created_at)).all()
+    order["refunds"] = [_plain(r) | {"lines": orjson.loads(r.lines)} for r in refund_rows]
+    order["total_refunded"] = str(sum((r.amount for r in refund_rows), start=row.total_price * 0))
+    order["timeline"] = [_plain(r) | {"detail": orjson.loads(r.detail)} for r in conn.execute(
+        select(order_events.c.inbox_id, order_events.c.kind, order_events.c.detail, order_events.c.at)
+        .where(order_events.c.shop_id == row.shop_id, order_events.c.order_shopify_id == row.shopify_id)
+        .order_by(order_events.c.id))]
+    return order

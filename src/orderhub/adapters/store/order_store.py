@@ -1,0 +1,371 @@
+"""Applying canonical records to orderhub's own order store.
+
+Every function here is idempotent and order-independent: applying the same
+version twice changes nothing, and an older version never overwrites a newer one.
+Callers run them inside one transaction with the inbox bookkeeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.schema import (
+    customers,
+    inventory_levels,
+    order_addresses,
+    order_edits,
+    order_events,
+    order_items,
+    order_shipping_lines,
+    orders,
+    privacy_requests,
+    products,
+    refunds,
+    shops,
+    variants,
+)
+from orderhub.domain.model import (
+    Address,
+    Customer,
+    CustomerDataRequest,
+    CustomerRedaction,
+    Freshness,
+    InventoryLevel,
+    Order,
+    OrderEdit,
+    Product,
+    ProductDeletion,
+    Refund,
+    freshness,
+)
+
+REDACTED = "[redacted]"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=_default).decode()
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def add_order_event(conn: Connection, shop_id: int, order_id: str, inbox_id: int | None,
+                    kind: str, detail: dict[str, Any]) -> None:
+    conn.execute(insert(order_events).values(
+        shop_id=shop_id, order_shopify_id=order_id, inbox_id=inbox_id, kind=kind,
+        detail=_json(detail), at=utcnow()))
+
+
+def _lock_order(conn: Connection, shop_id: int, order_id: str) -> Any:
+    stmt = select(orders.c.id, orders.c.source_updated_at, orders.c.version).where(
+        orders.c.shop_id == shop_id, orders.c.shopify_id == order_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def _upsert_customer(conn: Connection, shop_id: int, customer: Customer | None, at: datetime) -> int | None:
+    if customer is None:
+        return None
+    values = dict(shop_id=shop_id, shopify_id=customer.shopify_id, email=customer.email,
+                  first_name=customer.first_name, last_name=customer.last_name, phone=customer.phone,
+                  source_updated_at=at)
+    # A redacted customer stays redacted; otherwise the newest order wins.
+    guard = and_(customers.c.redacted_at.is_(None),
+                 (customers.c.source_updated_at.is_(None)) | (customers.c.source_updated_at <= at))
+    upsert(conn, customers, values, keys=("shop_id", "shopify_id"),
+           update=("email", "first_name", "last_name", "phone", "source_updated_at"), where=guard)
+    return conn.execute(select(customers.c.id).where(
+        customers.c.shop_id == shop_id, customers.c.shopify_id == customer.shopify_id)).scalar_one()
+
+
+def _order_values(order: Order) -> dict[str, Any]:
+    return dict(
+        name=order.name, number=order.number, email=order.email, status=order.status.value,
+        financial_status=order.financial_status, fulfillment_status=order.fulfillment_status,
+        currency=order.currency, subtotal_price=order.subtotal_price, total_discounts=order.total_discounts,
+        total_tax=order.total_tax, total_shipping=order.total_shipping, total_price=order.total_price,
+        tags=", ".join(order.tags), note=order.note, cancel_reason=order.cancel_reason,
+        cancelled_at=order.cancelled_at, closed_at=order.closed_at, source_created_at=order.created_at,
+        source_updated_at=order.updated_at,
+    )
+
+
+def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | None) -> Freshness:
+    """Create or replace an order with its items, addresses, customer and shipping lines."""
+    now = utcnow()
+    current = _lock_order(conn, shop_id, order.shopify_id)
+    fresh = freshness(current.source_updated_at if current else None, order.updated_at)
+    if fresh in (Freshness.SAME, Freshness.STALE):
+        add_order_event(conn, shop_id, order.shopify_id, inbox_id, f"ignored_{fresh.value}",
+                        {"incoming_updated_at": order.updated_at.isoformat(),
+                         "stored_updated_at": current.source_updated_at.isoformat()})
+        return fresh
+    customer_id = _upsert_customer(conn, shop_id, order.customer, order.updated_at)
+    values = _order_values(order) | {"customer_id": customer_id, "updated_at": now}
+    if current is None:
+        row = upsert(conn, orders, values | {"shop_id": shop_id, "shopify_id": order.shopify_id, "version": 1,
+                                              "created_at": now},
+                     keys=("shop_id", "shopify_id"), returning=("id",)).first()
+        if row is None:  # another process inserted it between our look and our insert: decide again
+            return apply_order(conn, shop_id, order, inbox_id)
+        order_pk = row.id
+    else:
+        order_pk = current.id
+        conn.execute(update(orders).where(orders.c.id == order_pk).values(**values, version=orders.c.version + 1))
+    _replace_children(conn, order_pk, order)
+    edits = _reapply_edits(conn, shop_id, order_pk, order.shopify_id, after=order.updated_at)
+    add_order_event(conn, shop_id, order.shopify_id, inbox_id, "created" if current is None else "updated",
+                    {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
+                     "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
+                     "edits_reapplied": edits})
+    return fresh
+
+
+def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
+    # Items are upserted by line id (not deleted) so state attached to them survives updates.
+    for item in order.items:
+        values = dict(
+            order_id=order_pk, shopify_id=item.shopify_id, sku=item.sku, title=item.title,
+            variant_title=item.variant_title, product_shopify_id=item.product_id,
+            variant_shopify_id=item.variant_id, quantity=item.quantity,
+            current_quantity=item.quantity if item.current_quantity is None else item.current_quantity,
+            fulfillable_quantity=item.fulfillable_quantity, fulfillment_status=item.fulfillment_status,
+            price=item.price, total_discount=item.total_discount, tax=item.tax,
+            requires_shipping=item.requires_shipping,
+        )
+        upsert(conn, order_items, values, keys=("order_id", "shopify_id"),
+               update=[k for k in values if k not in ("order_id", "shopify_id")])
+    line_ids = [i.shopify_id for i in order.items]
+    conn.execute(delete(order_items).where(order_items.c.order_id == order_pk,
+                                           order_items.c.shopify_id.not_in(line_ids)))
+    kinds = []
+    for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address)):
+        if address is None:
+            continue
+        kinds.append(kind)
+        values = {"order_id": order_pk, "kind": kind} | dataclasses.asdict(address)
+        upsert(conn, order_addresses, values, keys=("order_id", "kind"),
+               update=[k for k in values if k not in ("order_id", "kind")])
+    conn.execute(delete(order_addresses).where(order_addresses.c.order_id == order_pk,
+                                               order_addresses.c.kind.not_in(kinds)))
+    conn.execute(delete(order_shipping_lines).where(order_shipping_lines.c.order_id == order_pk))
+    if order.shipping_lines:
+        conn.execute(insert(order_shipping_lines), [
+            dict(order_id=order_pk, shopify_id=s.shopify_id, title=s.title, code=s.code, price=s.price,
+                 discounted_price=s.discounted_price) for s in order.shipping_lines])
+
+
+def _reapply_edits(conn: Connection, shop_id: int, order_pk: int, order_id: str, after: datetime) -> int:
+    """Edits newer than the version just stored still apply on top of it."""
+    pending = conn.execute(select(order_edits).where(
+        order_edits.c.shop_id == shop_id, order_edits.c.order_shopify_id == order_id,
+        order_edits.c.source_created_at > after).order_by(order_edits.c.source_created_at)).all()
+    for edit in pending:
+        _apply_quantity_changes(conn, order_pk, orjson.loads(edit.changes))
+    return len(pending)
+
+
+def _apply_quantity_changes(conn: Connection, order_pk: int, changes: dict[str, int]) -> None:
+    for line_id, delta in changes.items():
+        conn.execute(update(order_items).where(
+            order_items.c.order_id == order_pk, order_items.c.shopify_id == line_id).values(
+            current_quantity=order_items.c.current_quantity + delta))
+
+
+def apply_order_edit(conn: Connection, shop_id: int, edit: OrderEdit, inbox_id: int | None) -> str:
+    changes = edit.quantity_changes()
+    row = upsert(conn, order_edits, dict(
+        shop_id=shop_id, shopify_id=edit.shopify_id, order_shopify_id=edit.order_id,
+        changes=_json(changes), source_created_at=edit.created_at), keys=("shop_id", "shopify_id"),
+        returning=("id",)).first()
+    if row is None:
+        return "unchanged"
+    current = _lock_order(conn, shop_id, edit.order_id)
+    if current is None:
+        add_order_event(conn, shop_id, edit.order_id, inbox_id, "edit_waiting", {"edit_id": edit.shopify_id})
+        return "recorded"  # applied when the order arrives (see _reapply_edits)
+    if edit.created_at <= current.source_updated_at:
+        add_order_event(conn, shop_id, edit.order_id, inbox_id, "edit_superseded", {"edit_id": edit.shopify_id})
+        return "stale"  # the stored version already includes it
+    _apply_quantity_changes(conn, current.id, changes)
+    conn.execute(update(orders).where(orders.c.id == current.id).values(
+        version=orders.c.version + 1, updated_at=utcnow()))
+    conn.execute(update(order_edits).where(order_edits.c.id == row.id).values(applied_at=utcnow()))
+    add_order_event(conn, shop_id, edit.order_id, inbox_id, "edited",
+                    {"edit_id": edit.shopify_id, "changes": changes})
+    return "applied"
+
+
+def apply_refund(conn: Connection, shop_id: int, refund: Refund, inbox_id: int | None) -> str:
+    row = upsert(conn, refunds, dict(
+        shop_id=shop_id, shopify_id=refund.shopify_id, order_shopify_id=refund.order_id, note=refund.note,
+        amount=refund.amount, currency=refund.currency, lines=_json(list(refund.lines)),
+        source_created_at=refund.created_at, created_at=utcnow()), keys=("shop_id", "shopify_id"),
+        returning=("id",)).first()
+    if row is None:
+        return "unchanged"
+    add_order_event(conn, shop_id, refund.order_id, inbox_id, "refunded",
+                    {"refund_id": refund.shopify_id, "amount": str(refund.amount)})
+    return "applied"
+
+
+def apply_product(conn: Connection, shop_id: int, product: Product) -> Freshness:
+    current = conn.execute(select(products.c.source_updated_at, products.c.deleted_at).where(
+        products.c.shop_id == shop_id, products.c.shopify_id == product.shopify_id)).first()
+    fresh = freshness(current.source_updated_at if current else None, product.updated_at)
+    if fresh in (Freshness.SAME, Freshness.STALE):
+        return fresh
+    if current is not None and current.deleted_at is not None and current.deleted_at >= product.updated_at:
+        return Freshness.STALE  # deleted after this version was made: do not resurrect
+    values = dict(shop_id=shop_id, shopify_id=product.shopify_id, title=product.title, handle=product.handle,
+                  vendor=product.vendor, product_type=product.product_type, status=product.status,
+                  tags=", ".join(product.tags), source_updated_at=product.updated_at, deleted_at=None)
+    upsert(conn, products, values, keys=("shop_id", "shopify_id"),
+           update=[k for k in values if k not in ("shop_id", "shopify_id")],
+           where=products.c.source_updated_at < product.updated_at)
+    for v in product.variants:
+        vals = dict(shop_id=shop_id, product_shopify_id=product.shopify_id, shopify_id=v.shopify_id, sku=v.sku,
+                    title=v.title, price=v.price, barcode=v.barcode, inventory_item_id=v.inventory_item_id,
+                    deleted_at=None)
+        upsert(conn, variants, vals, keys=("shop_id", "shopify_id"),
+               update=[k for k in vals if k not in ("shop_id", "shopify_id")])
+    kept = [v.shopify_id for v in product.variants]
+    conn.execute(update(variants).where(
+        variants.c.shop_id == shop_id, variants.c.product_shopify_id == product.shopify_id,
+        variants.c.shopify_id.not_in(kept), variants.c.deleted_at.is_(None)).values(deleted_at=product.updated_at))
+    return fresh
+
+
+def delete_product(conn: Connection, shop_id: int, deletion: ProductDeletion) -> str:
+    """Soft delete: the product and its variants stay, marked deleted (a tombstone if unseen)."""
+    current = conn.execute(select(products.c.id, products.c.deleted_at, products.c.source_updated_at).where(
+        products.c.shop_id == shop_id, products.c.shopify_id == deletion.shopify_id)).first()
+    if current is not None and current.deleted_at is not None:
+        return "unchanged"
+    if current is not None and current.source_updated_at > deletion.deleted_at:
+        return "stale"
+    upsert(conn, products, dict(shop_id=shop_id, shopify_id=deletion.shopify_id,
+                                source_updated_at=deletion.deleted_at, deleted_at=deletion.deleted_at),
+           keys=("shop_id", "shopify_id"), update=("deleted_at",))
+    conn.execute(update(variants).where(
+        variants.c.shop_id == shop_id, variants.c.product_shopify_id == deletion.shopify_id,
+        variants.c.deleted_at.is_(None)).values(deleted_at=deletion.deleted_at))
+    return "applied"
+
+
+def apply_inventory_level(conn: Connection, shop_id: int, level: InventoryLevel) -> Freshness:
+    current = conn.execute(select(inventory_levels.c.source_updated_at).where(
+        inventory_levels.c.shop_id == shop_id, inventory_levels.c.inventory_item_id == level.inventory_item_id,
+        inventory_levels.c.location_id == level.location_id)).first()
+    fresh = freshness(current.source_updated_at if current else None, level.updated_at)
+    if fresh in (Freshness.NEW, Freshness.NEWER):
+        upsert(conn, inventory_levels, dict(shop_id=shop_id, inventory_item_id=level.inventory_item_id,
+                                            location_id=level.location_id, available=level.available,
+                                            source_updated_at=level.updated_at),
+               keys=("shop_id", "inventory_item_id", "location_id"), update=("available", "source_updated_at"),
+               where=inventory_levels.c.source_updated_at < level.updated_at)
+    return fresh
+
+
+def _customer_filter(shop_id: int, customer_id: str | None, email: str | None) -> Any:
+    cond = customers.c.shop_id == shop_id
+    if customer_id:
+        return and_(cond, customers.c.shopify_id == customer_id)
+    return and_(cond, customers.c.email == email)
+
+
+def _order_rows_for(conn: Connection, shop_id: int, customer_pk: int | None, order_ids: tuple[str, ...]) -> list[Any]:
+    cond = orders.c.shopify_id.in_(order_ids) if order_ids else None
+    if customer_pk is not None:
+        cond = orders.c.customer_id == customer_pk if cond is None else (cond | (orders.c.customer_id == customer_pk))
+    if cond is None:
+        return []
+    return conn.execute(select(orders).where(orders.c.shop_id == shop_id, cond)).all()
+
+
+def redact_customer(conn: Connection, shop_id: int, req: CustomerRedaction, inbox_id: int) -> dict[str, Any]:
+    """customers/redact: erase personal data of the customer and the listed orders."""
+    customer = conn.execute(select(customers.c.id).where(
+        _customer_filter(shop_id, req.customer_id, req.email))).first()
+    customer_pk = customer.id if customer else None
+    order_rows = _order_rows_for(conn, shop_id, customer_pk, req.order_ids)
+    now = utcnow()
+    if customer_pk is not None:
+        conn.execute(update(customers).where(customers.c.id == customer_pk).values(
+            email=None, first_name=REDACTED, last_name=REDACTED, phone=None, redacted_at=now))
+    _redact_orders(conn, [r.id for r in order_rows])
+    result = {"customer_found": customer_pk is not None, "orders_redacted": sorted(r.shopify_id for r in order_rows)}
+    _record_privacy(conn, shop_id, "customers/redact", req.customer_id, inbox_id, result)
+    return result
+
+
+def _redact_orders(conn: Connection, order_pks: list[int]) -> None:
+    if not order_pks:
+        return
+    conn.execute(update(orders).where(orders.c.id.in_(order_pks)).values(email=None, note=None))
+    blank = {f.name: None for f in dataclasses.fields(Address)}
+    conn.execute(update(order_addresses).where(order_addresses.c.order_id.in_(order_pks)).values(
+        **blank | {"name": REDACTED}))
+
+
+def customer_data(conn: Connection, shop_id: int, req: CustomerDataRequest, inbox_id: int) -> dict[str, Any]:
+    """customers/data_request: compile what orderhub holds, for the merchant to send on."""
+    customer = conn.execute(select(customers).where(_customer_filter(shop_id, req.customer_id, req.email))).first()
+    order_rows = _order_rows_for(conn, shop_id, customer.id if customer else None, req.order_ids)
+    result = {
+        "data_request_id": req.request_id,
+        "customer": None if customer is None else {
+            "id": customer.shopify_id, "email": customer.email, "first_name": customer.first_name,
+            "last_name": customer.last_name, "phone": customer.phone},
+        "orders": [{"id": o.shopify_id, "name": o.name, "email": o.email, "total_price": str(o.total_price),
+                    "currency": o.currency, "created_at": o.source_created_at.isoformat()} for o in order_rows],
+    }
+    _record_privacy(conn, shop_id, "customers/data_request", req.customer_id, inbox_id, result)
+    return result
+
+
+def redact_shop(conn: Connection, shop_id: int, inbox_id: int) -> dict[str, Any]:
+    """shop/redact: erase all customer personal data held for the shop."""
+    now = utcnow()
+    n_customers = conn.execute(update(customers).where(customers.c.shop_id == shop_id).values(
+        email=None, first_name=REDACTED, last_name=REDACTED, phone=None, redacted_at=now)).rowcount
+    order_pks = list(conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id)).scalars())
+    _redact_orders(conn, order_pks)
+    result = {"customers_redacted": n_customers, "orders_redacted": len(order_pks)}
+    _record_privacy(conn, shop_id, "shop/redact", None, inbox_id, result)
+    return result
+
+
+def _record_privacy(conn: Connection, shop_id: int, kind: str, customer_id: str | None, inbox_id: int,
+                    result: dict[str, Any]) -> None:
+    upsert(conn, privacy_requests, dict(shop_id=shop_id, kind=kind, customer_shopify_id=customer_id,
+                                        inbox_id=inbox_id, result=_json(result), created_at=utcnow()),
+           keys=("inbox_id",))
+
+
+def mark_uninstalled(conn: Connection, shop_id: int, at: datetime) -> str:
+    done = conn.execute(update(shops).where(shops.c.id == shop_id, shops.c.status != "uninstalled").values(
+        status="uninstalled", uninstalled_at=at)).rowcount
+    return "applied" if done else "unchanged"
+
+
+def to_json(value: Any) -> str:
+    """Canonical JSON for outbound events (Decimal as text, dataclasses as objects)."""
+    return _json(value)

@@ -1,0 +1,100 @@
+"""Shops (the Shopify stores orderhub listens to) and their credentials."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.schema import shops
+
+
+@dataclass(frozen=True)
+class Shop:
+    id: int
+    domain: str
+    webhook_secret: str
+    admin_url: str | None
+    access_token: str | None
+    api_version: str
+    status: str
+
+    def __repr__(self) -> str:  # secrets never reach logs or tracebacks
+        return f"Shop(id={self.id}, domain={self.domain!r}, status={self.status!r})"
+
+
+def _shop(row: Any) -> Shop:
+    return Shop(id=row.id, domain=row.domain, webhook_secret=row.webhook_secret, admin_url=row.admin_url,
+                access_token=row.access_token, api_version=row.api_version, status=row.status)
+
+
+def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None,
+        access_token: str | None = None, api_version: str | None = None) -> Shop:
+    """Add a shop, or update the credentials of one already added."""
+    domain = domain.strip().lower()
+    values: dict[str, Any] = dict(webhook_secret=secret, admin_url=admin_url, access_token=access_token,
+                                  status="active", uninstalled_at=None)
+    if api_version:
+        values["api_version"] = api_version
+    existing = by_domain(conn, domain)
+    if existing is None:
+        conn.execute(insert(shops).values(domain=domain, created_at=datetime.now(timezone.utc), **values))
+    else:
+        if admin_url is None:
+            values.pop("admin_url")
+        if access_token is None:
+            values.pop("access_token")
+        conn.execute(update(shops).where(shops.c.id == existing.id).values(**values))
+    shop = by_domain(conn, domain)
+    assert shop is not None
+    return shop
+
+
+def by_domain(conn: Connection, domain: str) -> Shop | None:
+    row = conn.execute(select(shops).where(shops.c.domain == domain.strip().lower())).first()
+    return None if row is None else _shop(row)
+
+
+def by_id(conn: Connection, shop_id: int) -> Shop | None:
+    row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
+    return None if row is None else _shop(row)
+
+
+def all_shops(conn: Connection) -> list[Shop]:
+    return [_shop(r) for r in conn.execute(select(shops).order_by(shops.c.domain))]
+
+
+class ShopCache:
+    """Shop look-ups for the webhook hot path, refreshed every few seconds.
+
+    A miss is looked up at once, so a shop added a moment ago is found.
+    """
+
+    def __init__(self, db: Database, ttl_seconds: float = 5.0) -> None:
+        self.db = db
+        self.ttl = ttl_seconds
+        self._by_domain: dict[str, Shop] = {}
+        self._loaded = 0.0
+        self._lock = threading.Lock()
+
+    def _reload(self) -> None:
+        with self.db.read() as conn:
+            found = {s.domain: s for s in all_shops(conn)}
+        with self._lock:
+            self._by_domain = found
+            self._loaded = time.monotonic()
+
+    def get(self, domain: str) -> Shop | None:
+        domain = domain.lower()
+        if time.monotonic() - self._loaded > self.ttl:
+            self._reload()
+        shop = self._by_domain.get(domain)
+        if shop is None and time.monotonic() - self._loaded > 0.5:
+            self._reload()
+            shop = self._by_domain.get(domain)
+        return shop

@@ -1,0 +1,48 @@
+"""Bearer tokens for the admin API and the EventBridge receiver. Only hashes are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, insert, select, update
+
+from orderhub.adapters.store.schema import api_tokens
+
+SCOPES = ("api", "eventbridge")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(conn: Connection, name: str, scopes: tuple[str, ...] = ("api",)) -> str:
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}; choose from {', '.join(SCOPES)}")
+    token = "oh_" + secrets.token_urlsafe(32)
+    conn.execute(insert(api_tokens).values(name=name, token_hash=_hash(token), scopes=",".join(scopes),
+                                           created_at=datetime.now(timezone.utc)))
+    return token
+
+
+def check(conn: Connection, token: str, scope: str) -> bool:
+    """True when the token exists, is not revoked and carries the scope.
+
+    The look-up is by SHA-256 of the token, so timing reveals nothing of the token itself.
+    """
+    row = conn.execute(select(api_tokens.c.id, api_tokens.c.scopes).where(
+        api_tokens.c.token_hash == _hash(token), api_tokens.c.revoked_at.is_(None))).first()
+    return row is not None and scope in row.scopes.split(",")
+
+
+def revoke(conn: Connection, name: str) -> int:
+    return int(conn.execute(update(api_tokens).where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+                            .values(revoked_at=datetime.now(timezone.utc))).rowcount)
+
+
+def list_tokens(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(select(api_tokens.c.name, api_tokens.c.scopes, api_tokens.c.created_at,
+                               api_tokens.c.revoked_at).order_by(api_tokens.c.id))
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,45 @@
+"""Wires adapters into services, once per process."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.inbox import InboxWriter
+from orderhub.adapters.store.ratelimit import SharedRateLimiter
+from orderhub.adapters.store.shops import ShopCache
+from orderhub.config import Settings
+from orderhub.services.process import Processor
+
+
+def node_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    shops: ShopCache
+    writer: InboxWriter
+    limiter: SharedRateLimiter
+    node: str = field(default_factory=node_name)
+
+    def processor(self) -> Processor:
+        s = self.settings
+        return Processor(self.db, batch_size=s.worker_batch_size, max_attempts=s.max_attempts,
+                         backoff_base=s.backoff_base_seconds, backoff_max=s.backoff_max_seconds,
+                         limiter=self.limiter)
+
+    def close(self) -> None:
+        self.writer.stop()
+        self.db.dispose()
+
+
+def build(settings: Settings | None = None) -> Hub:
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    return Hub(settings=settings, db=db, shops=ShopCache(db), writer=InboxWriter(db, settings.inbox_batch_max),
+               limiter=SharedRateLimiter(db))

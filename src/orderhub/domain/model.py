@@ -1,0 +1,235 @@
+"""The canonical model orderhub stores, whatever channel a record came from.
+
+Plain dataclasses: no I/O, no SQLAlchemy, no HTTP. Money is ``Decimal``; times
+are aware UTC ``datetime``; identifiers from outside systems are strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+
+class Freshness(str, Enum):
+    """How an incoming version compares with the one stored."""
+
+    NEW = "new"  # nothing stored yet
+    NEWER = "newer"  # replaces what is stored
+    SAME = "same"  # already stored: applying again changes nothing
+    STALE = "stale"  # older than what is stored: recorded, never applied
+
+
+def freshness(stored: datetime | None, incoming: datetime) -> Freshness:
+    """Shopify does not deliver in order; ``updated_at`` decides which version wins."""
+    if stored is None:
+        return Freshness.NEW
+    if incoming > stored:
+        return Freshness.NEWER
+    if incoming == stored:
+        return Freshness.SAME
+    return Freshness.STALE
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    shopify_id: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class LineItem:
+    shopify_id: str
+    title: str
+    quantity: int
+    price: Decimal
+    sku: str | None = None
+    variant_title: str | None = None
+    product_id: str | None = None
+    variant_id: str | None = None
+    current_quantity: int | None = None
+    fulfillable_quantity: int = 0
+    fulfillment_status: str | None = None
+    total_discount: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    requires_shipping: bool = True
+
+
+@dataclass(frozen=True)
+class ShippingLine:
+    shopify_id: str
+    title: str
+    price: Decimal
+    discounted_price: Decimal
+    code: str | None = None
+
+
+class OrderStatus(str, Enum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Order:
+    shopify_id: str
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    subtotal_price: Decimal
+    total_discounts: Decimal
+    total_tax: Decimal
+    total_shipping: Decimal
+    total_price: Decimal
+    items: tuple[LineItem, ...]
+    name: str | None = None
+    number: str | None = None
+    email: str | None = None
+    customer: Customer | None = None
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    cancel_reason: str | None = None
+    cancelled_at: datetime | None = None
+    closed_at: datetime | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    shipping_lines: tuple[ShippingLine, ...] = ()
+
+    @property
+    def status(self) -> OrderStatus:
+        if self.cancelled_at is not None:
+            return OrderStatus.CANCELLED
+        if self.closed_at is not None:
+            return OrderStatus.CLOSED
+        return OrderStatus.OPEN
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_item_id: str
+    quantity: int
+    subtotal: Decimal
+    restock_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund:
+    shopify_id: str
+    order_id: str
+    created_at: datetime
+    amount: Decimal
+    currency: str | None
+    lines: tuple[RefundLine, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class LineDelta:
+    line_item_id: str
+    delta: int
+
+
+@dataclass(frozen=True)
+class OrderEdit:
+    """An ``orders/edited`` change: quantity deltas on existing lines."""
+
+    shopify_id: str
+    order_id: str
+    created_at: datetime
+    additions: tuple[LineDelta, ...] = ()
+    removals: tuple[LineDelta, ...] = ()
+
+    def quantity_changes(self) -> dict[str, int]:
+        changes: dict[str, int] = {}
+        for d in self.additions:
+            changes[d.line_item_id] = changes.get(d.line_item_id, 0) + d.delta
+        for d in self.removals:
+            changes[d.line_item_id] = changes.get(d.line_item_id, 0) - d.delta
+        return changes
+
+
+@dataclass(frozen=True)
+class Variant:
+    shopify_id: str
+    sku: str | None = None
+    title: str | None = None
+    price: Decimal | None = None
+    barcode: str | None = None
+    inventory_item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Product:
+    shopify_id: str
+    updated_at: datetime
+    title: str | None = None
+    handle: str | None = None
+    vendor: str | None = None
+    product_type: str | None = None
+    status: str | None = None
+    tags: tuple[str, ...] = ()
+    variants: tuple[Variant, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ProductDeletion:
+    shopify_id: str
+    deleted_at: datetime
+
+
+@dataclass(frozen=True)
+class InventoryLevel:
+    inventory_item_id: str
+    location_id: str
+    available: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerRedaction:
+    customer_id: str | None
+    email: str | None
+    order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomerDataRequest:
+    request_id: str | None
+    customer_id: str | None
+    email: str | None
+    order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShopRedaction:
+    shop_domain: str
+
+
+@dataclass(frozen=True)
+class AppUninstalled:
+    shop_domain: str

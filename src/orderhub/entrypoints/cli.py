@@ -1,0 +1,605 @@
+"""The ``orderhub`` command."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from orderhub import logs
+from orderhub.adapters.store import destinations as dest_store
+from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
+from orderhub.bootstrap import Hub, build
+from orderhub.config import Settings
+
+console = Console()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings(db: str | None) -> Settings:
+    return Settings.from_env().with_database(db)
+
+
+def with_hub(fn: F) -> F:
+    """Adds ``--db`` and hands the command a wired Hub on a migrated database."""
+
+    @click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None,
+                  help="Database URL (default sqlite:///orderhub.db; or postgresql://...).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, db_url: str | None, **kwargs: Any) -> Any:
+        settings = _settings(db_url)
+        logs.configure(settings.log_level, settings.log_json)
+        hub = build(settings)
+        try:
+            if not migrate.is_current(hub.db):
+                migrate.upgrade(hub.db)
+            return fn(hub, *args, **kwargs)
+        finally:
+            hub.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    console.print(table)
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``15m``, ``1h``, ``1d`` or plain seconds."""
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
+    if not m:
+        raise click.BadParameter(f"{text!r}: use a number with s, m, h or d (e.g. 15m)")
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+@click.group()
+@click.version_option(package_name="orderhub")
+def main() -> None:
+    """orderhub: durable Shopify ingestion, an order store and an error log a person can work from."""
+
+
+@main.command("migrate")
+@click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None, help="Database URL.")
+def migrate_cmd(db_url: str | None) -> None:
+    """Create or upgrade the database schema."""
+    hub = build(_settings(db_url))
+    try:
+        before = migrate.current_revision(hub.db)
+        migrate.upgrade(hub.db)
+        after = migrate.current_revision(hub.db)
+        click.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    finally:
+        hub.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--worker/--no-worker", default=True, show_default=True, help="Run the processor in this process too.")
+@click.option("--processors", default=1, show_default=True, type=int, help="Processor loops when --worker.")
+@with_hub
+def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None:
+    """Run the HTTP server (webhooks, API, health, metrics), with an embedded worker by default."""
+    import uvicorn
+
+    from orderhub.entrypoints.http.app import create_app
+    from orderhub.entrypoints.worker import Worker
+
+    background = Worker(hub, processors=processors).start() if worker else None
+    try:
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if background:
+            background.stop()
+
+
+@main.command("worker")
+@click.option("--processors", default=1, show_default=True, type=int, help="Processor loops in this process.")
+@click.option("--deliver/--no-deliver", default=True, show_default=True, help="Send to HTTP destinations.")
+@click.option("--schedule/--no-schedule", default=True, show_default=True, help="Run scheduled jobs.")
+@with_hub
+def worker_cmd(hub: Hub, processors: int, deliver: bool, schedule: bool) -> None:
+    """Process the inbox, deliver to destinations and run scheduled jobs until stopped."""
+    from orderhub.entrypoints.worker import Worker
+
+    Worker(hub, processors=processors, deliver=deliver, schedule=schedule).start().wait()
+
+
+# -- shops -----------------------------------------------------------------------------------------
+
+@main.group()
+def shop() -> None:
+    """Shops orderhub receives from."""
+
+
+@shop.command("add")
+@click.argument("domain")
+@click.option("--secret", required=True, help="The app's API secret (signs webhooks). Never printed.")
+@click.option("--admin-url", default=None, help="Admin API base URL (default https://DOMAIN).")
+@click.option("--access-token", default=None, help="Admin API access token. Never printed.")
+@click.option("--api-version", default=None, help="Admin API version (default 2025-10).")
+@with_hub
+def shop_add(hub: Hub, domain: str, secret: str, admin_url: str | None, access_token: str | None,
+             api_version: str | None) -> None:
+    """Add a shop (or update its credentials)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,250}", domain.strip().lower()):
+        raise click.BadParameter(f"{domain!r} is not a shop domain (e.g. my-store.myshopify.com)")
+    with hub.db.write() as conn:
+        added = shops.add(conn, domain, secret, admin_url, access_token, api_version)
+    click.echo(f"shop {added.domain} ready (id {added.id}); secret stored, not shown")
+
+
+@shop.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def shop_list(hub: Hub, as_json: bool) -> None:
+    """List shops (secrets are never shown)."""
+    with hub.db.read() as conn:
+        rows = shops.all_shops(conn)
+    data = [{"id": s.id, "domain": s.domain, "status": s.status, "api_version": s.api_version,
+             "admin_url": s.admin_url, "access_token": "set" if s.access_token else "not set"} for s in rows]
+    if as_json:
+        _print_json(data)
+    else:
+        _table("Shops", ["id", "domain", "status", "api version", "admin url", "access token"],
+               [list(d.values()) for d in data])
+
+
+@shop.command("subscribe")
+@click.argument("domain")
+@click.option("--address", required=True, help="Public URL of orderhub's /webhooks/shopify.")
+@click.option("--topic", "topics", multiple=True, help="Topic to subscribe (default: all supported).")
+@with_hub
+def shop_subscribe(hub: Hub, domain: str, address: str, topics: tuple[str, ...]) -> None:
+    """Subscribe the shop's webhooks to orderhub through the Admin API."""
+    from orderhub.adapters.shopify import subscriptions
+    from orderhub.adapters.shopify.webhooks import SUPPORTED_TOPICS
+    from orderhub.services.jobs.import_orders import admin_client
+
+    found = _shop(hub, domain)
+    client = admin_client(found)
+    for topic in topics or sorted(t for t in SUPPORTED_TOPICS if "redact" not in t and "data_request" not in t):
+        result = subscriptions.subscribe(client, topic, address)
+        click.echo(f"{topic:32} {result['status']}")
+
+
+def _shop(hub: Hub, domain: str) -> shops.Shop:
+    with hub.db.read() as conn:
+        found = shops.by_domain(conn, domain)
+    if found is None:
+        raise click.ClickException(f"no shop {domain}; add it with `orderhub shop add {domain} --secret ...`")
+    return found
+
+
+# -- tokens ----------------------------------------------------------------------------------------
+
+@main.group()
+def token() -> None:
+    """Bearer tokens for /api and /webhooks/eventbridge."""
+
+
+@token.command("create")
+@click.option("--name", default="admin", show_default=True)
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(tokens.SCOPES), default=("api",),
+              show_default=True)
+@with_hub
+def token_create(hub: Hub, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a token. It is printed once; only its hash is kept."""
+    with hub.db.write() as conn:
+        value = tokens.create(conn, name, scopes)
+    click.echo(value)
+
+
+@token.command("list")
+@with_hub
+def token_list(hub: Hub) -> None:
+    with hub.db.read() as conn:
+        rows = tokens.list_tokens(conn)
+    _table("Tokens", ["name", "scopes", "created", "revoked"],
+           [[r["name"], r["scopes"], r["created_at"], r["revoked_at"]] for r in rows])
+
+
+@token.command("revoke")
+@click.argument("name")
+@with_hub
+def token_revoke(hub: Hub, name: str) -> None:
+    with hub.db.write() as conn:
+        n = tokens.revoke(conn, name)
+    click.echo(f"revoked {n} token(s) named {name}")
+
+
+# -- destinations ----------------------------------------------------------------------------------
+
+def _dest_options(fn: F) -> F:
+    for opt in reversed([
+        click.option("--rate", "rate_per_second", type=float, help="Maximum records per second, all workers together."),
+        click.option("--burst", type=float, help="Records allowed at once after idling (default: the rate)."),
+        click.option("--max-attempts", type=int, help="Attempts before a record goes to the error log."),
+        click.option("--timeout", "timeout_seconds", type=float, help="Seconds to wait for the destination."),
+        click.option("--backoff-base", "backoff_base_seconds", type=float, help="First retry delay (seconds)."),
+        click.option("--backoff-max", "backoff_max_seconds", type=float, help="Longest retry delay (seconds)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@main.group()
+def destination() -> None:
+    """Where processed records go: the built-in store, and HTTP endpoints."""
+
+
+@destination.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="Endpoint that receives signed canonical events (POST).")
+@click.option("--secret", required=True, help="Signs each event (X-Orderhub-Signature). Never printed.")
+@_dest_options
+@with_hub
+def destination_add(hub: Hub, name: str, url: str, secret: str, **settings: Any) -> None:
+    """Forward each canonical event to an external system."""
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("--url must start with http:// or https://")
+    with hub.db.write() as conn:
+        try:
+            dest = dest_store.add_http(conn, name, url, secret, **settings)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"destination {dest.name} → {dest.url} at {dest.rate_per_second:g}/s (burst {dest.burst:g})")
+
+
+@destination.command("set")
+@click.argument("name")
+@click.option("--enable/--disable", "enabled", default=None)
+@_dest_options
+@with_hub
+def destination_set(hub: Hub, name: str, **settings: Any) -> None:
+    """Change a destination's rate, retry policy or enabled state (``store`` is the built-in one)."""
+    with hub.db.write() as conn:
+        if name == dest_store.STORE:
+            dest_store.ensure_store(conn)
+        try:
+            dest = dest_store.change(conn, name, **settings)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"destination {dest.name}: {dest.rate_per_second:g}/s, burst {dest.burst:g}, "
+               f"{dest.max_attempts} attempts, {'enabled' if dest.enabled else 'disabled'}")
+
+
+@destination.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def destination_list(hub: Hub, as_json: bool) -> None:
+    with hub.db.write() as conn:
+        dest_store.ensure_store(conn)
+        rows = dest_store.all_destinations(conn)
+    data = [{"name": d.name, "kind": d.kind, "url": d.url, "rate_per_second": d.rate_per_second, "burst": d.burst,
+             "max_attempts": d.max_attempts, "enabled": d.enabled} for d in rows]
+    if as_json:
+        _print_json(data)
+    else:
+        _table("Destinations", ["name", "kind", "url", "rate/s", "burst", "attempts", "enabled"],
+               [list(d.values()) for d in data])
+
+
+# -- error log -------------------------------------------------------------------------------------
+
+def _filter_options(fn: F) -> F:
+    for opt in reversed([
+        click.option("--shop", default=None), click.option("--topic", default=None),
+        click.option("--kind", default=None, help="validation, destination_rejected, retries_exhausted, ..."),
+        click.option("--status", default=None, help="open, retrying, resolved, dismissed"),
+        click.option("--since", type=click.DateTime(), default=None, help="Created at or after (UTC)."),
+        click.option("--until", type=click.DateTime(), default=None, help="Created before (UTC)."),
+        click.option("--search", default=None, help="Text in the error or the payload."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import timezone
+
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _make_filter(shop: str | None, topic: str | None, kind: str | None, status: str | None,
+                 since: datetime | None, until: datetime | None, search: str | None) -> error_log.ErrorFilter:
+    return error_log.ErrorFilter(shop=shop, topic=topic, kind=kind, status=status, since=_utc(since),
+                                 until=_utc(until), search=search)
+
+
+@main.group()
+def errors() -> None:
+    """The error log: records that could not be processed."""
+
+
+@errors.command("list")
+@_filter_options
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def errors_list(hub: Hub, limit: int, as_json: bool, **flt: Any) -> None:
+    f = _make_filter(**flt)
+    with hub.db.read() as conn:
+        rows = error_log.list_entries(conn, f, limit=limit)
+        total = error_log.count(conn, f)
+    if as_json:
+        _print_json({"total": total, "errors": [
+            {k: v for k, v in r._mapping.items() if k not in ("payload", "attempts")} for r in rows]})
+        return
+    _table(f"Error log ({total} matching)", ["id", "shop", "topic", "kind", "status", "field", "error", "created"],
+           [[r.id, r.shop, r.topic, r.kind, r.status, r.field, r.error[:120], f"{r.created_at:%Y-%m-%d %H:%M:%S}"]
+            for r in rows])
+
+
+@errors.command("show")
+@click.argument("entry_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def errors_show(hub: Hub, entry_id: int, as_json: bool) -> None:
+    with hub.db.read() as conn:
+        row = error_log.get(conn, entry_id)
+    if row is None:
+        raise click.ClickException(f"no error-log entry {entry_id}")
+    data = dict(row._mapping)
+    data["attempts"] = orjson.loads(row.attempts)
+    try:
+        data["payload"] = orjson.loads(row.payload)
+    except orjson.JSONDecodeError:
+        pass
+    if as_json:
+        _print_json(data)
+        return
+    for key in ("id", "shop", "topic", "source", "kind", "status", "field", "error", "created_at", "updated_at",
+                "dismissed_by", "dismissed_reason"):
+        if data.get(key) is not None:
+            click.echo(f"{key:>16}: {data[key]}")
+    click.echo("        attempts:")
+    for a in data["attempts"]:
+        click.echo(f"                  {a.get('at')}  {a.get('error') or a.get('status')}")
+    click.echo("         payload:")
+    click.echo(orjson.dumps(data["payload"], option=orjson.OPT_INDENT_2).decode()
+               if not isinstance(data["payload"], str) else data["payload"])
+
+
+@errors.command("retry")
+@click.argument("entry_ids", type=int, nargs=-1)
+@click.option("--payload", "payload_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corrected payload (JSON file) to process instead (one entry only).")
+@click.option("--all-matching", is_flag=True, help="Retry every open entry matching the filters.")
+@_filter_options
+@with_hub
+def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None, all_matching: bool,
+                 **flt: Any) -> None:
+    """Put entries back in their queue (by id, or every open entry matching filters)."""
+    from orderhub.services import errors as service
+
+    if all_matching:
+        if entry_ids or payload_file:
+            raise click.UsageError("--all-matching takes filters, not ids or --payload")
+        ids = service.retry_many(hub.db, _make_filter(**flt))
+        click.echo(f"retrying {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}")
+        return
+    if not entry_ids:
+        raise click.UsageError("give entry ids, or --all-matching with filters")
+    if payload_file and len(entry_ids) != 1:
+        raise click.UsageError("--payload applies to one entry")
+    payload = payload_file.read_text(encoding="utf-8") if payload_file else None
+    for entry_id in entry_ids:
+        try:
+            service.retry(hub.db, entry_id, payload)
+        except (LookupError, service.NotRetryable) as exc:
+            raise click.ClickException(str(exc).strip("'\"")) from None
+        click.echo(f"error {entry_id}: retrying" + (" with the new payload" if payload else ""))
+
+
+@errors.command("dismiss")
+@click.argument("entry_ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why this needs no further action (kept with the entry).")
+@click.option("--by", default=None, help="Who dismissed it (default: $USER).")
+@with_hub
+def errors_dismiss(hub: Hub, entry_ids: tuple[int, ...], reason: str, by: str | None) -> None:
+    """Dismiss entries. Nothing is deleted: who and why are recorded."""
+    import getpass
+
+    from orderhub.services import errors as service
+
+    n = service.dismiss(hub.db, entry_ids, by=by or getpass.getuser(), reason=reason)
+    click.echo(f"dismissed {n} of {len(entry_ids)}")
+
+
+# -- orders ----------------------------------------------------------------------------------------
+
+@main.group()
+def orders() -> None:
+    """Orders in orderhub's store."""
+
+
+@orders.command("list")
+@click.option("--shop", default=None)
+@click.option("--status", default=None, help="open, cancelled, closed")
+@click.option("--financial-status", default=None)
+@click.option("--search", default=None, help="Order name, e-mail or Shopify id.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def orders_list(hub: Hub, shop: str | None, status: str | None, financial_status: str | None,
+                search: str | None, limit: int, as_json: bool) -> None:
+    flt = order_queries.OrderFilter(shop=shop, status=status, financial_status=financial_status, search=search)
+    with hub.db.read() as conn:
+        rows = order_queries.list_orders(conn, flt, limit=limit)
+    if as_json:
+        _print_json(rows)
+        return
+    _table("Orders", ["id", "shop", "name", "shopify id", "status", "financial", "fulfillment", "total", "updated"],
+           [[r["id"], r["shop"], r["name"], r["shopify_id"], r["status"], r["financial_status"],
+             r["fulfillment_status"], f"{r['total_price']} {r['currency']}", r["updated_at"][:19]] for r in rows])
+
+
+@orders.command("show")
+@click.argument("ref")
+@click.option("--shop", default=None, help="Find REF as a Shopify id or name within this shop.")
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
+    """Show an order by orderhub id, Shopify id or name (#1001)."""
+    with hub.db.read() as conn:
+        order_id = order_queries.find_order_id(conn, ref, shop)
+        order = None if order_id is None else order_queries.get_order(conn, order_id)
+    if order is None:
+        raise click.ClickException(f"no order {ref}" + (f" in {shop}" if shop else "") +
+                                   "; list them with `orderhub orders list`")
+    if as_json:
+        _print_json(order)
+        return
+    click.echo(f"{order['name']}  ({order['shop']}, Shopify id {order['shopify_id']}, orderhub id {order['id']})")
+    click.echo(f"  status {order['status']}, payment {order['financial_status']}, "
+               f"fulfillment {order['fulfillment_status'] or 'unfulfilled'}, version {order['version']}")
+    click.echo(f"  total {order['total_price']} {order['currency']} (tax {order['total_tax']}, "
+               f"shipping {order['total_shipping']}, discounts {order['total_discounts']}, "
+               f"refunded {order['total_refunded']})")
+    if order["customer"]:
+        c = order["customer"]
+        click.echo(f"  customer {c['first_name'] or ''} {c['last_name'] or ''} <{c['email'] or ''}>")
+    ship = order["addresses"].get("shipping")
+    if ship:
+        click.echo("  ship to " + ", ".join(str(ship[k]) for k in ("name", "address1", "address2", "city", "zip",
+                                                                   "country_code") if ship.get(k)))
+    _table("Items", ["sku", "title", "qty", "current", "price", "tax"],
+           [[i["sku"], i["title"], i["quantity"], i["current_quantity"], i["price"], i["tax"]]
+            for i in order["items"]])
+    _table("Timeline", ["at", "event", "inbox record"],
+           [[t["at"][:19], t["kind"], t["inbox_id"]] for t in order["timeline"]])
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+
+@main.group()
+def jobs() -> None:
+    """Batch jobs (run now, or on a schedule)."""
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for v in values:
+        key, sep, val = v.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{v!r}: use --param key=value")
+        params[key.strip()] = val
+    return params
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    from orderhub.services.jobs.registry import all_jobs
+
+    _table("Jobs", ["name", "category", "default every", "description", "parameters"],
+           [[j.name, j.category, f"{j.default_every_seconds // 60} min", j.description, ", ".join(j.params)]
+            for j in all_jobs()])
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--shop", "domain", default=None, help="Shop to run for (jobs that run per shop).")
+@click.option("--param", "params", multiple=True, help="key=value, repeatable.")
+@click.option("--json", "as_json", is_flag=True)
+@with_hub
+def jobs_run(hub: Hub, name: str, domain: str | None, params: tuple[str, ...], as_json: bool) -> None:
+    """Run a job now, in this process, and print what it did."""
+    from orderhub.services.jobs.runner import JobFailed, run_job
+
+    found = _shop(hub, domain) if domain else None
+    try:
+        run_id, stats = run_job(hub, name, found, _parse_params(params))
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    except JobFailed as exc:
+        raise click.ClickException(f"job {name} run {exc.run_id} failed: {exc}") from None
+    if as_json:
+        _print_json({"run_id": run_id, "stats": stats})
+    else:
+        click.echo(f"run {run_id} of {name} succeeded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+
+
+@jobs.command("schedule")
+@click.argument("name")
+@click.option("--shop", "domain", default=None)
+@click.option("--every", required=True, help="Interval, e.g. 5m, 15m, 1h.")
+@click.option("--param", "params", multiple=True, help="key=value, repeatable.")
+@click.option("--disable", is_flag=True, help="Keep the schedule but do not run it.")
+@with_hub
+def jobs_schedule(hub: Hub, name: str, domain: str | None, every: str, params: tuple[str, ...],
+                  disable: bool) -> None:
+    """Run a job on a schedule (by `orderhub worker` or `orderhub serve`)."""
+    from orderhub.services.scheduler import set_schedule
+
+    found = _shop(hub, domain) if domain else None
+    try:
+        set_schedule(hub, name, found.id if found else None, parse_duration(every), _parse_params(params),
+                     enabled=not disable)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(f"{name} scheduled every {every}" + (f" for {domain}" if domain else "") +
+               (" (disabled)" if disable else ""))
+
+
+@jobs.command("schedules")
+@with_hub
+def jobs_schedules(hub: Hub) -> None:
+    from orderhub.services.scheduler import list_schedules
+
+    _table("Schedules", ["job", "shop id", "every (s)", "enabled", "next run"],
+           [[s.job, s.shop_id, s.every_seconds, s.enabled, s.next_run_at] for s in list_schedules(hub)])
+
+
+# -- simulators and demo ---------------------------------------------------------------------------
+
+@main.group()
+def simulate() -> None:
+    """Simulators of the external services, for demos and tests."""
+
+
+@simulate.command("shopify")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8700, show_default=True, type=int)
+@click.option("--shop", "shop_domains", multiple=True, default=("demo-store.myshopify.com",), show_default=True)
+@click.option("--secret", default="demo-secret", show_default=True, help="API secret that signs webhooks.")
+@click.option("--access-token", default="demo-token", show_default=True)
+def simulate_shopify(host: str, port: int, shop_domains: tuple[str, ...], secret: str, access_token: str) -> None:
+    """Run a simulated Shopify store (Admin GraphQL API, webhooks, order generator)."""
+    from orderhub.simulators.shopify.server import run
+
+    run(host=host, port=port, shops=[{"domain": d, "api_secret": secret, "access_token": access_token}
+                                     for d in shop_domains])
+
+
+@main.command()
+@click.option("--orders", "n_orders", default=60, show_default=True, help="Orders the simulator places.")
+@click.option("--keep-running", is_flag=True, help="Leave the hub and the simulator up afterwards.")
+@click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
+def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
+    """See orderhub work end to end: a simulated Shopify store, webhooks, batch backup, error log."""
+    from orderhub.entrypoints.demo import run_demo
+
+    sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The admin REST API under /api. Every route needs a bearer token of scope ``api``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from orderhub.adapters.store import error_log, order_queries
+from orderhub.bootstrap import Hub
+from orderhub.entrypoints.http.auth import bearer_ok
+from orderhub.services import errors as error_service
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+def require_token(request: Request) -> None:
+    if not bearer_ok(request, hub_of(request), "api"):
+        raise HTTPException(401, "missing or invalid bearer token; create one with `orderhub token create`",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+HubDep = Annotated[Hub, Depends(hub_of)]
+
+
+@router.get("/orders")
+def list_orders(hub: HubDep, shop: str | None = None, status: str | None = None,
+                financial_status: str | None = None, q: str | None = Query(None, max_length=200),
+                since: datetime | None = None, limit: int = Query(50, ge=1, le=500),
+                offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    flt = order_queries.OrderFilter(shop=shop, status=status, financial_status=financial_status, search=q,
+                                    since=since)
+    with hub.db.read() as conn:
+        return {"orders": order_queries.list_orders(conn, flt, limit=limit, offset=offset)}
+
+
+@router.get("/orders/{ref}")
+def show_order(ref: str, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
+    """By orderhub id, or by Shopify id or name (``#1001``) — add ``?shop=`` when several shops share it."""
+    with hub.db.read() as conn:
+        order_id = order_queries.find_order_id(conn, ref, shop)
+        order = None if order_id is None else order_queries.get_order(conn, order_id)
+    if order is None:
+        raise HTTPException(404, f"no order {ref!r}" + (f" in shop {shop}" if shop else ""))
+    return order
+
+
+def _entry_json(row: Any, full: bool = False) -> dict[str, Any]:
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row._mapping.items()}
+    out["attempts"] = orjson.loads(row.attempts)
+    if not full:
+        out.pop("payload")
+    else:
+        try:
+            out["payload"] = orjson.loads(row.payload)
+        except orjson.JSONDecodeError:
+            pass  # kept as the text that arrived
+    return out
+
+
+def _filter(shop: str | None, topic: str | None, kind: str | None, status: str | None,
+            since: datetime | None, until: datetime | None, q: str | None) -> error_log.ErrorFilter:
+    return error_log.ErrorFilter(shop=shop, topic=topic, kind=kind, status=status, since=since, until=until,
+                                 search=q)
+
+
+FilterDep = Annotated[error_log.ErrorFilter, Depends(_filter)]
+
+
+@router.get("/errors")
+def list_errors(hub: HubDep, flt: FilterDep, limit: int = Query(100, ge=1, le=1000),
+                offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    with hub.db.read() as conn:
+        return {"total": error_log.count(conn, flt),
+                "errors": [_entry_json(r) for r in error_log.list_entries(conn, flt, limit=limit, offset=offset)]}
+
+
+@router.get("/errors/{entry_id}")
+def show_error(entry_id: int, hub: HubDep) -> dict[str, Any]:
+    with hub.db.read() as conn:
+        row = error_log.get(conn, entry_id)
+    if row is None:
+        raise HTTPException(404, f"no error-log entry {entry_id}")
+    return _entry_json(row, full=True)
+
+
+class RetryBody(BaseModel):
+    payload: Any = Field(None, description="a corrected payload (JSON) to process instead of the stored one")
+
+
+@router.post("/errors/{entry_id}/retry")
+def retry_error(entry_id: int, hub: HubDep, body: RetryBody | None = None) -> dict[str, Any]:
+    payload = None if body is None or body.payload is None else orjson.dumps(body.payload).decode()
+    try:
+        error_service.retry(hub.db, entry_id, payload)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except error_service.NotRetryable as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"id": entry_id, "status": "retrying"}
+
+
+class DismissBody(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=2000)
+    by: str = Field("api", max_length=100)
+
+
+@router.post("/errors/{entry_id}/dismiss")
+def dismiss_error(entry_id: int, body: DismissBody, hub: HubDep) -> dict[str, Any]:
+    with hub.db.read() as conn:
+        row = error_log.get(conn, entry_id)
+    if row is None:
+        raise HTTPException(404, f"no error-log entry {entry_id}")
+    if error_service.dismiss(hub.db, [entry_id], by=body.by, reason=body.reason) == 0:
+        raise HTTPException(409, f"error {entry_id} is {row.status}; only open entries can be dismissed")
+    return {"id": entry_id, "status": "dismissed"}
+
+
+@router.post("/errors/retry")
+def retry_errors(hub: HubDep, flt: FilterDep) -> dict[str, Any]:
+    """Bulk retry of every open entry matching the filter."""
+    ids = error_service.retry_many(hub.db, flt)
+    return {"retried": len(ids), "ids": ids}

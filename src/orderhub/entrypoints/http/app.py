@@ -1,0 +1,38 @@
+"""The ASGI application: webhook receivers, admin API, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+from starlette.requests import Request
+
+from orderhub import __version__
+from orderhub.bootstrap import Hub
+from orderhub.entrypoints.http import api, ops, webhooks
+
+
+def create_app(hub: Hub) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.writer.start()
+        yield
+        hub.writer.stop()
+
+    app = FastAPI(title="orderhub", version=__version__, lifespan=lifespan, docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.hub = hub
+    app.add_route("/webhooks/shopify", webhooks.shopify_webhook, methods=["POST"])
+    app.add_route("/webhooks/eventbridge", webhooks.eventbridge_webhook, methods=["POST"])
+    app.add_route("/healthz", ops.healthz, methods=["GET"])
+    app.add_route("/metrics", ops.metrics, methods=["GET"])
+    app.include_router(api.router)
+    app.state.queue_registry = ops.queue_registry(hub)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    return app

@@ -1,0 +1,68 @@
+"""Background loops: the inbox processor, the outbox deliverer and the scheduler.
+
+Run alone by ``orderhub worker`` or embedded in ``orderhub serve``. Any number
+of these may run against one database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import structlog
+
+from orderhub.bootstrap import Hub
+from orderhub.services.deliver import Deliverer
+from orderhub.services.scheduler import Scheduler
+
+log = structlog.get_logger(__name__)
+
+Step = Callable[[], tuple[int, float]]
+
+
+def _loop(name: str, step: Step, stop: threading.Event) -> None:
+    failures = 0
+    while not stop.is_set():
+        try:
+            done, wait = step()
+            failures = 0
+        except Exception as exc:  # keep the loop alive through a database blip
+            failures += 1
+            wait = min(30.0, 0.5 * 2 ** min(failures, 6))
+            log.error("worker_step_failed", loop=name, error=f"{type(exc).__name__}: {exc}", retry_in=wait)
+            done = 0
+        if not done and wait > 0:
+            stop.wait(wait)
+
+
+class Worker:
+    def __init__(self, hub: Hub, *, processors: int = 1, deliver: bool = True, schedule: bool = True) -> None:
+        self.hub = hub
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        steps: list[tuple[str, Step]] = [(f"processor-{i}", hub.processor().run_once) for i in range(processors)]
+        if deliver:
+            steps.append(("deliverer", Deliverer(hub.db, worker=hub.node, limiter=hub.limiter).run_once))
+        if schedule:
+            steps.append(("scheduler", Scheduler(hub).run_once))
+        for name, step in steps:
+            self.threads.append(threading.Thread(target=_loop, args=(name, step, self.stop_event),
+                                                 name=name, daemon=True))
+
+    def start(self) -> "Worker":
+        for t in self.threads:
+            t.start()
+        log.info("worker_started", node=self.hub.node, loops=[t.name for t in self.threads])
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=timeout)
+
+    def wait(self) -> None:
+        try:
+            while not self.stop_event.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            self.stop()

@@ -1,0 +1,60 @@
+"""Error-log use cases: retry (optionally with a corrected payload) and dismiss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+import orjson
+from sqlalchemy import update
+
+from orderhub.adapters.store import error_log
+from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.schema import deliveries, inbox
+
+
+class NotRetryable(Exception):
+    pass
+
+
+def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
+    """Put the record back in its queue. ``payload`` replaces the stored one (must be JSON)."""
+    if payload is not None:
+        try:
+            orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise NotRetryable(f"error {entry_id}: the new payload is not valid JSON ({exc})") from None
+    now = datetime.now(timezone.utc)
+    with db.write() as conn:
+        entry = error_log.get(conn, entry_id)
+        if entry is None:
+            raise LookupError(f"no error-log entry {entry_id}")
+        if entry.status not in ("open", "retrying"):
+            raise NotRetryable(f"error {entry_id} is {entry.status}; only open entries can be retried")
+        if entry.record_type == "inbox":
+            values = dict(status="pending", available_at=now, attempts=0)
+            if payload is not None:
+                values["payload"] = payload
+            conn.execute(update(inbox).where(inbox.c.id == entry.record_id).values(**values))
+        else:
+            if payload is not None:
+                raise NotRetryable(f"error {entry_id} is an outbound delivery; its payload cannot be edited")
+            conn.execute(update(deliveries).where(deliveries.c.id == entry.record_id).values(
+                status="pending", available_at=now, attempts=0, locked_by=None, locked_until=None))
+        error_log.mark_retrying(conn, entry_id, payload)
+
+
+def retry_many(db: Database, flt: error_log.ErrorFilter) -> list[int]:
+    with db.read() as conn:
+        ids = [r.id for r in error_log.list_entries(conn, flt, limit=100_000)
+               if r.status == "open"]
+    for entry_id in ids:
+        retry(db, entry_id)
+    return ids
+
+
+def dismiss(db: Database, entry_ids: Sequence[int], *, by: str, reason: str) -> int:
+    if not reason.strip():
+        raise ValueError("a dismissal needs a reason")
+    with db.write() as conn:
+        return error_log.dismiss(conn, entry_ids, by=by, reason=reason.strip())

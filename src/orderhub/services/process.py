@@ -1,0 +1,210 @@
+"""The inbox processor: translate inbound records and apply them, at the store's intake rate.
+
+One transaction per batch takes the records, applies each (in its own savepoint),
+writes outbound deliveries for HTTP destinations and marks the records done, so a
+record is applied exactly once however many workers run and whenever one dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+import pycountry
+import structlog
+from sqlalchemy import Connection
+
+from orderhub.adapters.shopify import translate
+from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
+from orderhub.adapters.store import destinations as dest_store
+from orderhub.adapters.store import error_log, inbox
+from orderhub.adapters.store import order_store as store
+from orderhub.adapters.store.db import Database, upsert
+from orderhub.adapters.store.ratelimit import SharedRateLimiter
+from orderhub.adapters.store.schema import deliveries
+from orderhub.adapters.store.shops import by_id
+from orderhub.domain.errors import InvalidRecord
+from orderhub.domain.model import Freshness
+from orderhub.domain.validation import validate_order
+from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
+
+log = structlog.get_logger(__name__)
+
+_CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
+_COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}  # Kosovo, as Shopify uses
+
+
+def known_currency(code: str) -> bool:
+    return code in _CURRENCIES
+
+
+def known_country(code: str) -> bool:
+    return code in _COUNTRIES
+
+
+@dataclass
+class Result:
+    outcome: str
+    event: tuple[str, Any] | None = None  # (event type, canonical data) for HTTP destinations
+
+
+def event_id(identity: str, shop_id: int) -> str:
+    """Deterministic: the same inbox record always yields the same outbound event id."""
+    return hashlib.sha256(f"{shop_id}:{identity}".encode()).hexdigest()[:32]
+
+
+def handle(conn: Connection, row: Any) -> Result:
+    """Apply one inbox record. Raises InvalidRecord for records that can never apply as they are."""
+    try:
+        payload = orjson.loads(row.payload)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRecord(None, f"payload is not valid JSON: {exc}") from None
+    topic = row.topic
+    if topic in ORDER_TOPICS:
+        order = translate.order(payload)
+        validate_order(order, known_currency=known_currency, known_country=known_country)
+        fresh = store.apply_order(conn, row.shop_id, order, row.id)
+        if fresh in (Freshness.NEW, Freshness.NEWER):
+            kind = "order.created" if fresh is Freshness.NEW else "order.updated"
+            return Result("applied", (kind, order))
+        return Result(fresh.value)
+    if topic == "orders/edited":
+        edit = translate.order_edit(payload)
+        outcome = store.apply_order_edit(conn, row.shop_id, edit, row.id)
+        return Result(outcome, (("order.edited", edit) if outcome == "applied" else None))
+    if topic == "refunds/create":
+        refund = translate.refund(payload)
+        outcome = store.apply_refund(conn, row.shop_id, refund, row.id)
+        return Result(outcome, (("refund.created", refund) if outcome == "applied" else None))
+    if topic in ("products/create", "products/update"):
+        product = translate.product(payload)
+        fresh = store.apply_product(conn, row.shop_id, product)
+        applied = fresh in (Freshness.NEW, Freshness.NEWER)
+        return Result("applied" if applied else fresh.value, (("product.updated", product) if applied else None))
+    if topic == "products/delete":
+        deletion = translate.product_deletion(payload, row.triggered_at or row.received_at)
+        outcome = store.delete_product(conn, row.shop_id, deletion)
+        return Result(outcome, (("product.deleted", deletion) if outcome == "applied" else None))
+    if topic == "inventory_levels/update":
+        level = translate.inventory_level(payload)
+        fresh = store.apply_inventory_level(conn, row.shop_id, level)
+        applied = fresh in (Freshness.NEW, Freshness.NEWER)
+        return Result("applied" if applied else fresh.value, (("inventory_level.updated", level) if applied else None))
+    if topic == "customers/redact":
+        store.redact_customer(conn, row.shop_id, translate.customer_redaction(payload), row.id)
+        return Result("applied")
+    if topic == "customers/data_request":
+        store.customer_data(conn, row.shop_id, translate.customer_data_request(payload), row.id)
+        return Result("applied")
+    if topic == "shop/redact":
+        translate.shop_redaction(payload)
+        store.redact_shop(conn, row.shop_id, row.id)
+        return Result("applied")
+    if topic == "app/uninstalled":
+        translate.app_uninstalled(payload)
+        return Result(store.mark_uninstalled(conn, row.shop_id, row.triggered_at or row.received_at))
+    raise AssertionError(f"unsupported topic {topic!r} reached the processor")  # receivers mark these
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
+
+
+class Processor:
+    def __init__(self, db: Database, *, batch_size: int = 100, max_attempts: int = 8,
+                 backoff_base: float = 1.0, backoff_max: float = 300.0,
+                 limiter: SharedRateLimiter | None = None) -> None:
+        self.db = db
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.limiter = limiter or SharedRateLimiter(db)
+        self._shop_domains: dict[int, str] = {}
+
+    def run_once(self) -> tuple[int, float]:
+        """Process one batch. Returns (records processed, seconds to wait when nothing could be done)."""
+        with self.db.read() as conn:
+            if not inbox.has_due(conn):
+                return 0, 0.5
+            store_dest = dest_store.get(conn, dest_store.STORE)
+        if store_dest is None:
+            with self.db.write() as conn:
+                store_dest = dest_store.ensure_store(conn)
+        granted, wait = self.limiter.take(store_dest.bucket, self.batch_size,
+                                          rate=store_dest.rate_per_second, burst=store_dest.burst)
+        if granted == 0:
+            return 0, min(wait, 1.0)
+        done = self._process_batch(granted)
+        self.limiter.give_back(store_dest.bucket, granted - done, burst=store_dest.burst)
+        return done, 0.0 if done else 0.2
+
+    def _process_batch(self, limit: int) -> int:
+        with self.db.write() as conn:
+            rows = inbox.claim(conn, limit=limit)
+            if not rows:
+                return 0
+            http = dest_store.http_destinations(conn)
+            for row in rows:
+                self._process_one(conn, row, http)
+        return len(rows)
+
+    def _process_one(self, conn: Connection, row: Any, http: list[dest_store.Destination]) -> None:
+        savepoint = conn.begin_nested()
+        try:
+            result = handle(conn, row)
+            if result.event and http:
+                self._enqueue(conn, row, result.event, http)
+            inbox.finish(conn, row.id, status="done", outcome=result.outcome)
+            if row.last_error is not None:
+                error_log.resolve(conn, "inbox", row.id)
+            savepoint.commit()
+            INBOX_PROCESSED.labels(row.topic, result.outcome).inc()
+        except InvalidRecord as exc:
+            savepoint.rollback()
+            self._fail(conn, row, "validation", str(exc), exc.field)
+        except Exception as exc:  # a bug or a passing database problem: retry, then park
+            savepoint.rollback()
+            message = f"{type(exc).__name__}: {exc}"
+            log.warning("inbox_record_failed", inbox_id=row.id, topic=row.topic, error=message)
+            if row.attempts + 1 >= self.max_attempts:
+                self._fail(conn, row, "retries_exhausted", message, None)
+            else:
+                inbox.retry_later(conn, row.id, error=message,
+                                  delay_seconds=backoff(row.attempts + 1, self.backoff_base, self.backoff_max))
+                INBOX_RETRIED.inc()
+
+    def _fail(self, conn: Connection, row: Any, kind: str, message: str, field: str | None) -> None:
+        inbox.finish(conn, row.id, status="failed", outcome=kind, error=message)
+        error_log.record(conn, error_log.Failure(
+            record_type="inbox", record_id=row.id, shop_id=row.shop_id, topic=row.topic, source=row.source,
+            kind=kind, error=f"{row.topic} record {row.identity}: {message}", field=field, payload=row.payload))
+        INBOX_PROCESSED.labels(row.topic, "failed").inc()
+        ERRORS_LOGGED.labels(kind).inc()
+        log.info("inbox_record_to_error_log", inbox_id=row.id, topic=row.topic, kind=kind, field=field)
+
+    def _domain(self, conn: Connection, shop_id: int) -> str:
+        if shop_id not in self._shop_domains:
+            shop = by_id(conn, shop_id)
+            self._shop_domains[shop_id] = shop.domain if shop else str(shop_id)
+        return self._shop_domains[shop_id]
+
+    def _enqueue(self, conn: Connection, row: Any, event: tuple[str, Any],
+                 http: list[dest_store.Destination]) -> None:
+        now = datetime.now(timezone.utc)
+        ev_id = event_id(row.identity, row.shop_id)
+        kind, data = event
+        body = store.to_json({
+            "id": ev_id, "type": kind, "shop": self._domain(conn, row.shop_id), "source_topic": row.topic,
+            "occurred_at": (row.triggered_at or row.received_at).isoformat(), "data": data})
+        for dest in http:  # unique per (destination, inbox record): a reprocessed record is not sent twice
+            upsert(conn, deliveries, dict(
+                destination_id=dest.id, inbox_id=row.id, event_id=ev_id, topic=kind, payload=body,
+                status="pending", attempts=0, available_at=now, created_at=now),
+                keys=("destination_id", "inbox_id"))
+

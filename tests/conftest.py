@@ -1,0 +1,119 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a hub, and servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from orderhub.adapters.store import migrate
+from orderhub.adapters.store.db import Database
+from orderhub.bootstrap import Hub, build
+from orderhub.config import Settings
+from orderhub.testing.postgres import PostgresServer, find_bindir, free_port, start_postgres
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | None]:
+    if find_bindir() is None:
+        if os.environ.get("ORDERHUB_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required (ORDERHUB_REQUIRE_POSTGRES) but not installed")
+        yield None
+        return
+    server = start_postgres()
+    try:
+        url = server.create_database("orderhub_template")
+        db = Database(url)
+        migrate.upgrade(db)
+        db.dispose()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    db.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+def make_db_url(backend: str, tmp_path: Path, sqlite_template: Path, pg_server: PostgresServer | None) -> str:
+    if backend == "sqlite":
+        target = tmp_path / f"orderhub-{uuid.uuid4().hex[:8]}.db"
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    if pg_server is None:
+        pytest.skip("PostgreSQL server programs not installed (the README's test command installs them)")
+    return pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}", template="orderhub_template")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    pg = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    return make_db_url(request.param, tmp_path, sqlite_template, pg)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    return make_db_url("sqlite", tmp_path, sqlite_template, None)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, backoff_base_seconds=0.01, backoff_max_seconds=0.05,
+                    sqlite_synchronous="NORMAL")
+
+
+@pytest.fixture
+def hub(settings: Settings) -> Iterator[Hub]:
+    h = build(settings)
+    yield h
+    h.close()
+
+
+class ServerThread:
+    """An ASGI app served by uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "ServerThread":
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def hub_server(hub: Hub) -> Iterator[ServerThread]:
+    from orderhub.entrypoints.http.app import create_app
+
+    with ServerThread(create_app(hub)) as server:
+        yield server

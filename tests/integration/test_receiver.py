@@ -1,0 +1,134 @@
+"""The webhook receiver over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import orjson
+from sqlalchemy import func, select
+
+from orderhub.adapters.store.schema import inbox
+from tests.support import SHOP, add_shop, order_payload, post_webhook, webhook_headers
+
+
+def _count(hub) -> int:  # type: ignore[no-untyped-def]
+    with hub.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(inbox)).scalar_one())
+
+
+def test_valid_webhook_is_stored_then_acknowledged(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    with httpx.Client() as client:
+        r = post_webhook(client, hub_server.url, "orders/create", order_payload())
+    assert r.status_code == 200, r.text
+    with hub.db.read() as conn:
+        row = conn.execute(select(inbox)).one()
+    assert row.topic == "orders/create"
+    assert row.status == "pending"
+    assert row.identity == "order:5000000000000001@2026-11-23T15:00:00.000000Z"
+    assert orjson.loads(row.payload)["id"] == 5_000_000_000_000_001
+
+
+def test_redelivery_with_same_webhook_id_is_stored_once(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    body = orjson.dumps(order_payload())
+    headers = webhook_headers("orders/create", body, webhook_id="fixed-id-1")
+    with httpx.Client() as client:
+        first = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
+        again = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == {"status": "duplicate"}
+    assert _count(hub) == 1
+
+
+def test_signature_and_shop_are_checked(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    body = orjson.dumps(order_payload())
+    with httpx.Client() as client:
+        wrong = webhook_headers("orders/create", body, secret="not-the-secret")
+        assert client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=wrong).status_code == 401
+        missing = webhook_headers("orders/create", body)
+        del missing["X-Shopify-Hmac-Sha256"]
+        assert client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=missing).status_code == 401
+        unknown = webhook_headers("orders/create", body, shop="other.myshopify.com")
+        assert client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=unknown).status_code == 401
+        tampered = webhook_headers("orders/create", body)
+        r = client.post(f"{hub_server.url}/webhooks/shopify", content=body + b" ", headers=tampered)
+        assert r.status_code == 401
+    assert _count(hub) == 0
+
+
+def test_headers_are_case_insensitive(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    body = orjson.dumps(order_payload())
+    headers = {k.lower(): v for k, v in webhook_headers("orders/create", body).items()}
+    headers["x-shopify-shop-domain"] = SHOP.upper()
+    with httpx.Client() as client:
+        assert client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers).status_code == 200
+
+
+def test_malformed_json_and_missing_headers_are_400(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    with httpx.Client() as client:
+        assert post_webhook(client, hub_server.url, "orders/create", b"{not json").status_code == 400
+        body = orjson.dumps(order_payload())
+        headers = webhook_headers("orders/create", body)
+        del headers["X-Shopify-Topic"]
+        r = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
+        assert r.status_code == 400
+        assert "x-shopify-topic" in r.json()["error"]
+    assert _count(hub) == 0
+
+
+def test_oversized_body_is_413(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    big = order_payload(note="x" * (5 * 1024 * 1024 + 10))
+    with httpx.Client() as client:
+        assert post_webhook(client, hub_server.url, "orders/create", big).status_code == 413
+    assert _count(hub) == 0
+
+
+def test_unknown_topic_is_stored_as_unsupported(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    with httpx.Client() as client:
+        r = post_webhook(client, hub_server.url, "carts/update", {"id": 1, "token": "abc"})
+        assert r.status_code == 200
+        assert r.json() == {"status": "unsupported"}
+        metrics = client.get(f"{hub_server.url}/metrics").text
+    with hub.db.read() as conn:
+        row = conn.execute(select(inbox)).one()
+    assert (row.topic, row.status) == ("carts/update", "unsupported")
+    assert 'orderhub_webhooks_received_total{outcome="unsupported",topic="unsupported"}' in metrics
+
+
+def test_eventbridge_envelope_needs_token_and_lands_in_same_inbox(hub, hub_server):  # type: ignore[no-untyped-def]
+    from orderhub.adapters.store import tokens
+
+    add_shop(hub)
+    with hub.db.write() as conn:
+        token = tokens.create(conn, "bridge", ("eventbridge",))
+        api_only = tokens.create(conn, "api", ("api",))
+    payload = order_payload()
+    envelope = {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "shopifyWebhook",
+        "source": "aws.partner/shopify.com/123/orderhub", "time": "2026-11-23T15:00:00Z",
+        "detail": {"payload": payload, "metadata": {
+            "Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": SHOP, "X-Shopify-API-Version": "2025-10",
+            "X-Shopify-Webhook-Id": "eb-1", "X-Shopify-Triggered-At": "2026-11-23T15:00:00Z"}},
+    }
+    url = f"{hub_server.url}/webhooks/eventbridge"
+    with httpx.Client() as client:
+        assert client.post(url, json=envelope).status_code == 401
+        assert client.post(url, json=envelope, headers={"Authorization": f"Bearer {api_only}"}).status_code == 401
+        ok = client.post(url, json=envelope, headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200, ok.text
+        # The same order version by Shopify webhook is the same record.
+        again = post_webhook(client, hub_server.url, "orders/updated", payload)
+        assert again.json() == {"status": "duplicate"}
+        bad = client.post(url, json={"detail": {}}, headers={"Authorization": f"Bearer {token}"})
+        assert bad.status_code == 400
+    with hub.db.read() as conn:
+        row = conn.execute(select(inbox)).one()
+    assert row.source == "eventbridge"

@@ -1,0 +1,85 @@
+"""Helpers for tests: signed Shopify webhooks and ready-made payloads."""
+
+from __future__ import annotations
+
+import uuid
+from copy import deepcopy
+from typing import Any
+
+import httpx
+import orjson
+
+from orderhub.adapters.shopify.webhooks import sign
+from orderhub.adapters.store import shops
+from orderhub.bootstrap import Hub
+
+SHOP = "test-shop.myshopify.com"
+SECRET = "s3cret-🦋-key"
+BIG_ID = 5_000_000_000_000_001  # above 2^53
+
+
+def add_shop(hub: Hub, domain: str = SHOP, secret: str = SECRET) -> shops.Shop:
+    with hub.db.write() as conn:
+        return shops.add(conn, domain, secret)
+
+
+def order_payload(order_id: int = BIG_ID, updated_at: str = "2026-11-23T10:00:00-05:00", **changes: Any
+                  ) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": order_id, "name": f"#{order_id % 10000}", "order_number": order_id % 10000,
+        "email": "zoë@example.com", "created_at": "2026-11-23T09:59:00-05:00", "updated_at": updated_at,
+        "currency": "EUR", "financial_status": "paid", "fulfillment_status": None,
+        "subtotal_price": "30.00", "total_discounts": "2.50", "total_tax": "5.70", "total_price": "38.20",
+        "total_shipping_price_set": {"shop_money": {"amount": "5.00", "currency_code": "EUR"}},
+        "tags": "vip, 🦋", "note": "Leave at the door 🚪",
+        "customer": {"id": order_id + 7, "email": "zoë@example.com", "first_name": "Zoë", "last_name": "Ångström"},
+        "shipping_address": {"name": "Zoë Ångström", "address1": "Straße 1", "address2": "🦋 Butterfly house",
+                             "city": "Berlin", "zip": "10115", "country": "Germany", "country_code": "DE"},
+        "billing_address": {"name": "زهرة", "address1": "שדרות רוטשילד 1", "city": "תל אביב", "country_code": "IL"},
+        "line_items": [
+            {"id": order_id + 1, "sku": "SKU-1", "title": "T-shirt 👕", "quantity": 2, "price": "10.00",
+             "variant_id": order_id + 100, "product_id": order_id + 200,
+             "tax_lines": [{"price": "3.80", "rate": 0.19, "title": "MwSt"}]},
+            {"id": order_id + 2, "sku": "SKU-2", "title": "Сувенир", "quantity": 1, "price": "10.00",
+             "total_discount": "2.50", "tax_lines": [{"price": "1.90", "rate": 0.19, "title": "MwSt"}]},
+        ],
+        "shipping_lines": [{"id": order_id + 3, "title": "DHL", "code": "dhl", "price": "5.00",
+                            "discounted_price": "5.00"}],
+    }
+    payload.update(deepcopy(changes))
+    return payload
+
+
+def webhook_headers(topic: str, body: bytes, *, shop: str = SHOP, secret: str = SECRET,
+                    webhook_id: str | None = None) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": sign(secret, body),
+        "X-Shopify-Shop-Domain": shop,
+        "X-Shopify-API-Version": "2025-10",
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": "2026-11-23T15:00:00.000Z",
+    }
+
+
+def post_webhook(client: httpx.Client, base_url: str, topic: str, payload: Any, **kw: Any) -> httpx.Response:
+    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    return client.post(f"{base_url}/webhooks/shopify", content=body, headers=webhook_headers(topic, body, **kw))
+
+
+def drain(hub: Hub, rounds: int = 200) -> int:
+    """Run the processor until nothing is due; returns records processed."""
+    processor = hub.processor()
+    total = 0
+    for _ in range(rounds):
+        done, _wait = processor.run_once()
+        total += done
+        if not done:
+            from orderhub.adapters.store import inbox
+
+            with hub.db.read() as conn:
+                if not inbox.has_due(conn):
+                    return total
+    raise AssertionError("inbox did not drain")
