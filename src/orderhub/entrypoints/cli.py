@@ -50,7 +50,7 @@ def with_hub(fn: F) -> F:
 
 
 def _print_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode())
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -342,7 +342,7 @@ def errors_list(hub: Hub, limit: int, as_json: bool, **flt: Any) -> None:
         total = error_log.count(conn, f)
     if as_json:
         _print_json({"total": total, "errors": [
-            {k: v for k, v in r._mapping.items() if k not in ("payload", "attempts")} for r in rows]})
+            {k: v for k, v in r._asdict().items() if k not in ("payload", "attempts")} for r in rows]})
         return
     _table(f"Error log ({total} matching)", ["id", "shop", "topic", "kind", "status", "field", "error", "created"],
            [[r.id, r.shop, r.topic, r.kind, r.status, r.field, r.error[:120], f"{r.created_at:%Y-%m-%d %H:%M:%S}"]
@@ -358,7 +358,7 @@ def errors_show(hub: Hub, entry_id: int, as_json: bool) -> None:
         row = error_log.get(conn, entry_id)
     if row is None:
         raise click.ClickException(f"no error-log entry {entry_id}")
-    data = dict(row._mapping)
+    data = row._asdict()
     data["attempts"] = orjson.loads(row.attempts)
     try:
         data["payload"] = orjson.loads(row.payload)

@@ -32,7 +32,7 @@ class OrderFilter:
 
 def _plain(row: Any) -> dict[str, Any]:
     out = {}
-    for k, v in row._mapping.items():
+    for k, v in row._asdict().items():
         if isinstance(v, datetime):
             v = v.isoformat()
         elif v is not None and not isinstance(v, (str, int, float, bool)):

@@ -45,4 +45,4 @@ def revoke(conn: Connection, name: str) -> int:
 def list_tokens(conn: Connection) -> list[dict[str, object]]:
     rows = conn.execute(select(api_tokens.c.name, api_tokens.c.scopes, api_tokens.c.created_at,
                                api_tokens.c.revoked_at).order_by(api_tokens.c.id))
-    return [dict(r._mapping) for r in rows]
+    return [r._asdict() for r in rows]

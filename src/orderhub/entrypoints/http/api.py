@@ -52,7 +52,7 @@ def show_order(ref: str, hub: HubDep, shop: str | None = None) -> dict[str, Any]
 
 
 def _entry_json(row: Any, full: bool = False) -> dict[str, Any]:
-    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row._mapping.items()}
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row._asdict().items()}
     out["attempts"] = orjson.loads(row.attempts)
     if not full:
         out.pop("payload")
@@ -64,8 +64,9 @@ def _entry_json(row: Any, full: bool = False) -> dict[str, Any]:
     return out
 
 
-def _filter(shop: str | None, topic: str | None, kind: str | None, status: str | None,
-            since: datetime | None, until: datetime | None, q: str | None) -> error_log.ErrorFilter:
+def _filter(shop: str | None = None, topic: str | None = None, kind: str | None = None,
+            status: str | None = None, since: datetime | None = None, until: datetime | None = None,
+            q: str | None = Query(None, max_length=200)) -> error_log.ErrorFilter:
     return error_log.ErrorFilter(shop=shop, topic=topic, kind=kind, status=status, since=since, until=until,
                                  search=q)
 
