@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 12:34:04.894320
+Create Date: 2026-11-23 12:50:32.033359
 """
 
 from alembic import op
@@ -101,6 +101,7 @@ def upgrade() -> None:
     sa.Column('locked_until', orderhub.adapters.store.types.UTCDateTime(), nullable=True),
     sa.Column('last_status', sa.Integer(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('history', sa.Text(), server_default='[]', nullable=False),
     sa.Column('created_at', orderhub.adapters.store.types.UTCDateTime(), nullable=False),
     sa.Column('delivered_at', orderhub.adapters.store.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['destination_id'], ['destinations.id'], name=op.f('fk_deliveries_destination_id_destinations')),
@@ -151,8 +152,6 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=32), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('available_at', orderhub.adapters.store.types.UTCDateTime(), nullable=False),
-    sa.Column('locked_by', sa.String(length=100), nullable=True),
-    sa.Column('locked_until', orderhub.adapters.store.types.UTCDateTime(), nullable=True),
     sa.Column('processed_at', orderhub.adapters.store.types.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_inbox_shop_id_shops')),
