@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 
 from orderhub.adapters.store import migrate
 from orderhub.adapters.store.db import Database
 from orderhub.bootstrap import Hub, build
 from orderhub.config import Settings
-from orderhub.testing.postgres import PostgresServer, find_bindir, free_port, start_postgres
+from orderhub.testing.postgres import PostgresServer, find_bindir, start_postgres
+from orderhub.testing.server import ServerThread
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -82,33 +79,6 @@ def hub(settings: Settings) -> Iterator[Hub]:
     h = build(settings)
     yield h
     h.close()
-
-
-class ServerThread:
-    """An ASGI app served by uvicorn on a free loopback port, in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "ServerThread":
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from orderhub.adapters.store import destinations, error_log
 from orderhub.adapters.store.schema import deliveries, rate_buckets
 from orderhub.services.deliver import Deliverer
-from tests.conftest import ServerThread
+from orderhub.testing.server import ServerThread
 from tests.integration.test_processor import put
 from tests.support import BIG_ID, add_shop, drain, order_payload
 
