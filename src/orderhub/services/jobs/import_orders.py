@@ -69,6 +69,8 @@ def _complete_lines(client: AdminClient, node: dict[str, Any]) -> None:
 def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
                       client: AdminClient | None = None) -> dict[str, Any]:
     assert shop is not None
+    if shop.status == "uninstalled":
+        raise ValueError(f"shop {shop.domain} uninstalled the app; add it again to resume polling")
     client = client or admin_client(shop)
     overlap = int(params.get("overlap_seconds", hub.settings.poll_overlap_seconds))
     limit = int(params["limit"]) if params.get("limit") else None
