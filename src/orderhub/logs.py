@@ -22,6 +22,8 @@ def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def configure(level: str = "INFO", json: bool = True) -> None:
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.INFO), format="%(message)s")
+    for chatty in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
