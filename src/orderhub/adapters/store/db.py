@@ -103,3 +103,14 @@ def upsert(
     if returning:
         stmt = stmt.returning(*(table.c[c] for c in returning))
     return conn.execute(stmt)
+
+
+def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+                update: Sequence[str]) -> None:
+    """Executemany form of :func:`upsert` for rows with the same columns."""
+    if not rows:
+        return
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+    conn.execute(stmt, list(rows))

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.db import upsert, upsert_many
 from orderhub.adapters.store.schema import (
     customers,
     inventory_levels,
@@ -140,29 +140,26 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
 
 def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
     # Items are upserted by line id (not deleted) so state attached to them survives updates.
-    for item in order.items:
-        values = dict(
-            order_id=order_pk, shopify_id=item.shopify_id, sku=item.sku, title=item.title,
-            variant_title=item.variant_title, product_shopify_id=item.product_id,
-            variant_shopify_id=item.variant_id, quantity=item.quantity,
-            current_quantity=item.quantity if item.current_quantity is None else item.current_quantity,
-            fulfillable_quantity=item.fulfillable_quantity, fulfillment_status=item.fulfillment_status,
-            price=item.price, total_discount=item.total_discount, tax=item.tax,
-            requires_shipping=item.requires_shipping,
-        )
-        upsert(conn, order_items, values, keys=("order_id", "shopify_id"),
-               update=[k for k in values if k not in ("order_id", "shopify_id")])
+    rows = [dict(
+        order_id=order_pk, shopify_id=item.shopify_id, sku=item.sku, title=item.title,
+        variant_title=item.variant_title, product_shopify_id=item.product_id,
+        variant_shopify_id=item.variant_id, quantity=item.quantity,
+        current_quantity=item.quantity if item.current_quantity is None else item.current_quantity,
+        fulfillable_quantity=item.fulfillable_quantity, fulfillment_status=item.fulfillment_status,
+        price=item.price, total_discount=item.total_discount, tax=item.tax,
+        requires_shipping=item.requires_shipping,
+    ) for item in order.items]
+    upsert_many(conn, order_items, rows, keys=("order_id", "shopify_id"),
+                update=[k for k in rows[0] if k not in ("order_id", "shopify_id")] if rows else [])
     line_ids = [i.shopify_id for i in order.items]
     conn.execute(delete(order_items).where(order_items.c.order_id == order_pk,
                                            order_items.c.shopify_id.not_in(line_ids)))
-    kinds = []
-    for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address)):
-        if address is None:
-            continue
-        kinds.append(kind)
-        values = {"order_id": order_pk, "kind": kind} | dataclasses.asdict(address)
-        upsert(conn, order_addresses, values, keys=("order_id", "kind"),
-               update=[k for k in values if k not in ("order_id", "kind")])
+    addresses = [{"order_id": order_pk, "kind": kind} | dataclasses.asdict(address)
+                 for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address))
+                 if address is not None]
+    kinds = [a["kind"] for a in addresses]
+    upsert_many(conn, order_addresses, addresses, keys=("order_id", "kind"),
+                update=[f.name for f in dataclasses.fields(Address)])
     conn.execute(delete(order_addresses).where(order_addresses.c.order_id == order_pk,
                                                order_addresses.c.kind.not_in(kinds)))
     conn.execute(delete(order_shipping_lines).where(order_shipping_lines.c.order_id == order_pk))
