@@ -15,7 +15,7 @@ from orderhub.bootstrap import Hub
 
 SHOP = "test-shop.myshopify.com"
 SECRET = "s3cret-🦋-key"
-BIG_ID = 5_000_000_000_000_001  # above 2^53
+BIG_ID = 2**53 + 1001  # 9007199254741993: above 2^53, not exact as a double
 
 
 def add_shop(hub: Hub, domain: str = SHOP, secret: str = SECRET) -> shops.Shop:

@@ -34,7 +34,7 @@ def test_order_is_stored_with_items_addresses_customer_and_shipping(hub):  # typ
     put(hub, "orders/create", order_payload(), shop_id=shop.id)
     assert drain(hub) == 1
     o = order_of(hub)
-    assert o["shopify_id"] == "5000000000000001"
+    assert o["shopify_id"] == "9007199254741993"
     assert o["status"] == "open" and o["financial_status"] == "paid"
     assert Decimal(o["total_price"]) == Decimal("38.20")
     assert Decimal(o["total_shipping"]) == Decimal("5.00")
@@ -136,7 +136,7 @@ def test_invalid_orders_go_to_the_error_log_with_field(hub):  # type: ignore[no-
     assert set(entries) == {"line_items", "line_items[1].quantity", "currency", "shipping_address.country_code",
                             "shipping_address"}
     assert all(e.kind == "validation" and e.status == "open" for e in entries.values())
-    assert "order:5000000000000021@" in entries["line_items[1].quantity"].error
+    assert "order:9007199254742013@" in entries["line_items[1].quantity"].error
     assert "negative quantity -1" in entries["line_items[1].quantity"].error
 
 

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import func, select
 
 from orderhub.adapters.store.schema import inbox
-from tests.support import SHOP, add_shop, order_payload, post_webhook, webhook_headers
+from tests.support import BIG_ID, SHOP, add_shop, order_payload, post_webhook, webhook_headers
 
 
 def _count(hub) -> int:  # type: ignore[no-untyped-def]
@@ -26,8 +26,8 @@ def test_valid_webhook_is_stored_then_acknowledged(hub, hub_server):  # type: ig
         row = conn.execute(select(inbox)).one()
     assert row.topic == "orders/create"
     assert row.status == "pending"
-    assert row.identity == "order:5000000000000001@2026-11-23T15:00:00.000000Z"
-    assert orjson.loads(row.payload)["id"] == 5_000_000_000_000_001
+    assert row.identity == "order:9007199254741993@2026-11-23T15:00:00.000000Z"
+    assert orjson.loads(row.payload)["id"] == BIG_ID
 
 
 def test_redelivery_with_same_webhook_id_is_stored_once(hub, hub_server):  # type: ignore[no-untyped-def]

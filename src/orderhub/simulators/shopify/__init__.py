@@ -1,1 +1,7 @@
+"""A Shopify store that runs offline: Admin GraphQL API, signed webhooks with retries, and an order generator.
 
+Entry points: :func:`orderhub.simulators.shopify.server.run` (``orderhub simulate
+shopify``), :func:`orderhub.simulators.shopify.server.start_in_thread` (tests and
+the demo), :class:`orderhub.simulators.shopify.simulator.Simulator`, and the
+``/_sim`` control API in :mod:`orderhub.simulators.shopify.control`.
+"""

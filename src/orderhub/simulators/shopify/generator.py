@@ -1,0 +1,296 @@
+"""Seeded generator of products and orders in Shopify's REST (webhook) shape.
+
+Orders have 1-5 lines, discounts, per-line taxes, shipping lines, shop and
+presentment currencies, and customers and addresses in many scripts with emoji;
+some leave out what Shopify leaves out (guest checkouts, digital goods without a
+shipping address, no phone, null SKUs, no note). On request it also makes *bad*
+orders that Shopify would never send, to exercise a consumer's error handling.
+The same seed and the same id source give the same output.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from orderhub.simulators.shopify import locales
+from orderhub.simulators.shopify.clock import rest_time
+from orderhub.simulators.shopify.locales import Locale
+from orderhub.simulators.shopify.money import (
+    ZERO,
+    cents,
+    dec,
+    fmt,
+    line_taxes,
+    money_set,
+    recompute_totals,
+)
+from orderhub.simulators.shopify.store import gid
+
+NextId = Callable[[str], int]
+BAD_KINDS = ("no_line_items", "negative_quantity", "unknown_currency", "malformed_address")
+FINANCIAL_STATUSES = ("pending", "authorized", "paid")
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    title: str
+    product_type: str
+    vendor: str
+    variants: tuple[tuple[str, str | None, str, int], ...]  # option, sku, price, grams
+    requires_shipping: bool = True
+    gift_card: bool = False
+
+
+CATALOGUE = (
+    CatalogueItem("Organic Cotton T-shirt 👕", "Apparel", "Ökotex Textil",
+                  (("S", "TSH-ORG-S", "19.90", 180), ("M", "TSH-ORG-M", "19.90", 190),
+                   ("L", "TSH-ORG-L", "21.90", 200))),
+    CatalogueItem("Café Crème Mug ☕", "Kitchen", "Maison Dupré", (("Default Title", "MUG-CAFE", "12.50", 350),)),
+    CatalogueItem("Кружка «Москва»", "Kitchen", "Ромашка", (("Default Title", "MUG-MSK", "9.99", 340),)),
+    CatalogueItem("抹茶 Matcha Tea 🍵", "Food", "宇治茶園",
+                  (("50 g", "TEA-MATCHA-50", "24.00", 60), ("100 g", "TEA-MATCHA-100", "42.00", 110))),
+    CatalogueItem("Χειροποίητο Σαπούνι", "Beauty", "Άλφα",
+                  (("Λεβάντα", "SOAP-LAV", "6.50", 120), ("Ελιά", None, "6.50", 120))),
+    CatalogueItem("Sneakers Ñandú 👟", "Shoes", "Ñandú",
+                  (("38", "SNK-NDU-38", "89.00", 900), ("42", "SNK-NDU-42", "89.00", 950))),
+    CatalogueItem("한복 Silk Scarf", "Accessories", "서울공방", (("Default Title", "SCF-HANBOK", "35.00", 80),)),
+    CatalogueItem("ผ้าไหม Thai Silk Cushion", "Home", "Chiang Mai Craft",
+                  (("Red / 40 cm", "CSH-SILK-R40", "29.00", 400), ("Blue / 40 cm", "CSH-SILK-B40", "29.00", 400))),
+    CatalogueItem("बॉलीवुड Poster", "Art", "Mumbai Prints", (("A2", "PST-BW-A2", "15.00", 150),)),
+    CatalogueItem("שמן זית Olive Oil", "Food", "Galilee Groves", (("500 ml", "OIL-OLV-500", "18.00", 600),)),
+    CatalogueItem("زيت الأرغان Argan Oil", "Beauty", "Atlas Coopérative",
+                  (("100 ml", "OIL-ARG-100", "27.50", 150),)),
+    CatalogueItem("Digital Gift Card 🎁", "Gift Cards", "orderhub demo",
+                  (("25", None, "25.00", 0), ("50", None, "50.00", 0)), requires_shipping=False, gift_card=True),
+    CatalogueItem("E-book: Ἰλιάς (The Iliad)", "Books", "Ψηφιακές Εκδόσεις", (("EPUB", "EBK-ILIAD", "7.99", 0),),
+                  requires_shipping=False),
+)
+
+_DISCOUNTS = (("WELCOME10", "percentage", "10"), ("SAVE5", "fixed_amount", "5.00"),
+              ("ПРИВЕТ15", "percentage", "15"), ("🦋SPRING20", "percentage", "20"))
+_SHIPPING = (("Standard Shipping", "STANDARD", "4.90"), ("Express 🚀", "EXPRESS", "14.90"),
+             ("Free Shipping", "FREE", "0.00"), ("DHL Paket", "DHL_PAKET", "6.99"),
+             ("ヤマト運輸 宅急便", "YAMATO", "9.00"))
+_GATEWAYS = ("shopify_payments", "paypal", "manual")
+
+
+def _handle(title: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+
+
+class OrderGenerator:
+    """Makes products and orders; ``next_id(kind)`` hands out ids (the store's sequences)."""
+
+    def __init__(self, seed: int | None, next_id: NextId) -> None:
+        self.rng = random.Random(seed)
+        self.next_id = next_id
+        self._customers: list[dict[str, Any]] = []
+
+    # -- products -----------------------------------------------------------------------------------
+
+    def catalogue(self, now: datetime, tz: timezone) -> list[dict[str, Any]]:
+        """Every product of the simulated catalogue, in REST shape."""
+        return [self.product(now, tz, item) for item in CATALOGUE]
+
+    def product(self, now: datetime, tz: timezone, item: CatalogueItem | None = None) -> dict[str, Any]:
+        """A product in REST shape: ``item``, or one of the catalogue's at random."""
+        item = item or self.rng.choice(CATALOGUE)
+        stamp = rest_time(now, tz)
+        product_id = self.next_id("product")
+        variants = []
+        for position, (option, sku, price, grams) in enumerate(item.variants, start=1):
+            variant_id = self.next_id("variant")
+            variants.append({
+                "id": variant_id, "product_id": product_id, "title": option, "price": price, "sku": sku,
+                "position": position, "option1": option, "barcode": None, "grams": grams,
+                "weight": grams / 1000, "weight_unit": "kg", "inventory_item_id": self.next_id("inventory_item"),
+                "inventory_quantity": self.rng.randint(0, 40), "inventory_management": "shopify",
+                "requires_shipping": item.requires_shipping, "taxable": not item.gift_card,
+                "created_at": stamp, "updated_at": stamp, "admin_graphql_api_id": gid("ProductVariant", variant_id)})
+        return {
+            "id": product_id, "title": item.title, "body_html": f"<p>{item.title}</p>", "vendor": item.vendor,
+            "product_type": item.product_type, "handle": _handle(item.title) or str(product_id), "status": "active",
+            "tags": "", "created_at": stamp, "updated_at": stamp, "published_at": stamp,
+            "published_scope": "global", "admin_graphql_api_id": gid("Product", product_id), "variants": variants,
+            "options": [{"name": "Title", "position": 1, "values": [v[0] for v in item.variants]}],
+            "images": [], "image": None, "gift_card": item.gift_card}
+
+    # -- orders -------------------------------------------------------------------------------------
+
+    def order(self, products: list[dict[str, Any]], *, number: int, now: datetime, tz: timezone,
+              currency: str) -> dict[str, Any]:
+        """A valid order, numbered ``number`` (1001, ...), placed ``now``."""
+        rng = self.rng
+        home = rng.choice(locales.LOCALES)
+        billing_locale = home if rng.random() < 0.75 else rng.choice(locales.LOCALES)
+        presentment = home.currency if rng.random() < 0.7 else currency
+        order_id = self.next_id("order")
+        stamp = rest_time(now, tz)
+        customer = self._customer(home, stamp)
+        guest_email = None if rng.random() < 0.4 else f"guest{order_id % 100000}@example.org"
+        email = customer["email"] if customer else guest_email
+        lines = self._lines(products, home, currency, presentment)
+        needs_shipping = any(li["requires_shipping"] for li in lines)
+        order: dict[str, Any] = {
+            "id": order_id, "admin_graphql_api_id": gid("Order", order_id), "name": f"#{number}",
+            "order_number": number, "number": number - 1000, "token": f"{rng.getrandbits(128):032x}",
+            "email": email, "contact_email": email, "phone": customer["phone"] if customer else None,
+            "created_at": stamp, "updated_at": stamp, "processed_at": stamp,
+            "cancelled_at": None, "cancel_reason": None, "closed_at": None,
+            "currency": currency, "presentment_currency": presentment,
+            "financial_status": rng.choices(FINANCIAL_STATUSES, weights=(15, 15, 70))[0],
+            "fulfillment_status": None, "confirmed": True, "test": False, "taxes_included": False,
+            "source_name": rng.choice(("web", "web", "shopify_draft_order", "pos")),
+            "customer_locale": home.language, "buyer_accepts_marketing": rng.random() < 0.3,
+            "payment_gateway_names": [rng.choice(_GATEWAYS)],
+            "total_weight": sum(li["grams"] * li["quantity"] for li in lines),
+            "tags": ", ".join(sorted(rng.sample(locales.TAGS, rng.randint(0, 3)))),
+            "note": rng.choice(locales.NOTES), "note_attributes": [],
+            "discount_codes": [], "discount_applications": [],
+            "line_items": lines,
+            "shipping_lines": self._shipping_lines(currency, presentment) if needs_shipping else [],
+            "fulfillments": [], "refunds": [],
+            "billing_address": self._address(billing_locale),
+        }
+        if customer is not None:
+            order["customer"] = customer
+        if needs_shipping:
+            order["shipping_address"] = (dict(order["billing_address"]) if billing_locale is home
+                                         else self._address(home))
+        if rng.random() < 0.35:
+            self._discount(order)
+        for line in lines:
+            line_taxes(line, currency, presentment)
+        recompute_totals(order)
+        return order
+
+    def bad_order(self, kind: str, products: list[dict[str, Any]], *, number: int, now: datetime, tz: timezone,
+                  currency: str) -> dict[str, Any]:
+        """An order broken in the way ``kind`` names (one of BAD_KINDS): Shopify never sends these."""
+        if kind not in BAD_KINDS:
+            raise ValueError(f"unknown bad order kind {kind!r}; expected one of {', '.join(BAD_KINDS)}")
+        order = self.order(products, number=number, now=now, tz=tz, currency=currency)
+        if kind == "no_line_items":
+            order["line_items"] = []
+            recompute_totals(order)
+        elif kind == "negative_quantity":
+            line = order["line_items"][0]
+            line["quantity"] = line["current_quantity"] = line["fulfillable_quantity"] = -line["quantity"]
+        elif kind == "unknown_currency":
+            _set_currency(order, "XXQ")
+            order["currency"] = order["presentment_currency"] = "XXQ"
+        else:
+            key = "shipping_address" if "shipping_address" in order else "billing_address"
+            if self.rng.random() < 0.5:
+                order[key] = dict(order[key], country="Zedland", country_code="ZZ")
+            else:
+                order[key] = "Friedrichstraße 43, 10117 Berlin 🦋"
+        return order
+
+    def _customer(self, locale: Locale, stamp: str) -> dict[str, Any] | None:
+        rng = self.rng
+        if rng.random() < 0.12:
+            return None  # guest checkout
+        if self._customers and rng.random() < 0.2:
+            return dict(self._customers[rng.randrange(len(self._customers))])
+        first, last, handle = rng.choice(locale.names)
+        customer_id = self.next_id("customer")
+        customer = {
+            "id": customer_id, "email": f"{handle}.{customer_id % 100000}@example.{locale.country_code.lower()}",
+            "first_name": first, "last_name": last, "phone": self._phone(locale),
+            "state": "enabled", "verified_email": True, "tags": "", "currency": locale.currency,
+            "created_at": stamp, "updated_at": stamp, "admin_graphql_api_id": gid("Customer", customer_id)}
+        self._customers.append(customer)
+        return dict(customer)
+
+    def _phone(self, locale: Locale) -> str | None:
+        if self.rng.random() < 0.3:
+            return None
+        return locale.phone_prefix + "".join(str(self.rng.randrange(10)) for _ in range(7))
+
+    def _address(self, locale: Locale) -> dict[str, Any]:
+        rng = self.rng
+        first, last, _ = rng.choice(locale.names)
+        city = rng.choice(locale.cities)
+        name = f"{last}{first}" if locale.family_name_first else f"{first} {last}"
+        return {"name": name, "first_name": first, "last_name": last, "company": rng.choice(locales.COMPANIES),
+                "address1": rng.choice(locale.streets), "address2": rng.choice(locales.ADDRESS2_EXTRAS),
+                "city": city.name, "province": city.province, "province_code": city.province_code, "zip": city.zip,
+                "country": locale.country, "country_code": locale.country_code, "phone": self._phone(locale),
+                "latitude": city.latitude, "longitude": city.longitude}
+
+    def _lines(self, products: list[dict[str, Any]], locale: Locale, currency: str,
+               presentment: str) -> list[dict[str, Any]]:
+        rng = self.rng
+        variants = [(p, v) for p in products for v in p["variants"]]
+        count = min(len(variants), rng.choices((1, 2, 3, 4, 5), weights=(35, 30, 18, 10, 7))[0])
+        lines = []
+        for product, variant in rng.sample(variants, count):
+            line_id = self.next_id("line_item")
+            quantity = rng.choices((1, 2, 3, 4), weights=(60, 25, 10, 5))[0]
+            variant_title = None if variant["title"] == "Default Title" else variant["title"]
+            lines.append({
+                "id": line_id, "admin_graphql_api_id": gid("LineItem", line_id), "variant_id": variant["id"],
+                "product_id": product["id"], "title": product["title"], "variant_title": variant_title,
+                "name": f"{product['title']} - {variant_title}" if variant_title else product["title"],
+                "sku": variant["sku"], "vendor": product["vendor"], "quantity": quantity,
+                "current_quantity": quantity, "fulfillable_quantity": quantity, "fulfillment_status": None,
+                "price": variant["price"], "price_set": money_set(dec(variant["price"]), currency, presentment),
+                "total_discount": "0.00", "total_discount_set": money_set(ZERO, currency, presentment),
+                "discount_allocations": [],
+                "tax_lines": ([{"title": title, "rate": float(rate), "price": "0.00", "channel_liable": False}
+                               for title, rate in locale.taxes] if variant["taxable"] else []),
+                "requires_shipping": variant["requires_shipping"], "taxable": variant["taxable"],
+                "gift_card": product["gift_card"], "grams": variant["grams"], "product_exists": True,
+                "properties": ([{"name": "Engraving", "value": "Für Oma ❤️"}] if rng.random() < 0.05 else []),
+            })
+        return lines
+
+    def _shipping_lines(self, currency: str, presentment: str) -> list[dict[str, Any]]:
+        title, code, price = self.rng.choice(_SHIPPING)
+        line_id = self.next_id("shipping_line")
+        return [{"id": line_id, "title": title, "code": code, "source": "shopify", "carrier_identifier": None,
+                 "price": price, "discounted_price": price,
+                 "price_set": money_set(dec(price), currency, presentment),
+                 "discounted_price_set": money_set(dec(price), currency, presentment),
+                 "tax_lines": [], "discount_allocations": []}]
+
+    def _discount(self, order: dict[str, Any]) -> None:
+        """Apply one discount code across the lines, as a discount application with allocations."""
+        code, kind, value = self.rng.choice(_DISCOUNTS)
+        lines = order["line_items"]
+        gross = [dec(li["price"]) * li["quantity"] for li in lines]
+        total_gross = sum(gross, ZERO)
+        if kind == "percentage":
+            amounts = [cents(g * dec(value) / 100) for g in gross]
+        else:
+            budget = min(dec(value), total_gross)
+            amounts = [cents(budget * g / total_gross) for g in gross]
+            amounts[-1] += budget - sum(amounts, ZERO)
+        shop_cur, pres_cur = order["currency"], order["presentment_currency"]
+        for line, amount in zip(lines, amounts):
+            line["total_discount"] = fmt(amount)
+            line["total_discount_set"] = money_set(amount, shop_cur, pres_cur)
+            line["discount_allocations"] = [{"amount": fmt(amount), "discount_application_index": 0,
+                                             "amount_set": money_set(amount, shop_cur, pres_cur)}]
+        order["discount_codes"] = [{"code": code, "amount": fmt(sum(amounts, ZERO)), "type": kind}]
+        order["discount_applications"] = [{
+            "type": "discount_code", "code": code, "value": value, "value_type": kind,
+            "allocation_method": "across", "target_selection": "all", "target_type": "line_item"}]
+
+
+def _set_currency(value: Any, currency: str) -> None:
+    """Replace every ``currency_code`` inside a payload."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "currency_code":
+                value[key] = currency
+            else:
+                _set_currency(item, currency)
+    elif isinstance(value, list):
+        for item in value:
+            _set_currency(item, currency)

@@ -1,0 +1,242 @@
+"""Resolvers of the Admin GraphQL API: the store's REST-shape records as GraphQL objects.
+
+Each root field is a function ``(info, **args)`` in the root value; objects are
+plain dicts with GraphQL field names, and fields that take arguments (nested
+connections) are functions too, which graphql-core's default resolver calls.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from orderhub.simulators.shopify.clock import utc_z
+from orderhub.simulators.shopify.pagination import SortKey, connection
+from orderhub.simulators.shopify.schema import TOPIC_ENUMS, TOPICS
+from orderhub.simulators.shopify.search import parse as parse_search
+from orderhub.simulators.shopify.store import (
+    DuplicateSubscription,
+    Shop,
+    Store,
+    Subscription,
+    gid,
+)
+
+_FINANCIAL = {"pending": "PENDING", "authorized": "AUTHORIZED", "partially_paid": "PARTIALLY_PAID", "paid": "PAID",
+              "partially_refunded": "PARTIALLY_REFUNDED", "refunded": "REFUNDED", "voided": "VOIDED",
+              "expired": "EXPIRED"}
+_FULFILLMENT = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED", "fulfilled": "FULFILLED",
+                "restocked": "RESTOCKED"}
+_ORDER_SORT = {"ID": lambda o: o["id"], "CREATED_AT": lambda o: utc_z(o["created_at"]),
+               "UPDATED_AT": lambda o: utc_z(o["updated_at"]), "PROCESSED_AT": lambda o: utc_z(o["processed_at"]),
+               "ORDER_NUMBER": lambda o: o["order_number"]}
+
+
+@dataclass
+class RequestContext:
+    """What one GraphQL request runs against; resolvers add search warnings for ``extensions.search``."""
+
+    store: Store
+    shop: Shop
+    api_version: str
+    search: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_gid(value: str, kind: str) -> int:
+    prefix = f"gid://shopify/{kind}/"
+    tail = value[len(prefix):] if value.startswith(prefix) else ""
+    if not tail.isdigit():
+        raise GraphQLError(f"Invalid global id '{value}'", extensions={"code": "argumentLiteralsIncompatible"})
+    return int(tail)
+
+
+# -- REST records as GraphQL objects ----------------------------------------------------------------
+
+def _money(rest: dict[str, Any]) -> dict[str, Any]:
+    return {"amount": rest["amount"], "currencyCode": rest["currency_code"]}
+
+
+def _bag(rest_set: Any) -> dict[str, Any] | None:
+    if not isinstance(rest_set, dict):
+        return None
+    return {"shopMoney": _money(rest_set["shop_money"]), "presentmentMoney": _money(rest_set["presentment_money"])}
+
+
+def _scaled_bag(rest_set: dict[str, Any], factor: int) -> dict[str, Any]:
+    monies = (("shopMoney", rest_set["shop_money"]), ("presentmentMoney", rest_set["presentment_money"]))
+    return {key: {"amount": str(Decimal(money["amount"]) * factor), "currencyCode": money["currency_code"]}
+            for key, money in monies}
+
+
+def _address(rest: Any) -> dict[str, Any] | None:
+    """A MailingAddress. A malformed (non-object) address of a *bad* order shows as an empty one."""
+    if rest is None:
+        return None
+    if not isinstance(rest, dict):
+        rest = {}
+    return {"name": rest.get("name"), "firstName": rest.get("first_name"), "lastName": rest.get("last_name"),
+            "company": rest.get("company"), "address1": rest.get("address1"), "address2": rest.get("address2"),
+            "city": rest.get("city"), "province": rest.get("province"), "provinceCode": rest.get("province_code"),
+            "zip": rest.get("zip"), "country": rest.get("country"), "countryCodeV2": rest.get("country_code"),
+            "phone": rest.get("phone"), "latitude": rest.get("latitude"), "longitude": rest.get("longitude")}
+
+
+def _tax_lines(rest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"priceSet": _bag(t.get("price_set")), "rate": t.get("rate"),
+             "ratePercentage": None if t.get("rate") is None else round(float(t["rate"]) * 100, 4),
+             "title": t.get("title")} for t in rest]
+
+
+def _line_item(rest: dict[str, Any]) -> dict[str, Any]:
+    variant_title = rest.get("variant_title")
+    return {
+        "id": gid("LineItem", rest["id"]), "name": rest.get("name") or rest["title"], "title": rest["title"],
+        "variantTitle": variant_title, "sku": rest.get("sku"), "vendor": rest.get("vendor"),
+        "quantity": rest["quantity"], "currentQuantity": rest["current_quantity"],
+        "unfulfilledQuantity": rest["fulfillable_quantity"], "requiresShipping": rest["requires_shipping"],
+        "taxable": rest.get("taxable", True), "originalUnitPriceSet": _bag(rest["price_set"]),
+        "originalTotalSet": _scaled_bag(rest["price_set"], rest["quantity"]),
+        "totalDiscountSet": _bag(rest["total_discount_set"]),
+        "taxLines": lambda _info, first=None: _tax_lines(rest["tax_lines"])[:first],
+        "variant": None if rest.get("variant_id") is None else {
+            "id": gid("ProductVariant", rest["variant_id"]), "legacyResourceId": rest["variant_id"],
+            "title": variant_title or "Default Title", "sku": rest.get("sku")},
+        "product": None if rest.get("product_id") is None else {
+            "id": gid("Product", rest["product_id"]), "legacyResourceId": rest["product_id"], "title": rest["title"]},
+    }
+
+
+def _shipping_line(rest: dict[str, Any]) -> dict[str, Any]:
+    return {"id": gid("ShippingLine", rest["id"]), "title": rest["title"], "code": rest.get("code"),
+            "source": rest.get("source"), "originalPriceSet": _bag(rest["price_set"]),
+            "discountedPriceSet": _bag(rest["discounted_price_set"]), "taxLines": _tax_lines(rest["tax_lines"])}
+
+
+def _by_id(item: dict[str, Any]) -> SortKey:
+    return (item["id"], item["id"])
+
+
+def order_node(rest: dict[str, Any]) -> dict[str, Any]:
+    """An Order object from an order in REST shape."""
+    customer = rest.get("customer")
+    lines, shipping = rest["line_items"], rest["shipping_lines"]
+    return {
+        "id": gid("Order", rest["id"]), "legacyResourceId": rest["id"], "name": rest["name"],
+        "email": rest.get("email"), "phone": rest.get("phone"), "note": rest.get("note"),
+        "tags": [t.strip() for t in (rest.get("tags") or "").split(",") if t.strip()],
+        "test": rest.get("test", False), "closed": rest.get("closed_at") is not None,
+        "discountCodes": [d["code"] for d in rest.get("discount_codes") or []], "sourceName": rest.get("source_name"),
+        "createdAt": rest["created_at"], "updatedAt": rest["updated_at"], "processedAt": rest["processed_at"],
+        "cancelledAt": rest.get("cancelled_at"), "closedAt": rest.get("closed_at"),
+        "cancelReason": (rest.get("cancel_reason") or "").upper() or None,
+        "currencyCode": rest["currency"], "presentmentCurrencyCode": rest["presentment_currency"],
+        "displayFinancialStatus": _FINANCIAL.get(rest.get("financial_status") or ""),
+        "displayFulfillmentStatus": _FULFILLMENT.get(rest.get("fulfillment_status"), "UNFULFILLED"),
+        "subtotalPriceSet": _bag(rest.get("subtotal_price_set")), "totalPriceSet": _bag(rest["total_price_set"]),
+        "totalTaxSet": _bag(rest.get("total_tax_set")), "totalDiscountsSet": _bag(rest.get("total_discounts_set")),
+        "totalShippingPriceSet": _bag(rest["total_shipping_price_set"]),
+        "currentTotalPriceSet": _bag(rest["current_total_price_set"]),
+        "currentSubtotalPriceSet": _bag(rest["current_subtotal_price_set"]),
+        "customer": None if not customer else {
+            "id": gid("Customer", customer["id"]), "legacyResourceId": customer["id"], "email": customer.get("email"),
+            "firstName": customer.get("first_name"), "lastName": customer.get("last_name"),
+            "phone": customer.get("phone"),
+            "displayName": " ".join(filter(None, (customer.get("first_name"), customer.get("last_name"))))
+            or customer.get("email") or ""},
+        "shippingAddress": _address(rest.get("shipping_address")),
+        "billingAddress": _address(rest.get("billing_address")),
+        "lineItems": lambda _info, first=None, after=None: connection(
+            lines, _by_id, first=first, after=after, field_name="lineItems", node=_line_item),
+        "shippingLines": lambda _info, first=None, after=None: connection(
+            shipping, _by_id, first=first, after=after, field_name="shippingLines", node=_shipping_line),
+    }
+
+
+def subscription_node(sub: Subscription) -> dict[str, Any]:
+    return {"id": sub.gid, "legacyResourceId": sub.id, "topic": TOPIC_ENUMS[sub.topic], "format": sub.format,
+            "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": sub.callback_url},
+            "callbackUrl": sub.callback_url, "createdAt": sub.created_at, "updatedAt": sub.created_at}
+
+
+# -- root fields ------------------------------------------------------------------------------------
+
+def _orders(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None, query: str | None = None,
+            sortKey: str = "ID", reverse: bool = False) -> dict[str, Any]:
+    ctx: RequestContext = info.context
+    matches, warnings = parse_search(query, ctx.shop.tz)
+    if warnings:
+        ctx.search.append({"path": ["orders"], "query": query, "warnings": warnings})
+    with ctx.store.lock:
+        found = [copy.deepcopy(o) for o in ctx.shop.orders.values() if matches(o)]
+    value = _ORDER_SORT[sortKey]
+    return connection(found, lambda o: (value(o), o["id"]), first=first, after=after, field_name="orders",
+                      reverse=reverse, node=order_node)
+
+
+def _order(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+    ctx: RequestContext = info.context
+    with ctx.store.lock:
+        rest = ctx.shop.orders.get(parse_gid(id, "Order"))
+        return None if rest is None else order_node(copy.deepcopy(rest))
+
+
+def _webhook_subscriptions(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,
+                           topics: list[str] | None = None, callbackUrl: str | None = None
+                           ) -> dict[str, Any]:
+    ctx: RequestContext = info.context
+    wanted = None if topics is None else {TOPICS[t] for t in topics}
+    with ctx.store.lock:
+        subs = [copy.copy(s) for s in ctx.shop.subscriptions.values()
+                if (wanted is None or s.topic in wanted) and (callbackUrl is None or s.callback_url == callbackUrl)]
+    return connection(subs, lambda s: (s.id, s.id), first=first, after=after, field_name="webhookSubscriptions",
+                      node=subscription_node)
+
+
+def _webhook_subscription(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+    ctx: RequestContext = info.context
+    with ctx.store.lock:
+        sub = ctx.shop.subscriptions.get(parse_gid(id, "WebhookSubscription"))
+        return None if sub is None else subscription_node(sub)
+
+
+def _user_error(field_path: list[str], message: str) -> dict[str, Any]:
+    return {"field": field_path, "message": message}
+
+
+def _subscription_create(info: GraphQLResolveInfo, topic: str, webhookSubscription: dict[str, Any]
+                         ) -> dict[str, Any]:
+    ctx: RequestContext = info.context
+    url = webhookSubscription.get("callbackUrl") or ""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return {"webhookSubscription": None,
+                "userErrors": [_user_error(["webhookSubscription", "callbackUrl"], "Address is invalid")]}
+    if (webhookSubscription.get("format") or "JSON") != "JSON":
+        return {"webhookSubscription": None, "userErrors": [_user_error(
+            ["webhookSubscription", "format"], "The simulator delivers JSON webhooks only")]}
+    try:
+        sub = ctx.store.add_subscription(ctx.shop, TOPICS[topic], url, ctx.api_version)
+    except DuplicateSubscription as exc:
+        return {"webhookSubscription": None,
+                "userErrors": [_user_error(["webhookSubscription", "callbackUrl"], str(exc))]}
+    return {"webhookSubscription": subscription_node(sub), "userErrors": []}
+
+
+def _subscription_delete(info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
+    ctx: RequestContext = info.context
+    if ctx.store.remove_subscription(ctx.shop, parse_gid(id, "WebhookSubscription")):
+        return {"deletedWebhookSubscriptionId": id, "userErrors": []}
+    return {"deletedWebhookSubscriptionId": None,
+            "userErrors": [_user_error(["id"], "Webhook subscription does not exist")]}
+
+
+ROOT: dict[str, Any] = {
+    "orders": _orders, "order": _order,
+    "webhookSubscriptions": _webhook_subscriptions, "webhookSubscription": _webhook_subscription,
+    "webhookSubscriptionCreate": _subscription_create, "webhookSubscriptionDelete": _subscription_delete,
+}

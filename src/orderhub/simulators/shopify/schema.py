@@ -1,0 +1,184 @@
+"""The part of Shopify's Admin GraphQL schema the simulator serves, with Shopify's names.
+
+Built from SDL with graphql-core. Custom scalars serialize as Shopify does:
+``DateTime`` as UTC with ``Z``, ``Decimal`` amounts as decimal strings ("12.5"),
+``UnsignedInt64`` ids as strings (they exceed 2^53).
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from typing import Any
+
+import pycountry
+from graphql import GraphQLEnumType, GraphQLError, GraphQLSchema, build_schema
+
+from orderhub.simulators.shopify.clock import utc_z
+
+# Shopify's CountryCode enum also has these, beside ISO 3166-1 alpha-2 ("ZZ" is "Unknown Region").
+_EXTRA_COUNTRY_CODES = ("AC", "TA", "XK", "ZZ")
+
+# WebhookSubscriptionTopic values and the topic names webhooks carry in X-Shopify-Topic.
+TOPICS: dict[str, str] = {
+    "ORDERS_CREATE": "orders/create", "ORDERS_UPDATED": "orders/updated", "ORDERS_CANCELLED": "orders/cancelled",
+    "ORDERS_PAID": "orders/paid", "ORDERS_FULFILLED": "orders/fulfilled",
+    "ORDERS_PARTIALLY_FULFILLED": "orders/partially_fulfilled", "ORDERS_EDITED": "orders/edited",
+    "REFUNDS_CREATE": "refunds/create", "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
+    "PRODUCTS_CREATE": "products/create", "PRODUCTS_UPDATE": "products/update", "PRODUCTS_DELETE": "products/delete",
+    "APP_UNINSTALLED": "app/uninstalled",
+}
+TOPIC_ENUMS: dict[str, str] = {topic: enum for enum, topic in TOPICS.items()}
+
+
+_SDL = """
+scalar DateTime
+scalar Decimal
+scalar URL
+scalar UnsignedInt64
+
+enum CurrencyCode { %(currencies)s }
+enum CountryCode { %(countries)s }
+enum OrderSortKeys { CREATED_AT ID ORDER_NUMBER PROCESSED_AT UPDATED_AT }
+enum OrderDisplayFinancialStatus { AUTHORIZED EXPIRED PAID PARTIALLY_PAID PARTIALLY_REFUNDED PENDING REFUNDED VOIDED }
+enum OrderDisplayFulfillmentStatus {
+  FULFILLED IN_PROGRESS ON_HOLD OPEN PARTIALLY_FULFILLED PENDING_FULFILLMENT RESTOCKED SCHEDULED UNFULFILLED
+}
+enum OrderCancelReason { CUSTOMER DECLINED FRAUD INVENTORY OTHER STAFF }
+enum WebhookSubscriptionTopic { %(topics)s }
+enum WebhookSubscriptionFormat { JSON XML }
+
+interface Node { id: ID! }
+
+type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String }
+type MoneyV2 { amount: Decimal! currencyCode: CurrencyCode! }
+type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
+type UserError { field: [String!] message: String! }
+
+type Customer implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! email: String firstName: String lastName: String phone: String
+  displayName: String!
+}
+
+type MailingAddress {
+  name: String firstName: String lastName: String company: String address1: String address2: String
+  city: String province: String provinceCode: String zip: String country: String countryCodeV2: CountryCode
+  phone: String latitude: Float longitude: Float
+}
+
+type TaxLine { priceSet: MoneyBag! rate: Float ratePercentage: Float title: String! }
+type Product implements Node { id: ID! legacyResourceId: UnsignedInt64! title: String! }
+type ProductVariant implements Node { id: ID! legacyResourceId: UnsignedInt64! title: String! sku: String }
+
+type LineItem implements Node {
+  id: ID! name: String! title: String! variantTitle: String sku: String vendor: String
+  quantity: Int! currentQuantity: Int! unfulfilledQuantity: Int! requiresShipping: Boolean! taxable: Boolean!
+  originalUnitPriceSet: MoneyBag! originalTotalSet: MoneyBag! totalDiscountSet: MoneyBag!
+  taxLines(first: Int): [TaxLine!]!
+  variant: ProductVariant product: Product
+}
+type LineItemEdge { cursor: String! node: LineItem! }
+type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: PageInfo! }
+
+type ShippingLine {
+  id: ID title: String! code: String source: String
+  originalPriceSet: MoneyBag! discountedPriceSet: MoneyBag! taxLines: [TaxLine!]!
+}
+type ShippingLineEdge { cursor: String! node: ShippingLine! }
+type ShippingLineConnection { edges: [ShippingLineEdge!]! nodes: [ShippingLine!]! pageInfo: PageInfo! }
+
+type Order implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! name: String! email: String phone: String note: String
+  tags: [String!]! test: Boolean! closed: Boolean! discountCodes: [String!]! sourceName: String
+  createdAt: DateTime! updatedAt: DateTime! processedAt: DateTime! cancelledAt: DateTime
+  cancelReason: OrderCancelReason closedAt: DateTime
+  currencyCode: CurrencyCode! presentmentCurrencyCode: CurrencyCode!
+  displayFinancialStatus: OrderDisplayFinancialStatus displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
+  subtotalPriceSet: MoneyBag totalPriceSet: MoneyBag! totalTaxSet: MoneyBag totalDiscountsSet: MoneyBag
+  totalShippingPriceSet: MoneyBag! currentTotalPriceSet: MoneyBag! currentSubtotalPriceSet: MoneyBag!
+  customer: Customer shippingAddress: MailingAddress billingAddress: MailingAddress
+  lineItems(first: Int, after: String): LineItemConnection!
+  shippingLines(first: Int, after: String): ShippingLineConnection!
+}
+type OrderEdge { cursor: String! node: Order! }
+type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
+
+type WebhookHttpEndpoint { callbackUrl: URL! }
+union WebhookSubscriptionEndpoint = WebhookHttpEndpoint
+
+type WebhookSubscription implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! topic: WebhookSubscriptionTopic! format: WebhookSubscriptionFormat!
+  endpoint: WebhookSubscriptionEndpoint! callbackUrl: URL! createdAt: DateTime! updatedAt: DateTime!
+}
+type WebhookSubscriptionEdge { cursor: String! node: WebhookSubscription! }
+type WebhookSubscriptionConnection {
+  edges: [WebhookSubscriptionEdge!]! nodes: [WebhookSubscription!]! pageInfo: PageInfo!
+}
+
+input WebhookSubscriptionInput { callbackUrl: URL format: WebhookSubscriptionFormat }
+type WebhookSubscriptionCreatePayload { webhookSubscription: WebhookSubscription userErrors: [UserError!]! }
+type WebhookSubscriptionDeletePayload { deletedWebhookSubscriptionId: ID userErrors: [UserError!]! }
+
+type QueryRoot {
+  orders(first: Int, after: String, query: String, sortKey: OrderSortKeys = ID, reverse: Boolean = false
+  ): OrderConnection!
+  order(id: ID!): Order
+  webhookSubscriptions(first: Int, after: String, topics: [WebhookSubscriptionTopic!], callbackUrl: URL
+  ): WebhookSubscriptionConnection!
+  webhookSubscription(id: ID!): WebhookSubscription
+}
+
+type Mutation {
+  webhookSubscriptionCreate(topic: WebhookSubscriptionTopic!, webhookSubscription: WebhookSubscriptionInput!
+  ): WebhookSubscriptionCreatePayload
+  webhookSubscriptionDelete(id: ID!): WebhookSubscriptionDeletePayload
+}
+
+schema { query: QueryRoot mutation: Mutation }
+"""
+
+
+def _decimal(value: Any) -> str:
+    """Shopify's Decimal: "12.5", "10.0" (no padding to two places, at least one decimal)."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text if "." in text else f"{text}.0"
+
+
+def _unsigned_int64(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise GraphQLError(f"UnsignedInt64 cannot represent {value!r}")
+    return str(value)
+
+
+def _lenient(enum: GraphQLEnumType) -> None:
+    """Let an enum pass through values outside it instead of failing the whole field.
+
+    The simulator's deliberately *bad* orders carry currencies and countries no
+    real shop can have (``XXQ``); a consumer polling the API should still get them
+    and reject them itself, as it does with the webhook.
+    """
+    strict = enum.coerce_output_value
+
+    def coerce(value: Any) -> Any:
+        if isinstance(value, str) and value and value not in enum.values:
+            return value
+        return strict(value)
+
+    enum.coerce_output_value = coerce  # type: ignore[method-assign]
+
+
+@functools.cache
+def build() -> GraphQLSchema:
+    """The schema, built once per process (it is read-only once built)."""
+    currencies = sorted({c.alpha_3 for c in pycountry.currencies})
+    countries = sorted({c.alpha_2 for c in pycountry.countries} | set(_EXTRA_COUNTRY_CODES))
+    schema = build_schema(_SDL % {"currencies": " ".join(currencies), "countries": " ".join(countries),
+                                  "topics": " ".join(TOPICS)})
+    scalars = {"DateTime": utc_z, "Decimal": _decimal, "URL": str, "UnsignedInt64": _unsigned_int64}
+    for name, coerce in scalars.items():
+        schema.type_map[name].coerce_output_value = coerce  # type: ignore[union-attr]
+    for name in ("CurrencyCode", "CountryCode"):
+        enum = schema.type_map[name]
+        assert isinstance(enum, GraphQLEnumType)
+        _lenient(enum)
+    return schema

@@ -1,0 +1,189 @@
+"""The simulated Shopify: shops in a store, a generator per shop, and webhook delivery, wired together.
+
+The control API, the demo and tests drive it through these methods; each
+change fires its webhooks through :meth:`Simulator.emit`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from orderhub.simulators.shopify import actions
+from orderhub.simulators.shopify.actions import Event
+from orderhub.simulators.shopify.delivery import (
+    Delivery,
+    DeliveryConfig,
+    WebhookSender,
+    sign,
+    utc_stamp,
+)
+from orderhub.simulators.shopify.generator import OrderGenerator
+from orderhub.simulators.shopify.store import DEFAULT_API_VERSION, Shop, Store
+from orderhub.simulators.shopify.throttle import (
+    DEFAULT_MAXIMUM,
+    DEFAULT_RESTORE_RATE,
+    CostBucket,
+)
+
+ShopSpec = dict[str, Any]  # {"domain", "api_secret", "access_token", optional "api_version", "currency", "utc_offset"}
+
+
+class Simulator:
+    """Shops, their generators and the webhook senders; keyword settings are those of ``POST /_sim/config``."""
+
+    def __init__(self, shops: Iterable[ShopSpec] = (), *, retry_schedule: Iterable[float] | None = None,
+                 duplicate_rate: float = 0.0, jitter: float = 0.0, timeout: float = 5.0,
+                 remove_after_failures: int = 8, fail_graphql_rate: float = 0.0,
+                 maximum_available: float = DEFAULT_MAXIMUM, restore_rate: float = DEFAULT_RESTORE_RATE,
+                 seed: int | None = None, workers: int = 4) -> None:
+        self.store = Store()
+        self.seed = seed
+        self.config = DeliveryConfig(duplicate_rate=duplicate_rate, jitter=jitter, timeout=timeout,
+                                     remove_after_failures=remove_after_failures)
+        if retry_schedule is not None:
+            self.config.retry_schedule = [float(d) for d in retry_schedule]
+        self.fail_graphql_rate = fail_graphql_rate
+        self.maximum_available, self.restore_rate = maximum_available, restore_rate
+        self.sender = WebhookSender(self.store, self.config, workers=workers, seed=seed)
+        self._generators: dict[str, OrderGenerator] = {}
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()  # guards _rng and _started
+        self._started = False
+        for spec in shops:
+            self.add_shop(**spec)
+
+    def start(self) -> None:
+        """Start the webhook senders (once; later calls do nothing)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        self.sender.start()
+
+    def stop(self) -> None:
+        self.sender.stop()
+
+    # -- shops --------------------------------------------------------------------------------------
+
+    def add_shop(self, domain: str, api_secret: str, access_token: str, api_version: str = DEFAULT_API_VERSION,
+                 currency: str = "USD", utc_offset: str = "-05:00") -> Shop:
+        """A new shop with the simulated catalogue in stock (no webhooks: nobody is subscribed yet)."""
+        shop = self.store.add_shop(domain, api_secret, access_token, api_version=api_version, currency=currency,
+                                   utc_offset=utc_offset,
+                                   bucket=CostBucket(self.maximum_available, self.restore_rate))
+        seed = None if self.seed is None else self.seed + len(self._generators)
+        generator = OrderGenerator(seed, self.store.next_id)
+        self._generators[shop.domain] = generator
+        with self.store.lock:
+            for product in generator.catalogue(self.store.clock.now(), shop.tz):
+                shop.products[product["id"]] = product
+                actions.stock(self.store, shop, product)
+        return shop
+
+    def uninstall(self, domain: str) -> None:
+        """The app is uninstalled: app/uninstalled is sent, subscriptions go and the token stops working."""
+        shop = self.store.shop(domain)
+        with self.store.lock:
+            self.emit(shop, [("app/uninstalled", shop.rest_payload())], needs_subscription=False)
+            shop.subscriptions.clear()
+            shop.installed = False
+
+    # -- changes ------------------------------------------------------------------------------------
+
+    def place_orders(self, domain: str | None, count: int, *, seed: int | None = None,
+                     bad: dict[str, int] | None = None) -> tuple[list[int], list[int]]:
+        """Place ``count`` valid orders and the requested bad ones; returns (valid ids, bad ids)."""
+        shop = self.store.shop(domain)
+        generator = (self._generators[shop.domain] if seed is None
+                     else OrderGenerator(seed, self.store.next_id))
+        good, broken, events = actions.place_orders(self.store, shop, generator, count, bad or {})
+        self.emit(shop, events)
+        return good, broken
+
+    def change_order(self, order_id: int, action: str, params: dict[str, Any], domain: str | None = None
+                     ) -> dict[str, Any]:
+        shop, order = self.store.order(order_id, domain)
+        events = actions.change_order(self.store, shop, order, action, params)
+        self.emit(shop, events)
+        return {"order_id": order_id, "updated_at": order["updated_at"], "topics": [t for t, _ in events]}
+
+    def create_product(self, domain: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        shop = self.store.shop(domain)
+        product, events = actions.create_product(self.store, shop, self._generators[shop.domain], params)
+        self.emit(shop, events)
+        return product
+
+    def update_product(self, domain: str | None, product_id: Any, params: dict[str, Any]) -> None:
+        shop = self.store.shop(domain)
+        self.emit(shop, actions.update_product(self.store, shop, product_id, params))
+
+    def delete_product(self, domain: str | None, product_id: Any) -> None:
+        shop = self.store.shop(domain)
+        self.emit(shop, actions.delete_product(self.store, shop, product_id))
+
+    def set_inventory_level(self, domain: str | None, item: Any, location: Any, available: Any) -> None:
+        shop = self.store.shop(domain)
+        self.emit(shop, actions.set_inventory_level(self.store, shop, item, location, available))
+
+    # -- webhooks -----------------------------------------------------------------------------------
+
+    def emit(self, shop: Shop, events: list[Event], *, needs_subscription: bool = True) -> None:
+        """Queue one signed delivery per event and matching subscription."""
+        deliveries = []
+        for topic, payload in events:
+            body = orjson.dumps(payload)
+            signature = sign(shop.api_secret, body)
+            event_id, triggered_at = str(uuid.uuid4()), utc_stamp()
+            for sub in self.store.subscriptions_for(shop, topic):
+                webhook_id = str(uuid.uuid4())
+                headers = {"Content-Type": "application/json", "User-Agent": "Shopify-Captain-Hook",
+                           "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature,
+                           "X-Shopify-Shop-Domain": shop.domain, "X-Shopify-API-Version": sub.api_version,
+                           "X-Shopify-Webhook-Id": webhook_id, "X-Shopify-Event-Id": event_id,
+                           "X-Shopify-Triggered-At": triggered_at}
+                deliveries.append(Delivery(shop=shop.domain, subscription_id=sub.id, callback_url=sub.callback_url,
+                                           topic=topic, body=body, headers=headers, webhook_id=webhook_id,
+                                           event_id=event_id, needs_subscription=needs_subscription))
+        self.sender.submit(deliveries)
+
+    # -- settings -----------------------------------------------------------------------------------
+
+    def inject_graphql_failure(self) -> bool:
+        """True for the share ``fail_graphql_rate`` of GraphQL requests, which then get a 503."""
+        with self._lock:
+            return self.fail_graphql_rate > 0 and self._rng.random() < self.fail_graphql_rate
+
+    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply control-API settings; returns every setting as it now is."""
+        if "retry_schedule" in changes:
+            self.config.retry_schedule = [float(d) for d in changes["retry_schedule"]]
+        for key in ("timeout", "duplicate_rate", "jitter"):
+            if key in changes:
+                setattr(self.config, key, float(changes[key]))
+        if "remove_after_failures" in changes:
+            self.config.remove_after_failures = int(changes["remove_after_failures"])
+        if "fail_graphql_rate" in changes:
+            self.fail_graphql_rate = float(changes["fail_graphql_rate"])
+        throttle = changes.get("throttle")
+        if throttle:
+            shops = [self.store.shop(throttle["shop"])] if throttle.get("shop") else list(self.store.shops.values())
+            for shop in shops:
+                shop.bucket.configure(throttle.get("maximum_available"), throttle.get("restore_rate"),
+                                      throttle.get("currently_available"))
+            if not throttle.get("shop"):
+                self.maximum_available = throttle.get("maximum_available", self.maximum_available)
+                self.restore_rate = throttle.get("restore_rate", self.restore_rate)
+        return self.settings()
+
+    def settings(self) -> dict[str, Any]:
+        return {"retry_schedule": self.config.retry_schedule, "timeout": self.config.timeout,
+                "remove_after_failures": self.config.remove_after_failures,
+                "duplicate_rate": self.config.duplicate_rate, "jitter": self.config.jitter,
+                "fail_graphql_rate": self.fail_graphql_rate,
+                "throttle": {shop.domain: shop.bucket.status() for shop in self.store.shops.values()}}
