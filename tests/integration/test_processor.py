@@ -136,7 +136,7 @@ def test_invalid_orders_go_to_the_error_log_with_field(hub):  # type: ignore[no-
     assert set(entries) == {"line_items", "line_items[1].quantity", "currency", "shipping_address.country_code",
                             "shipping_address"}
     assert all(e.kind == "validation" and e.status == "open" for e in entries.values())
-    assert "order:9007199254742013@" in entries["line_items[1].quantity"].error
+    assert "(Shopify id 9007199254742013)" in entries["line_items[1].quantity"].error
     assert "negative quantity -1" in entries["line_items[1].quantity"].error
 
 

@@ -110,6 +110,18 @@ def handle(conn: Connection, row: Any) -> Result:
     raise AssertionError(f"unsupported topic {topic!r} reached the processor")  # receivers mark these
 
 
+def describe(row: Any) -> str:
+    """Names the record for a person: ``orders/create order #1001 (Shopify id 123)`` when it can."""
+    try:
+        payload = orjson.loads(row.payload)
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and row.topic in ORDER_TOPICS:
+        name = payload.get("name")
+        return f"{row.topic} order {name + ' ' if isinstance(name, str) else ''}(Shopify id {payload.get('id')})"
+    return f"{row.topic} record {row.identity}"
+
+
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Exponential backoff with full jitter."""
     return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
@@ -183,7 +195,7 @@ class Processor:
         inbox.finish(conn, row.id, status="failed", outcome=kind, error=message)
         error_log.record(conn, error_log.Failure(
             record_type="inbox", record_id=row.id, shop_id=row.shop_id, topic=row.topic, source=row.source,
-            kind=kind, error=f"{row.topic} record {row.identity}: {message}", field=field, payload=row.payload))
+            kind=kind, error=f"{describe(row)}: {message}", field=field, payload=row.payload))
         INBOX_PROCESSED.labels(row.topic, "failed").inc()
         ERRORS_LOGGED.labels(kind).inc()
         log.info("inbox_record_to_error_log", inbox_id=row.id, topic=row.topic, kind=kind, field=field)

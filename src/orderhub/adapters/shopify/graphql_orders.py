@@ -10,7 +10,8 @@ from typing import Any
 
 from orderhub.adapters.shopify.fields import shopify_id
 
-LINES_PER_ORDER = 20
+# Lines beyond this page are fetched with MORE_LINES_QUERY; a small page keeps the query cost low.
+LINES_PER_ORDER = 10
 SHIPPING_LINES_PER_ORDER = 5
 
 _MONEY = "shopMoney { amount currencyCode }"

@@ -80,13 +80,15 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
         watermark = _read_watermark(hub, shop)
         since = None if watermark is None else watermark - timedelta(seconds=overlap)
     query = None if since is None else f"updated_at:>='{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}'"
-    first, cursor = 5, None
+    # One order first: Shopify reports its cost, and the page size follows from that.
+    first, cursor = 1, None
     stats = {"pages": 0, "fetched": 0, "stored": 0, "duplicates": 0, "since": since.isoformat() if since else None}
     newest: datetime | None = None
     expected_cost = 0.0
     while True:
         data = client.execute(graphql_orders.ORDERS_QUERY, {"first": first, "after": cursor, "query": query},
                               expected_cost=expected_cost)
+        requested_cost = client.last_requested_cost
         connection = data["orders"]
         nodes = connection.get("nodes") or []
         entries = []
@@ -104,8 +106,8 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
         stats["stored"] += sum(stored)
         stats["duplicates"] += len(stored) - sum(stored)
         # Page size follows the cost Shopify reports, staying within one bucket's worth.
-        if client.throttle is not None and nodes:
-            per_node = max(1.0, (client.last_requested_cost - 2) / first)
+        if requested_cost and nodes:
+            per_node = max(1.0, (requested_cost - 2) / first)
             first = max(1, min(250, int((MAX_COST - 2) // per_node)))
             expected_cost = first * per_node + 2
         page_info = connection.get("pageInfo") or {}
