@@ -147,6 +147,18 @@ def test_a_success_resets_the_failure_count(sim_client: SimClient, receiver: Rec
     assert len(receiver.on("/shaky")) == 12
 
 
+def test_a_short_outage_failing_many_webhooks_once_keeps_the_subscription(sim_client: SimClient,
+                                                                          receiver: Receiver) -> None:
+    sim_client.control("POST", "/config", {"retry_schedule": [0.01] * 12})
+    sim_client.subscribe("ORDERS_CREATE", f"{receiver.url}/outage")
+    receiver.plan("/outage", [503] * 10)
+    sim_client.place(10)
+    sim_client.idle()
+    [sub] = sim_client.control("GET", "/subscriptions")["subscriptions"]
+    assert sub["address"] == f"{receiver.url}/outage"
+    assert len({r.webhook_id for r in receiver.on("/outage")}) == 10
+
+
 def test_duplicate_rate_delivers_the_same_webhook_twice_under_one_id(sim_client: SimClient,
                                                                      receiver: Receiver) -> None:
     sim_client.subscribe("ORDERS_CREATE", f"{receiver.url}/hooks")

@@ -3,9 +3,9 @@
 Each delivery is one webhook (one topic, one subscription) with its own
 ``X-Shopify-Webhook-Id``, kept for every retry of it. Anything but a 2xx
 answer within the timeout is a failed attempt, retried after the delays of
-the retry schedule; each subscription counts its consecutive failed attempts
-(reset by a success) and is removed when the count reaches
-``remove_after_failures``, as Shopify removes subscriptions that keep failing.
+the retry schedule. When one webhook has failed ``remove_after_failures``
+consecutive attempts, its subscription is removed, as Shopify removes
+subscriptions whose endpoint keeps failing.
 Optional ``duplicate_rate`` sends a delivered webhook again under the same id
 and ``jitter`` delays first attempts at random, so webhooks can arrive twice
 and out of order, both of which Shopify allows itself.
@@ -160,7 +160,7 @@ class WebhookSender:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         ok = error is None
-        removed = self.store.note_attempt(delivery.shop, delivery.subscription_id, ok,
+        removed = self.store.note_attempt(delivery.shop, delivery.subscription_id, ok, delivery.attempt,
                                           self.config.remove_after_failures)
         schedule = self.config.retry_schedule
         with self._cond:

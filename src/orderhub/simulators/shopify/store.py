@@ -178,15 +178,21 @@ class Store:
         with self.lock:
             return shop.subscriptions.pop(subscription_id, None) is not None
 
-    def note_attempt(self, shop_domain: str, subscription_id: int, ok: bool, remove_after: int) -> bool:
-        """Count consecutive failed attempts per subscription; True when this one removes it."""
+    def note_attempt(self, shop_domain: str, subscription_id: int, ok: bool, webhook_failures: int,
+                     remove_after: int) -> bool:
+        """Record an attempt; True when it removes the subscription.
+
+        Shopify removes a subscription when one webhook has failed ``remove_after``
+        consecutive attempts (its whole retry schedule), not when many different
+        webhooks fail once each during a short outage.
+        """
         with self.lock:
             shop = self.shops.get(shop_domain)
             sub = shop.subscriptions.get(subscription_id) if shop else None
             if shop is None or sub is None:
                 return False
             sub.consecutive_failures = 0 if ok else sub.consecutive_failures + 1
-            if sub.consecutive_failures >= remove_after:
+            if not ok and webhook_failures >= remove_after:
                 del shop.subscriptions[subscription_id]
                 return True
             return False
