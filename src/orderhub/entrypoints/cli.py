@@ -55,8 +55,9 @@ def _print_json(value: Any) -> None:
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     table = Table(title=title, show_lines=False)
-    for c in columns:
-        table.add_column(c, overflow="fold")
+    for i, c in enumerate(columns):  # the last column takes the wrapping; the others stay whole
+        last = i == len(columns) - 1
+        table.add_column(c, overflow="fold", no_wrap=not last, ratio=1 if last else None)
     for r in rows:
         table.add_row(*["" if v is None else str(v) for v in r])
     console.print(table)
@@ -344,9 +345,8 @@ def errors_list(hub: Hub, limit: int, as_json: bool, **flt: Any) -> None:
         _print_json({"total": total, "errors": [
             {k: v for k, v in r._asdict().items() if k not in ("payload", "attempts")} for r in rows]})
         return
-    _table(f"Error log ({total} matching)", ["id", "shop", "topic", "kind", "status", "field", "error", "created"],
-           [[r.id, r.shop, r.topic, r.kind, r.status, r.field, r.error[:120], f"{r.created_at:%Y-%m-%d %H:%M:%S}"]
-            for r in rows])
+    _table(f"Error log ({total} matching)", ["id", "created (UTC)", "kind", "status", "error"],
+           [[r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.kind, r.status, r.error] for r in rows])
 
 
 @errors.command("show")
@@ -448,9 +448,9 @@ def orders_list(hub: Hub, shop: str | None, status: str | None, financial_status
     if as_json:
         _print_json(rows)
         return
-    _table("Orders", ["id", "shop", "name", "shopify id", "status", "financial", "fulfillment", "total", "updated"],
-           [[r["id"], r["shop"], r["name"], r["shopify_id"], r["status"], r["financial_status"],
-             r["fulfillment_status"], f"{r['total_price']} {r['currency']}", r["updated_at"][:19]] for r in rows])
+    _table("Orders", ["id", "name", "shopify id", "status", "payment", "fulfillment", "total", "shop"],
+           [[r["id"], r["name"], r["shopify_id"], r["status"], r["financial_status"], r["fulfillment_status"],
+             f"{r['total_price']} {r['currency']}", r["shop"]] for r in rows])
 
 
 @orders.command("show")
