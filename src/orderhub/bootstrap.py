@@ -29,7 +29,8 @@ class Hub:
 
     def processor(self) -> Processor:
         s = self.settings
-        return Processor(self.db, batch_size=s.worker_batch_size, max_attempts=s.max_attempts,
+        batch = s.worker_batch_size or (100 if self.db.is_postgres else 25)
+        return Processor(self.db, batch_size=batch, max_attempts=s.max_attempts,
                          backoff_base=s.backoff_base_seconds, backoff_max=s.backoff_max_seconds,
                          limiter=self.limiter)
 

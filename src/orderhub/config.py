@@ -38,7 +38,9 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     # Inbox group commit: how many webhooks one transaction may carry.
     inbox_batch_max: int = 256
-    worker_batch_size: int = 100
+    # Records per processor transaction; 0 picks 25 on SQLite (short write locks, so webhooks are
+    # not kept waiting) and 100 on PostgreSQL.
+    worker_batch_size: int = 0
     # How long a claimed record stays owned by a worker before others may take it.
     lease_seconds: float = 60.0
     # Default retry policy for destinations created without explicit values.
