@@ -167,8 +167,9 @@ def _watch(console: Console, hub: Hub, control: httpx.Client, phase: str, done: 
             finished = done()
             live.update(_progress(_counts(hub), _sim_stats(control, hub), phase))
             if finished:
-                return
+                break
             time.sleep(0.25)
+    console.print()
 
 
 def _summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float) -> None:
