@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,6 +17,17 @@ from orderhub.bootstrap import Hub
 SHOP = "test-shop.myshopify.com"
 SECRET = "s3cret-🦋-key"
 BIG_ID = 2**53 + 1001  # 9007199254741993: above 2^53, not exact as a double
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One webhook as a load test sends it."""
+
+    topic: str
+    body: bytes
+    webhook_id: str
+    order_id: int
+    updated_at: str
 
 
 def add_shop(hub: Hub, domain: str = SHOP, secret: str = SECRET) -> shops.Shop:

@@ -29,7 +29,7 @@ from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import error_log, inbox, order_events, orders
 from tests.processes import Processes, running, wait_for
-from tests.support import BIG_ID, SECRET, SHOP, order_payload, webhook_headers
+from tests.support import BIG_ID, SECRET, SHOP, Webhook, order_payload, webhook_headers
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +46,6 @@ SECOND_VERSION = "2026-11-23T11:30:00-05:00"
 @pytest.fixture
 def processes(tmp_path: Path) -> Iterator[Processes]:
     yield from running(tmp_path)
-
-
-@dataclass(frozen=True)
-class Webhook:
-    topic: str
-    body: bytes
-    webhook_id: str
-    order_id: int
-    updated_at: str
 
 
 def make_webhooks() -> list[Webhook]:

@@ -17,7 +17,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,7 +40,7 @@ from orderhub.adapters.store.schema import (
 from orderhub.services.process import event_id
 from orderhub.testing.server import ServerThread
 from tests.processes import Processes, running, wait_for
-from tests.support import BIG_ID, SECRET, SHOP, order_payload, webhook_headers
+from tests.support import BIG_ID, SECRET, SHOP, Webhook, order_payload, webhook_headers
 
 pytestmark = pytest.mark.slow
 
@@ -100,15 +99,6 @@ def sink() -> Iterator[tuple[Sink, str]]:
     s = Sink()
     with ServerThread(Starlette(routes=[Route("/events", s.events, methods=["POST"])])) as server:
         yield s, f"{server.url}/events"
-
-
-@dataclass(frozen=True)
-class Webhook:
-    topic: str
-    body: bytes
-    webhook_id: str
-    order_id: int
-    updated_at: str
 
 
 def make_webhook(topic: str, order_id: int, updated_at: str, **changes: object) -> Webhook:
