@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from starlette.datastructures import Headers
+
 from orderhub.adapters.shopify.fields import parse_time, shopify_id
 from orderhub.domain.errors import InvalidRecord
 
@@ -70,7 +72,8 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
     """Reads X-Shopify-* headers, whatever their case. Raises :class:`MissingHeaders`."""
-    lower = {k.lower(): v for k, v in headers.items()}
+    # Starlette's Headers already match case-insensitively; plain mappings are folded here.
+    lower = headers if isinstance(headers, Headers) else {k.lower(): v for k, v in headers.items()}
     missing = [h for h in REQUIRED_HEADERS if not (lower.get(h) or "").strip()]
     if missing:
         raise MissingHeaders("missing required header(s): " + ", ".join(missing))
