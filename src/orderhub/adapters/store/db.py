@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -76,41 +76,52 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+# Built statements, reused: building an INSERT ... ON CONFLICT costs far more than running it.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+Guard = Callable[[Any], ColumnElement[bool]]
+
+
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], keys: Sequence[str],
+                      update: Sequence[str] | None, where: Guard | None, returning: Sequence[str]) -> Any:
+    cache_key = (dialect, table.name, columns, tuple(keys), tuple(update or ()), where, tuple(returning))
+    stmt = _STATEMENTS.get(cache_key)
+    if stmt is None:
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        if update:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: stmt.excluded[c] for c in update},
+                where=None if where is None else where(stmt.excluded))
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        if returning:
+            stmt = stmt.returning(*(table.c[c] for c in returning))
+        _STATEMENTS[cache_key] = stmt
+    return stmt
+
+
 def upsert(
     conn: Connection,
     table: Table,
     values: Mapping[str, Any],
     keys: Sequence[str],
     update: Sequence[str] | None = None,
-    where: ColumnElement[bool] | None = None,
+    where: Guard | None = None,
     returning: Sequence[str] = (),
 ) -> Any:
     """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING on either dialect.
 
-    ``where`` guards the update (e.g. only when the incoming version is newer);
-    with ``returning``, the result has a row only when a row was written.
+    ``where(excluded)`` guards the update (e.g. only when the incoming version is
+    newer); it must be a module-level function, as statements are cached by it.
+    With ``returning``, the result has a row only when a row was written.
     """
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(table).values(**values)
-    if update:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={c: stmt.excluded[c] for c in update},
-            where=where,
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    if returning:
-        stmt = stmt.returning(*(table.c[c] for c in returning))
-    return conn.execute(stmt)
+    stmt = _upsert_statement(conn.dialect.name, table, tuple(values), keys, update, where, returning)
+    return conn.execute(stmt, dict(values))
 
 
 def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
                 update: Sequence[str]) -> None:
     """Executemany form of :func:`upsert` for rows with the same columns."""
-    if not rows:
-        return
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(table)
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
-    conn.execute(stmt, list(rows))
+    if rows:
+        stmt = _upsert_statement(conn.dialect.name, table, tuple(rows[0]), keys, update, None, ())
+        conn.execute(stmt, [dict(r) for r in rows])

@@ -80,17 +80,28 @@ def _lock_order(conn: Connection, shop_id: int, order_id: str) -> Any:
     return conn.execute(stmt).first()
 
 
+def _customer_guard(excluded: Any) -> Any:
+    """A redacted customer stays redacted; otherwise the newest order wins."""
+    return and_(customers.c.redacted_at.is_(None),
+                customers.c.source_updated_at.is_(None) | (customers.c.source_updated_at <= excluded.source_updated_at))
+
+
+def _newer_product(excluded: Any) -> Any:
+    return products.c.source_updated_at < excluded.source_updated_at
+
+
+def _newer_level(excluded: Any) -> Any:
+    return inventory_levels.c.source_updated_at < excluded.source_updated_at
+
+
 def _upsert_customer(conn: Connection, shop_id: int, customer: Customer | None, at: datetime) -> int | None:
     if customer is None:
         return None
     values = dict(shop_id=shop_id, shopify_id=customer.shopify_id, email=customer.email,
                   first_name=customer.first_name, last_name=customer.last_name, phone=customer.phone,
                   source_updated_at=at)
-    # A redacted customer stays redacted; otherwise the newest order wins.
-    guard = and_(customers.c.redacted_at.is_(None),
-                 (customers.c.source_updated_at.is_(None)) | (customers.c.source_updated_at <= at))
     upsert(conn, customers, values, keys=("shop_id", "shopify_id"),
-           update=("email", "first_name", "last_name", "phone", "source_updated_at"), where=guard)
+           update=("email", "first_name", "last_name", "phone", "source_updated_at"), where=_customer_guard)
     return conn.execute(select(customers.c.id).where(
         customers.c.shop_id == shop_id, customers.c.shopify_id == customer.shopify_id)).scalar_one()
 
@@ -236,7 +247,7 @@ def apply_product(conn: Connection, shop_id: int, product: Product) -> Freshness
                   tags=", ".join(product.tags), source_updated_at=product.updated_at, deleted_at=None)
     upsert(conn, products, values, keys=("shop_id", "shopify_id"),
            update=[k for k in values if k not in ("shop_id", "shopify_id")],
-           where=products.c.source_updated_at < product.updated_at)
+           where=_newer_product)
     for v in product.variants:
         vals = dict(shop_id=shop_id, product_shopify_id=product.shopify_id, shopify_id=v.shopify_id, sku=v.sku,
                     title=v.title, price=v.price, barcode=v.barcode, inventory_item_id=v.inventory_item_id,
@@ -277,7 +288,7 @@ def apply_inventory_level(conn: Connection, shop_id: int, level: InventoryLevel)
                                             location_id=level.location_id, available=level.available,
                                             source_updated_at=level.updated_at),
                keys=("shop_id", "inventory_item_id", "location_id"), update=("available", "source_updated_at"),
-               where=inventory_levels.c.source_updated_at < level.updated_at)
+               where=_newer_level)
     return fresh
 
 

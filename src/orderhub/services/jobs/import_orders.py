@@ -49,11 +49,15 @@ def _read_watermark(hub: Hub, shop: Shop) -> datetime | None:
     return None if value is None else parse_time(value)
 
 
+def _later_watermark(excluded: Any) -> Any:
+    return job_state.c.value < excluded.value  # ISO UTC text sorts as time
+
+
 def _save_watermark(hub: Hub, shop: Shop, value: datetime) -> None:
     with hub.db.write() as conn:
         upsert(conn, job_state, dict(job=NAME, shop_id=shop.id, key=WATERMARK, value=value.isoformat()),
                keys=("job", "shop_id", "key"), update=("value",),
-               where=job_state.c.value < value.isoformat())
+               where=_later_watermark)
 
 
 def _complete_lines(client: AdminClient, node: dict[str, Any]) -> None:
