@@ -54,11 +54,16 @@ def retry_after_seconds(value: str | None, default: float) -> float:
         return default
 
 
+def _due(destination_id: int, now: datetime) -> Any:
+    """Pending and due, or claimed by a worker whose lease has run out."""
+    return and_(deliveries.c.destination_id == destination_id,
+                or_(and_(deliveries.c.status == "pending", deliveries.c.available_at <= now),
+                    and_(deliveries.c.status == "sending", deliveries.c.locked_until < now)))
+
+
 def claim(conn: Connection, destination_id: int, *, worker: str, limit: int, lease_seconds: float) -> list[Any]:
     now = utcnow()
-    due = or_(and_(deliveries.c.status == "pending", deliveries.c.available_at <= now),
-              and_(deliveries.c.status == "sending", deliveries.c.locked_until < now))
-    ids = (select(deliveries.c.id).where(deliveries.c.destination_id == destination_id, due)
+    ids = (select(deliveries.c.id).where(_due(destination_id, now))
            .order_by(deliveries.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         ids = ids.with_for_update(skip_locked=True)
@@ -94,10 +99,7 @@ class Deliverer:
 
     def _run_destination(self, dest: dest_store.Destination) -> tuple[int, float]:
         with self.db.read() as conn:
-            has_work = conn.execute(select(deliveries.c.id).where(
-                deliveries.c.destination_id == dest.id,
-                or_(and_(deliveries.c.status == "pending", deliveries.c.available_at <= utcnow()),
-                    and_(deliveries.c.status == "sending", deliveries.c.locked_until < utcnow()))).limit(1)).first()
+            has_work = conn.execute(select(deliveries.c.id).where(_due(dest.id, utcnow())).limit(1)).first()
         if has_work is None:
             return 0, 0.5
         granted, wait = self.limiter.take(dest.bucket, self.batch_size, rate=dest.rate_per_second, burst=dest.burst)
