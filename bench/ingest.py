@@ -418,10 +418,9 @@ def print_tables_processor_only(proc: list[dict[str, Any]]) -> None:
 # Each adds one change to the one before (see receivers.orderhub_app); the last stores nothing at all.
 BREAKDOWN = [
     "orderhub+batchstats",
-    "orderhub+gc-freeze+batchstats",
-    "orderhub+gc-freeze+loop-batch+batchstats",
-    "orderhub+gc-freeze+loop-batch+starlette+no-otel+batchstats",
-    "orderhub+gc-freeze+nostore+starlette+no-otel",
+    "orderhub+starlette+no-otel+batchstats",
+    "orderhub+nostore",
+    "orderhub+nostore+starlette+no-otel",
 ]
 
 

@@ -150,12 +150,9 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
     * ``fast-hmac``    - HMAC with the one-shot ``hmac.digest`` (OpenSSL) instead of ``hmac.new``
     * ``nothread``     - with ``nostore``: the (idle) writer thread is not started either
     * ``batchstats``   - count and time the group-commit batches; printed to stderr at exit
-    * ``loop-batch``   - a sketch of a different group commit (see :class:`LoopBatchWriter`), to
-      measure what batching in the event loop would give; not orderhub's code
     * ``switch-500us`` - ``sys.setswitchinterval(0.0005)``: a thread waiting for the GIL waits less
     * ``gcstats``      - count and time the cyclic garbage collector's passes; printed at exit
     * ``handlertime``  - with ``nostore`` (no suspension inside): CPU spent inside the webhook handler
-    * ``gc-freeze``    - ``gc.freeze()`` once started, so full collections skip start-up objects
     """
     import dataclasses
 
@@ -213,8 +210,6 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
     app = create_app(hub)  # no Worker: ``orderhub serve --no-worker``
     if "no-otel" in variants:
         app._telemetry.update(tracing=False, metrics=False, logs=False)  # read per request by FastAPI
-    if "loop-batch" in variants:
-        hub.writer = LoopBatchWriter(hub.db, settings.inbox_batch_max)  # type: ignore[assignment]
     if "batchstats" in variants:
         report = _batch_stats()
         stop = hub.writer.stop
@@ -235,11 +230,6 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
             stop2()
             gc_report()
         hub.writer.stop = stop_and_gc_report  # type: ignore[method-assign]
-    if "gc-freeze" in variants:
-        import gc
-
-        gc.collect()
-        gc.freeze()
     if "starlette" in variants:
         from contextlib import asynccontextmanager
 
@@ -254,64 +244,6 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
         bare.state.hub = hub
         return bare
     return app
-
-
-class LoopBatchWriter:
-    """Diagnostic sketch: batch in the event loop, hand whole batches to one writer thread.
-
-    Requests append to a list owned by the event loop; while one batch commits, the
-    next accumulates. One thread hop per batch instead of one per request, and a
-    batch holds everything that arrived during the previous commit.
-    """
-
-    def __init__(self, db: Any, batch_max: int = 256) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.db = db
-        self.batch_max = batch_max
-        self._pending: list[tuple[Any, Any]] = []
-        self._busy = False
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="inbox-writer")
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        self._pool.shutdown(wait=True)
-
-    async def put(self, entry: Any) -> bool:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._pending.append((entry, fut))
-        if not self._busy and len(self._pending) == 1:
-            loop.call_soon(self._flush, loop)  # after the other requests of this loop iteration
-        return await fut
-
-    def _flush(self, loop: Any) -> None:
-        from orderhub.adapters.store import inbox
-
-        if self._busy or not self._pending:
-            return
-        batch, self._pending = self._pending[:self.batch_max], self._pending[self.batch_max:]
-        self._busy = True
-        done = loop.run_in_executor(self._pool, inbox.insert_entries, self.db, [e for e, _ in batch])
-        done.add_done_callback(lambda f: self._finish(loop, batch, f))
-
-    def _finish(self, loop: Any, batch: list[tuple[Any, Any]], f: Any) -> None:
-        self._busy = False
-        exc = f.exception()
-        results = [exc] * len(batch) if exc is not None else f.result()
-        for (_, fut), result in zip(batch, results):
-            if fut.done():
-                continue
-            if isinstance(result, BaseException):
-                fut.set_exception(result)
-            else:
-                fut.set_result(result)
-        if self._pending:
-            self._flush(loop)
 
 
 def _gc_stats() -> Any:

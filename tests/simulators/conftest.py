@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,17 +102,6 @@ class Receiver:
     def on(self, path: str, topic: str | None = None) -> list[Received]:
         with self._lock:
             return [r for r in self.received if r.path == path and (topic is None or r.topic == topic)]
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 class SimClient:

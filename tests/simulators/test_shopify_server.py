@@ -11,7 +11,7 @@ import pytest
 
 from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.testing.postgres import free_port
-from tests.simulators.conftest import wait_until
+from tests.processes import wait_for
 
 ORDERS = "{ orders(first: 5) { nodes { name } } }"
 
@@ -48,7 +48,7 @@ def test_the_cli_command_runs_the_simulator(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 return False
 
-        wait_until(ready, timeout=30, what="the simulator to answer")
+        wait_for(ready, timeout=30, what="the simulator to answer")
         httpx.post(f"{url}/_sim/orders", json={"count": 1})
         answer = httpx.post(f"{url}/shops/delta.myshopify.com/admin/api/2025-10/graphql.json", json={"query": ORDERS},
                             headers={"X-Shopify-Access-Token": "tok"}).json()

@@ -10,6 +10,7 @@ import pytest
 
 from orderhub.simulators.shopify.store import TWO_TO_53
 from orderhub.testing.postgres import free_port
+from tests.processes import wait_for
 from tests.simulators.conftest import (
     API_VERSION,
     FAST_RETRIES,
@@ -17,7 +18,6 @@ from tests.simulators.conftest import (
     SHOP_B,
     Receiver,
     SimClient,
-    wait_until,
 )
 
 REQUIRED_HEADERS = ("content-type", "x-shopify-topic", "x-shopify-hmac-sha256", "x-shopify-shop-domain",
@@ -288,6 +288,6 @@ def test_wait_idle_reports_a_queue_that_is_still_busy(sim_client: SimClient, rec
     sim_client.subscribe("ORDERS_CREATE", f"{receiver.url}/down")
     receiver.always("/down", 500)
     sim_client.place(1)
-    wait_until(lambda: receiver.on("/down"), what="first attempt")
+    wait_for(lambda: receiver.on("/down"), timeout=10, what="first attempt")
     answer = sim_client.control("POST", "/wait_idle", {"timeout": 0.1})
     assert answer == {"idle": False, "pending": 1}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -25,15 +25,12 @@ from orderhub.adapters.store import error_log
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import deliveries, inbox
+from orderhub.clock import utcnow
 from orderhub.metrics import DELIVERIES_SENT, DESTINATION_RETRIED, ERRORS_LOGGED
 from orderhub.services.process import backoff
 
 log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "X-Orderhub-Signature"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 
 import orjson
 from sqlalchemy import update
@@ -11,6 +10,7 @@ from sqlalchemy import update
 from orderhub.adapters.store import error_log
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import deliveries, inbox
+from orderhub.clock import utcnow
 
 
 class NotRetryable(Exception):
@@ -24,7 +24,7 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
             orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
             raise NotRetryable(f"error {entry_id}: the new payload is not valid JSON ({exc})") from None
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     with db.write() as conn:
         entry = error_log.get(conn, entry_id)
         if entry is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -27,6 +26,7 @@ from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import deliveries
 from orderhub.adapters.store.shops import by_id
+from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Freshness
 from orderhub.domain.validation import validate_order
@@ -208,7 +208,7 @@ class Processor:
 
     def _enqueue(self, conn: Connection, row: Any, event: tuple[str, Any],
                  http: list[dest_store.Destination]) -> None:
-        now = datetime.now(timezone.utc)
+        now = utcnow()
         ev_id = event_id(row.identity, row.shop_id)
         kind, data = event
         body = store.to_json({

@@ -6,7 +6,7 @@ conditional update (compare-and-set); only the node whose update matched runs it
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -17,14 +17,11 @@ from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import schedules
 from orderhub.adapters.store.shops import by_id
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.services.jobs.registry import get
 from orderhub.services.jobs.runner import JobFailed, run_job
 
 log = structlog.get_logger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def set_schedule(hub: Hub, job: str, shop_id: int | None, every_seconds: int, params: dict[str, Any],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from orderhub.adapters.store.schema import destinations
+from orderhub.clock import utcnow
 
 STORE = "store"  # the built-in order store
 
@@ -49,7 +49,7 @@ def ensure_store(conn: Connection) -> Destination:
     if found is not None:
         return found
     conn.execute(insert(destinations).values(name=STORE, kind="store", enabled=True,
-                                             created_at=datetime.now(timezone.utc), **DEFAULTS))
+                                             created_at=utcnow(), **DEFAULTS))
     found = get(conn, STORE)
     assert found is not None
     return found
@@ -62,7 +62,7 @@ def add_http(conn: Connection, name: str, url: str, secret: str, **settings: Any
     if "burst" not in settings or settings["burst"] is None:
         values["burst"] = max(1.0, values["rate_per_second"])
     conn.execute(insert(destinations).values(name=name, kind="http", url=url, secret=secret, enabled=True,
-                                             created_at=datetime.now(timezone.utc), **values))
+                                             created_at=utcnow(), **values))
     found = get(conn, name)
     assert found is not None
     return found

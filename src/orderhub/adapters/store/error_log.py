@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Select, func, insert, or_, select, update
 
 from orderhub.adapters.store.schema import error_log, shops
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from orderhub.clock import utcnow
 
 
 @dataclass(frozen=True)

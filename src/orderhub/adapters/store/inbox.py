@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -20,12 +20,9 @@ from sqlalchemy import Connection, func, select, update
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import inbox
 from orderhub.adapters.store.types import sqlite_time
+from orderhub.clock import utcnow
 
 log = structlog.get_logger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)

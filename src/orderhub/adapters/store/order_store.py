@@ -8,7 +8,7 @@ Callers run them inside one transaction with the inbox bookkeeping.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from orderhub.adapters.store.schema import (
     shops,
     variants,
 )
+from orderhub.clock import utcnow
 from orderhub.domain.model import (
     Address,
     Customer,
@@ -47,10 +48,6 @@ from orderhub.domain.model import (
 )
 
 REDACTED = "[redacted]"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _json(value: Any) -> str:

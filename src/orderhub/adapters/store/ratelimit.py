@@ -6,17 +6,14 @@ holds in total however many workers run, on however many machines.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.schema import rate_buckets
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from orderhub.clock import utcnow
 
 
 class SharedRateLimiter:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import shops
+from orderhub.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None
         values["api_version"] = api_version
     existing = by_domain(conn, domain)
     if existing is None:
-        conn.execute(insert(shops).values(domain=domain, created_at=datetime.now(timezone.utc), **values))
+        conn.execute(insert(shops).values(domain=domain, created_at=utcnow(), **values))
     else:
         if admin_url is None:
             values.pop("admin_url")

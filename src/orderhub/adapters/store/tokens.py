@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
 
 from sqlalchemy import Connection, insert, select, update
 
 from orderhub.adapters.store.schema import api_tokens
+from orderhub.clock import utcnow
 
 SCOPES = ("api", "eventbridge")
 
@@ -23,7 +23,7 @@ def create(conn: Connection, name: str, scopes: tuple[str, ...] = ("api",)) -> s
         raise ValueError(f"unknown scope(s) {', '.join(unknown)}; choose from {', '.join(SCOPES)}")
     token = "oh_" + secrets.token_urlsafe(32)
     conn.execute(insert(api_tokens).values(name=name, token_hash=_hash(token), scopes=",".join(scopes),
-                                           created_at=datetime.now(timezone.utc)))
+                                           created_at=utcnow()))
     return token
 
 
@@ -39,7 +39,7 @@ def check(conn: Connection, token: str, scope: str) -> bool:
 
 def revoke(conn: Connection, name: str) -> int:
     return int(conn.execute(update(api_tokens).where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
-                            .values(revoked_at=datetime.now(timezone.utc))).rowcount)
+                            .values(revoked_at=utcnow())).rowcount)
 
 
 def list_tokens(conn: Connection) -> list[dict[str, object]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from orderhub.adapters.store import error_log, inbox
 from orderhub.adapters.store.schema import deliveries
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 
 
 async def healthz(request: Request) -> Response:
@@ -43,7 +43,7 @@ class QueueCollector(Collector):
             outbox = conn.execute(select(func.count()).select_from(deliveries).where(
                 deliveries.c.status.in_(("pending", "sending")))).scalar_one()
         yield GaugeMetricFamily("orderhub_inbox_depth", "Inbox records waiting to be processed", value=depth)
-        age = 0.0 if oldest is None else (datetime.now(timezone.utc) - oldest).total_seconds()
+        age = 0.0 if oldest is None else (utcnow() - oldest).total_seconds()
         yield GaugeMetricFamily("orderhub_inbox_oldest_age_seconds", "Age of the oldest waiting record", value=age)
         yield GaugeMetricFamily("orderhub_outbox_depth", "Deliveries waiting for HTTP destinations", value=outbox)
         g = GaugeMetricFamily("orderhub_error_log_size", "Error-log entries by kind and status",

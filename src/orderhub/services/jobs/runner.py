@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -12,13 +11,10 @@ from sqlalchemy import insert, update
 from orderhub.adapters.store.schema import job_runs
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.services.jobs.registry import get
 
 log = structlog.get_logger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class JobFailed(Exception):
