@@ -35,7 +35,7 @@ def test_order_is_stored_with_items_addresses_customer_and_shipping(hub):  # typ
     assert drain(hub) == 1
     o = order_of(hub)
     assert o["shopify_id"] == "9007199254741993"
-    assert o["status"] == "open" and o["financial_status"] == "paid"
+    assert o["source_status"] == "open" and o["payment_status"] == "paid"
     assert Decimal(o["total_price"]) == Decimal("38.20")
     assert Decimal(o["total_shipping"]) == Decimal("5.00")
     assert o["tags"] == "vip, 🦋"
@@ -95,8 +95,8 @@ def test_cancel_pay_and_refund(hub):  # type: ignore[no-untyped-def]
         shop_id=shop.id)
     drain(hub)
     o = order_of(hub)
-    assert o["status"] == "cancelled" and o["cancel_reason"] == "customer"
-    assert o["financial_status"] == "refunded"
+    assert o["source_status"] == "cancelled" and o["cancel_reason"] == "customer"
+    assert o["source_financial_status"] == "refunded" and o["payment_status"] == "refunded"
     assert Decimal(o["total_refunded"]) == Decimal("11.90")
     assert len(o["refunds"]) == 1
 

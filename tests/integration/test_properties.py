@@ -36,7 +36,7 @@ def test_any_arrival_order_with_repeats_ends_at_latest(hub, versions, data):  # 
     drain(hub)
     latest = max(payloads, key=lambda p: p["updated_at"])
     stored = order_of(hub, order_id)
-    assert stored["financial_status"] == latest["financial_status"]
+    assert stored["source_financial_status"] == latest["financial_status"]
     assert stored["note"] == latest["note"]
     assert stored["source_updated_at"].startswith(latest["updated_at"][:19])
     # Each distinct version is applied at most once: version counts applied changes only.

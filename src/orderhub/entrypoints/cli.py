@@ -434,22 +434,22 @@ def orders() -> None:
 
 @orders.command("list")
 @click.option("--shop", default=None)
-@click.option("--status", default=None, help="open, cancelled, closed")
-@click.option("--financial-status", default=None)
+@click.option("--status", default=None, help="created, approved, brokered, shipped, cancelled, ...")
+@click.option("--payment-status", default=None, help="pending, authorized, paid, refunded, ...")
 @click.option("--search", default=None, help="Order name, e-mail or Shopify id.")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @with_hub
-def orders_list(hub: Hub, shop: str | None, status: str | None, financial_status: str | None,
+def orders_list(hub: Hub, shop: str | None, status: str | None, payment_status: str | None,
                 search: str | None, limit: int, as_json: bool) -> None:
-    flt = order_queries.OrderFilter(shop=shop, status=status, financial_status=financial_status, search=search)
+    flt = order_queries.OrderFilter(shop=shop, status=status, payment_status=payment_status, search=search)
     with hub.db.read() as conn:
         rows = order_queries.list_orders(conn, flt, limit=limit)
     if as_json:
         _print_json(rows)
         return
     _table("Orders", ["id", "name", "shopify id", "status", "payment", "fulfillment", "total", "shop"],
-           [[r["id"], r["name"], r["shopify_id"], r["status"], r["financial_status"], r["fulfillment_status"],
+           [[r["id"], r["name"], r["shopify_id"], r["status"], r["payment_status"], r["fulfillment_status"],
              f"{r['total_price']} {r['currency']}", r["shop"]] for r in rows])
 
 
@@ -470,8 +470,10 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
         _print_json(order)
         return
     click.echo(f"{order['name']}  ({order['shop']}, Shopify id {order['shopify_id']}, orderhub id {order['id']})")
-    click.echo(f"  status {order['status']}, payment {order['financial_status']}, "
-               f"fulfillment {order['fulfillment_status'] or 'unfulfilled'}, version {order['version']}")
+    click.echo(f"  status {order['status']}, payment {order['payment_status']}, "
+               f"fulfillment {order['fulfillment_status']}, version {order['version']}")
+    click.echo(f"  in Shopify: {order['source_status']}, {order['source_financial_status'] or '-'}, "
+               f"{order['source_fulfillment_status'] or 'unfulfilled'}")
     click.echo(f"  total {order['total_price']} {order['currency']} (tax {order['total_tax']}, "
                f"shipping {order['total_shipping']}, discounts {order['total_discounts']}, "
                f"refunded {order['total_refunded']})")

@@ -25,7 +25,7 @@ from orderhub.adapters.store.schema import (
 class OrderFilter:
     shop: str | None = None
     status: str | None = None
-    financial_status: str | None = None
+    payment_status: str | None = None
     search: str | None = None
     since: datetime | None = None
 
@@ -43,7 +43,7 @@ def _plain(row: Any) -> dict[str, Any]:
 
 def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,
-                   orders.c.status, orders.c.financial_status, orders.c.fulfillment_status, orders.c.currency,
+                   orders.c.status, orders.c.payment_status, orders.c.fulfillment_status, orders.c.currency,
                    orders.c.total_price, orders.c.source_created_at.label("created_at"),
                    orders.c.source_updated_at.label("updated_at"), orders.c.version)
             .join(shops, shops.c.id == orders.c.shop_id))
@@ -51,8 +51,8 @@ def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: 
         stmt = stmt.where(shops.c.domain == flt.shop.lower())
     if flt.status:
         stmt = stmt.where(orders.c.status == flt.status)
-    if flt.financial_status:
-        stmt = stmt.where(orders.c.financial_status == flt.financial_status)
+    if flt.payment_status:
+        stmt = stmt.where(orders.c.payment_status == flt.payment_status)
     if flt.since:
         stmt = stmt.where(orders.c.source_updated_at >= flt.since)
     if flt.search:

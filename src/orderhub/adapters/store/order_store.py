@@ -103,10 +103,20 @@ def _upsert_customer(conn: Connection, shop_id: int, customer: Customer | None, 
         customers.c.shop_id == shop_id, customers.c.shopify_id == customer.shopify_id)).scalar_one()
 
 
+# Shopify collects the payment for its orders: what it reports is the payment's status.
+PAYMENT_STATUSES = frozenset({"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded",
+                              "voided", "expired"})
+
+
+def channel_payment_status(financial_status: str | None) -> str:
+    return financial_status if financial_status in PAYMENT_STATUSES else "pending"
+
+
 def _order_values(order: Order) -> dict[str, Any]:
     return dict(
-        name=order.name, number=order.number, email=order.email, status=order.status.value,
-        financial_status=order.financial_status, fulfillment_status=order.fulfillment_status,
+        name=order.name, number=order.number, email=order.email, source_status=order.status.value,
+        source_financial_status=order.financial_status, source_fulfillment_status=order.fulfillment_status,
+        payment_status=channel_payment_status(order.financial_status),
         currency=order.currency, subtotal_price=order.subtotal_price, total_discounts=order.total_discounts,
         total_tax=order.total_tax, total_shipping=order.total_shipping, total_price=order.total_price,
         tags=", ".join(order.tags), note=order.note, cancel_reason=order.cancel_reason,
@@ -153,7 +163,7 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
         variant_title=item.variant_title, product_shopify_id=item.product_id,
         variant_shopify_id=item.variant_id, quantity=item.quantity,
         current_quantity=item.quantity if item.current_quantity is None else item.current_quantity,
-        fulfillable_quantity=item.fulfillable_quantity, fulfillment_status=item.fulfillment_status,
+        fulfillable_quantity=item.fulfillable_quantity, source_fulfillment_status=item.fulfillment_status,
         price=item.price, total_discount=item.total_discount, tax=item.tax,
         requires_shipping=item.requires_shipping,
     ) for item in order.items]

@@ -31,10 +31,10 @@ HubDep = Annotated[Hub, Depends(hub_of)]
 
 @router.get("/orders")
 def list_orders(hub: HubDep, shop: str | None = None, status: str | None = None,
-                financial_status: str | None = None, q: str | None = Query(None, max_length=200),
+                payment_status: str | None = None, q: str | None = Query(None, max_length=200),
                 since: datetime | None = None, limit: int = Query(50, ge=1, le=500),
                 offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    flt = order_queries.OrderFilter(shop=shop, status=status, financial_status=financial_status, search=q,
+    flt = order_queries.OrderFilter(shop=shop, status=status, payment_status=payment_status, search=q,
                                     since=since)
     with hub.db.read() as conn:
         return {"orders": order_queries.list_orders(conn, flt, limit=limit, offset=offset)}

@@ -1,0 +1,66 @@
+"""The one place that owns orderhub's schema. Alembic migrations record its history.
+
+Tables live in two modules, by concern; import them from here.
+"""
+
+from orderhub.adapters.store.schema.base import BigId, metadata
+from orderhub.adapters.store.schema.ingestion import (
+    api_tokens,
+    customers,
+    deliveries,
+    destinations,
+    error_log,
+    inbox,
+    inventory_levels,
+    job_runs,
+    job_state,
+    order_addresses,
+    order_edits,
+    order_events,
+    order_items,
+    order_shipping_lines,
+    orders,
+    privacy_requests,
+    products,
+    rate_buckets,
+    refunds,
+    schedules,
+    shops,
+    variants,
+)
+from orderhub.adapters.store.schema.oms import (
+    channel_facility_groups,
+    channels,
+    facilities,
+    facility_daily_load,
+    facility_group_members,
+    facility_groups,
+    inventory,
+    inventory_ledger,
+    order_units,
+    outbox,
+    payment_authorizations,
+    reconciliation_findings,
+    reconciliations,
+    returns,
+    routing_rules,
+    routing_runs,
+    routings,
+    shipments,
+    subscription_deliveries,
+    subscriptions,
+    workflow_steps,
+    workflows,
+)
+
+__all__ = [
+    "BigId", "metadata",
+    "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
+    "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
+    "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds", "schedules",
+    "shops", "variants",
+    "channel_facility_groups", "channels", "facilities", "facility_daily_load", "facility_group_members",
+    "facility_groups", "inventory", "inventory_ledger", "order_units", "outbox", "payment_authorizations",
+    "reconciliation_findings", "reconciliations", "returns", "routing_rules", "routing_runs", "routings",
+    "shipments", "subscription_deliveries", "subscriptions", "workflow_steps", "workflows",
+]

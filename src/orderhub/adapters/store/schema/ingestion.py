@@ -1,0 +1,426 @@
+"""Tables of the ingestion pipeline: shops, tokens, inbox, destinations, error log and the order store."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from orderhub.adapters.store.schema.base import BigId, metadata
+from orderhub.adapters.store.types import Money, UTCDateTime
+
+shops = Table(
+    "shops",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain", String(255), nullable=False, unique=True),
+    # The app's API secret: signs webhooks. Never printed or logged.
+    Column("webhook_secret", String(255), nullable=False),
+    Column("admin_url", String(500)),
+    Column("access_token", String(255)),
+    Column("api_version", String(16), nullable=False, server_default="2025-10"),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("uninstalled_at", UTCDateTime),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(200), nullable=False),
+    Column("role", String(16), nullable=False, server_default="admin"),  # admin | operator | viewer
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Every inbound message, stored before it is acknowledged.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("source", String(16), nullable=False),  # webhook | eventbridge | poll
+    Column("topic", String(100), nullable=False),
+    # Content identity: the same order version from webhook and poll is one record.
+    Column("identity", String(300), nullable=False),
+    Column("webhook_id", String(100)),
+    Column("event_id", String(100)),
+    Column("api_version", String(16)),
+    Column("triggered_at", UTCDateTime),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    # pending | processing | done | failed | unsupported
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(32)),  # applied | stale | unchanged | recorded ...
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("available_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("last_error", Text),
+    UniqueConstraint("shop_id", "identity"),
+    UniqueConstraint("shop_id", "webhook_id"),
+    Index("ix_inbox_claim", "status", "available_at", "id"),
+)
+
+destinations = Table(
+    "destinations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # store | http
+    Column("url", String(1000)),
+    Column("secret", String(255)),
+    Column("rate_per_second", Float, nullable=False),
+    Column("burst", Float, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("timeout_seconds", Float, nullable=False, server_default="10"),
+    Column("backoff_base_seconds", Float, nullable=False, server_default="1"),
+    Column("backoff_max_seconds", Float, nullable=False, server_default="300"),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Shared token buckets: one row per destination, updated under a row lock by every process.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Set from a destination's 429 Retry-After: nobody sends before then.
+    Column("paused_until", UTCDateTime),
+)
+
+# Outbox: canonical events to HTTP destinations, written with the change that caused them.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("destination_id", Integer, ForeignKey("destinations.id"), nullable=False),
+    Column("inbox_id", BigInteger, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("topic", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | done | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("available_at", UTCDateTime, nullable=False),
+    Column("locked_by", String(100)),
+    Column("locked_until", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("history", Text, nullable=False, server_default="[]"),  # JSON: every attempt
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    UniqueConstraint("destination_id", "inbox_id"),
+    Index("ix_deliveries_claim", "destination_id", "status", "available_at", "id"),
+)
+
+# Records that could not be processed, for a person to fix, retry or dismiss. Never deleted.
+error_log = Table(
+    "error_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("record_type", String(16), nullable=False),  # inbox | delivery
+    Column("record_id", BigInteger, nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id")),
+    Column("topic", String(100), nullable=False),
+    Column("source", String(32), nullable=False),
+    # validation | destination_rejected | retries_exhausted | processing_error
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # open | retrying | resolved | dismissed
+    Column("error", Text, nullable=False),
+    Column("field", String(300)),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Text, nullable=False),  # JSON list of {at, error, kind}
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("dismissed_by", String(100)),
+    Column("dismissed_reason", Text),
+    UniqueConstraint("record_type", "record_id"),
+    Index("ix_error_log_status", "status", "created_at"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("email", String(320)),
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("phone", String(64)),
+    Column("source_updated_at", UTCDateTime),
+    Column("redacted_at", UTCDateTime),
+    UniqueConstraint("shop_id", "shopify_id"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("name", String(100)),
+    Column("number", String(40)),
+    Column("email", String(320)),
+    Column("customer_id", BigInteger),
+    # As Shopify last said: open | cancelled | closed, and its payment and fulfilment words.
+    Column("source_status", String(16), nullable=False),
+    Column("source_financial_status", String(32)),
+    Column("source_fulfillment_status", String(32)),
+    # orderhub's own, authoritative lifecycle (see orderhub.domain.lifecycle).
+    Column("status", String(16), nullable=False, server_default="created"),
+    Column("payment_status", String(24), nullable=False, server_default="pending"),
+    Column("fulfillment_status", String(24), nullable=False, server_default="unfulfilled"),
+    Column("held_from", String(16)),  # the status a held order returns to when released
+    Column("status_reason", Text),  # why held, rejected, or not approved
+    Column("channel", String(32), nullable=False, server_default="online"),
+    Column("shipping_method", String(100)),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("ship_by", UTCDateTime),
+    Column("promise_date", UTCDateTime),
+    Column("origin_facility_id", Integer),
+    Column("approved_at", UTCDateTime),
+    Column("lifecycle_version", Integer, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal_price", Money, nullable=False),
+    Column("total_discounts", Money, nullable=False),
+    Column("total_tax", Money, nullable=False),
+    Column("total_shipping", Money, nullable=False),
+    Column("total_price", Money, nullable=False),
+    Column("tags", Text, nullable=False, server_default=""),
+    Column("note", Text),
+    Column("cancel_reason", String(64)),
+    Column("cancelled_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("source_created_at", UTCDateTime, nullable=False),
+    # The Shopify updated_at of the version stored: older events never overwrite it.
+    Column("source_updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "shopify_id"),
+    Index("ix_orders_name", "shop_id", "name"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("sku", String(255)),
+    Column("title", String(500), nullable=False),
+    Column("variant_title", String(500)),
+    Column("product_shopify_id", String(40)),
+    Column("variant_shopify_id", String(40)),
+    Column("quantity", Integer, nullable=False),
+    Column("current_quantity", Integer, nullable=False),
+    Column("fulfillable_quantity", Integer, nullable=False),
+    Column("source_fulfillment_status", String(32)),
+    Column("price", Money, nullable=False),
+    Column("total_discount", Money, nullable=False),
+    Column("tax", Money, nullable=False),
+    Column("requires_shipping", Boolean, nullable=False),
+    UniqueConstraint("order_id", "shopify_id"),
+)
+
+order_addresses = Table(
+    "order_addresses",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # billing | shipping
+    Column("name", String(255)),
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("company", String(255)),
+    Column("address1", String(255)),
+    Column("address2", String(255)),
+    Column("city", String(255)),
+    Column("province", String(255)),
+    Column("province_code", String(16)),
+    Column("zip", String(32)),
+    Column("country", String(255)),
+    Column("country_code", String(2)),
+    Column("phone", String(64)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    UniqueConstraint("order_id", "kind"),
+)
+
+order_shipping_lines = Table(
+    "order_shipping_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("code", String(255)),
+    Column("price", Money, nullable=False),
+    Column("discounted_price", Money, nullable=False),
+)
+
+# Refunds reference the order by Shopify id so they may arrive before the order does.
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("order_shopify_id", String(40), nullable=False),
+    Column("note", Text),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3)),
+    Column("lines", Text, nullable=False),  # JSON: [{line_item_id, quantity, subtotal, restock_type}]
+    Column("source_created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "shopify_id"),
+    Index("ix_refunds_order", "shop_id", "order_shopify_id"),
+)
+
+# Order edits (orders/edited) are deltas; kept so an edit that beats its order is not lost.
+order_edits = Table(
+    "order_edits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("order_shopify_id", String(40), nullable=False),
+    Column("changes", Text, nullable=False),  # JSON: {"additions": [...], "removals": [...]}
+    Column("source_created_at", UTCDateTime, nullable=False),
+    Column("applied_at", UTCDateTime),
+    UniqueConstraint("shop_id", "shopify_id"),
+    Index("ix_order_edits_order", "shop_id", "order_shopify_id"),
+)
+
+# The order's timeline: every inbound event and every lifecycle decision, with who and why.
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("order_shopify_id", String(40), nullable=False),
+    Column("inbox_id", BigInteger),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("actor", String(100)),  # who or which job; NULL for inbound events
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_order_events_order", "shop_id", "order_shopify_id", "id"),
+    Index("ix_order_events_inbox", "inbox_id"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("title", String(500)),
+    Column("handle", String(255)),
+    Column("vendor", String(255)),
+    Column("product_type", String(255)),
+    Column("status", String(16)),
+    Column("tags", Text, nullable=False, server_default=""),
+    Column("source_updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("shop_id", "shopify_id"),
+)
+
+variants = Table(
+    "variants",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("product_shopify_id", String(40), nullable=False),
+    Column("shopify_id", String(40), nullable=False),
+    Column("sku", String(255)),
+    Column("title", String(500)),
+    Column("price", Money),
+    Column("barcode", String(255)),
+    Column("inventory_item_id", String(40)),
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("shop_id", "shopify_id"),
+    Index("ix_variants_sku", "shop_id", "sku"),
+)
+
+inventory_levels = Table(
+    "inventory_levels",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("inventory_item_id", String(40), nullable=False),
+    Column("location_id", String(40), nullable=False),
+    Column("available", Integer),
+    Column("source_updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("shop_id", "inventory_item_id", "location_id"),
+)
+
+# GDPR requests (customers/data_request, customers/redact, shop/redact) and what was done.
+privacy_requests = Table(
+    "privacy_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("customer_shopify_id", String(40)),
+    Column("inbox_id", BigInteger, nullable=False, unique=True),
+    Column("result", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Minimal scheduler and job bookkeeping (the full job manager builds on these).
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(100), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id")),
+    Column("every_seconds", Integer, nullable=False),
+    Column("params", Text, nullable=False, server_default="{}"),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("next_run_at", UTCDateTime, nullable=False),
+    UniqueConstraint("job", "shop_id"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("job", String(100), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id")),
+    Column("status", String(16), nullable=False),  # running | succeeded | failed
+    Column("trigger", String(16), nullable=False),  # manual | schedule
+    Column("params", Text, nullable=False),
+    Column("stats", Text, nullable=False, server_default="{}"),
+    Column("error", Text),
+    Column("node", String(100)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Index("ix_job_runs_job", "job", "started_at"),
+)
+
+# Watermarks and other small per-job state (e.g. last polled updated_at per shop).
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("shop_id", Integer, primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
