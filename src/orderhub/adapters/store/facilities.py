@@ -1,0 +1,188 @@
+"""Facilities, facility groups and sales channels."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.schema import (
+    channel_facility_groups,
+    channels,
+    facilities,
+    facility_daily_load,
+    facility_group_members,
+    facility_groups,
+)
+from orderhub.clock import utcnow
+
+KINDS = ("warehouse", "store", "dropship")
+
+
+@dataclass(frozen=True)
+class FacilityRecord:
+    id: int
+    code: str
+    name: str
+    kind: str
+    address1: str | None
+    city: str | None
+    province: str | None
+    zip: str | None
+    country_code: str | None
+    latitude: float | None
+    longitude: float | None
+    daily_capacity: int | None
+    ship_from_store: bool
+    sequence: int
+    active: bool
+    groups: tuple[str, ...] = ()
+
+
+EDITABLE = ("name", "kind", "address1", "city", "province", "zip", "country_code", "latitude", "longitude",
+            "daily_capacity", "ship_from_store", "sequence", "active")
+
+
+def check(values: dict[str, Any], code: str) -> None:
+    """Refuse values a facility cannot have, naming the facility and the field."""
+    if "kind" in values and values["kind"] not in KINDS:
+        raise ValueError(f"facility {code}: kind must be one of {', '.join(KINDS)} (got {values['kind']!r})")
+    lat, lon = values.get("latitude"), values.get("longitude")
+    if lat is not None and not -90 <= lat <= 90:
+        raise ValueError(f"facility {code}: latitude must be between -90 and 90 (got {lat})")
+    if lon is not None and not -180 <= lon <= 180:
+        raise ValueError(f"facility {code}: longitude must be between -180 and 180 (got {lon})")
+    cap = values.get("daily_capacity")
+    if cap is not None and cap < 0:
+        raise ValueError(f"facility {code}: daily capacity cannot be negative (got {cap})")
+
+
+def add(conn: Connection, code: str, name: str, kind: str, **values: Any) -> int:
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"facility {code}: unknown field(s) {', '.join(sorted(unknown))}")
+    check(values | {"kind": kind}, code)
+    if conn.execute(select(facilities.c.id).where(facilities.c.code == code)).first() is not None:
+        raise ValueError(f"facility {code} already exists; change it with `orderhub facility set {code}`")
+    return int(conn.execute(insert(facilities).values(code=code, name=name, kind=kind, created_at=utcnow(),
+                                                      **values).returning(facilities.c.id)).scalar_one())
+
+
+def change(conn: Connection, code: str, **values: Any) -> None:
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"facility {code}: unknown field(s) {', '.join(sorted(unknown))}")
+    check(values, code)
+    if not conn.execute(update(facilities).where(facilities.c.code == code).values(**values)).rowcount:
+        raise LookupError(f"no facility {code}; list them with `orderhub facility list`")
+
+
+def id_of(conn: Connection, code: str) -> int:
+    row = conn.execute(select(facilities.c.id).where(facilities.c.code == code)).first()
+    if row is None:
+        raise LookupError(f"no facility {code}; list them with `orderhub facility list`")
+    return int(row.id)
+
+
+def all_facilities(conn: Connection, *, active_only: bool = False) -> list[FacilityRecord]:
+    groups = _group_codes(conn)
+    stmt = select(facilities).order_by(facilities.c.sequence, facilities.c.id)
+    if active_only:
+        stmt = stmt.where(facilities.c.active.is_(True))
+    names = [f.name for f in fields(FacilityRecord) if f.name != "groups"]
+    return [FacilityRecord(**{n: getattr(r, n) for n in names}, groups=tuple(sorted(groups.get(r.id, ()))))
+            for r in conn.execute(stmt)]
+
+
+def _group_codes(conn: Connection) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = defaultdict(set)
+    for r in conn.execute(select(facility_group_members.c.facility_id, facility_groups.c.code)
+                          .join(facility_groups, facility_groups.c.id == facility_group_members.c.group_id)):
+        out[r.facility_id].add(r.code)
+    return out
+
+
+def add_to_group(conn: Connection, group_code: str, facility_code: str, *, group_name: str | None = None) -> None:
+    """Put a facility in a group, creating the group on first use."""
+    upsert(conn, facility_groups, {"code": group_code, "name": group_name or group_code}, keys=("code",))
+    group_id = conn.execute(select(facility_groups.c.id).where(facility_groups.c.code == group_code)).scalar_one()
+    upsert(conn, facility_group_members, {"group_id": group_id, "facility_id": id_of(conn, facility_code)},
+           keys=("group_id", "facility_id"))
+
+
+def remove_from_group(conn: Connection, group_code: str, facility_code: str) -> None:
+    group_id = select(facility_groups.c.id).where(facility_groups.c.code == group_code).scalar_subquery()
+    conn.execute(delete(facility_group_members).where(facility_group_members.c.group_id == group_id,
+                                                      facility_group_members.c.facility_id == id_of(conn, facility_code)))
+
+
+def orders_today(conn: Connection, day: str) -> dict[int, int]:
+    return {r.facility_id: r.orders for r in conn.execute(
+        select(facility_daily_load.c.facility_id, facility_daily_load.c.orders).where(facility_daily_load.c.day == day))}
+
+
+def count_orders(conn: Connection, day: str, counts: dict[int, int]) -> None:
+    """Add newly allocated orders to each facility's count for the day."""
+    for facility_id, n in sorted(counts.items()):
+        if not n:
+            continue
+        done = conn.execute(update(facility_daily_load).where(
+            facility_daily_load.c.facility_id == facility_id, facility_daily_load.c.day == day)
+            .values(orders=facility_daily_load.c.orders + n)).rowcount
+        if not done:
+            upsert(conn, facility_daily_load, {"facility_id": facility_id, "day": day, "orders": n},
+                   keys=("facility_id", "day"), update=("orders",))
+
+
+# -- channels -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Channel:
+    id: int
+    code: str
+    name: str
+    threshold: int
+    groups: tuple[str, ...]
+
+
+def set_channel(conn: Connection, code: str, *, name: str | None = None, threshold: int | None = None,
+                groups: tuple[str, ...] | None = None) -> None:
+    """Create or change a channel: its ATP threshold and the facility groups it sells from."""
+    if threshold is not None and threshold < 0:
+        raise ValueError(f"channel {code}: threshold cannot be negative (got {threshold})")
+    values: dict[str, Any] = {"code": code, "name": name or code, "threshold": threshold or 0}
+    update_cols = [k for k, v in (("name", name), ("threshold", threshold)) if v is not None]
+    upsert(conn, channels, values, keys=("code",), update=update_cols or None)
+    channel_id = conn.execute(select(channels.c.id).where(channels.c.code == code)).scalar_one()
+    if groups is not None:
+        conn.execute(delete(channel_facility_groups).where(channel_facility_groups.c.channel_id == channel_id))
+        for group in groups:
+            row = conn.execute(select(facility_groups.c.id).where(facility_groups.c.code == group)).first()
+            if row is None:
+                raise LookupError(f"channel {code}: no facility group {group}; "
+                                  "create it with `orderhub facility group GROUP FACILITY`")
+            conn.execute(insert(channel_facility_groups).values(channel_id=channel_id, group_id=row.id))
+
+
+def get_channel(conn: Connection, code: str) -> Channel | None:
+    row = conn.execute(select(channels).where(channels.c.code == code)).first()
+    if row is None:
+        return None
+    groups = tuple(r.code for r in conn.execute(
+        select(facility_groups.c.code).join(channel_facility_groups,
+                                            channel_facility_groups.c.group_id == facility_groups.c.id)
+        .where(channel_facility_groups.c.channel_id == row.id).order_by(facility_groups.c.code)))
+    return Channel(row.id, row.code, row.name, row.threshold, groups)
+
+
+def channel_facilities(conn: Connection, channel: Channel) -> frozenset[int] | None:
+    """The facility ids a channel sells from; None when it has no groups (every facility)."""
+    if not channel.groups:
+        return None
+    return frozenset(r.facility_id for r in conn.execute(
+        select(facility_group_members.c.facility_id)
+        .join(facility_groups, facility_groups.c.id == facility_group_members.c.group_id)
+        .where(facility_groups.c.code.in_(channel.groups))))

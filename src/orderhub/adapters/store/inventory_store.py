@@ -1,0 +1,185 @@
+"""Inventory per SKU and facility, changed only through conditional updates and the ledger.
+
+Reservations never take ATP below zero, whatever number of processes reserve at
+once: each (SKU, facility) is changed by one ``UPDATE ... WHERE on_hand - reserved -
+safety_stock >= n``, so the database decides, not a value read earlier. A batch of
+many orders' reservations for one SKU is one statement; only when stock runs out
+is the row locked and read to grant what still fits, first come first served.
+Every change appends ledger rows with the values before and after.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, text
+
+from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.schema import inventory, inventory_ledger
+from orderhub.adapters.store.types import UTCDateTime
+from orderhub.clock import utcnow
+from orderhub.domain.inventory import LedgerReason, Position, grant_in_order
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A quantity of one SKU at one facility, on behalf of an order unit (or nothing)."""
+
+    sku: str
+    facility_id: int
+    quantity: int
+    order_id: int | None = None
+    unit_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one (SKU, facility) looked like before and after a statement."""
+
+    sku: str
+    facility_id: int
+    before: Position
+    after: Position
+
+
+_RESERVE_ALL = text(
+    "UPDATE inventory SET reserved = reserved + :n, updated_at = :now "
+    "WHERE sku = :sku AND facility_id = :facility AND on_hand - reserved - safety_stock >= :n "
+    "RETURNING on_hand, reserved, safety_stock").bindparams(bindparam("now", type_=UTCDateTime()))
+_CHANGE = text(
+    "UPDATE inventory SET on_hand = on_hand + :on_hand, reserved = reserved + :reserved, updated_at = :now "
+    "WHERE sku = :sku AND facility_id = :facility AND reserved + :reserved >= 0 "
+    "RETURNING on_hand, reserved, safety_stock").bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _locked(conn: Connection, sku: str, facility_id: int) -> Position | None:
+    stmt = select(inventory.c.on_hand, inventory.c.reserved, inventory.c.safety_stock).where(
+        inventory.c.sku == sku, inventory.c.facility_id == facility_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return None if row is None else Position(row.on_hand, row.reserved, row.safety_stock)
+
+
+def _groups(movements: Sequence[Movement]) -> list[tuple[tuple[str, int], list[int]]]:
+    """Request indexes by (SKU, facility), in a global order so concurrent batches never deadlock."""
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, m in enumerate(movements):
+        if m.quantity <= 0:
+            raise ValueError(f"{m.sku} at facility {m.facility_id}: quantity must be positive, got {m.quantity}")
+        groups[(m.sku, m.facility_id)].append(i)
+    return sorted(groups.items())
+
+
+def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> list[int]:
+    """Reserve each request whole or not at all; returns the quantity granted per request."""
+    granted = [0] * len(requests)
+    now = utcnow()
+    ledger: list[dict[str, Any]] = []
+    for (sku, facility_id), indexes in _groups(requests):
+        quantities = [requests[i].quantity for i in indexes]
+        total = sum(quantities)
+        row = conn.execute(_RESERVE_ALL, {"n": total, "sku": sku, "facility": facility_id, "now": now}).first()
+        if row is not None:
+            grants = quantities
+            after = Position(row.on_hand, row.reserved, row.safety_stock)
+        else:  # not enough for everyone: lock, and grant in arrival order what fits
+            current = _locked(conn, sku, facility_id)
+            if current is None:
+                continue
+            grants = grant_in_order(current.atp, quantities)
+            if not sum(grants):
+                continue
+            row = conn.execute(_RESERVE_ALL, {"n": sum(grants), "sku": sku, "facility": facility_id,
+                                              "now": now}).one()
+            after = Position(row.on_hand, row.reserved, row.safety_stock)
+        reserved = after.reserved - sum(grants)
+        for i, qty in zip(indexes, grants, strict=True):
+            granted[i] = qty
+            if qty:
+                m = requests[i]
+                ledger.append(_ledger_row(m, LedgerReason.RESERVED, actor, after.on_hand, after.on_hand,
+                                          reserved, reserved + qty))
+                reserved += qty
+    _append(conn, ledger)
+    return granted
+
+
+def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReason, actor: str,
+         on_hand_sign: int = 0, reserved_sign: int = 0, note: str | None = None) -> list[Change]:
+    """Apply ``sign * quantity`` to on hand and/or reserved for each movement, with ledger rows.
+
+    Releases (reserved -1), shipments (on hand -1, reserved -1), restocks (on hand +1).
+    A release of more than is reserved is refused with an error naming the SKU.
+    """
+    changes = []
+    now = utcnow()
+    ledger: list[dict[str, Any]] = []
+    for (sku, facility_id), indexes in _groups(movements):
+        items = [movements[i] for i in indexes]
+        total = sum(m.quantity for m in items)
+        _ensure_row(conn, sku, facility_id)
+        row = conn.execute(_CHANGE, {"on_hand": on_hand_sign * total, "reserved": reserved_sign * total,
+                                     "sku": sku, "facility": facility_id, "now": now}).first()
+        if row is None:
+            raise ValueError(f"{sku} at facility {facility_id}: cannot release {total}, fewer are reserved")
+        after = Position(row.on_hand, row.reserved, row.safety_stock)
+        on_hand, reserved = after.on_hand - on_hand_sign * total, after.reserved - reserved_sign * total
+        changes.append(Change(sku, facility_id, Position(on_hand, reserved, after.safety_stock), after))
+        for m in items:
+            nxt_on_hand, nxt_reserved = on_hand + on_hand_sign * m.quantity, reserved + reserved_sign * m.quantity
+            ledger.append(_ledger_row(m, reason, actor, on_hand, nxt_on_hand, reserved, nxt_reserved, note))
+            on_hand, reserved = nxt_on_hand, nxt_reserved
+    _append(conn, ledger)
+    return changes
+
+
+def set_on_hand(conn: Connection, sku: str, facility_id: int, on_hand: int, *, reason: LedgerReason, actor: str,
+                note: str | None = None, safety_stock: int | None = None) -> Change:
+    """Set on hand (a cycle count, a sync, a facility saying it has none), and optionally safety stock."""
+    if on_hand < 0:
+        raise ValueError(f"{sku} at facility {facility_id}: on hand cannot be negative ({on_hand})")
+    if safety_stock is not None and safety_stock < 0:
+        raise ValueError(f"{sku} at facility {facility_id}: safety stock cannot be negative ({safety_stock})")
+    _ensure_row(conn, sku, facility_id)
+    before = _locked(conn, sku, facility_id)
+    assert before is not None
+    values: dict[str, Any] = {"on_hand": on_hand, "updated_at": utcnow()}
+    if safety_stock is not None:
+        values["safety_stock"] = safety_stock
+    conn.execute(inventory.update().where(inventory.c.sku == sku, inventory.c.facility_id == facility_id)
+                 .values(**values))
+    after = Position(on_hand, before.reserved, before.safety_stock if safety_stock is None else safety_stock)
+    _append(conn, [_ledger_row(Movement(sku, facility_id, 0), reason, actor, before.on_hand, on_hand,
+                               before.reserved, before.reserved, note)])
+    return Change(sku, facility_id, before, after)
+
+
+def _ensure_row(conn: Connection, sku: str, facility_id: int) -> None:
+    upsert(conn, inventory, {"sku": sku, "facility_id": facility_id, "on_hand": 0, "reserved": 0,
+                             "safety_stock": 0, "updated_at": utcnow()}, keys=("sku", "facility_id"))
+
+
+def _ledger_row(m: Movement, reason: LedgerReason, actor: str, on_hand_before: int, on_hand_after: int,
+                reserved_before: int, reserved_after: int, note: str | None = None) -> dict[str, Any]:
+    return {"sku": m.sku, "facility_id": m.facility_id, "reason": reason.value, "on_hand_before": on_hand_before,
+            "on_hand_after": on_hand_after, "reserved_before": reserved_before, "reserved_after": reserved_after,
+            "order_id": m.order_id, "unit_id": m.unit_id, "actor": actor, "note": note, "at": utcnow()}
+
+
+def _append(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(inventory_ledger), rows)
+
+
+def positions(conn: Connection, skus: Iterable[str]) -> dict[tuple[str, int], Position]:
+    """Every facility's position for these SKUs."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(inventory.c.sku, inventory.c.facility_id, inventory.c.on_hand, inventory.c.reserved,
+                               inventory.c.safety_stock).where(inventory.c.sku.in_(wanted)))
+    return {(r.sku, r.facility_id): Position(r.on_hand, r.reserved, r.safety_stock) for r in rows}
