@@ -115,13 +115,15 @@ def add_to_group(conn: Connection, group_code: str, facility_code: str, *, group
 
 def remove_from_group(conn: Connection, group_code: str, facility_code: str) -> None:
     group_id = select(facility_groups.c.id).where(facility_groups.c.code == group_code).scalar_subquery()
+    facility_id = id_of(conn, facility_code)
     conn.execute(delete(facility_group_members).where(facility_group_members.c.group_id == group_id,
-                                                      facility_group_members.c.facility_id == id_of(conn, facility_code)))
+                                                      facility_group_members.c.facility_id == facility_id))
 
 
 def orders_today(conn: Connection, day: str) -> dict[int, int]:
+    load = facility_daily_load
     return {r.facility_id: r.orders for r in conn.execute(
-        select(facility_daily_load.c.facility_id, facility_daily_load.c.orders).where(facility_daily_load.c.day == day))}
+        select(load.c.facility_id, load.c.orders).where(load.c.day == day))}
 
 
 def count_orders(conn: Connection, day: str, counts: dict[int, int]) -> None:
