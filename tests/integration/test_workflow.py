@@ -1,0 +1,156 @@
+"""The persisted workflow engine on the real databases: steps, compensation, waits, crashes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from orderhub.adapters.store.schema import workflow_steps, workflows
+from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
+from orderhub.services import workflow
+from orderhub.services.workflow import Definition, Engine, Flow, Step
+
+
+class Journal:
+    """Records what the steps did, in order, as a subscriber would see it."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, int]] = []
+        self.raising: set[tuple[str, int]] = set()
+        self.crash_at: str | None = None
+
+    def step(self, name: str) -> Step:
+        def run(conn, flows: list[Flow]):  # type: ignore[no-untyped-def]
+            for f in flows:
+                if (name, f.order_id) in self.raising:
+                    raise RuntimeError(f"database blip in {name}")
+                if self.crash_at == name:
+                    raise KeyboardInterrupt  # stands in for the process dying mid-step
+                f.context.setdefault("done", []).append(name)
+                self.entries.append((name, f.order_id))
+            return {f.id: workflow.wait("payment pending", 3600) for f in flows
+                    if name == "pay" and f.context.get("pending")}
+
+        def compensate(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+            for f in flows:
+                self.entries.append((f"undo {name}", f.order_id))
+
+        return Step(name, run, compensate)
+
+    def definition(self) -> Definition:
+        def completed(conn, flows):  # type: ignore[no-untyped-def]
+            self.entries += [("completed", f.order_id) for f in flows]
+
+        def compensated(conn, flows):  # type: ignore[no-untyped-def]
+            self.entries += [("compensated", f.order_id) for f in flows]
+
+        return Definition("test", tuple(self.step(n) for n in ("validate", "reserve", "pay", "record")),
+                          on_completed=completed, on_compensated=compensated)
+
+
+def _start(hub: Hub, *order_ids: int) -> None:
+    with hub.db.write() as conn:
+        workflow.start(conn, "test", list(order_ids))
+
+
+def _rows(hub: Hub) -> dict[int, tuple[str, int, str | None]]:
+    with hub.db.read() as conn:
+        return {r.order_id: (r.status, r.step, r.error) for r in conn.execute(select(workflows))}
+
+
+def test_steps_run_in_order_and_complete(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1, 2)
+    assert Engine(hub.db, j.definition(), worker="w").run_once()[0] == 2
+    assert [e for e in j.entries if e[1] == 1] == [("validate", 1), ("reserve", 1), ("pay", 1), ("record", 1),
+                                                   ("completed", 1)]
+    assert _rows(hub) == {1: ("completed", 4, None), 2: ("completed", 4, None)}
+
+
+def test_a_failing_step_compensates_the_earlier_ones_newest_first(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1, 2)
+    engine = Engine(hub.db, j.definition(), worker="w",
+                    fault=lambda step, f: "card declined" if step == "pay" and f.order_id == 1 else None)
+    engine.run_once()
+    assert [e for e in j.entries if e[1] == 1] == [("validate", 1), ("reserve", 1), ("undo reserve", 1),
+                                                   ("undo validate", 1), ("compensated", 1)]
+    assert ("completed", 2) in j.entries
+    assert _rows(hub)[1] == ("compensated", 0, "card declined")
+    with hub.db.read() as conn:
+        log = [(r.step, r.action, r.outcome) for r in conn.execute(
+            select(workflow_steps).join(workflows, workflows.c.id == workflow_steps.c.workflow_id)
+            .where(workflows.c.order_id == 1).order_by(workflow_steps.c.id))]
+    assert log == [("validate", "run", "ok"), ("reserve", "run", "ok"), ("pay", "run", "fail"),
+                   ("reserve", "compensate", "ok"), ("validate", "compensate", "ok")]
+
+
+def test_failing_the_first_step_has_nothing_to_undo(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1)
+    Engine(hub.db, j.definition(), worker="w", fault=lambda step, f: "no lines" if step == "validate" else None
+           ).run_once()
+    assert j.entries == [("compensated", 1)]
+    assert _rows(hub)[1] == ("compensated", 0, "no lines")
+
+
+def test_a_waiting_step_keeps_what_was_done_and_resumes_when_woken(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1)
+    with hub.db.write() as conn:
+        conn.execute(update(workflows).values(context='{"pending": true}'))
+    engine = Engine(hub.db, j.definition(), worker="w")
+    engine.run_once()
+    assert _rows(hub)[1] == ("running", 2, "payment pending")
+    assert engine.run_once() == (0, 0.5)  # not due yet
+    with hub.db.write() as conn:
+        conn.execute(update(workflows).values(context='{"pending": false, "done": ["validate", "reserve"]}'))
+        workflow.wake(conn, "test", [1])
+    engine.run_once()
+    assert _rows(hub)[1][0] == "completed"
+    assert [e for e, _ in j.entries].count("reserve") == 1  # not repeated
+
+
+def test_an_exception_retries_only_the_workflow_that_raised(hub: Hub) -> None:
+    j = Journal()
+    j.raising.add(("reserve", 2))
+    _start(hub, 1, 2, 3)
+    engine = Engine(hub.db, j.definition(), worker="w", retry_seconds=0)
+    engine.run_once()
+    rows = _rows(hub)
+    assert rows[1][0] == rows[3][0] == "completed"
+    assert rows[2] == ("running", 1, "reserve: RuntimeError: database blip in reserve")
+    j.raising.clear()
+    engine.run_once()
+    assert _rows(hub)[2][0] == "completed"
+
+
+def test_a_workflow_whose_worker_died_resumes_at_the_uncommitted_step(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1)
+    j.crash_at = "pay"
+    with pytest.raises(KeyboardInterrupt):
+        Engine(hub.db, j.definition(), worker="dead", lease_seconds=300).run_once()
+    assert _rows(hub)[1] == ("running", 2, None)  # validate and reserve committed
+    j.crash_at = None
+    assert Engine(hub.db, j.definition(), worker="w2").run_once() == (0, 0.5)  # still leased
+    with hub.db.write() as conn:
+        conn.execute(update(workflows).values(locked_until=utcnow() - timedelta(seconds=1)))
+    Engine(hub.db, j.definition(), worker="w2").run_once()
+    assert _rows(hub)[1][0] == "completed"
+    assert [e for e, _ in j.entries] == ["validate", "reserve", "pay", "record", "completed"]
+
+
+def test_a_step_that_keeps_raising_is_compensated_after_max_attempts(hub: Hub) -> None:
+    j = Journal()
+    j.raising.add(("pay", 1))
+    _start(hub, 1)
+    engine = Engine(hub.db, j.definition(), worker="w", retry_seconds=0, max_attempts=3)
+    for _ in range(3):
+        engine.run_once()
+    status, _, error = _rows(hub)[1]
+    assert status == "compensated" and error.startswith("gave up after 3 attempts: pay: RuntimeError")
+    assert [e for e, _ in j.entries] == ["validate", "reserve", "undo reserve", "undo validate", "compensated"]
