@@ -81,6 +81,18 @@ def post_webhook(client: httpx.Client, base_url: str, topic: str, payload: Any, 
     return client.post(f"{base_url}/webhooks/shopify", content=body, headers=webhook_headers(topic, body, **kw))
 
 
+def put(hub: Hub, topic: str, payload: Any, *, shop_id: int, webhook_id: str | None = None,
+        triggered_at: Any = None) -> bool:
+    """Put one record in the inbox as the webhook receiver would; False when it is a duplicate."""
+    from orderhub.adapters.shopify.webhooks import identity
+    from orderhub.adapters.store.inbox import InboxEntry, insert_entries
+
+    wid = webhook_id or str(uuid.uuid4())
+    return insert_entries(hub.db, [InboxEntry(
+        shop_id=shop_id, source="webhook", topic=topic, identity=identity(topic, payload, wid),
+        payload=orjson.dumps(payload).decode(), webhook_id=wid, triggered_at=triggered_at)])[0]
+
+
 def drain(hub: Hub, rounds: int = 200) -> int:
     """Run the processor until nothing is due; returns records processed."""
     processor = hub.processor()

@@ -12,6 +12,7 @@ from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.shops import ShopCache
 from orderhub.config import Settings
 from orderhub.services.process import Processor
+from orderhub.services.workflow import Engine, Fault
 
 
 def node_name() -> str:
@@ -33,6 +34,19 @@ class Hub:
         return Processor(self.db, batch_size=batch, max_attempts=s.max_attempts,
                          backoff_base=s.backoff_base_seconds, backoff_max=s.backoff_max_seconds,
                          limiter=self.limiter)
+
+    def placement(self, fault: Fault | None = None) -> Engine:
+        """The order-placement workflow engine, with the payment gateway when one is configured."""
+        from orderhub.services import placement
+
+        s = self.settings
+        gateway = None
+        if s.payment_gateway_url:
+            from orderhub.adapters.payments import PaymentGateway
+
+            gateway = PaymentGateway(s.payment_gateway_url, s.payment_gateway_key or "")
+        return placement.engine(self.db, gateway=gateway, worker=self.node, batch_size=s.placement_batch_size,
+                                fault=fault)
 
     def close(self) -> None:
         self.writer.stop()

@@ -48,6 +48,12 @@ class Settings:
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 300.0
     poll_overlap_seconds: int = 300
+    # A payment gateway for orders whose channel did not take the payment (unset: such orders
+    # wait until the channel reports them paid). The key is never logged.
+    payment_gateway_url: str | None = None
+    payment_gateway_key: str | None = field(default=None, repr=False)
+    # Orders per placement transaction (each workflow step commits once per batch).
+    placement_batch_size: int = 200
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)
@@ -68,6 +74,9 @@ class Settings:
             backoff_base_seconds=_float("ORDERHUB_BACKOFF_BASE_SECONDS", cls.backoff_base_seconds),
             backoff_max_seconds=_float("ORDERHUB_BACKOFF_MAX_SECONDS", cls.backoff_max_seconds),
             poll_overlap_seconds=_int("ORDERHUB_POLL_OVERLAP_SECONDS", cls.poll_overlap_seconds),
+            payment_gateway_url=os.environ.get("ORDERHUB_PAYMENT_GATEWAY_URL") or None,
+            payment_gateway_key=os.environ.get("ORDERHUB_PAYMENT_GATEWAY_KEY") or None,
+            placement_batch_size=_int("ORDERHUB_PLACEMENT_BATCH_SIZE", cls.placement_batch_size),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

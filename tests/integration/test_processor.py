@@ -7,20 +7,16 @@ from decimal import Decimal
 import orjson
 from sqlalchemy import func, select
 
-from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import error_log, order_queries
-from orderhub.adapters.store.inbox import InboxEntry, insert_entries
-from orderhub.adapters.store.schema import inbox, inventory_levels, order_events, orders, products, variants
-from tests.support import BIG_ID, add_shop, drain, order_payload
-
-
-def put(hub, topic, payload, *, shop_id, webhook_id=None, triggered_at=None):  # type: ignore[no-untyped-def]
-    import uuid
-
-    wid = webhook_id or str(uuid.uuid4())
-    return insert_entries(hub.db, [InboxEntry(
-        shop_id=shop_id, source="webhook", topic=topic, identity=identity(topic, payload, wid),
-        payload=orjson.dumps(payload).decode(), webhook_id=wid, triggered_at=triggered_at)])[0]
+from orderhub.adapters.store.schema import (
+    inbox,
+    inventory_levels,
+    order_events,
+    orders,
+    products,
+    variants,
+)
+from tests.support import BIG_ID, add_shop, drain, order_payload, put
 
 
 def order_of(hub, shopify_id=BIG_ID):  # type: ignore[no-untyped-def]

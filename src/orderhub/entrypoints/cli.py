@@ -2,65 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.table import Table
 
-from orderhub import logs
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
 from orderhub.bootstrap import Hub, build
-from orderhub.config import Settings
-
-console = Console()
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _settings(db: str | None) -> Settings:
-    return Settings.from_env().with_database(db)
-
-
-def with_hub(fn: F) -> F:
-    """Adds ``--db`` and hands the command a wired Hub on a migrated database."""
-
-    @click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None,
-                  help="Database URL (default sqlite:///orderhub.db; or postgresql://...).")
-    @functools.wraps(fn)
-    def wrapper(*args: Any, db_url: str | None, **kwargs: Any) -> Any:
-        settings = _settings(db_url)
-        logs.configure(settings.log_level, settings.log_json)
-        hub = build(settings)
-        try:
-            if not migrate.is_current(hub.db):
-                migrate.upgrade(hub.db)
-            return fn(hub, *args, **kwargs)
-        finally:
-            hub.close()
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_json(value: Any) -> None:
-    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode())
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title, show_lines=False)
-    for i, c in enumerate(columns):  # the last column takes the wrapping; the others stay whole
-        last = i == len(columns) - 1
-        table.add_column(c, overflow="fold", no_wrap=not last, ratio=1 if last else None)
-    for r in rows:
-        table.add_row(*["" if v is None else str(v) for v in r])
-    console.print(table)
+from orderhub.entrypoints import cli_oms
+from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
+from orderhub.entrypoints.cli_support import F, console, settings_for, with_hub
+from orderhub.entrypoints.cli_support import print_json as _print_json
+from orderhub.entrypoints.cli_support import table as _table
 
 
 def parse_duration(text: str) -> int:
@@ -81,7 +39,7 @@ def main() -> None:
 @click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None, help="Database URL.")
 def migrate_cmd(db_url: str | None) -> None:
     """Create or upgrade the database schema."""
-    hub = build(_settings(db_url))
+    hub = build(settings_for(db_url))
     try:
         before = migrate.current_revision(hub.db)
         migrate.upgrade(hub.db)
@@ -201,11 +159,13 @@ def token() -> None:
 @click.option("--name", default="admin", show_default=True)
 @click.option("--scope", "scopes", multiple=True, type=click.Choice(tokens.SCOPES), default=("api",),
               show_default=True)
+@click.option("--role", type=click.Choice(tokens.ROLES), default="admin", show_default=True,
+              help="viewer reads; operator also works orders, inventory and the error log; admin configures.")
 @with_hub
-def token_create(hub: Hub, name: str, scopes: tuple[str, ...]) -> None:
+def token_create(hub: Hub, name: str, scopes: tuple[str, ...], role: str) -> None:
     """Create a token. It is printed once; only its hash is kept."""
     with hub.db.write() as conn:
-        value = tokens.create(conn, name, scopes)
+        value = tokens.create(conn, name, scopes, role=role)
     click.echo(value)
 
 
@@ -214,8 +174,8 @@ def token_create(hub: Hub, name: str, scopes: tuple[str, ...]) -> None:
 def token_list(hub: Hub) -> None:
     with hub.db.read() as conn:
         rows = tokens.list_tokens(conn)
-    _table("Tokens", ["name", "scopes", "created", "revoked"],
-           [[r["name"], r["scopes"], r["created_at"], r["revoked_at"]] for r in rows])
+    _table("Tokens", ["name", "scopes", "role", "created", "revoked"],
+           [[r["name"], r["scopes"], r["role"], r["created_at"], r["revoked_at"]] for r in rows])
 
 
 @token.command("revoke")
@@ -602,6 +562,10 @@ def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
 
     sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console))
 
+
+# Order management commands and the payment simulator live in their own modules.
+cli_oms.register(main)
+add_payments_simulator(simulate)
 
 if __name__ == "__main__":
     main()

@@ -41,6 +41,7 @@ class Worker:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         steps: list[tuple[str, Step]] = [(f"processor-{i}", hub.processor().run_once) for i in range(processors)]
+        steps.append(("placement", hub.placement().run_once))
         if deliver:
             steps.append(("deliverer", Deliverer(hub.db, worker=hub.node, limiter=hub.limiter).run_once))
         if schedule:

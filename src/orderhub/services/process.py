@@ -31,6 +31,7 @@ from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Freshness
 from orderhub.domain.validation import validate_order
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
+from orderhub.services import order_sync
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,7 @@ def handle(conn: Connection, row: Any) -> Result:
         validate_order(order, known_currency=known_currency, known_country=known_country)
         fresh = store.apply_order(conn, row.shop_id, order, row.id)
         if fresh in (Freshness.NEW, Freshness.NEWER):
+            order_sync.after_ingest(conn, row.shop_id, order.shopify_id, fresh)
             kind = "order.created" if fresh is Freshness.NEW else "order.updated"
             return Result("applied", (kind, order))
         return Result(fresh.value)

@@ -188,3 +188,7 @@ def channel_facilities(conn: Connection, channel: Channel) -> frozenset[int] | N
         select(facility_group_members.c.facility_id)
         .join(facility_groups, facility_groups.c.id == facility_group_members.c.group_id)
         .where(facility_groups.c.code.in_(channel.groups))))
+
+
+def channel_codes(conn: Connection) -> list[str]:
+    return [r.code for r in conn.execute(select(channels.c.code).order_by(channels.c.code))]

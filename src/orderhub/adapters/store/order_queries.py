@@ -11,12 +11,17 @@ from sqlalchemy import Connection, func, or_, select
 
 from orderhub.adapters.store.schema import (
     customers,
+    facilities,
     order_addresses,
     order_events,
     order_items,
     order_shipping_lines,
+    order_units,
     orders,
+    payment_authorizations,
     refunds,
+    returns,
+    shipments,
     shops,
 )
 
@@ -28,6 +33,7 @@ class OrderFilter:
     payment_status: str | None = None
     search: str | None = None
     since: datetime | None = None
+    channel: str | None = None
 
 
 def _plain(row: Any) -> dict[str, Any]:
@@ -41,7 +47,9 @@ def _plain(row: Any) -> dict[str, Any]:
     return out
 
 
-def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: int = 0,
+                before_id: int | None = None) -> list[dict[str, Any]]:
+    """Newest first (by orderhub id); ``before_id`` continues a page (cursor pagination)."""
     stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,
                    orders.c.status, orders.c.payment_status, orders.c.fulfillment_status, orders.c.currency,
                    orders.c.total_price, orders.c.source_created_at.label("created_at"),
@@ -58,7 +66,11 @@ def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: 
     if flt.search:
         like = f"%{flt.search}%"
         stmt = stmt.where(or_(orders.c.name.like(like), orders.c.email.like(like), orders.c.shopify_id == flt.search))
-    stmt = stmt.order_by(orders.c.source_created_at.desc(), orders.c.id.desc()).limit(limit).offset(offset)
+    if flt.channel:
+        stmt = stmt.where(orders.c.channel == flt.channel)
+    if before_id is not None:
+        stmt = stmt.where(orders.c.id < before_id)
+    stmt = stmt.order_by(orders.c.id.desc()).limit(limit).offset(offset)
     return [_plain(r) for r in conn.execute(stmt)]
 
 
@@ -105,8 +117,24 @@ def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
         .order_by(refunds.c.source_created_at)).all()
     order["refunds"] = [_plain(r) | {"lines": orjson.loads(r.lines)} for r in refund_rows]
     order["total_refunded"] = str(sum((r.amount for r in refund_rows), start=row.total_price * 0))
+    order["units"] = [_plain(r) | {"rejected_facilities": orjson.loads(r.rejected_facilities)}
+                      for r in conn.execute(select(order_units.c.id, order_units.c.item_id, order_units.c.sku,
+                                                   order_units.c.status, order_units.c.queue,
+                                                   facilities.c.code.label("facility"), order_units.c.shipment_id,
+                                                   order_units.c.return_id, order_units.c.rejected_facilities,
+                                                   order_units.c.reason)
+                                            .outerjoin(facilities, facilities.c.id == order_units.c.facility_id)
+                                            .where(order_units.c.order_id == order_id).order_by(order_units.c.id))]
+    order["shipments"] = [_plain(r) for r in conn.execute(
+        select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.id))]
+    order["returns"] = [_plain(r) for r in conn.execute(
+        select(returns).where(returns.c.order_id == order_id).order_by(returns.c.id))]
+    order["payments"] = [_plain(r) for r in conn.execute(
+        select(payment_authorizations).where(payment_authorizations.c.order_id == order_id)
+        .order_by(payment_authorizations.c.id))]
     order["timeline"] = [_plain(r) | {"detail": orjson.loads(r.detail)} for r in conn.execute(
-        select(order_events.c.inbox_id, order_events.c.kind, order_events.c.detail, order_events.c.at)
+        select(order_events.c.inbox_id, order_events.c.kind, order_events.c.detail, order_events.c.actor,
+               order_events.c.at)
         .where(order_events.c.shop_id == row.shop_id, order_events.c.order_shopify_id == row.shopify_id)
         .order_by(order_events.c.id))]
     return order

@@ -9,9 +9,9 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from orderhub.adapters.store import error_log, order_queries
+from orderhub.adapters.store import error_log, order_queries, tokens
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.http.auth import bearer_ok
+from orderhub.entrypoints.http.auth import bearer_identity
 from orderhub.services import errors as error_service
 
 
@@ -20,9 +20,22 @@ def hub_of(request: Request) -> Hub:
 
 
 def require_token(request: Request) -> None:
-    if not bearer_ok(request, hub_of(request), "api"):
+    """Any valid token of scope ``api`` reads (viewer); the role is kept for :func:`require_role`."""
+    identity = bearer_identity(request, hub_of(request), "api")
+    if identity is None:
         raise HTTPException(401, "missing or invalid bearer token; create one with `orderhub token create`",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.token_name, request.state.role = identity
+
+
+def require_role(needed: str) -> Any:
+    """A dependency refusing (403) tokens whose role is below ``needed`` (admin > operator > viewer)."""
+    def check(request: Request) -> None:
+        require_token(request)
+        if not tokens.allows(request.state.role, needed):
+            raise HTTPException(403, f"this needs a token with role {needed} or above; "
+                                     f"this token's role is {request.state.role}")
+    return Depends(check)
 
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
@@ -95,7 +108,7 @@ class RetryBody(BaseModel):
     payload: Any = Field(None, description="a corrected payload (JSON) to process instead of the stored one")
 
 
-@router.post("/errors/{entry_id}/retry")
+@router.post("/errors/{entry_id}/retry", dependencies=[require_role("operator")])
 def retry_error(entry_id: int, hub: HubDep, body: RetryBody | None = None) -> dict[str, Any]:
     payload = None if body is None or body.payload is None else orjson.dumps(body.payload).decode()
     try:
@@ -112,7 +125,7 @@ class DismissBody(BaseModel):
     by: str = Field("api", max_length=100)
 
 
-@router.post("/errors/{entry_id}/dismiss")
+@router.post("/errors/{entry_id}/dismiss", dependencies=[require_role("operator")])
 def dismiss_error(entry_id: int, body: DismissBody, hub: HubDep) -> dict[str, Any]:
     with hub.db.read() as conn:
         row = error_log.get(conn, entry_id)
@@ -123,7 +136,7 @@ def dismiss_error(entry_id: int, body: DismissBody, hub: HubDep) -> dict[str, An
     return {"id": entry_id, "status": "dismissed"}
 
 
-@router.post("/errors/retry")
+@router.post("/errors/retry", dependencies=[require_role("operator")])
 def retry_errors(hub: HubDep, flt: FilterDep) -> dict[str, Any]:
     """Bulk retry of every open entry matching the filter."""
     ids = error_service.retry_many(hub.db, flt)

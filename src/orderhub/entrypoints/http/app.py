@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from orderhub import __version__
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.http import api, ops, webhooks
+from orderhub.entrypoints.http import api, api_oms, ops, webhooks
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -35,6 +35,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.include_router(api.router)
+    app.include_router(api_oms.router)
     app.state.queue_registry = ops.queue_registry(hub)
 
     @app.exception_handler(HTTPException)

@@ -1,0 +1,53 @@
+"""The event outbox: domain events written in the same transaction as the change that caused them.
+
+Nothing here publishes. A worker fans committed rows out to subscriptions, so an
+event of a transaction that rolls back never leaves orderhub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, insert
+
+from orderhub.adapters.store.schema import outbox
+from orderhub.clock import utcnow
+
+
+@dataclass(frozen=True)
+class Event:
+    event_type: str
+    payload: dict[str, Any]
+    ordering_key: str  # events with one key (one order) are delivered in the order written
+    order_id: int | None = None
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in an event")
+
+
+def _row(e: Event, now: datetime) -> dict[str, Any]:
+    return {"event_type": e.event_type, "ordering_key": e.ordering_key, "order_id": e.order_id,
+            "payload": orjson.dumps(e.payload, default=_default).decode(), "created_at": now}
+
+
+def add(conn: Connection, event_type: str, payload: dict[str, Any], *, ordering_key: str,
+        order_id: int | None = None) -> int:
+    row = _row(Event(event_type, payload, ordering_key, order_id), utcnow())
+    return int(conn.execute(insert(outbox).values(**row).returning(outbox.c.id)).scalar_one())
+
+
+def add_many(conn: Connection, events: Sequence[Event]) -> None:
+    """One executemany for a batch pipeline's events, in the order given."""
+    if events:
+        now = utcnow()
+        conn.execute(insert(outbox), [_row(e, now) for e in events])

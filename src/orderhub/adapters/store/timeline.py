@@ -1,0 +1,35 @@
+"""The order timeline: what happened to an order, when, by whom, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, insert, select
+
+from orderhub.adapters.store.schema import order_events, orders
+from orderhub.clock import utcnow
+
+
+@dataclass(frozen=True)
+class Entry:
+    order_id: int  # orderhub's id
+    kind: str  # approved, brokered, held, cancelled, shipped, brokering, placement_failed, ...
+    detail: dict[str, Any]
+    actor: str
+
+
+def add(conn: Connection, entries: Sequence[Entry]) -> None:
+    """Append entries for orders in orderhub (keyed like inbound events, by shop and Shopify id)."""
+    if not entries:
+        return
+    ids = sorted({e.order_id for e in entries})
+    keys = {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
+        select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
+    now = utcnow()
+    conn.execute(insert(order_events), [
+        {"shop_id": keys[e.order_id][0], "order_shopify_id": keys[e.order_id][1], "inbox_id": None,
+         "kind": e.kind, "detail": orjson.dumps(e.detail, default=str).decode(), "actor": e.actor, "at": now}
+        for e in entries])

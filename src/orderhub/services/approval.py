@@ -1,0 +1,110 @@
+"""Approving orders: run the approval rules and move units on; summaries for events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from orderhub.adapters.store import outbox, timeline
+from orderhub.adapters.store import units as unit_store
+from orderhub.adapters.store.schema import inventory, order_addresses, order_items, orders, shops, variants
+from orderhub.clock import utcnow
+from orderhub.domain import lifecycle
+from orderhub.domain.approval import ApprovalFacts, evaluate
+
+
+def _known_skus(conn: Connection, skus: set[str]) -> set[str]:
+    if not skus:
+        return set()
+    wanted = sorted(skus)
+    known = {r.sku for r in conn.execute(select(variants.c.sku).where(variants.c.sku.in_(wanted),
+                                                                      variants.c.deleted_at.is_(None)))}
+    return known | {r.sku for r in conn.execute(select(inventory.c.sku).where(inventory.c.sku.in_(wanted)))}
+
+
+def approve(conn: Connection, order_ids: Sequence[int], *, actor: str) -> set[int]:
+    """Approve every created order whose rules pass; the others keep status created with the reasons."""
+    found = {r.id: r for r in conn.execute(select(orders).where(orders.c.id.in_(order_ids)))}
+    units = unit_store.of_orders(conn, order_ids)
+    addresses = {r.order_id: r._asdict() for r in conn.execute(
+        select(order_addresses).where(order_addresses.c.order_id.in_(order_ids), order_addresses.c.kind == "shipping"))}
+    shipping = {r.order_id for r in conn.execute(
+        select(order_items.c.order_id).where(order_items.c.order_id.in_(order_ids),
+                                             order_items.c.requires_shipping.is_(True)).distinct())}
+    known = _known_skus(conn, {u.sku for us in units.values() for u in us if u.sku})
+    approved: set[int] = set()
+    entries, unit_changes, order_rows, waiting = [], [], [], []
+    for oid in order_ids:
+        order = found.get(oid)
+        if order is None or order.status not in ("created", "held"):
+            continue
+        live = [u for u in units[oid] if u.status == "created"]
+        failures = evaluate(ApprovalFacts(status=order.status, payment_status=order.payment_status,
+                                          needs_shipping=oid in shipping, shipping_address=addresses.get(oid),
+                                          skus=[u.sku for u in live], known_skus=known))
+        if failures:
+            waiting.append({"oid": oid, "why": "not approved: " + "; ".join(str(f) for f in failures)})
+            entries.append(timeline.Entry(oid, "not_approved", {"failed": [str(f) for f in failures]}, actor))
+            continue
+        lifecycle.check_order(f"order {order.name}", order.status, "approved")
+        after = []
+        for u in live:
+            status = "brokered" if u.facility_id is not None else "approved"
+            unit_changes.append({"id": u.id, "status": status, "facility_id": u.facility_id,
+                                 "queue": None if u.facility_id is not None else (u.queue or "brokering"),
+                                 "reason": None})
+            after.append(status)
+        status = lifecycle.order_status_from_units(after + [u.status for u in units[oid] if u.status != "created"])
+        order_rows.append({"oid": oid, "new_status": status.value})
+        entries.append(timeline.Entry(oid, "approved", {"status": status.value}, actor))
+        approved.add(oid)
+    now = utcnow()
+    unit_store.save(conn, unit_changes)
+    if order_rows:
+        conn.execute(update(orders).where(orders.c.id == bindparam("oid")).values(
+            status=bindparam("new_status"), approved_at=now, status_reason=None, updated_at=now,
+            lifecycle_version=orders.c.lifecycle_version + 1), order_rows)
+    if waiting:
+        conn.execute(update(orders).where(orders.c.id == bindparam("oid")).values(status_reason=bindparam("why")),
+                     waiting)
+    timeline.add(conn, entries)
+    return approved
+
+
+def unapprove(conn: Connection, order_ids: Sequence[int]) -> None:
+    """Compensation of an approval made while placing: back to created (reservations are released later)."""
+    if not order_ids:
+        return
+    units = unit_store.of_orders(conn, order_ids)
+    unit_store.save(conn, [{"id": u.id, "status": "created", "facility_id": u.facility_id, "queue": None,
+                            "reason": None} for us in units.values() for u in us
+                           if u.status in ("approved", "brokered")])
+    conn.execute(update(orders).where(orders.c.id.in_(order_ids)).values(
+        status="created", approved_at=None, lifecycle_version=orders.c.lifecycle_version + 1))
+
+
+def summaries(conn: Connection, order_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """What events say about an order: enough to act on, with the id to fetch the rest."""
+    units = unit_store.of_orders(conn, order_ids)
+    out = []
+    for o in conn.execute(select(orders, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id)
+                          .where(orders.c.id.in_(order_ids)).order_by(orders.c.id)):
+        out.append({
+            "id": o.id, "shop": o.domain, "shopify_id": o.shopify_id, "name": o.name, "status": o.status,
+            "payment_status": o.payment_status, "fulfillment_status": o.fulfillment_status,
+            "currency": o.currency, "total_price": str(o.total_price), "channel": o.channel,
+            "units": [{"id": u.id, "sku": u.sku, "status": u.status, "facility_id": u.facility_id,
+                       "queue": u.queue} for u in units[o.id]],
+        })
+    return out
+
+
+def announce_approved(conn: Connection, order_ids: Sequence[int]) -> None:
+    """``order.approved`` (and ``order.brokered`` when every unit already has a facility) for these orders."""
+    for summary in summaries(conn, order_ids):
+        key = f"order:{summary['id']}"
+        outbox.add(conn, "order.approved", summary, ordering_key=key, order_id=summary["id"])
+        if summary["status"] == "brokered":
+            outbox.add(conn, "order.brokered", summary, ordering_key=key, order_id=summary["id"])
