@@ -3,64 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy import select
 
-from orderhub.adapters.store import facilities, inventory_store, order_queries
-from orderhub.adapters.store.schema import outbox, workflows
+from orderhub.adapters.store import inventory_store
+from orderhub.adapters.store.schema import workflows
 from orderhub.bootstrap import Hub
 from orderhub.domain.inventory import LedgerReason, Position
 from orderhub.services import routing_run
-from orderhub.services.workflow import Fault
-from tests.support import BIG_ID, add_shop, drain, order_payload, put
+from tests.oms_support import events, ingest, order, place, position
 
 STEPS = ["validate", "reserve", "authorise_payment", "record", "finalise"]
-
-
-@pytest.fixture
-def oms(hub: Hub) -> Iterator[Any]:
-    shop = add_shop(hub)
-    with hub.db.write() as conn:
-        wh1 = facilities.add(conn, "WH-BER", "Berlin 🏭", "warehouse", latitude=52.52, longitude=13.40)
-        wh2 = facilities.add(conn, "WH-MUC", "München", "warehouse", latitude=48.14, longitude=11.58)
-        for sku, fid, qty in (("SKU-1", wh1, 5), ("SKU-2", wh1, 5)):
-            inventory_store.set_on_hand(conn, sku, fid, qty, reason=LedgerReason.RECEIVED, actor="test")
-    yield type("Oms", (), {"shop": shop, "wh1": wh1, "wh2": wh2})
-
-
-def ingest(hub: Hub, oms: Any, topic: str = "orders/create", **changes: Any) -> None:
-    put(hub, topic, order_payload(**changes), shop_id=oms.shop.id)
-    drain(hub)
-
-
-def place(hub: Hub, fault: Fault | None = None) -> None:
-    engine = hub.placement(fault)
-    for _ in range(20):
-        if not engine.run_once()[0]:
-            return
-    raise AssertionError("placement did not settle")
-
-
-def order(hub: Hub, shopify_id: int = BIG_ID) -> dict[str, Any]:
-    with hub.db.read() as conn:
-        oid = order_queries.find_order_id(conn, str(shopify_id))
-        assert oid is not None
-        found = order_queries.get_order(conn, oid)
-    assert found is not None
-    return found
-
-
-def events(hub: Hub) -> list[tuple[str, dict[str, Any]]]:
-    with hub.db.read() as conn:
-        return [(r.event_type, orjson.loads(r.payload)) for r in conn.execute(select(outbox).order_by(outbox.c.id))]
-
-
-def position(hub: Hub, sku: str, facility_id: int) -> Position:
-    with hub.db.read() as conn:
-        return inventory_store.positions(conn, [sku])[(sku, facility_id)]
 
 
 def test_a_paid_order_is_placed_approved_and_brokered_with_its_stock_reserved(hub: Hub, oms: Any) -> None:
@@ -142,3 +98,69 @@ def test_a_cancellation_in_shopify_cancels_and_releases_the_reservations(hub: Hu
     assert position(hub, "SKU-1", oms.wh1) == Position(5, 0, 0)
     assert [e for e, _ in events(hub)][-1] == "order.cancelled"
     assert o["timeline"][-1]["actor"] == "shopify"
+
+
+# -- orders whose payment orderhub takes through the gateway ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Any]:
+    from orderhub.simulators.payments.server import start_in_thread
+
+    sim, url, stop = start_in_thread("sk_test_orders", magic_amounts=True)
+    yield type("Gw", (), {"sim": sim, "url": url})
+    stop()
+
+
+@pytest.fixture
+def paying_hub(hub: Hub, gateway: Any) -> Hub:
+    import dataclasses
+
+    gateway.sim.reset()
+    hub.settings = dataclasses.replace(hub.settings, payment_gateway_url=gateway.url,
+                                       payment_gateway_key="sk_test_orders")
+    return hub
+
+
+def test_an_unpaid_order_is_authorised_at_the_gateway(paying_hub: Hub, oms: Any, gateway: Any) -> None:
+    ingest(paying_hub, oms, financial_status="pending")
+    place(paying_hub)
+    o = order(paying_hub)
+    assert (o["status"], o["payment_status"]) == ("brokered", "authorized")
+    [payment] = o["payments"]
+    [auth] = gateway.sim.authorizations()
+    assert payment["reference"] == auth["id"]
+    assert Decimal(payment["amount"]) == Decimal("38.20") == Decimal(auth["amount"])
+    assert auth["reference"] == o["name"]
+
+
+def test_a_declined_card_rejects_the_order_and_releases_its_stock(paying_hub: Hub, oms: Any, gateway: Any) -> None:
+    ingest(paying_hub, oms, financial_status="pending", total_price="38.51")  # .51: the gateway declines
+    place(paying_hub)
+    o = order(paying_hub)
+    assert o["status"] == "rejected" and "declined" in o["status_reason"]
+    assert "insufficient_funds" in o["status_reason"]
+    assert position(paying_hub, "SKU-1", oms.wh1) == Position(5, 0, 0)
+    assert [e for e, _ in events(paying_hub) if e.startswith("order.")] == []
+
+
+def test_a_failure_after_authorisation_voids_it_at_the_gateway(paying_hub: Hub, oms: Any, gateway: Any) -> None:
+    ingest(paying_hub, oms, financial_status="pending")
+    place(paying_hub, fault=lambda name, flow: "ERP recording failed" if name == "finalise" else None)
+    o = order(paying_hub)
+    assert o["status"] == "rejected" and o["payment_status"] == "voided"
+    assert [a["status"] for a in gateway.sim.authorizations()] == ["voided"]
+    assert o["payments"][0]["status"] == "voided"
+
+
+def test_a_gateway_that_does_not_answer_makes_the_order_wait_not_fail(paying_hub: Hub, oms: Any,
+                                                                      gateway: Any) -> None:
+    from orderhub.simulators.payments.rules import parse_rule
+
+    gateway.sim.add_rule(parse_rule({"match": {"any": True}, "outcome": "error", "status": 503}))
+    ingest(paying_hub, oms, financial_status="pending")
+    place(paying_hub)
+    assert order(paying_hub)["status"] == "created"
+    with paying_hub.db.read() as conn:
+        wf = conn.execute(select(workflows)).one()
+    assert wf.status == "running" and "unavailable" in wf.error
+    assert gateway.sim.authorizations() == []
