@@ -451,3 +451,18 @@ def test_duplicate_ids_are_refused() -> None:
         broker(run_of(rule()), [order(1, unit(11)), order(2, unit(11))], [WH_NEAR], {}, NOW)
     with pytest.raises(ValueError, match="facility id 1 is given twice"):
         broker(run_of(rule()), [order(1, unit(11))], [WH_NEAR, WH_NEAR], {}, NOW)
+
+
+def test_a_large_network_explains_the_first_facilities_and_counts_the_rest() -> None:
+    stores = [fac(i, f"STORE-{i}", kind="store", ship_from_store=i % 2 == 0) for i in range(1, 31)]
+    d = only(broker(run_of(rule()), [order(1, unit(11))], stores, {}, NOW))
+    passed = [line for line in d.explanation if "passed over:" in line]
+    assert len(passed) == 20  # DETAILED_PASSES
+    assert 'rule "Nearest": 10 more facilities passed over (5 with ship from store off, 5 without enough stock)' \
+        in d.explanation
+
+
+def test_an_order_without_waiting_units_is_decided_with_nothing_to_do() -> None:
+    d = only(broker(run_of(rule()), [order(1)], [WH_NEAR], {}, NOW))
+    assert d.allocations == d.moves == d.unplaced == () and d.rule is None
+    assert d.explanation[-1] == "nothing to broker: the order has no waiting units"

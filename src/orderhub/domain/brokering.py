@@ -12,7 +12,8 @@ a dry run is the same call with nothing applied. Stock and facility load taken b
 order are not offered to later ones in the same call (one running copy for the run).
 
 Every decision carries an explanation in plain sentences: which routing selected the
-order, which rule placed its units, and why each facility ranked ahead was passed over.
+order, which rule placed its units, and why each facility ranked ahead of the chosen one
+was passed over (the first ``DETAILED_PASSES`` one by one, any more counted by reason).
 """
 
 from __future__ import annotations
@@ -368,6 +369,7 @@ class _Attempt:
         self.taken: Counter[tuple[str, int]] = Counter()
 
     def run(self, *, last: bool) -> None:
+        """Draft by the split policy, drop shares under the minimum, commit, act on what is left."""
         if self.rule.split is Split.NONE:
             self._draft_whole_order()
         elif self.rule.split is Split.SHIP_GROUP:
@@ -479,7 +481,7 @@ class _Attempt:
             return _Reason("in an excluded facility group",
                            f"in excluded facility group {_listing(facility.groups & rule.facility_groups_out)}")
         if rule.ship_from_store_only and facility.kind == "store" and not facility.ship_from_store:
-            return _Reason("ship from store is off", "ship from store is off")
+            return _Reason("with ship from store off", "ship from store is off")
         if rule.max_distance_km is not None:
             km = self._distance(facility)
             if km is None:
@@ -501,7 +503,8 @@ class _Attempt:
         if not rejecting:
             return None
         these = "this item" if len(rejecting) == 1 else "these items"
-        return _Reason("rejected the items before", f"rejected {these} before (SKU {_listing(u.sku for u in rejecting)})")
+        skus = _listing(u.sku for u in rejecting)
+        return _Reason("that rejected the items before", f"rejected {these} before (SKU {skus})")
 
     def _shortage(self, facility: Facility, needs: Counter[str]) -> _Reason | None:
         """Which SKUs the facility has too few of (keeping the rule's safety stock), or None."""
@@ -603,13 +606,13 @@ class _Attempt:
             then = "no rule is left" if last else "trying the next rule"
             self.progress.notes.append(f"{self._prefix()}{_units(len(unplaced))} not placed; {then}")
             return
-        assert action.queue is not None  # parse_run requires a queue with kind queue
+        queue = str(action.queue)  # an Action of kind queue always names one
         for unit in unplaced:
-            self.progress.moves[unit.id] = action.queue
+            self.progress.moves[unit.id] = queue
         self.progress.pending = []
         self.progress.rule = self.rule.name
         self.progress.notes.append(f"{self._prefix()}moved {_units(len(unplaced))} ({_skus(unplaced)}) "
-                                   f"to queue {action.queue}{self._change_auto_cancel()}")
+                                   f"to queue {queue}{self._change_auto_cancel()}")
 
     def _change_auto_cancel(self) -> str:
         """Apply the action's auto-cancel change; the words that say so."""

@@ -89,6 +89,10 @@ class Action:
     auto_cancel_days: int | None = None  # with kind QUEUE: auto-cancel date becomes now + N days
     clear_auto_cancel: bool = False  # with kind QUEUE: the order no longer auto-cancels
 
+    def __post_init__(self) -> None:
+        if self.kind is ActionKind.QUEUE and self.queue is None:
+            raise RoutingConfigError("queue", "is required with kind queue")
+
 
 @dataclass(frozen=True)
 class Rule:
