@@ -175,15 +175,14 @@ def finalise(conn: Connection, flows: list[Flow]) -> Outcomes:
     events = []
     for summary in approval.summaries(conn, [f.order_id for f in flows]):
         oid = summary["id"]
-        key = f"order:{oid}"
-        events.append(("order.created", summary, key, oid))
+        kinds = ["order.created"]
         if summary["status"] != "created":
-            events.append(("order.approved", summary, key, oid))
+            kinds.append("order.approved")
         if summary["status"] == "brokered":
-            events.append(("order.brokered", summary, key, oid))
-        events.append(("order.placed", summary, key, oid))
-    for event_type, payload, key, oid in events:
-        outbox.add(conn, event_type, payload, ordering_key=key, order_id=oid)
+            kinds.append("order.brokered")
+        kinds.append("order.placed")
+        events += [outbox.Event(kind, summary, f"order:{oid}", oid) for kind in kinds]
+    outbox.add_many(conn, events)
     timeline.add(conn, [timeline.Entry(f.order_id, "placed", {"workflow": f.id}, ACTOR) for f in flows])
     return {}
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import workflow_steps, workflows
@@ -201,6 +201,7 @@ class Engine:
         last = len(self.definition.steps) - 1
         completed = []
         compensating = []
+        saves = []
         for f in flows:
             outcome = outcomes.get(f.id, OK)
             if outcome.kind == "ok":
@@ -213,8 +214,8 @@ class Engine:
                 f.step -= 1  # the failed step committed nothing: compensate the ones before it
                 compensating.append(f)
             waiting = outcome.kind == "wait"
-            self._save(conn, f, now, delay=outcome.seconds if waiting else 0.0,
-                       note=outcome.reason if waiting else None, release=waiting)
+            saves.append((f, outcome.seconds if waiting else 0.0, outcome.reason if waiting else None, waiting))
+        self._save_many(conn, saves, now)
         conn.execute(insert(workflow_steps), [
             {"workflow_id": f.id, "step": step.name, "action": "run", "outcome": outcomes.get(f.id, OK).kind,
              "detail": outcomes.get(f.id, OK).reason, "at": now} for f in flows])
@@ -256,7 +257,7 @@ class Engine:
                     step.compensate(conn, group)
                 for f in group:
                     f.step -= 1
-                    self._save(conn, f, now)
+                self._save_many(conn, [(f, 0.0, None, False) for f in group], now)
                 conn.execute(insert(workflow_steps), [
                     {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "ok",
                      "detail": None, "at": now} for f in group])
@@ -268,16 +269,33 @@ class Engine:
             return
         for f in flows:
             f.status = "compensated"
-            self._save(conn, f, now)
+        self._save_many(conn, [(f, 0.0, None, False) for f in flows], now)
         if self.definition.on_compensated:
             self.definition.on_compensated(conn, flows)
 
     def _save(self, conn: Connection, f: Flow, now: Any, *, delay: float = 0.0, note: str | None = None,
               release: bool = False) -> None:
-        """Write the flow's progress; the lease is kept while this worker carries on with it."""
-        release = release or f.status in ("completed", "compensated")
-        conn.execute(update(workflows).where(workflows.c.id == f.id).values(
-            step=max(f.step, 0) if f.status != "compensating" else f.step, status=f.status,
-            context=orjson.dumps(f.context).decode(), error=f.error if f.error is not None else note,
-            attempts=f.attempts, available_at=now + timedelta(seconds=delay), updated_at=now,
-            locked_until=None if release else workflows.c.locked_until))
+        self._save_many(conn, [(f, delay, note, release)], now)
+
+    def _save_many(self, conn: Connection, items: list[tuple[Flow, float, str | None, bool]], now: Any) -> None:
+        """Write flows' progress in one statement per kind; the lease is kept while this worker carries on."""
+        rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        for f, delay, note, release in items:
+            release = release or f.status in ("completed", "compensated")
+            rows[release].append({
+                "flow_id": f.id, "new_step": f.step if f.status == "compensating" else max(f.step, 0),
+                "new_status": f.status, "new_context": orjson.dumps(f.context).decode(),
+                "new_error": f.error if f.error is not None else note, "new_attempts": f.attempts,
+                "new_available_at": now + timedelta(seconds=delay), "now": now})
+        for release, batch in rows.items():
+            if batch:
+                conn.execute(_SAVE_RELEASE if release else _SAVE_KEEP, batch)
+
+
+_SAVE_VALUES = {"step": bindparam("new_step"), "status": bindparam("new_status"),
+                "context": bindparam("new_context"), "error": bindparam("new_error"),
+                "attempts": bindparam("new_attempts"), "available_at": bindparam("new_available_at"),
+                "updated_at": bindparam("now")}
+_SAVE_KEEP = update(workflows).where(workflows.c.id == bindparam("flow_id")).values(**_SAVE_VALUES)
+_SAVE_RELEASE = update(workflows).where(workflows.c.id == bindparam("flow_id")).values(
+    **_SAVE_VALUES, locked_until=None)
