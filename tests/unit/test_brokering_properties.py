@@ -203,7 +203,7 @@ def check_split_policy_and_min_value(s: Scenario, result: BrokeringResult) -> No
                 assert share >= s.min_value, f"order {d.order_id}: share at F{fid} worth {share}"
 
 
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(scenarios())
 def test_brokering_invariants(s: Scenario) -> None:
     result = run(s)
@@ -213,7 +213,7 @@ def test_brokering_invariants(s: Scenario) -> None:
     check_split_policy_and_min_value(s, result)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(scenarios(), st.randoms(use_true_random=False))
 def test_result_does_not_depend_on_input_order(s: Scenario, rnd: random.Random) -> None:
     orders, facilities, stock_items = list(s.orders), list(s.facilities), list(s.stock.items())

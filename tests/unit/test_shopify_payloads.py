@@ -117,3 +117,10 @@ def test_graphql_order_becomes_the_same_canonical_order() -> None:
     assert order.total_price == Decimal("38.2") and order.total_shipping == Decimal("5.0")
     assert order.items[0].variant_id == "77" and order.items[0].tax == Decimal("3.8")
     assert order.shipping_address is not None and order.shipping_address.country_code == "DE"
+
+
+def test_nul_characters_are_dropped_from_text_and_the_rest_is_kept() -> None:
+    from tests.support import order_payload
+
+    order = translate.order(order_payload(note="a\x00b 🦋", email="x\x00@example.com"))
+    assert order.note == "ab 🦋" and order.email == "x@example.com"

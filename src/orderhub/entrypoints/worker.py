@@ -12,6 +12,7 @@ from collections.abc import Callable
 import structlog
 
 from orderhub.bootstrap import Hub
+from orderhub.services import notify
 from orderhub.services.deliver import Deliverer
 from orderhub.services.scheduler import Scheduler
 
@@ -44,6 +45,7 @@ class Worker:
         steps.append(("placement", hub.placement().run_once))
         if deliver:
             steps.append(("deliverer", Deliverer(hub.db, worker=hub.node, limiter=hub.limiter).run_once))
+            steps += notify.worker_steps(hub)
         if schedule:
             steps.append(("scheduler", Scheduler(hub).run_once))
         for name, step in steps:

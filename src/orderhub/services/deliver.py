@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -27,7 +26,11 @@ from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import deliveries, inbox
 from orderhub.clock import utcnow
 from orderhub.metrics import DELIVERIES_SENT, DESTINATION_RETRIED, ERRORS_LOGGED
+from orderhub.services import http_attempts
+from orderhub.services.http_attempts import Outcome, retry_after_seconds
 from orderhub.services.process import backoff
+
+__all__ = ["Deliverer", "claim", "retry_after_seconds", "signature"]
 
 log = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "X-Orderhub-Signature"
@@ -38,19 +41,6 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def retry_after_seconds(value: str | None, default: float) -> float:
-    """Retry-After is either seconds or an HTTP date."""
-    if not value:
-        return default
-    value = value.strip()
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
-    except (TypeError, ValueError):
-        return default
-
-
 def _due(destination_id: int, now: datetime) -> Any:
     """Pending and due, or claimed by a worker whose lease has run out."""
     return and_(deliveries.c.destination_id == destination_id,
@@ -59,18 +49,8 @@ def _due(destination_id: int, now: datetime) -> Any:
 
 
 def claim(conn: Connection, destination_id: int, *, worker: str, limit: int, lease_seconds: float) -> list[Any]:
-    now = utcnow()
-    ids = (select(deliveries.c.id).where(_due(destination_id, now))
-           .order_by(deliveries.c.id).limit(limit))
-    if conn.dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    rows = list(conn.execute(
-        update(deliveries).where(deliveries.c.id.in_(ids.scalar_subquery()))
-        .values(status="sending", locked_by=worker, locked_until=now + timedelta(seconds=lease_seconds),
-                attempts=deliveries.c.attempts + 1)
-        .returning(*deliveries.c)))
-    rows.sort(key=lambda r: r.id)
-    return rows
+    return http_attempts.claim(conn, deliveries, lambda now: _due(destination_id, now), worker=worker,
+                               limit=limit, lease_seconds=lease_seconds)
 
 
 class Deliverer:
@@ -114,11 +94,9 @@ class Deliverer:
         return len(rows), 0.0
 
     def _release(self, rows: list[Any]) -> None:
-        if not rows:
-            return
-        with self.db.write() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows])).values(
-                status="pending", locked_by=None, locked_until=None, attempts=deliveries.c.attempts - 1))
+        if rows:
+            with self.db.write() as conn:
+                http_attempts.release(conn, deliveries, [r.id for r in rows])
 
     def _send(self, dest: dest_store.Destination, row: Any) -> bool:
         """Send one delivery; False when the destination asked everyone to pause."""
@@ -130,27 +108,20 @@ class Deliverer:
             "X-Orderhub-Delivery-Attempt": str(row.attempts),
             SIGNATURE_HEADER: signature(dest.secret or "", body),
         }
-        status: int | None = None
-        retry_after: str | None = None
-        try:
-            response = self.client.post(dest.url or "", content=body, headers=headers, timeout=dest.timeout_seconds)
-            status = response.status_code
-            retry_after = response.headers.get("retry-after")
-            error = None if status < 300 else f"HTTP {status}: {response.text[:500]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        attempt = {"at": utcnow().isoformat(), "status": status, "error": error}
-        if status is not None and status < 300:
+        result = http_attempts.post(self.client, dest.url or "", body, headers, dest.timeout_seconds)
+        attempt = result.record()
+        outcome = result.outcome
+        if outcome is Outcome.OK:
             self._finish(row, attempt, status="done")
             DELIVERIES_SENT.labels(dest.name, "ok").inc()
             return True
-        if status == 429:
-            pause = retry_after_seconds(retry_after, dest.backoff_base_seconds)
+        if outcome is Outcome.THROTTLED:
+            pause = retry_after_seconds(result.retry_after, dest.backoff_base_seconds)
             self.limiter.pause(dest.bucket, pause, burst=dest.burst)
             self._later(dest, row, attempt, delay=pause, count_attempt=False)
             DELIVERIES_SENT.labels(dest.name, "throttled").inc()
             return False
-        if status is not None and 400 <= status < 500 and status not in (408, 409, 425):
+        if outcome is Outcome.REJECTED:
             self._to_error_log(dest, row, attempt, "destination_rejected")
             DELIVERIES_SENT.labels(dest.name, "rejected").inc()
             return True
@@ -163,7 +134,7 @@ class Deliverer:
         return True
 
     def _history(self, row: Any, attempt: dict[str, Any]) -> str:
-        return orjson.dumps(orjson.loads(row.history) + [attempt]).decode()
+        return http_attempts.history_json(row.history, attempt)
 
     def _finish(self, row: Any, attempt: dict[str, Any], *, status: str) -> None:
         with self.db.write() as conn:
@@ -184,7 +155,7 @@ class Deliverer:
         DESTINATION_RETRIED.labels(dest.name).inc()
 
     def _to_error_log(self, dest: dest_store.Destination, row: Any, attempt: dict[str, Any], kind: str) -> None:
-        history = orjson.loads(row.history) + [attempt]
+        history = http_attempts.with_attempt(row.history, attempt)
         with self.db.write() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(
                 status="failed", last_status=attempt["status"], last_error=attempt["error"],

@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import update
 
 from orderhub.adapters.store import error_log
+from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import deliveries, inbox
 from orderhub.clock import utcnow
@@ -24,6 +25,11 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
             orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
             raise NotRetryable(f"error {entry_id}: the new payload is not valid JSON ({exc})") from None
+    with db.read() as conn:
+        found = error_log.get(conn, entry_id)
+    if found is not None and found.record_type == "reconciliation" and found.status in ("open", "retrying"):
+        _retry_finding(db, entry_id, found.record_id, payload)
+        return
     now = utcnow()
     with db.write() as conn:
         entry = error_log.get(conn, entry_id)
@@ -36,12 +42,33 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
             if payload is not None:
                 values["payload"] = payload
             conn.execute(update(inbox).where(inbox.c.id == entry.record_id).values(**values))
+        elif entry.record_type == subscription_store.RECORD_TYPE:
+            if payload is not None:
+                raise NotRetryable(f"error {entry_id} is an outbound webhook; its event cannot be edited")
+            if not subscription_store.requeue(conn, entry.record_id, error_log_id=entry_id):
+                raise NotRetryable(f"error {entry_id}: delivery {entry.record_id} is being sent or was delivered; "
+                                   "nothing to retry")
         else:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an outbound delivery; its payload cannot be edited")
             conn.execute(update(deliveries).where(deliveries.c.id == entry.record_id).values(
                 status="pending", available_at=now, attempts=0, locked_by=None, locked_until=None))
         error_log.mark_retrying(conn, entry_id, payload)
+
+
+def _retry_finding(db: Database, entry_id: int, finding_id: int, payload: str | None) -> None:
+    """A reconciliation finding: poll that order from Shopify again (HTTP, outside any transaction)."""
+    from orderhub.services.reconcile import RetryRefused, retry_finding
+
+    if payload is not None:
+        raise NotRetryable(f"error {entry_id} is a reconciliation finding; Shopify's order is polled again, "
+                           "not edited")
+    try:
+        retry_finding(db, finding_id)
+    except RetryRefused as exc:
+        raise NotRetryable(f"error {entry_id}: {exc}") from None
+    with db.write() as conn:
+        error_log.mark_retrying(conn, entry_id, None)
 
 
 def retry_many(db: Database, flt: error_log.ErrorFilter) -> list[int]:
@@ -57,4 +84,10 @@ def dismiss(db: Database, entry_ids: Sequence[int], *, by: str, reason: str) -> 
     if not reason.strip():
         raise ValueError("a dismissal needs a reason")
     with db.write() as conn:
-        return error_log.dismiss(conn, entry_ids, by=by, reason=reason.strip())
+        n = error_log.dismiss(conn, entry_ids, by=by, reason=reason.strip())
+        # A dismissed outbound webhook is never sent; the later events of its key go ahead.
+        subscription_store.dismiss_deliveries(conn, [
+            e.record_id for e in error_log.list_entries(conn, error_log.ErrorFilter(ids=tuple(entry_ids)),
+                                                      limit=len(entry_ids))
+            if e.record_type == subscription_store.RECORD_TYPE and e.status == "dismissed"])
+        return n

@@ -74,7 +74,8 @@ class Fields:
             raise InvalidRecord(self._p(key), f"expected text, got {type(value).__name__}")
         if len(value) > max_len:
             raise InvalidRecord(self._p(key), f"text of {len(value)} characters exceeds the limit of {max_len}")
-        return value
+        # NUL cannot be stored in PostgreSQL text; it carries no meaning in a name or a note.
+        return value.replace("\x00", "") if "\x00" in value else value
 
     def int(self, key: str, *, required: bool = False) -> int | None:
         value = self._get(key, required)

@@ -16,7 +16,7 @@ from orderhub.clock import utcnow
 
 @dataclass(frozen=True)
 class Failure:
-    record_type: str  # inbox | delivery
+    record_type: str  # inbox | delivery | subscription (an outbound webhook delivery)
     record_id: int
     shop_id: int | None
     topic: str

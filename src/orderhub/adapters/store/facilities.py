@@ -161,7 +161,7 @@ def set_channel(conn: Connection, code: str, *, name: str | None = None, thresho
     channel_id = conn.execute(select(channels.c.id).where(channels.c.code == code)).scalar_one()
     if groups is not None:
         conn.execute(delete(channel_facility_groups).where(channel_facility_groups.c.channel_id == channel_id))
-        for group in groups:
+        for group in sorted(set(groups)):
             row = conn.execute(select(facility_groups.c.id).where(facility_groups.c.code == group)).first()
             if row is None:
                 raise LookupError(f"channel {code}: no facility group {group}; "

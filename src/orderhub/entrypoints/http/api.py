@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from orderhub.adapters.store import error_log, order_queries, tokens
@@ -39,18 +39,11 @@ def require_role(needed: str) -> Any:
 
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+# Ids and counts the databases can hold: anything larger is refused with 422, not a crash.
+MAX_INT = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_INT)]
+Ids = Annotated[int, Field(ge=1, le=MAX_INT)]
 HubDep = Annotated[Hub, Depends(hub_of)]
-
-
-@router.get("/orders")
-def list_orders(hub: HubDep, shop: str | None = None, status: str | None = None,
-                payment_status: str | None = None, q: str | None = Query(None, max_length=200),
-                since: datetime | None = None, limit: int = Query(50, ge=1, le=500),
-                offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    flt = order_queries.OrderFilter(shop=shop, status=status, payment_status=payment_status, search=q,
-                                    since=since)
-    with hub.db.read() as conn:
-        return {"orders": order_queries.list_orders(conn, flt, limit=limit, offset=offset)}
 
 
 @router.get("/orders/{ref}")
@@ -89,14 +82,14 @@ FilterDep = Annotated[error_log.ErrorFilter, Depends(_filter)]
 
 @router.get("/errors")
 def list_errors(hub: HubDep, flt: FilterDep, limit: int = Query(100, ge=1, le=1000),
-                offset: int = Query(0, ge=0)) -> dict[str, Any]:
+                offset: int = Query(0, ge=0, le=MAX_INT)) -> dict[str, Any]:
     with hub.db.read() as conn:
         return {"total": error_log.count(conn, flt),
                 "errors": [_entry_json(r) for r in error_log.list_entries(conn, flt, limit=limit, offset=offset)]}
 
 
 @router.get("/errors/{entry_id}")
-def show_error(entry_id: int, hub: HubDep) -> dict[str, Any]:
+def show_error(entry_id: RowId, hub: HubDep) -> dict[str, Any]:
     with hub.db.read() as conn:
         row = error_log.get(conn, entry_id)
     if row is None:
@@ -109,7 +102,7 @@ class RetryBody(BaseModel):
 
 
 @router.post("/errors/{entry_id}/retry", dependencies=[require_role("operator")])
-def retry_error(entry_id: int, hub: HubDep, body: RetryBody | None = None) -> dict[str, Any]:
+def retry_error(entry_id: RowId, hub: HubDep, body: RetryBody | None = None) -> dict[str, Any]:
     payload = None if body is None or body.payload is None else orjson.dumps(body.payload).decode()
     try:
         error_service.retry(hub.db, entry_id, payload)
@@ -126,7 +119,7 @@ class DismissBody(BaseModel):
 
 
 @router.post("/errors/{entry_id}/dismiss", dependencies=[require_role("operator")])
-def dismiss_error(entry_id: int, body: DismissBody, hub: HubDep) -> dict[str, Any]:
+def dismiss_error(entry_id: RowId, body: DismissBody, hub: HubDep) -> dict[str, Any]:
     with hub.db.read() as conn:
         row = error_log.get(conn, entry_id)
     if row is None:

@@ -21,7 +21,7 @@ from orderhub.adapters.store import order_queries, routing_store
 from orderhub.bootstrap import Hub
 from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.domain.routing import RoutingConfigError
-from orderhub.entrypoints.http.api import hub_of, require_role, require_token
+from orderhub.entrypoints.http.api import MAX_INT, Ids, hub_of, require_role, require_token
 from orderhub.services import approval, brokering, fulfilment, routing_run
 from orderhub.services import inventory as inventory_service
 from orderhub.services.fulfilment import Ctx, NotFound
@@ -70,7 +70,7 @@ def _order_action(hub: Hub, ref: str, shop: str | None, action: Callable[[Connec
 def list_orders(hub: HubDep, shop: str | None = None, status: str | None = None,
                 payment_status: str | None = None, channel: str | None = None,
                 q: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=500),
-                cursor: int | None = Query(None, ge=1, description="next_cursor of the previous page")
+                cursor: int | None = Query(None, ge=1, le=MAX_INT, description="next_cursor of the previous page")
                 ) -> dict[str, Any]:
     flt = order_queries.OrderFilter(shop=shop, status=status, payment_status=payment_status, search=q,
                                     channel=channel)
@@ -125,7 +125,7 @@ def cancel_item(ref: str, line: str, body: CancelItem, request: Request, hub: Hu
 
 
 class Units(BaseModel):
-    units: list[int] | None = Field(None, max_length=10_000, description="unit ids; default: every eligible unit")
+    units: list[Ids] | None = Field(None, max_length=10_000, description="unit ids; default: every eligible unit")
     reason: Text | None = None
 
 
@@ -144,7 +144,7 @@ def pack(ref: str, body: Units, request: Request, hub: HubDep, shop: str | None 
 
 
 class Ship(BaseModel):
-    shipment_id: int | None = None
+    shipment_id: Ids | None = None
     tracking_number: Annotated[str, Field(max_length=255)] | None = None
     carrier: Annotated[str, Field(max_length=100)] | None = None
     reason: Text | None = None
@@ -158,7 +158,7 @@ def ship(ref: str, body: Ship, request: Request, hub: HubDep, shop: str | None =
 
 
 class Reject(BaseModel):
-    units: list[int] = Field(min_length=1, max_length=10_000)
+    units: list[Ids] = Field(min_length=1, max_length=10_000)
     not_in_stock: bool = True
     reason: Text | None = None
 
@@ -171,7 +171,7 @@ def reject_items(ref: str, body: Reject, request: Request, hub: HubDep, shop: st
 
 
 class Return(BaseModel):
-    units: list[int] | None = Field(None, max_length=10_000)
+    units: list[Ids] | None = Field(None, max_length=10_000)
     line: Annotated[str, Field(max_length=40)] | None = None
     quantity: int | None = Field(None, ge=1, le=100_000)
     restock_facility: Annotated[str, Field(max_length=64)] | None = None
@@ -254,9 +254,9 @@ class FacilityBody(BaseModel):
     country_code: Annotated[str, Field(min_length=2, max_length=2)] | None = None
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    daily_capacity: int | None = Field(None, ge=0)
+    daily_capacity: int | None = Field(None, ge=0, le=10_000_000)
     ship_from_store: bool = False
-    sequence: int = 0
+    sequence: int = Field(0, ge=-1_000_000, le=1_000_000)
     groups: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
 
 

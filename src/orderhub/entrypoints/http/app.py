@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from orderhub import __version__
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.http import api, api_oms, ops, webhooks
+from orderhub.entrypoints.http import api, api_oms, api_reconcile, api_subscriptions, ops, webhooks
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -28,7 +28,7 @@ def create_app(hub: Hub) -> FastAPI:
         hub.writer.stop()
 
     app = FastAPI(title="orderhub", version=__version__, lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None)
+                  openapi_url="/openapi.json", redoc_url=None)
     app.state.hub = hub
     app.add_route("/webhooks/shopify", webhooks.shopify_webhook, methods=["POST"])
     app.add_route("/webhooks/eventbridge", webhooks.eventbridge_webhook, methods=["POST"])
@@ -36,6 +36,8 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.include_router(api.router)
     app.include_router(api_oms.router)
+    app.include_router(api_subscriptions.router)
+    app.include_router(api_reconcile.router)
     app.state.queue_registry = ops.queue_registry(hub)
 
     @app.exception_handler(HTTPException)

@@ -8,6 +8,7 @@ gets. With webhooks and polling both on, each version is stored once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -60,7 +61,7 @@ def _save_watermark(hub: Hub, shop: Shop, value: datetime) -> None:
                where=_later_watermark)
 
 
-def _complete_lines(client: AdminClient, node: dict[str, Any]) -> None:
+def complete_lines(client: AdminClient, node: dict[str, Any]) -> None:
     """Fetch the lines beyond the first page for orders that have many."""
     page = node.get("lineItems") or {}
     while (page.get("pageInfo") or {}).get("hasNextPage"):
@@ -68,6 +69,45 @@ def _complete_lines(client: AdminClient, node: dict[str, Any]) -> None:
                               {"id": node["id"], "after": page["pageInfo"]["endCursor"]})
         page = data["order"]["lineItems"]
         node["lineItems"]["nodes"].extend(page.get("nodes") or [])
+
+
+def inbox_entry(shop_id: int, payload: dict[str, Any]) -> InboxEntry:
+    """A polled order as an inbox record, with the identity a webhook of the same version gets."""
+    return InboxEntry(shop_id=shop_id, source="poll", topic="orders/updated",
+                      identity=identity("orders/updated", payload, None), payload=orjson.dumps(payload).decode())
+
+
+def poll_orders(client: AdminClient, query: str | None) -> Iterator[list[dict[str, Any]]]:
+    """Orders matching the search ``query`` (oldest update first), a page at a time, in webhook (REST) shape.
+
+    The first page asks for one order: Shopify reports its cost, and the page size follows from that,
+    staying within one bucket's worth. Orders with more lines than a page carries are completed. Stop
+    iterating to stop polling.
+    """
+    first, cursor = 1, None
+    expected_cost = 0.0
+    while True:
+        data = client.execute(graphql_orders.ORDERS_QUERY, {"first": first, "after": cursor, "query": query},
+                              expected_cost=expected_cost)
+        requested_cost = client.last_requested_cost
+        connection = data["orders"]
+        nodes = connection.get("nodes") or []
+        for node in nodes:
+            complete_lines(client, node)
+        yield [graphql_orders.to_rest(node) for node in nodes]
+        if requested_cost and nodes:
+            per_node = max(1.0, (requested_cost - 2) / first)
+            first = max(1, min(250, int((MAX_COST - 2) // per_node)))
+            expected_cost = first * per_node + 2
+        page_info = connection.get("pageInfo") or {}
+        if not page_info.get("hasNextPage"):
+            return
+        cursor = page_info.get("endCursor")
+
+
+def updated_since_query(since: datetime) -> str:
+    """The search for orders updated at or after ``since`` (to the second, rounded down)."""
+    return f"updated_at:>='{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}'"
 
 
 def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
@@ -83,41 +123,21 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
     else:
         watermark = _read_watermark(hub, shop)
         since = None if watermark is None else watermark - timedelta(seconds=overlap)
-    query = None if since is None else f"updated_at:>='{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}'"
-    # One order first: Shopify reports its cost, and the page size follows from that.
-    first, cursor = 1, None
+    query = None if since is None else updated_since_query(since)
     stats = {"pages": 0, "fetched": 0, "stored": 0, "duplicates": 0, "since": since.isoformat() if since else None}
     newest: datetime | None = None
-    expected_cost = 0.0
-    while True:
-        data = client.execute(graphql_orders.ORDERS_QUERY, {"first": first, "after": cursor, "query": query},
-                              expected_cost=expected_cost)
-        requested_cost = client.last_requested_cost
-        connection = data["orders"]
-        nodes = connection.get("nodes") or []
-        entries = []
-        for node in nodes:
-            _complete_lines(client, node)
-            payload = graphql_orders.to_rest(node)
-            entries.append(InboxEntry(shop_id=shop.id, source="poll", topic="orders/updated",
-                                      identity=identity("orders/updated", payload, None),
-                                      payload=orjson.dumps(payload).decode()))
-            updated = parse_time(node["updatedAt"])
+    for payloads in poll_orders(client, query):
+        entries = [inbox_entry(shop.id, payload) for payload in payloads]
+        for payload in payloads:
+            updated = parse_time(payload["updated_at"])
             newest = updated if newest is None or updated > newest else newest
         stored = insert_entries(hub.db, entries) if entries else []
         stats["pages"] += 1
         stats["fetched"] += len(entries)
         stats["stored"] += sum(stored)
         stats["duplicates"] += len(stored) - sum(stored)
-        # Page size follows the cost Shopify reports, staying within one bucket's worth.
-        if requested_cost and nodes:
-            per_node = max(1.0, (requested_cost - 2) / first)
-            first = max(1, min(250, int((MAX_COST - 2) // per_node)))
-            expected_cost = first * per_node + 2
-        page_info = connection.get("pageInfo") or {}
-        if not page_info.get("hasNextPage") or (limit is not None and stats["fetched"] >= limit):
+        if limit is not None and stats["fetched"] >= limit:
             break
-        cursor = page_info.get("endCursor")
     if newest is not None:
         _save_watermark(hub, shop, newest)
     stats["watermark"] = newest.isoformat() if newest else None
