@@ -164,3 +164,50 @@ def test_a_gateway_that_does_not_answer_makes_the_order_wait_not_fail(paying_hub
         wf = conn.execute(select(workflows)).one()
     assert wf.status == "running" and "unavailable" in wf.error
     assert gateway.sim.authorizations() == []
+
+
+def test_the_approve_job_approves_a_placed_order_once_its_rules_pass(hub: Hub, oms: Any) -> None:
+    from orderhub.services import fulfilment
+    from orderhub.services.jobs.oms_jobs import approve_orders
+
+    ingest(hub, oms)
+    with hub.db.write() as conn:  # held before placement: placed, but not approved
+        fulfilment.hold(conn, int(order(hub)["id"]), fulfilment.Ctx("fraud-check", "check the address"))
+    place(hub)
+    assert order(hub)["status"] == "held"
+    assert approve_orders(hub, None, {}) == {"checked": 0, "approved": 0}  # held: not created
+    with hub.db.write() as conn:
+        fulfilment.release(conn, int(order(hub)["id"]), fulfilment.Ctx("fraud-check", "address confirmed"))
+    assert approve_orders(hub, None, {}) == {"checked": 1, "approved": 1}
+    assert order(hub)["status"] == "brokered"
+    assert [e for e, _ in events(hub)][-2:] == ["order.approved", "order.brokered"]
+
+
+def test_units_parked_with_an_auto_cancel_date_are_cancelled_when_it_passes(hub: Hub, oms: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from orderhub.adapters.store import routing_store
+    from orderhub.adapters.store.schema import order_units
+    from orderhub.clock import utcnow
+    from orderhub.services.jobs.oms_jobs import auto_cancel
+
+    with hub.db.write() as conn:
+        routing_store.save_run(conn, {"name": "strict ⏱", "routings": [{
+            "name": "all", "filters": {"queues": ["brokering"]},
+            "rules": [{"name": "whole or park", "split": "none",
+                       "action": {"kind": "queue", "queue": "backorder_parking", "auto_cancel_days": 7}}]}]})
+        inventory_store.set_on_hand(conn, "SKU-2", oms.wh1, 0, reason=LedgerReason.CYCLE_COUNT, actor="test")
+    ingest(hub, oms)
+    place(hub)
+    units = order(hub)["units"]
+    assert {u["queue"] for u in units} == {"backorder_parking"}
+    with hub.db.write() as conn:
+        dates = {r.auto_cancel_at for r in conn.execute(order_units.select())}
+        assert len(dates) == 1 and next(iter(dates)) > utcnow() + timedelta(days=6)
+        assert auto_cancel(hub, None, {})["units_cancelled"] == 0
+        conn.execute(update(order_units).values(auto_cancel_at=utcnow() - timedelta(minutes=1)))
+    assert auto_cancel(hub, None, {}) == {"orders": 1, "units_cancelled": 3}
+    o = order(hub)
+    assert o["status"] == "cancelled" and o["timeline"][-1]["actor"] == "job:auto-cancel"

@@ -23,7 +23,7 @@ from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import inventory_store, routing_store, timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.inventory_store import Movement
-from orderhub.adapters.store.schema import order_addresses, orders, products, variants
+from orderhub.adapters.store.schema import order_addresses, order_units, orders, products, variants
 from orderhub.clock import utcnow
 from orderhub.domain.brokering import BrokeringResult, Facility, OrderToBroker, Unit, broker
 from orderhub.domain.routing import RoutingRun, parse_run
@@ -160,6 +160,7 @@ def apply(conn: Connection, result: BrokeringResult, candidates: Sequence[OrderT
             changes.append({"id": uid, "status": waiting_status, "facility_id": None, "queue": queue,
                             "reason": f"parked by rule {d.rule!r}" if d.rule else None})
     unit_store.save(conn, changes)
+    _set_auto_cancel(conn, result, outcomes)
     facility_store.count_orders(conn, now.date().isoformat(), {f: len(o) for f, o in per_facility.items()})
     timeline.add(conn, [timeline.Entry(oid, "brokering", {"routing": out.routing, "rule": out.rule,
                                                           "reserved": len(out.reserved), "parked": out.parked,
@@ -181,3 +182,11 @@ def preview(conn: Connection, order_ids: Sequence[int]) -> dict[str, Any]:
                         for uid, fid in d.allocations],
         "moves": [{"unit": uid, "queue": queue} for uid, queue in d.moves],
         "explanation": list(d.explanation)} for d in result.decisions]}
+
+
+def _set_auto_cancel(conn: Connection, result: BrokeringResult, outcomes: dict[int, Outcome]) -> None:
+    """A rule's action may set or clear the auto-cancel date of the units it parked."""
+    for d in result.decisions:
+        if d.auto_cancel_changed and outcomes[d.order_id].parked:
+            conn.execute(order_units.update().where(order_units.c.id.in_([u for u, _ in outcomes[d.order_id].parked]))
+                         .values(auto_cancel_at=d.auto_cancel_at))

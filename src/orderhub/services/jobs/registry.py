@@ -47,4 +47,4 @@ def all_jobs() -> list[Job]:
 
 def _load() -> None:
     # Job modules register themselves on import.
-    from orderhub.services.jobs import import_orders, reconcile_orders  # noqa: F401
+    from orderhub.services.jobs import import_orders, oms_jobs, reconcile_orders  # noqa: F401
