@@ -447,8 +447,23 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
     _table("Items", ["sku", "title", "qty", "current", "price", "tax"],
            [[i["sku"], i["title"], i["quantity"], i["current_quantity"], i["price"], i["tax"]]
             for i in order["items"]])
-    _table("Timeline", ["at", "event", "inbox record"],
-           [[t["at"][:19], t["kind"], t["inbox_id"]] for t in order["timeline"]])
+    if order["units"]:
+        _table("Units", ["unit", "sku", "status", "facility", "queue", "shipment"],
+               [[u["id"], u["sku"], u["status"], u["facility"], u["queue"], u["shipment_id"]] for u in order["units"]])
+    _table("Timeline", ["at", "event", "by", "detail"],
+           [[t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", _timeline_detail(t["detail"])]
+            for t in order["timeline"]])
+
+
+def _timeline_detail(detail: dict[str, Any]) -> str:
+    """The part of a timeline entry a person reads first: why, or what brokering decided."""
+    if detail.get("explanation"):
+        return "; ".join(detail["explanation"])
+    for key in ("reason", "failed", "status", "to"):
+        if detail.get(key):
+            value = detail[key]
+            return ", ".join(value) if isinstance(value, list) else str(value)
+    return ""
 
 
 # -- jobs ------------------------------------------------------------------------------------------

@@ -44,12 +44,12 @@ def adjust(conn: Connection, sku: str, facility_code: str, *, actor: str, reason
     if (delta is None) == (on_hand is None) and safety_stock is None:
         raise ValueError(f"{sku} at {facility_code}: give either a change (delta) or a count (on_hand)")
     facility_id = facility_store.id_of(conn, facility_code)
+    before = inventory_store.positions(conn, [sku]).get((sku, facility_id), Position(0, 0))
     if delta is not None:
         if delta == 0:
             raise ValueError(f"{sku} at {facility_code}: a change of 0 changes nothing")
-        current = inventory_store.positions(conn, [sku]).get((sku, facility_id), Position(0, 0))
-        if current.on_hand + delta < 0:
-            raise ValueError(f"{sku} at {facility_code}: on hand is {current.on_hand}; cannot take away {-delta}")
+        if before.on_hand + delta < 0:
+            raise ValueError(f"{sku} at {facility_code}: on hand is {before.on_hand}; cannot take away {-delta}")
         change = inventory_store.move(conn, [Movement(sku, facility_id, abs(delta))], reason=why, actor=actor,
                                       on_hand_sign=1 if delta > 0 else -1, note=note)[0]
         if safety_stock is not None:
@@ -57,10 +57,10 @@ def adjust(conn: Connection, sku: str, facility_code: str, *, actor: str, reason
                                                  actor=actor, note=note, safety_stock=safety_stock)
     else:
         if on_hand is None:
-            current = inventory_store.positions(conn, [sku]).get((sku, facility_id), Position(0, 0))
-            on_hand = current.on_hand
+            on_hand = before.on_hand
         change = inventory_store.set_on_hand(conn, sku, facility_id, on_hand, reason=why, actor=actor, note=note,
                                              safety_stock=safety_stock)
+    change = Change(sku, facility_id, before, change.after)
     announce(conn, [change])
     return change
 
