@@ -211,3 +211,20 @@ def test_units_parked_with_an_auto_cancel_date_are_cancelled_when_it_passes(hub:
     assert auto_cancel(hub, None, {}) == {"orders": 1, "units_cancelled": 3}
     o = order(hub)
     assert o["status"] == "cancelled" and o["timeline"][-1]["actor"] == "job:auto-cancel"
+
+
+def test_lines_removed_or_reduced_in_shopify_cancel_their_units_and_release_stock(hub: Hub, oms: Any) -> None:
+    from tests.support import BIG_ID, order_payload
+
+    ingest(hub, oms)
+    place(hub)
+    first = order_payload()["line_items"][0]
+    ingest(hub, oms, "orders/updated", updated_at="2026-11-23T12:00:00-05:00",
+           line_items=[dict(first, current_quantity=1)])  # SKU-2's line gone, SKU-1 down to 1
+    o = order(hub, BIG_ID)
+    assert sorted((u["sku"], u["status"]) for u in o["units"]) == [
+        ("SKU-1", "brokered"), ("SKU-1", "cancelled"), ("SKU-2", "cancelled")]
+    assert position(hub, "SKU-1", oms.wh1) == Position(5, 1, 0)
+    assert position(hub, "SKU-2", oms.wh1) == Position(5, 0, 0)
+    assert o["status"] == "brokered"
+    assert any(t["detail"].get("reason") == "quantity reduced in Shopify" for t in o["timeline"])

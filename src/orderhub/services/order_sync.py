@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import units as unit_store
-from orderhub.adapters.store.schema import orders, workflows
+from orderhub.adapters.store.schema import order_items, orders, workflows
 from orderhub.domain.approval import PAID
 from orderhub.domain.model import Freshness
 from orderhub.services import approval, fulfilment, placement, workflow
@@ -32,6 +32,7 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
         else:
             placement.accept(conn, [row.id])
         return
+    trim_units(conn, row.id)
     if row.source_status == "cancelled" and row.status in ("created", "approved", "brokered", "picked", "packed",
                                                            "held"):
         if any(u.status in fulfilment.CANCELLABLE for u in unit_store.of_orders(conn, [row.id])[row.id]):
@@ -44,3 +45,29 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
             workflows.c.kind == placement.KIND, workflows.c.order_id == row.id)).scalar()
         if placed == "completed" and approval.approve(conn, [row.id], actor=ACTOR):
             approval.announce_approved(conn, [row.id])
+
+
+def trim_units(conn: Connection, order_id: int) -> None:
+    """Lines whose quantity went down in Shopify (an edit, a removed line): cancel the units beyond it,
+    least advanced first, releasing their stock. Units already shipped stay; they are a return now."""
+    units = unit_store.of_orders(conn, [order_id])[order_id]
+    if not units:
+        return
+    quantities = {r.id: r.current_quantity for r in conn.execute(
+        select(order_items.c.id, order_items.c.current_quantity).where(order_items.c.order_id == order_id))}
+    for item_id, quantity in sorted(quantities.items()):
+        live = [u for u in units if u.item_id == item_id and u.status not in ("cancelled", "rejected")]
+        cancellable = [u for u in live if u.status in fulfilment.CANCELLABLE]
+        excess = min(len(live) - quantity, len(cancellable))
+        if excess > 0:
+            fulfilment.cancel(conn, order_id, fulfilment.Ctx(ACTOR, "quantity reduced in Shopify"),
+                              item_id=item_id, quantity=excess)
+
+
+
+def after_edit(conn: Connection, shop_id: int, order_shopify_id: str) -> None:
+    """An ``orders/edited`` was applied to a stored order: follow its quantities."""
+    row = conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id,
+                                                 orders.c.shopify_id == order_shopify_id)).first()
+    if row is not None:
+        trim_units(conn, row.id)

@@ -77,6 +77,8 @@ def handle(conn: Connection, row: Any) -> Result:
     if topic == "orders/edited":
         edit = translate.order_edit(payload)
         outcome = store.apply_order_edit(conn, row.shop_id, edit, row.id)
+        if outcome == "applied":
+            order_sync.after_edit(conn, row.shop_id, edit.order_id)
         return Result(outcome, (("order.edited", edit) if outcome == "applied" else None))
     if topic == "refunds/create":
         refund = translate.refund(payload)

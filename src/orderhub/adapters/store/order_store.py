@@ -24,6 +24,7 @@ from orderhub.adapters.store.schema import (
     order_events,
     order_items,
     order_shipping_lines,
+    order_units,
     orders,
     privacy_requests,
     products,
@@ -170,8 +171,15 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
     upsert_many(conn, order_items, rows, keys=("order_id", "shopify_id"),
                 update=[k for k in rows[0] if k not in ("order_id", "shopify_id")] if rows else [])
     line_ids = [i.shopify_id for i in order.items]
-    conn.execute(delete(order_items).where(order_items.c.order_id == order_pk,
-                                           order_items.c.shopify_id.not_in(line_ids)))
+    # A line that left the order but has units in fulfilment is kept at quantity 0, so the
+    # order management side cancels its units and releases their stock; others are deleted.
+    gone = order_items.c.shopify_id.not_in(line_ids)
+    in_fulfilment = select(order_units.c.item_id).where(order_units.c.order_id == order_pk).scalar_subquery()
+    conn.execute(update(order_items).where(order_items.c.order_id == order_pk, gone,
+                                           order_items.c.id.in_(in_fulfilment))
+                 .values(current_quantity=0, fulfillable_quantity=0))
+    conn.execute(delete(order_items).where(order_items.c.order_id == order_pk, gone,
+                                           order_items.c.id.not_in(in_fulfilment)))
     addresses = [{"order_id": order_pk, "kind": kind} | dataclasses.asdict(address)
                  for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address))
                  if address is not None]

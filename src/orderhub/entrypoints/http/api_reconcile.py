@@ -51,7 +51,8 @@ def run_reconciliation(body: NewReconciliation, request: Request, hub: HubDep) -
 
 @router.get("/reconciliations")
 def list_reconciliations(hub: HubDep, shop: str | None = Query(None, max_length=255),
-                         limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+                         limit: int = Query(50, ge=1, le=500),
+                         offset: int = Query(0, ge=0, le=2**63 - 1)) -> dict[str, Any]:
     """Reports, newest first, without their findings."""
     with hub.db.read() as conn:
         return {"total": service.count_reports(conn, shop=shop),

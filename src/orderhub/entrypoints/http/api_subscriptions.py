@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.http.api import hub_of, require_role, require_token
+from orderhub.entrypoints.http.api import MAX_INT, RowId, hub_of, require_role, require_token
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
 HubDep = Annotated[Hub, Depends(hub_of)]
@@ -58,19 +58,20 @@ def _set_enabled(hub: Hub, subscription_id: int, enabled: bool) -> dict[str, Any
 
 
 @router.post("/subscriptions/{subscription_id}/disable", dependencies=ADMIN)
-def disable_subscription(subscription_id: int, hub: HubDep) -> dict[str, Any]:
+def disable_subscription(subscription_id: RowId, hub: HubDep) -> dict[str, Any]:
     """New events are not queued for it; those already queued wait until it is enabled."""
     return _set_enabled(hub, subscription_id, False)
 
 
 @router.post("/subscriptions/{subscription_id}/enable", dependencies=ADMIN)
-def enable_subscription(subscription_id: int, hub: HubDep) -> dict[str, Any]:
+def enable_subscription(subscription_id: RowId, hub: HubDep) -> dict[str, Any]:
     return _set_enabled(hub, subscription_id, True)
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries")
-def list_deliveries(subscription_id: int, hub: HubDep, status: str | None = None, order_id: int | None = None,
-                    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+def list_deliveries(subscription_id: RowId, hub: HubDep, status: str | None = None,
+                    order_id: int | None = Query(None, ge=1, le=MAX_INT),
+                    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_INT)) -> dict[str, Any]:
     flt = subscription_store.DeliveryFilter(subscription_id=subscription_id, status=status, order_id=order_id)
     with hub.db.read() as conn:
         if subscription_store.get(conn, subscription_id) is None:
