@@ -48,10 +48,7 @@ def _problems() -> Iterator[None]:
 
 def _on_order(hub: Hub, ref: str, shop: str | None, action: Callable[[Connection, int], Any]) -> Any:
     with _problems(), hub.db.write() as conn:
-        order_id = order_queries.find_order_id(conn, ref, shop)
-        if order_id is None:
-            raise LookupError(f"no order {ref}" + (f" in {shop}" if shop else "") +
-                              "; list them with `orderhub orders list`")
+        order_id = order_queries.require_order_id(conn, ref, shop)
         result = action(conn, order_id)
         order = order_queries.get_order(conn, order_id)
     assert order is not None
@@ -209,10 +206,7 @@ def _order_commands(group: click.Group) -> None:
     def broker_preview(hub: Hub, ref: str, shop: str | None) -> None:
         """Where the routing rules would send this order's waiting units now (changes nothing)."""
         with _problems(), hub.db.read() as conn:
-            order_id = order_queries.find_order_id(conn, ref, shop)
-            if order_id is None:
-                raise LookupError(f"no order {ref}")
-            _print_json(brokering.preview(conn, [order_id]))
+            _print_json(brokering.preview(conn, [order_queries.require_order_id(conn, ref, shop)]))
 
 
 # -- inventory ----------------------------------------------------------------------------------------------

@@ -101,10 +101,15 @@ def summaries(conn: Connection, order_ids: Sequence[int]) -> list[dict[str, Any]
     return out
 
 
+def announce(conn: Connection, order_id: int, *event_types: str) -> None:
+    """Write these events about one order to the outbox, each carrying its current summary."""
+    summary = summaries(conn, [order_id])[0]
+    outbox.add_many(conn, [outbox.Event(kind, summary, f"order:{order_id}", order_id) for kind in event_types])
+
+
 def announce_approved(conn: Connection, order_ids: Sequence[int]) -> None:
     """``order.approved`` (and ``order.brokered`` when every unit already has a facility) for these orders."""
     for summary in summaries(conn, order_ids):
-        key = f"order:{summary['id']}"
-        outbox.add(conn, "order.approved", summary, ordering_key=key, order_id=summary["id"])
-        if summary["status"] == "brokered":
-            outbox.add(conn, "order.brokered", summary, ordering_key=key, order_id=summary["id"])
+        kinds = ["order.approved"] + (["order.brokered"] if summary["status"] == "brokered" else [])
+        outbox.add_many(conn, [outbox.Event(kind, summary, f"order:{summary['id']}", summary["id"])
+                               for kind in kinds])

@@ -17,14 +17,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from orderhub.adapters.store import inventory_store, outbox, timeline
+from orderhub.adapters.store import inventory_store, timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.inventory_store import Movement
 from orderhub.adapters.store.schema import order_items, order_units, orders, returns, shipments
 from orderhub.clock import utcnow
 from orderhub.domain import lifecycle
 from orderhub.domain.inventory import LedgerReason
-from orderhub.services.approval import summaries
+from orderhub.services.approval import announce
 
 
 class NotFound(LookupError):
@@ -108,8 +108,7 @@ def refresh(conn: Connection, order: Any, ctx: Ctx) -> str:
         if fulfilment in ("partially_fulfilled", "partially_returned") and fulfilment != order.fulfillment_status:
             event = "order.partially_shipped" if fulfilment == "partially_fulfilled" else "order.partially_returned"
         if event:
-            outbox.add(conn, event, summaries(conn, [order.id])[0], ordering_key=f"order:{order.id}",
-                       order_id=order.id)
+            announce(conn, order.id, event)
     return status
 
 
@@ -136,8 +135,7 @@ def hold(conn: Connection, order_id: int, ctx: Ctx) -> str:
         status="held", held_from=order.status, status_reason=ctx.reason, updated_at=utcnow(),
         lifecycle_version=orders.c.lifecycle_version + 1))
     timeline.add(conn, [timeline.Entry(order_id, "held", {"reason": ctx.reason}, ctx.actor)])
-    outbox.add(conn, "order.held", summaries(conn, [order_id])[0], ordering_key=f"order:{order_id}",
-               order_id=order_id)
+    announce(conn, order_id, "order.held")
     return "held"
 
 
@@ -151,8 +149,7 @@ def release(conn: Connection, order_id: int, ctx: Ctx) -> str:
         status=back, held_from=None, status_reason=None, updated_at=utcnow(),
         lifecycle_version=orders.c.lifecycle_version + 1))
     timeline.add(conn, [timeline.Entry(order_id, "released", {"to": back, "reason": ctx.reason}, ctx.actor)])
-    outbox.add(conn, "order.released", summaries(conn, [order_id])[0], ordering_key=f"order:{order_id}",
-               order_id=order_id)
+    announce(conn, order_id, "order.released")
     return back
 
 

@@ -94,6 +94,15 @@ def find_order_id(conn: Connection, ref: str, shop: str | None = None) -> int | 
     return int(rows[0].id) if len(rows) == 1 else None
 
 
+def require_order_id(conn: Connection, ref: str, shop: str | None = None) -> int:
+    """Like :func:`find_order_id`, but a missing order is a LookupError that says how to find one."""
+    order_id = find_order_id(conn, ref, shop)
+    if order_id is None:
+        raise LookupError(f"no order {ref}" + (f" in {shop}" if shop else "") +
+                          "; list them with `orderhub orders list`")
+    return order_id
+
+
 def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(orders, shops.c.domain.label("shop")).join(shops, shops.c.id == orders.c.shop_id)
                        .where(orders.c.id == order_id)).first()

@@ -55,9 +55,7 @@ def _problems() -> Iterator[None]:
 
 def _order_action(hub: Hub, ref: str, shop: str | None, action: Callable[[Connection, int], T]) -> dict[str, Any]:
     with _problems(), hub.db.write() as conn:
-        order_id = order_queries.find_order_id(conn, ref, shop)
-        if order_id is None:
-            raise NotFound(f"no order {ref}" + (f" in {shop}" if shop else ""))
+        order_id = order_queries.require_order_id(conn, ref, shop)
         result = action(conn, order_id)
         order = order_queries.get_order(conn, order_id)
     assert order is not None
@@ -196,10 +194,7 @@ def return_order(ref: str, body: Return, request: Request, hub: HubDep, shop: st
 def brokering_preview(ref: str, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
     """Where the active routing run would send this order's waiting units now; changes nothing."""
     with _problems(), hub.db.read() as conn:
-        order_id = order_queries.find_order_id(conn, ref, shop)
-        if order_id is None:
-            raise NotFound(f"no order {ref}")
-        return brokering.preview(conn, [order_id])
+        return brokering.preview(conn, [order_queries.require_order_id(conn, ref, shop)])
 
 
 # -- inventory ----------------------------------------------------------------------------------------------
