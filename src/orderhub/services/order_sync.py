@@ -30,7 +30,7 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
                                     "reason": "cancelled in Shopify"} for u in units])
             conn.execute(orders.update().where(orders.c.id == row.id).values(status="cancelled"))
         else:
-            placement.accept(conn, [row.id])
+            after_ingest_new(conn, [row.id])
         return
     trim_units(conn, row.id)
     if row.source_status == "cancelled" and row.status in ("created", "approved", "brokered", "picked", "packed",
@@ -45,6 +45,11 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
             workflows.c.kind == placement.KIND, workflows.c.order_id == row.id)).scalar()
         if placed == "completed" and approval.approve(conn, [row.id], actor=ACTOR):
             approval.announce_approved(conn, [row.id])
+
+
+def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
+    """Orders stored for the first time (and not cancelled already) enter the OMS."""
+    placement.accept(conn, order_ids)
 
 
 def trim_units(conn: Connection, order_id: int) -> None:

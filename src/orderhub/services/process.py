@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from orderhub.adapters.shopify import translate
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, inbox
+from orderhub.adapters.store import error_log, inbox, new_orders
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
@@ -28,7 +28,7 @@ from orderhub.adapters.store.schema import deliveries
 from orderhub.adapters.store.shops import by_id
 from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
-from orderhub.domain.model import Freshness
+from orderhub.domain.model import Freshness, OrderStatus
 from orderhub.domain.validation import validate_order
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
 from orderhub.services import order_sync
@@ -131,11 +131,44 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
 
 
+def _new_order(row: Any) -> new_orders.NewOrder | None:
+    """The record as a new order for the batch path, or None when the per-record path must judge it
+    (not an order, invalid - it reports the error -, or cancelled already)."""
+    if row.topic not in ORDER_TOPICS:
+        return None
+    try:
+        order = translate.order(orjson.loads(row.payload))
+        validate_order(order, known_currency=known_currency, known_country=known_country)
+    except Exception:
+        return None
+    if order.status is OrderStatus.CANCELLED:
+        return None
+    return new_orders.NewOrder(row.shop_id, order, row.id)
+
+
+def _order_mentioned(row: Any) -> new_orders.Key | None:
+    """The order a record is about, for order records, edits and refunds."""
+    try:
+        payload = orjson.loads(row.payload)
+        if row.topic in ORDER_TOPICS:
+            return row.shop_id, translate.order(payload).shopify_id
+        if row.topic == "orders/edited":
+            return row.shop_id, translate.order_edit(payload).order_id
+        if row.topic == "refunds/create":
+            return row.shop_id, translate.refund(payload).order_id
+    except Exception:  # the per-record path reports what is wrong with it
+        return None
+    return None
+
+
 class Processor:
+    """``bulk_new_orders=False`` keeps every record on the per-record path (to compare the two)."""
+
     def __init__(self, db: Database, *, batch_size: int = 100, max_attempts: int = 8,
                  backoff_base: float = 1.0, backoff_max: float = 300.0,
-                 limiter: SharedRateLimiter | None = None) -> None:
+                 limiter: SharedRateLimiter | None = None, bulk_new_orders: bool = True) -> None:
         self.db = db
+        self.bulk_new_orders = bulk_new_orders
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
@@ -166,9 +199,49 @@ class Processor:
             if not rows:
                 return 0
             http = dest_store.http_destinations(conn)
-            for row in rows:
+            rest = self._store_new_orders(conn, rows, http) if self.bulk_new_orders else rows
+            for row in rest:
                 self._process_one(conn, row, http)
         return len(rows)
+
+    def _store_new_orders(self, conn: Connection, rows: list[Any], http: list[dest_store.Destination]) -> list[Any]:
+        """Store the batch's first versions of unknown orders together; returns the records left to
+        the per-record path (everything else, and everything if the batch write fails)."""
+        candidates: dict[new_orders.Key, tuple[Any, new_orders.NewOrder]] = {}
+        mentioned: set[new_orders.Key] = set()  # orders other records of the batch change
+        for row in rows:
+            new = _new_order(row)
+            if new is not None and new.key not in candidates:  # a second version of it goes per record
+                candidates[new.key] = (row, new)
+            elif (other := _order_mentioned(row)) is not None:
+                mentioned.add(other)
+        # An edit or refund of a new order in the same batch keeps that order on the per-record path,
+        # so the records of one order apply in the order they arrived.
+        keys = [k for k in candidates if k not in mentioned]
+        unknown = new_orders.unknown(conn, keys) if keys else set()
+        chosen = [candidates[k] for k in keys if k in unknown]
+        if not chosen:
+            return rows
+        savepoint = conn.begin_nested()
+        try:
+            pks = new_orders.insert_all(conn, [new for _, new in chosen])
+            order_sync.after_ingest_new(conn, list(pks.values()))
+            for row, new in chosen:
+                if http:
+                    self._enqueue(conn, row, ("order.created", new.order), http)
+            inbox.finish_many(conn, [row.id for row, _ in chosen], status="done", outcome="applied")
+            for row, _ in chosen:
+                if row.last_error is not None:
+                    error_log.resolve(conn, "inbox", row.id)
+            savepoint.commit()
+        except Exception as exc:  # e.g. another process stored one of them meanwhile: go record by record
+            savepoint.rollback()
+            log.info("new_orders_batch_fell_back", records=len(chosen), error=f"{type(exc).__name__}: {exc}")
+            return rows
+        for row, _ in chosen:
+            INBOX_PROCESSED.labels(row.topic, "applied").inc()
+        done = {row.id for row, _ in chosen}
+        return [row for row in rows if row.id not in done]
 
     def _process_one(self, conn: Connection, row: Any, http: list[dest_store.Destination]) -> None:
         savepoint = conn.begin_nested()

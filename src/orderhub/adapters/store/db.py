@@ -120,8 +120,8 @@ def upsert(
 
 
 def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
-                update: Sequence[str]) -> None:
+                update: Sequence[str], where: Guard | None = None) -> None:
     """Executemany form of :func:`upsert` for rows with the same columns."""
     if rows:
-        stmt = _upsert_statement(conn.dialect.name, table, tuple(rows[0]), keys, update, None, ())
+        stmt = _upsert_statement(conn.dialect.name, table, tuple(rows[0]), keys, update, where, ())
         conn.execute(stmt, [dict(r) for r in rows])

@@ -187,6 +187,12 @@ def finish(conn: Connection, record_id: int, *, status: str, outcome: str | None
     )
 
 
+def finish_many(conn: Connection, record_ids: Sequence[int], *, status: str, outcome: str) -> None:
+    if record_ids:
+        conn.execute(update(inbox).where(inbox.c.id.in_(record_ids)).values(
+            status=status, outcome=outcome, last_error=None, processed_at=utcnow(), attempts=inbox.c.attempts + 1))
+
+
 def retry_later(conn: Connection, record_id: int, *, delay_seconds: float, error: str) -> None:
     conn.execute(
         update(inbox).where(inbox.c.id == record_id).values(

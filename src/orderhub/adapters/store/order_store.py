@@ -78,7 +78,16 @@ def _lock_order(conn: Connection, shop_id: int, order_id: str) -> Any:
     return conn.execute(stmt).first()
 
 
-def _customer_guard(excluded: Any) -> Any:
+CUSTOMER_UPDATE = ("email", "first_name", "last_name", "phone", "source_updated_at")
+
+
+def customer_row(shop_id: int, customer: Customer, at: datetime) -> dict[str, Any]:
+    return dict(shop_id=shop_id, shopify_id=customer.shopify_id, email=customer.email,
+                first_name=customer.first_name, last_name=customer.last_name, phone=customer.phone,
+                source_updated_at=at)
+
+
+def customer_guard(excluded: Any) -> Any:
     """A redacted customer stays redacted; otherwise the newest order wins."""
     return and_(customers.c.redacted_at.is_(None),
                 customers.c.source_updated_at.is_(None) | (customers.c.source_updated_at <= excluded.source_updated_at))
@@ -95,11 +104,8 @@ def _newer_level(excluded: Any) -> Any:
 def _upsert_customer(conn: Connection, shop_id: int, customer: Customer | None, at: datetime) -> int | None:
     if customer is None:
         return None
-    values = dict(shop_id=shop_id, shopify_id=customer.shopify_id, email=customer.email,
-                  first_name=customer.first_name, last_name=customer.last_name, phone=customer.phone,
-                  source_updated_at=at)
-    upsert(conn, customers, values, keys=("shop_id", "shopify_id"),
-           update=("email", "first_name", "last_name", "phone", "source_updated_at"), where=_customer_guard)
+    upsert(conn, customers, customer_row(shop_id, customer, at), keys=("shop_id", "shopify_id"),
+           update=CUSTOMER_UPDATE, where=customer_guard)
     return conn.execute(select(customers.c.id).where(
         customers.c.shop_id == shop_id, customers.c.shopify_id == customer.shopify_id)).scalar_one()
 
@@ -113,7 +119,7 @@ def channel_payment_status(financial_status: str | None) -> str:
     return financial_status if financial_status in PAYMENT_STATUSES else "pending"
 
 
-def _order_values(order: Order) -> dict[str, Any]:
+def order_values(order: Order) -> dict[str, Any]:
     return dict(
         name=order.name, number=order.number, email=order.email, source_status=order.status.value,
         source_financial_status=order.financial_status, source_fulfillment_status=order.fulfillment_status,
@@ -137,7 +143,7 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
                          "stored_updated_at": current.source_updated_at.isoformat()})
         return fresh
     customer_id = _upsert_customer(conn, shop_id, order.customer, order.updated_at)
-    values = _order_values(order) | {"customer_id": customer_id, "updated_at": now}
+    values = order_values(order) | {"customer_id": customer_id, "updated_at": now}
     if current is None:
         row = upsert(conn, orders, values | {"shop_id": shop_id, "shopify_id": order.shopify_id, "version": 1,
                                               "created_at": now},
@@ -151,15 +157,19 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
     _replace_children(conn, order_pk, order)
     edits = _reapply_edits(conn, shop_id, order_pk, order.shopify_id, after=order.updated_at)
     add_order_event(conn, shop_id, order.shopify_id, inbox_id, "created" if current is None else "updated",
-                    {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
-                     "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
-                     "edits_reapplied": edits})
+                    stored_detail(order, edits))
     return fresh
 
 
-def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
-    # Items are upserted by line id (not deleted) so state attached to them survives updates.
-    rows = [dict(
+def stored_detail(order: Order, edits_reapplied: int) -> dict[str, Any]:
+    """What the timeline says about a version of an order that was stored."""
+    return {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
+            "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
+            "edits_reapplied": edits_reapplied}
+
+
+def item_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
+    return [dict(
         order_id=order_pk, shopify_id=item.shopify_id, sku=item.sku, title=item.title,
         variant_title=item.variant_title, product_shopify_id=item.product_id,
         variant_shopify_id=item.variant_id, quantity=item.quantity,
@@ -168,6 +178,22 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
         price=item.price, total_discount=item.total_discount, tax=item.tax,
         requires_shipping=item.requires_shipping,
     ) for item in order.items]
+
+
+def address_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
+    return [{"order_id": order_pk, "kind": kind} | dataclasses.asdict(address)
+            for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address))
+            if address is not None]
+
+
+def shipping_line_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
+    return [dict(order_id=order_pk, shopify_id=s.shopify_id, title=s.title, code=s.code, price=s.price,
+                 discounted_price=s.discounted_price) for s in order.shipping_lines]
+
+
+def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
+    # Items are upserted by line id (not deleted) so state attached to them survives updates.
+    rows = item_rows(order_pk, order)
     upsert_many(conn, order_items, rows, keys=("order_id", "shopify_id"),
                 update=[k for k in rows[0] if k not in ("order_id", "shopify_id")] if rows else [])
     line_ids = [i.shopify_id for i in order.items]
@@ -180,9 +206,7 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
                  .values(current_quantity=0, fulfillable_quantity=0))
     conn.execute(delete(order_items).where(order_items.c.order_id == order_pk, gone,
                                            order_items.c.id.not_in(in_fulfilment)))
-    addresses = [{"order_id": order_pk, "kind": kind} | dataclasses.asdict(address)
-                 for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address))
-                 if address is not None]
+    addresses = address_rows(order_pk, order)
     kinds = [a["kind"] for a in addresses]
     upsert_many(conn, order_addresses, addresses, keys=("order_id", "kind"),
                 update=[f.name for f in dataclasses.fields(Address)])
@@ -190,9 +214,7 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
                                                order_addresses.c.kind.not_in(kinds)))
     conn.execute(delete(order_shipping_lines).where(order_shipping_lines.c.order_id == order_pk))
     if order.shipping_lines:
-        conn.execute(insert(order_shipping_lines), [
-            dict(order_id=order_pk, shopify_id=s.shopify_id, title=s.title, code=s.code, price=s.price,
-                 discounted_price=s.discounted_price) for s in order.shipping_lines])
+        conn.execute(insert(order_shipping_lines), shipping_line_rows(order_pk, order))
 
 
 def _reapply_edits(conn: Connection, shop_id: int, order_pk: int, order_id: str, after: datetime) -> int:

@@ -14,6 +14,8 @@ SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 def sqlite_time(value: datetime) -> str:
     """How a UTC time is written on SQLite (sortable text, SQLITE_TIME_FORMAT); used by raw fast paths too."""
+    if value.tzinfo is timezone.utc:  # the common case, and hot: drop the "+00:00" instead of converting
+        return value.isoformat(sep=" ", timespec="microseconds")[:-6]
     return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 

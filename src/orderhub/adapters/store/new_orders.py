@@ -1,0 +1,113 @@
+"""Storing many orders orderhub has never seen, a handful of statements per batch.
+
+Most inbox records in a busy shop are first versions of new orders. For them the
+per-record path of :mod:`order_store` (look, upsert, replace children, reapply
+edits) reduces to plain inserts, so they are written together: one executemany
+per table. The result is row for row what :func:`order_store.apply_order` writes
+for a new order; anything else (a known order, one with edits waiting) is left to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from orderhub.adapters.store import order_store
+from orderhub.adapters.store.db import upsert_many
+from orderhub.adapters.store.schema import (
+    customers,
+    order_addresses,
+    order_edits,
+    order_events,
+    order_items,
+    order_shipping_lines,
+    orders,
+)
+from orderhub.clock import utcnow
+from orderhub.domain.model import Order
+
+Key = tuple[int, str]  # (shop id, Shopify order id)
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    shop_id: int
+    order: Order
+    inbox_id: int
+
+    @property
+    def key(self) -> Key:
+        return self.shop_id, self.order.shopify_id
+
+
+def unknown(conn: Connection, keys: Sequence[Key]) -> set[Key]:
+    """The keys of orders not stored yet and with no edit waiting for them."""
+    wanted = set(keys)
+    by_shop: dict[int, list[str]] = {}
+    for shop_id, shopify_id in wanted:
+        by_shop.setdefault(shop_id, []).append(shopify_id)
+    for shop_id, ids in by_shop.items():
+        for table, column in ((orders, orders.c.shopify_id), (order_edits, order_edits.c.order_shopify_id)):
+            found = conn.execute(select(column).where(table.c.shop_id == shop_id, column.in_(ids)).distinct())
+            wanted -= {(shop_id, r[0]) for r in found}
+    return wanted
+
+
+def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
+    """Insert these new orders with their customers, lines, addresses, shipping lines and timeline.
+
+    Raises (and the caller's savepoint rolls back) if any of them exists after all,
+    e.g. another process stored it since :func:`unknown` looked."""
+    if not batch:
+        return {}
+    now = utcnow()
+    customer_ids = _customers(conn, batch)
+    rows = [order_store.order_values(n.order) | {
+        "shop_id": n.shop_id, "shopify_id": n.order.shopify_id, "version": 1, "created_at": now, "updated_at": now,
+        "customer_id": customer_ids.get((n.shop_id, n.order.customer.shopify_id)) if n.order.customer else None}
+        for n in batch]
+    inserted = conn.execute(insert(orders).returning(orders.c.id, orders.c.shop_id, orders.c.shopify_id,
+                                                     sort_by_parameter_order=True), rows)
+    pks = {(r.shop_id, r.shopify_id): r.id for r in inserted}
+    children = (
+        (order_items, order_store.item_rows),
+        (order_addresses, order_store.address_rows),
+        (order_shipping_lines, order_store.shipping_line_rows),
+    )
+    for table, make in children:
+        table_rows = [row for n in batch for row in make(pks[n.key], n.order)]
+        if table_rows:
+            conn.execute(insert(table), table_rows)
+    conn.execute(insert(order_events), [
+        {"shop_id": n.shop_id, "order_shopify_id": n.order.shopify_id, "inbox_id": n.inbox_id, "kind": "created",
+         "detail": order_store.to_json(order_store.stored_detail(n.order, 0)), "at": now} for n in batch])
+    return pks
+
+
+def _customers(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
+    """Upsert the batch's customers (the newest order's details win) and return their ids."""
+    newest: dict[Key, dict[str, Any]] = {}
+    for n in batch:
+        c = n.order.customer
+        if c is None:
+            continue
+        row = order_store.customer_row(n.shop_id, c, n.order.updated_at)
+        known = newest.get((n.shop_id, c.shopify_id))
+        if known is None or known["source_updated_at"] <= row["source_updated_at"]:
+            newest[(n.shop_id, c.shopify_id)] = row
+    if not newest:
+        return {}
+    upsert_many(conn, customers, list(newest.values()), keys=("shop_id", "shopify_id"),
+                update=order_store.CUSTOMER_UPDATE, where=order_store.customer_guard)
+    ids: dict[Key, int] = {}
+    by_shop: dict[int, list[str]] = {}
+    for shop_id, shopify_id in newest:
+        by_shop.setdefault(shop_id, []).append(shopify_id)
+    for shop_id, shopify_ids in by_shop.items():
+        for r in conn.execute(select(customers.c.id, customers.c.shopify_id).where(
+                customers.c.shop_id == shop_id, customers.c.shopify_id.in_(shopify_ids))):
+            ids[(shop_id, r.shopify_id)] = r.id
+    return ids
