@@ -47,9 +47,11 @@ def order(hub: Hub, shopify_id: int = BIG_ID) -> dict[str, Any]:
     return found
 
 
-def events(hub: Hub) -> list[tuple[str, dict[str, Any]]]:
+def events(hub: Hub, prefix: str = "order.") -> list[tuple[str, dict[str, Any]]]:
+    """The outbox's events whose type starts with ``prefix``, oldest first."""
     with hub.db.read() as conn:
-        return [(r.event_type, orjson.loads(r.payload)) for r in conn.execute(select(outbox).order_by(outbox.c.id))]
+        return [(r.event_type, orjson.loads(r.payload)) for r in conn.execute(
+            select(outbox).where(outbox.c.event_type.startswith(prefix)).order_by(outbox.c.id))]
 
 
 def position(hub: Hub, sku: str, facility_id: int) -> Position:

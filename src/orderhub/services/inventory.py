@@ -1,18 +1,17 @@
 """Inventory operations people and jobs perform: receive, count, adjust, set safety stock; and views.
 
-Every change goes through the ledger and announces itself with ``inventory.changed``
-in the same transaction.
+Every change goes through the ledger, which announces it with ``inventory.changed``
+in the same transaction (see :mod:`inventory_store`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import inventory_store, outbox
+from orderhub.adapters.store import inventory_store
 from orderhub.adapters.store.inventory_store import Change, Movement
 from orderhub.adapters.store.schema import facilities, inventory_ledger
 from orderhub.domain.inventory import LedgerReason, Position, channel_atp
@@ -20,16 +19,6 @@ from orderhub.domain.inventory import LedgerReason, Position, channel_atp
 # Reasons a person may give for a manual change.
 MANUAL_REASONS = (LedgerReason.RECEIVED, LedgerReason.DAMAGED, LedgerReason.CYCLE_COUNT, LedgerReason.ADJUSTED,
                   LedgerReason.RETURNED, LedgerReason.SHOPIFY_SYNC)
-
-
-def announce(conn: Connection, changes: Sequence[Change]) -> None:
-    """One ``inventory.changed`` per (SKU, facility) changed, ordered per SKU."""
-    codes = {r.id: r.code for r in conn.execute(select(facilities.c.id, facilities.c.code))}
-    for c in changes:
-        outbox.add(conn, "inventory.changed", {
-            "sku": c.sku, "facility": codes.get(c.facility_id, str(c.facility_id)),
-            "on_hand": c.after.on_hand, "reserved": c.after.reserved, "safety_stock": c.after.safety_stock,
-            "atp": c.after.atp, "atp_before": c.before.atp}, ordering_key=f"sku:{c.sku}")
 
 
 def adjust(conn: Connection, sku: str, facility_code: str, *, actor: str, reason: str,
@@ -60,9 +49,7 @@ def adjust(conn: Connection, sku: str, facility_code: str, *, actor: str, reason
             on_hand = before.on_hand
         change = inventory_store.set_on_hand(conn, sku, facility_id, on_hand, reason=why, actor=actor, note=note,
                                              safety_stock=safety_stock)
-    change = Change(sku, facility_id, before, change.after)
-    announce(conn, [change])
-    return change
+    return Change(sku, facility_id, before, change.after)
 
 
 def view(conn: Connection, sku: str) -> dict[str, Any]:

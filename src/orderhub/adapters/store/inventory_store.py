@@ -5,7 +5,9 @@ once: each (SKU, facility) is changed by one ``UPDATE ... WHERE on_hand - reserv
 safety_stock >= n``, so the database decides, not a value read earlier. A batch of
 many orders' reservations for one SKU is one statement; only when stock runs out
 is the row locked and read to grant what still fits, first come first served.
-Every change appends ledger rows with the values before and after.
+Every change appends ledger rows with the values before and after, and writes one
+``inventory.changed`` event per (SKU, facility) to the outbox in the same transaction,
+so channels learn of every change in ATP - reservations included - once it commits.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text
 
+from orderhub.adapters.store import outbox
 from orderhub.adapters.store.db import upsert
-from orderhub.adapters.store.schema import inventory, inventory_ledger
+from orderhub.adapters.store.schema import facilities, inventory, inventory_ledger
 from orderhub.adapters.store.types import UTCDateTime
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason, Position, grant_in_order
@@ -79,6 +82,7 @@ def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> li
     granted = [0] * len(requests)
     now = utcnow()
     ledger: list[dict[str, Any]] = []
+    changes: list[Change] = []
     for (sku, facility_id), indexes in _groups(requests):
         quantities = [requests[i].quantity for i in indexes]
         total = sum(quantities)
@@ -97,6 +101,7 @@ def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> li
                                               "now": now}).one()
             after = Position(row.on_hand, row.reserved, row.safety_stock)
         reserved = after.reserved - sum(grants)
+        changes.append(Change(sku, facility_id, Position(after.on_hand, reserved, after.safety_stock), after))
         for i, qty in zip(indexes, grants, strict=True):
             granted[i] = qty
             if qty:
@@ -105,6 +110,7 @@ def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> li
                                           reserved, reserved + qty))
                 reserved += qty
     _append(conn, ledger)
+    _announce(conn, changes, LedgerReason.RESERVED)
     return granted
 
 
@@ -134,6 +140,7 @@ def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReaso
             ledger.append(_ledger_row(m, reason, actor, on_hand, nxt_on_hand, reserved, nxt_reserved, note))
             on_hand, reserved = nxt_on_hand, nxt_reserved
     _append(conn, ledger)
+    _announce(conn, changes, reason)
     return changes
 
 
@@ -155,7 +162,9 @@ def set_on_hand(conn: Connection, sku: str, facility_id: int, on_hand: int, *, r
     after = Position(on_hand, before.reserved, before.safety_stock if safety_stock is None else safety_stock)
     _append(conn, [_ledger_row(Movement(sku, facility_id, 0), reason, actor, before.on_hand, on_hand,
                                before.reserved, before.reserved, note)])
-    return Change(sku, facility_id, before, after)
+    change = Change(sku, facility_id, before, after)
+    _announce(conn, [change], reason)
+    return change
 
 
 def _ensure_row(conn: Connection, sku: str, facility_id: int) -> None:
@@ -173,6 +182,19 @@ def _ledger_row(m: Movement, reason: LedgerReason, actor: str, on_hand_before: i
 def _append(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(inventory_ledger), rows)
+
+
+def _announce(conn: Connection, changes: Sequence[Change], reason: LedgerReason) -> None:
+    """One ``inventory.changed`` per (SKU, facility), delivered in order per SKU."""
+    if not changes:
+        return
+    ids = sorted({c.facility_id for c in changes})
+    codes = {r.id: r.code for r in conn.execute(select(facilities.c.id, facilities.c.code)
+                                                .where(facilities.c.id.in_(ids)))}
+    outbox.add_many(conn, [outbox.Event("inventory.changed", {
+        "sku": c.sku, "facility": codes.get(c.facility_id, str(c.facility_id)), "reason": reason.value,
+        "on_hand": c.after.on_hand, "reserved": c.after.reserved, "safety_stock": c.after.safety_stock,
+        "atp": c.after.atp, "atp_before": c.before.atp}, f"sku:{c.sku}") for c in changes])
 
 
 def positions(conn: Connection, skus: Iterable[str]) -> dict[tuple[str, int], Position]:
