@@ -29,6 +29,15 @@ def test_metrics_show_queue_depth_processing_and_error_log(hub, hub_server, caps
         drain(hub)
         after = client.get("/metrics").text
         assert client.get("/healthz").json() == {"status": "ok", "database": hub.db.dialect}
+        assert _value(after, 'orderhub_workflows_open{kind="place_order",status="running"}') == 3
+        assert _value(after, "orderhub_events_unpublished") == 0
+        placement = hub.placement()
+        while placement.run_once()[0]:
+            pass
+        placed = client.get("/metrics").text
+    assert "orderhub_workflows_open{" not in placed
+    assert _value(placed, "orderhub_events_unpublished") >= 3  # at least order.placed for each, not yet sent
+    assert _value(placed, "orderhub_events_oldest_unpublished_age_seconds") >= 0
     assert _value(after, "orderhub_inbox_depth") == 0
     assert _value(after, 'orderhub_error_log_size{kind="validation",status="open"}') == 1
     assert 'orderhub_inbox_processed_total{outcome="applied",topic="orders/create"}' in after

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from orderhub.adapters.store import error_log, inbox
-from orderhub.adapters.store.schema import deliveries
+from orderhub.adapters.store.schema import deliveries, outbox, subscription_deliveries, workflows
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 
@@ -40,12 +40,36 @@ class QueueCollector(Collector):
         with self.hub.db.read() as conn:
             depth, oldest = inbox.depth(conn)
             sizes = error_log.size_by_kind(conn)
-            outbox = conn.execute(select(func.count()).select_from(deliveries).where(
+            waiting = conn.execute(select(func.count()).select_from(deliveries).where(
                 deliveries.c.status.in_(("pending", "sending")))).scalar_one()
+            events, oldest_event = conn.execute(select(func.count(), func.min(outbox.c.created_at))
+                                                .where(outbox.c.fanned_out_at.is_(None))).one()
+            per_subscription = conn.execute(
+                select(subscription_deliveries.c.subscription_id, subscription_deliveries.c.status, func.count())
+                .where(subscription_deliveries.c.status.in_(("pending", "sending", "failed")))
+                .group_by(subscription_deliveries.c.subscription_id, subscription_deliveries.c.status)).all()
+            flows = conn.execute(select(workflows.c.kind, workflows.c.status, func.count())
+                                 .where(workflows.c.status.in_(("running", "compensating")))
+                                 .group_by(workflows.c.kind, workflows.c.status)).all()
         yield GaugeMetricFamily("orderhub_inbox_depth", "Inbox records waiting to be processed", value=depth)
         age = 0.0 if oldest is None else (utcnow() - oldest).total_seconds()
         yield GaugeMetricFamily("orderhub_inbox_oldest_age_seconds", "Age of the oldest waiting record", value=age)
-        yield GaugeMetricFamily("orderhub_outbox_depth", "Deliveries waiting for HTTP destinations", value=outbox)
+        yield GaugeMetricFamily("orderhub_outbox_depth", "Deliveries waiting for HTTP destinations", value=waiting)
+        yield GaugeMetricFamily("orderhub_events_unpublished", "Domain events not yet fanned out to subscriptions",
+                                value=events)
+        yield GaugeMetricFamily("orderhub_events_oldest_unpublished_age_seconds",
+                                "Age of the oldest event not yet fanned out",
+                                value=0.0 if oldest_event is None else (utcnow() - oldest_event).total_seconds())
+        g = GaugeMetricFamily("orderhub_subscription_deliveries", "Webhook deliveries to subscriptions not "
+                              "delivered (yet), by subscription and status", labels=["subscription", "status"])
+        for subscription_id, status, n in per_subscription:
+            g.add_metric([str(subscription_id), status], n)
+        yield g
+        g = GaugeMetricFamily("orderhub_workflows_open", "Workflows under way, by kind and status",
+                              labels=["kind", "status"])
+        for kind, status, n in flows:
+            g.add_metric([kind, status], n)
+        yield g
         g = GaugeMetricFamily("orderhub_error_log_size", "Error-log entries by kind and status",
                               labels=["kind", "status"])
         for (kind, status), n in sorted(sizes.items()):
