@@ -154,3 +154,37 @@ def test_a_step_that_keeps_raising_is_compensated_after_max_attempts(hub: Hub) -
     status, _, error = _rows(hub)[1]
     assert status == "compensated" and error.startswith("gave up after 3 attempts: pay: RuntimeError")
     assert [e for e, _ in j.entries] == ["validate", "reserve", "undo reserve", "undo validate", "compensated"]
+
+
+def test_an_undo_that_fails_is_retried_until_it_succeeds(hub: Hub) -> None:
+    """A void at a gateway that is down: the flow stays compensating, logs each failed attempt, and
+    finishes once the gateway is back."""
+    j = Journal()
+    outages = [RuntimeError("gateway unavailable"), RuntimeError("gateway unavailable")]
+
+    def void(flows: list[Flow]) -> None:
+        if outages:
+            raise outages.pop()
+        j.entries += [("void", f.order_id) for f in flows]
+
+    steps = list(j.definition().steps)
+    steps[2] = Step("pay", steps[2].run, compensate_outside=void)
+    steps.append(Step("fail", lambda conn, flows: {f.id: workflow.fail("record refused") for f in flows}))
+    definition = Definition("test", tuple(steps), on_compensated=j.definition().on_compensated)
+    _start(hub, 1)
+    engine = Engine(hub.db, definition, worker="w", retry_seconds=0)
+    engine.run_once()
+    status, step, error = _rows(hub)[1]
+    assert (status, step, error) == ("compensating", 2, "record refused")  # why it is undone stays
+    assert ("undo record", 1) in j.entries and ("void", 1) not in j.entries
+    engine.run_once()  # still down
+    assert _rows(hub)[1][0] == "compensating"
+    engine.run_once()
+    assert _rows(hub)[1][0] == "compensated"
+    assert [e for e, _ in j.entries][-4:] == ["void", "undo reserve", "undo validate", "compensated"]
+    with hub.db.read() as conn:
+        outcomes = [(r.step, r.outcome, r.detail) for r in conn.execute(
+            select(workflow_steps).where(workflow_steps.c.action == "compensate").order_by(workflow_steps.c.id))]
+    down = ("pay", "error", "undo pay: RuntimeError: gateway unavailable")
+    assert outcomes == [("record", "ok", None), down, down, ("pay", "ok", None), ("reserve", "ok", None),
+                        ("validate", "ok", None)]

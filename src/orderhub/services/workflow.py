@@ -111,6 +111,9 @@ def wake(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
                                              workflows.c.status == "running").values(available_at=utcnow()))
 
 
+COMPENSATION_RETRY_MAX = 900.0  # seconds between attempts to undo a step, at most
+
+
 class Engine:
     def __init__(self, db: Database, definition: Definition, *, worker: str, batch_size: int = 200,
                  lease_seconds: float = 60.0, max_attempts: int = 5, retry_seconds: float = 5.0,
@@ -247,22 +250,45 @@ class Engine:
         by_step: dict[int, list[Flow]] = {}
         for f in flows:
             by_step.setdefault(f.step, []).append(f)
+        stuck: set[int] = set()
         for index, group in sorted(by_step.items(), reverse=True):
             step = self.definition.steps[index]
-            if step.compensate_outside:
-                step.compensate_outside(group)  # idempotent calls, repeated safely after a crash
-            now = utcnow()
-            with self.db.write() as conn:
-                if step.compensate:
-                    step.compensate(conn, group)
+            try:
+                if step.compensate_outside:
+                    step.compensate_outside(group)  # idempotent calls, repeated safely after a crash
+                now = utcnow()
+                with self.db.write() as conn:
+                    if step.compensate:
+                        step.compensate(conn, group)
+                    for f in group:
+                        f.step -= 1
+                    self._save_many(conn, [(f, 0.0, None, False) for f in group], now)
+                    conn.execute(insert(workflow_steps), [
+                        {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "ok",
+                         "detail": None, "at": now} for f in group])
+                    self._finish_compensation(conn, [f for f in group if f.step < 0], now)
+            except Exception as exc:  # the gateway is down, say: undoing must finish, so try again later
                 for f in group:
-                    f.step -= 1
-                self._save_many(conn, [(f, 0.0, None, False) for f in group], now)
-                conn.execute(insert(workflow_steps), [
-                    {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "ok",
-                     "detail": None, "at": now} for f in group])
-                self._finish_compensation(conn, [f for f in group if f.step < 0], now)
-        return [f for f in flows if f.step >= 0]
+                    f.step = index  # the write above rolled back
+                self._compensation_failure(step, group, exc)
+                stuck |= {f.id for f in group}
+        return [f for f in flows if f.step >= 0 and f.id not in stuck]
+
+    def _compensation_failure(self, step: Step, flows: list[Flow], exc: Exception) -> None:
+        """Keep the flows compensating at this step; retry with growing delays (never give up: what was
+        done must be undone). The error shows on the workflow and in its step log."""
+        error = f"undo {step.name}: {type(exc).__name__}: {exc}"
+        now = utcnow()
+        for f in flows:
+            f.attempts += 1
+            log.warning("workflow_compensation_error", workflow=f.id, order=f.order_id, step=step.name, error=error,
+                        attempt=f.attempts)
+        with self.db.write() as conn:
+            self._save_many(conn, [(f, min(COMPENSATION_RETRY_MAX, self.retry_seconds * 2 ** min(f.attempts, 16)),
+                                    error, True) for f in flows], now)
+            conn.execute(insert(workflow_steps), [
+                {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "error",
+                 "detail": error, "at": now} for f in flows])
 
     def _finish_compensation(self, conn: Connection, flows: list[Flow], now: Any) -> None:
         if not flows:
