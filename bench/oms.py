@@ -112,7 +112,9 @@ def prepare(url: str, n: int) -> None:
 
 
 def _pipeline(url: str, out: Any) -> None:
-    hub = build(Settings(database_url=url, placement_batch_size=200))
+    # Batches of 200 for both loops (ORDERHUB_WORKER_BATCH_SIZE, ORDERHUB_PLACEMENT_BATCH_SIZE): the
+    # processor's SQLite default of 25 keeps the write lock short for webhook receivers; here none run.
+    hub = build(Settings(database_url=url, placement_batch_size=200, worker_batch_size=200))
     processor, placement = hub.processor(), hub.placement()
     started = time.perf_counter()
     while True:
