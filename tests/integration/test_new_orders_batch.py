@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import select
 
 from orderhub.adapters.store import error_log, migrate, new_orders, order_queries
@@ -51,6 +50,24 @@ def records() -> list[tuple[str, dict[str, Any]]]:
             ("orders/updated", a_newer), ("orders/create", d), ("orders/create", e), ("orders/create", invalid)]
 
 
+def watch_batches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Records each batch write: ("stored", orders) or ("raised", exception name)."""
+    seen: list[tuple[str, Any]] = []
+    insert_all = new_orders.insert_all
+
+    def watched(conn: Any, batch: Any) -> Any:
+        try:
+            stored = insert_all(conn, batch)
+        except Exception as exc:
+            seen.append(("raised", type(exc).__name__))
+            raise
+        seen.append(("stored", len(stored)))
+        return stored
+
+    monkeypatch.setattr(new_orders, "insert_all", watched)
+    return seen
+
+
 def normalised(value: Any) -> Any:
     """An order as the API shows it, without what differs between two databases (ids, clock times)."""
     if isinstance(value, dict):
@@ -79,17 +96,13 @@ def process(hub: Hub, *, bulk: bool) -> None:
 def test_batch_path_stores_exactly_what_the_record_path_stores(two_hubs: tuple[Hub, Hub],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     batch, single = two_hubs
-    sizes: list[int] = []
-    insert_all = new_orders.insert_all
-    monkeypatch.setattr(new_orders, "insert_all", lambda conn, new: sizes.append(len(new)) or insert_all(conn, new))
+    batches = watch_batches(monkeypatch)
     for hub in two_hubs:
         shop = add_shop(hub)
         for topic, payload in records():
             put(hub, topic, payload, shop_id=shop.id)
-    with structlog.testing.capture_logs() as logs:
-        process(batch, bulk=True)
-    assert not [entry for entry in logs if entry["event"] == "new_orders_batch_fell_back"]
-    assert sizes == [2]  # B and C; A has a second version in the batch, D an edit, E is cancelled
+    process(batch, bulk=True)
+    assert batches == [("stored", 2)]  # B and C; A has a second version in the batch, D an edit, E is cancelled
     process(single, bulk=False)
     got, want = state(batch), state(single)
     assert set(got["orders"]) == {str(BIG_ID + k) for k in (0, 1000, 2000, 3000, 4000)}
@@ -114,9 +127,9 @@ def test_an_order_stored_meanwhile_sends_the_batch_record_by_record(hub: Hub, mo
         put(hub, "orders/create", order_payload(BIG_ID + k * 1000), shop_id=shop.id)
     Processor(hub.db, batch_size=1).run_once()  # order 3 is stored by its newer version first
     monkeypatch.setattr(new_orders, "unknown", lambda conn, keys: set(keys))  # the look saw it missing
-    with structlog.testing.capture_logs() as logs:
-        process(hub, bulk=True)
-    assert [entry for entry in logs if entry["event"] == "new_orders_batch_fell_back"]
+    batches = watch_batches(monkeypatch)
+    process(hub, bulk=True)
+    assert batches == [("raised", "IntegrityError")]
     with hub.db.read() as conn:
         assert sorted(r.status for r in conn.execute(select(inbox.c.status))) == ["done"] * 6
         assert len(conn.execute(select(orders.c.id)).all()) == 5

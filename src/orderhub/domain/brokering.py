@@ -29,6 +29,18 @@ from typing import Final, NamedTuple
 from orderhub.domain.geo import haversine_km
 from orderhub.domain.routing import ActionKind, InventorySort, OrderFilter, Routing, RoutingRun, Rule, Split
 
+# The queue approved units wait in until a routing run brokers them.
+BROKERING_QUEUE: Final = "brokering"
+# The ship group of units whose line needs no shipping (gift cards, digital goods). They hold
+# no stock anywhere, so they are never brokered: the channel delivers them.
+NO_SHIPPING: Final = "no_shipping"
+
+
+def ships(ship_group: str) -> bool:
+    """Whether units of this ship group are brokered and shipped (every group but ``NO_SHIPPING``)."""
+    return ship_group != NO_SHIPPING
+
+
 # --- inputs -------------------------------------------------------------------------------
 
 
@@ -149,9 +161,15 @@ def broker(run: RoutingRun, orders: Sequence[OrderToBroker], facilities: Sequenc
 
 
 def _by_id(orders: Sequence[OrderToBroker]) -> list[OrderToBroker]:
-    """Orders by id; ids of orders and of units must be unique (a unit is decided once)."""
+    """Orders by id; ids of orders and of units must be unique (a unit is decided once), and every
+    unit must ship (brokering one that does not would reserve stock for a gift card)."""
     _require_unique((o.id for o in orders), "order")
     _require_unique((u.id for o in orders for u in o.units), "unit")
+    for o in orders:
+        for u in o.units:
+            if not ships(u.ship_group):
+                raise ValueError(f"order {o.name} unit {u.id} needs no shipping (ship group {u.ship_group}); "
+                                 "such units are never brokered, leave them out")
     return sorted(orders, key=lambda o: o.id)
 
 

@@ -40,7 +40,9 @@ class OrderStatus(StrEnum):
 
 U = UnitStatus
 UNIT_TRANSITIONS: dict[UnitStatus, frozenset[UnitStatus]] = {
-    U.CREATED: frozenset({U.APPROVED, U.CANCELLED, U.REJECTED}),
+    # Straight to completed: a unit that needs no shipping (gift card, digital good) is delivered
+    # by the channel when its order is approved; it is never brokered, reserved or shipped.
+    U.CREATED: frozenset({U.APPROVED, U.COMPLETED, U.CANCELLED, U.REJECTED}),
     U.APPROVED: frozenset({U.BROKERED, U.CANCELLED, U.REJECTED}),
     # Back to approved: the facility rejected the item, it is brokered again elsewhere.
     U.BROKERED: frozenset({U.PICKED, U.APPROVED, U.CANCELLED, U.REJECTED}),
@@ -59,12 +61,14 @@ RESERVING = frozenset({U.BROKERED, U.PICKED, U.PACKED})
 DROPPED = frozenset({U.CANCELLED, U.REJECTED})
 
 S = OrderStatus
+# To completed from any status in fulfilment: the units that were still to ship are cancelled
+# and what is left (a gift card, a digital good) was delivered by the channel.
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CREATED: frozenset({S.APPROVED, S.HELD, S.CANCELLED, S.REJECTED}),
-    S.APPROVED: frozenset({S.BROKERED, S.HELD, S.CANCELLED, S.PICKED, S.PACKED, S.SHIPPED}),
-    S.BROKERED: frozenset({S.APPROVED, S.PICKED, S.PACKED, S.SHIPPED, S.HELD, S.CANCELLED}),
-    S.PICKED: frozenset({S.APPROVED, S.BROKERED, S.PACKED, S.SHIPPED, S.CANCELLED}),
-    S.PACKED: frozenset({S.APPROVED, S.BROKERED, S.PICKED, S.SHIPPED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.BROKERED, S.HELD, S.CANCELLED, S.PICKED, S.PACKED, S.SHIPPED, S.COMPLETED}),
+    S.BROKERED: frozenset({S.APPROVED, S.PICKED, S.PACKED, S.SHIPPED, S.HELD, S.CANCELLED, S.COMPLETED}),
+    S.PICKED: frozenset({S.APPROVED, S.BROKERED, S.PACKED, S.SHIPPED, S.CANCELLED, S.COMPLETED}),
+    S.PACKED: frozenset({S.APPROVED, S.BROKERED, S.PICKED, S.SHIPPED, S.CANCELLED, S.COMPLETED}),
     S.SHIPPED: frozenset({S.COMPLETED, S.RETURNED}),
     S.COMPLETED: frozenset({S.RETURNED}),
     S.HELD: frozenset({S.CREATED, S.APPROVED, S.BROKERED, S.CANCELLED}),

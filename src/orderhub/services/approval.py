@@ -12,7 +12,8 @@ from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.schema import inventory, order_addresses, order_items, orders, shops, variants
 from orderhub.clock import utcnow
 from orderhub.domain import lifecycle
-from orderhub.domain.approval import ApprovalFacts, evaluate
+from orderhub.domain.approval import DELIVERED_BY_CHANNEL, ApprovalFacts, UnitFacts, evaluate, unit_on_approval
+from orderhub.domain.brokering import ships
 
 
 def _known_skus(conn: Connection, skus: set[str]) -> set[str]:
@@ -43,29 +44,28 @@ def approve(conn: Connection, order_ids: Sequence[int], *, actor: str) -> set[in
         live = [u for u in units[oid] if u.status == "created"]
         failures = evaluate(ApprovalFacts(status=order.status, payment_status=order.payment_status,
                                           needs_shipping=oid in shipping, shipping_address=addresses.get(oid),
-                                          skus=[u.sku for u in live], known_skus=known))
+                                          units=[UnitFacts(u.sku, ships(u.ship_group)) for u in live],
+                                          known_skus=known))
         if failures:
             waiting.append({"oid": oid, "why": "not approved: " + "; ".join(str(f) for f in failures)})
             entries.append(timeline.Entry(oid, "not_approved", {"failed": [str(f) for f in failures]}, actor))
             continue
         lifecycle.check_order(f"order {order.name}", order.status, "approved")
-        after = []
-        for u in live:
-            status = "brokered" if u.facility_id is not None else "approved"
-            unit_changes.append({"id": u.id, "status": status, "facility_id": u.facility_id,
-                                 "queue": None if u.facility_id is not None else (u.queue or "brokering"),
-                                 "reason": None})
-            after.append(status)
-        status = lifecycle.order_status_from_units(after + [u.status for u in units[oid] if u.status != "created"])
-        order_rows.append({"oid": oid, "new_status": status.value})
+        changes = [approved_unit(u) for u in live]
+        unit_changes += changes
+        after = [c["status"] for c in changes] + [u.status for u in units[oid] if u.status != "created"]
+        status = lifecycle.order_status_from_units(after)
+        order_rows.append({"oid": oid, "new_status": status.value,
+                           "new_fulfilment": lifecycle.fulfillment_status_from_units(after)})
         entries.append(timeline.Entry(oid, "approved", {"status": status.value}, actor))
+        entries += delivered_entries(oid, changes, actor)
         approved.add(oid)
     now = utcnow()
     unit_store.save(conn, unit_changes)
     if order_rows:
         conn.execute(update(orders).where(orders.c.id == bindparam("oid")).values(
-            status=bindparam("new_status"), approved_at=now, status_reason=None, updated_at=now,
-            lifecycle_version=orders.c.lifecycle_version + 1), order_rows)
+            status=bindparam("new_status"), fulfillment_status=bindparam("new_fulfilment"), approved_at=now,
+            status_reason=None, updated_at=now, lifecycle_version=orders.c.lifecycle_version + 1), order_rows)
     if waiting:
         conn.execute(update(orders).where(orders.c.id == bindparam("oid")).values(status_reason=bindparam("why")),
                      waiting)
@@ -73,16 +73,34 @@ def approve(conn: Connection, order_ids: Sequence[int], *, actor: str) -> set[in
     return approved
 
 
+def approved_unit(unit: Any) -> dict[str, Any]:
+    """The change that moves one created unit on as its order is approved (see ``unit_on_approval``)."""
+    move = unit_on_approval(ships=ships(unit.ship_group), has_facility=unit.facility_id is not None,
+                            queue=unit.queue)
+    return {"id": unit.id, "status": move.status.value, "facility_id": unit.facility_id, "queue": move.queue,
+            "reason": move.reason}
+
+
+def delivered_entries(order_id: int, changes: Sequence[dict[str, Any]], actor: str) -> list[timeline.Entry]:
+    """The timeline entry for units an approval completed because they need no shipping (if any)."""
+    delivered = [c["id"] for c in changes if c["status"] == "completed"]
+    return [timeline.Entry(order_id, "completed", {"units": delivered, "reason": DELIVERED_BY_CHANNEL}, actor)
+            ] if delivered else []
+
+
 def unapprove(conn: Connection, order_ids: Sequence[int]) -> None:
     """Compensation of an approval made while placing: back to created (reservations are released later)."""
     if not order_ids:
         return
     units = unit_store.of_orders(conn, order_ids)
+    # Completed units that need no shipping were completed by this approval: they go back too.
     unit_store.save(conn, [{"id": u.id, "status": "created", "facility_id": u.facility_id, "queue": None,
                             "reason": None} for us in units.values() for u in us
-                           if u.status in ("approved", "brokered")])
+                           if u.status in ("approved", "brokered")
+                           or (u.status == "completed" and not ships(u.ship_group))])
     conn.execute(update(orders).where(orders.c.id.in_(order_ids)).values(
-        status="created", approved_at=None, lifecycle_version=orders.c.lifecycle_version + 1))
+        status="created", fulfillment_status="unfulfilled", approved_at=None,
+        lifecycle_version=orders.c.lifecycle_version + 1))
 
 
 def summaries(conn: Connection, order_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -108,8 +126,10 @@ def announce(conn: Connection, order_id: int, *event_types: str) -> None:
 
 
 def announce_approved(conn: Connection, order_ids: Sequence[int]) -> None:
-    """``order.approved`` (and ``order.brokered`` when every unit already has a facility) for these orders."""
+    """``order.approved`` for these orders, then ``order.brokered`` when every unit already has a facility,
+    or ``order.completed`` when every unit needed no shipping."""
+    then = {"brokered": ["order.brokered"], "completed": ["order.completed"]}
     for summary in summaries(conn, order_ids):
-        kinds = ["order.approved"] + (["order.brokered"] if summary["status"] == "brokered" else [])
+        kinds = ["order.approved", *then.get(summary["status"], [])]
         outbox.add_many(conn, [outbox.Event(kind, summary, f"order:{summary['id']}", summary["id"])
                                for kind in kinds])

@@ -25,7 +25,15 @@ from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.inventory_store import Movement
 from orderhub.adapters.store.schema import order_addresses, order_units, orders, products, variants
 from orderhub.clock import utcnow
-from orderhub.domain.brokering import BrokeringResult, Facility, OrderToBroker, Unit, broker
+from orderhub.domain.brokering import (
+    BROKERING_QUEUE,
+    BrokeringResult,
+    Facility,
+    OrderToBroker,
+    Unit,
+    broker,
+    ships,
+)
 from orderhub.domain.routing import RoutingRun, parse_run
 
 # Used until a retailer configures their own: nearest facility that has everything,
@@ -67,7 +75,8 @@ class Outcome:
 
 
 def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequence[str]) -> list[OrderToBroker]:
-    """The orders as brokering sees them: their units in ``statuses`` without a facility."""
+    """The orders as brokering sees them: their units in ``statuses`` without a facility, leaving out
+    units that need no shipping (gift cards, digital goods: they are never brokered nor reserved)."""
     if not order_ids:
         return []
     units_by_order = unit_store.of_orders(conn, order_ids)
@@ -78,11 +87,12 @@ def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequenc
         if r.latitude is not None and r.longitude is not None}
     out = []
     for o in conn.execute(select(orders).where(orders.c.id.in_(order_ids)).order_by(orders.c.id)):
-        waiting = [u for u in units_by_order.get(o.id, []) if u.status in statuses and u.facility_id is None]
+        waiting = [u for u in units_by_order.get(o.id, []) if u.status in statuses and u.facility_id is None
+                   and ships(u.ship_group)]
         if not waiting:
             continue
         out.append(OrderToBroker(
-            id=o.id, name=o.name or o.shopify_id, channel=o.channel, queue=waiting[0].queue or "brokering",
+            id=o.id, name=o.name or o.shopify_id, channel=o.channel, queue=waiting[0].queue or BROKERING_QUEUE,
             units=tuple(Unit(id=u.id, sku=u.sku or "", ship_group=u.ship_group, price=Decimal(u.price),
                              category=categories.get(u.sku or ""),
                              rejected_facilities=frozenset(orjson.loads(u.rejected_facilities)))

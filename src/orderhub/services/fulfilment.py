@@ -23,6 +23,7 @@ from orderhub.adapters.store.inventory_store import Movement
 from orderhub.adapters.store.schema import order_items, order_units, orders, returns, shipments
 from orderhub.clock import utcnow
 from orderhub.domain import lifecycle
+from orderhub.domain.brokering import ships
 from orderhub.domain.inventory import LedgerReason
 from orderhub.services.approval import announce
 
@@ -279,6 +280,12 @@ def return_units(conn: Connection, order_id: int, ctx: Ctx, *, unit_ids: Sequenc
     if item_id is not None:
         units = [u for u in units if u.item_id == item_id]
     units = [u for u in units if u.status in ("shipped", "completed")] if unit_ids is None else units
+    # A gift card or digital good was delivered by the channel: there is nothing to take back into stock.
+    delivered = [u for u in units if not ships(u.ship_group)]
+    if delivered and (unit_ids is not None or item_id is not None):
+        raise lifecycle.IllegalTransition(_unit_label(order, delivered[0]), delivered[0].status, "returned",
+                                          "it needed no shipping (gift card, digital good): refund it in Shopify")
+    units = [u for u in units if ships(u.ship_group)]
     if quantity is not None:
         units = units[:quantity]
     if not units:

@@ -1,21 +1,30 @@
 """What orderhub does when Shopify's version of an order changes.
 
-A new order enters the order management system (placement); a cancellation in
-Shopify cancels what is not yet shipped; a payment that arrives wakes a placement
-that was waiting for it, or approves an order that was placed unpaid.
+A new order enters the order management system (placement); a line's quantity that
+changes in Shopify adds or cancels units; a cancellation in Shopify cancels what is not
+yet shipped; a payment that arrives wakes a placement that was waiting for it, or
+approves an order that was placed unpaid.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
 from sqlalchemy import Connection, select
 
+from orderhub.adapters.store import timeline
 from orderhub.adapters.store import units as unit_store
-from orderhub.adapters.store.schema import order_items, orders, workflows
+from orderhub.adapters.store.schema import order_edits, order_items, orders, workflows
 from orderhub.domain.approval import PAID
 from orderhub.domain.model import Freshness
 from orderhub.services import approval, fulfilment, placement, workflow
 
 ACTOR = "shopify"
+REDUCED_IN_SHOPIFY = "quantity reduced in Shopify"
+# Units added in Shopify to an order in one of these are not made: it is not reopened for them.
+_NOT_REOPENED = ("shipped", "completed", "returned")
 
 
 def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshness) -> None:
@@ -32,7 +41,7 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
         else:
             after_ingest_new(conn, [row.id])
         return
-    trim_units(conn, row.id)
+    follow_quantities(conn, row.id)
     if row.source_status == "cancelled" and row.status in ("created", "approved", "brokered", "picked", "packed",
                                                            "held"):
         if any(u.status in fulfilment.CANCELLABLE for u in unit_store.of_orders(conn, [row.id])[row.id]):
@@ -52,27 +61,108 @@ def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
     placement.accept(conn, order_ids)
 
 
-def trim_units(conn: Connection, order_id: int) -> None:
-    """Lines whose quantity went down in Shopify (an edit, a removed line): cancel the units beyond it,
-    least advanced first, releasing their stock. Units already shipped stay; they are a return now."""
-    units = unit_store.of_orders(conn, [order_id])[order_id]
-    if not units:
-        return
-    quantities = {r.id: r.current_quantity for r in conn.execute(
-        select(order_items.c.id, order_items.c.current_quantity).where(order_items.c.order_id == order_id))}
-    for item_id, quantity in sorted(quantities.items()):
-        live = [u for u in units if u.item_id == item_id and u.status not in ("cancelled", "rejected")]
-        cancellable = [u for u in live if u.status in fulfilment.CANCELLABLE]
-        excess = min(len(live) - quantity, len(cancellable))
-        if excess > 0:
-            fulfilment.cancel(conn, order_id, fulfilment.Ctx(ACTOR, "quantity reduced in Shopify"),
-                              item_id=item_id, quantity=excess)
+def follow_quantities(conn: Connection, order_id: int) -> None:
+    """Keep each line's units in step with its quantity in Shopify, both ways: a new line or a
+    higher quantity adds units, a lower one (or a removed line) cancels them.
 
+    Shopify counts every unit orderhub made for a line until Shopify itself takes it away, so a
+    unit cancelled in orderhub alone (by a person, or the auto-cancel job) still counts and is
+    not made again. Units are added before any are cancelled, so an item swapped for another
+    does not leave the order with no live unit (cancelled, for good) on the way.
+    """
+    units = unit_store.of_orders(conn, [order_id])[order_id]
+    status, source_status = conn.execute(select(orders.c.status, orders.c.source_status)
+                                         .where(orders.c.id == order_id)).one()
+    if not units or status in ("cancelled", "rejected"):
+        return  # not in the order management system, or done with for good
+    lines = conn.execute(select(order_items.c.id, order_items.c.shopify_id, order_items.c.sku,
+                                order_items.c.current_quantity)
+                         .where(order_items.c.order_id == order_id).order_by(order_items.c.id)).all()
+    counted = {line.id: [u for u in units if u.item_id == line.id and _counted_by_shopify(u)] for line in lines}
+    missing = {line.id: line.current_quantity - len(counted[line.id]) for line in lines
+               if line.current_quantity > len(counted[line.id])}
+    if missing and source_status != "cancelled":
+        _add_units(conn, order_id, [line for line in lines if line.id in missing], missing)
+    for line in lines:
+        if len(counted[line.id]) > line.current_quantity:
+            _follow_reduction(conn, order_id, line.id, counted[line.id], len(counted[line.id]) - line.current_quantity)
+
+
+def _counted_by_shopify(unit: Any) -> bool:
+    """Whether the unit is still part of its line's quantity in Shopify (see ``follow_quantities``)."""
+    if unit.status == "rejected":
+        return False
+    return not (unit.status == "cancelled" and (unit.reason or "").startswith(REDUCED_IN_SHOPIFY))
+
+
+def _add_units(conn: Connection, order_id: int, lines: Sequence[Any], missing: dict[int, int]) -> None:
+    """Make the units Shopify added. On an order not approved yet they stay created (placement and
+    approval take them); on an approved one they are approved into the brokering queue for the next
+    routing run, like the rest of it (or completed, when they need no shipping)."""
+    order = conn.execute(select(orders).where(orders.c.id == order_id)).one()
+    if order.status in _NOT_REOPENED:
+        timeline.add(conn, [timeline.Entry(order_id, "units_not_added", {
+            "reason": f"{missing[line.id]} unit(s) added to line {line.shopify_id} (SKU {line.sku or '-'}) in "
+                      f"Shopify after the order was {order.status}; orderhub does not reopen it: fulfil them "
+                      "with a new order", "line": line.shopify_id, "item_id": line.id, "missing": missing[line.id]},
+            ACTOR) for line in lines])
+        return
+    added = unit_store.add_to_lines(conn, order_id, missing)
+    changes = [approval.approved_unit(u) for u in added] if _was_approved(order) else []
+    unit_store.save(conn, changes)
+    status_of = {u.id: u.status for u in added} | {c["id"]: c["status"] for c in changes}
+    entries = []
+    for line in lines:
+        ids = [u.id for u in added if u.item_id == line.id]
+        entries.append(timeline.Entry(order_id, "units_added", {
+            "reason": f"{len(ids)} unit(s) added to line {line.shopify_id} (SKU {line.sku or '-'}): "
+                      "quantity raised in Shopify", "line": line.shopify_id, "item_id": line.id,
+            "added": len(ids), "units": ids, "statuses": sorted({status_of[i] for i in ids})}, ACTOR))
+    timeline.add(conn, entries + approval.delivered_entries(order_id, changes, ACTOR))
+    if changes:
+        fulfilment.refresh(conn, order, fulfilment.Ctx(ACTOR, "quantity raised in Shopify"))
+
+
+def _was_approved(order: Any) -> bool:
+    """Whether the order is approved (a held one: whether it was before it was held)."""
+    return (order.held_from if order.status == "held" else order.status) not in (None, "created")
+
+
+def _follow_reduction(conn: Connection, order_id: int, item_id: int, counted: Sequence[Any], removed: int) -> None:
+    """Shopify took ``removed`` units off a line. Those cancelled in orderhub already go first (Shopify
+    caught up: nothing to undo, but they no longer count); then the live ones, least advanced first,
+    releasing their stock. Units already shipped stay; they are a return now."""
+    caught_up = [u for u in counted if u.status == "cancelled"][:removed]
+    unit_store.save(conn, [{"id": u.id, "status": "cancelled", "facility_id": None, "queue": None,
+                            "reason": f"{REDUCED_IN_SHOPIFY} (cancelled in orderhub before: {u.reason or '-'})"}
+                           for u in caught_up])
+    cancellable = [u for u in counted if u.status in fulfilment.CANCELLABLE]
+    excess = min(removed - len(caught_up), len(cancellable))
+    if excess > 0:
+        fulfilment.cancel(conn, order_id, fulfilment.Ctx(ACTOR, REDUCED_IN_SHOPIFY), item_id=item_id,
+                          quantity=excess)
 
 
 def after_edit(conn: Connection, shop_id: int, order_shopify_id: str) -> None:
-    """An ``orders/edited`` was applied to a stored order: follow its quantities."""
+    """An ``orders/edited`` was applied to a stored order: follow its quantities.
+
+    An edit that adds lines orderhub has not stored yet is followed when the ``orders/updated``
+    Shopify sends with it arrives with those lines: following its removals alone first could
+    cancel every unit of an order whose item was swapped, and a cancelled order stays cancelled.
+    """
     row = conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id,
                                                  orders.c.shopify_id == order_shopify_id)).first()
-    if row is not None:
-        trim_units(conn, row.id)
+    if row is not None and not _adds_unstored_lines(conn, shop_id, order_shopify_id, row.id):
+        follow_quantities(conn, row.id)
+
+
+def _adds_unstored_lines(conn: Connection, shop_id: int, order_shopify_id: str, order_id: int) -> bool:
+    """Whether the edit applied last to the order adds quantity to a line the order does not have yet."""
+    changes = conn.execute(select(order_edits.c.changes).where(
+        order_edits.c.shop_id == shop_id, order_edits.c.order_shopify_id == order_shopify_id,
+        order_edits.c.applied_at.is_not(None)).order_by(order_edits.c.applied_at.desc(), order_edits.c.id.desc())
+        .limit(1)).scalar()
+    added = {line for line, delta in orjson.loads(changes or "{}").items() if delta > 0}
+    stored = {r.shopify_id for r in conn.execute(select(order_items.c.shopify_id).where(
+        order_items.c.order_id == order_id, order_items.c.shopify_id.in_(sorted(added))))} if added else set()
+    return bool(added - stored)

@@ -178,8 +178,8 @@ def finalise(conn: Connection, flows: list[Flow]) -> Outcomes:
         kinds = ["order.created"]
         if summary["status"] != "created":
             kinds.append("order.approved")
-        if summary["status"] == "brokered":
-            kinds.append("order.brokered")
+        if summary["status"] in ("brokered", "completed"):  # completed: it needed no shipping (gift cards)
+            kinds.append(f"order.{summary['status']}")
         kinds.append("order.placed")
         events += [outbox.Event(kind, summary, f"order:{oid}", oid) for kind in kinds]
     outbox.add_many(conn, events)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from orderhub.adapters.store.schema import order_items, order_units
 from orderhub.clock import utcnow
+from orderhub.domain.brokering import NO_SHIPPING
 
 # An order with more units than this is refused rather than exploded (a typo of 100000 for 10).
 MAX_UNITS_PER_ORDER = 10_000
 
 
 def explode(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
-    """Create the units of these orders' lines (those not created yet); returns units per order."""
+    """Create the units of these orders' lines (those not created yet); returns units per order.
+
+    For an order already in the order management system, ``add_to_lines`` adds units to its lines."""
     if not order_ids:
         return {}
     have = {r.item_id for r in conn.execute(
@@ -34,13 +38,43 @@ def explode(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
         if counts[item.order_id] > MAX_UNITS_PER_ORDER:
             raise ValueError(f"order {item.order_id} has more than {MAX_UNITS_PER_ORDER} units; "
                              "check the quantities of its lines")
-        rows += [{"order_id": item.order_id, "item_id": item.id, "seq": seq, "sku": item.sku, "status": "created",
-                  "queue": None, "ship_group": "default" if item.requires_shipping else "no_shipping",
-                  "price": item.price, "updated_at": now}
-                 for seq in range(1, item.current_quantity + 1)]
+        rows += _unit_rows(item, range(1, item.current_quantity + 1), now)
     if rows:
         conn.execute(insert(order_units), rows)
     return dict(counts)
+
+
+def add_to_lines(conn: Connection, order_id: int, wanted: Mapping[int, int]) -> list[Any]:
+    """Create ``wanted[item id]`` more units on these lines of one order, each line's seq continuing
+    after its last unit; returns the new units."""
+    wanted = {item_id: n for item_id, n in wanted.items() if n > 0}
+    if not wanted:
+        return []
+    existing = conn.execute(select(func.count()).where(order_units.c.order_id == order_id)).scalar_one()
+    if existing + sum(wanted.values()) > MAX_UNITS_PER_ORDER:
+        raise ValueError(f"order {order_id} would have more than {MAX_UNITS_PER_ORDER} units; "
+                         "check the quantities of its lines")
+    last_seq = dict(conn.execute(select(order_units.c.item_id, func.max(order_units.c.seq))
+                                 .where(order_units.c.order_id == order_id).group_by(order_units.c.item_id)).all())
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for item in conn.execute(select(order_items.c.id, order_items.c.order_id, order_items.c.sku,
+                                    order_items.c.price, order_items.c.requires_shipping)
+                             .where(order_items.c.order_id == order_id, order_items.c.id.in_(sorted(wanted)))
+                             .order_by(order_items.c.id)):
+        first = last_seq.get(item.id, 0) + 1
+        rows += _unit_rows(item, range(first, first + wanted[item.id]), now)
+    if not rows:
+        return []
+    conn.execute(insert(order_units), rows)
+    return [u for u in of_orders(conn, [order_id])[order_id] if u.seq > last_seq.get(u.item_id, 0)
+            and u.item_id in wanted]
+
+
+def _unit_rows(item: Any, seqs: range, now: datetime) -> list[dict[str, Any]]:
+    return [{"order_id": item.order_id, "item_id": item.id, "seq": seq, "sku": item.sku, "status": "created",
+             "queue": None, "ship_group": "default" if item.requires_shipping else NO_SHIPPING,
+             "price": item.price, "updated_at": now} for seq in seqs]
 
 
 def of_orders(conn: Connection, order_ids: Iterable[int]) -> dict[int, list[Any]]:
