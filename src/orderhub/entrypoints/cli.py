@@ -15,7 +15,7 @@ from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import cli_oms, cli_reconcile, cli_subscriptions
-from orderhub.entrypoints.cli_support import F, console, settings_for, with_hub
+from orderhub.entrypoints.cli_support import F, console, settings_for, timeline_detail, with_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
@@ -451,19 +451,8 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
         _table("Units", ["unit", "sku", "status", "facility", "queue", "shipment"],
                [[u["id"], u["sku"], u["status"], u["facility"], u["queue"], u["shipment_id"]] for u in order["units"]])
     _table("Timeline", ["at", "event", "by", "detail"],
-           [[t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", _timeline_detail(t["detail"])]
+           [[t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", timeline_detail(t["detail"])]
             for t in order["timeline"]])
-
-
-def _timeline_detail(detail: dict[str, Any]) -> str:
-    """The part of a timeline entry a person reads first: why, or what brokering decided."""
-    if detail.get("explanation"):
-        return "; ".join(detail["explanation"])
-    for key in ("reason", "failed", "status", "to"):
-        if detail.get(key):
-            value = detail[key]
-            return ", ".join(value) if isinstance(value, list) else str(value)
-    return ""
 
 
 # -- jobs ------------------------------------------------------------------------------------------
@@ -568,11 +557,13 @@ def simulate_shopify(host: str, port: int, shop_domains: tuple[str, ...], secret
 
 
 @main.command()
-@click.option("--orders", "n_orders", default=60, show_default=True, help="Orders the simulator places.")
+@click.option("--orders", "n_orders", default=60, show_default=True, type=click.IntRange(min=1),
+              help="Orders the simulator places.")
 @click.option("--keep-running", is_flag=True, help="Leave the hub and the simulator up afterwards.")
 @click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
 def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
-    """See orderhub work end to end: a simulated Shopify store, webhooks, batch backup, error log."""
+    """See orderhub work end to end: a simulated Shopify store, webhooks, batch backup, error log,
+    and order management (facilities and stock, placement, brokering, pick, pack and ship)."""
     from orderhub.entrypoints.demo import run_demo
 
     sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console))

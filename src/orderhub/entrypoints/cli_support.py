@@ -56,3 +56,14 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for r in rows:
         rich_table.add_row(*["" if v is None else str(v) for v in r])
     console.print(rich_table)
+
+
+def timeline_detail(detail: dict[str, Any]) -> str:
+    """The part of a timeline entry a person reads first: why, or what brokering decided."""
+    if detail.get("explanation"):
+        return "; ".join(detail["explanation"])
+    for key in ("reason", "failed", "status", "to"):
+        if detail.get(key):
+            value = detail[key]
+            return ", ".join(value) if isinstance(value, list) else str(value)
+    return ""

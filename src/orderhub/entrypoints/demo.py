@@ -1,9 +1,13 @@
 """``orderhub demo``: a simulated Shopify store feeding a real orderhub, on embedded SQLite.
 
-Starts the simulator and the hub (HTTP server and worker) on loopback,
-subscribes the webhooks, places orders (some broken on purpose), changes some,
-runs the batch backup over the same orders, and shows that every order landed
-once, at its latest version, with the broken ones waiting in the error log.
+Starts the simulator and the hub (HTTP server and worker) on loopback, sets up
+facilities and stock for the SKUs the simulated store sells (a few short on
+purpose), subscribes the webhooks, places orders (some broken on purpose),
+changes some, and runs the batch backup over the same orders. The worker places
+each new order (reserve, approve, broker); the demo then runs the approval and
+brokering jobs after a delivery of one short SKU, walks one order through pick,
+pack and ship, and shows that every order landed once, at its latest version,
+was announced once, with the broken ones waiting in the error log.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +23,23 @@ import httpx
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from orderhub import logs
 from orderhub.adapters.shopify import subscriptions
-from orderhub.adapters.store import error_log, migrate, shops, tokens
-from orderhub.adapters.store.schema import inbox, orders
+from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
+from orderhub.adapters.store import facilities as facility_store
+from orderhub.adapters.store.schema import facilities, inbox, inventory, order_units, orders, outbox, workflows
 from orderhub.bootstrap import Hub, build
+from orderhub.clock import utcnow
 from orderhub.config import Settings
+from orderhub.domain.inventory import LedgerReason
+from orderhub.entrypoints.cli_support import timeline_detail
+from orderhub.services import fulfilment, placement
+from orderhub.services import inventory as inventory_service
 from orderhub.services.jobs.import_orders import admin_client
 from orderhub.services.jobs.runner import run_job
+from orderhub.simulators.shopify.generator import CATALOGUE
 
 SHOP = "demo-store.myshopify.com"
 SECRET = "demo-api-secret"
@@ -36,16 +48,75 @@ BAD_ORDERS = {"no_line_items": 1, "negative_quantity": 1, "unknown_currency": 1,
 TOPICS = ["orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/fulfilled",
           "orders/partially_fulfilled", "orders/edited", "refunds/create", "inventory_levels/update",
           "products/create", "products/update", "products/delete", "app/uninstalled"]
+ACTOR = "demo"
+
+
+@dataclass(frozen=True)
+class DemoFacility:
+    code: str
+    name: str
+    kind: str
+    city: str
+    country_code: str
+    latitude: float
+    longitude: float
+    units_per_sku: int  # what the first delivery brings of every SKU that is not short
+    ship_from_store: bool = False
+
+
+# Customers are spread over four continents; brokering ships each order from the nearest
+# facility that has everything, so all three get work.
+FACILITIES = (
+    DemoFacility("WH-NJ", "Newark Fulfillment Center", "warehouse", "Newark", "US", 40.7357, -74.1724, 30),
+    DemoFacility("WH-DE", "Zentrallager Erfurt 🏭", "warehouse", "Erfurt", "DE", 50.9848, 11.0299, 30),
+    DemoFacility("ST-SHIBUYA", "渋谷 Flagship Store 🏬", "store", "渋谷区", "JP", 35.6595, 139.7005, 3,
+                 ship_from_store=True),
+)
+FACILITY_GROUP = "ship-online"
+# Two popular SKUs are short on purpose (units, all at WH-DE): orders wanting more wait in
+# backorder parking. A later delivery of one of them gives the brokering job parked units to
+# place; the other stays short.
+SHORT_SKUS = {"SNK-NDU-38": 2, "CSH-SILK-R40": 2}
+SHORT_AT = "WH-DE"
+RESTOCK = ("CSH-SILK-R40", "WH-DE", 6)
+CARRIER = "DHL"
 
 
 def _counts(hub: Hub) -> dict[str, int]:
     with hub.db.read() as conn:
-        by_status = dict(conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status)).all())
+        by_status: dict[str, int] = {
+            status: n for status, n in conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status))}
         n_orders = conn.execute(select(func.count()).select_from(orders)).scalar_one()
         open_errors = error_log.count(conn, error_log.ErrorFilter(status="open"))
+        placing = _placements(conn)
+        events, announced = _placed_events(conn)
     return {"stored": sum(by_status.values()), "pending": by_status.get("pending", 0),
             "processed": by_status.get("done", 0), "failed": by_status.get("failed", 0),
-            "orders": n_orders, "errors": open_errors}
+            "orders": n_orders, "errors": open_errors, "placed": placing.get("completed", 0),
+            "placing": placing.get("due", 0), "waiting": placing.get("waiting", 0),
+            "compensated": placing.get("compensated", 0), "placed_events": events, "announced": announced}
+
+
+def _placements(conn: Connection) -> dict[str, int]:
+    """Placement workflows: completed, compensated, due now, and waiting (for a payment, or to retry)."""
+    wf = workflows.c
+    due = (wf.status.in_(("running", "compensating"))) & (wf.available_at <= utcnow())
+    rows = conn.execute(select(wf.status, due.label("due"), func.count()).where(wf.kind == placement.KIND)
+                        .group_by(wf.status, due.label("due"))).all()
+    out = {"completed": 0, "compensated": 0, "due": 0, "waiting": 0}
+    for status, is_due, n in rows:
+        if status in ("completed", "compensated"):
+            out[status] += n
+        elif status in ("running", "compensating"):
+            out["due" if is_due else "waiting"] += n
+    return out
+
+
+def _placed_events(conn: Connection) -> tuple[int, int]:
+    """``order.placed`` events in the outbox, and the distinct orders they are about."""
+    row = conn.execute(select(func.count(), func.count(outbox.c.order_id.distinct()))
+                       .where(outbox.c.event_type == "order.placed")).one()
+    return int(row[0]), int(row[1])
 
 
 def _progress(c: dict[str, int], sim: dict[str, int], phase: str) -> Table:
@@ -58,6 +129,8 @@ def _progress(c: dict[str, int], sim: dict[str, int], phase: str) -> Table:
     table.add_row("records processed", str(c["processed"]))
     table.add_row("waiting", str(c["pending"]))
     table.add_row("orders in the store", str(c["orders"]))
+    table.add_row("orders placed in the OMS (placement workflow done)", str(c["placed"]))
+    table.add_row("  waiting (for payment, or to retry a step)", str(c["waiting"]))
     table.add_row("in the error log", str(c["errors"]))
     return table
 
@@ -90,37 +163,57 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         shops.add(conn, SHOP, SECRET, admin_url=f"{sim_url}/shops/{SHOP}", access_token=ACCESS_TOKEN)
         api_token = tokens.create(conn, "demo")
     server = ServerThread(create_app(hub)).start()
+    # Its loops: the inbox processor, the placement workflow (reserve, approve, broker), the outbox.
     worker = Worker(hub, processors=1).start()
     control = httpx.Client(base_url=sim_url, timeout=60)
     try:
         console.print(f"    Shopify simulator: {sim_url}    orderhub: {server.url}")
-        console.print("[bold]2.[/bold] Subscribing orderhub to the shop's webhooks (Admin GraphQL API) ...")
+        console.print("[bold]2.[/bold] Setting up the order management system: facilities and stock ...")
+        _set_up_oms(hub, console)
+        console.print("[bold]3.[/bold] Subscribing orderhub to the shop's webhooks (Admin GraphQL API) ...")
         client = admin_client(_shop(hub))
         for topic in TOPICS:
             subscriptions.subscribe(client, topic, f"{server.url}/webhooks/shopify")
         console.print(f"    {len(TOPICS)} topics subscribed")
 
-        console.print(f"[bold]3.[/bold] Placing {n_orders} orders (names and addresses in many scripts, emoji, "
+        console.print(f"[bold]4.[/bold] Placing {n_orders} orders (names and addresses in many scripts, emoji, "
                       f"ids above 2^53) and {sum(BAD_ORDERS.values())} broken ones; paying, cancelling, "
                       "refunding and editing some ...")
         created = control.post("/_sim/orders", json={"shop": SHOP, "count": n_orders, "seed": 11,
                                                      "bad": BAD_ORDERS}).json()
         ids = [str(i) for i in created["order_ids"]]
         actions = ["pay"] * 10 + ["cancel"] * 3 + ["fulfill"] * 5 + ["refund"] * 3 + ["edit"] * 3
-        for order_id, action in zip(ids, actions):
+        for order_id, action in zip(ids, actions, strict=False):  # the first orders only
             control.post(f"/_sim/orders/{order_id}/{action}", json={"shop": SHOP})
         _watch(console, hub, control, "receiving webhooks", lambda: _idle(control))
 
-        console.print("[bold]4.[/bold] Running the batch backup (import-new-orders) over the same orders ...")
+        console.print("[bold]5.[/bold] Running the batch backup (import-new-orders) over the same orders ...")
         _run_id, stats = run_job(hub, "import-new-orders", _shop(hub), {})
         console.print(f"    polled {stats['fetched']} orders in {stats['pages']} pages: {stats['stored']} new, "
                       f"{stats['duplicates']} already in the inbox (deduplicated)")
-        _watch(console, hub, control, "processing", lambda: _counts(hub)["pending"] == 0)
+        _watch(console, hub, control, "processing and placing", lambda: _settled(hub))
+
+        console.print(f"[bold]6.[/bold] A delivery of {RESTOCK[2]} × {RESTOCK[0]} arrives at {RESTOCK[1]}; "
+                      "running the approval and brokering jobs ...")
+        _restock_and_broker(hub, console)
+
+        walked = _pick_order_to_walk(hub)
+        shipped = False
+        if walked is None:
+            console.print("[bold]7.[/bold] No order is brokered whole, so there is none to walk through fulfilment")
+        else:
+            console.print(f"[bold]7.[/bold] Walking order {walked[1]} through fulfilment at {walked[2]}: "
+                          "pick, pack, ship ...")
+            shipped = _walk(hub, console, walked[0]) == "shipped"
 
         c = _counts(hub)
         _summary(console, hub, c, n_orders, time.monotonic() - started)
+        _oms_summary(console, hub, walked[0] if walked else None)
         console.print("\n[bold]Look further[/bold]")
         console.print(f"  orderhub orders list --db {db_url}")
+        if walked:
+            console.print(f"  orderhub orders show {walked[0]} --db {db_url}")
+        console.print(f"  orderhub inventory show {RESTOCK[0]} --db {db_url}")
         console.print(f"  orderhub errors list --db {db_url}")
         console.print(f"  orderhub errors show ID --db {db_url}")
         if keep_running:
@@ -133,7 +226,9 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
             except KeyboardInterrupt:
                 pass
         expected_good = n_orders
-        return 0 if c["orders"] == expected_good and c["errors"] == sum(BAD_ORDERS.values()) else 1
+        nothing_lost_or_doubled = (c["orders"] == expected_good and c["errors"] == sum(BAD_ORDERS.values())
+                                   and c["placed_events"] == c["announced"] == c["placed"])
+        return 0 if nothing_lost_or_doubled and (walked is None or shipped) else 1
     finally:
         control.close()
         worker.stop()
@@ -151,6 +246,12 @@ def _shop(hub: Hub) -> shops.Shop:
 
 def _idle(control: httpx.Client) -> bool:
     return bool(control.post("/_sim/wait_idle", json={"timeout": 0.5}).json().get("idle"))
+
+
+def _settled(hub: Hub) -> bool:
+    """Every inbox record processed and every order placed that can be (unpaid ones wait)."""
+    c = _counts(hub)
+    return c["pending"] == 0 and c["placing"] == 0
 
 
 def _sim_stats(control: httpx.Client, hub: Hub) -> dict[str, int]:
@@ -172,6 +273,88 @@ def _watch(console: Console, hub: Hub, control: httpx.Client, phase: str, done: 
     console.print()
 
 
+# -- the order management system: facilities, stock, brokering, fulfilment ----------------------------
+
+def _catalogue_skus() -> list[str]:
+    """Every SKU of goods the Shopify simulator sells that ship (not gift cards or e-books; one soap has none)."""
+    return [sku for item in CATALOGUE if item.requires_shipping
+            for _option, sku, _price, _grams in item.variants if sku]
+
+
+def _first_delivery() -> list[tuple[str, str, int]]:
+    """(SKU, facility code, units): every SKU at every facility, except the short ones."""
+    plan = []
+    for sku in _catalogue_skus():
+        if sku in SHORT_SKUS:
+            plan.append((sku, SHORT_AT, SHORT_SKUS[sku]))
+        else:
+            plan += [(sku, f.code, f.units_per_sku) for f in FACILITIES]
+    return plan
+
+
+def _set_up_oms(hub: Hub, console: Console) -> None:
+    """Facilities in one group, and stock received through the inventory service (ledger and events)."""
+    with hub.db.write() as conn:
+        if facility_store.all_facilities(conn):
+            console.print("    facilities already set up in this database; leaving them and their stock as they are")
+            return
+        for seq, f in enumerate(FACILITIES, start=1):
+            facility_store.add(conn, f.code, f.name, f.kind, city=f.city, country_code=f.country_code,
+                               latitude=f.latitude, longitude=f.longitude, ship_from_store=f.ship_from_store,
+                               sequence=seq)
+            facility_store.add_to_group(conn, FACILITY_GROUP, f.code, group_name="Ships online orders")
+        delivery = _first_delivery()
+        for sku, code, units in delivery:
+            inventory_service.adjust(conn, sku, code, actor=ACTOR, reason=LedgerReason.RECEIVED.value, delta=units,
+                                     note="demo: first delivery")
+    console.print(f"    facilities (group {FACILITY_GROUP}): "
+                  + ", ".join(f"{f.code} {f.city}" + (" (ships from store)" if f.ship_from_store else "")
+                              for f in FACILITIES))
+    console.print(f"    received {sum(u for _, _, u in delivery)} units of {len(_catalogue_skus())} SKUs; "
+                  "short on purpose: " + ", ".join(f"{sku} ({n})" for sku, n in SHORT_SKUS.items()))
+
+
+def _restock_and_broker(hub: Hub, console: Console) -> None:
+    """A delivery of a short SKU, then the jobs that approve waiting orders and broker parked units."""
+    sku, code, units = RESTOCK
+    with hub.db.write() as conn:
+        inventory_service.adjust(conn, sku, code, actor=ACTOR, reason=LedgerReason.RECEIVED.value, delta=units,
+                                 note="demo: a late delivery")
+    _run_id, approved = run_job(hub, "approve-orders", None, {})
+    _run_id, brokered = run_job(hub, "broker-orders", None, {})
+    console.print(f"    approve-orders: {approved['approved']} of {approved['checked']} waiting orders approved")
+    console.print(f"    broker-orders: {brokered['orders']} approved orders with parked units: "
+                  f"{brokered['units_brokered']} units brokered, {brokered['units_parked']} still parked")
+
+
+def _pick_order_to_walk(hub: Hub) -> tuple[int, str, str] | None:
+    """The first order brokered whole (every unit reserved at a facility): id, name, facility codes."""
+    with hub.db.read() as conn:
+        row = conn.execute(select(orders.c.id, orders.c.name).where(orders.c.status == "brokered")
+                           .order_by(orders.c.id).limit(1)).first()
+        codes = [] if row is None else sorted({r.code for r in conn.execute(
+            select(facilities.c.code).join(order_units, order_units.c.facility_id == facilities.c.id)
+            .where(order_units.c.order_id == row.id))})
+    return None if row is None else (int(row.id), str(row.name), ", ".join(codes))
+
+
+def _walk(hub: Hub, console: Console, order_id: int) -> str:
+    """Pick, pack and ship one order, each step its own transaction as at a real facility."""
+    ctx = fulfilment.Ctx(ACTOR)
+    with hub.db.write() as conn:
+        fulfilment.pick(conn, order_id, ctx)
+    with hub.db.write() as conn:
+        status, shipment_ids = fulfilment.pack(conn, order_id, ctx)
+    console.print(f"    picked, packed into shipment {', '.join(map(str, shipment_ids))}")
+    for shipment_id in shipment_ids:
+        tracking = f"DEMO{order_id:06d}{shipment_id:06d}"
+        with hub.db.write() as conn:
+            status = fulfilment.ship(conn, order_id, ctx, shipment_id=shipment_id, tracking_number=tracking,
+                                     carrier=CARRIER)
+        console.print(f"    shipment {shipment_id} shipped with {CARRIER}, tracking {tracking}; the order is {status}")
+    return status
+
+
 def _summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float) -> None:
     with hub.db.read() as conn:
         entries = error_log.list_entries(conn, error_log.ErrorFilter(status="open"))
@@ -182,6 +365,10 @@ def _summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, secon
     table.add_row("orders in orderhub, each once, at its latest version", str(c["orders"]))
     table.add_row("inbox records (webhooks + polls, deduplicated)", str(c["stored"]))
     table.add_row("error-log entries waiting for a person", str(len(entries)))
+    table.add_row("orders placed in the OMS", str(c["placed"]))
+    table.add_row("  order.placed events, one per placed order", _once_each(c["placed_events"], c["announced"]))
+    table.add_row("orders not placed yet: waiting for payment, or to retry a step", str(c["waiting"]))
+    table.add_row("orders not placed: stopped and compensated (e.g. cancelled first)", str(c["compensated"]))
     console.print(table)
     errors = Table(title="Error log")
     for col in ("id", "field", "error"):
@@ -189,3 +376,78 @@ def _summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, secon
     for e in entries:
         errors.add_row(str(e.id), e.field or "", e.error)
     console.print(errors)
+
+
+def _once_each(events: int, orders_announced: int) -> str:
+    return str(events) if events == orders_announced else f"{events} for {orders_announced} orders"
+
+
+def _oms_summary(console: Console, hub: Hub, walked: int | None) -> None:
+    with hub.db.read() as conn:
+        console.print(_status_table(conn))
+        console.print(_stock_table(conn))
+        console.print(_events_table(conn))
+        order = order_queries.get_order(conn, walked) if walked is not None else None
+    if order is not None:
+        console.print(_timeline_table(order))
+
+
+def _status_table(conn: Connection) -> Table:
+    """Orders by OMS status, with the reason most of them give for waiting."""
+    table = Table(title="Orders by OMS status")
+    table.add_column("status")
+    table.add_column("orders", justify="right")
+    table.add_column("most common reason", overflow="fold")
+    rows = conn.execute(select(orders.c.status, orders.c.status_reason, func.count())
+                        .group_by(orders.c.status, orders.c.status_reason)).all()
+    by_status: dict[str, list[tuple[int, str | None]]] = {}
+    for status, reason, n in rows:
+        by_status.setdefault(status, []).append((n, reason))
+    for status, reasons in sorted(by_status.items(), key=lambda kv: -sum(n for n, _ in kv[1])):
+        top = max(reasons, key=lambda r: (r[0], r[1] or ""))[1]
+        table.add_row(status, str(sum(n for n, _ in reasons)), top or "")
+    # Approved units only: those of unapproved orders wait for approval first.
+    parked = conn.execute(select(func.count(order_units.c.order_id.distinct()), func.count())
+                          .where(order_units.c.queue == "backorder_parking", order_units.c.status == "approved")
+                          ).one()
+    table.add_section()
+    table.add_row("with units in backorder parking", str(parked[0]), f"{parked[1]} units wait for stock")
+    return table
+
+
+def _stock_table(conn: Connection) -> Table:
+    table = Table(title="Stock per facility (units)")
+    table.add_column("facility")
+    table.add_column("kind")
+    for col in ("on hand", "reserved", "orders today"):
+        table.add_column(col, justify="right")
+    stock = {r.facility_id: r for r in conn.execute(
+        select(inventory.c.facility_id, func.sum(inventory.c.on_hand).label("on_hand"),
+               func.sum(inventory.c.reserved).label("reserved")).group_by(inventory.c.facility_id))}
+    load = facility_store.orders_today(conn, utcnow().date().isoformat())
+    for f in conn.execute(select(facilities).order_by(facilities.c.sequence, facilities.c.id)):
+        s = stock.get(f.id)
+        table.add_row(f"{f.code} {f.name}", f.kind + (" (ships)" if f.ship_from_store else ""),
+                      str(s.on_hand if s else 0), str(s.reserved if s else 0), str(load.get(f.id, 0)))
+    return table
+
+
+def _events_table(conn: Connection) -> Table:
+    table = Table(title="Events in the outbox")
+    table.add_column("event")
+    table.add_column("count", justify="right")
+    for event_type, n in conn.execute(select(outbox.c.event_type, func.count()).group_by(outbox.c.event_type)
+                                      .order_by(func.count().desc(), outbox.c.event_type)):
+        table.add_row(event_type, str(n))
+    return table
+
+
+def _timeline_table(order: dict[str, Any]) -> Table:
+    """The walked order's timeline, as ``orderhub orders show`` words it."""
+    table = Table(title=f"Timeline of order {order['name']} (orderhub id {order['id']}): {order['status']}")
+    for col in ("at", "event", "by"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for t in order["timeline"]:
+        table.add_row(t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", timeline_detail(t["detail"]))
+    return table
