@@ -14,7 +14,7 @@ import orjson
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
 from orderhub.bootstrap import Hub, build
-from orderhub.entrypoints import cli_oms, cli_reconcile, cli_subscriptions
+from orderhub.entrypoints import cli_jobs, cli_oms, cli_reconcile, cli_subscriptions
 from orderhub.entrypoints.cli_support import F, console, settings_for, timeline_detail, with_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
@@ -455,86 +455,6 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
             for t in order["timeline"]])
 
 
-# -- jobs ------------------------------------------------------------------------------------------
-
-@main.group()
-def jobs() -> None:
-    """Batch jobs (run now, or on a schedule)."""
-
-
-def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
-    params = {}
-    for v in values:
-        key, sep, val = v.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{v!r}: use --param key=value")
-        params[key.strip()] = val
-    return params
-
-
-@jobs.command("list")
-def jobs_list() -> None:
-    from orderhub.services.jobs.registry import all_jobs
-
-    _table("Jobs", ["name", "category", "default every", "description", "parameters"],
-           [[j.name, j.category, f"{j.default_every_seconds // 60} min", j.description, ", ".join(j.params)]
-            for j in all_jobs()])
-
-
-@jobs.command("run")
-@click.argument("name")
-@click.option("--shop", "domain", default=None, help="Shop to run for (jobs that run per shop).")
-@click.option("--param", "params", multiple=True, help="key=value, repeatable.")
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
-def jobs_run(hub: Hub, name: str, domain: str | None, params: tuple[str, ...], as_json: bool) -> None:
-    """Run a job now, in this process, and print what it did."""
-    from orderhub.services.jobs.runner import JobFailed, run_job
-
-    found = _shop(hub, domain) if domain else None
-    try:
-        run_id, stats = run_job(hub, name, found, _parse_params(params))
-    except (LookupError, ValueError) as exc:
-        raise click.ClickException(str(exc).strip("'\"")) from None
-    except JobFailed as exc:
-        raise click.ClickException(f"job {name} run {exc.run_id} failed: {exc}") from None
-    if as_json:
-        _print_json({"run_id": run_id, "stats": stats})
-    else:
-        click.echo(f"run {run_id} of {name} succeeded: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
-
-
-@jobs.command("schedule")
-@click.argument("name")
-@click.option("--shop", "domain", default=None)
-@click.option("--every", required=True, help="Interval, e.g. 5m, 15m, 1h.")
-@click.option("--param", "params", multiple=True, help="key=value, repeatable.")
-@click.option("--disable", is_flag=True, help="Keep the schedule but do not run it.")
-@with_hub
-def jobs_schedule(hub: Hub, name: str, domain: str | None, every: str, params: tuple[str, ...],
-                  disable: bool) -> None:
-    """Run a job on a schedule (by `orderhub worker` or `orderhub serve`)."""
-    from orderhub.services.scheduler import set_schedule
-
-    found = _shop(hub, domain) if domain else None
-    try:
-        set_schedule(hub, name, found.id if found else None, parse_duration(every), _parse_params(params),
-                     enabled=not disable)
-    except (LookupError, ValueError) as exc:
-        raise click.ClickException(str(exc).strip("'\"")) from None
-    click.echo(f"{name} scheduled every {every}" + (f" for {domain}" if domain else "") +
-               (" (disabled)" if disable else ""))
-
-
-@jobs.command("schedules")
-@with_hub
-def jobs_schedules(hub: Hub) -> None:
-    from orderhub.services.scheduler import list_schedules
-
-    _table("Schedules", ["job", "shop id", "every (s)", "enabled", "next run"],
-           [[s.job, s.shop_id, s.every_seconds, s.enabled, s.next_run_at] for s in list_schedules(hub)])
-
-
 # -- simulators and demo ---------------------------------------------------------------------------
 
 @main.group()
@@ -571,6 +491,7 @@ def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
 
 # Order management commands and the payment simulator live in their own modules.
 cli_oms.register(main)
+cli_jobs.register(main)
 cli_subscriptions.register(main)
 cli_reconcile.register(main)
 add_payments_simulator(simulate)

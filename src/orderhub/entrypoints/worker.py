@@ -1,4 +1,4 @@
-"""Background loops: the inbox processor, the outbox deliverer and the scheduler.
+"""Background loops: the inbox processor, placement, the outbox deliverers, the job scheduler and runner.
 
 Run alone by ``orderhub worker`` or embedded in ``orderhub serve``. Any number
 of these may run against one database.
@@ -14,7 +14,7 @@ import structlog
 from orderhub.bootstrap import Hub
 from orderhub.services import notify
 from orderhub.services.deliver import Deliverer
-from orderhub.services.scheduler import Scheduler
+from orderhub.services.jobs.manager import JobManager
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,9 @@ class Worker:
             steps.append(("deliverer", Deliverer(hub.db, worker=hub.node, limiter=hub.limiter).run_once))
             steps += notify.worker_steps(hub)
         if schedule:
-            steps.append(("scheduler", Scheduler(hub).run_once))
+            jobs = JobManager(hub)
+            steps.append(("scheduler", jobs.tick_step))
+            steps.append(("jobs", jobs.work_once))
         for name, step in steps:
             self.threads.append(threading.Thread(target=_loop, args=(name, step, self.stop_event),
                                                  name=name, daemon=True))

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from orderhub import __version__
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.http import api, api_oms, api_reconcile, api_subscriptions, ops, webhooks
+from orderhub.entrypoints.http import api, api_jobs, api_oms, api_reconcile, api_subscriptions, ops, webhooks
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -38,6 +38,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_oms.router)
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
+    app.include_router(api_jobs.router)
     app.state.queue_registry = ops.queue_registry(hub)
 
     @app.exception_handler(HTTPException)

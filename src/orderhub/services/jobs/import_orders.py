@@ -24,7 +24,8 @@ from orderhub.adapters.store.inbox import InboxEntry, insert_entries
 from orderhub.adapters.store.schema import job_state
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
-from orderhub.services.jobs.registry import Job, register
+from orderhub.domain.jobs import Definition, Param, ParamKind
+from orderhub.services.jobs.registry import register
 
 NAME = "import-new-orders"
 WATERMARK = "updated_at"
@@ -116,10 +117,12 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
     if shop.status == "uninstalled":
         raise ValueError(f"shop {shop.domain} uninstalled the app; add it again to resume polling")
     client = client or admin_client(shop)
-    overlap = int(params.get("overlap_seconds", hub.settings.poll_overlap_seconds))
+    overlap = params.get("overlap_seconds")
+    overlap = hub.settings.poll_overlap_seconds if overlap is None else int(overlap)
     limit = int(params["limit"]) if params.get("limit") else None
     if params.get("since"):
-        since: datetime | None = parse_time(str(params["since"]), "since")
+        given = params["since"]
+        since: datetime | None = given if isinstance(given, datetime) else parse_time(str(given), "since")
     else:
         watermark = _read_watermark(hub, shop)
         since = None if watermark is None else watermark - timedelta(seconds=overlap)
@@ -146,11 +149,12 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
     return stats
 
 
-register(Job(
+register(Definition(
     name=NAME, category="orders",
-    description="Import new and updated orders from Shopify (batch backup of the orders webhooks)",
-    run=import_new_orders, default_every_seconds=900,
-    params={"since": "ISO time to start from instead of the watermark",
-            "overlap_seconds": "re-read this many seconds before the watermark (default 300)",
-            "limit": "stop after about this many orders"},
-))
+    description="New orders: import new and updated orders from Shopify (the batch backup of the orders webhooks)",
+    default_schedule="every-15-minutes",
+    params=(Param("since", ParamKind.TIME, "start from this time instead of the watermark"),
+            Param("overlap_seconds", ParamKind.INT, "re-read this many seconds before the watermark (buffer time; "
+                  "default ORDERHUB_POLL_OVERLAP_SECONDS)"),
+            Param("limit", ParamKind.INT, "stop after about this many orders")),
+), lambda ctx: import_new_orders(ctx.hub, ctx.shop, ctx.params))

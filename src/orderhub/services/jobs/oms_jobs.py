@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from orderhub.adapters.store.schema import order_units, orders, workflows
 from orderhub.clock import utcnow
+from orderhub.domain.jobs import Definition
 from orderhub.services import approval, fulfilment, placement, routing_run
-from orderhub.services.jobs.registry import Job, register
+from orderhub.services.jobs.registry import register
 
 if TYPE_CHECKING:
     from orderhub.adapters.store.shops import Shop
@@ -62,10 +63,14 @@ def auto_cancel(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str
     return {"orders": len(by_order), "units_cancelled": sum(len(v) for v in by_order.values())}
 
 
-register(Job(name="approve-orders", category="orders", per_shop=False, default_every_seconds=300,
-             description="Run the approval rules again on placed orders that are not approved yet",
-             run=approve_orders))
-register(Job(name="broker-orders", category="brokering", per_shop=False, default_every_seconds=900,
-             description="Run the active routing run on approved orders waiting in queues", run=broker_orders))
-register(Job(name="auto-cancel", category="fulfillment", per_shop=False, default_every_seconds=3600,
-             description="Cancel units never brokered whose auto-cancel date has passed", run=auto_cancel))
+register(Definition("approve-orders", "orders", "Approve orders: run the approval rules again on placed orders "
+                    "that are not approved yet (unpaid, held, unknown SKU)", per_shop=False,
+                    default_schedule="every-5-minutes"),
+         lambda ctx: approve_orders(ctx.hub, ctx.shop, ctx.params))
+register(Definition("broker-orders", "brokering", "Create new brokering: run the active routing run on approved "
+                    "order units waiting in queues", per_shop=False, default_schedule="every-15-minutes"),
+         lambda ctx: broker_orders(ctx.hub, ctx.shop, ctx.params))
+register(Definition("auto-cancel", "fulfilment", "Auto cancellations: cancel units never brokered whose "
+                    "auto-cancel date has passed", per_shop=False, default_schedule="hourly",
+                    min_interval_seconds=3600),
+         lambda ctx: auto_cancel(ctx.hub, ctx.shop, ctx.params))

@@ -11,7 +11,8 @@ from typing import Any
 
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
-from orderhub.services.jobs.registry import Job, register
+from orderhub.domain.jobs import Definition, Param
+from orderhub.services.jobs.registry import register
 
 NAME = "reconcile-orders"
 DEFAULT_SINCE = "24h"
@@ -35,15 +36,17 @@ def reconcile_orders(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dic
 
     assert shop is not None
     since = parse_since(str(params.get("since") or DEFAULT_SINCE))
-    reingest = parse_flag(params.get("reingest", True), "reingest")
+    given = params.get("reingest")
+    reingest = True if given is None else parse_flag(given, "reingest")
     report = reconcile(hub, shop.domain, since, actor=f"job:{NAME}", reingest=reingest)
     return {"reconciliation_id": report.id, "since": since.isoformat(), **report.summary}
 
 
-register(Job(
-    name=NAME, category="orders",
-    description="Compare orders with Shopify and with subscribers; re-ingest missing ones, log mismatches",
-    run=reconcile_orders, default_every_seconds=3600,
-    params={"since": "how far back: a duration like 2h or 1d, or an ISO time (default 24h)",
-            "reingest": "put missing and stale orders in the inbox (default true)"},
-))
+register(Definition(
+    name=NAME, category="misc",
+    description="Reconciliation: compare orders with Shopify and with subscribers; re-ingest missing ones, "
+                "log mismatches",
+    default_schedule="hourly", min_interval_seconds=3600,
+    params=(Param("since", help="how far back: a duration like 2h or 1d, or an ISO time (default 24h)"),
+            Param("reingest", help="put missing and stale orders in the inbox (default true)")),
+), lambda ctx: reconcile_orders(ctx.hub, ctx.shop, ctx.params))

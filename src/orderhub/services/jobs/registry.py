@@ -1,35 +1,43 @@
-"""The catalogue of jobs orderhub can run."""
+"""The catalogue of jobs orderhub can run: each job's definition and the code that runs it."""
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from orderhub.adapters.store.shops import Shop
-    from orderhub.bootstrap import Hub
+from orderhub.domain.jobs import Definition
 
-JobFn = Callable[["Hub", "Shop | None", dict[str, Any]], dict[str, Any]]
+if TYPE_CHECKING:
+    from orderhub.services.jobs.context import JobContext
+
+JobFn = Callable[["JobContext"], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
 class Job:
-    name: str
-    category: str
-    description: str
+    definition: Definition
     run: JobFn
-    per_shop: bool = True
-    default_every_seconds: int = 900
-    params: dict[str, str] = field(default_factory=dict)  # name -> description
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
 
 
 _JOBS: dict[str, Job] = {}
 
 
-def register(job: Job) -> Job:
-    _JOBS[job.name] = job
+def register(definition: Definition, run: JobFn) -> Job:
+    job = Job(definition, run)
+    _JOBS[definition.name] = job
     return job
+
+
+def unregister(name: str) -> None:
+    """Tests register jobs of their own; they take them away again."""
+    _JOBS.pop(name, None)
 
 
 def get(name: str) -> Job:
@@ -40,11 +48,21 @@ def get(name: str) -> Job:
         raise LookupError(f"no job named {name!r}; known jobs: {', '.join(sorted(_JOBS))}") from None
 
 
-def all_jobs() -> list[Job]:
+def all_jobs(category: str | None = None) -> list[Job]:
     _load()
-    return sorted(_JOBS.values(), key=lambda j: (j.category, j.name))
+    jobs = sorted(_JOBS.values(), key=lambda j: (j.definition.category, j.name))
+    return [j for j in jobs if category is None or j.definition.category == category]
 
 
 def _load() -> None:
-    # Job modules register themselves on import.
+    # Job modules register themselves on import; ORDERHUB_JOB_MODULES names a retailer's own
+    # (comma-separated importable modules that call ``register``).
     from orderhub.services.jobs import import_orders, oms_jobs, reconcile_orders  # noqa: F401
+
+    for module in filter(None, (m.strip() for m in os.environ.get("ORDERHUB_JOB_MODULES", "").split(","))):
+        if module not in _LOADED:
+            importlib.import_module(module)
+            _LOADED.add(module)
+
+
+_LOADED: set[str] = set()

@@ -1,6 +1,6 @@
 """The one place that owns orderhub's schema. Alembic migrations record its history.
 
-Tables live in two modules, by concern; import them from here.
+Tables live in three modules, by concern; import them from here.
 """
 
 from orderhub.adapters.store.schema.base import BigId, metadata
@@ -12,7 +12,6 @@ from orderhub.adapters.store.schema.ingestion import (
     error_log,
     inbox,
     inventory_levels,
-    job_runs,
     job_state,
     order_addresses,
     order_edits,
@@ -24,10 +23,10 @@ from orderhub.adapters.store.schema.ingestion import (
     products,
     rate_buckets,
     refunds,
-    schedules,
     shops,
     variants,
 )
+from orderhub.adapters.store.schema.jobs import job_chains, job_run_files, job_run_logs, job_runs, job_schedules
 from orderhub.adapters.store.schema.oms import (
     channel_facility_groups,
     channels,
@@ -57,8 +56,9 @@ __all__ = [
     "BigId", "metadata",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
     "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
-    "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds", "schedules",
+    "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds",
     "shops", "variants",
+    "job_chains", "job_run_files", "job_run_logs", "job_schedules",
     "channel_facility_groups", "channels", "facilities", "facility_daily_load", "facility_group_members",
     "facility_groups", "inventory", "inventory_ledger", "order_units", "outbox", "payment_authorizations",
     "reconciliation_findings", "reconciliations", "returns", "routing_rules", "routing_runs", "routings",

@@ -150,8 +150,10 @@ error_log = Table(
     Column("resolved_at", UTCDateTime),
     Column("dismissed_by", String(100)),
     Column("dismissed_reason", Text),
+    Column("job_run_id", BigInteger),  # the job run that recorded it, if a job did
     UniqueConstraint("record_type", "record_id"),
     Index("ix_error_log_status", "status", "created_at"),
+    Index("ix_error_log_job_run", "job_run_id"),
 )
 
 customers = Table(
@@ -382,37 +384,6 @@ privacy_requests = Table(
     Column("inbox_id", BigInteger, nullable=False, unique=True),
     Column("result", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-)
-
-# Minimal scheduler and job bookkeeping (the full job manager builds on these).
-schedules = Table(
-    "schedules",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("job", String(100), nullable=False),
-    Column("shop_id", Integer, ForeignKey("shops.id")),
-    Column("every_seconds", Integer, nullable=False),
-    Column("params", Text, nullable=False, server_default="{}"),
-    Column("enabled", Boolean, nullable=False, server_default="1"),
-    Column("next_run_at", UTCDateTime, nullable=False),
-    UniqueConstraint("job", "shop_id"),
-)
-
-job_runs = Table(
-    "job_runs",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("job", String(100), nullable=False),
-    Column("shop_id", Integer, ForeignKey("shops.id")),
-    Column("status", String(16), nullable=False),  # running | succeeded | failed
-    Column("trigger", String(16), nullable=False),  # manual | schedule
-    Column("params", Text, nullable=False),
-    Column("stats", Text, nullable=False, server_default="{}"),
-    Column("error", Text),
-    Column("node", String(100)),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("finished_at", UTCDateTime),
-    Index("ix_job_runs_job", "job", "started_at"),
 )
 
 # Watermarks and other small per-job state (e.g. last polled updated_at per shop).
