@@ -78,13 +78,20 @@ def register(main: click.Group) -> None:
             print_json(found)
             return
         table("Jobs" + (f" — {category}" if category else ""),
-              ["job", "category", "schedule", "next run", "last run", "description"],
-              [[j["name"], j["category"],
-                "; ".join(f"{s['expression']}{' ' + s['shop'] if s['shop'] else ''}"
-                          f"{'' if s['enabled'] else ' (off)'}" for s in j["schedules"]) or "-",
-                "; ".join(_local(s["next_run_at"]) for s in j["schedules"] if s["enabled"]),
+              ["job", "category", "schedule", "next run", "last run", "what"],
+              [[j["name"], j["category"], _schedules(j["schedules"]),
+                min((_local(s["next_run_at"]) for s in j["schedules"] if s["enabled"]), default=""),
                 f"{j['last_run']['status']} (run {j['last_run']['id']})" if j["last_run"] else "",
-                j["description"]] for j in found])
+                j["description"].split(":")[0]] for j in found])
+
+    def _schedules(schedules: list[dict[str, Any]]) -> str:
+        if not schedules:
+            return "-"
+        expressions = sorted({s["expression"] for s in schedules})
+        off = sum(1 for s in schedules if not s["enabled"])
+        shops = sum(1 for s in schedules if s["shop"])
+        return (", ".join(expressions) + (f" ({shops} shops)" if shops > 1 else "")
+                + (f" ({off} off)" if off else ""))
 
     @jobs.command("show")
     @click.argument("name")
@@ -291,7 +298,8 @@ def register(main: click.Group) -> None:
                        f"--kind {f['kind']}")
         if d["error_log_entries"]:
             click.echo("  error-log entries: " + ", ".join(map(str, d["error_log_entries"])))
-        table("Log", ["at", "level", "message"], [[x["at"][11:19], x["level"], x["message"]] for x in d["log"]])
+        if d["log"]:
+            table("Log", ["at", "level", "message"], [[x["at"][11:19], x["level"], x["message"]] for x in d["log"]])
 
     @jobs.command("file")
     @click.argument("run_id", type=int)
