@@ -29,6 +29,16 @@ def _float(name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
+SMTP_TLS_MODES = ("starttls", "required", "ssl", "off")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
@@ -57,6 +67,27 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    # SFTP server of a retailer's file exchange (batch jobs). The host key is always checked,
+    # against the known_hosts file and/or the pinned fingerprint ("SHA256:..." as ssh-keygen -lf
+    # prints it). Passphrase and password are never logged.
+    sftp_host: str | None = None
+    sftp_port: int = 22
+    sftp_user: str | None = None
+    sftp_key_file: str | None = None
+    sftp_key_passphrase: str | None = field(default=None, repr=False)
+    sftp_password: str | None = field(default=None, repr=False)
+    sftp_known_hosts: str | None = None
+    sftp_host_key_sha256: str | None = None
+    # SMTP server for reports and digests. smtp_tls: starttls (when offered), required, ssl
+    # (implicit TLS, SMTPS) or off. smtp_port 0 picks 465 for ssl, 25 for off, 587 otherwise.
+    # smtp_ca_file trusts one more CA (e.g. a private one). The password is never logged.
+    smtp_host: str | None = None
+    smtp_port: int = 0
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_tls: str = "starttls"
+    smtp_from: str | None = None
+    smtp_ca_file: str | None = None
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -77,6 +108,21 @@ class Settings:
             payment_gateway_url=os.environ.get("ORDERHUB_PAYMENT_GATEWAY_URL") or None,
             payment_gateway_key=os.environ.get("ORDERHUB_PAYMENT_GATEWAY_KEY") or None,
             placement_batch_size=_int("ORDERHUB_PLACEMENT_BATCH_SIZE", cls.placement_batch_size),
+            sftp_host=os.environ.get("ORDERHUB_SFTP_HOST") or None,
+            sftp_port=_int("ORDERHUB_SFTP_PORT", cls.sftp_port),
+            sftp_user=os.environ.get("ORDERHUB_SFTP_USER") or None,
+            sftp_key_file=os.environ.get("ORDERHUB_SFTP_KEY_FILE") or None,
+            sftp_key_passphrase=os.environ.get("ORDERHUB_SFTP_KEY_PASSPHRASE") or None,
+            sftp_password=os.environ.get("ORDERHUB_SFTP_PASSWORD") or None,
+            sftp_known_hosts=os.environ.get("ORDERHUB_SFTP_KNOWN_HOSTS") or None,
+            sftp_host_key_sha256=os.environ.get("ORDERHUB_SFTP_HOST_KEY_SHA256") or None,
+            smtp_host=os.environ.get("ORDERHUB_SMTP_HOST") or None,
+            smtp_port=_int("ORDERHUB_SMTP_PORT", cls.smtp_port),
+            smtp_user=os.environ.get("ORDERHUB_SMTP_USER") or None,
+            smtp_password=os.environ.get("ORDERHUB_SMTP_PASSWORD") or None,
+            smtp_tls=_choice("ORDERHUB_SMTP_TLS", cls.smtp_tls, SMTP_TLS_MODES),
+            smtp_from=os.environ.get("ORDERHUB_SMTP_FROM") or None,
+            smtp_ca_file=os.environ.get("ORDERHUB_SMTP_CA_FILE") or None,
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )
