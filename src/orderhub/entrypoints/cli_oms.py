@@ -141,12 +141,16 @@ def _order_commands(group: click.Group) -> None:
     @group.command("pack")
     @click.argument("ref")
     @click.option("--units", default=None, help="Unit ids (default: every picked unit).")
+    @click.option("--tracking", default=None, help="Tracking number of the label printed at packing.")
+    @click.option("--carrier", default=None)
     @shop_option
     @with_hub
-    def pack(hub: Hub, ref: str, units: str | None, shop: str | None) -> None:
+    def pack(hub: Hub, ref: str, units: str | None, tracking: str | None, carrier: str | None,
+             shop: str | None) -> None:
         """Pack picked units: one shipment per facility."""
         def act(conn: Connection, order_id: int) -> str:
-            status, shipments = fulfilment.pack(conn, order_id, Ctx(_actor()), _units(units))
+            status, shipments = fulfilment.pack(conn, order_id, Ctx(_actor()), _units(units),
+                                                tracking_number=tracking, carrier=carrier)
             return f"shipment(s) {', '.join(map(str, shipments))} packed"
         _on_order(hub, ref, shop, act)
 

@@ -192,8 +192,10 @@ def pick(conn: Connection, order_id: int, ctx: Ctx, unit_ids: Sequence[int] | No
     return transition(conn, order, units, "picked", ctx, kind="picked")
 
 
-def pack(conn: Connection, order_id: int, ctx: Ctx, unit_ids: Sequence[int] | None = None) -> tuple[str, list[int]]:
-    """Pack picked units into one shipment per facility; returns the order status and the shipment ids."""
+def pack(conn: Connection, order_id: int, ctx: Ctx, unit_ids: Sequence[int] | None = None, *,
+         tracking_number: str | None = None, carrier: str | None = None) -> tuple[str, list[int]]:
+    """Pack picked units into one shipment per facility; returns the order status and the shipment ids.
+    A tracking number (a label printed at packing) lets the shipping job ship it later."""
     order = _order(conn, order_id)
     units = _units(conn, order, unit_ids, ("picked",))
     if not units:
@@ -206,7 +208,8 @@ def pack(conn: Connection, order_id: int, ctx: Ctx, unit_ids: Sequence[int] | No
     status = order.status
     for facility_id, group in sorted(by_facility.items()):
         sid = int(conn.execute(insert(shipments).values(order_id=order_id, facility_id=facility_id,
-                                                        status="packed", created_at=utcnow())
+                                                        status="packed", created_at=utcnow(),
+                                                        tracking_number=tracking_number, carrier=carrier)
                                .returning(shipments.c.id)).scalar_one())
         shipment_ids.append(sid)
         status = transition(conn, _order(conn, order_id), group, "packed", ctx, kind="packed",
@@ -232,10 +235,11 @@ def ship(conn: Connection, order_id: int, ctx: Ctx, *, shipment_id: int | None =
         inventory_store.move(conn, [Movement(u.sku or "", u.facility_id, 1, order_id=order_id, unit_id=u.id)
                                     for u in units], reason=LedgerReason.SHIPPED, actor=ctx.actor,
                              on_hand_sign=-1, reserved_sign=-1)
+        tracking, by = tracking_number or s.tracking_number, carrier or s.carrier  # or the label from packing
         conn.execute(update(shipments).where(shipments.c.id == s.id).values(
-            status="shipped", tracking_number=tracking_number, carrier=carrier, shipped_at=utcnow()))
+            status="shipped", tracking_number=tracking, carrier=by, shipped_at=utcnow()))
         status = transition(conn, _order(conn, order_id), units, "shipped", ctx, kind="shipped",
-                            detail={"shipment_id": s.id, "tracking_number": tracking_number, "carrier": carrier})
+                            detail={"shipment_id": s.id, "tracking_number": tracking, "carrier": by})
     return status
 
 

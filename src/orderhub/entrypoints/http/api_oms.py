@@ -133,10 +133,16 @@ def pick(ref: str, body: Units, request: Request, hub: HubDep, shop: str | None 
                          lambda c, o: fulfilment.pick(c, o, Ctx(actor(request), body.reason), body.units))
 
 
+class Pack(Units):
+    tracking_number: str | None = Field(None, min_length=1, max_length=255, description="label printed at packing")
+    carrier: str | None = Field(None, min_length=1, max_length=100)
+
+
 @router.post("/orders/{ref}/pack", dependencies=OPERATOR)
-def pack(ref: str, body: Units, request: Request, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
+def pack(ref: str, body: Pack, request: Request, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
     def act(conn: Connection, order_id: int) -> Any:
-        status, shipment_ids = fulfilment.pack(conn, order_id, Ctx(actor(request), body.reason), body.units)
+        status, shipment_ids = fulfilment.pack(conn, order_id, Ctx(actor(request), body.reason), body.units,
+                                               tracking_number=body.tracking_number, carrier=body.carrier)
         return {"status": status, "shipments": shipment_ids}
     return _order_action(hub, ref, shop, act)
 

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from orderhub.adapters.store.schema import order_units, orders, workflows
+from orderhub.adapters.store.schema import order_units, orders, shipments, workflows
 from orderhub.clock import utcnow
-from orderhub.domain.jobs import Definition
+from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services import approval, fulfilment, placement, routing_run
 from orderhub.services.jobs.registry import register
 
@@ -40,8 +40,44 @@ def approve_orders(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[
     return {"checked": checked, "approved": approved}
 
 
+# The queues "create new brokering" may take orders from (unfillable only when asked to).
+BROKERABLE = ("brokering", "preorder_parking", "backorder_parking", "rejected_parking")
+
+
 def broker_orders(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str, Any]:
-    return routing_run.run(hub.db, actor="job:broker-orders")
+    """Run the active routing run on orders waiting in a queue: all brokerable queues, or the one named,
+    and the unfillable ones too when ``include_unfillable`` says so."""
+    queue = params.get("queue") or "all"
+    if queue != "all" and queue not in BROKERABLE:
+        raise ValueError(f"queue {queue!r}: choose all or one of {', '.join(BROKERABLE)}")
+    queues = list(BROKERABLE if queue == "all" else (queue,))
+    if params.get("include_unfillable"):
+        queues.append("unfillable")
+    return routing_run.run(hub.db, actor="job:broker-orders", queues=queues) | {"queues": queues}
+
+
+def broker_rejected(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Units a facility rejected: brokered again (without that facility, as the rules say)."""
+    return routing_run.run(hub.db, actor="job:broker-rejected-orders", queues=["rejected_parking"])
+
+
+def ship_packed(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Ship packed shipments that have a tracking number, or whose carrier needs none."""
+    untracked = {c.strip().lower() for c in (params.get("carriers_without_tracking") or "").split(",") if c.strip()}
+    with hub.db.read() as conn:
+        packed = conn.execute(select(shipments).join(orders, orders.c.id == shipments.c.order_id)
+                              .where(shipments.c.status == "packed", orders.c.status != "held")
+                              .order_by(shipments.c.id)).all()
+    shipped = waiting = 0
+    for s in packed:
+        if not s.tracking_number and (s.carrier or "").lower() not in untracked:
+            waiting += 1  # the label is not printed yet
+            continue
+        with hub.db.write() as conn:
+            fulfilment.ship(conn, s.order_id, fulfilment.Ctx("job:ship-packed", "packed with a label"),
+                            shipment_id=s.id)
+        shipped += 1
+    return {"read": len(packed), "processed": shipped, "skipped": waiting}
 
 
 def auto_cancel(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +104,20 @@ register(Definition("approve-orders", "orders", "Approve orders: run the approva
                     default_schedule="every-5-minutes"),
          lambda ctx: approve_orders(ctx.hub, ctx.shop, ctx.params))
 register(Definition("broker-orders", "brokering", "Create new brokering: run the active routing run on approved "
-                    "order units waiting in queues", per_shop=False, default_schedule="every-15-minutes"),
+                    "order units waiting in a queue", per_shop=False, default_schedule="every-15-minutes",
+                    params=(Param("queue", help="all (default), brokering, preorder_parking, backorder_parking or "
+                                  "rejected_parking"),
+                            Param("include_unfillable", ParamKind.BOOL, "also retry units parked as unfillable",
+                                  default=False))),
          lambda ctx: broker_orders(ctx.hub, ctx.shop, ctx.params))
+register(Definition("broker-rejected-orders", "brokering", "Rejected orders brokering: broker again the units "
+                    "facilities rejected", per_shop=False, default_schedule="every-15-minutes"),
+         lambda ctx: broker_rejected(ctx.hub, ctx.shop, ctx.params))
+register(Definition("ship-packed", "fulfilment", "Shipping: ship packed orders that have a tracking number (or "
+                    "whose carrier needs none)", per_shop=False, default_schedule="every-15-minutes",
+                    params=(Param("carriers_without_tracking", help="comma-separated carriers that ship without "
+                                  "a tracking number, e.g. pickup,courier"),)),
+         lambda ctx: ship_packed(ctx.hub, ctx.shop, ctx.params))
 register(Definition("auto-cancel", "fulfilment", "Auto cancellations: cancel units never brokered whose "
                     "auto-cancel date has passed", per_shop=False, default_schedule="hourly",
                     min_interval_seconds=3600),
