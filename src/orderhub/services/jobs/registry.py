@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,15 +55,20 @@ def all_jobs(category: str | None = None) -> list[Job]:
     return [j for j in jobs if category is None or j.definition.category == category]
 
 
-def _load() -> None:
-    # Job modules register themselves on import; ORDERHUB_JOB_MODULES names a retailer's own
-    # (comma-separated importable modules that call ``register``).
-    from orderhub.services.jobs import import_orders, oms_jobs, reconcile_orders  # noqa: F401
+# Modules of this package that are the job manager itself, not jobs.
+_INFRASTRUCTURE = frozenset({"admin", "context", "manager", "registry", "runner"})
+_LOADED: set[str] = set()
 
-    for module in filter(None, (m.strip() for m in os.environ.get("ORDERHUB_JOB_MODULES", "").split(","))):
+
+def _load() -> None:
+    """Import every job module of this package (each registers its jobs on import), and the
+    retailer's own named by ORDERHUB_JOB_MODULES (comma-separated modules that call ``register``)."""
+    from orderhub.services import jobs as package
+
+    modules = [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+               if m.name not in _INFRASTRUCTURE]
+    modules += [m.strip() for m in os.environ.get("ORDERHUB_JOB_MODULES", "").split(",") if m.strip()]
+    for module in modules:
         if module not in _LOADED:
             importlib.import_module(module)
             _LOADED.add(module)
-
-
-_LOADED: set[str] = set()
