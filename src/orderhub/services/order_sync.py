@@ -18,7 +18,7 @@ from orderhub.adapters.store import timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.schema import order_edits, order_items, orders, workflows
 from orderhub.domain.approval import PAID
-from orderhub.domain.model import Freshness
+from orderhub.domain.model import Freshness, Refund
 from orderhub.services import approval, fulfilment, placement, workflow
 
 ACTOR = "shopify"
@@ -166,3 +166,35 @@ def _adds_unstored_lines(conn: Connection, shop_id: int, order_shopify_id: str, 
     stored = {r.shopify_id for r in conn.execute(select(order_items.c.shopify_id).where(
         order_items.c.order_id == order_id, order_items.c.shopify_id.in_(sorted(added))))} if added else set()
     return bool(added - stored)
+
+
+# Shopify's restock types for a refunded line that was shipped: the goods come back to stock,
+# or the customer keeps them / they are written off (a damaged variance, nothing restocked).
+_RESTOCKED = frozenset({"return", "legacy_restock"})
+
+
+def after_refund(conn: Connection, shop_id: int, refund: Refund) -> list[int]:
+    """A refund recorded in Shopify: its shipped lines become returns in the OMS (restocked where the
+    unit shipped from, or a damaged variance). Unshipped lines refunded or cancelled follow from the
+    order's quantities instead (``follow_quantities``). Returns the ids of the returns made."""
+    row = conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id,
+                                                 orders.c.shopify_id == refund.order_id)).first()
+    if row is None or not refund.lines:
+        return []  # the order arrives later; its units are then made for what is left of it
+    items = {r.shopify_id: r.id for r in conn.execute(
+        select(order_items.c.shopify_id, order_items.c.id).where(order_items.c.order_id == row.id))}
+    made = []
+    for line in refund.lines:
+        item_id = items.get(line.line_item_id)
+        shipped = [u for u in unit_store.of_orders(conn, [row.id])[row.id]
+                   if u.item_id == item_id and u.status in ("shipped", "completed")]
+        quantity = min(line.quantity, len(shipped))
+        if item_id is None or quantity <= 0:
+            continue
+        damaged = (line.restock_type or "no_restock") not in _RESTOCKED
+        ctx = fulfilment.Ctx(ACTOR, f"refund {refund.shopify_id} in Shopify"
+                             + (" (not restocked)" if damaged else ""))
+        _status, return_id = fulfilment.return_units(conn, row.id, ctx, item_id=item_id, quantity=quantity,
+                                                     damaged=damaged, refund=line.subtotal)
+        made.append(return_id)
+    return made

@@ -83,6 +83,8 @@ def handle(conn: Connection, row: Any) -> Result:
     if topic == "refunds/create":
         refund = translate.refund(payload)
         outcome = store.apply_refund(conn, row.shop_id, refund, row.id)
+        if outcome == "applied":
+            order_sync.after_refund(conn, row.shop_id, refund)
         return Result(outcome, (("refund.created", refund) if outcome == "applied" else None))
     if topic in ("products/create", "products/update"):
         product = translate.product(payload)
