@@ -108,9 +108,11 @@ def test_webhooks_and_poll_together_give_each_order_once_and_one_outbound_effect
         change_some(control, ids)
         # The batch backup runs while webhooks are still arriving, and again afterwards.
         run_job(hub, "import-new-orders", shop, {})
+        run_job(hub, "import-order-updates", shop, {})
         assert control.post("/_sim/wait_idle", json={"timeout": 20}).json()["idle"]
-        _run, stats = run_job(hub, "import-new-orders", shop, {})
-        assert stats["fetched"] >= 25 and stats["stored"] == 0  # everything already in the inbox
+        for job in ("import-new-orders", "import-order-updates"):
+            _run, stats = run_job(hub, job, shop, {})
+            assert stats["fetched"] >= 25 and stats["stored"] == 0  # everything already in the inbox
         drain(hub)
         deliverer = Deliverer(hub.db, worker="t", limiter=hub.limiter)
         while deliverer.run_once()[0]:
@@ -127,12 +129,12 @@ def test_poll_alone_catches_up_and_resumes_from_its_watermark(hub, sim):  # type
     _simulator, sim_url, control = sim
     shop = connect(hub, sim_url)
     ids = control.post("/_sim/orders", json={"count": 12, "seed": 9}).json()["order_ids"]
-    _run, first = run_job(hub, "import-new-orders", shop, {})
+    _run, first = run_job(hub, "import-order-updates", shop, {})
     assert (first["fetched"], first["stored"]) == (12, 12)
     assert first["pages"] > 1  # cursor pages
     control.post(f"/_sim/orders/{ids[0]}/pay", json={})
     control.post(f"/_sim/orders/{ids[1]}/cancel", json={})
-    _run, second = run_job(hub, "import-new-orders", shop, {"overlap_seconds": "0"})
+    _run, second = run_job(hub, "import-order-updates", shop, {"overlap_seconds": "0"})
     # Orders updated in the watermark's own second are read again (>=) and deduplicated.
     assert second["stored"] == 2 and second["duplicates"] == second["fetched"] - 2
     drain(hub)
@@ -175,3 +177,22 @@ def test_nothing_is_lost_while_orderhub_is_down(hub, sim):  # type: ignore[no-un
     drain(hub)
     assert stored_versions(hub) == latest_versions(control)
     assert orjson.loads(control.get("/_sim/subscriptions").content)["subscriptions"]  # not removed
+
+
+def test_new_orders_cancelled_orders_and_cancelled_items_each_take_their_own(hub, sim):  # type: ignore[no-untyped-def]
+    _simulator, sim_url, control = sim
+    shop = connect(hub, sim_url)
+    ids = control.post("/_sim/orders", json={"count": 6, "seed": 3}).json()["order_ids"]
+    _run, new = run_job(hub, "import-new-orders", shop, {})
+    assert (new["fetched"], new["stored"]) == (6, 6)
+    control.post(f"/_sim/orders/{ids[0]}/cancel", json={})
+    control.post(f"/_sim/orders/{ids[1]}/edit", json={"quantity": 0})  # one line cancelled, the order stays
+    _run, cancelled = run_job(hub, "import-cancelled-orders", shop, {})
+    assert (cancelled["fetched"], cancelled["stored"]) == (1, 1)
+    _run, items = run_job(hub, "import-cancelled-items", shop, {})
+    assert (items["stored"], items["skipped"]) == (1, items["fetched"] - 1)
+    _run, again = run_job(hub, "import-new-orders", shop, {})
+    assert again["stored"] == 0  # nothing new was created
+    drain(hub)
+    assert stored_versions(hub) == latest_versions(control)
+

@@ -1,14 +1,17 @@
-"""Job ``import-new-orders``: the batch backup of the orders webhooks.
+"""The order jobs that poll Shopify: new orders, updates, cancelled orders, cancelled items.
 
-Polls the Admin GraphQL API for orders updated since the last watermark (minus
-an overlap window, so nothing slips between runs), page by page, and stores each
-order version in the inbox under the same identity a webhook of that version
-gets. With webhooks and polling both on, each version is stored once.
+Each polls the Admin GraphQL API for orders created or updated since its own
+watermark (minus a buffer, so nothing slips between runs), page by page, and
+stores each order version in the inbox under the same identity a webhook of that
+version gets. With webhooks and polling both on, each version is stored once; the
+inbox processor then does what the version means (a new order is placed, a
+cancellation cancels, a lower quantity cancels units).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,8 +31,31 @@ from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.jobs.registry import register
 
 NAME = "import-new-orders"
-WATERMARK = "updated_at"
 MAX_COST = 1000
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What one polling job asks Shopify for and keeps."""
+
+    job: str
+    field: str  # created_at | updated_at: the time its watermark follows
+    terms: str = ""  # more of Shopify's search syntax, e.g. status:cancelled
+    keep: Callable[[dict[str, Any]], bool] = lambda payload: True
+
+
+def _reduced_lines(payload: dict[str, Any]) -> bool:
+    """An order still open with a line whose quantity went down (items cancelled, not the order)."""
+    if payload.get("cancelled_at"):
+        return False
+    return any((li.get("current_quantity") is not None and li["current_quantity"] < (li.get("quantity") or 0))
+               for li in payload.get("line_items") or [])
+
+
+NEW_ORDERS = Poll(NAME, "created_at")
+ORDER_UPDATES = Poll("import-order-updates", "updated_at")
+CANCELLED_ORDERS = Poll("import-cancelled-orders", "updated_at", "status:cancelled")
+CANCELLED_ITEMS = Poll("import-cancelled-items", "updated_at", keep=_reduced_lines)
 
 
 def graphql_endpoint(shop: Shop) -> str:
@@ -44,10 +70,10 @@ def admin_client(shop: Shop) -> AdminClient:
     return AdminClient(graphql_endpoint(shop), shop.access_token)
 
 
-def _read_watermark(hub: Hub, shop: Shop) -> datetime | None:
+def _read_watermark(hub: Hub, shop: Shop, poll: Poll) -> datetime | None:
     with hub.db.read() as conn:
         value = conn.execute(select(job_state.c.value).where(
-            job_state.c.job == NAME, job_state.c.shop_id == shop.id, job_state.c.key == WATERMARK)).scalar()
+            job_state.c.job == poll.job, job_state.c.shop_id == shop.id, job_state.c.key == poll.field)).scalar()
     return None if value is None else parse_time(value)
 
 
@@ -55,9 +81,9 @@ def _later_watermark(excluded: Any) -> Any:
     return job_state.c.value < excluded.value  # ISO UTC text sorts as time
 
 
-def _save_watermark(hub: Hub, shop: Shop, value: datetime) -> None:
+def _save_watermark(hub: Hub, shop: Shop, poll: Poll, value: datetime) -> None:
     with hub.db.write() as conn:
-        upsert(conn, job_state, dict(job=NAME, shop_id=shop.id, key=WATERMARK, value=value.isoformat()),
+        upsert(conn, job_state, dict(job=poll.job, shop_id=shop.id, key=poll.field, value=value.isoformat()),
                keys=("job", "shop_id", "key"), update=("value",),
                where=_later_watermark)
 
@@ -106,13 +132,18 @@ def poll_orders(client: AdminClient, query: str | None) -> Iterator[list[dict[st
         cursor = page_info.get("endCursor")
 
 
+def since_query(field: str, since: datetime) -> str:
+    """The search for orders with ``field`` at or after ``since`` (to the second, rounded down)."""
+    return f"{field}:>='{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}'"
+
+
 def updated_since_query(since: datetime) -> str:
-    """The search for orders updated at or after ``since`` (to the second, rounded down)."""
-    return f"updated_at:>='{since.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}'"
+    return since_query("updated_at", since)
 
 
 def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
-                      client: AdminClient | None = None) -> dict[str, Any]:
+                      client: AdminClient | None = None, poll: Poll = NEW_ORDERS) -> dict[str, Any]:
+    """Poll the orders ``poll`` asks for into the inbox; returns what it read and stored."""
     assert shop is not None
     if shop.status == "uninstalled":
         raise ValueError(f"shop {shop.domain} uninstalled the app; add it again to resume polling")
@@ -124,37 +155,50 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
         given = params["since"]
         since: datetime | None = given if isinstance(given, datetime) else parse_time(str(given), "since")
     else:
-        watermark = _read_watermark(hub, shop)
+        watermark = _read_watermark(hub, shop, poll)
         since = None if watermark is None else watermark - timedelta(seconds=overlap)
-    query = None if since is None else updated_since_query(since)
-    stats = {"pages": 0, "fetched": 0, "stored": 0, "duplicates": 0, "since": since.isoformat() if since else None}
+    query = " ".join(filter(None, [poll.terms, since_query(poll.field, since) if since else ""])) or None
+    stats = {"pages": 0, "fetched": 0, "stored": 0, "duplicates": 0, "skipped": 0,
+             "since": since.isoformat() if since else None}
     newest: datetime | None = None
     for payloads in poll_orders(client, query):
-        entries = [inbox_entry(shop.id, payload) for payload in payloads]
         for payload in payloads:
-            updated = parse_time(payload["updated_at"])
-            newest = updated if newest is None or updated > newest else newest
+            moment = parse_time(payload[poll.field])
+            newest = moment if newest is None or moment > newest else newest
+        kept = [p for p in payloads if poll.keep(p)]
+        entries = [inbox_entry(shop.id, payload) for payload in kept]
         stored = insert_entries(hub.db, entries) if entries else []
         stats["pages"] += 1
-        stats["fetched"] += len(entries)
+        stats["fetched"] += len(payloads)
+        stats["skipped"] += len(payloads) - len(kept)
         stats["stored"] += sum(stored)
         stats["duplicates"] += len(stored) - sum(stored)
         if limit is not None and stats["fetched"] >= limit:
             break
     if newest is not None:
-        _save_watermark(hub, shop, newest)
+        _save_watermark(hub, shop, poll, newest)
     stats["watermark"] = newest.isoformat() if newest else None
     stats["throttled"] = client.throttled_count
     stats["waited_seconds"] = round(client.waited_seconds, 3)
+    stats["read"], stats["processed"] = stats["fetched"], stats["stored"]
     return stats
 
 
-register(Definition(
-    name=NAME, category="orders",
-    description="New orders: import new and updated orders from Shopify (the batch backup of the orders webhooks)",
-    default_schedule="every-15-minutes",
-    params=(Param("since", ParamKind.TIME, "start from this time instead of the watermark"),
-            Param("overlap_seconds", ParamKind.INT, "re-read this many seconds before the watermark (buffer time; "
-                  "default ORDERHUB_POLL_OVERLAP_SECONDS)"),
-            Param("limit", ParamKind.INT, "stop after about this many orders")),
-), lambda ctx: import_new_orders(ctx.hub, ctx.shop, ctx.params))
+POLL_PARAMS = (
+    Param("since", ParamKind.TIME, "start from this time instead of the watermark"),
+    Param("overlap_seconds", ParamKind.INT, "re-read this many seconds before the watermark (buffer time; "
+          "default ORDERHUB_POLL_OVERLAP_SECONDS)"),
+    Param("limit", ParamKind.INT, "stop after about this many orders"),
+)
+
+for _poll, _description in (
+    (NEW_ORDERS, "New orders: import orders created in Shopify since the last run (the batch backup of the "
+                 "orders/create webhook)"),
+    (ORDER_UPDATES, "Update orders: import order updates from Shopify (payments, edits, fulfilments, notes)"),
+    (CANCELLED_ORDERS, "Cancelled orders: import orders cancelled in Shopify and cancel them in orderhub"),
+    (CANCELLED_ITEMS, "Cancelled items: import orders whose items were cancelled in Shopify (the order stays) "
+                      "and cancel those units"),
+):
+    register(Definition(name=_poll.job, category="orders", description=_description,
+                        default_schedule="every-15-minutes", params=POLL_PARAMS),
+             lambda ctx, poll=_poll: import_new_orders(ctx.hub, ctx.shop, ctx.params, poll=poll))
