@@ -1,4 +1,5 @@
-"""A Shopify store that runs offline: Admin GraphQL API, signed webhooks with retries, and an order generator.
+"""A Shopify store that runs offline: Admin GraphQL API, signed webhooks with retries, bulk query
+operations with their JSONL result files, and an order generator.
 
 Entry points: :func:`orderhub.simulators.shopify.server.run` (``orderhub simulate
 shopify``), :func:`orderhub.simulators.shopify.server.start_in_thread` (tests and

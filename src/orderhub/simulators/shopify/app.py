@@ -1,4 +1,4 @@
-"""The simulator as one ASGI app: the Admin GraphQL API and the ``/_sim`` control API.
+"""The simulator as one ASGI app: the Admin GraphQL API, bulk result files and the ``/_sim`` control API.
 
 The app's lifespan starts and stops the simulator's webhook senders.
 """
@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from orderhub.simulators.shopify import bulk_download
 from orderhub.simulators.shopify.control import ControlApi
 from orderhub.simulators.shopify.graphql_api import GraphQLApi
 from orderhub.simulators.shopify.simulator import Simulator
@@ -31,5 +32,5 @@ def create_app(sim: Simulator) -> Starlette:
 
     routes = [Route(GRAPHQL_PATH, graphql.endpoint, methods=["POST"]),
               Route("/shops/{shop}" + GRAPHQL_PATH, graphql.endpoint, methods=["POST"]),
-              *ControlApi(sim).routes()]
+              *bulk_download.routes(sim.bulk), *ControlApi(sim).routes()]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -67,6 +67,9 @@ class ControlApi:
             Route("/_sim/config", _guard(self.get_config), methods=["GET"]),
             Route("/_sim/config", _guard(self.set_config), methods=["POST"]),
             Route("/_sim/wait_idle", _guard(self.wait_idle), methods=["POST"]),
+            Route("/_sim/bulk_catalogue", _guard(self.get_bulk_catalogue), methods=["GET"]),
+            Route("/_sim/bulk_catalogue", _guard(self.set_bulk_catalogue), methods=["POST"]),
+            Route("/_sim/bulk_operations", _guard(self.list_bulk_operations), methods=["GET"]),
         ]
 
     # -- shops --------------------------------------------------------------------------------------
@@ -153,6 +156,23 @@ class ControlApi:
 
     async def set_config(self, request: Request, body: dict[str, Any]) -> Any:
         return self.sim.configure(body)
+
+    # -- bulk operations ----------------------------------------------------------------------------
+
+    async def get_bulk_catalogue(self, request: Request, body: dict[str, Any]) -> Any:
+        shop = self.sim.store.shop(request.query_params.get("shop"))
+        return {"shop": shop.domain, **self.sim.bulk.catalogue(shop).describe()}
+
+    async def set_bulk_catalogue(self, request: Request, body: dict[str, Any]) -> Any:
+        """Synthetic orders and products that the shop's bulk queries cover (besides its own), made from a seed."""
+        shop = self.sim.store.shop(body.get("shop"))
+        catalogue = self.sim.bulk.set_catalogue(shop, int(body.get("orders", 0)), int(body.get("products", 0)),
+                                                int(body.get("seed", self.sim.seed or 0)))
+        return {"shop": shop.domain, **catalogue.describe()}
+
+    async def list_bulk_operations(self, request: Request, body: dict[str, Any]) -> Any:
+        shop = self.sim.store.shop(request.query_params.get("shop"))
+        return {"bulk_operations": self.sim.bulk.list(shop)}
 
     async def wait_idle(self, request: Request, body: dict[str, Any]) -> Any:
         idle = await run_in_threadpool(self.sim.sender.wait_idle, float(body.get("timeout", 10.0)))

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from orderhub.simulators.shopify.bulk_resolvers import BULK_ROOT
 from orderhub.simulators.shopify.cost import query_cost
 from orderhub.simulators.shopify.resolvers import ROOT, RequestContext
 from orderhub.simulators.shopify.schema import build
@@ -42,6 +43,7 @@ MAX_QUERY_COST = 1000
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 _VERSION = re.compile(r"\d{4}-(01|04|07|10)|unstable")
+_ROOT = {**ROOT, **BULK_ROOT}
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -69,10 +71,12 @@ class GraphQLApi:
             return json_response({"errors": "Service Unavailable"}, 503, headers)
         body = await request.body()
         graphql_type = request.headers.get("content-type", "").startswith("application/graphql")
-        status, payload = await run_in_threadpool(self.run, shop, version, body, graphql_type)
+        base_url = str(request.base_url).rstrip("/")
+        status, payload = await run_in_threadpool(self.run, shop, version, body, graphql_type, base_url)
         return json_response(payload, status, headers)
 
-    def run(self, shop: Shop, version: str, body: bytes, graphql_type: bool = False) -> tuple[int, dict[str, Any]]:
+    def run(self, shop: Shop, version: str, body: bytes, graphql_type: bool = False,
+            base_url: str = "") -> tuple[int, dict[str, Any]]:
         """One request body against one shop: (HTTP status, response JSON)."""
         if graphql_type:
             request: Any = {"query": body.decode("utf-8", "replace")}
@@ -116,8 +120,8 @@ class GraphQLApi:
             return 200, {"errors": [{"message": "Throttled",
                                      "extensions": {"code": "THROTTLED", "documentation": RATE_LIMITS_DOC}}],
                          "extensions": {"cost": self._cost(shop, requested, None)}}
-        context = RequestContext(self.sim.store, shop, version)
-        result = execute_sync(self.schema, document, root_value=ROOT, context_value=context,
+        context = RequestContext(self.sim.store, shop, version, bulk=self.sim.bulk, base_url=base_url)
+        result = execute_sync(self.schema, document, root_value=_ROOT, context_value=context,
                               variable_values=raw_variables, operation_name=operation_name)
         actual = query_cost(self.schema, fragments, operation, variables, result.data)
         shop.bucket.give_back(requested - actual)

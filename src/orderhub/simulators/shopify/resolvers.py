@@ -10,13 +10,14 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from orderhub.simulators.shopify.clock import utc_z
 from orderhub.simulators.shopify.pagination import SortKey, connection
+from orderhub.simulators.shopify.product_nodes import available_units, shop_product_node, variant_node
 from orderhub.simulators.shopify.schema import TOPIC_ENUMS, TOPICS
 from orderhub.simulators.shopify.search import parse as parse_search
 from orderhub.simulators.shopify.store import (
@@ -27,12 +28,15 @@ from orderhub.simulators.shopify.store import (
     gid,
 )
 
+if TYPE_CHECKING:
+    from orderhub.simulators.shopify.bulk_operations import BulkOperations
+
 _FINANCIAL = {"pending": "PENDING", "authorized": "AUTHORIZED", "partially_paid": "PARTIALLY_PAID", "paid": "PAID",
               "partially_refunded": "PARTIALLY_REFUNDED", "refunded": "REFUNDED", "voided": "VOIDED",
               "expired": "EXPIRED"}
 _FULFILLMENT = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED", "fulfilled": "FULFILLED",
                 "restocked": "RESTOCKED"}
-_ORDER_SORT = {"ID": lambda o: o["id"], "CREATED_AT": lambda o: utc_z(o["created_at"]),
+ORDER_SORT = {"ID": lambda o: o["id"], "CREATED_AT": lambda o: utc_z(o["created_at"]),
                "UPDATED_AT": lambda o: utc_z(o["updated_at"]), "PROCESSED_AT": lambda o: utc_z(o["processed_at"]),
                "ORDER_NUMBER": lambda o: o["order_number"]}
 
@@ -45,6 +49,8 @@ class RequestContext:
     shop: Shop
     api_version: str
     search: list[dict[str, Any]] = field(default_factory=list)
+    bulk: BulkOperations | None = None  # the simulator's bulk operations
+    base_url: str = ""  # where the simulator is served ("http://127.0.0.1:8700"), for result URLs
 
 
 def parse_gid(value: str, kind: str) -> int:
@@ -103,12 +109,25 @@ def _line_item(rest: dict[str, Any]) -> dict[str, Any]:
         "originalTotalSet": _scaled_bag(rest["price_set"], rest["quantity"]),
         "totalDiscountSet": _bag(rest["total_discount_set"]),
         "taxLines": lambda _info, first=None: _tax_lines(rest["tax_lines"])[:first],
-        "variant": None if rest.get("variant_id") is None else {
-            "id": gid("ProductVariant", rest["variant_id"]), "legacyResourceId": rest["variant_id"],
-            "title": variant_title or "Default Title", "sku": rest.get("sku")},
-        "product": None if rest.get("product_id") is None else {
-            "id": gid("Product", rest["product_id"]), "legacyResourceId": rest["product_id"], "title": rest["title"]},
+        "variant": None if rest.get("variant_id") is None else lambda info: _line_variant(info, rest),
+        "product": None if rest.get("product_id") is None else lambda info: _line_product(info, rest),
     }
+
+
+def _line_product(info: GraphQLResolveInfo, rest: dict[str, Any]) -> dict[str, Any] | None:
+    """The line's product as the shop has it now; null once the product is deleted, as on Shopify."""
+    ctx: RequestContext = info.context
+    with ctx.store.lock:
+        product = ctx.shop.products.get(rest["product_id"])
+        return None if product is None else shop_product_node(ctx.store, ctx.shop, product)
+
+
+def _line_variant(info: GraphQLResolveInfo, rest: dict[str, Any]) -> dict[str, Any] | None:
+    ctx: RequestContext = info.context
+    with ctx.store.lock:
+        product = ctx.shop.products.get(rest.get("product_id"))  # type: ignore[arg-type]
+        variant = next((v for v in (product or {}).get("variants", []) if v["id"] == rest["variant_id"]), None)
+        return None if variant is None else variant_node(variant, available_units(ctx.store, ctx.shop))
 
 
 def _shipping_line(rest: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +177,8 @@ def order_node(rest: dict[str, Any]) -> dict[str, Any]:
 
 
 def subscription_node(sub: Subscription) -> dict[str, Any]:
-    return {"id": sub.gid, "legacyResourceId": sub.id, "topic": TOPIC_ENUMS[sub.topic], "format": sub.format,
+    return {"__typename": "WebhookSubscription",
+            "id": sub.gid, "legacyResourceId": sub.id, "topic": TOPIC_ENUMS[sub.topic], "format": sub.format,
             "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": sub.callback_url},
             "callbackUrl": sub.callback_url, "createdAt": sub.created_at, "updatedAt": sub.created_at}
 
@@ -173,7 +193,7 @@ def _orders(info: GraphQLResolveInfo, first: int | None = None, after: str | Non
         ctx.search.append({"path": ["orders"], "query": query, "warnings": warnings})
     with ctx.store.lock:
         found = [copy.deepcopy(o) for o in ctx.shop.orders.values() if matches(o)]
-    value = _ORDER_SORT[sortKey]
+    value = ORDER_SORT[sortKey]
     return connection(found, lambda o: (value(o), o["id"]), first=first, after=after, field_name="orders",
                       reverse=reverse, node=order_node)
 
@@ -183,6 +203,40 @@ def _order(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
     with ctx.store.lock:
         rest = ctx.shop.orders.get(parse_gid(id, "Order"))
         return None if rest is None else order_node(copy.deepcopy(rest))
+
+
+def _products(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,
+              reverse: bool = False) -> dict[str, Any]:
+    ctx: RequestContext = info.context
+    available = available_units(ctx.store, ctx.shop)
+    with ctx.store.lock:
+        return connection(list(ctx.shop.products.values()), _by_id, first=first, after=after, field_name="products",
+                          reverse=reverse, node=lambda p: shop_product_node(ctx.store, ctx.shop, p, available))
+
+
+def _product(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+    ctx: RequestContext = info.context
+    with ctx.store.lock:
+        rest = ctx.shop.products.get(parse_gid(id, "Product"))
+        return None if rest is None else shop_product_node(ctx.store, ctx.shop, rest)
+
+
+def _node(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+    """Any object by its global id; null for a well-formed id of something the shop does not have."""
+    ctx: RequestContext = info.context
+    kind = id.split("/")[3] if id.startswith("gid://shopify/") and id.count("/") == 4 else ""
+    if kind == "Order":
+        order = _order(info, id)
+        return None if order is None else {**order, "__typename": "Order"}
+    if kind == "Product":
+        return _product(info, id)
+    if kind == "WebhookSubscription":
+        return _webhook_subscription(info, id)
+    if kind == "BulkOperation":
+        number = parse_gid(id, kind)
+        return None if ctx.bulk is None else ctx.bulk.get(ctx.shop, number)
+    parse_gid(id, kind or "Node")  # a malformed id is an error; one of a kind not simulated is not found
+    return None
 
 
 def _webhook_subscriptions(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,
@@ -236,7 +290,7 @@ def _subscription_delete(info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
 
 
 ROOT: dict[str, Any] = {
-    "orders": _orders, "order": _order,
+    "orders": _orders, "order": _order, "products": _products, "product": _product, "node": _node,
     "webhookSubscriptions": _webhook_subscriptions, "webhookSubscription": _webhook_subscription,
     "webhookSubscriptionCreate": _subscription_create, "webhookSubscriptionDelete": _subscription_delete,
 }

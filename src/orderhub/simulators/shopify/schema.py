@@ -2,7 +2,8 @@
 
 Built from SDL with graphql-core. Custom scalars serialize as Shopify does:
 ``DateTime`` as UTC with ``Z``, ``Decimal`` amounts as decimal strings ("12.5"),
-``UnsignedInt64`` ids as strings (they exceed 2^53).
+``Money`` as the amount string ("19.90"), ``UnsignedInt64`` ids as strings (they
+exceed 2^53).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ TOPICS: dict[str, str] = {
     "ORDERS_PARTIALLY_FULFILLED": "orders/partially_fulfilled", "ORDERS_EDITED": "orders/edited",
     "REFUNDS_CREATE": "refunds/create", "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
     "PRODUCTS_CREATE": "products/create", "PRODUCTS_UPDATE": "products/update", "PRODUCTS_DELETE": "products/delete",
-    "APP_UNINSTALLED": "app/uninstalled",
+    "APP_UNINSTALLED": "app/uninstalled", "BULK_OPERATIONS_FINISH": "bulk_operations/finish",
 }
 TOPIC_ENUMS: dict[str, str] = {topic: enum for enum, topic in TOPICS.items()}
 
@@ -36,6 +37,7 @@ scalar DateTime
 scalar Decimal
 scalar URL
 scalar UnsignedInt64
+scalar Money
 
 enum CurrencyCode { %(currencies)s }
 enum CountryCode { %(countries)s }
@@ -47,6 +49,11 @@ enum OrderDisplayFulfillmentStatus {
 enum OrderCancelReason { CUSTOMER DECLINED FRAUD INVENTORY OTHER STAFF }
 enum WebhookSubscriptionTopic { %(topics)s }
 enum WebhookSubscriptionFormat { JSON XML }
+enum ProductStatus { ACTIVE ARCHIVED DRAFT }
+enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
+enum BulkOperationErrorCode { ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }
+enum BulkOperationType { MUTATION QUERY }
+enum BulkOperationUserErrorCode { INVALID LIMIT_REACHED OPERATION_IN_PROGRESS }
 
 interface Node { id: ID! }
 
@@ -67,8 +74,32 @@ type MailingAddress {
 }
 
 type TaxLine { priceSet: MoneyBag! rate: Float ratePercentage: Float title: String! }
-type Product implements Node { id: ID! legacyResourceId: UnsignedInt64! title: String! }
-type ProductVariant implements Node { id: ID! legacyResourceId: UnsignedInt64! title: String! sku: String }
+type Collection implements Node { id: ID! legacyResourceId: UnsignedInt64! title: String! handle: String! }
+type CollectionEdge { cursor: String! node: Collection! }
+type CollectionConnection { edges: [CollectionEdge!]! nodes: [Collection!]! pageInfo: PageInfo! }
+
+type InventoryItem implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! sku: String tracked: Boolean! requiresShipping: Boolean!
+  createdAt: DateTime! updatedAt: DateTime!
+}
+
+type ProductVariant implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! title: String! sku: String barcode: String price: Money!
+  position: Int! inventoryQuantity: Int taxable: Boolean! createdAt: DateTime! updatedAt: DateTime!
+  inventoryItem: InventoryItem!
+}
+type ProductVariantEdge { cursor: String! node: ProductVariant! }
+type ProductVariantConnection { edges: [ProductVariantEdge!]! nodes: [ProductVariant!]! pageInfo: PageInfo! }
+
+type Product implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! title: String! handle: String! vendor: String! productType: String!
+  status: ProductStatus! tags: [String!]! isGiftCard: Boolean! totalInventory: Int!
+  createdAt: DateTime! updatedAt: DateTime! publishedAt: DateTime
+  variants(first: Int, after: String): ProductVariantConnection!
+  collections(first: Int, after: String): CollectionConnection!
+}
+type ProductEdge { cursor: String! node: Product! }
+type ProductConnection { edges: [ProductEdge!]! nodes: [Product!]! pageInfo: PageInfo! }
 
 type LineItem implements Node {
   id: ID! name: String! title: String! variantTitle: String sku: String vendor: String
@@ -115,6 +146,15 @@ type WebhookSubscriptionConnection {
   edges: [WebhookSubscriptionEdge!]! nodes: [WebhookSubscription!]! pageInfo: PageInfo!
 }
 
+type BulkOperation implements Node {
+  id: ID! status: BulkOperationStatus! errorCode: BulkOperationErrorCode type: BulkOperationType!
+  createdAt: DateTime! completedAt: DateTime objectCount: UnsignedInt64! rootObjectCount: UnsignedInt64!
+  fileSize: UnsignedInt64 url: URL partialDataUrl: URL query: String!
+}
+type BulkOperationUserError { field: [String!] message: String! code: BulkOperationUserErrorCode }
+type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
+type BulkOperationCancelPayload { bulkOperation: BulkOperation userErrors: [UserError!]! }
+
 input WebhookSubscriptionInput { callbackUrl: URL format: WebhookSubscriptionFormat }
 type WebhookSubscriptionCreatePayload { webhookSubscription: WebhookSubscription userErrors: [UserError!]! }
 type WebhookSubscriptionDeletePayload { deletedWebhookSubscriptionId: ID userErrors: [UserError!]! }
@@ -126,12 +166,19 @@ type QueryRoot {
   webhookSubscriptions(first: Int, after: String, topics: [WebhookSubscriptionTopic!], callbackUrl: URL
   ): WebhookSubscriptionConnection!
   webhookSubscription(id: ID!): WebhookSubscription
+  products(first: Int, after: String, reverse: Boolean = false): ProductConnection!
+  product(id: ID!): Product
+  node(id: ID!): Node
+  bulkOperation(id: ID!): BulkOperation
+  currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
 }
 
 type Mutation {
   webhookSubscriptionCreate(topic: WebhookSubscriptionTopic!, webhookSubscription: WebhookSubscriptionInput!
   ): WebhookSubscriptionCreatePayload
   webhookSubscriptionDelete(id: ID!): WebhookSubscriptionDeletePayload
+  bulkOperationRunQuery(query: String!, groupObjects: Boolean! = true): BulkOperationRunQueryPayload
+  bulkOperationCancel(id: ID!): BulkOperationCancelPayload
 }
 
 schema { query: QueryRoot mutation: Mutation }
@@ -174,7 +221,7 @@ def build() -> GraphQLSchema:
     countries = sorted({c.alpha_2 for c in pycountry.countries} | set(_EXTRA_COUNTRY_CODES))
     schema = build_schema(_SDL % {"currencies": " ".join(currencies), "countries": " ".join(countries),
                                   "topics": " ".join(TOPICS)})
-    scalars = {"DateTime": utc_z, "Decimal": _decimal, "URL": str, "UnsignedInt64": _unsigned_int64}
+    scalars = {"DateTime": utc_z, "Decimal": _decimal, "URL": str, "UnsignedInt64": _unsigned_int64, "Money": str}
     for name, coerce in scalars.items():
         schema.type_map[name].coerce_output_value = coerce  # type: ignore[union-attr]
     for name in ("CurrencyCode", "CountryCode"):

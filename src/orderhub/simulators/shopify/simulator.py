@@ -1,4 +1,4 @@
-"""The simulated Shopify: shops in a store, a generator per shop, and webhook delivery, wired together.
+"""The simulated Shopify: shops in a store, a generator per shop, webhook delivery and bulk operations, wired together.
 
 The control API, the demo and tests drive it through these methods; each
 change fires its webhooks through :meth:`Simulator.emit`.
@@ -16,6 +16,7 @@ import orjson
 
 from orderhub.simulators.shopify import actions
 from orderhub.simulators.shopify.actions import Event
+from orderhub.simulators.shopify.bulk_operations import BulkOperations
 from orderhub.simulators.shopify.delivery import (
     Delivery,
     DeliveryConfig,
@@ -51,6 +52,7 @@ class Simulator:
         self.fail_graphql_rate = fail_graphql_rate
         self.maximum_available, self.restore_rate = maximum_available, restore_rate
         self.sender = WebhookSender(self.store, self.config, workers=workers, seed=seed)
+        self.bulk = BulkOperations(self.store, self.emit)
         self._generators: dict[str, OrderGenerator] = {}
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # guards _rng and _started
@@ -67,6 +69,7 @@ class Simulator:
         self.sender.start()
 
     def stop(self) -> None:
+        self.bulk.stop()
         self.sender.stop()
 
     # -- shops --------------------------------------------------------------------------------------
@@ -170,6 +173,11 @@ class Simulator:
             self.config.remove_after_failures = int(changes["remove_after_failures"])
         if "fail_graphql_rate" in changes:
             self.fail_graphql_rate = float(changes["fail_graphql_rate"])
+        bulk = changes.get("bulk")
+        if bulk is not None:
+            if not isinstance(bulk, dict):
+                raise TypeError('"bulk" must be an object, e.g. {"start_delay": 0, "objects_per_second": null}')
+            self.bulk.settings.update(bulk)
         throttle = changes.get("throttle")
         if throttle:
             shops = [self.store.shop(throttle["shop"])] if throttle.get("shop") else list(self.store.shops.values())
@@ -185,5 +193,5 @@ class Simulator:
         return {"retry_schedule": self.config.retry_schedule, "timeout": self.config.timeout,
                 "remove_after_failures": self.config.remove_after_failures,
                 "duplicate_rate": self.config.duplicate_rate, "jitter": self.config.jitter,
-                "fail_graphql_rate": self.fail_graphql_rate,
+                "fail_graphql_rate": self.fail_graphql_rate, "bulk": self.bulk.settings.describe(),
                 "throttle": {shop.domain: shop.bucket.status() for shop in self.store.shops.values()}}

@@ -19,7 +19,8 @@ from orderhub.simulators.shopify.throttle import CostBucket
 
 TWO_TO_53 = 2 ** 53
 _KINDS = ("order", "line_item", "shipping_line", "customer", "product", "variant", "inventory_item", "location",
-          "refund", "refund_line_item", "transaction", "fulfillment", "order_edit", "webhook_subscription", "shop")
+          "refund", "refund_line_item", "transaction", "fulfillment", "order_edit", "webhook_subscription", "shop",
+          "collection", "bulk_operation")
 # 10_000_000_000_000_001 for orders, 11_000_000_000_000_001 for line items, ... (all odd, all above 2^53).
 ID_BASES = {kind: (10 + i) * 10 ** 15 + 1 for i, kind in enumerate(_KINDS)}
 DEFAULT_API_VERSION = "2025-10"
@@ -77,6 +78,7 @@ class Shop:
     inventory_levels: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     locations: list[int] = field(default_factory=list)
+    collections: dict[str, int] = field(default_factory=dict)  # title -> id: one collection per product type
     next_order_number: int = 1001
     installed: bool = True
 
@@ -153,6 +155,13 @@ class Store:
                 if order_id in shop.orders:
                     return shop, shop.orders[order_id]
         raise UnknownOrder(f"no order {order_id} in {'shop ' + domain if domain else 'any shop'}")
+
+    def collection_id(self, shop: Shop, title: str) -> int:
+        """The id of the shop's collection named ``title``, made on first use (products join it by type)."""
+        with self.lock:
+            if title not in shop.collections:
+                shop.collections[title] = self.next_id("collection")
+            return shop.collections[title]
 
     # -- webhook subscriptions ----------------------------------------------------------------------
 
