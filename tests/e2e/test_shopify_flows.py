@@ -196,3 +196,32 @@ def test_new_orders_cancelled_orders_and_cancelled_items_each_take_their_own(hub
     drain(hub)
     assert stored_versions(hub) == latest_versions(control)
 
+
+
+def test_after_downtime_queued_import_runs_do_not_pile_up_or_double_orders(hub, sim):  # type: ignore[no-untyped-def]
+    """The scheduler was down for two hours of a 5-minute import, then ticked on while no node ran jobs:
+    one run is queued, it imports each order once, and the next tick queues again."""
+    from datetime import timedelta
+
+    from orderhub.adapters.store.schema import job_runs, job_schedules
+    from orderhub.clock import utcnow
+    from orderhub.services.jobs.manager import JobManager
+
+    _simulator, sim_url, control = sim
+    shop = connect(hub, sim_url)
+    control.post("/_sim/orders", json={"count": 8, "seed": 12})
+    manager = JobManager(hub)
+    manager.schedule("import-order-updates", [shop], expression="every-5-minutes")
+    for minutes_late in (120, 5, 5, 5):  # down for 24 ticks; then ticks come while no executor runs
+        with hub.db.write() as conn:
+            conn.execute(job_schedules.update().values(next_run_at=utcnow() - timedelta(minutes=minutes_late)))
+        manager.tick()
+    with hub.db.read() as conn:
+        assert [r.status for r in conn.execute(select(job_runs.c.status))] == ["queued"]
+    assert manager.work_once()[0] == 1 and manager.work_once()[0] == 0
+    drain(hub)
+    with hub.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(orders)).scalar_one() == 8
+        [run] = conn.execute(select(job_runs)).all()
+    assert (run.status, run.read_count, run.processed_count) == ("succeeded", 8, 8)
+    assert stored_versions(hub) == latest_versions(control)
