@@ -19,3 +19,8 @@ ERRORS_LOGGED = Counter("orderhub_error_log_added_total", "Records moved to the 
 RECEIVE_SECONDS = Histogram(
     "orderhub_webhook_receive_seconds", "Time from request to durable acknowledgement",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+JOB_RUNS = Counter("orderhub_job_runs_total", "Job runs finished on this node, by job and status", ["job", "status"])
+JOB_RUN_SECONDS = Histogram(
+    "orderhub_job_run_seconds", "How long job runs took, by job", ["job"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14400))
+

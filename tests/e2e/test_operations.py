@@ -36,6 +36,7 @@ def test_metrics_show_queue_depth_processing_and_error_log(hub, hub_server, caps
             pass
         placed = client.get("/metrics").text
     assert "orderhub_workflows_open{" not in placed
+    assert _value(placed, "orderhub_job_runs_oldest_queued_age_seconds") == 0
     assert _value(placed, "orderhub_events_unpublished") >= 3  # at least order.placed for each, not yet sent
     assert _value(placed, "orderhub_events_oldest_unpublished_age_seconds") >= 0
     assert _value(after, "orderhub_inbox_depth") == 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import insert, select, update
 
 from orderhub.adapters.store.schema import job_runs, job_schedules
@@ -72,7 +73,10 @@ def test_one_run_per_tick_however_many_nodes_tick_and_run(hub: Hub) -> None:
 
 def test_a_run_records_its_counts_log_and_failed_records(hub: Hub) -> None:
     shop = add_shop(hub)
+    before = REGISTRY.get_sample_value("orderhub_job_runs_total", {"job": "test-count", "status": "succeeded"}) or 0
     result = JobManager(hub).run_now("test-count", shop, {"limit": "7"})
+    assert REGISTRY.get_sample_value("orderhub_job_runs_total",
+                                     {"job": "test-count", "status": "succeeded"}) == before + 1
     detail = admin.run_detail(hub, result.run_id)
     assert job_support.calls[0]["params"] == {"fail": False, "window": None, "limit": 7}  # converted, defaulted
     assert detail["counts"] == {"read": 3, "processed": 2, "skipped": 0, "failed": 1}

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from orderhub.adapters.store import error_log, inbox
-from orderhub.adapters.store.schema import deliveries, outbox, subscription_deliveries, workflows
+from orderhub.adapters.store.schema import deliveries, job_runs, outbox, subscription_deliveries, workflows
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 
@@ -48,6 +48,9 @@ class QueueCollector(Collector):
                 select(subscription_deliveries.c.subscription_id, subscription_deliveries.c.status, func.count())
                 .where(subscription_deliveries.c.status.in_(("pending", "sending", "failed")))
                 .group_by(subscription_deliveries.c.subscription_id, subscription_deliveries.c.status)).all()
+            jobs = conn.execute(select(job_runs.c.status, func.count(), func.min(job_runs.c.queued_at))
+                                .where(job_runs.c.status.in_(("queued", "running")))
+                                .group_by(job_runs.c.status)).all()
             flows = conn.execute(select(workflows.c.kind, workflows.c.status, func.count())
                                  .where(workflows.c.status.in_(("running", "compensating")))
                                  .group_by(workflows.c.kind, workflows.c.status)).all()
@@ -65,6 +68,15 @@ class QueueCollector(Collector):
         for subscription_id, status, n in per_subscription:
             g.add_metric([str(subscription_id), status], n)
         yield g
+        g = GaugeMetricFamily("orderhub_job_runs", "Job runs queued or running", labels=["status"])
+        oldest_queued = None
+        for status, n, oldest in jobs:
+            g.add_metric([status], n)
+            if status == "queued":
+                oldest_queued = oldest
+        yield g
+        yield GaugeMetricFamily("orderhub_job_runs_oldest_queued_age_seconds", "How long the oldest queued run waits",
+                                value=0.0 if oldest_queued is None else (utcnow() - oldest_queued).total_seconds())
         g = GaugeMetricFamily("orderhub_workflows_open", "Workflows under way, by kind and status",
                               labels=["kind", "status"])
         for kind, status, n in flows:

@@ -12,6 +12,7 @@ succeeds queues the jobs chained after it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from orderhub.adapters.store.shops import Shop, by_id
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import Cadence, Definition, MissedPolicy, Policy, due, validate_params
+from orderhub.metrics import JOB_RUN_SECONDS, JOB_RUNS
 from orderhub.services.jobs import registry
 from orderhub.services.jobs.context import JobAborted, JobContext
 
@@ -178,7 +180,11 @@ class JobManager:
             row = job_store.get_run(conn, run_id)
             if row is None or row.status != "queued":
                 return None
-            job = registry.get(row.job)
+            try:
+                job = registry.get(row.job)
+            except LookupError as exc:  # e.g. a plugin module was removed: say so, do not block the queue
+                job_store.cancel_queued(conn, run_id, error=one_line(exc))
+                return None
             schedule = job_store.schedule_by_id(conn, row.schedule_id) if row.schedule_id else None
             policy = policy_for(job.definition, schedule)
             claim = job_store.claim(conn, run_id, node=self.hub.node, now=utcnow(),
@@ -200,6 +206,7 @@ class JobManager:
         ctx = JobContext(self.hub, shop, {}, run.id)
         log.info("job_started", job=run.job, run_id=run.id, shop=shop.domain if shop else None, trigger=run.trigger,
                  attempt=run.attempt)
+        began = time.monotonic()
         stop = threading.Event()
         beat = threading.Thread(target=self._beat, args=(ctx, stop), name=f"job-{run.id}-heartbeat", daemon=True)
         beat.start()
@@ -231,6 +238,8 @@ class JobManager:
                 self._retry(conn, run, policy)
             else:
                 self._chain(conn, run)
+        JOB_RUNS.labels(run.job, status).inc()
+        JOB_RUN_SECONDS.labels(run.job).observe(time.monotonic() - began)
         log.info("job_finished", job=run.job, run_id=run.id, status=status, **counts.__dict__)
         return RunResult(run.id, status, stats, error)
 
@@ -301,6 +310,7 @@ class JobManager:
                 if row is None:
                     continue
                 ended += 1
+                JOB_RUNS.labels(run.job, status).inc()
                 log.warning("job_run_ended", run_id=run.id, job=run.job, status=status, error=error)
                 try:
                     definition = registry.get(run.job).definition
