@@ -14,7 +14,7 @@ import orjson
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
 from orderhub.bootstrap import Hub, build
-from orderhub.entrypoints import cli_jobs, cli_oms, cli_reconcile, cli_subscriptions
+from orderhub.entrypoints import cli_jobs, cli_oms, cli_reconcile, cli_subscriptions, cli_webhooks
 from orderhub.entrypoints.cli_support import F, console, settings_for, timeline_detail, with_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
@@ -492,6 +492,7 @@ def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
 # Order management commands and the payment simulator live in their own modules.
 cli_oms.register(main)
 cli_jobs.register(main)
+cli_webhooks.register(main)
 cli_subscriptions.register(main)
 cli_reconcile.register(main)
 add_payments_simulator(simulate)

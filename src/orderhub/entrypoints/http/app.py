@@ -13,7 +13,16 @@ from starlette.requests import Request
 
 from orderhub import __version__
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.http import api, api_jobs, api_oms, api_reconcile, api_subscriptions, ops, webhooks
+from orderhub.entrypoints.http import (
+    api,
+    api_job_webhooks,
+    api_jobs,
+    api_oms,
+    api_reconcile,
+    api_subscriptions,
+    ops,
+    webhooks,
+)
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -39,6 +48,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
     app.include_router(api_jobs.router)
+    app.include_router(api_job_webhooks.router)
     app.state.queue_registry = ops.queue_registry(hub)
 
     @app.exception_handler(HTTPException)
