@@ -18,6 +18,9 @@ class NotRetryable(Exception):
     pass
 
 
+FILE_ROW = "job_file_row"  # rows of files the file jobs read (see services/jobs/sftp_files.py)
+
+
 def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
     """Put the record back in its queue. ``payload`` replaces the stored one (must be JSON)."""
     if payload is not None:
@@ -42,6 +45,9 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
             if payload is not None:
                 values["payload"] = payload
             conn.execute(update(inbox).where(inbox.c.id == entry.record_id).values(**values))
+        elif entry.record_type == FILE_ROW:
+            raise NotRetryable(f"error {entry_id} is a row of a file job {entry.topic} read ({entry.error}); "
+                               "correct it in a new file on the SFTP server for the next run, or dismiss this entry")
         elif entry.record_type == subscription_store.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an outbound webhook; its event cannot be edited")

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import inventory_store
+from orderhub.adapters.store import thresholds as threshold_store
 from orderhub.adapters.store.inventory_store import Change, Movement
 from orderhub.adapters.store.schema import facilities, inventory_ledger
 from orderhub.domain.inventory import LedgerReason, Position, channel_atp
@@ -59,11 +60,13 @@ def view(conn: Connection, sku: str) -> dict[str, Any]:
     rows = [{"facility": facs[fid].code if fid in facs else str(fid), "on_hand": p.on_hand, "reserved": p.reserved,
              "safety_stock": p.safety_stock, "atp": p.atp} for fid, p in sorted(positions.items())]
     channels = {}
-    for code in facility_store.channel_codes(conn):
-        channel = facility_store.get_channel(conn, code)
-        assert channel is not None
-        channels[code] = channel_atp(positions.items(), threshold=channel.threshold,
-                                     facilities=facility_store.channel_facilities(conn, channel))
+    known = [c for c in (facility_store.get_channel(conn, code) for code in facility_store.channel_codes(conn)) if c]
+    # The product's own threshold (by SKU, category or tag) where one is set, else the channel's.
+    thresholds = threshold_store.applicable(conn, threshold_store.catalogue_item(conn, sku),
+                                            {c.code: c.threshold for c in known})
+    for channel in known:
+        channels[channel.code] = channel_atp(positions.items(), threshold=thresholds[channel.code].threshold,
+                                             facilities=facility_store.channel_facilities(conn, channel))
     return {"sku": sku, "facilities": rows, "atp": sum(p.atp for p in positions.values()), "channels": channels}
 
 

@@ -51,6 +51,12 @@ from orderhub.adapters.store.schema.oms import (
     workflow_steps,
     workflows,
 )
+from orderhub.adapters.store.schema.planning import (
+    imported_files,
+    inventory_thresholds,
+    purchase_order_lines,
+    purchase_orders,
+)
 
 __all__ = [
     "BigId", "metadata",
@@ -63,4 +69,5 @@ __all__ = [
     "facility_groups", "inventory", "inventory_ledger", "order_units", "outbox", "payment_authorizations",
     "reconciliation_findings", "reconciliations", "returns", "routing_rules", "routing_runs", "routings",
     "shipments", "subscription_deliveries", "subscriptions", "workflow_steps", "workflows",
+    "imported_files", "inventory_thresholds", "purchase_order_lines", "purchase_orders",
 ]
