@@ -57,6 +57,7 @@ from orderhub.adapters.store.schema.planning import (
     purchase_order_lines,
     purchase_orders,
 )
+from orderhub.adapters.store.schema.presell import presell_catalogue, promise_changes
 
 __all__ = [
     "BigId", "metadata",
@@ -70,4 +71,5 @@ __all__ = [
     "reconciliation_findings", "reconciliations", "returns", "routing_rules", "routing_runs", "routings",
     "shipments", "subscription_deliveries", "subscriptions", "workflow_steps", "workflows",
     "imported_files", "inventory_thresholds", "purchase_order_lines", "purchase_orders",
+    "presell_catalogue", "promise_changes",
 ]

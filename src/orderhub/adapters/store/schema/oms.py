@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -146,6 +147,9 @@ order_units = Table(
     Column("rejected_facilities", Text, nullable=False, server_default="[]"),  # JSON ids
     Column("auto_cancel_at", UTCDateTime),
     Column("reason", Text),  # why cancelled / rejected / parked
+    # What a unit sold ahead of stock is promised (pre-order/backorder jobs), and when it was first promised.
+    Column("promise_date", Date),
+    Column("promised_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("item_id", "seq"),
     Index("ix_order_units_order", "order_id"),
