@@ -16,7 +16,6 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from datetime import date
-from email.headerregistry import Address
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -194,13 +193,22 @@ def notify_promise_changes(ctx: JobContext) -> dict[str, Any]:
     return {"sent": sent, "skipped": skipped, "not_sent": failed}
 
 
+def _recipient(name: str | None, email: str) -> str:
+    """``"Name" <address>`` as text: the mail adapter parses it, non-ASCII addresses included (which
+    ``email.headerregistry.Address`` refuses to build)."""
+    if not name:
+        return email
+    quoted = " ".join(name.split()).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{email}>'
+
+
 def _send(mailer: Mailer, n: presell.Notice) -> str | None:
     """Mail the customer; returns why it was not sent when the order is to blame (the run fails when the
     server is)."""
     if not n.email:
         return f"order {n.order_name}: no e-mail address on the order or its customer; add one to tell the customer"
     try:
-        to: Address | str = Address(n.customer_name, addr_spec=n.email) if n.customer_name else n.email
+        to = _recipient(n.customer_name, n.email)
         mailer.send_mail(to, subject(n), render_text(n), html=render_html(n))
     except MailRefusedError as exc:
         return f"order {n.order_name}: the mail server refused {n.email}: {exc}"
