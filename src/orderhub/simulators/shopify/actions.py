@@ -180,35 +180,49 @@ def _edit(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, Any
     return [("orders/edited", edit), ("orders/updated", _snapshot(order))]
 
 
+REFUNDABLE = ("paid", "partially_refunded")
+
+
 def _refund(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, Any]) -> list[Event]:
     """Refund units of one line; fires refunds/create then orders/updated."""
-    if order["financial_status"] not in ("paid", "partially_refunded"):
+    if order["financial_status"] not in REFUNDABLE:
         raise ActionError(f"order {order['name']} is {order['financial_status']}; only paid orders can be refunded")
     line = _line(order, params, lambda li: li["current_quantity"] > 0)
     quantity = int(params.get("quantity", line["current_quantity"]))
     if not 0 < quantity <= line["current_quantity"] or line["quantity"] <= 0:
         raise ActionError(f"cannot refund {quantity} of line {line['id']}: {line['current_quantity']} left on it")
-    share = Decimal(quantity) / line["quantity"]
-    subtotal = cents(dec(line["price"]) * quantity - dec(line["total_discount"]) * share)
-    tax = sum((cents(dec(t["price"]) * share) for t in line["tax_lines"]), ZERO)
-    restock = bool(params.get("restock", True))
-    restock_type = ("return" if line["fulfillment_status"] else "cancel") if restock else "no_restock"
-    line["current_quantity"] -= quantity
-    line["fulfillable_quantity"] = max(0, line["fulfillable_quantity"] - quantity)
+    return refund_lines(store, shop, order, [(line, quantity)], restock=bool(params.get("restock", True)),
+                        note=params.get("note"))
+
+
+def refund_lines(store: Store, shop: Shop, order: dict[str, Any], lines: list[tuple[dict[str, Any], int]], *,
+                 restock: bool, note: str | None) -> list[Event]:
+    """One refund of ``quantity`` units of each line (restocked at the first location, or not); fires
+    refunds/create then orders/updated."""
     stamp = _touch(store, shop, order)
     currencies = (order["currency"], order["presentment_currency"])
-    refund_id, transaction_id = store.next_id("refund"), store.next_id("transaction")
-    refund = {
-        "id": refund_id, "admin_graphql_api_id": gid("Refund", refund_id), "order_id": order["id"],
-        "created_at": stamp, "processed_at": stamp, "note": params.get("note"), "restock": restock, "user_id": None,
-        "refund_line_items": [{
+    refund_lines_, total = [], ZERO
+    for line, quantity in lines:
+        share = Decimal(quantity) / line["quantity"]
+        subtotal = cents(dec(line["price"]) * quantity - dec(line["total_discount"]) * share)
+        tax = sum((cents(dec(t["price"]) * share) for t in line["tax_lines"]), ZERO)
+        restock_type = ("return" if line["fulfillment_status"] else "cancel") if restock else "no_restock"
+        line["current_quantity"] -= quantity
+        line["fulfillable_quantity"] = max(0, line["fulfillable_quantity"] - quantity)
+        total += subtotal + tax
+        refund_lines_.append({
             "id": store.next_id("refund_line_item"), "line_item_id": line["id"], "quantity": quantity,
             "restock_type": restock_type, "location_id": shop.locations[0] if restock else None,
             "subtotal": fmt(subtotal), "subtotal_set": money_set(subtotal, *currencies),
-            "total_tax": fmt(tax), "total_tax_set": money_set(tax, *currencies), "line_item": _snapshot(line)}],
+            "total_tax": fmt(tax), "total_tax_set": money_set(tax, *currencies), "line_item": _snapshot(line)})
+    refund_id, transaction_id = store.next_id("refund"), store.next_id("transaction")
+    refund = {
+        "id": refund_id, "admin_graphql_api_id": gid("Refund", refund_id), "order_id": order["id"],
+        "created_at": stamp, "processed_at": stamp, "note": note, "restock": restock, "user_id": None,
+        "refund_line_items": refund_lines_,
         "transactions": [{
             "id": transaction_id, "admin_graphql_api_id": gid("OrderTransaction", transaction_id),
-            "order_id": order["id"], "kind": "refund", "status": "success", "amount": fmt(subtotal + tax),
+            "order_id": order["id"], "kind": "refund", "status": "success", "amount": fmt(total),
             "currency": order["currency"], "gateway": (order.get("payment_gateway_names") or ["manual"])[0],
             "created_at": stamp, "processed_at": stamp, "parent_id": None}],
         "order_adjustments": [], "duties": []}
@@ -217,6 +231,21 @@ def _refund(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, A
     order["financial_status"] = "refunded" if refunded_all else "partially_refunded"
     recompute_totals(order)
     return [("refunds/create", refund), ("orders/updated", _snapshot(order))]
+
+
+def cancel_order(store: Store, shop: Shop, order: dict[str, Any], *, reason: str, refund: bool, restock: bool,
+                 staff_note: str | None = None) -> list[Event]:
+    """Cancel as ``orderCancel`` does: with ``refund``, what is left on a paid order is refunded first (one
+    refund, restocked or not); then the order is cancelled. Fires refunds/create (if refunded),
+    orders/cancelled and orders/updated."""
+    with store.lock:
+        _open_for_change(order)
+        events: list[Event] = []
+        left = [(li, li["current_quantity"]) for li in order["line_items"]
+                if li["current_quantity"] > 0 and li["quantity"] > 0]
+        if refund and left and order["financial_status"] in REFUNDABLE:
+            events += refund_lines(store, shop, order, left, restock=restock, note=staff_note)
+        return events + _cancel(store, shop, order, {"reason": reason})
 
 
 def _update(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, Any]) -> list[Event]:

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from orderhub.simulators.shopify.bulk_catalogue import Catalogue, synthetic_orders, synthetic_products
-from orderhub.simulators.shopify.product_nodes import available_units, product_node, shop_product_node
+from orderhub.simulators.shopify.product_nodes import (
+    Collection,
+    available_units,
+    product_node,
+    shop_collection,
+    shop_product_node,
+)
 from orderhub.simulators.shopify.resolvers import ORDER_SORT, order_node
 from orderhub.simulators.shopify.search import parse as parse_search
 from orderhub.simulators.shopify.store import Shop, Store
@@ -63,9 +69,9 @@ def _products(store: Store, shop: Shop, args: dict[str, Any], catalogue: Catalog
         if node is not None:
             yield node
     if catalogue is not None:
-        collections: dict[str, int] = {}
+        collections: dict[str, Collection] = {}
         for rest in synthetic_products(catalogue, shop.tz):
             kind = rest.get("product_type") or ""
             if kind and kind not in collections:
-                collections[kind] = store.collection_id(shop, kind)
-            yield product_node(rest, [(collections[kind], kind)] if kind else [])
+                collections[kind] = shop_collection(store, shop, kind)
+            yield product_node(rest, [collections[kind]] if kind else [])

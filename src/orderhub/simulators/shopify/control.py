@@ -62,6 +62,8 @@ class ControlApi:
             Route("/_sim/products", _guard(self.list_products), methods=["GET"]),
             Route("/_sim/products", _guard(self.change_product), methods=["POST"]),
             Route("/_sim/inventory_levels", _guard(self.set_inventory_level), methods=["POST"]),
+            Route("/_sim/locations", _guard(self.list_locations), methods=["GET"]),
+            Route("/_sim/locations", _guard(self.add_location, 201), methods=["POST"]),
             Route("/_sim/subscriptions", _guard(self.list_subscriptions), methods=["GET"]),
             Route("/_sim/deliveries", _guard(self.list_deliveries), methods=["GET"]),
             Route("/_sim/config", _guard(self.get_config), methods=["GET"]),
@@ -131,6 +133,14 @@ class ControlApi:
         else:
             raise ValueError(f"unknown product action {action!r}; expected create, update or delete")
         return {"product_id": int(body["id"])}
+
+    async def list_locations(self, request: Request, body: dict[str, Any]) -> Any:
+        shop = self.sim.store.shop(request.query_params.get("shop"))
+        with self.sim.store.lock:
+            return {"locations": [{"id": i, "name": shop.location_names.get(i)} for i in shop.locations]}
+
+    async def add_location(self, request: Request, body: dict[str, Any]) -> Any:
+        return {"location": self.sim.add_location(body.get("shop"), str(body.get("name") or ""))}
 
     async def set_inventory_level(self, request: Request, body: dict[str, Any]) -> Any:
         self.sim.set_inventory_level(body.get("shop"), body["inventory_item_id"], body["location_id"],

@@ -272,7 +272,7 @@ class OrderGenerator:
             amounts = [cents(budget * g / total_gross) for g in gross]
             amounts[-1] += budget - sum(amounts, ZERO)
         shop_cur, pres_cur = order["currency"], order["presentment_currency"]
-        for line, amount in zip(lines, amounts):
+        for line, amount in zip(lines, amounts, strict=True):
             line["total_discount"] = fmt(amount)
             line["total_discount_set"] = money_set(amount, shop_cur, pres_cur)
             line["discount_allocations"] = [{"amount": fmt(amount), "discount_application_index": 0,

@@ -30,7 +30,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from orderhub.simulators.shopify.bulk_resolvers import BULK_ROOT
+from orderhub.simulators.shopify.collection_roots import COLLECTION_ROOT
 from orderhub.simulators.shopify.cost import query_cost
+from orderhub.simulators.shopify.inventory_mutations import INVENTORY_MUTATIONS
+from orderhub.simulators.shopify.inventory_nodes import INVENTORY_ROOT
+from orderhub.simulators.shopify.order_cancel import ORDER_CANCEL_ROOT
 from orderhub.simulators.shopify.resolvers import ROOT, RequestContext
 from orderhub.simulators.shopify.schema import build
 from orderhub.simulators.shopify.store import Shop, UnknownShop
@@ -43,7 +47,7 @@ MAX_QUERY_COST = 1000
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 _VERSION = re.compile(r"\d{4}-(01|04|07|10)|unstable")
-_ROOT = {**ROOT, **BULK_ROOT}
+_ROOT = {**ROOT, **BULK_ROOT, **COLLECTION_ROOT, **INVENTORY_ROOT, **INVENTORY_MUTATIONS, **ORDER_CANCEL_ROOT}
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -120,7 +124,8 @@ class GraphQLApi:
             return 200, {"errors": [{"message": "Throttled",
                                      "extensions": {"code": "THROTTLED", "documentation": RATE_LIMITS_DOC}}],
                          "extensions": {"cost": self._cost(shop, requested, None)}}
-        context = RequestContext(self.sim.store, shop, version, bulk=self.sim.bulk, base_url=base_url)
+        context = RequestContext(self.sim.store, shop, version, bulk=self.sim.bulk, base_url=base_url,
+                                 emit=self.sim.emit)
         result = execute_sync(self.schema, document, root_value=_ROOT, context_value=context,
                               variable_values=raw_variables, operation_name=operation_name)
         actual = query_cost(self.schema, fragments, operation, variables, result.data)

@@ -66,7 +66,7 @@ def connection(items: Sequence[T], key: Callable[[T], SortKey], *, first: int | 
     cursors = [encode_cursor(key(item)) for item in page]
     nodes = [node(item) for item in page]
     return {
-        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes)],
+        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
         "nodes": nodes,
         "pageInfo": {"hasNextPage": start + size < len(ordered), "hasPreviousPage": start > 0,
                      "startCursor": cursors[0] if cursors else None,

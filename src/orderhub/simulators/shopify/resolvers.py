@@ -8,6 +8,7 @@ connections) are functions too, which graphql-core's default resolver calls.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from urllib.parse import urlparse
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from orderhub.simulators.shopify.catalogue_search import parse_catalogue
 from orderhub.simulators.shopify.clock import utc_z
 from orderhub.simulators.shopify.pagination import SortKey, connection
 from orderhub.simulators.shopify.product_nodes import available_units, shop_product_node, variant_node
@@ -36,6 +38,10 @@ _FINANCIAL = {"pending": "PENDING", "authorized": "AUTHORIZED", "partially_paid"
               "expired": "EXPIRED"}
 _FULFILLMENT = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED", "fulfilled": "FULFILLED",
                 "restocked": "RESTOCKED"}
+PRODUCT_SORT = {"ID": lambda p: p["id"], "TITLE": lambda p: str(p.get("title") or ""),
+                "UPDATED_AT": lambda p: utc_z(p["updated_at"]), "CREATED_AT": lambda p: utc_z(p["created_at"]),
+                "PRODUCT_TYPE": lambda p: str(p.get("product_type") or ""),
+                "VENDOR": lambda p: str(p.get("vendor") or "")}
 ORDER_SORT = {"ID": lambda o: o["id"], "CREATED_AT": lambda o: utc_z(o["created_at"]),
                "UPDATED_AT": lambda o: utc_z(o["updated_at"]), "PROCESSED_AT": lambda o: utc_z(o["processed_at"]),
                "ORDER_NUMBER": lambda o: o["order_number"]}
@@ -51,6 +57,7 @@ class RequestContext:
     search: list[dict[str, Any]] = field(default_factory=list)
     bulk: BulkOperations | None = None  # the simulator's bulk operations
     base_url: str = ""  # where the simulator is served ("http://127.0.0.1:8700"), for result URLs
+    emit: Callable[[Shop, list[tuple[str, dict[str, Any]]]], None] | None = None  # fires a mutation's webhooks
 
 
 def parse_gid(value: str, kind: str) -> int:
@@ -173,7 +180,14 @@ def order_node(rest: dict[str, Any]) -> dict[str, Any]:
             lines, _by_id, first=first, after=after, field_name="lineItems", node=_line_item),
         "shippingLines": lambda _info, first=None, after=None: connection(
             shipping, _by_id, first=first, after=after, field_name="shippingLines", node=_shipping_line),
+        "refunds": lambda _info, first=None: _refunds(rest, first),
     }
+
+
+def _refunds(rest: dict[str, Any], first: int | None) -> list[dict[str, Any]]:
+    from orderhub.simulators.shopify.refund_nodes import refund_nodes  # it shows refunded lines with _line_item
+
+    return refund_nodes(rest, first)
 
 
 def subscription_node(sub: Subscription) -> dict[str, Any]:
@@ -206,11 +220,16 @@ def _order(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
 
 
 def _products(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,
-              reverse: bool = False) -> dict[str, Any]:
+              reverse: bool = False, query: str | None = None, sortKey: str = "ID") -> dict[str, Any]:
     ctx: RequestContext = info.context
+    matches, warnings = parse_catalogue(query, ctx.shop.tz)
+    if warnings:
+        ctx.search.append({"path": ["products"], "query": query, "warnings": warnings})
     available = available_units(ctx.store, ctx.shop)
+    value = PRODUCT_SORT[sortKey]
     with ctx.store.lock:
-        return connection(list(ctx.shop.products.values()), _by_id, first=first, after=after, field_name="products",
+        found = [p for p in ctx.shop.products.values() if matches(p)]
+        return connection(found, lambda p: (value(p), p["id"]), first=first, after=after, field_name="products",
                           reverse=reverse, node=lambda p: shop_product_node(ctx.store, ctx.shop, p, available))
 
 
@@ -235,6 +254,15 @@ def _node(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
     if kind == "BulkOperation":
         number = parse_gid(id, kind)
         return None if ctx.bulk is None else ctx.bulk.get(ctx.shop, number)
+    if kind in ("Location", "InventoryItem"):
+        from orderhub.simulators.shopify.inventory_nodes import inventory_item, location  # they import this module
+
+        number = parse_gid(id, kind)
+        return location(ctx.shop, number) if kind == "Location" else inventory_item(ctx.store, ctx.shop, number)
+    if kind == "Collection":
+        from orderhub.simulators.shopify.collection_roots import collection
+
+        return collection(ctx.store, ctx.shop, parse_gid(id, kind))
     parse_gid(id, kind or "Node")  # a malformed id is an error; one of a kind not simulated is not found
     return None
 

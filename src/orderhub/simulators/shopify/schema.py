@@ -54,6 +54,34 @@ enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED R
 enum BulkOperationErrorCode { ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }
 enum BulkOperationType { MUTATION QUERY }
 enum BulkOperationUserErrorCode { INVALID LIMIT_REACHED OPERATION_IN_PROGRESS }
+enum ProductSortKeys { CREATED_AT ID INVENTORY_TOTAL PRODUCT_TYPE PUBLISHED_AT RELEVANCE TITLE UPDATED_AT VENDOR }
+enum CollectionSortKeys { ID RELEVANCE TITLE UPDATED_AT }
+enum CollectionSortOrder { ALPHA_ASC ALPHA_DESC BEST_SELLING CREATED CREATED_DESC MANUAL PRICE_ASC PRICE_DESC }
+enum CollectionRuleColumn {
+  IS_PRICE_REDUCED PRODUCT_CATEGORY_ID PRODUCT_METAFIELD_DEFINITION PRODUCT_TAXONOMY_NODE_ID TAG TITLE TYPE
+  VARIANT_COMPARE_AT_PRICE VARIANT_INVENTORY VARIANT_METAFIELD_DEFINITION VARIANT_PRICE VARIANT_TITLE
+  VARIANT_WEIGHT VENDOR
+}
+enum CollectionRuleRelation {
+  CONTAINS ENDS_WITH EQUALS GREATER_THAN IS_NOT_SET IS_SET LESS_THAN NOT_CONTAINS NOT_EQUALS STARTS_WITH
+}
+enum CountPrecision { AT_LEAST EXACT }
+enum RefundLineItemRestockType { CANCEL LEGACY_RESTOCK NO_RESTOCK RETURN }
+enum OrderTransactionKind { AUTHORIZATION CAPTURE CHANGE EMV_AUTHORIZATION REFUND SALE SUGGESTED_REFUND VOID }
+enum OrderTransactionStatus { AWAITING_RESPONSE ERROR FAILURE PENDING SUCCESS UNKNOWN }
+enum OrderCancelUserErrorCode {
+  INTERNAL_ERROR INVALID NO_REFUND_PERMISSION NO_REFUND_TO_STORE_CREDIT_PERMISSION NOT_FOUND
+  STORE_CREDIT_REFUND_B2B_NOT_SUPPORTED STORE_CREDIT_REFUND_EXPIRATION_IN_PAST STORE_CREDIT_REFUND_MISSING_CUSTOMER
+}
+enum InventorySetQuantitiesUserErrorCode {
+  CHANGE_FROM_QUANTITY_STALE COMPARE_QUANTITY_REQUIRED COMPARE_QUANTITY_STALE IDEMPOTENCY_CONCURRENT_REQUEST
+  IDEMPOTENCY_KEY_PARAMETER_MISMATCH INVALID_INVENTORY_ITEM INVALID_LOCATION INVALID_NAME INVALID_QUANTITY_NEGATIVE
+  INVALID_QUANTITY_TOO_HIGH INVALID_QUANTITY_TOO_LOW INVALID_REASON INVALID_REFERENCE_DOCUMENT
+  ITEM_NOT_STOCKED_AT_LOCATION NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR NON_MUTABLE_INVENTORY_ITEM
+}
+
+"Makes a mutation safe to retry: a repeat with the same key and arguments returns the first result."
+directive @idempotent(key: String!) on FIELD
 
 interface Node { id: ID! }
 
@@ -74,13 +102,55 @@ type MailingAddress {
 }
 
 type TaxLine { priceSet: MoneyBag! rate: Float ratePercentage: Float title: String! }
-type Collection implements Node { id: ID! legacyResourceId: UnsignedInt64! title: String! handle: String! }
+type Count { count: Int! precision: CountPrecision! }
+type CollectionRule { column: CollectionRuleColumn! relation: CollectionRuleRelation! condition: String! }
+type CollectionRuleSet { appliedDisjunctively: Boolean! rules: [CollectionRule!]! }
+type Collection implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! title: String! handle: String! updatedAt: DateTime!
+  sortOrder: CollectionSortOrder! ruleSet: CollectionRuleSet productsCount: Count
+  products(first: Int, after: String): ProductConnection!
+}
 type CollectionEdge { cursor: String! node: Collection! }
 type CollectionConnection { edges: [CollectionEdge!]! nodes: [Collection!]! pageInfo: PageInfo! }
 
+type Location implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! name: String! isActive: Boolean! fulfillsOnlineOrders: Boolean!
+}
+type LocationEdge { cursor: String! node: Location! }
+type LocationConnection { edges: [LocationEdge!]! nodes: [Location!]! pageInfo: PageInfo! }
+
+type InventoryQuantity { id: ID! name: String! quantity: Int! updatedAt: DateTime }
+type InventoryLevel implements Node {
+  id: ID! item: InventoryItem! location: Location! quantities(names: [String!]!): [InventoryQuantity!]!
+  createdAt: DateTime! updatedAt: DateTime!
+}
+type InventoryLevelEdge { cursor: String! node: InventoryLevel! }
+type InventoryLevelConnection { edges: [InventoryLevelEdge!]! nodes: [InventoryLevel!]! pageInfo: PageInfo! }
+
 type InventoryItem implements Node {
   id: ID! legacyResourceId: UnsignedInt64! sku: String tracked: Boolean! requiresShipping: Boolean!
-  createdAt: DateTime! updatedAt: DateTime!
+  createdAt: DateTime! updatedAt: DateTime! variant: ProductVariant!
+  inventoryLevels(first: Int, after: String): InventoryLevelConnection!
+  inventoryLevel(locationId: ID!): InventoryLevel
+}
+type InventoryItemEdge { cursor: String! node: InventoryItem! }
+type InventoryItemConnection { edges: [InventoryItemEdge!]! nodes: [InventoryItem!]! pageInfo: PageInfo! }
+
+type InventoryChange {
+  name: String! delta: Int! quantityAfterChange: Int item: InventoryItem location: Location ledgerDocumentUri: String
+}
+type InventoryAdjustmentGroup implements Node {
+  id: ID! createdAt: DateTime! reason: String! referenceDocumentUri: String
+  changes(inventoryItemIds: [ID!], locationIds: [ID!], quantityNames: [String!]): [InventoryChange!]!
+}
+input InventoryQuantityInput { inventoryItemId: ID! locationId: ID! quantity: Int! compareQuantity: Int }
+input InventorySetQuantitiesInput {
+  name: String! reason: String! referenceDocumentUri: String ignoreCompareQuantity: Boolean = false
+  quantities: [InventoryQuantityInput!]!
+}
+type InventorySetQuantitiesUserError { code: InventorySetQuantitiesUserErrorCode field: [String!] message: String! }
+type InventorySetQuantitiesPayload {
+  inventoryAdjustmentGroup: InventoryAdjustmentGroup userErrors: [InventorySetQuantitiesUserError!]!
 }
 
 type ProductVariant implements Node {
@@ -118,6 +188,27 @@ type ShippingLine {
 type ShippingLineEdge { cursor: String! node: ShippingLine! }
 type ShippingLineConnection { edges: [ShippingLineEdge!]! nodes: [ShippingLine!]! pageInfo: PageInfo! }
 
+type OrderTransaction implements Node {
+  id: ID! kind: OrderTransactionKind! status: OrderTransactionStatus! amountSet: MoneyBag! gateway: String
+  createdAt: DateTime! processedAt: DateTime
+}
+type OrderTransactionEdge { cursor: String! node: OrderTransaction! }
+type OrderTransactionConnection { edges: [OrderTransactionEdge!]! nodes: [OrderTransaction!]! pageInfo: PageInfo! }
+
+type RefundLineItem {
+  id: ID lineItem: LineItem! quantity: Int! restockType: RefundLineItemRestockType! restocked: Boolean!
+  location: Location priceSet: MoneyBag! subtotalSet: MoneyBag! totalTaxSet: MoneyBag!
+}
+type RefundLineItemEdge { cursor: String! node: RefundLineItem! }
+type RefundLineItemConnection { edges: [RefundLineItemEdge!]! nodes: [RefundLineItem!]! pageInfo: PageInfo! }
+
+type Refund implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! createdAt: DateTime updatedAt: DateTime! note: String
+  totalRefundedSet: MoneyBag!
+  refundLineItems(first: Int, after: String): RefundLineItemConnection!
+  transactions(first: Int, after: String): OrderTransactionConnection!
+}
+
 type Order implements Node {
   id: ID! legacyResourceId: UnsignedInt64! name: String! email: String phone: String note: String
   tags: [String!]! test: Boolean! closed: Boolean! discountCodes: [String!]! sourceName: String
@@ -130,6 +221,7 @@ type Order implements Node {
   customer: Customer shippingAddress: MailingAddress billingAddress: MailingAddress
   lineItems(first: Int, after: String): LineItemConnection!
   shippingLines(first: Int, after: String): ShippingLineConnection!
+  refunds(first: Int): [Refund!]!
 }
 type OrderEdge { cursor: String! node: Order! }
 type OrderConnection { edges: [OrderEdge!]! nodes: [Order!]! pageInfo: PageInfo! }
@@ -155,6 +247,10 @@ type BulkOperationUserError { field: [String!] message: String! code: BulkOperat
 type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
 type BulkOperationCancelPayload { bulkOperation: BulkOperation userErrors: [UserError!]! }
 
+type Job { id: ID! done: Boolean! query: QueryRoot }
+type OrderCancelUserError { code: OrderCancelUserErrorCode field: [String!] message: String! }
+type OrderCancelPayload { job: Job orderCancelUserErrors: [OrderCancelUserError!]! userErrors: [UserError!]! }
+
 input WebhookSubscriptionInput { callbackUrl: URL format: WebhookSubscriptionFormat }
 type WebhookSubscriptionCreatePayload { webhookSubscription: WebhookSubscription userErrors: [UserError!]! }
 type WebhookSubscriptionDeletePayload { deletedWebhookSubscriptionId: ID userErrors: [UserError!]! }
@@ -166,8 +262,17 @@ type QueryRoot {
   webhookSubscriptions(first: Int, after: String, topics: [WebhookSubscriptionTopic!], callbackUrl: URL
   ): WebhookSubscriptionConnection!
   webhookSubscription(id: ID!): WebhookSubscription
-  products(first: Int, after: String, reverse: Boolean = false): ProductConnection!
+  products(first: Int, after: String, reverse: Boolean = false, query: String, sortKey: ProductSortKeys = ID
+  ): ProductConnection!
   product(id: ID!): Product
+  collections(first: Int, after: String, query: String, sortKey: CollectionSortKeys = ID, reverse: Boolean = false
+  ): CollectionConnection!
+  collection(id: ID!): Collection
+  locations(first: Int, after: String): LocationConnection!
+  location(id: ID!): Location
+  inventoryItems(first: Int, after: String, query: String, reverse: Boolean = false): InventoryItemConnection!
+  inventoryItem(id: ID!): InventoryItem
+  job(id: ID!): Job
   node(id: ID!): Node
   bulkOperation(id: ID!): BulkOperation
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
@@ -179,6 +284,9 @@ type Mutation {
   webhookSubscriptionDelete(id: ID!): WebhookSubscriptionDeletePayload
   bulkOperationRunQuery(query: String!, groupObjects: Boolean! = true): BulkOperationRunQueryPayload
   bulkOperationCancel(id: ID!): BulkOperationCancelPayload
+  inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
+  orderCancel(orderId: ID!, reason: OrderCancelReason!, refund: Boolean, restock: Boolean!, notifyCustomer: Boolean,
+    staffNote: String): OrderCancelPayload
 }
 
 schema { query: QueryRoot mutation: Mutation }

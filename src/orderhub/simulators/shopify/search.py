@@ -31,7 +31,7 @@ def _unquote(value: str) -> str:
     return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"" else value
 
 
-def _time_term(field: str, op: str, value: str, tz: timezone) -> Predicate:
+def time_term(field: str, op: str, value: str, tz: timezone) -> Predicate:
     """Compare instants; a bare date covers that whole day in the shop's zone."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         start = datetime.combine(date.fromisoformat(value), datetime.min.time(), tz)
@@ -62,7 +62,7 @@ def _tags(order: Order) -> list[str]:
 def _field_term(field: str, op: str, value: str, tz: timezone) -> Predicate | None:
     lowered = value.lower()
     if field in _TIME_FIELDS:
-        return _time_term(field, op, value, tz)
+        return time_term(field, op, value, tz)
     if field == "id":
         number = int(value)
         compare = _OPS.get(op, lambda a, b: a == b)
@@ -90,8 +90,15 @@ def _negated(term: Predicate) -> Predicate:
     return lambda o: not term(o)
 
 
-def parse(query: str | None, tz: timezone) -> tuple[Predicate, list[dict[str, str]]]:
-    """A predicate over REST-shape orders, and Shopify-style warnings for ignored terms."""
+FieldTerm = Callable[[str, str, str, timezone], "Predicate | None"]
+
+
+def parse(query: str | None, tz: timezone, field_term: FieldTerm | None = None,
+          word: Callable[[str], Predicate] | None = None) -> tuple[Predicate, list[dict[str, str]]]:
+    """A predicate over REST-shape orders (or, given their ``field_term`` and ``word``, other
+    records), and Shopify-style warnings for ignored terms."""
+    field_term = field_term or _field_term
+    word = word or _word
     predicates: list[Predicate] = []
     warnings: list[dict[str, str]] = []
     for match in _TERM.finditer(query or ""):
@@ -99,10 +106,10 @@ def parse(query: str | None, tz: timezone) -> tuple[Predicate, list[dict[str, st
         if field is None and value in ("AND", "and"):
             continue
         if field is None:
-            term: Predicate | None = _word(value)
+            term: Predicate | None = word(value)
         else:
             try:
-                term = _field_term(field.lower(), op, value, tz)
+                term = field_term(field.lower(), op, value, tz)
             except ValueError:
                 warnings.append({"field": field, "message": f"Invalid value for field {field}: {value!r}."})
                 continue

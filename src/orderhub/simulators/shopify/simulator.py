@@ -130,6 +130,12 @@ class Simulator:
         shop = self.store.shop(domain)
         self.emit(shop, actions.delete_product(self.store, shop, product_id))
 
+    def add_location(self, domain: str | None, name: str) -> dict[str, Any]:
+        """A new location of the shop (stock is set there with ``set_inventory_level``)."""
+        shop = self.store.shop(domain)
+        location_id = self.store.add_location(shop, name)
+        return {"id": location_id, "name": shop.location_names[location_id]}
+
     def set_inventory_level(self, domain: str | None, item: Any, location: Any, available: Any) -> None:
         shop = self.store.shop(domain)
         self.emit(shop, actions.set_inventory_level(self.store, shop, item, location, available))

@@ -20,10 +20,11 @@ from orderhub.simulators.shopify.throttle import CostBucket
 TWO_TO_53 = 2 ** 53
 _KINDS = ("order", "line_item", "shipping_line", "customer", "product", "variant", "inventory_item", "location",
           "refund", "refund_line_item", "transaction", "fulfillment", "order_edit", "webhook_subscription", "shop",
-          "collection", "bulk_operation")
+          "collection", "bulk_operation", "job", "inventory_adjustment_group")
 # 10_000_000_000_000_001 for orders, 11_000_000_000_000_001 for line items, ... (all odd, all above 2^53).
 ID_BASES = {kind: (10 + i) * 10 ** 15 + 1 for i, kind in enumerate(_KINDS)}
 DEFAULT_API_VERSION = "2025-10"
+DEFAULT_LOCATIONS = ("Shop location", "Warehouse")  # Shopify names a new shop's first location "Shop location"
 
 
 def gid(kind: str, resource_id: Any) -> str:
@@ -78,7 +79,12 @@ class Shop:
     inventory_levels: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     locations: list[int] = field(default_factory=list)
+    location_names: dict[int, str] = field(default_factory=dict)
     collections: dict[str, int] = field(default_factory=dict)  # title -> id: one collection per product type
+    collection_stamps: dict[int, str] = field(default_factory=dict)  # id -> when it was made (REST time)
+    idempotency: dict[str, tuple[str, Any]] = field(default_factory=dict)  # key -> (request fingerprint, result)
+    adjustment_groups: list[dict[str, Any]] = field(default_factory=list)  # every inventory change made, in order
+    jobs: dict[int, bool] = field(default_factory=dict)  # job id -> done
     next_order_number: int = 1001
     installed: bool = True
 
@@ -131,7 +137,8 @@ class Store:
             shop = Shop(id=self.next_id("shop"), domain=domain, api_secret=api_secret, access_token=access_token,
                         api_version=api_version, currency=currency.upper(), utc_offset=utc_offset,
                         bucket=bucket or CostBucket())
-            shop.locations = [self.next_id("location"), self.next_id("location")]
+            for name in DEFAULT_LOCATIONS:
+                self.add_location(shop, name)
             self.shops[domain] = shop
             return shop
 
@@ -156,12 +163,32 @@ class Store:
                     return shop, shop.orders[order_id]
         raise UnknownOrder(f"no order {order_id} in {'shop ' + domain if domain else 'any shop'}")
 
+    def add_location(self, shop: Shop, name: str) -> int:
+        """A new location of the shop (its inventory levels are made when stock is first set there)."""
+        name = name.strip()
+        if not name:
+            raise ValueError("a location needs a name")
+        with self.lock:
+            if name in shop.location_names.values():
+                raise ValueError(f"shop {shop.domain} already has a location named {name!r}")
+            location_id = self.next_id("location")
+            shop.locations.append(location_id)
+            shop.location_names[location_id] = name
+            return location_id
+
     def collection_id(self, shop: Shop, title: str) -> int:
         """The id of the shop's collection named ``title``, made on first use (products join it by type)."""
         with self.lock:
             if title not in shop.collections:
-                shop.collections[title] = self.next_id("collection")
+                collection_id = self.next_id("collection")
+                shop.collections[title] = collection_id
+                shop.collection_stamps[collection_id] = rest_time(self.clock.now(), shop.tz)
             return shop.collections[title]
+
+    def collection_stamp(self, shop: Shop, collection_id: int) -> str:
+        """When the collection was made (REST time); collections by type never change after that."""
+        with self.lock:
+            return shop.collection_stamps.get(collection_id) or rest_time(self.clock.now(), shop.tz)
 
     # -- webhook subscriptions ----------------------------------------------------------------------
 
