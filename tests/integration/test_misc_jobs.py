@@ -463,7 +463,7 @@ def test_check_webhooks_can_run_the_backfill_here_when_no_webhook_ever_arrived(
         run_job(hub, "check-webhooks", shop, {"buffer": "soon"})
 
 
-def test_check_webhooks_logs_categories_without_a_batch_job_and_leaves_unsubscribed_ones_alone(
+def test_check_webhooks_backfills_inventory_with_a_full_sync_and_leaves_unsubscribed_ones_alone(
         hub: Hub, sim: tuple[Any, str, httpx.Client]) -> None:
     _simulator, sim_url, control = sim
     shop = connect(hub, sim_url)
@@ -478,15 +478,14 @@ def test_check_webhooks_logs_categories_without_a_batch_job_and_leaves_unsubscri
 
     run_id, stats = run_job(hub, "check-webhooks", shop, {"buffer": "5m"})
 
-    assert stats["recreated"] == ["inventory_levels/update"] and stats["backfill"] == []
-    [skipped] = stats["not_backfilled"]
-    assert skipped["category"] == "inventory" and skipped["topics"] == ["inventory_levels/update"]
+    assert stats["recreated"] == ["inventory_levels/update"] and stats["not_backfilled"] == []
+    [backfill] = stats["backfill"]
+    assert (backfill["category"], backfill["job"], backfill["status"]) == (
+        "inventory", "sync-inventory-from-shopify", "queued")
     assert set(sim_subscriptions(control)) == {"inventory_levels/update"}
-    logged = run_log(hub, run_id)
-    assert any(m.startswith("inventory: no batch job backs up these webhooks yet") for m in logged), logged
     with hub.db.read() as conn:
-        queued = conn.execute(select(func.count()).select_from(job_runs).where(job_runs.c.trigger == "backfill"))
-        assert queued.scalar_one() == 0
+        [queued] = conn.execute(select(job_runs).where(job_runs.c.trigger == "backfill")).all()
+    assert (queued.job, orjson.loads(queued.params)) == ("sync-inventory-from-shopify", {})  # a full sync: no window
 
 
 def test_the_backfill_start_never_follows_a_lost_webhook() -> None:

@@ -31,8 +31,9 @@ from orderhub.domain.jobs import CATEGORIES, category
 
 RECORD_JOB = "check-webhooks"  # the job_state namespace of the records
 SUBSCRIBED, MISSING, OTHER_ADDRESS = "subscribed", "missing", "other-address"
-# The batch job that backs up each category's webhooks (categories not named here have none yet).
-BACKFILL_JOBS: dict[str, str] = {"orders": "import-order-updates"}  # new orders and every change since
+# The batch job that backs up each category's webhooks (orders: new orders and every change since).
+BACKFILL_JOBS: dict[str, str] = {"orders": "import-order-updates", "products": "sync-products",
+                                 "inventory": "sync-inventory-from-shopify"}
 # Shopify retries a failing webhook for about 4 hours before it removes the subscription: no webhook
 # lost to a removal was first sent longer than this before the removal.
 SHOPIFY_RETRY_WINDOW = timedelta(hours=4)
@@ -392,6 +393,12 @@ def _backfill_job(code: str) -> str | None:
     return job
 
 
+def _takes_since(job: str) -> bool:
+    from orderhub.services.jobs import registry
+
+    return any(p.name == "since" for p in registry.get(job).definition.params)
+
+
 def _backfill(hub: Hub, shop: Shop, code: str, pairs: list[tuple[Record, Record]], buffer: timedelta,
               run_now: bool, parent_run_id: int | None, report: CheckReport, log: Log) -> None:
     """Record the re-created subscriptions and, in the same transaction, queue the back-fill of what the
@@ -405,7 +412,7 @@ def _backfill(hub: Hub, shop: Shop, code: str, pairs: list[tuple[Record, Record]
     job = _backfill_job(code)
     entry: dict[str, Any] = {"category": code, "job": job, "topics": topics, "since": since.isoformat(),
                              "last_webhook_at": last.isoformat() if last else None}
-    params = {"since": since.isoformat()}
+    params = {"since": since.isoformat()} if job and _takes_since(job) else {}  # a full sync needs no window
     with hub.db.write() as conn:
         for record in made:
             _save(conn, shop.id, record)
