@@ -102,7 +102,7 @@ def test_the_webhooks_command(hub: Hub, sim: tuple[str, httpx.Client]) -> None:
     assert gone["state"] == "missing" and gone["note"].startswith("removed at Shopify (orderhub subscribed it ")
     run = orjson.loads(ok(url, "jobs", "run", "check-webhooks", "--shop", SHOP, "--json"))
     assert run["status"] == "succeeded" and run["stats"]["recreated"] == ["products/delete"]
-    assert run["stats"]["not_backfilled"][0]["category"] == "products"
+    assert [(b["category"], b["job"]) for b in run["stats"]["backfill"]] == [("products", "sync-products")]
     assert at_shopify(control)["products/delete"] == [ADDRESS]
 
     # Unsubscribing removes the app's subscriptions of the category, whatever their address.
