@@ -28,7 +28,7 @@ from orderhub.adapters.store.schema import (
     subscription_deliveries,
 )
 from orderhub.adapters.store.schema import error_log as error_table
-from orderhub.bootstrap import Hub, build
+from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import CATEGORIES, InvalidParams
 from orderhub.entrypoints.http.app import create_app
@@ -209,24 +209,6 @@ def test_purge_retention_refuses_a_retention_of_zero_days(hub: Hub) -> None:
 SCRIPT_ERROR = "customer note <script>alert('x')</script> from Zoë 🦋 — مرحبا & \"quotes\""
 
 
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(tls="starttls") as server:
-        yield server
-
-
-@pytest.fixture
-def mail_hub(hub: Hub, smtp_server: SmtpTestServer) -> Iterator[Hub]:
-    """The hub with the test SMTP server configured (STARTTLS, its CA trusted)."""
-    smtp_server.clear()
-    info = smtp_server.info
-    assert info is not None
-    with_smtp = build(replace(hub.settings, smtp_host=info.host, smtp_port=info.port, smtp_tls="required",
-                              smtp_from="orderhub digest 🤖 <digest@orderhub.example>", smtp_ca_file=str(info.ca_file)))
-    yield with_smtp
-    with_smtp.close()
-
-
 def _entry(hub: Hub, record_id: int, *, kind: str, topic: str, error: str, shop_id: int | None,
            created: datetime | None = None, status: str = "open") -> int:
     with hub.db.write() as conn:
@@ -277,7 +259,7 @@ def test_the_digest_mails_new_and_open_entries_once(mail_hub: Hub, smtp_server: 
     msg = mail.message
     assert [a.display_name for a in msg["To"].addresses] == ["Ops Team 🛠", "Doe, Jo"]
     assert msg["Subject"] == "orderhub error log: 4 new entries, 3 open"
-    assert msg["From"].addresses[0].display_name == "orderhub digest 🤖"
+    assert msg["From"].addresses[0].display_name == "orderhub 🤖"
     text = msg.get_body(("plain",)).get_content()
     page = msg.get_body(("html",)).get_content()
     assert SCRIPT_ERROR in text  # the plain part has the error as it is, Unicode intact

@@ -5,8 +5,6 @@ releases the units into brokering."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +16,7 @@ from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import inventory_store, order_store
 from orderhub.adapters.store import purchase_orders as po_store
 from orderhub.adapters.store.schema import order_units, orders, presell_catalogue, promise_changes
-from orderhub.bootstrap import Hub, build
+from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason
 from orderhub.domain.model import Product, Variant
@@ -37,24 +35,6 @@ TITLE = "Pré-commande <Édition limitée> 🎮"
 
 def day(n: int) -> date:
     return D0 + timedelta(days=n)
-
-
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer(tls="starttls") as server:
-        yield server
-
-
-@pytest.fixture
-def mail_hub(hub: Hub, smtp_server: SmtpTestServer) -> Iterator[Hub]:
-    """The hub with the test SMTP server configured (STARTTLS required, its CA trusted)."""
-    smtp_server.clear()
-    info = smtp_server.info
-    assert info is not None
-    with_smtp = build(replace(hub.settings, smtp_host=info.host, smtp_port=info.port, smtp_tls="required",
-                              smtp_from="Shop 🛍 <orders@shop.example>", smtp_ca_file=str(info.ca_file)))
-    yield with_smtp
-    with_smtp.close()
 
 
 def product(hub: Hub, oms: Any, sku: str, shopify_id: str, tags: tuple[str, ...] = ()) -> None:
