@@ -19,6 +19,7 @@ class NotRetryable(Exception):
 
 
 FILE_ROW = "job_file_row"  # rows of files the file jobs read (see services/jobs/sftp_files.py)
+BULK_ORDER = "bulk_order"  # orders a bulk import set aside (see services/jobs/initial_load.py)
 
 
 def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
@@ -45,6 +46,10 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
             if payload is not None:
                 values["payload"] = payload
             conn.execute(update(inbox).where(inbox.c.id == entry.record_id).values(**values))
+        elif entry.record_type == BULK_ORDER:
+            raise NotRetryable(f"error {entry_id} is an order a bulk import set aside ({entry.error}); import the "
+                               "products it names (import-products-bulk), then run import-orders-bulk again: it "
+                               "imports the order and resolves this entry")
         elif entry.record_type == FILE_ROW:
             raise NotRetryable(f"error {entry_id} is a row of a file job {entry.topic} read ({entry.error}); "
                                "correct it in a new file on the SFTP server for the next run, or dismiss this entry")

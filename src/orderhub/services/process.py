@@ -24,7 +24,7 @@ from orderhub.adapters.store import error_log, inbox, new_orders
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
-from orderhub.adapters.store.schema import deliveries
+from orderhub.adapters.store.schema import deliveries, job_state
 from orderhub.adapters.store.shops import by_id
 from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
@@ -113,6 +113,18 @@ def handle(conn: Connection, row: Any) -> Result:
     if topic == "app/uninstalled":
         translate.app_uninstalled(payload)
         return Result(store.mark_uninstalled(conn, row.shop_id, row.triggered_at or row.received_at))
+    if topic == "bulk_operations/finish":
+        # Recorded where the bulk import jobs (services/jobs/initial_load.py) look while they wait:
+        # job_state, namespace the topic, key the operation's gid. Polling still decides the outcome.
+        operation = payload.get("admin_graphql_api_id") if isinstance(payload, dict) else None
+        if not isinstance(operation, str) or not operation.startswith("gid://shopify/BulkOperation/"):
+            raise InvalidRecord("admin_graphql_api_id", "expected the id of a bulk operation "
+                                "(gid://shopify/BulkOperation/...)")
+        finish = {k: payload.get(k) for k in ("status", "error_code", "completed_at")}
+        upsert(conn, job_state, dict(job=topic, shop_id=row.shop_id, key=operation[:100],
+                                     value=orjson.dumps(finish).decode()),
+               keys=("job", "shop_id", "key"), update=("value",))
+        return Result("recorded")
     raise AssertionError(f"unsupported topic {topic!r} reached the processor")  # receivers mark these
 
 

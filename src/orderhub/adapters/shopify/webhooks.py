@@ -23,6 +23,7 @@ SUPPORTED_TOPICS = ORDER_TOPICS | frozenset({
     "orders/edited", "refunds/create", "inventory_levels/update",
     "products/create", "products/update", "products/delete",
     "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact",
+    "bulk_operations/finish",
 })
 
 HEADER_TOPIC = "x-shopify-topic"
