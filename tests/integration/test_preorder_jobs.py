@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import inventory_store, order_store
+from orderhub.adapters.store import inventory_store, order_store, presell_store
 from orderhub.adapters.store import purchase_orders as po_store
-from orderhub.adapters.store.schema import order_units, orders, presell_catalogue, promise_changes
+from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.schema import job_state, order_units, orders, presell_catalogue, promise_changes
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason
@@ -288,3 +289,17 @@ def test_a_sku_back_in_stock_leaves_the_catalogue_and_a_tag_makes_a_pre_order(hu
 
     with pytest.raises(JobFailed, match="no channel 'nowhere' \\(channels: online\\)"):
         run_job(hub, "refresh-presell-catalogue", None, {"channel": "nowhere"})
+
+
+def test_the_tags_orderhub_put_on_a_product_are_not_taken_for_the_merchants(hub: Hub, oms: Any) -> None:
+    """orderhub tags a product pre-order in Shopify; the tag comes back with the product. It must not
+    make the product a pre-order for good: only the merchant's own tags count."""
+    product(hub, oms, "SKU-T", "800", tags=("pre-order", "Summer 🌞"))
+    with hub.db.write() as conn:
+        upsert(conn, job_state, {"job": presell_store.PRODUCT_TAGGING_JOB, "shop_id": oms.shop.id,
+                                 "key": "product:800", "value": orjson.dumps({"added": ["pre-order"]}).decode()},
+               keys=("job", "shop_id", "key"), update=("value",))
+        assert presell_store.product_facts(conn, ["SKU-T"])["SKU-T"].tags == frozenset({"summer 🌞"})
+    product(hub, oms, "SKU-M", "900", tags=("Pre-Order",))  # the merchant's own: it counts
+    with hub.db.read() as conn:
+        assert presell_store.product_facts(conn, ["SKU-M"])["SKU-M"].tags == frozenset({"pre-order"})

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from orderhub.adapters.store.schema import (
@@ -20,6 +21,7 @@ from orderhub.adapters.store.schema import (
     facilities,
     inventory,
     inventory_ledger,
+    job_state,
     order_items,
     order_units,
     orders,
@@ -119,20 +121,36 @@ class ProductFacts:
     tags: frozenset[str]  # lower case
 
 
+# The job that tags products pre-order/backorder in Shopify remembers, per product, the tags it added
+# (job_state key ``product:<id>``, ``added``): those come back with the product and are not the merchant's.
+PRODUCT_TAGGING_JOB = "sync-presell-variants"
+
+
+def _tags_orderhub_added(conn: Connection, shop_id: int, product_id: str) -> frozenset[str]:
+    value = conn.execute(select(job_state.c.value).where(
+        job_state.c.job == PRODUCT_TAGGING_JOB, job_state.c.shop_id == shop_id,
+        job_state.c.key == f"product:{product_id}")).scalar()
+    state = orjson.loads(value) if value else {}
+    return product_tags(", ".join(state.get("added", []) + state.get("adding", [])))
+
+
 def product_facts(conn: Connection, skus: Iterable[str]) -> dict[str, ProductFacts]:
-    """The category and tags of each SKU's live product (a SKU sold in several shops: the tags of all)."""
+    """The category and the merchant's tags of each SKU's live product (a SKU sold in several shops: the
+    tags of all; tags orderhub itself put on the product in Shopify do not count)."""
     wanted = sorted(set(skus))
     if not wanted:
         return {}
     categories: dict[str, str | None] = {}
     tags: dict[str, frozenset[str]] = {}
-    for r in conn.execute(select(variants.c.sku, products.c.product_type, products.c.tags)
+    for r in conn.execute(select(variants.c.sku, products.c.product_type, products.c.tags, products.c.shop_id,
+                                 products.c.shopify_id)
                           .join(products, (products.c.shop_id == variants.c.shop_id)
                                 & (products.c.shopify_id == variants.c.product_shopify_id))
                           .where(variants.c.sku.in_(wanted), variants.c.deleted_at.is_(None),
                                  products.c.deleted_at.is_(None)).order_by(variants.c.id)):
         categories.setdefault(r.sku, r.product_type)  # the first variant's, as thresholds take it
-        tags[r.sku] = tags.get(r.sku, frozenset()) | product_tags(r.tags)
+        own = product_tags(r.tags) - _tags_orderhub_added(conn, r.shop_id, r.shopify_id)
+        tags[r.sku] = tags.get(r.sku, frozenset()) | own
     return {sku: ProductFacts(categories[sku], tags[sku]) for sku in categories}
 
 

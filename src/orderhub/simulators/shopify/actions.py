@@ -51,8 +51,9 @@ def _snapshot(record: dict[str, Any]) -> dict[str, Any]:
 # -- orders -----------------------------------------------------------------------------------------
 
 def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int,
-                 bad: dict[str, int]) -> tuple[list[int], list[int], list[Event]]:
-    """``count`` valid orders and the requested bad ones; each fires orders/create then orders/updated."""
+                 bad: dict[str, int], skus: list[str] | None = None) -> tuple[list[int], list[int], list[Event]]:
+    """``count`` valid orders and the requested bad ones, of the variants with ``skus`` only if given; each
+    fires orders/create then orders/updated."""
     unknown = sorted(set(bad) - set(BAD_KINDS))
     if unknown or count < 0 or any(n < 0 for n in bad.values()):
         raise ValueError(f"cannot place {count} orders and bad ones {bad}: counts must not be negative and "
@@ -62,8 +63,13 @@ def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int
     events: list[Event] = []
     with store.lock:
         products = [p for p in shop.products.values() if p["variants"]]
+        if skus is not None:
+            products = [dict(p, variants=[v for v in p["variants"] if v.get("sku") in skus]) for p in products]
+            products = [p for p in products if p["variants"]]
         if not products:
-            raise ActionError(f"shop {shop.domain} has no products to order; create one with POST /_sim/products")
+            raise ActionError(f"shop {shop.domain} has no products to order"
+                              + (f" with the SKUs {', '.join(skus)}" if skus is not None else "")
+                              + "; create one with POST /_sim/products")
         plan = [None] * count + [kind for kind, n in bad.items() for _ in range(n)]
         for kind in plan:
             number = shop.next_order_number

@@ -99,8 +99,10 @@ class ControlApi:
     async def place_orders(self, request: Request, body: dict[str, Any]) -> Any:
         bad = {str(kind): int(n) for kind, n in (body.get("bad") or {}).items()}
         seed = body.get("seed")
+        skus = body.get("skus")
         good, broken = self.sim.place_orders(body.get("shop"), int(body.get("count", 1)),
-                                             seed=None if seed is None else int(seed), bad=bad)
+                                             seed=None if seed is None else int(seed), bad=bad,
+                                             skus=None if skus is None else [str(s) for s in skus])
         return {"order_ids": good, "bad_order_ids": broken}
 
     async def get_order(self, request: Request, body: dict[str, Any]) -> Any:

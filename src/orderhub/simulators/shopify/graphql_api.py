@@ -34,10 +34,12 @@ from orderhub.simulators.shopify.collection_roots import COLLECTION_ROOT
 from orderhub.simulators.shopify.cost import query_cost
 from orderhub.simulators.shopify.inventory_mutations import INVENTORY_MUTATIONS
 from orderhub.simulators.shopify.inventory_nodes import INVENTORY_ROOT
+from orderhub.simulators.shopify.metafield_mutations import METAFIELD_MUTATIONS
 from orderhub.simulators.shopify.order_cancel import ORDER_CANCEL_ROOT
 from orderhub.simulators.shopify.resolvers import ROOT, RequestContext
 from orderhub.simulators.shopify.schema import build
 from orderhub.simulators.shopify.store import Shop, UnknownShop
+from orderhub.simulators.shopify.tag_mutations import TAG_MUTATIONS
 from orderhub.simulators.shopify.validation import validate_document
 
 if TYPE_CHECKING:
@@ -47,7 +49,8 @@ MAX_QUERY_COST = 1000
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 _VERSION = re.compile(r"\d{4}-(01|04|07|10)|unstable")
-_ROOT = {**ROOT, **BULK_ROOT, **COLLECTION_ROOT, **INVENTORY_ROOT, **INVENTORY_MUTATIONS, **ORDER_CANCEL_ROOT}
+_ROOT = {**ROOT, **BULK_ROOT, **COLLECTION_ROOT, **INVENTORY_ROOT, **INVENTORY_MUTATIONS, **ORDER_CANCEL_ROOT,
+         **METAFIELD_MUTATIONS, **TAG_MUTATIONS}
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orderhub.simulators.shopify.metafields import metafield_field, metafields_field
 from orderhub.simulators.shopify.pagination import SortKey, connection
 from orderhub.simulators.shopify.store import Shop, Store, gid
 
@@ -70,7 +71,9 @@ def variant_node(variant: dict[str, Any], available: Mapping[int, int] | None = 
             "barcode": variant.get("barcode"), "price": variant["price"], "position": variant["position"],
             "inventoryQuantity": quantity, "taxable": variant.get("taxable", True),
             "createdAt": variant["created_at"], "updatedAt": variant["updated_at"],
-            "inventoryItem": inventory_item_node(variant, levels, available)}
+            "inventoryItem": inventory_item_node(variant, levels, available),
+            "metafield": metafield_field("ProductVariant", variant["id"]),
+            "metafields": metafields_field("ProductVariant", variant["id"])}
 
 
 def collection_node(collection: Collection, available: Mapping[int, int] | None = None,
@@ -107,6 +110,8 @@ def product_node(rest: dict[str, Any], collections: list[Collection],
         "collections": lambda _info, first=None, after=None: connection(
             [{"id": c.id, "collection": c} for c in collections], _by_id, first=first, after=after,
             field_name="collections", node=lambda c: collection_node(c["collection"], available, levels)),
+        "metafield": metafield_field("Product", rest["id"]),
+        "metafields": metafields_field("Product", rest["id"]),
     }
 
 

@@ -79,6 +79,11 @@ enum InventorySetQuantitiesUserErrorCode {
   INVALID_QUANTITY_TOO_HIGH INVALID_QUANTITY_TOO_LOW INVALID_REASON INVALID_REFERENCE_DOCUMENT
   ITEM_NOT_STOCKED_AT_LOCATION NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR NON_MUTABLE_INVENTORY_ITEM
 }
+enum MetafieldOwnerType { PRODUCT PRODUCTVARIANT }
+enum MetafieldsSetUserErrorCode {
+  APP_NOT_AUTHORIZED BLANK CAPABILITY_VIOLATION INCLUSION INTERNAL_ERROR INVALID INVALID_COMPARE_DIGEST INVALID_TYPE
+  INVALID_VALUE LESS_THAN_OR_EQUAL_TO PRESENT STALE_OBJECT TAKEN TOO_LONG TOO_SHORT
+}
 
 "Makes a mutation safe to retry: a repeat with the same key and arguments returns the first result."
 directive @idempotent(key: String!) on FIELD
@@ -153,10 +158,25 @@ type InventorySetQuantitiesPayload {
   inventoryAdjustmentGroup: InventoryAdjustmentGroup userErrors: [InventorySetQuantitiesUserError!]!
 }
 
+type Metafield implements Node {
+  id: ID! legacyResourceId: UnsignedInt64! namespace: String! key: String! type: String! value: String!
+  ownerType: MetafieldOwnerType! createdAt: DateTime! updatedAt: DateTime!
+}
+type MetafieldEdge { cursor: String! node: Metafield! }
+type MetafieldConnection { edges: [MetafieldEdge!]! nodes: [Metafield!]! pageInfo: PageInfo! }
+input MetafieldsSetInput { ownerId: ID! namespace: String key: String! type: String value: String! }
+type MetafieldsSetUserError { code: MetafieldsSetUserErrorCode elementIndex: Int field: [String!] message: String! }
+type MetafieldsSetPayload { metafields: [Metafield!] userErrors: [MetafieldsSetUserError!]! }
+input MetafieldIdentifierInput { ownerId: ID! namespace: String! key: String! }
+type MetafieldIdentifier { ownerId: ID! namespace: String! key: String! }
+type MetafieldsDeletePayload { deletedMetafields: [MetafieldIdentifier] userErrors: [UserError!]! }
+
 type ProductVariant implements Node {
   id: ID! legacyResourceId: UnsignedInt64! title: String! sku: String barcode: String price: Money!
   position: Int! inventoryQuantity: Int taxable: Boolean! createdAt: DateTime! updatedAt: DateTime!
   inventoryItem: InventoryItem!
+  metafield(namespace: String, key: String!): Metafield
+  metafields(first: Int, after: String, namespace: String, keys: [String!]): MetafieldConnection!
 }
 type ProductVariantEdge { cursor: String! node: ProductVariant! }
 type ProductVariantConnection { edges: [ProductVariantEdge!]! nodes: [ProductVariant!]! pageInfo: PageInfo! }
@@ -167,6 +187,8 @@ type Product implements Node {
   createdAt: DateTime! updatedAt: DateTime! publishedAt: DateTime
   variants(first: Int, after: String): ProductVariantConnection!
   collections(first: Int, after: String): CollectionConnection!
+  metafield(namespace: String, key: String!): Metafield
+  metafields(first: Int, after: String, namespace: String, keys: [String!]): MetafieldConnection!
 }
 type ProductEdge { cursor: String! node: Product! }
 type ProductConnection { edges: [ProductEdge!]! nodes: [Product!]! pageInfo: PageInfo! }
@@ -250,6 +272,10 @@ type BulkOperationCancelPayload { bulkOperation: BulkOperation userErrors: [User
 type Job { id: ID! done: Boolean! query: QueryRoot }
 type OrderCancelUserError { code: OrderCancelUserErrorCode field: [String!] message: String! }
 type OrderCancelPayload { job: Job orderCancelUserErrors: [OrderCancelUserError!]! userErrors: [UserError!]! }
+input OrderInput { id: ID! note: String tags: [String!] email: String }
+type OrderUpdatePayload { order: Order userErrors: [UserError!]! }
+type TagsAddPayload { node: Node userErrors: [UserError!]! }
+type TagsRemovePayload { node: Node userErrors: [UserError!]! }
 
 input WebhookSubscriptionInput { callbackUrl: URL format: WebhookSubscriptionFormat }
 type WebhookSubscriptionCreatePayload { webhookSubscription: WebhookSubscription userErrors: [UserError!]! }
@@ -287,6 +313,11 @@ type Mutation {
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
   orderCancel(orderId: ID!, reason: OrderCancelReason!, refund: Boolean, restock: Boolean!, notifyCustomer: Boolean,
     staffNote: String): OrderCancelPayload
+  orderUpdate(input: OrderInput!): OrderUpdatePayload
+  tagsAdd(id: ID!, tags: [String!]!): TagsAddPayload
+  tagsRemove(id: ID!, tags: [String!]!): TagsRemovePayload
+  metafieldsSet(metafields: [MetafieldsSetInput!]!): MetafieldsSetPayload
+  metafieldsDelete(metafields: [MetafieldIdentifierInput!]!): MetafieldsDeletePayload
 }
 
 schema { query: QueryRoot mutation: Mutation }

@@ -20,7 +20,7 @@ from orderhub.simulators.shopify.throttle import CostBucket
 TWO_TO_53 = 2 ** 53
 _KINDS = ("order", "line_item", "shipping_line", "customer", "product", "variant", "inventory_item", "location",
           "refund", "refund_line_item", "transaction", "fulfillment", "order_edit", "webhook_subscription", "shop",
-          "collection", "bulk_operation", "job", "inventory_adjustment_group")
+          "collection", "bulk_operation", "job", "inventory_adjustment_group", "metafield")
 # 10_000_000_000_000_001 for orders, 11_000_000_000_000_001 for line items, ... (all odd, all above 2^53).
 ID_BASES = {kind: (10 + i) * 10 ** 15 + 1 for i, kind in enumerate(_KINDS)}
 DEFAULT_API_VERSION = "2025-10"
@@ -85,6 +85,8 @@ class Shop:
     idempotency: dict[str, tuple[str, Any]] = field(default_factory=dict)  # key -> (request fingerprint, result)
     adjustment_groups: list[dict[str, Any]] = field(default_factory=list)  # every inventory change made, in order
     jobs: dict[int, bool] = field(default_factory=dict)  # job id -> done
+    # (owner type, owner id) -> (namespace, key) -> metafield record (see metafields.py)
+    metafields: dict[tuple[str, int], dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
     next_order_number: int = 1001
     installed: bool = True
 
