@@ -97,6 +97,23 @@ def test_cancel_pay_and_refund(hub):  # type: ignore[no-untyped-def]
     assert len(o["refunds"]) == 1
 
 
+def test_a_payment_transaction_lands_on_the_orders_timeline(hub):  # type: ignore[no-untyped-def]
+    shop = add_shop(hub)
+    put(hub, "orders/create", order_payload(financial_status="pending"), shop_id=shop.id)
+    txn = {"id": BIG_ID + 500, "order_id": BIG_ID, "kind": "capture", "status": "success", "amount": "38.20",
+           "currency": "EUR", "gateway": "shopify_payments 💳", "created_at": "2026-11-23T16:00:00Z"}
+    put(hub, "order_transactions/create", txn, shop_id=shop.id)
+    put(hub, "order_transactions/create", {**txn, "amount": "lots"}, shop_id=shop.id)
+    drain(hub)
+    [entry] = [t for t in order_of(hub)["timeline"] if t["kind"] == "transaction"]
+    assert entry["detail"] == {"transaction_id": str(BIG_ID + 500), "kind": "capture", "status": "success",
+                               "amount": "38.20", "currency": "EUR", "gateway": "shopify_payments 💳",
+                               "at": "2026-11-23T16:00:00+00:00"}
+    with hub.db.read() as conn:
+        [bad] = error_log.list_entries(conn, error_log.ErrorFilter(topic="order_transactions/create"))
+    assert (bad.kind, bad.field) == ("validation", "amount")
+
+
 def test_update_and_edit_before_create_still_end_correct(hub):  # type: ignore[no-untyped-def]
     shop = add_shop(hub)
     edit = {"order_edit": {"id": 77, "order_id": BIG_ID, "created_at": "2026-11-23T11:00:00Z",

@@ -211,6 +211,20 @@ class InventoryLevel:
 
 
 @dataclass(frozen=True)
+class Transaction:
+    """A payment transaction on an order (authorization, capture, sale, refund, void)."""
+
+    shopify_id: str
+    order_id: str
+    kind: str
+    status: str
+    amount: Decimal
+    currency: str | None
+    gateway: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class CustomerRedaction:
     customer_id: str | None
     email: str | None

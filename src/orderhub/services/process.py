@@ -86,6 +86,14 @@ def handle(conn: Connection, row: Any) -> Result:
         if outcome == "applied":
             order_sync.after_refund(conn, row.shop_id, refund)
         return Result(outcome, (("refund.created", refund) if outcome == "applied" else None))
+    if topic == "order_transactions/create":
+        # Payment status itself comes with the order's own versions (orders/paid, orders/updated);
+        # the transaction is kept on the order's timeline, for the audit of who paid what when.
+        txn = translate.transaction(payload)
+        store.add_order_event(conn, row.shop_id, txn.order_id, row.id, "transaction", {
+            "transaction_id": txn.shopify_id, "kind": txn.kind, "status": txn.status, "amount": str(txn.amount),
+            "currency": txn.currency, "gateway": txn.gateway, "at": txn.created_at.isoformat()})
+        return Result("applied", ("order.transaction", txn))
     if topic in ("products/create", "products/update"):
         product = translate.product(payload)
         fresh = store.apply_product(conn, row.shop_id, product)

@@ -25,6 +25,7 @@ from orderhub.domain.model import (
     RefundLine,
     ShippingLine,
     ShopRedaction,
+    Transaction,
     Variant,
 )
 
@@ -165,6 +166,22 @@ def refund(payload: Any) -> Refund:
         currency=currency,
         lines=lines,
         note=f.str("note", max_len=5000),
+    )
+
+
+def transaction(payload: Any) -> Transaction:
+    f = Fields(payload)
+    created_at = f.time("created_at", required=True)
+    assert created_at is not None
+    return Transaction(
+        shopify_id=f.id() or "",
+        order_id=f.id("order_id") or "",
+        kind=f.str("kind", required=True, max_len=32) or "",
+        status=f.str("status", max_len=32) or "success",
+        amount=f.money("amount", required=True),
+        currency=f.str("currency", max_len=3),
+        gateway=f.str("gateway", max_len=100),
+        created_at=created_at,
     )
 
 

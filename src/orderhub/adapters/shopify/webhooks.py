@@ -20,7 +20,7 @@ ORDER_TOPICS = frozenset({
     "orders/fulfilled", "orders/partially_fulfilled",
 })
 SUPPORTED_TOPICS = ORDER_TOPICS | frozenset({
-    "orders/edited", "refunds/create", "inventory_levels/update",
+    "orders/edited", "refunds/create", "order_transactions/create", "inventory_levels/update",
     "products/create", "products/update", "products/delete",
     "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact",
     "bulk_operations/finish",

@@ -25,7 +25,8 @@ TOPICS: dict[str, str] = {
     "ORDERS_CREATE": "orders/create", "ORDERS_UPDATED": "orders/updated", "ORDERS_CANCELLED": "orders/cancelled",
     "ORDERS_PAID": "orders/paid", "ORDERS_FULFILLED": "orders/fulfilled",
     "ORDERS_PARTIALLY_FULFILLED": "orders/partially_fulfilled", "ORDERS_EDITED": "orders/edited",
-    "REFUNDS_CREATE": "refunds/create", "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
+    "REFUNDS_CREATE": "refunds/create", "ORDER_TRANSACTIONS_CREATE": "order_transactions/create",
+    "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
     "PRODUCTS_CREATE": "products/create", "PRODUCTS_UPDATE": "products/update", "PRODUCTS_DELETE": "products/delete",
     "APP_UNINSTALLED": "app/uninstalled", "BULK_OPERATIONS_FINISH": "bulk_operations/finish",
 }
