@@ -33,6 +33,8 @@ def test_the_jobs_commands(hub: Hub, tmp_path: Path) -> None:
     shop = add_shop(hub)
     listed = orjson.loads(cli(url, "jobs", "list", "--category", "orders", "--json"))
     assert {j["name"] for j in listed} >= {"approve-orders", "import-new-orders"}
+    bulk = orjson.loads(cli(url, "jobs", "list", "--category", "initial-load", "--json"))
+    assert {j["name"]: j["requires"] for j in bulk}["import-orders-bulk"] == ["import-products-bulk"]
     out = cli(url, "jobs", "schedule", "test-count", "--shop", shop.domain, "--every", "every-15-minutes",
               "--tz", "Europe/Berlin", "--start", "tomorrow", "--param", "window=5m")
     assert out.startswith(f"test-count for {shop.domain}: every-15-minutes (Europe/Berlin), next run ")

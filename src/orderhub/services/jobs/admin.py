@@ -67,7 +67,8 @@ def jobs(hub: Hub, category: str | None = None) -> list[dict[str, Any]]:
         newest = max(runs, key=lambda r: r.id) if runs else None
         out.append({
             "name": job.name, "category": d.category, "description": d.description,
-            "default_schedule": d.default_schedule, "per_shop": d.per_shop,
+            "default_schedule": d.default_schedule, "per_shop": d.per_shop, "requires": list(d.requires),
+            "params": [p.name for p in d.params],
             "schedules": [{"shop": domains.get(s.shop_id) if s.shop_id else None, "expression": s.expression,
                            "timezone": s.timezone, "enabled": bool(s.enabled) and not paused,
                            "next_run_at": _time(s.next_run_at)} for s in mine],
