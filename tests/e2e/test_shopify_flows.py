@@ -24,6 +24,7 @@ from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http.app import create_app
 from orderhub.services.deliver import Deliverer
 from orderhub.services.jobs.import_orders import admin_client
+from orderhub.services.jobs import registry
 from orderhub.services.jobs.runner import run_job
 from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.testing.postgres import free_port
@@ -145,6 +146,7 @@ def test_poll_waits_for_the_cost_bucket_and_survives_throttling(hub, sim):  # ty
     _simulator, sim_url, control = sim
     shop = connect(hub, sim_url)
     control.post("/_sim/orders", json={"count": 8, "seed": 2})
+    registry.all_jobs()  # loaded now: the bucket below must still be empty when the job asks
     control.post("/_sim/config", json={"throttle": {"maximum_available": 1000, "restore_rate": 500,
                                                     "currently_available": 0}})
     _run, stats = run_job(hub, "import-new-orders", shop, {})

@@ -35,7 +35,7 @@ import orjson
 
 from orderhub.adapters.shopify.fields import Fields, parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient, ShopifyError
-from orderhub.adapters.shopify.graphql_orders import _ADDRESS, _LINE_FIELDS, _MONEY, to_rest
+from orderhub.adapters.shopify.graphql_orders import _LINE_FIELDS, _MONEY, ORDER_FIELDS, to_rest
 from orderhub.domain.errors import InvalidRecord
 
 FINISHED = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
@@ -469,13 +469,7 @@ ORDERS_QUERY = f"""
   orders {{
     edges {{
       node {{
-        id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
-        displayFinancialStatus displayFulfillmentStatus tags note
-        subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} totalTaxSet {{ {_MONEY} }}
-        totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
-        customer {{ id email firstName lastName phone }}
-        shippingAddress {{ {_ADDRESS} }}
-        billingAddress {{ {_ADDRESS} }}
+        {ORDER_FIELDS}
         lineItems {{ edges {{ node {{ {_LINE_FIELDS} }} }} }}
         shippingLines {{
           edges {{ node {{ id title code originalPriceSet {{ {_MONEY} }} discountedPriceSet {{ {_MONEY} }} }} }}

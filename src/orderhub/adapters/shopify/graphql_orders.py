@@ -26,18 +26,23 @@ _LINE_FIELDS = """
           variant { id } product { id }
 """
 
+# An order's own fields (its lines and shipping lines are asked for apart: paged here, flat in bulk).
+ORDER_FIELDS = f"""
+id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
+displayFinancialStatus displayFulfillmentStatus tags note
+subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} totalTaxSet {{ {_MONEY} }}
+totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
+customer {{ id email firstName lastName phone }}
+shippingAddress {{ {_ADDRESS} }}
+billingAddress {{ {_ADDRESS} }}
+"""
+
 ORDERS_QUERY = f"""
 query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
-      id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
-      displayFinancialStatus displayFulfillmentStatus tags note
-      subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} totalTaxSet {{ {_MONEY} }}
-      totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
-      customer {{ id email firstName lastName phone }}
-      shippingAddress {{ {_ADDRESS} }}
-      billingAddress {{ {_ADDRESS} }}
+      {ORDER_FIELDS}
       lineItems(first: {LINES_PER_ORDER}) {{
         pageInfo {{ hasNextPage endCursor }}
         nodes {{ {_LINE_FIELDS} }}
