@@ -23,8 +23,8 @@ from orderhub.adapters.store.schema import inbox, orders
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http.app import create_app
 from orderhub.services.deliver import Deliverer
-from orderhub.services.jobs.import_orders import admin_client
 from orderhub.services.jobs import registry
+from orderhub.services.jobs.import_orders import admin_client
 from orderhub.services.jobs.runner import run_job
 from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.testing.postgres import free_port
