@@ -19,6 +19,7 @@ from orderhub.entrypoints.cli_support import F, console, settings_for, timeline_
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
+from orderhub.simulators.retailpro.cli import add_cli as add_retailpro_simulator
 
 
 def parse_duration(text: str) -> int:
@@ -496,6 +497,7 @@ cli_webhooks.register(main)
 cli_subscriptions.register(main)
 cli_reconcile.register(main)
 add_payments_simulator(simulate)
+add_retailpro_simulator(simulate)
 
 if __name__ == "__main__":
     main()
