@@ -80,6 +80,17 @@ class SmtpConfig:
         return f"{self.host}:{self.effective_port}"
 
 
+def required_config(settings: Settings, who: str) -> SmtpConfig:
+    """The SMTP settings ``who`` (e.g. ``job error-log-digest``) sends with, or a one-line reason it cannot:
+    a server and a sender must both be configured."""
+    if not settings.smtp_host:
+        raise RuntimeError(f"{who}: no SMTP server configured; set ORDERHUB_SMTP_HOST and "
+                           "ORDERHUB_SMTP_FROM (see README, Configuration)")
+    if not settings.smtp_from:
+        raise RuntimeError(f"{who}: no sender configured; set ORDERHUB_SMTP_FROM")
+    return SmtpConfig.from_settings(settings)
+
+
 class MailError(Exception):
     """Sending failed; the message names the server and the problem."""
 

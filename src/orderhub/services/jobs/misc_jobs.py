@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from orderhub.adapters.mail import Mailer, MailError, SmtpConfig
+from orderhub.adapters.mail import Mailer, MailError, required_config
 from orderhub.adapters.store import retention
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import error_log, job_state, shops
@@ -115,17 +115,6 @@ def parse_recipients(text: str) -> list[str]:
     if len(out) > MAX_RECIPIENTS:
         raise ValueError(f"job {DIGEST}: {len(out)} recipients; at most {MAX_RECIPIENTS}, use a mailing list")
     return out
-
-
-def smtp_config(ctx: JobContext) -> SmtpConfig:
-    """The hub's SMTP settings, or a one-line reason the digest cannot be sent."""
-    settings = ctx.hub.settings
-    if not settings.smtp_host:
-        raise RuntimeError(f"job {DIGEST}: no SMTP server configured; set ORDERHUB_SMTP_HOST and "
-                           "ORDERHUB_SMTP_FROM (see README, Configuration)")
-    if not settings.smtp_from:
-        raise RuntimeError(f"job {DIGEST}: no sender configured; set ORDERHUB_SMTP_FROM")
-    return SmtpConfig.from_settings(settings)
 
 
 @dataclass(frozen=True)
@@ -287,7 +276,7 @@ def render_html(d: Digest, base_url: str | None) -> str:
 
 def error_log_digest(ctx: JobContext) -> dict[str, Any]:
     """Mail the digest to the recipients, unless nothing is new (and ``send_empty`` is off)."""
-    config = smtp_config(ctx)
+    config = required_config(ctx.hub.settings, f"job {DIGEST}")
     recipients = parse_recipients(ctx.params["recipients"])
     listed = _at_least(DIGEST, "listed", ctx.params["listed"], 1, 200)
     base_url = (ctx.params.get("base_url") or "").strip() or None

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from orderhub.adapters.mail import Mailer, MailError, MailRefusedError, SmtpConfig
+from orderhub.adapters.mail import Mailer, MailError, MailRefusedError, required_config
 from orderhub.adapters.store import presell_store
 from orderhub.adapters.store import purchase_orders as po_store
 from orderhub.clock import utcnow
@@ -110,17 +110,6 @@ def update_promise_dates(ctx: JobContext) -> dict[str, Any]:
 
 # -- notify-promise-changes ------------------------------------------------------------------------------------------
 
-def smtp_config(ctx: JobContext) -> SmtpConfig:
-    """The hub's SMTP settings, or a one-line reason the customers cannot be mailed."""
-    settings = ctx.hub.settings
-    if not settings.smtp_host:
-        raise RuntimeError(f"job {NOTIFY}: no SMTP server configured; set ORDERHUB_SMTP_HOST and "
-                           "ORDERHUB_SMTP_FROM (see README, Configuration)")
-    if not settings.smtp_from:
-        raise RuntimeError(f"job {NOTIFY}: no sender configured; set ORDERHUB_SMTP_FROM")
-    return SmtpConfig.from_settings(settings)
-
-
 def _when(promise: date | None) -> str:
     return promise.isoformat() if promise else "no date yet"
 
@@ -161,7 +150,7 @@ def render_html(n: presell.Notice) -> str:
 
 def notify_promise_changes(ctx: JobContext) -> dict[str, Any]:
     """One mail per order with promise changes not told yet; the changes are then marked told."""
-    mailer = Mailer(smtp_config(ctx))
+    mailer = Mailer(required_config(ctx.hub.settings, f"job {NOTIFY}"))
     sent = skipped = failed = 0
     after = 0
     while True:
