@@ -10,3 +10,11 @@ class InvalidRecord(Exception):
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}" if field else problem)
+
+
+def message(exc: BaseException) -> str:
+    """An exception's text for a person: a KeyError's without the quotes its ``str()`` adds."""
+    text = str(exc)
+    if isinstance(exc, KeyError) and len(text) > 1 and text[0] == text[-1] == "'":
+        return text[1:-1]
+    return text

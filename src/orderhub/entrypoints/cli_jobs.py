@@ -12,6 +12,7 @@ from orderhub.adapters.store import shops
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
+from orderhub.domain.errors import message
 from orderhub.domain.jobs import CATEGORY_CODES, FREQUENCIES, MissedPolicy, parse_duration, parse_start
 from orderhub.entrypoints.cli_support import print_json, table, with_hub
 from orderhub.services.jobs import admin
@@ -46,10 +47,7 @@ def _shops(hub: Hub, domains: tuple[str, ...], all_shops: bool = False) -> list[
 
 
 def _fail(exc: Exception) -> click.ClickException:
-    text = str(exc)
-    if isinstance(exc, KeyError) and len(text) > 1 and text[0] == text[-1] == "'":
-        text = text[1:-1]  # a KeyError's message comes quoted
-    return click.ClickException(text)
+    return click.ClickException(message(exc))
 
 
 def _local(iso: str | None) -> str:

@@ -12,6 +12,7 @@ from orderhub.adapters.store import shops
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
+from orderhub.domain.errors import message
 from orderhub.domain.jobs import CATEGORY_CODES, MissedPolicy, parse_duration, parse_start
 from orderhub.entrypoints.http.api import MAX_INT, RowId, hub_of, require_role, require_token
 from orderhub.services.jobs import admin
@@ -36,16 +37,11 @@ def _shops(hub: Hub, domains: list[str], all_shops: bool = False) -> list[Shop |
     return out or [None]
 
 
-def _message(exc: Exception) -> str:
-    text = str(exc)
-    return text[1:-1] if isinstance(exc, KeyError) and len(text) > 1 and text[0] == text[-1] == "'" else text
-
-
 def _job_or_404(hub: Hub, name: str) -> dict[str, Any]:
     try:
         return admin.describe(hub, name)
     except LookupError as exc:
-        raise HTTPException(404, _message(exc)) from None
+        raise HTTPException(404, message(exc)) from None
 
 
 @router.get("/jobs")
@@ -167,7 +163,7 @@ def _change(hub: Hub, name: str, body: Targets, action: str) -> dict[str, Any]:
         else:
             admin.set_enabled(hub, name, targets, action == "enable")
     except LookupError as exc:
-        raise HTTPException(409, _message(exc)) from None
+        raise HTTPException(409, message(exc)) from None
     return _job_or_404(hub, name)
 
 
@@ -210,7 +206,7 @@ def chain_job(name: str, body: ChainBody, hub: HubDep) -> dict[str, Any]:
     try:
         admin.chain(hub, body.after, name[:100], delay=body.delay, params=dict(body.params))
     except LookupError as exc:
-        raise HTTPException(404, _message(exc)) from None
+        raise HTTPException(404, message(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return _job_or_404(hub, name)
