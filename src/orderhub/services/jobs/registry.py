@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import pkgutil
@@ -60,13 +61,19 @@ _INFRASTRUCTURE = frozenset({"admin", "context", "manager", "registry", "runner"
 _LOADED: set[str] = set()
 
 
+@functools.cache
+def _package_modules() -> tuple[str, ...]:
+    """The job modules of this package: listed once, not on every lookup (the scheduler looks up often)."""
+    from orderhub.services import jobs as package
+
+    return tuple(f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                 if m.name not in _INFRASTRUCTURE)
+
+
 def _load() -> None:
     """Import every job module of this package (each registers its jobs on import), and the
     retailer's own named by ORDERHUB_JOB_MODULES (comma-separated modules that call ``register``)."""
-    from orderhub.services import jobs as package
-
-    modules = [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
-               if m.name not in _INFRASTRUCTURE]
+    modules = list(_package_modules())
     modules += [m.strip() for m in os.environ.get("ORDERHUB_JOB_MODULES", "").split(",") if m.strip()]
     for module in modules:
         if module not in _LOADED:
