@@ -135,28 +135,23 @@ class Claim:
     busy_with: int | None = None  # when it could not start: the run that holds its job
 
 
-def claim(conn: Connection, run_id: int, *, node: str, now: datetime, timeout_seconds: int,
+def claim(conn: Connection, row: Any, *, node: str, now: datetime, timeout_seconds: int,
           exclusive: bool) -> Claim | None:
-    """Start a queued run on this node. None if it is no longer queued (another node took it);
-    a Claim with ``busy_with`` if another run of the same job and shop is running."""
-    row = conn.execute(select(job_runs).where(job_runs.c.id == run_id)).first()
-    if row is None or row.status != "queued":
-        return None
+    """Start a queued run (``row``, as just read) on this node. None if it is no longer queued (another
+    node took it); a Claim with ``busy_with`` if another run of the same job and shop is running."""
     key = exclusive_key(row.job, row.scope) if exclusive else None
     savepoint = conn.begin_nested()
     try:
-        started = conn.execute(update(job_runs).where(job_runs.c.id == run_id, job_runs.c.status == "queued").values(
+        started = conn.execute(update(job_runs).where(job_runs.c.id == row.id, job_runs.c.status == "queued").values(
             status="running", node=node, exclusive_key=key, started_at=now, heartbeat_at=now,
-            deadline_at=now + timedelta(seconds=timeout_seconds))).rowcount
+            deadline_at=now + timedelta(seconds=timeout_seconds)).returning(*job_runs.c)).first()
         savepoint.commit()
     except IntegrityError:
         savepoint.rollback()
         holder = conn.execute(select(job_runs.c.id).where(job_runs.c.exclusive_key == key,
                                                           job_runs.c.status == "running")).scalar()
         return Claim(row, busy_with=holder)
-    if not started:
-        return None
-    return Claim(conn.execute(select(job_runs).where(job_runs.c.id == run_id)).one())
+    return None if started is None else Claim(started)
 
 
 def cancel_queued(conn: Connection, run_id: int, *, error: str) -> bool:

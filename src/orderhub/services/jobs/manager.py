@@ -187,7 +187,7 @@ class JobManager:
                 return None
             schedule = job_store.schedule_by_id(conn, row.schedule_id) if row.schedule_id else None
             policy = policy_for(job.definition, schedule)
-            claim = job_store.claim(conn, run_id, node=self.hub.node, now=utcnow(),
+            claim = job_store.claim(conn, row, node=self.hub.node, now=utcnow(),
                                     timeout_seconds=policy.timeout_seconds, exclusive=not policy.allow_overlap)
             if claim is not None and claim.busy_with is not None and refuse_busy:  # kept, for the record
                 job_store.cancel_queued(conn, run_id, error=f"job already running (run {claim.busy_with})")
