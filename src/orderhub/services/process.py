@@ -153,34 +153,29 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
 
 
-def _new_order(row: Any) -> new_orders.NewOrder | None:
-    """The record as a new order for the batch path, or None when the per-record path must judge it
-    (not an order, invalid - it reports the error -, or cancelled already)."""
-    if row.topic not in ORDER_TOPICS:
-        return None
-    try:
-        order = translate.order(orjson.loads(row.payload))
-        validate_order(order, known_currency=known_currency, known_country=known_country)
-    except Exception:
-        return None
-    if order.status is OrderStatus.CANCELLED:
-        return None
-    return new_orders.NewOrder(row.shop_id, order, row.id)
-
-
-def _order_mentioned(row: Any) -> new_orders.Key | None:
-    """The order a record is about, for order records, edits and refunds."""
+def _read_for_batch(row: Any) -> tuple[new_orders.Key | None, new_orders.NewOrder | None]:
+    """Parse a record once for the batch path: the order it is about (order records, edits and refunds),
+    and the record as a new order if it can be one (None when the per-record path must judge it: not an
+    order, invalid - that path reports the error -, or cancelled already)."""
     try:
         payload = orjson.loads(row.payload)
-        if row.topic in ORDER_TOPICS:
-            return row.shop_id, translate.order(payload).shopify_id
         if row.topic == "orders/edited":
-            return row.shop_id, translate.order_edit(payload).order_id
+            return (row.shop_id, translate.order_edit(payload).order_id), None
         if row.topic == "refunds/create":
-            return row.shop_id, translate.refund(payload).order_id
-    except Exception:  # the per-record path reports what is wrong with it
-        return None
-    return None
+            return (row.shop_id, translate.refund(payload).order_id), None
+        if row.topic not in ORDER_TOPICS:
+            return None, None
+        order = translate.order(payload)
+    except Exception:
+        return None, None
+    key = (row.shop_id, order.shopify_id)
+    try:
+        validate_order(order, known_currency=known_currency, known_country=known_country)
+    except Exception:
+        return key, None
+    if order.status is OrderStatus.CANCELLED:
+        return key, None
+    return key, new_orders.NewOrder(row.shop_id, order, row.id)
 
 
 class Processor:
@@ -232,11 +227,11 @@ class Processor:
         candidates: dict[new_orders.Key, tuple[Any, new_orders.NewOrder]] = {}
         mentioned: set[new_orders.Key] = set()  # orders other records of the batch change
         for row in rows:
-            new = _new_order(row)
+            key, new = _read_for_batch(row)
             if new is not None and new.key not in candidates:  # a second version of it goes per record
                 candidates[new.key] = (row, new)
-            elif (other := _order_mentioned(row)) is not None:
-                mentioned.add(other)
+            elif key is not None:
+                mentioned.add(key)
         # An edit or refund of a new order in the same batch keeps that order on the per-record path,
         # so the records of one order apply in the order they arrived.
         keys = [k for k in candidates if k not in mentioned]
