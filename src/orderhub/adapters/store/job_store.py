@@ -89,6 +89,23 @@ def change_schedules(conn: Connection, job: str, scopes: Sequence[int] | None, *
     return conn.execute(stmt.values(**values, updated_at=utcnow())).rowcount
 
 
+def time_watermark(conn: Connection, job: str, shop_id: int, key: str) -> datetime | None:
+    """How far a polling job has read (its ``job_state`` row), or None before its first run."""
+    value = conn.execute(select(job_state.c.value).where(
+        job_state.c.job == job, job_state.c.shop_id == shop_id, job_state.c.key == key)).scalar()
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _later_time(excluded: Any) -> Any:
+    return job_state.c.value < excluded.value  # ISO UTC text sorts as time
+
+
+def advance_time_watermark(conn: Connection, job: str, shop_id: int, key: str, value: datetime) -> None:
+    """Move a polling job's watermark to ``value``, never back (a slower run finishing last keeps the newer one)."""
+    upsert(conn, job_state, dict(job=job, shop_id=shop_id, key=key, value=value.isoformat()),
+           keys=("job", "shop_id", "key"), update=("value",), where=_later_time)
+
+
 def paused(conn: Connection) -> bool:
     return conn.execute(select(job_state.c.value).where(
         job_state.c.job == _MANAGER, job_state.c.shop_id == 0, job_state.c.key == "paused")).scalar() == "true"

@@ -16,15 +16,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from orderhub.adapters.shopify import graphql_orders
 from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
-from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store import job_store
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
-from orderhub.adapters.store.schema import job_state
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
 from orderhub.domain.jobs import Definition, Param, ParamKind
@@ -72,20 +70,12 @@ def admin_client(shop: Shop) -> AdminClient:
 
 def _read_watermark(hub: Hub, shop: Shop, poll: Poll) -> datetime | None:
     with hub.db.read() as conn:
-        value = conn.execute(select(job_state.c.value).where(
-            job_state.c.job == poll.job, job_state.c.shop_id == shop.id, job_state.c.key == poll.field)).scalar()
-    return None if value is None else parse_time(value)
-
-
-def _later_watermark(excluded: Any) -> Any:
-    return job_state.c.value < excluded.value  # ISO UTC text sorts as time
+        return job_store.time_watermark(conn, poll.job, shop.id, poll.field)
 
 
 def _save_watermark(hub: Hub, shop: Shop, poll: Poll, value: datetime) -> None:
     with hub.db.write() as conn:
-        upsert(conn, job_state, dict(job=poll.job, shop_id=shop.id, key=poll.field, value=value.isoformat()),
-               keys=("job", "shop_id", "key"), update=("value",),
-               where=_later_watermark)
+        job_store.advance_time_watermark(conn, poll.job, shop.id, poll.field, value)
 
 
 def complete_lines(client: AdminClient, node: dict[str, Any]) -> None:

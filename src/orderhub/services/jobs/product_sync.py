@@ -25,6 +25,7 @@ from sqlalchemy import Connection, delete, select
 from orderhub.adapters.shopify import graphql_products
 from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.webhooks import identity
+from orderhub.adapters.store import job_store
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
 from orderhub.adapters.store.schema import job_state
@@ -37,23 +38,6 @@ NAME = "sync-products"
 TOPIC = "products/update"
 WATERMARK = "updated_at"
 COLLECTION_KEY = "collection:"
-
-
-def _later(excluded: Any) -> Any:
-    """Only move a watermark forward (ISO UTC text sorts as time)."""
-    return job_state.c.value < excluded.value
-
-
-def _watermark(conn: Connection, shop_id: int) -> datetime | None:
-    value = conn.execute(select(job_state.c.value).where(
-        job_state.c.job == NAME, job_state.c.shop_id == shop_id, job_state.c.key == WATERMARK)).scalar()
-    return None if value is None else parse_time(value)
-
-
-def _save_watermark(conn: Connection, shop_id: int, value: datetime) -> None:
-    upsert(conn, job_state, dict(job=NAME, shop_id=shop_id, key=WATERMARK, value=value.isoformat()),
-           keys=("job", "shop_id", "key"), update=("value",),
-           where=_later)
 
 
 def stored_collections(conn: Connection, shop_id: int) -> list[dict[str, Any]]:
@@ -83,7 +67,7 @@ def _sync_products(ctx: JobContext, since: datetime | None) -> dict[str, Any]:
         ctx.count(read=len(page), processed=sum(stored), skipped=len(stored) - sum(stored))
     if newest is not None:
         with ctx.hub.db.write() as conn:
-            _save_watermark(conn, ctx.shop.id, newest)
+            job_store.advance_time_watermark(conn, NAME, ctx.shop.id, WATERMARK, newest)
     stats["watermark"] = newest.isoformat() if newest else None
     stats["throttled"], stats["waited_seconds"] = client.throttled_count, round(client.waited_seconds, 3)
     return stats
@@ -118,7 +102,7 @@ def sync_products(ctx: JobContext) -> dict[str, Any]:
         since: datetime | None = ctx.params["since"]
     else:
         with ctx.hub.db.read() as conn:
-            watermark = _watermark(conn, shop.id)
+            watermark = job_store.time_watermark(conn, NAME, shop.id, WATERMARK)
         overlap = ctx.params.get("overlap_seconds")
         overlap = ctx.hub.settings.poll_overlap_seconds if overlap is None else overlap
         since = None if watermark is None else watermark - timedelta(seconds=overlap)

@@ -31,10 +31,9 @@ from orderhub.adapters.shopify.fields import parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.graphql_products import paged
 from orderhub.adapters.shopify.webhooks import identity
-from orderhub.adapters.store import timeline
-from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store import job_store, timeline
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
-from orderhub.adapters.store.schema import job_state, order_events, orders
+from orderhub.adapters.store.schema import order_events, orders
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.import_orders import admin_client, since_query
@@ -114,16 +113,6 @@ def _complete(client: AdminClient, order: dict[str, Any]) -> list[dict[str, Any]
     return refunds
 
 
-def _later(excluded: Any) -> Any:
-    """Only move a watermark forward (ISO UTC text sorts as time)."""
-    return job_state.c.value < excluded.value
-
-
-def _state(conn: Connection, job: str, shop_id: int, key: str) -> str | None:
-    return conn.execute(select(job_state.c.value).where(
-        job_state.c.job == job, job_state.c.shop_id == shop_id, job_state.c.key == key)).scalar()
-
-
 def import_returns(ctx: JobContext) -> dict[str, Any]:
     """Store the refunds made since the watermark in the inbox, as their webhooks would."""
     shop = ctx.shop
@@ -133,10 +122,10 @@ def import_returns(ctx: JobContext) -> dict[str, Any]:
     since: datetime | None = ctx.params.get("since")
     if since is None:
         with ctx.hub.db.read() as conn:
-            mark = _state(conn, RETURNS, shop.id, WATERMARK)
+            mark = job_store.time_watermark(conn, RETURNS, shop.id, WATERMARK)
         overlap = ctx.params.get("overlap_seconds")
         overlap = ctx.hub.settings.poll_overlap_seconds if overlap is None else overlap
-        since = None if mark is None else parse_time(mark) - timedelta(seconds=overlap)
+        since = None if mark is None else mark - timedelta(seconds=overlap)
     client = admin_client(shop)
     stats = {"since": since.isoformat() if since else None, "orders": 0, "refunds": 0, "stored": 0, "duplicates": 0}
     newest: datetime | None = None
@@ -164,9 +153,7 @@ def import_returns(ctx: JobContext) -> dict[str, Any]:
         ctx.count(read=len(entries), processed=sum(stored), skipped=len(stored) - sum(stored))
     if newest is not None:
         with ctx.hub.db.write() as conn:
-            upsert(conn, job_state, dict(job=RETURNS, shop_id=shop.id, key=WATERMARK, value=newest.isoformat()),
-                   keys=("job", "shop_id", "key"), update=("value",),
-                   where=_later)
+            job_store.advance_time_watermark(conn, RETURNS, shop.id, WATERMARK, newest)
     stats["watermark"] = newest.isoformat() if newest else None
     stats["throttled"], stats["waited_seconds"] = client.throttled_count, round(client.waited_seconds, 3)
     return stats
