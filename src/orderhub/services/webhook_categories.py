@@ -22,12 +22,16 @@ from sqlalchemy import Connection, delete, func, select
 
 from orderhub.adapters.shopify import subscriptions as shopify_subscriptions
 from orderhub.adapters.shopify.graphql import AdminClient, AuthError, ShopifyError
+from orderhub.adapters.store import job_store
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import inbox, job_state
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import CATEGORIES, category
+from orderhub.services.jobs import registry
+from orderhub.services.jobs.import_orders import admin_client
+from orderhub.services.jobs.manager import JobBusy, JobManager
 
 RECORD_JOB = "check-webhooks"  # the job_state namespace of the records
 SUBSCRIBED, MISSING, OTHER_ADDRESS = "subscribed", "missing", "other-address"
@@ -153,7 +157,6 @@ def _admin(shop: Shop, client: AdminClient | None) -> Iterator[AdminClient]:
         return
     if shop.status == "uninstalled":
         raise WebhookError(f"shop {shop.domain} uninstalled the app; add it again before managing its webhooks")
-    from orderhub.services.jobs.import_orders import admin_client
 
     made = admin_client(shop)
     try:
@@ -381,8 +384,6 @@ def check(hub: Hub, shop: Shop, *, categories: Sequence[str] = (), address: str 
 
 def _backfill_job(code: str) -> str | None:
     """The registered batch job that backs up the category's webhooks, if it has one yet."""
-    from orderhub.services.jobs import registry
-
     job = BACKFILL_JOBS.get(code)
     if job is None:
         return None
@@ -394,8 +395,6 @@ def _backfill_job(code: str) -> str | None:
 
 
 def _takes_since(job: str) -> bool:
-    from orderhub.services.jobs import registry
-
     return any(p.name == "since" for p in registry.get(job).definition.params)
 
 
@@ -417,8 +416,6 @@ def _backfill(hub: Hub, shop: Shop, code: str, pairs: list[tuple[Record, Record]
         for record in made:
             _save(conn, shop.id, record)
         if job is not None and not run_now:
-            from orderhub.adapters.store import job_store
-
             run_id = job_store.queue(conn, job=job, shop_id=shop.id, params=orjson.dumps(params).decode(),
                                      trigger="backfill", available_at=utcnow(), parent_run_id=parent_run_id)
             entry |= {"run_id": run_id, "status": "queued"}
@@ -429,13 +426,9 @@ def _backfill(hub: Hub, shop: Shop, code: str, pairs: list[tuple[Record, Record]
             f"({', '.join(topics)}) is not back-filled")
         return
     if run_now:
-        from orderhub.services.jobs.manager import JobBusy, JobManager
-
         try:
             result = JobManager(hub).run_now(job, shop, params, trigger="backfill")
         except JobBusy as exc:  # it runs already (for its watermark): queue the back-fill behind it
-            from orderhub.adapters.store import job_store
-
             with hub.db.write() as conn:
                 run_id = job_store.queue(conn, job=job, shop_id=shop.id, params=orjson.dumps(params).decode(),
                                          trigger="backfill", available_at=utcnow(), parent_run_id=parent_run_id)
