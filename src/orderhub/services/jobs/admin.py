@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from orderhub.adapters.store import job_store
-from orderhub.adapters.store.shops import Shop, by_id
+from orderhub.adapters.store.shops import Shop, all_shops, by_id
 from orderhub.bootstrap import Hub
 from orderhub.domain.jobs import CATEGORIES, parse_duration, validate_params
 from orderhub.services.jobs import registry
@@ -46,8 +46,6 @@ def run_dict(r: Any, *, domains: dict[int, str] | None = None) -> dict[str, Any]
 
 
 def _domains(hub: Hub) -> dict[int, str]:
-    from orderhub.adapters.store.shops import all_shops
-
     with hub.db.read() as conn:
         return {s.id: s.domain for s in all_shops(conn)}
 
