@@ -201,7 +201,7 @@ def register(main: click.Group) -> None:
     @with_hub
     def jobs_schedules(hub: Hub, as_json: bool) -> None:
         """Every schedule."""
-        found = [s for j in admin.jobs(hub) for s in admin.describe(hub, j["name"])["schedules"]]
+        found = admin.schedules(hub)
         if as_json:
             print_json(found)
             return

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from orderhub.adapters.store import job_store
-from orderhub.adapters.store.shops import Shop, all_shops, by_id
+from orderhub.adapters.store.shops import Shop, all_shops
 from orderhub.bootstrap import Hub
 from orderhub.domain.jobs import CATEGORIES, parse_duration, validate_params
 from orderhub.services.jobs import registry
@@ -24,10 +24,9 @@ def _scopes(shops: Sequence[Shop | None]) -> list[int]:
     return [s.id if s else 0 for s in shops]
 
 
-def schedule_dict(hub: Hub, s: Any) -> dict[str, Any]:
-    with hub.db.read() as conn:
-        shop = by_id(conn, s.shop_id) if s.shop_id else None
-    return {"id": s.id, "job": s.job, "shop": shop.domain if shop else None, "expression": s.expression,
+def schedule_dict(s: Any, domains: dict[int, str]) -> dict[str, Any]:
+    return {"id": s.id, "job": s.job, "shop": domains.get(s.shop_id) if s.shop_id else None,
+            "expression": s.expression,
             "timezone": s.timezone, "enabled": bool(s.enabled), "skip_next": bool(s.skip_next),
             "next_run_at": _time(s.next_run_at), "next_run_local": _time(s.next_run_at, s.timezone),
             "start_at": _time(s.start_at), "params": orjson.loads(s.params), "missed_policy": s.missed_policy,
@@ -94,11 +93,20 @@ def describe(hub: Hub, name: str) -> dict[str, Any]:
         "params": [{"name": p.name, "kind": p.kind.value, "required": p.required, "default": p.default,
                     "help": p.help} for p in d.params],
         "paused": paused,
-        "schedules": [schedule_dict(hub, s) for s in schedules],
+        "schedules": [schedule_dict(s, domains) for s in schedules],
         "chains": [{"after": c.upstream_job, "then": c.downstream_job, "delay_seconds": c.delay_seconds,
                     "params": orjson.loads(c.params)} for c in chains],
         "runs": [run_dict(r, domains=domains) for r in runs],
     }
+
+
+def schedules(hub: Hub) -> list[dict[str, Any]]:
+    """Every schedule of a job in the catalogue, in the catalogue's order."""
+    order = {job.name: i for i, job in enumerate(registry.all_jobs())}
+    with hub.db.read() as conn:
+        found = [s for s in job_store.all_schedules(conn) if s.job in order]
+    domains = _domains(hub)
+    return [schedule_dict(s, domains) for s in sorted(found, key=lambda s: (order[s.job], s.scope))]
 
 
 def categories() -> list[dict[str, Any]]:
