@@ -88,6 +88,13 @@ class Settings:
     smtp_tls: str = "starttls"
     smtp_from: str | None = None
     smtp_ca_file: str | None = None
+    # Retail Pro (Prism) that invoices completed orders: its base URL, the user the jobs sign in
+    # as, and the workstation the session is seated at. The password is never logged.
+    retailpro_url: str | None = None
+    retailpro_user: str | None = None
+    retailpro_password: str | None = field(default=None, repr=False)
+    retailpro_workstation: str | None = None
+    retailpro_timeout: float = 30.0
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -123,6 +130,11 @@ class Settings:
             smtp_tls=_choice("ORDERHUB_SMTP_TLS", cls.smtp_tls, SMTP_TLS_MODES),
             smtp_from=os.environ.get("ORDERHUB_SMTP_FROM") or None,
             smtp_ca_file=os.environ.get("ORDERHUB_SMTP_CA_FILE") or None,
+            retailpro_url=os.environ.get("ORDERHUB_RETAILPRO_URL") or None,
+            retailpro_user=os.environ.get("ORDERHUB_RETAILPRO_USER") or None,
+            retailpro_password=os.environ.get("ORDERHUB_RETAILPRO_PASSWORD") or None,
+            retailpro_workstation=os.environ.get("ORDERHUB_RETAILPRO_WORKSTATION") or None,
+            retailpro_timeout=_float("ORDERHUB_RETAILPRO_TIMEOUT", cls.retailpro_timeout),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

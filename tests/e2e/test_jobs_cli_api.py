@@ -64,6 +64,7 @@ def test_the_jobs_commands(hub: Hub, tmp_path: Path) -> None:
     shown = orjson.loads(cli(url, "jobs", "show", "test-count", "--json"))
     assert shown["schedules"][0]["skip_next"] is True
     assert shown["chains"] == [{"after": "test-count", "then": "test-needs-count", "delay_seconds": 300,
+                                "trigger_on": "succeeded",
                                 "params": {}}]
     cli(url, "jobs", "disable", "test-count")
     assert orjson.loads(cli(url, "jobs", "show", "test-count", "--json"))["schedules"][0]["enabled"] is False

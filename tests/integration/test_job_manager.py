@@ -206,6 +206,18 @@ def test_a_chained_job_runs_after_its_upstream_succeeds_for_the_same_shop(hub: H
     assert runs(hub)[-1].status == "queued"
 
 
+def test_a_chain_on_finished_runs_after_a_failed_run_too_and_one_on_succeeded_does_not(hub: Hub) -> None:
+    shop = add_shop(hub)
+    admin.chain(hub, "test-count", "test-hub-count", trigger_on="finished")
+    admin.chain(hub, "test-count", "test-needs-count")  # on succeeded
+    manager = JobManager(hub)
+    assert manager.run_now("test-count", shop, {"fail": "true"}).status == "failed"
+    queued = [(r.job, r.trigger) for r in runs(hub) if r.status == "queued"]
+    assert sorted(queued) == [("test-count", "retry"), ("test-hub-count", "chain")]
+    with pytest.raises(ValueError, match="succeeded or finished"):
+        admin.chain(hub, "test-count", "test-hub-count", trigger_on="failed")
+
+
 def test_a_job_that_needs_another_first_says_so(hub: Hub) -> None:
     shop = add_shop(hub)
     result = JobManager(hub).run_now("test-needs-count", shop, {})

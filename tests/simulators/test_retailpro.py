@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from orderhub.simulators.retailpro.auth import nonce_response
 from orderhub.simulators.retailpro.cli import add_cli
-from orderhub.simulators.retailpro.limits import CUSTOMER_FIELDS, INVOICE_FIELDS, max_length
+from orderhub.domain.retailpro_documents import CUSTOMER_FIELDS, INVOICE_FIELDS, max_length
 from orderhub.simulators.retailpro.server import start_in_thread
 from orderhub.simulators.retailpro.simulator import Simulator
 

@@ -23,6 +23,9 @@ class LedgerReason(StrEnum):
     SHOPIFY_SYNC = "shopify_sync"
     REJECTED = "rejected"  # a facility rejected an item as not in stock: on hand set to 0
     ADJUSTED = "adjusted"
+    # The POS/ERP invoiced what orderhub shipped: it took the units off its own stock then. orderhub's
+    # stock does not change (it changed at shipping); the entry ties the two together.
+    POS_INVOICED = "pos_invoiced"
 
 
 @dataclass(frozen=True)

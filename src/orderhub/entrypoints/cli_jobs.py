@@ -122,7 +122,8 @@ def register(main: click.Group) -> None:
                     s["next_run_local"], _local(s["next_run_at"]), s["enabled"], s["params"]]
                    for s in d["schedules"]])
         for c in d["chains"]:
-            click.echo(f"  chain: {c['then']} runs {c['delay_seconds']} s after {c['after']} succeeds")
+            click.echo(f"  chain: {c['then']} runs {c['delay_seconds']} s after {c['after']} "
+                       f"{'succeeds' if c['trigger_on'] == 'succeeded' else 'finishes'}")
         _runs_table(d["runs"], "Recent runs")
 
     def _runs_table(runs: list[dict[str, Any]], title: str) -> None:
@@ -335,14 +336,18 @@ def register(main: click.Group) -> None:
     @click.argument("downstream")
     @click.option("--delay", default="0s", show_default=True, help="Wait this long after UPSTREAM succeeds.")
     @click.option("--param", "params", multiple=True, help="key=value for DOWNSTREAM, repeatable.")
+    @click.option("--on", "trigger_on", type=click.Choice(["succeeded", "finished"]), default="succeeded",
+                  show_default=True, help="After UPSTREAM succeeds, or after it ends in any way (failed too).")
     @with_hub
-    def jobs_chain(hub: Hub, upstream: str, downstream: str, delay: str, params: tuple[str, ...]) -> None:
-        """Run DOWNSTREAM after each successful run of UPSTREAM (for the same shop)."""
+    def jobs_chain(hub: Hub, upstream: str, downstream: str, delay: str, params: tuple[str, ...],
+                   trigger_on: str) -> None:
+        """Run DOWNSTREAM after each successful (or each finished) run of UPSTREAM (for the same shop)."""
         try:
-            admin.chain(hub, upstream, downstream, delay=delay, params=_params(params))
+            admin.chain(hub, upstream, downstream, delay=delay, params=_params(params), trigger_on=trigger_on)
         except CHANGE_ERRORS as exc:
             raise _fail(exc) from None
-        click.echo(f"{downstream} will run {delay} after each successful run of {upstream}")
+        which = "successful" if trigger_on == "succeeded" else "finished"
+        click.echo(f"{downstream} will run {delay} after each {which} run of {upstream}")
 
     @jobs.command("unchain")
     @click.argument("upstream")

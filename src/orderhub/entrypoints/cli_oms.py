@@ -291,6 +291,7 @@ def facility() -> None:
 @click.option("--ship-from-store", is_flag=True)
 @click.option("--sequence", type=int, default=0)
 @click.option("--group", "groups", multiple=True, help="Facility group(s), created on first use.")
+@click.option("--pos-store", "pos_store_code", default=None, help="Its store code in the POS/ERP (default: CODE).")
 @with_hub
 def facility_add(hub: Hub, code: str, name: str, kind: str, groups: tuple[str, ...], **values: Any) -> None:
     with _problems(), hub.db.write() as conn:
@@ -298,6 +299,24 @@ def facility_add(hub: Hub, code: str, name: str, kind: str, groups: tuple[str, .
         for group in groups:
             facility_store.add_to_group(conn, group, code)
     click.echo(f"facility {code} added")
+
+
+@facility.command("set")
+@click.argument("code")
+@click.option("--name", default=None)
+@click.option("--capacity", "daily_capacity", type=click.IntRange(min=0), default=None, help="Orders per day.")
+@click.option("--sequence", type=int, default=None)
+@click.option("--active/--inactive", default=None)
+@click.option("--pos-store", "pos_store_code", default=None, help="Its store code in the POS/ERP.")
+@with_hub
+def facility_set(hub: Hub, code: str, **values: Any) -> None:
+    """Change a facility; only the options given change."""
+    changes = {k: v for k, v in values.items() if v is not None}
+    if not changes:
+        raise click.UsageError("give at least one option to change")
+    with _problems(), hub.db.write() as conn:
+        facility_store.change(conn, code, **changes)
+    click.echo(f"facility {code}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()))
 
 
 @facility.command("list")

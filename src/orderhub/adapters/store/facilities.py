@@ -39,11 +39,12 @@ class FacilityRecord:
     ship_from_store: bool
     sequence: int
     active: bool
+    pos_store_code: str | None = None  # its store in the POS/ERP; None: the same as code
     groups: tuple[str, ...] = ()
 
 
 EDITABLE = ("name", "kind", "address1", "city", "province", "zip", "country_code", "latitude", "longitude",
-            "daily_capacity", "ship_from_store", "sequence", "active")
+            "daily_capacity", "ship_from_store", "sequence", "active", "pos_store_code")
 
 
 def check(values: dict[str, Any], code: str) -> None:
@@ -55,6 +56,9 @@ def check(values: dict[str, Any], code: str) -> None:
         raise ValueError(f"facility {code}: latitude must be between -90 and 90 (got {lat})")
     if lon is not None and not -180 <= lon <= 180:
         raise ValueError(f"facility {code}: longitude must be between -180 and 180 (got {lon})")
+    store = values.get("pos_store_code")
+    if store is not None and not (store.strip() and len(store) <= 32):
+        raise ValueError(f"facility {code}: the POS store code must be 1 to 32 characters (got {store!r})")
     cap = values.get("daily_capacity")
     if cap is not None and cap < 0:
         raise ValueError(f"facility {code}: daily capacity cannot be negative (got {cap})")

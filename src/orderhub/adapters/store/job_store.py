@@ -281,10 +281,14 @@ def error_entries(conn: Connection, run_id: int) -> list[int]:
 
 # -- chains ----------------------------------------------------------------------------------------------------
 
-def add_chain(conn: Connection, upstream: str, downstream: str, delay_seconds: int, params: str) -> None:
+CHAIN_TRIGGERS = ("succeeded", "finished")  # after a successful run only, or after any run that ended
+
+
+def add_chain(conn: Connection, upstream: str, downstream: str, delay_seconds: int, params: str,
+              trigger_on: str = "succeeded") -> None:
     upsert(conn, job_chains, {"upstream_job": upstream, "downstream_job": downstream, "delay_seconds": delay_seconds,
-                              "params": params, "enabled": True, "created_at": utcnow()},
-           keys=("upstream_job", "downstream_job"), update=("delay_seconds", "params", "enabled"))
+                              "params": params, "enabled": True, "created_at": utcnow(), "trigger_on": trigger_on},
+           keys=("upstream_job", "downstream_job"), update=("delay_seconds", "params", "enabled", "trigger_on"))
 
 
 def remove_chain(conn: Connection, upstream: str, downstream: str) -> bool:

@@ -198,13 +198,15 @@ class ChainBody(BaseModel):
     after: str = Field(..., min_length=1, max_length=100)
     delay: str = Field("0s", max_length=16)
     params: Params
+    on: Literal["succeeded", "finished"] = "succeeded"
 
 
 @router.put("/jobs/{name}/chain", dependencies=[require_role("operator")])
 def chain_job(name: str, body: ChainBody, hub: HubDep) -> dict[str, Any]:
-    """Run this job after each successful run of ``after`` (for the same shop), after ``delay``."""
+    """Run this job after each successful run of ``after`` (or each finished one, ``on="finished"``), for the
+    same shop, after ``delay``."""
     try:
-        admin.chain(hub, body.after, name[:100], delay=body.delay, params=dict(body.params))
+        admin.chain(hub, body.after, name[:100], delay=body.delay, params=dict(body.params), trigger_on=body.on)
     except LookupError as exc:
         raise HTTPException(404, message(exc)) from None
     except ValueError as exc:

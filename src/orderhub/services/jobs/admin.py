@@ -95,7 +95,7 @@ def describe(hub: Hub, name: str) -> dict[str, Any]:
         "paused": paused,
         "schedules": [schedule_dict(s, domains) for s in schedules],
         "chains": [{"after": c.upstream_job, "then": c.downstream_job, "delay_seconds": c.delay_seconds,
-                    "params": orjson.loads(c.params)} for c in chains],
+                    "trigger_on": c.trigger_on, "params": orjson.loads(c.params)} for c in chains],
         "runs": [run_dict(r, domains=domains) for r in runs],
     }
 
@@ -170,15 +170,20 @@ def set_paused(hub: Hub, value: bool) -> None:
         job_store.set_paused(conn, value)
 
 
-def chain(hub: Hub, upstream: str, downstream: str, *, delay: str = "0s", params: dict[str, Any] | None = None
-          ) -> None:
+def chain(hub: Hub, upstream: str, downstream: str, *, delay: str = "0s", params: dict[str, Any] | None = None,
+          trigger_on: str = "succeeded") -> None:
+    """Run ``downstream`` ``delay`` after each run of ``upstream`` that succeeded (or, ``trigger_on="finished"``,
+    that ended in any way: a report of what failed is wanted most when its job failed)."""
+    if trigger_on not in job_store.CHAIN_TRIGGERS:
+        raise ValueError(f"a chain runs after its job {' or '.join(job_store.CHAIN_TRIGGERS)}, not {trigger_on!r}")
     registry.get(upstream)
     definition = registry.get(downstream).definition
     validate_params(downstream, definition.params, params or {})
     if upstream == downstream:
         raise ValueError(f"job {upstream} cannot be chained after itself")
     with hub.db.write() as conn:
-        job_store.add_chain(conn, upstream, downstream, parse_duration(delay), orjson.dumps(params or {}).decode())
+        job_store.add_chain(conn, upstream, downstream, parse_duration(delay), orjson.dumps(params or {}).decode(),
+                            trigger_on)
 
 
 def unchain(hub: Hub, upstream: str, downstream: str) -> None:

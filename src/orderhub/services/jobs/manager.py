@@ -236,8 +236,7 @@ class JobManager:
                 return RunResult(run.id, "aborted", stats, "the run was taken from this node")
             if status == "failed":
                 self._retry(conn, run, policy)
-            else:
-                self._chain(conn, run)
+            self._chain(conn, run, status)
         JOB_RUNS.labels(run.job, status).inc()
         JOB_RUN_SECONDS.labels(run.job).observe(time.monotonic() - began)
         log.info("job_finished", job=run.job, run_id=run.id, status=status, **counts.__dict__)
@@ -278,8 +277,10 @@ class JobManager:
                                available_at=utcnow() + timedelta(seconds=policy.retry_delay_seconds),
                                attempt=run.attempt + 1, parent_run_id=run.id)
 
-    def _chain(self, conn: Any, run: Any) -> None:
+    def _chain(self, conn: Any, run: Any, status: str) -> None:
         for chain in job_store.chains(conn, upstream=run.job):
+            if status != "succeeded" and chain.trigger_on != "finished":
+                continue
             try:
                 downstream = registry.get(chain.downstream_job).definition
             except LookupError:

@@ -4,7 +4,7 @@ It follows what is documented: Prism's session sign-in (``Auth-Nonce`` challenge
 ``Auth-Nonce-Response``, ``Auth-Session``, a seat at a workstation through
 ``/v1/rest/sit``), the "Order to Invoice" API (``POST /api/v1/Document/Ordertoinvoice``)
 and the "Inventory Transfer" (Manual Slip) API (``POST /api/v1/Transfer/Slip``) with their
-field lengths (:mod:`orderhub.simulators.retailpro.limits`). Where nothing was documented
+field lengths (:mod:`orderhub.domain.retailpro_documents`). Where nothing was documented
 (the error body, the inventory read path, duplicate handling) it chooses a plausible
 shape and says so in the module that does it.
 

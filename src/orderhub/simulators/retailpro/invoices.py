@@ -5,7 +5,7 @@ integrations (HotWax Commerce's) call: ``InvoicingStore``, ``OrderNo``, ``Create
 ``DeliveryType``, ``PaymentType``, ``TotalAmt``, ``TotalDiscAmt``, ``ShippingAmt``, the
 ``CustomerBilling`` and ``CustomerShipping`` blocks and ``Items`` (``UPC``, ``OrigPrice``,
 ``OrigTax``, ``Price``, ``Tax``, ``Qty``, ``StoreOrig``, ``StoreDest``). Field limits are in
-:mod:`orderhub.simulators.retailpro.limits`.
+:mod:`orderhub.domain.retailpro_documents`.
 
 Answers: 201 with ``{"data": [invoice], "errors": null}`` (the invoice's ``sid`` is its id);
 400 listing every field that is missing, malformed, too long or names an unknown store or
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from orderhub.simulators.retailpro.errors import PrismError, fail
-from orderhub.simulators.retailpro.limits import (
+from orderhub.domain.retailpro_documents import (
     CUSTOMER_BLOCKS,
     CUSTOMER_FIELDS,
     FISCAL_CREDIT_FIELDS,

@@ -14,7 +14,7 @@ from typing import Any
 
 from orderhub.simulators.retailpro.errors import PrismError, fail
 from orderhub.simulators.retailpro.invoices import check_references
-from orderhub.simulators.retailpro.limits import MAX_ITEMS, TRANSFER_FIELDS, TRANSFER_ITEM_FIELDS
+from orderhub.domain.retailpro_documents import MAX_ITEMS, TRANSFER_FIELDS, TRANSFER_ITEM_FIELDS
 from orderhub.simulators.retailpro.records import plain
 from orderhub.simulators.retailpro.store import Store
 from orderhub.simulators.retailpro.validation import Problems, check_block, check_list

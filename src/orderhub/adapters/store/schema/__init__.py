@@ -1,6 +1,6 @@
 """The one place that owns orderhub's schema. Alembic migrations record its history.
 
-Tables live in three modules, by concern; import them from here.
+Tables live in several modules, by concern; import them from here.
 """
 
 from orderhub.adapters.store.schema.base import BigId, metadata
@@ -26,6 +26,7 @@ from orderhub.adapters.store.schema.ingestion import (
     shops,
     variants,
 )
+from orderhub.adapters.store.schema.invoicing import invoice_calls, invoice_transfers, order_invoices
 from orderhub.adapters.store.schema.jobs import job_chains, job_run_files, job_run_logs, job_runs, job_schedules
 from orderhub.adapters.store.schema.oms import (
     channel_facility_groups,
@@ -72,4 +73,5 @@ __all__ = [
     "shipments", "subscription_deliveries", "subscriptions", "workflow_steps", "workflows",
     "imported_files", "inventory_thresholds", "purchase_order_lines", "purchase_orders",
     "presell_catalogue", "promise_changes",
+    "invoice_calls", "invoice_transfers", "order_invoices",
 ]

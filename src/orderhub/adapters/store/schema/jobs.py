@@ -110,7 +110,7 @@ job_run_files = Table(
     UniqueConstraint("run_id", "kind", "name"),
 )
 
-# Run the downstream job after the upstream one succeeds (for the same shop), after a delay.
+# Run the downstream job after the upstream one succeeds or finishes (for the same shop), after a delay.
 job_chains = Table(
     "job_chains",
     metadata,
@@ -121,5 +121,7 @@ job_chains = Table(
     Column("params", Text, nullable=False, server_default="{}"),
     Column("enabled", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
+    # succeeded: only after a successful run; finished: after any run (a report of what failed)
+    Column("trigger_on", String(16), nullable=False, server_default="succeeded"),
     UniqueConstraint("upstream_job", "downstream_job"),
 )

@@ -43,6 +43,8 @@ facilities = Table(
     Column("sequence", Integer, nullable=False, server_default="0"),  # for the "facility sequence" sort
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
+    # The facility's store code in the POS/ERP (Retail Pro); NULL: the same as ``code``.
+    Column("pos_store_code", String(32)),
 )
 
 facility_groups = Table(

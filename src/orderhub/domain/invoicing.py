@@ -1,0 +1,340 @@
+"""A completed order as the POS/ERP (Retail Pro) must receive it: one invoice at one store, and
+transfer slips that move what other stores fulfilled to that store.
+
+Retail Pro invoices an order at one store and deducts every invoiced item there. When several
+stores fulfilled the order, the invoice goes to one of them (the last to fulfil, by default) and
+each other store sends its quantities to it on a slip (``SlipNo`` is the order number; Retail Pro
+refuses a second slip of that number from the same store), so every store's stock ends right.
+
+Pure: a feed record (the JSON the feed job writes, one order per line) in, documents out. A
+value that does not fit the document's field table is never cut: the order is refused with
+every problem, each naming its field (``CustomerBilling.FirstName``, ``Items[1].UPC``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from orderhub.domain.retailpro_documents import (
+    CUSTOMER_FIELDS,
+    INVOICE_FIELDS,
+    INVOICE_ITEM_FIELDS,
+    MAX_ITEMS,
+    TRANSFER_FIELDS,
+    TRANSFER_ITEM_FIELDS,
+    Field,
+    check_block,
+)
+
+FEED_VERSION = 1
+INVOICING_RULES = ("last-to-fulfil", "most-units")  # or a store code: always that store
+UPC_SOURCES = ("barcode", "sku", "barcode-or-sku")
+_PLACES = Decimal("0.0001")  # amounts are Float(10,4)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How orders become documents (the transform job's parameters)."""
+
+    invoicing: str = "last-to-fulfil"
+    upc_source: str = "barcode"
+    delivery_types: Mapping[str, int] = field(default_factory=dict)  # shipping method (lower case) -> DeliveryType
+    default_delivery_type: int = 1
+    payment_type: int = 1
+    document_number: str = "CF"  # NoDocument when the order carries none ("consumidor final")
+    document_type: str | None = None
+    timezone: str = "UTC"  # CreatedDate is the store's local time, without an offset
+
+    def __post_init__(self) -> None:
+        if self.upc_source not in UPC_SOURCES:
+            raise ValueError(f"upc_source must be one of {', '.join(UPC_SOURCES)}, not {self.upc_source!r}")
+        if not self.invoicing.strip():
+            raise ValueError(f"invoicing must be {' or '.join(INVOICING_RULES)}, or a store code")
+        ZoneInfo(self.timezone)  # raises for an unknown zone
+
+
+class FeedError(ValueError):
+    """The feed record cannot be read (not an order as the feed writes it); ``path`` names the key."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str  # the document field at fault: ``Items[0].UPC``, ``Transfers[SVA26].FromStore``
+    code: str  # FIELD_REQUIRED | FIELD_TOO_LONG | FIELD_INVALID
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class NotInvoiceable(ValueError):
+    """The order's documents break the service's field table; nothing was cut to make them fit."""
+
+    def __init__(self, order: str, problems: list[Problem]) -> None:
+        self.order = order
+        self.problems = problems
+        super().__init__(f"order {order} cannot be invoiced as it is: " + "; ".join(map(str, problems)))
+
+    @property
+    def field(self) -> str:
+        return self.problems[0].field
+
+
+@dataclass(frozen=True)
+class Documents:
+    """What Retail Pro gets for one order."""
+
+    order_id: int
+    order: str  # its name, for people (#1001)
+    store: str  # the invoicing store
+    order_no: str
+    invoice: dict[str, Any]
+    transfers: list[dict[str, Any]]
+    # What left each facility, per SKU: [facility id, SKU, quantity] (for orderhub's ledger).
+    stock: list[tuple[int | None, str | None, int]]
+
+    def line(self) -> dict[str, Any]:
+        """The record the transform writes (one JSON line) and the invoice job reads."""
+        return {"v": FEED_VERSION, "order_id": self.order_id, "order": self.order, "store": self.store,
+                "order_no": self.order_no, "invoice": self.invoice, "transfers": self.transfers,
+                "stock": self.stock}
+
+
+# -- reading a feed record ------------------------------------------------------------------------------------
+
+class _Reader:
+    """Typed access to one JSON object of the feed, with errors that name the key."""
+
+    def __init__(self, data: Any, path: str) -> None:
+        if not isinstance(data, dict):
+            raise FeedError(path or "record", "must be a JSON object")
+        self.data, self.path = data, path
+
+    def _where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            if required:
+                raise FeedError(self._where(key), "is missing")
+            return None
+        if not isinstance(value, str):
+            raise FeedError(self._where(key), f"must be a string, not {type(value).__name__}")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FeedError(self._where(key), "must be a whole number")
+        return value
+
+    def money(self, key: str) -> Decimal:
+        value = self.data.get(key, "0")
+        try:
+            number = Decimal(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            raise FeedError(self._where(key), f"must be an amount such as \"12.50\", not {value!r}")
+        return number
+
+    def moment(self, key: str) -> datetime:
+        value = self.text(key, required=True)
+        try:
+            moment = datetime.fromisoformat(value or "")
+        except ValueError:
+            raise FeedError(self._where(key), f"must be an ISO 8601 time, not {value!r}") from None
+        if moment.tzinfo is None:
+            raise FeedError(self._where(key), "must carry its UTC offset")
+        return moment
+
+    def obj(self, key: str) -> _Reader | None:
+        value = self.data.get(key)
+        return None if value is None else _Reader(value, self._where(key))
+
+    def objs(self, key: str) -> list[_Reader]:
+        value = self.data.get(key)
+        if not isinstance(value, list):
+            raise FeedError(self._where(key), "must be a list")
+        return [_Reader(v, f"{self._where(key)}[{i}]") for i, v in enumerate(value)]
+
+
+@dataclass(frozen=True)
+class _Item:
+    upc: str | None
+    sku: str | None
+    facility_id: int | None
+    store: str
+    quantity: int
+    fulfilled_at: datetime
+    orig_price: Decimal
+    orig_tax: Decimal
+    price: Decimal
+    tax: Decimal
+
+
+def _item(r: _Reader, upc_source: str) -> _Item:
+    ordered = r.integer("ordered")
+    quantity = r.integer("quantity")
+    if ordered < 1 or not 1 <= quantity <= ordered:
+        raise FeedError(r.path, f"quantity {quantity} of a line of {ordered} is not possible")
+    price, discount, tax = r.money("price"), r.money("discount"), r.money("tax")
+    # Shopify gives the line's discount and tax in total; the invoice wants them per unit.
+    unit_discount, unit_tax = discount / ordered, tax / ordered
+    net = price - unit_discount
+    orig_tax = unit_tax * price / net if net > 0 else unit_tax
+    sku, barcode = r.text("sku"), r.text("barcode")
+    upc = {"barcode": barcode, "sku": sku, "barcode-or-sku": barcode or sku}[upc_source]
+    facility = r.data.get("facility_id")
+    return _Item(upc=upc, sku=sku, facility_id=facility if isinstance(facility, int) else None,
+                 store=r.text("store", required=True) or "", quantity=quantity,
+                 fulfilled_at=r.moment("fulfilled_at"), orig_price=_q(price), orig_tax=_q(orig_tax), price=_q(net),
+                 tax=_q(unit_tax))
+
+
+def _q(amount: Decimal) -> Decimal:
+    return amount.quantize(_PLACES)
+
+
+# -- building the documents ----------------------------------------------------------------------------------
+
+def invoicing_store(items: list[_Item], rule: str) -> str:
+    """The store that invoices the order: the last to fulfil (ties: the one with more units, then by code),
+    the one that fulfilled most units, or the store ``rule`` names."""
+    latest: dict[str, datetime] = {}
+    units: dict[str, int] = {}
+    for item in items:
+        latest[item.store] = max(latest.get(item.store, item.fulfilled_at), item.fulfilled_at)
+        units[item.store] = units.get(item.store, 0) + item.quantity
+    if rule == "last-to-fulfil":
+        return max(latest, key=lambda s: (latest[s], units[s], s))
+    if rule == "most-units":
+        return max(units, key=lambda s: (units[s], latest[s], s))
+    return rule
+
+
+def transform(record: Any, options: Options) -> Documents:
+    """The documents for one feed record; raises :class:`FeedError` (unreadable record) or
+    :class:`NotInvoiceable` (every field the documents break)."""
+    r = _Reader(record, "")
+    if r.data.get("v") != FEED_VERSION:
+        raise FeedError("v", f"is {r.data.get('v')!r}; this transform reads feed version {FEED_VERSION}")
+    order_id = r.integer("order_id")
+    name = r.text("name") or f"id {order_id}"
+    items = [_item(i, options.upc_source) for i in r.objs("items")]
+    if not items:
+        raise FeedError("items", "is empty: a completed order has fulfilled items")
+    store = invoicing_store(items, options.invoicing)
+    zone = ZoneInfo(options.timezone)
+    local = r.moment("created_at").astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
+    order_no = r.text("number") or name.lstrip("#")
+    shipping = _q(r.money("total_shipping"))
+    method = (r.text("shipping_method") or "").strip().lower()
+
+    invoice: dict[str, Any] = {
+        "InvoicingStore": store, "OrderNo": order_no, "CreatedDate": local,
+        "DeliveryType": options.delivery_types.get(method, options.default_delivery_type),
+        "PaymentType": options.payment_type,
+        "TotalAmt": shipping + sum(((i.price + i.tax) * i.quantity for i in items), _ZERO),
+        "TotalDiscAmt": sum(((i.orig_price - i.price) * i.quantity for i in items), _ZERO),
+        "ShippingAmt": shipping,
+    }
+    problems = _check(invoice, INVOICE_FIELDS, "", {})
+    customer = r.obj("customer")
+    billing, delivery = r.obj("billing"), r.obj("shipping")
+    email = r.text("email") or (customer.text("email") if customer else None)
+    for block, address in (("CustomerBilling", billing or delivery), ("CustomerShipping", delivery or billing)):
+        invoice[block] = _customer(address, customer, email, options)
+        problems += _check(invoice[block], CUSTOMER_FIELDS, block, _CUSTOMER_HINTS)
+    invoice["Items"] = [_invoice_item(i, store) for i in items]
+    if len(items) > MAX_ITEMS:
+        problems.append(Problem("Items", "FIELD_INVALID", f"has {len(items)} entries; at most {MAX_ITEMS} allowed."))
+    for n, (item, body) in enumerate(zip(items, invoice["Items"], strict=True)):
+        hints = {"UPC": _upc_hint(item, options.upc_source)}
+        problems += _check(body, INVOICE_ITEM_FIELDS, f"Items[{n}]", hints)
+
+    transfers = _transfers(items, store, order_no, local)
+    for slip in transfers:
+        where = f"Transfers[{slip['FromStore']}]"
+        problems += _check(slip, TRANSFER_FIELDS, where, {})
+        for n, line in enumerate(slip["Items"]):
+            problems += _check(line, TRANSFER_ITEM_FIELDS, f"{where}.Items[{n}]", {})
+    if problems:
+        raise NotInvoiceable(name, problems)
+    moved: dict[tuple[int | None, str | None], int] = {}
+    for item in items:
+        moved[(item.facility_id, item.sku)] = moved.get((item.facility_id, item.sku), 0) + item.quantity
+    stock = [(facility, sku, qty) for (facility, sku), qty in moved.items()]
+    return Documents(order_id, name, store, order_no, invoice, transfers, stock)
+
+
+_CUSTOMER_HINTS = {
+    "Email": "the order and its customer have no e-mail address",
+    "Address1": "the order has no billing or shipping address",
+    "FirstName": "the order's address and customer have no first name",
+    "LastName": "the order's address and customer have no last name",
+}
+
+
+def _customer(address: _Reader | None, customer: _Reader | None, email: str | None, options: Options
+              ) -> dict[str, Any]:
+    def pick(key: str) -> str | None:
+        return (address.text(key) if address else None) or (customer.text(key) if customer else None)
+
+    block = {"FirstName": pick("first_name"), "LastName": pick("last_name"), "Email": email,
+             "Address1": address.text("address1") if address else None,
+             "Address2": address.text("address2") if address else None,
+             "City": address.text("city") if address else None,
+             "Country": (address.text("country_code") or address.text("country")) if address else None,
+             "NoDocument": options.document_number, "TypeDocument": options.document_type,
+             "Phone": pick("phone")}
+    return {k: v for k, v in block.items() if v is not None}
+
+
+def _invoice_item(item: _Item, store: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"UPC": item.upc, "OrigPrice": item.orig_price, "OrigTax": item.orig_tax,
+                            "Price": item.price, "Tax": item.tax, "Qty": item.quantity,
+                            "StoreOrig": item.store, "StoreDest": store}
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _upc_hint(item: _Item, source: str) -> str:
+    what = f"SKU {item.sku}" if item.sku else "the line (it has no SKU)"
+    return {"barcode": f"{what} has no barcode in the catalogue",
+            "sku": "the line has no SKU",
+            "barcode-or-sku": f"{what} has no barcode and no SKU"}[source]
+
+
+def _transfers(items: list[_Item], store: str, slip_no: str, when: str) -> list[dict[str, Any]]:
+    """One slip per other fulfilling store: its quantities, per UPC, to the invoicing store."""
+    moved: dict[str, dict[str, int]] = {}
+    for item in items:
+        if item.store != store:
+            lines = moved.setdefault(item.store, {})
+            lines[item.upc or ""] = lines.get(item.upc or "", 0) + item.quantity
+    return [{"SlipNo": slip_no, "FromStore": source, "ToStore": store, "CreatedDate": when,
+             "TotalQty": sum(lines.values()),
+             "Items": [{"UPC": upc, "Qty": qty} for upc, qty in lines.items() if upc]}
+            for source, lines in sorted(moved.items())]
+
+
+def _check(block: dict[str, Any], fields: tuple[Field, ...], prefix: str, hints: Mapping[str, str]
+           ) -> list[Problem]:
+    _, found = check_block(block, fields, prefix)
+    problems = []
+    for code, path, message in found:
+        hint = hints.get(path.rsplit(".", 1)[-1]) if code == "FIELD_REQUIRED" else None
+        problems.append(Problem(path, code, f"{message[:-1]}; {hint}." if hint else message))
+    return problems
+

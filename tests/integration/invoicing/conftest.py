@@ -1,0 +1,69 @@
+"""The scene of the invoicing tests: a shop whose two stores fulfil orders, a real SFTP server and the
+Retail Pro simulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from orderhub.adapters.store import facilities, inventory_store, order_store
+from orderhub.bootstrap import Hub
+from orderhub.config import Settings
+from orderhub.domain.inventory import LedgerReason
+from orderhub.domain.model import Product, Variant
+from orderhub.simulators.retailpro.server import start_in_thread
+from orderhub.simulators.retailpro.simulator import Simulator
+from orderhub.testing.sftp_server import SftpServerInfo, SftpTestServer
+from tests.integration.invoicing.scene import PASSWORD, UPC_1, UPC_2, USER, WS, Scene
+from tests.support import BIG_ID, add_shop
+
+
+@pytest.fixture(scope="module")
+def sftp_server() -> Iterator[SftpServerInfo]:
+    with SftpTestServer() as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def retailpro() -> Iterator[tuple[Simulator, str]]:
+    simulator, url, stop = start_in_thread({USER: PASSWORD}, (WS,), port=0)
+    yield simulator, url
+    stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, sftp_server: SftpServerInfo, retailpro: tuple[Simulator, str]) -> Settings:
+    for child in sftp_server.root.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    return replace(settings, sftp_host=sftp_server.host, sftp_port=sftp_server.port, sftp_user=sftp_server.username,
+                   sftp_key_file=str(sftp_server.client_key_path), sftp_host_key_sha256=sftp_server.host_key_sha256,
+                   retailpro_url=retailpro[1], retailpro_user=USER, retailpro_password=PASSWORD,
+                   retailpro_workstation=WS, retailpro_timeout=2.0)
+
+
+@pytest.fixture
+def scene(hub: Hub, sftp_server: SftpServerInfo, retailpro: tuple[Simulator, str]) -> Scene:
+    sim = retailpro[0]
+    sim.reset()
+    sim.store.allow_negative = True
+    sim.store.seed(["SVA32", "SVA26"], [UPC_1, UPC_2],
+                   [("SVA32", UPC_1, 5), ("SVA32", UPC_2, 5), ("SVA26", UPC_2, 5)])
+    shop = add_shop(hub)
+    with hub.db.write() as conn:
+        s1 = facilities.add(conn, "STORE-1", "San Salvador 🏬", "store", latitude=13.69, longitude=-89.19,
+                            ship_from_store=True, pos_store_code="SVA32")
+        s2 = facilities.add(conn, "STORE-2", "Santa Ana", "store", latitude=13.99, longitude=-89.56,
+                            ship_from_store=True, pos_store_code="SVA26")
+        for sku, fid, qty in (("SKU-1", s1, 5), ("SKU-2", s1, 5), ("SKU-2", s2, 5)):
+            inventory_store.set_on_hand(conn, sku, fid, qty, reason=LedgerReason.RECEIVED, actor="test")
+        order_store.apply_product(conn, shop.id, Product(
+            shopify_id="900", updated_at=datetime(2026, 11, 1, tzinfo=timezone.utc), title="Tee",
+            variants=(Variant(shopify_id=str(BIG_ID + 100), sku="SKU-1", barcode=UPC_1),
+                      Variant(shopify_id=str(BIG_ID + 101), sku="SKU-2", barcode=UPC_2))))
+    return Scene(shop, s1, s2, sim, sftp_server)
+
+

@@ -1,0 +1,67 @@
+"""Helpers of the invoicing tests: the scene (see conftest), orders completed at its stores, files on SFTP."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from orderhub.adapters.store import order_queries
+from orderhub.bootstrap import Hub
+from orderhub.services import fulfilment
+from orderhub.simulators.retailpro.simulator import Simulator
+from orderhub.testing.sftp_server import SftpServerInfo
+from tests.oms_support import ingest, place
+from tests.support import BIG_ID
+
+USER, PASSWORD, WS = "orderhub", "pässwörd-🔑", "OMS01"
+UPC_1, UPC_2 = "8720116122558", "8720116122565"  # the barcodes of SKU-1 and SKU-2
+
+
+@dataclass
+class Scene:
+    shop: Any
+    s1: int  # facility STORE-1, Retail Pro store SVA32: has SKU-1 and SKU-2
+    s2: int  # facility STORE-2, Retail Pro store SVA26: has SKU-2 only
+    sim: Simulator
+    sftp: SftpServerInfo
+
+
+def order_changes(order_id: int, **changes: Any) -> dict[str, Any]:
+    """An order of 2 x SKU-1 and 1 x SKU-2 whose lines name their variants (so they have barcodes)."""
+    return {"id": order_id, "name": f"#{order_id % 10000}", "order_number": order_id % 10000,
+            "line_items": [
+                {"id": order_id + 1, "sku": "SKU-1", "title": "T-shirt 👕", "quantity": 2, "price": "10.00",
+                 "variant_id": BIG_ID + 100, "tax_lines": [{"price": "3.80", "rate": 0.19, "title": "MwSt"}]},
+                {"id": order_id + 2, "sku": "SKU-2", "title": "Сувенир", "quantity": 1, "price": "10.00",
+                 "total_discount": "2.50", "variant_id": BIG_ID + 101,
+                 "tax_lines": [{"price": "1.90", "rate": 0.19, "title": "MwSt"}]}], **changes}
+
+
+def complete(hub: Hub, scene: Scene, order_id: int = BIG_ID, **changes: Any) -> int:
+    """Ingest, broker and ship an order; returns orderhub's id of it."""
+    ingest(hub, scene, **order_changes(order_id, **changes))
+    place(hub)
+    with hub.db.write() as conn:
+        oid = order_queries.find_order_id(conn, str(order_id))
+        assert oid is not None
+        why = fulfilment.Ctx("test", "shipped in the test")
+        fulfilment.pick(conn, oid, why)
+        fulfilment.pack(conn, oid, why, tracking_number=f"TRACK-{order_id}")
+        fulfilment.ship(conn, oid, why)
+    return oid
+
+
+def lines_of(path: Path) -> list[dict[str, Any]]:
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.decompress(data)
+    return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def files_in(info: SftpServerInfo, folder: str) -> list[str]:
+    local = info.root / folder.lstrip("/")
+    return sorted(p.name for p in local.iterdir()) if local.exists() else []
