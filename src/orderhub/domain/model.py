@@ -119,6 +119,13 @@ class Order:
     shipping_address: Address | None = None
     billing_address: Address | None = None
     shipping_lines: tuple[ShippingLine, ...] = ()
+    source_name: str | None = None  # where it was sold: web, pos (a store's POS), shopify_draft_order ...
+
+    @property
+    def channel(self) -> str:
+        """orderhub's channel of the order: ``pos`` when a store's POS sold it (it is never invoiced again,
+        the POS did that), ``online`` otherwise."""
+        return "pos" if (self.source_name or "").lower() == "pos" else "online"
 
     @property
     def status(self) -> OrderStatus:

@@ -365,7 +365,7 @@ def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None
     payload = payload_file.read_text(encoding="utf-8") if payload_file else None
     for entry_id in entry_ids:
         try:
-            service.retry(hub.db, entry_id, payload)
+            service.retry(hub.db, entry_id, payload, settings=hub.settings)
         except (LookupError, service.NotRetryable) as exc:
             raise click.ClickException(str(exc).strip("'\"")) from None
         click.echo(f"error {entry_id}: retrying" + (" with the new payload" if payload else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import update
@@ -20,10 +21,13 @@ class NotRetryable(Exception):
 
 FILE_ROW = "job_file_row"  # rows of files the file jobs read (see services/jobs/sftp_files.py)
 BULK_ORDER = "bulk_order"  # orders a bulk import set aside (see services/jobs/initial_load.py)
+INVOICE = "invoice"  # orders invoicing could not pass on (see services/invoicing/rejections.py)
+INVOICE_TRANSFER = "invoice_transfer"  # transfer slips Retail Pro refused (see services/invoicing/send.py)
 
 
-def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
-    """Put the record back in its queue. ``payload`` replaces the stored one (must be JSON)."""
+def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: Any = None) -> None:
+    """Put the record back in its queue. ``payload`` replaces the stored one (must be JSON). ``settings``
+    reach the services a retry calls at once (Retail Pro, for an order invoiced from an edited payload)."""
     if payload is not None:
         try:
             orjson.loads(payload)
@@ -33,6 +37,9 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
         found = error_log.get(conn, entry_id)
     if found is not None and found.record_type == "reconciliation" and found.status in ("open", "retrying"):
         _retry_finding(db, entry_id, found.record_id, payload)
+        return
+    if found is not None and found.record_type == INVOICE and payload is not None and found.status == "open":
+        _invoice_now(db, settings, entry_id, found.record_id, payload)
         return
     now = utcnow()
     with db.write() as conn:
@@ -53,6 +60,20 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
         elif entry.record_type == FILE_ROW:
             raise NotRetryable(f"error {entry_id} is a row of a file job {entry.topic} read ({entry.error}); "
                                "correct it in a new file on the SFTP server for the next run, or dismiss this entry")
+        elif entry.record_type == INVOICE:
+            from orderhub.services.invoicing import retry as invoicing_retry  # it imports this module
+
+            try:
+                invoicing_retry.requeue_order(conn, entry.record_id)
+            except invoicing_retry.RetryRefused as exc:
+                raise NotRetryable(f"error {entry_id}: {exc}") from None
+        elif entry.record_type == INVOICE_TRANSFER:
+            from orderhub.services.invoicing import retry as invoicing_retry
+
+            try:
+                invoicing_retry.requeue_transfer(conn, entry.record_id, payload)
+            except invoicing_retry.RetryRefused as exc:
+                raise NotRetryable(f"error {entry_id}: {exc}") from None
         elif entry.record_type == subscription_store.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an outbound webhook; its event cannot be edited")
@@ -65,6 +86,21 @@ def retry(db: Database, entry_id: int, payload: str | None = None) -> None:
             conn.execute(update(deliveries).where(deliveries.c.id == entry.record_id).values(
                 status="pending", available_at=now, attempts=0, locked_by=None, locked_until=None))
         error_log.mark_retrying(conn, entry_id, payload)
+
+
+def _invoice_now(db: Database, settings: Any, entry_id: int, order_id: int, payload: str) -> None:
+    """An order Retail Pro (or the transform) refused, with a corrected payload: invoice it now."""
+    if settings is None:
+        raise NotRetryable(f"error {entry_id}: invoicing an edited order needs the Retail Pro settings")
+    from orderhub.services.invoicing import retry as invoicing_retry
+
+    try:
+        invoicing_retry.invoice_now(db, settings, order_id, payload)
+    except invoicing_retry.RetryRefused as exc:
+        raise NotRetryable(f"error {entry_id}: {exc}") from None
+    with db.write() as conn:
+        error_log.mark_retrying(conn, entry_id, payload)
+        error_log.resolve(conn, INVOICE, order_id)
 
 
 def _retry_finding(db: Database, entry_id: int, finding_id: int, payload: str | None) -> None:

@@ -29,7 +29,7 @@ _LINE_FIELDS = """
 # An order's own fields (its lines and shipping lines are asked for apart: paged here, flat in bulk).
 ORDER_FIELDS = f"""
 id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
-displayFinancialStatus displayFulfillmentStatus tags note
+displayFinancialStatus displayFulfillmentStatus tags note sourceName
 subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} totalTaxSet {{ {_MONEY} }}
 totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
 customer {{ id email firstName lastName phone }}
@@ -128,6 +128,7 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
         "fulfillment_status": _FULFILLMENT.get(node.get("displayFulfillmentStatus") or "", None),
         "tags": ", ".join(node.get("tags") or []),
         "note": node.get("note"),
+        "source_name": node.get("sourceName"),
         "subtotal_price": _amount(node.get("subtotalPriceSet")),
         "total_price": _amount(node.get("totalPriceSet")),
         "total_tax": _amount(node.get("totalTaxSet")),

@@ -68,6 +68,7 @@ def order(payload: Any) -> Order:
         shipping_address=_address(f.obj("shipping_address")),
         billing_address=_address(f.obj("billing_address")),
         shipping_lines=shipping_lines,
+        source_name=f.str("source_name", max_len=64),
     )
 
 

@@ -124,7 +124,7 @@ def order_values(order: Order) -> dict[str, Any]:
         name=order.name, number=order.number, email=order.email, source_status=order.status.value,
         source_financial_status=order.financial_status, source_fulfillment_status=order.fulfillment_status,
         payment_status=channel_payment_status(order.financial_status),
-        currency=order.currency, subtotal_price=order.subtotal_price, total_discounts=order.total_discounts,
+        channel=order.channel, currency=order.currency, subtotal_price=order.subtotal_price, total_discounts=order.total_discounts,
         total_tax=order.total_tax, total_shipping=order.total_shipping, total_price=order.total_price,
         tags=", ".join(order.tags), note=order.note, cancel_reason=order.cancel_reason,
         cancelled_at=order.cancelled_at, closed_at=order.closed_at, source_created_at=order.created_at,

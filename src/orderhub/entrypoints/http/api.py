@@ -105,7 +105,7 @@ class RetryBody(BaseModel):
 def retry_error(entry_id: RowId, hub: HubDep, body: RetryBody | None = None) -> dict[str, Any]:
     payload = None if body is None or body.payload is None else orjson.dumps(body.payload).decode()
     try:
-        error_service.retry(hub.db, entry_id, payload)
+        error_service.retry(hub.db, entry_id, payload, settings=hub.settings)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
     except error_service.NotRetryable as exc:

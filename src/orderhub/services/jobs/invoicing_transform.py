@@ -93,7 +93,7 @@ def _documents(ctx: JobContext, sftp: SftpClient, remote: RemoteFile, opts: Opti
         ctx.check()
 
 
-register(Definition(
+DEFINITION = Definition(
     NAME, "fulfilment", "Invoicing 2/4: turn new completed-order feeds into the JSON of Retail Pro's "
     "Order to Invoice API (with transfer slips for orders fulfilled by several stores), in a separate SFTP folder; "
     "values that do not fit a field go to the error log, never cut",
@@ -111,5 +111,5 @@ register(Definition(
             Param("document_type", help="TypeDocument sent with it (default none)"),
             Param("timezone", help="the stores' time zone for CreatedDate (default UTC)", default="UTC"),
             Param("compress", ParamKind.BOOL, "gzip the invoice files (default true)", default=True)),
-    default_schedule="every-15-minutes", per_shop=False),
-    run)
+    default_schedule="every-15-minutes", per_shop=False)
+register(DEFINITION, run)
