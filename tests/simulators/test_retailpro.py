@@ -11,9 +11,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from orderhub.domain.retailpro_documents import CUSTOMER_FIELDS, INVOICE_FIELDS, max_length
 from orderhub.simulators.retailpro.auth import nonce_response
 from orderhub.simulators.retailpro.cli import add_cli
-from orderhub.domain.retailpro_documents import CUSTOMER_FIELDS, INVOICE_FIELDS, max_length
 from orderhub.simulators.retailpro.server import start_in_thread
 from orderhub.simulators.retailpro.simulator import Simulator
 
@@ -279,6 +279,17 @@ def test_seed_through_the_control_api(http: httpx.Client, sim: Simulator) -> Non
 
 
 # -- faults -----------------------------------------------------------------------------------------
+
+def test_a_failure_rule_can_let_requests_through_first_as_a_service_going_down_mid_run(
+        http: httpx.Client, sim: Simulator, auth: dict[str, str]) -> None:
+    assert http.post("/_sim/failures", json={"path": INVOICE, "after": 1, "times": 5}).status_code == 201
+    assert http.post(INVOICE, json=order(), headers=auth).status_code == 201
+    assert [http.post(INVOICE, json=order(OrderNo=f"0000000{n}"), headers=auth).status_code
+            for n in (2, 3)] == [503, 503]
+    rule = http.get("/_sim/failures").json()["failures"][0]
+    assert (rule["after"], rule["passed"], rule["used"]) == (1, 1, 2)
+    assert http.post("/_sim/failures", json={"after": -1}).json()["errors"][0]["field"] == "after"
+
 
 def test_failure_injection_hits_only_matching_paths_n_times(http: httpx.Client, sim: Simulator,
                                                             auth: dict[str, str]) -> None:

@@ -51,14 +51,14 @@ def scene(hub: Hub, sftp_server: SftpServerInfo, retailpro: tuple[Simulator, str
     sim.reset()
     sim.store.allow_negative = True
     sim.store.seed(["SVA32", "SVA26"], [UPC_1, UPC_2],
-                   [("SVA32", UPC_1, 5), ("SVA32", UPC_2, 5), ("SVA26", UPC_2, 5)])
+                   [("SVA32", UPC_1, 50), ("SVA32", UPC_2, 50), ("SVA26", UPC_2, 5)])
     shop = add_shop(hub)
     with hub.db.write() as conn:
         s1 = facilities.add(conn, "STORE-1", "San Salvador 🏬", "store", latitude=13.69, longitude=-89.19,
                             ship_from_store=True, pos_store_code="SVA32")
         s2 = facilities.add(conn, "STORE-2", "Santa Ana", "store", latitude=13.99, longitude=-89.56,
                             ship_from_store=True, pos_store_code="SVA26")
-        for sku, fid, qty in (("SKU-1", s1, 5), ("SKU-2", s1, 5), ("SKU-2", s2, 5)):
+        for sku, fid, qty in (("SKU-1", s1, 50), ("SKU-2", s1, 50), ("SKU-2", s2, 5)):
             inventory_store.set_on_hand(conn, sku, fid, qty, reason=LedgerReason.RECEIVED, actor="test")
         order_store.apply_product(conn, shop.id, Product(
             shopify_id="900", updated_at=datetime(2026, 11, 1, tzinfo=timezone.utc), title="Tee",

@@ -24,7 +24,7 @@ UPC_1, UPC_2 = "8720116122558", "8720116122565"  # the barcodes of SKU-1 and SKU
 @dataclass
 class Scene:
     shop: Any
-    s1: int  # facility STORE-1, Retail Pro store SVA32: has SKU-1 and SKU-2
+    s1: int  # facility STORE-1, Retail Pro store SVA32: has 50 of SKU-1 and SKU-2
     s2: int  # facility STORE-2, Retail Pro store SVA26: has SKU-2 only
     sim: Simulator
     sftp: SftpServerInfo

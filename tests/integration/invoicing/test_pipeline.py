@@ -47,7 +47,7 @@ def test_a_completed_order_is_fed_transformed_and_invoiced_once(hub: Hub, scene:
     assert row.status == "invoiced" and row.sid
     [sim_invoice] = scene.sim.store.invoices()
     assert sim_invoice["sid"] == row.sid
-    assert scene.sim.store.inventory()["SVA32"] == {UPC_1: 3, UPC_2: 4}
+    assert scene.sim.store.inventory()["SVA32"] == {UPC_1: 48, UPC_2: 49}
     responses = [n for n in files_in(scene.sftp, "/retailpro/invoices") if n.startswith("responses-")]
     [answer] = lines_of(scene.sftp.root / "retailpro/invoices" / responses[0])
     assert answer["result"] == "invoiced" and answer["status"] == 201 and answer["sid"] == row.sid
@@ -72,7 +72,7 @@ def test_an_order_fulfilled_by_two_stores_is_invoiced_at_the_last_with_a_slip(hu
     [slip] = scene.sim.store.slips()
     assert (slip["FromStore"], slip["ToStore"], slip["SlipNo"]) == ("SVA26", "SVA32", inv["OrderNo"])
     # Each store's stock is what left it: SVA32 lost 2 x UPC_1, SVA26 1 x UPC_2.
-    assert scene.sim.store.inventory() == {"SVA26": {UPC_2: 4}, "SVA32": {UPC_1: 3, UPC_2: 5}}
+    assert scene.sim.store.inventory() == {"SVA26": {UPC_2: 4}, "SVA32": {UPC_1: 48, UPC_2: 50}}
     with hub.db.read() as conn:
         [t] = conn.execute(select(invoice_transfers).where(invoice_transfers.c.order_id == oid)).all()
         calls = conn.execute(select(invoice_calls.c.document, invoice_calls.c.outcome)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select, update
 
 from orderhub.adapters.retailpro import RetailProClient, RetailProConfig
 from orderhub.adapters.store.db import Database
-from orderhub.adapters.store.schema import invoice_transfers, job_schedules, order_invoices
+from orderhub.adapters.store.schema import invoice_transfers, job_chains, job_schedules, order_invoices
 from orderhub.clock import utcnow
 from orderhub.domain.invoicing import FeedError, NotInvoiceable, transform
 from orderhub.domain.jobs import validate_params
@@ -87,6 +87,9 @@ def invoice_now(db: Database, settings: Any, order_id: int, payload: str, *, top
 
 
 def _scheduled_params(conn: Connection, job: str) -> dict[str, Any]:
-    row = conn.execute(select(job_schedules.c.params).where(job_schedules.c.job == job)
-                       .order_by(job_schedules.c.enabled.desc(), job_schedules.c.id)).first()
+    """The parameters the job runs with: its chain's (as invoicing is set up), else its schedule's."""
+    row = (conn.execute(select(job_chains.c.params).where(job_chains.c.downstream_job == job)
+                        .order_by(job_chains.c.enabled.desc(), job_chains.c.id)).first()
+           or conn.execute(select(job_schedules.c.params).where(job_schedules.c.job == job)
+                           .order_by(job_schedules.c.enabled.desc(), job_schedules.c.id)).first())
     return orjson.loads(row.params) if row else {}

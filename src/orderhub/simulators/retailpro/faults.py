@@ -1,7 +1,8 @@
 """Latency and failure injection for the service's paths (not the ``/_sim`` control API).
 
 A :class:`FailureRule` matches requests whose path starts with ``path`` (and, when
-set, whose method is ``method``) and fires for the next ``times`` of them:
+set, whose method is ``method``) and, after letting ``after`` of them through, fires for the
+next ``times`` of them:
 
 - ``outcome="error"``: answer ``status`` (500 or 503) at once, doing nothing;
 - ``outcome="timeout"``: hold the answer ``seconds``; with ``process=false`` nothing is
@@ -32,7 +33,9 @@ class FailureRule:
     status: int = 503
     seconds: float = 30.0
     process: bool = False
+    after: int = 0  # let this many matching requests through first (the service goes down mid-run)
     used: int = 0
+    passed: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return (self.used < self.times and path.startswith(self.path)
@@ -63,7 +66,7 @@ def _number(body: dict[str, Any], key: str, default: float, *, minimum: float = 
 
 def parse_rule(body: dict[str, Any]) -> FailureRule:
     """A rule from ``POST /_sim/failures``; unknown keys and bad values answer 400 naming the key."""
-    allowed = {"path", "method", "times", "outcome", "status", "seconds", "process"}
+    allowed = {"path", "method", "times", "outcome", "status", "seconds", "process", "after"}
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise fail(400, "FIELD_UNKNOWN", f"Unknown key {unknown[0]!r}; expected {', '.join(sorted(allowed))}.",
@@ -83,11 +86,14 @@ def parse_rule(body: dict[str, Any]) -> FailureRule:
     status = body.get("status", 503)
     if status not in (500, 502, 503, 504):
         raise fail(400, "FIELD_INVALID", "status must be 500, 502, 503 or 504.", "status")
+    after = body.get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise fail(400, "FIELD_INVALID", "after must be a whole number of at least 0.", "after")
     process = body.get("process", False)
     if not isinstance(process, bool):
         raise fail(400, "FIELD_INVALID", "process must be true or false.", "process")
     return FailureRule(path=path, method=method, times=times, outcome=outcome, status=status,
-                       seconds=_number(body, "seconds", 30.0), process=process)
+                       seconds=_number(body, "seconds", 30.0), process=process, after=after)
 
 
 def parse_latency(body: dict[str, Any]) -> Latency:
@@ -119,6 +125,9 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
+                    if rule.passed < rule.after:
+                        rule.passed += 1
+                        continue
                     rule.used += 1
                     return FailureRule(**asdict(rule))
         return None

@@ -1,0 +1,65 @@
+"""What the POS/ERP's stock at a store should be, seen from orderhub: its own on-hand there, plus what
+left the store that the POS has not taken off yet (orders not invoiced, slips not posted)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, func, or_, select
+
+from orderhub.adapters.store.schema import inventory, invoice_transfers, order_invoices, order_units, orders, variants
+
+FULFILLED = ("shipped", "completed")
+
+
+def on_hand(conn: Connection, facility_id: int) -> dict[str, int]:
+    """SKU → orderhub's on-hand at the facility."""
+    return {r.sku: r.on_hand for r in conn.execute(
+        select(inventory.c.sku, inventory.c.on_hand).where(inventory.c.facility_id == facility_id))}
+
+
+def not_yet_invoiced(conn: Connection, facility_id: int, pos_channels: tuple[str, ...]) -> dict[str, int]:
+    """SKU → units that left the facility in orders the POS has not invoiced yet (it still counts them)."""
+    u = order_units.c
+    stmt = (select(u.sku, func.count().label("n"))
+            .select_from(order_units.join(orders, orders.c.id == u.order_id)
+                         .outerjoin(order_invoices, order_invoices.c.order_id == u.order_id))
+            .where(u.facility_id == facility_id, u.status.in_(FULFILLED), u.sku.is_not(None),
+                   or_(order_invoices.c.status.is_(None), order_invoices.c.status != "invoiced"))
+            .group_by(u.sku))
+    if pos_channels:
+        stmt = stmt.where(orders.c.channel.not_in(pos_channels))
+    return {r.sku: r.n for r in conn.execute(stmt)}
+
+
+def slips_not_posted(conn: Connection, store: str) -> dict[str, int]:
+    """UPC → the quantity the POS has at ``store`` too few (+) or too many (-) because a slip of an
+    invoiced order is not posted yet: the sending store still has it, the invoicing store already lost it."""
+    moved: dict[str, int] = defaultdict(int)
+    rows = conn.execute(select(invoice_transfers.c.from_store, invoice_transfers.c.to_store, invoice_transfers.c.body)
+                        .join(order_invoices, order_invoices.c.order_id == invoice_transfers.c.order_id)
+                        .where(order_invoices.c.status == "invoiced", invoice_transfers.c.status != "done",
+                               or_(invoice_transfers.c.from_store == store, invoice_transfers.c.to_store == store)))
+    for row in rows:
+        sign = 1 if row.from_store == store else -1
+        for item in orjson.loads(row.body).get("Items") or []:
+            moved[str(item.get("UPC"))] += sign * int(item.get("Qty") or 0)
+    return dict(moved)
+
+
+def upcs(conn: Connection, skus: list[str], source: str) -> dict[str, str]:
+    """SKU → its UPC as the transform picks it (``barcode``, ``sku`` or ``barcode-or-sku``)."""
+    barcodes: dict[str, str] = {}
+    if source != "sku" and skus:
+        for r in conn.execute(select(variants.c.sku, variants.c.barcode).where(
+                and_(variants.c.sku.in_(sorted(set(skus))), variants.c.barcode.is_not(None),
+                     variants.c.deleted_at.is_(None))).order_by(variants.c.id)):
+            barcodes.setdefault(r.sku, r.barcode)
+    out: dict[str, Any] = {}
+    for sku in skus:
+        upc = {"barcode": barcodes.get(sku), "sku": sku, "barcode-or-sku": barcodes.get(sku) or sku}[source]
+        if upc:
+            out[sku] = upc
+    return out

@@ -1,0 +1,62 @@
+"""``orderhub invoicing``: turn invoicing in Retail Pro on in one step, and see where orders are in it."""
+
+from __future__ import annotations
+
+import click
+
+from orderhub.bootstrap import Hub
+from orderhub.entrypoints.cli_support import print_json, table, with_hub
+from orderhub.services.invoicing import setup
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"{what} {value!r} is not key=value")
+        out[key.strip()] = text
+    return out
+
+
+def register(main: click.Group) -> None:
+    @main.group()
+    def invoicing() -> None:
+        """Invoicing completed orders in the POS/ERP (Retail Pro)."""
+
+    @invoicing.command("setup")
+    @click.option("--recipients", required=True, help="Who gets the failure report (comma-separated addresses).")
+    @click.option("--every", default="every-15-minutes", show_default=True, help="How often the feed runs.")
+    @click.option("--transform-delay", default="3m", show_default=True, help="Transform this long after the feed.")
+    @click.option("--send-delay", default="3m", show_default=True, help="Call Retail Pro this long after that.")
+    @click.option("--report-delay", default="5m", show_default=True, help="Report this long after the calls.")
+    @click.option("--feed-param", "feed_params", multiple=True, help="key=value for feed-completed-orders.")
+    @click.option("--transform-param", "transform_params", multiple=True, help="key=value for transform-invoices.")
+    @with_hub
+    def invoicing_setup(hub: Hub, recipients: str, every: str, transform_delay: str, send_delay: str,
+                        report_delay: str, feed_params: tuple[str, ...], transform_params: tuple[str, ...]) -> None:
+        """Schedule the feed and chain transform, send and report after it."""
+        plan = setup.Plan(every=every, recipients=recipients, transform_delay=transform_delay,
+                          send_delay=send_delay, report_delay=report_delay,
+                          feed_params=_pairs(feed_params, "--feed-param"),
+                          transform_params=_pairs(transform_params, "--transform-param"))
+        try:
+            lines = setup.install(hub, plan)
+        except (LookupError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        for line in lines:
+            click.echo(line)
+
+    @invoicing.command("status")
+    @click.option("--json", "as_json", is_flag=True)
+    @with_hub
+    def invoicing_status(hub: Hub, as_json: bool) -> None:
+        """Orders and transfer slips by invoicing status, and the open error-log entries of invoicing."""
+        view = setup.status(hub)
+        if as_json:
+            print_json(view)
+            return
+        table("Orders by invoicing status", ["status", "orders"], [[k, v] for k, v in sorted(view["orders"].items())])
+        table("Transfer slips", ["status", "slips"], [[k, v] for k, v in sorted(view["slips"].items())])
+        click.echo(f"open error-log entries: {view['open_errors']} (orderhub errors list --topic send-invoices, "
+                   "--topic transform-invoices)")
