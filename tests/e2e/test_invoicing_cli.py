@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import orjson
 
+from orderhub.adapters.store import tokens
 from orderhub.bootstrap import Hub
+from orderhub.testing.server import ServerThread
 from tests.e2e.test_jobs_cli_api import cli, cli_fails
 
 
@@ -40,3 +43,21 @@ def test_a_facility_gets_its_pos_store_code(hub: Hub) -> None:
     assert [(f["code"], f["pos_store_code"]) for f in listed] == [("STORE-1", "SVA32")]
     assert "no facility NOPE" in cli_fails(url, "facility", "set", "NOPE", "--pos-store", "X")
     assert "1 to 32 characters" in cli_fails(url, "facility", "set", "STORE-1", "--pos-store", "X" * 33)
+
+
+def test_the_invoicing_api(hub: Hub, hub_server: ServerThread) -> None:
+    with hub.db.write() as conn:
+        admin_token = tokens.create(conn, "admin 🛠", role="admin")
+        viewer_token = tokens.create(conn, "reader", role="viewer")
+    boss = httpx.Client(base_url=hub_server.url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30)
+    viewer = httpx.Client(base_url=hub_server.url, headers={"Authorization": f"Bearer {viewer_token}"}, timeout=30)
+    assert httpx.get(f"{hub_server.url}/api/invoicing").status_code == 401
+    assert viewer.get("/api/invoicing").json() == {"orders": {}, "slips": {}, "open_errors": 0}
+    body = {"recipients": "ops@shop.example", "every": "hourly"}
+    assert viewer.post("/api/invoicing/setup", json=body).status_code == 403
+    done = boss.post("/api/invoicing/setup", json=body)
+    assert done.status_code == 200 and done.json()["set_up"][0] == "feed-completed-orders: hourly"
+    bad = boss.post("/api/invoicing/setup", json=body | {"transform_delay": "soon"})
+    assert bad.status_code == 422 and "not a duration" in bad.json()["error"]
+    missing = viewer.get("/api/invoicing/orders/42")
+    assert missing.status_code == 404 and "has not entered invoicing" in missing.json()["error"]

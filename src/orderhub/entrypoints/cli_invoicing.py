@@ -60,3 +60,27 @@ def register(main: click.Group) -> None:
         table("Transfer slips", ["status", "slips"], [[k, v] for k, v in sorted(view["slips"].items())])
         click.echo(f"open error-log entries: {view['open_errors']} (orderhub errors list --topic send-invoices, "
                    "--topic transform-invoices)")
+
+    @invoicing.command("show")
+    @click.argument("order_id", type=int)
+    @click.option("--json", "as_json", is_flag=True)
+    @with_hub
+    def invoicing_show(hub: Hub, order_id: int, as_json: bool) -> None:
+        """One order's invoicing: its status, the invoice, its slips and every call with the answer."""
+        try:
+            view = setup.order_view(hub, order_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        if as_json:
+            print_json(view)
+            return
+        click.echo(f"order id {order_id}: {view['status']}" + (f", invoice {view['sid']}" if view["sid"] else "")
+                   + (f" at store {view['store']} as order {view['order_no']}" if view["store"] else "")
+                   + (f"; {view['error']}" if view["error"] else ""))
+        if view["slips"]:
+            table("Transfer slips", ["from", "to", "slip", "status", "sid / error"],
+                  [[s["from"], s["to"], s["slip_no"], s["status"], s["sid"] or s["error"] or ""]
+                   for s in view["slips"]])
+        table("Calls to Retail Pro", ["at (UTC)", "document", "outcome", "HTTP", "ms", "error"],
+              [[str(c["at"])[:19], c["document"], c["outcome"], c["status"] or "-", c["elapsed_ms"], c["error"] or ""]
+               for c in view["calls"]])

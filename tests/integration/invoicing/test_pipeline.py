@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from orderhub.adapters.store import inventory_store
 from orderhub.adapters.store.schema import invoice_calls, invoice_transfers, order_invoices
 from orderhub.bootstrap import Hub
 from orderhub.domain.inventory import LedgerReason
+from orderhub.entrypoints.cli import main
 from orderhub.services.jobs.runner import run_job
 from tests.integration.invoicing.scene import UPC_1, UPC_2, Scene, complete, files_in, lines_of
 
@@ -51,6 +53,11 @@ def test_a_completed_order_is_fed_transformed_and_invoiced_once(hub: Hub, scene:
     responses = [n for n in files_in(scene.sftp, "/retailpro/invoices") if n.startswith("responses-")]
     [answer] = lines_of(scene.sftp.root / "retailpro/invoices" / responses[0])
     assert answer["result"] == "invoiced" and answer["status"] == 201 and answer["sid"] == row.sid
+
+    shown = CliRunner().invoke(main, ["invoicing", "show", str(oid), "--db", hub.settings.database_url])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith(f"order id {oid}: invoiced, invoice {row.sid} at store SVA32 as order 1993")
+    assert "invoice" in shown.stdout and "created" in shown.stdout and "201" in shown.stdout
 
     # Nothing is fed, transformed or sent again.
     _, stats = run_job(hub, "feed-completed-orders", None, {})

@@ -15,6 +15,7 @@ from orderhub import __version__
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http import (
     api,
+    api_invoicing,
     api_job_webhooks,
     api_jobs,
     api_oms,
@@ -49,6 +50,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_reconcile.router)
     app.include_router(api_jobs.router)
     app.include_router(api_job_webhooks.router)
+    app.include_router(api_invoicing.router)
     app.state.queue_registry = ops.queue_registry(hub)
 
     @app.exception_handler(HTTPException)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 
 from orderhub.adapters.store import invoice_store
-from orderhub.adapters.store.schema import error_log, invoice_transfers
+from orderhub.adapters.store.schema import error_log, invoice_calls, invoice_transfers
 from orderhub.bootstrap import Hub
 from orderhub.services.jobs import admin
 from orderhub.services.jobs.manager import JobManager
@@ -56,3 +57,25 @@ def status(hub: Hub) -> dict[str, Any]:
         open_entries = conn.execute(select(func.count()).select_from(error_log).where(
             error_log.c.record_type.in_(RECORD_TYPES), error_log.c.status == "open")).scalar_one()
     return {"orders": orders, "slips": slips, "open_errors": int(open_entries)}
+
+
+def order_view(hub: Hub, order_id: int) -> dict[str, Any]:
+    """One order's invoicing: its status and invoice, its slips, and every call made for it."""
+    with hub.db.read() as conn:
+        row = invoice_store.get(conn, order_id)
+        if row is None:
+            raise LookupError(f"order id {order_id} has not entered invoicing (not completed, or not fed yet)")
+        slips = invoice_store.transfers_of(conn, order_id)
+        calls = conn.execute(select(invoice_calls).where(invoice_calls.c.order_id == order_id)
+                             .order_by(invoice_calls.c.id)).all()
+    return {
+        "order_id": order_id, "status": row.status, "store": row.invoicing_store, "order_no": row.order_no,
+        "sid": row.sid, "document_number": row.document_number, "attempts": row.attempts, "error": row.error,
+        "field": row.field, "feed_file": row.feed_file, "fed_at": row.fed_at, "invoiced_at": row.invoiced_at,
+        "slips": [{"from": s.from_store, "to": s.to_store, "slip_no": s.slip_no, "status": s.status, "sid": s.sid,
+                   "error": s.error} for s in slips.values()],
+        "calls": [{"id": c.id, "at": c.at, "document": c.document, "outcome": c.outcome, "method": c.method,
+                   "url": c.url, "status": c.status, "elapsed_ms": c.elapsed_ms, "error": c.error,
+                   "request": orjson.loads(c.request), "response": orjson.loads(c.response) if c.response else None}
+                  for c in calls],
+    }
