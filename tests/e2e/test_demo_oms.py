@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from orderhub.adapters.store.schema import order_units, orders, outbox, shipments, workflows
+from orderhub.adapters.store.schema import order_invoices, order_units, orders, outbox, shipments, workflows
 from orderhub.bootstrap import build
 from orderhub.config import Settings
 from orderhub.entrypoints.cli import main
@@ -82,3 +82,12 @@ def test_each_placed_order_is_announced_once(demo):  # type: ignore[no-untyped-d
                         .where(outbox.c.event_type == "order.placed"))
     assert placed > 0
     assert events == announced == placed
+
+
+def test_the_shipped_order_is_invoiced_in_retail_pro_and_stock_agrees(demo):  # type: ignore[no-untyped-def]
+    result, db_url = demo
+    invoiced = _scalar(db_url, select(func.count()).select_from(order_invoices).where(
+        order_invoices.c.status == "invoiced", order_invoices.c.sid.is_not(None)))
+    assert invoiced == 1
+    assert "send-invoices: 1 invoiced, 0 refused" in result.output
+    assert "check-pos-inventory: 3 facilities," in result.output and "UPCs compared, 0 drifting" in result.output

@@ -13,6 +13,7 @@ was announced once, with the broken ones waiting in the error log.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
 from orderhub.entrypoints.cli_support import timeline_detail
+from orderhub.entrypoints.demo_invoicing import invoice_shipped
 from orderhub.services import fulfilment, placement
 from orderhub.services import inventory as inventory_service
 from orderhub.services.jobs.import_orders import admin_client
@@ -62,15 +64,18 @@ class DemoFacility:
     longitude: float
     units_per_sku: int  # what the first delivery brings of every SKU that is not short
     ship_from_store: bool = False
+    pos_store: str | None = None  # its store in Retail Pro (store codes have at most 5 characters)
 
 
 # Customers are spread over four continents; brokering ships each order from the nearest
 # facility that has everything, so all three get work.
 FACILITIES = (
-    DemoFacility("WH-NJ", "Newark Fulfillment Center", "warehouse", "Newark", "US", 40.7357, -74.1724, 30),
-    DemoFacility("WH-DE", "Zentrallager Erfurt 🏭", "warehouse", "Erfurt", "DE", 50.9848, 11.0299, 30),
+    DemoFacility("WH-NJ", "Newark Fulfillment Center", "warehouse", "Newark", "US", 40.7357, -74.1724, 30,
+                 pos_store="NJ01"),
+    DemoFacility("WH-DE", "Zentrallager Erfurt 🏭", "warehouse", "Erfurt", "DE", 50.9848, 11.0299, 30,
+                 pos_store="DE01"),
     DemoFacility("ST-SHIBUYA", "渋谷 Flagship Store 🏬", "store", "渋谷区", "JP", 35.6595, 139.7005, 3,
-                 ship_from_store=True),
+                 ship_from_store=True, pos_store="SHB01"),
 )
 FACILITY_GROUP = "ship-online"
 # Two popular SKUs are short on purpose (units, all at WH-DE): orders wanting more wait in
@@ -145,7 +150,8 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
     console = console or Console()
     logs.configure("WARNING", json=False)  # the demo narrates; only problems are logged
     started = time.monotonic()
-    workdir = Path("orderhub-demo")
+    # The database and the SFTP server's files; with a database of your own, the files go to a temporary folder.
+    workdir = Path("orderhub-demo") if db_url is None else Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
     if db_url is None:
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir()
@@ -206,7 +212,12 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
                           "pick, pack, ship ...")
             shipped = _walk(hub, console, walked[0]) == "shipped"
 
-        c = _counts(hub)
+        c = _counts(hub)  # before invoicing, whose refusals (if any) are error-log entries of their own
+        aligned = True
+        if shipped:
+            console.print("[bold]8.[/bold] Invoicing the shipped order in Retail Pro (simulated) through SFTP: "
+                          "feed, transform, Order to Invoice; then comparing each store's stock ...")
+            aligned = invoice_shipped(hub, console, workdir, _catalogue_skus())
         _summary(console, hub, c, n_orders, time.monotonic() - started)
         _oms_summary(console, hub, walked[0] if walked else None)
         console.print("\n[bold]Look further[/bold]")
@@ -228,7 +239,7 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         expected_good = n_orders
         nothing_lost_or_doubled = (c["orders"] == expected_good and c["errors"] == sum(BAD_ORDERS.values())
                                    and c["placed_events"] == c["announced"] == c["placed"])
-        return 0 if nothing_lost_or_doubled and (walked is None or shipped) else 1
+        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned else 1
     finally:
         control.close()
         worker.stop()
@@ -301,7 +312,7 @@ def _set_up_oms(hub: Hub, console: Console) -> None:
         for seq, f in enumerate(FACILITIES, start=1):
             facility_store.add(conn, f.code, f.name, f.kind, city=f.city, country_code=f.country_code,
                                latitude=f.latitude, longitude=f.longitude, ship_from_store=f.ship_from_store,
-                               sequence=seq)
+                               sequence=seq, pos_store_code=f.pos_store)
             facility_store.add_to_group(conn, FACILITY_GROUP, f.code, group_name="Ships online orders")
         delivery = _first_delivery()
         for sku, code, units in delivery:
@@ -328,9 +339,11 @@ def _restock_and_broker(hub: Hub, console: Console) -> None:
 
 
 def _pick_order_to_walk(hub: Hub) -> tuple[int, str, str] | None:
-    """The first order brokered whole (every unit reserved at a facility): id, name, facility codes."""
+    """The first online order brokered whole (every unit reserved at a facility): id, name, facility codes."""
     with hub.db.read() as conn:
-        row = conn.execute(select(orders.c.id, orders.c.name).where(orders.c.status == "brokered")
+        # An online order: one sold at a store's POS was invoiced there, not by orderhub.
+        row = conn.execute(select(orders.c.id, orders.c.name).where(orders.c.status == "brokered",
+                                                                    orders.c.channel != "pos")
                            .order_by(orders.c.id).limit(1)).first()
         codes = [] if row is None else sorted({r.code for r in conn.execute(
             select(facilities.c.code).join(order_units, order_units.c.facility_id == facilities.c.id)
