@@ -56,10 +56,16 @@ def register(main: click.Group) -> None:
         if as_json:
             print_json(view)
             return
-        table("Orders by invoicing status", ["status", "orders"], [[k, v] for k, v in sorted(view["orders"].items())])
-        table("Transfer slips", ["status", "slips"], [[k, v] for k, v in sorted(view["slips"].items())])
-        click.echo(f"open error-log entries: {view['open_errors']} (orderhub errors list --topic send-invoices, "
-                   "--topic transform-invoices)")
+        if not view["orders"]:
+            click.echo("no order has entered invoicing yet")
+        else:
+            table("Orders by invoicing status", ["status", "orders"],
+                  [[k, v] for k, v in sorted(view["orders"].items())])
+        if view["slips"]:
+            table("Transfer slips", ["status", "slips"], [[k, v] for k, v in sorted(view["slips"].items())])
+        click.echo(f"open error-log entries of invoicing: {view['open_errors']}"
+                   + (" (orderhub errors list --topic transform-invoices, then --topic send-invoices)"
+                      if view["open_errors"] else ""))
 
     @invoicing.command("show")
     @click.argument("order_id", type=int)
