@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from orderhub.adapters import retailpro
 from orderhub.adapters.retailpro import (
     RetailProClient,
     RetailProConfig,
@@ -310,18 +312,22 @@ class _TokenSpy(httpx.HTTPTransport):
         return response
 
 
-def test_password_and_session_token_never_reach_repr_logs_or_exchanges(config: RetailProConfig,
-                                                                       sim: Simulator) -> None:
+def test_password_and_session_token_never_reach_repr_logs_or_exchanges(config: RetailProConfig, sim: Simulator,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     assert PASSWORD not in repr(config)
     spy = _TokenSpy()
     sim.faults.add(FailureRule(path=INVOICE, times=1, status=500))
-    with capture_logs() as logs, RetailProClient(config, transport=spy, sleep=lambda _: None) as rp:
+    with capture_logs() as logs:
+        # orderhub's logging caches loggers on first use: a fresh one is bound to the capture.
+        monkeypatch.setattr(retailpro, "log", structlog.get_logger("orderhub.adapters.retailpro"))
+        rp = RetailProClient(config, transport=spy, sleep=lambda _: None)
         outcomes = [rp.create_invoice(order())]
         sim.sessions.expire_all()
         outcomes.append(rp.create_invoice(order(OrderNo="00000002")))
         rp.inventory("SVA32")
         with RetailProClient(RetailProConfig(config.base_url, USER, "not-" + PASSWORD, WS)) as wrong:
             outcomes.append(wrong.create_invoice(order()))
+        rp.close()
         text = repr(logs) + repr(outcomes) + repr(rp) + repr(wrong)
     assert [o.kind for o in outcomes] == ["created", "created", "unavailable"]
     assert len(spy.tokens) >= 2 and logs
