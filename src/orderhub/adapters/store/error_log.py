@@ -26,10 +26,12 @@ class Failure:
     payload: str
     field: str | None = None
     attempts: tuple[dict[str, Any], ...] = ()
+    job_run_id: int | None = None  # the job run that found it (a reopened entry takes the latest)
 
 
 def record(conn: Connection, failure: Failure) -> int:
     """Open (or reopen, after a retry that failed again) the record's error entry."""
+    by_run = {} if failure.job_run_id is None else {"job_run_id": failure.job_run_id}
     now = utcnow()
     attempts = list(failure.attempts) or [{"at": now.isoformat(), "kind": failure.kind, "error": failure.error}]
     existing = conn.execute(select(error_log.c.id, error_log.c.attempts).where(
@@ -38,13 +40,13 @@ def record(conn: Connection, failure: Failure) -> int:
         history = orjson.loads(existing.attempts) + attempts
         conn.execute(update(error_log).where(error_log.c.id == existing.id).values(
             status="open", kind=failure.kind, error=failure.error, field=failure.field,
-            attempts=orjson.dumps(history).decode(), updated_at=now, resolved_at=None))
+            attempts=orjson.dumps(history).decode(), updated_at=now, resolved_at=None, **by_run))
         return int(existing.id)
     return int(conn.execute(insert(error_log).values(
         record_type=failure.record_type, record_id=failure.record_id, shop_id=failure.shop_id,
         topic=failure.topic, source=failure.source, kind=failure.kind, status="open", error=failure.error,
         field=failure.field, payload=failure.payload, attempts=orjson.dumps(attempts).decode(),
-        created_at=now, updated_at=now).returning(error_log.c.id)).scalar_one())
+        created_at=now, updated_at=now, **by_run).returning(error_log.c.id)).scalar_one())
 
 
 def resolve(conn: Connection, record_type: str, record_id: int) -> None:

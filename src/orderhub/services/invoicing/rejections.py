@@ -15,10 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import update
 
 from orderhub.adapters.store import error_log, invoice_store
-from orderhub.adapters.store.schema import error_log as error_log_table
 from orderhub.domain.invoicing import NotInvoiceable
 from orderhub.services.errors import FILE_ROW
 from orderhub.services.jobs.context import JobContext
@@ -33,12 +31,9 @@ def record_order(conn: Any, *, order_id: int, shop_id: int | None, topic: str, k
                  field: str | None, payload: Any, run_id: int | None) -> int:
     """Mark the order rejected and open (or reopen) its error-log entry; returns the entry's id."""
     invoice_store.mark_rejected(conn, order_id, error, field)
-    entry = error_log.record(conn, error_log.Failure(
+    return error_log.record(conn, error_log.Failure(
         record_type=RECORD_TYPE, record_id=order_id, shop_id=shop_id, topic=topic, source=SOURCE, kind=kind,
-        error=error, payload=orjson.dumps(payload, default=str).decode(), field=field))
-    if run_id is not None:
-        conn.execute(update(error_log_table).where(error_log_table.c.id == entry).values(job_run_id=run_id))
-    return entry
+        error=error, payload=orjson.dumps(payload, default=str).decode(), field=field, job_run_id=run_id))
 
 
 class Batch:
@@ -77,12 +72,11 @@ class Batch:
                              topic=self.job, kind="validation", error=str(exc), field=exc.field,
                              payload=record, run_id=self.ctx.run_id)
             for file, line, raw, error in self._rows:
-                entry = error_log.record(conn, error_log.Failure(
+                error_log.record(conn, error_log.Failure(
                     record_type=FILE_ROW, record_id=row_record_id(self.job, file, "", line), shop_id=None,
                     topic=self.job, source="sftp", kind="validation", error=error,
                     payload=orjson.dumps({"file": file, "line": line,
-                                          "text": raw.decode("utf-8", "replace")[:100_000]}).decode()))
-                conn.execute(update(error_log_table).where(error_log_table.c.id == entry)
-                             .values(job_run_id=self.ctx.run_id))
+                                          "text": raw.decode("utf-8", "replace")[:100_000]}).decode(),
+                    job_run_id=self.ctx.run_id))
         self._orders.clear()
         self._rows.clear()

@@ -310,11 +310,10 @@ def _write_orders(ctx: JobContext, batch: OrderBatch) -> None:
     now = utcnow()
     with ctx.hub.db.write() as conn:
         for u in batch.unknown:
-            entry = error_log.record(conn, error_log.Failure(
+            error_log.record(conn, error_log.Failure(
                 record_type=RECORD_TYPE, record_id=u.record_id, shop_id=shop.id, topic=TOPIC, source=SOURCE,
                 kind="validation", error=_describe(shop, u), field=f"line_items[{u.lines[0][0]}].sku",
-                payload=u.payload.decode()))
-            conn.execute(update(error_table).where(error_table.c.id == entry).values(job_run_id=ctx.run_id))
+                payload=u.payload.decode(), job_run_id=ctx.run_id))
         if batch.fixed:
             conn.execute(update(error_table).where(
                 error_table.c.record_type == RECORD_TYPE, error_table.c.record_id.in_(batch.fixed),

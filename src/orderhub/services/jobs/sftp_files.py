@@ -32,7 +32,6 @@ from sqlalchemy import Connection, select, update
 from orderhub.adapters.sftp import RemoteFile, SftpClient, SftpConfig
 from orderhub.adapters.store import error_log
 from orderhub.adapters.store.db import upsert
-from orderhub.adapters.store.schema import error_log as error_log_table
 from orderhub.adapters.store.schema import imported_files
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
@@ -312,10 +311,10 @@ def _fail(ctx: JobContext, job: str, file_id: int, digest: str, file: str, line:
     ctx.failed_record(record, error)
     ctx.log(error, "warning")
     with ctx.hub.db.write() as conn:
-        entry = error_log.record(conn, error_log.Failure(
+        error_log.record(conn, error_log.Failure(
             record_type=RECORD_TYPE, record_id=row_record_id(job, file, digest, line), shop_id=None, topic=job,
-            source="sftp", kind="validation", error=error, payload=orjson.dumps(record).decode(), field=column))
-        conn.execute(update(error_log_table).where(error_log_table.c.id == entry).values(job_run_id=ctx.run_id))
+            source="sftp", kind="validation", error=error, payload=orjson.dumps(record).decode(), field=column,
+            job_run_id=ctx.run_id))
         _progress(conn, file_id, line)
 
 
