@@ -276,6 +276,7 @@ order_shipping_lines = Table(
     Column("code", String(255)),
     Column("price", Money, nullable=False),
     Column("discounted_price", Money, nullable=False),
+    Index("ix_order_shipping_lines_order", "order_id"),
 )
 
 # Refunds reference the order by Shopify id so they may arrive before the order does.
