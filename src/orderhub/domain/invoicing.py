@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from orderhub.domain.retailpro_documents import (
@@ -29,6 +29,7 @@ from orderhub.domain.retailpro_documents import (
     TRANSFER_ITEM_FIELDS,
     Field,
     check_block,
+    quick_check,
 )
 
 FEED_VERSION = 1
@@ -170,8 +171,7 @@ class _Reader:
         return [_Reader(v, f"{self._where(key)}[{i}]") for i, v in enumerate(value)]
 
 
-@dataclass(frozen=True)
-class _Item:
+class _Item(NamedTuple):
     upc: str | None
     sku: str | None
     facility_id: int | None
@@ -226,7 +226,34 @@ def invoicing_store(items: list[_Item], rule: str) -> str:
 
 def transform(record: Any, options: Options) -> Documents:
     """The documents for one feed record; raises :class:`FeedError` (unreadable record) or
-    :class:`NotInvoiceable` (every field the documents break)."""
+    :class:`NotInvoiceable` (every field the documents break).
+
+    Records as the feed writes them take a fast path; anything it does not expect (a missing
+    or odd value, a field the documents refuse) is done again by the checked path, which names
+    every problem. Both build the same documents."""
+    try:
+        parts = _transform_fast(record, options)
+    except Exception:  # noqa: BLE001 - anything unusual is the checked path's to report
+        parts = None
+    return Documents(*parts) if parts is not None else _transform_checked(record, options)
+
+
+def transform_line(record: Any, options: Options) -> dict[str, Any]:
+    """``transform(record, options).line()``, without making the :class:`Documents` (the transform
+    job writes lines only)."""
+    try:
+        parts = _transform_fast(record, options)
+    except Exception:  # noqa: BLE001 - as in transform
+        parts = None
+    if parts is None:
+        return _transform_checked(record, options).line()
+    order_id, name, store, order_no, invoice, transfers, stock = parts
+    return {"v": FEED_VERSION, "order_id": order_id, "order": name, "store": store, "order_no": order_no,
+            "invoice": invoice, "transfers": transfers, "stock": stock}
+
+
+def _transform_checked(record: Any, options: Options) -> Documents:
+    """:func:`transform`, reading every value through :class:`_Reader` and checking every block."""
     r = _Reader(record, "")
     if r.data.get("v") != FEED_VERSION:
         raise FeedError("v", f"is {r.data.get('v')!r}; this transform reads feed version {FEED_VERSION}")
@@ -338,3 +365,227 @@ def _check(block: dict[str, Any], fields: tuple[Field, ...], prefix: str, hints:
         problems.append(Problem(path, code, f"{message[:-1]}; {hint}." if hint else message))
     return problems
 
+
+# -- the fast path ---------------------------------------------------------------------------------------------
+# The same steps as _transform_checked, on the record's dicts directly. It gives up (returns None,
+# or raises) at the first thing that is not as the feed writes it; _transform_checked then says what.
+
+_INVOICE_FITS = quick_check(INVOICE_FIELDS, ("InvoicingStore", "OrderNo", "CreatedDate", "DeliveryType",
+                                              "PaymentType", "TotalAmt", "TotalDiscAmt", "ShippingAmt"))
+_CUSTOMER_FITS = quick_check(CUSTOMER_FIELDS, ("FirstName", "LastName", "Email", "Address1", "Address2", "City",
+                                                "Country", "NoDocument", "TypeDocument", "Phone"))
+_ITEM_FITS = quick_check(INVOICE_ITEM_FIELDS, ("UPC", "OrigPrice", "OrigTax", "Price", "Tax", "Qty", "StoreOrig",
+                                                "StoreDest"))
+_TRANSFER_FITS = quick_check(TRANSFER_FIELDS)
+_TRANSFER_ITEM_FITS = quick_check(TRANSFER_ITEM_FIELDS)
+
+
+class _Unusual(Exception):
+    """The record needs the checked path."""
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if value.__class__ is not str:
+        raise _Unusual(key)
+    return value
+
+
+def _amount(value: Any) -> Decimal:
+    if value.__class__ is not str and value.__class__ is not int:
+        raise _Unusual(value)
+    number = Decimal(value)
+    if not number.is_finite():
+        raise _Unusual(value)
+    return number
+
+
+def _moment(value: Any) -> datetime:
+    if value.__class__ is not str or not value:
+        raise _Unusual(value)
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise _Unusual(value)
+    return moment
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = data.get(key)
+    if value is not None and value.__class__ is not dict:
+        raise _Unusual(key)
+    return value
+
+
+_new_item = tuple.__new__  # _Item(...) without the keyword handling of its __new__
+
+
+def _fast_item(data: Any, upc_source: str, moments: dict[str, datetime]) -> _Item:
+    if data.__class__ is not dict:
+        raise _Unusual("items")
+    get = data.get
+    ordered, quantity = get("ordered"), get("quantity")
+    if ordered.__class__ is not int or quantity.__class__ is not int or ordered < 1 or not 1 <= quantity <= ordered:
+        raise _Unusual("quantity")
+    key = (get("price", "0"), get("discount", "0"), get("tax", "0"), ordered)
+    if key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is str:  # not 1 == True == 1.0
+        amounts = _AMOUNTS.get(key) or _item_amounts(key)
+    else:
+        amounts = _item_amounts(key, keep=False)
+    sku, barcode, store = get("sku"), get("barcode"), get("store")
+    if (sku.__class__ is not str and sku is not None) or (barcode.__class__ is not str and barcode is not None) or (
+            store.__class__ is not str or not store):
+        raise _Unusual("text")
+    sku, barcode = sku or None, barcode or None
+    upc = barcode if upc_source == "barcode" else sku if upc_source == "sku" else barcode or sku
+    facility = get("facility_id")
+    at = get("fulfilled_at")
+    fulfilled_at = moments.get(at) if at.__class__ is str else None
+    if fulfilled_at is None:
+        fulfilled_at = moments[at] = _moment(at)
+    return _new_item(_Item, (upc, sku, facility if isinstance(facility, int) else None, store, quantity,
+                             fulfilled_at, *amounts))
+
+
+# A line's amounts depend only on its price, discount, tax and quantity ordered, and orders repeat
+# them (a catalogue's prices, the same quantities): each is worked out once (the cache is bounded).
+_AMOUNTS: dict[tuple[Any, Any, Any, int], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+_AMOUNTS_KEPT = 20_000
+
+
+def _item_amounts(key: tuple[Any, Any, Any, int], keep: bool = True) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(orig_price, orig_tax, price, tax) of a line, as _item works them out."""
+    price, discount, tax = _amount(key[0]), _amount(key[1]), _amount(key[2])
+    ordered = key[3]
+    unit_discount, unit_tax = discount / ordered, tax / ordered
+    net = price - unit_discount
+    orig_tax = unit_tax * price / net if net > _ZERO else unit_tax
+    amounts = (price.quantize(_PLACES), orig_tax.quantize(_PLACES), net.quantize(_PLACES), unit_tax.quantize(_PLACES))
+    if keep:
+        if len(_AMOUNTS) >= _AMOUNTS_KEPT:
+            _AMOUNTS.clear()
+        _AMOUNTS[key] = amounts
+    return amounts
+
+
+def _local_time(value: Any, timezone: str) -> str:
+    """CreatedDate: ``created_at`` in the stores' zone, as strftime("%Y-%m-%dT%H:%M:%S") writes it."""
+    moment = _moment(value)
+    if (timezone == "UTC" and value.endswith("+00:00") and value[4] == value[7] == "-" and value[10] == "T"
+            and value[13] == value[16] == ":" and value[19] in ".+" and value[0] != "0"):
+        return value[:19]  # in UTC already, as YYYY-MM-DDTHH:MM:SS: what strftime would write
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_PERSON = ("first_name", "last_name", "email", "phone")
+_PLACE = ("first_name", "last_name", "address1", "address2", "city", "country_code", "country", "phone")
+
+
+def _texts(data: dict[str, Any] | None, keys: tuple[str, ...]) -> list[str | None] | None:
+    """The values of ``keys`` in ``data``, each a non-empty str or None; any other value is unusual."""
+    if data is None:
+        return None
+    values: list[str | None] = []
+    for key in keys:
+        value = data.get(key)
+        if value.__class__ is str:
+            values.append(value or None)
+        elif value is None:
+            values.append(None)
+        else:
+            raise _Unusual(key)
+    return values
+
+
+def _fast_customer(place: list[str | None] | None, person: list[str | None] | None, email: str | None,
+                   options: Options) -> dict[str, Any] | None:
+    """_customer, from the address's _PLACE values and the customer's _PERSON values; None when the
+    block does not fit the field table."""
+    first = (place[0] if place else None) or (person[0] if person else None)
+    last = (place[1] if place else None) or (person[1] if person else None)
+    phone = (place[7] if place else None) or (person[3] if person else None)
+    if place:
+        address1, address2, city, country = place[2], place[3], place[4], place[5] or place[6]
+    else:
+        address1 = address2 = city = country = None
+    number, kind = options.document_number, options.document_type
+    if not _CUSTOMER_FITS(first, last, email, address1, address2, city, country, number, kind, phone):
+        return None
+    block = {"FirstName": first, "LastName": last, "Email": email, "Address1": address1, "Address2": address2,
+             "City": city, "Country": country, "NoDocument": number, "TypeDocument": kind, "Phone": phone}
+    return {k: v for k, v in block.items() if v is not None}
+
+
+_Parts = tuple[int, str, str, str, dict[str, Any], list[dict[str, Any]], list[tuple[int | None, str | None, int]]]
+
+
+def _transform_fast(record: Any, options: Options) -> _Parts | None:
+    """The fields of the Documents for ``record``, or None when the checked path must make them."""
+    if record.__class__ is not dict or record.get("v") != FEED_VERSION:
+        return None
+    get = record.get
+    order_id = get("order_id")
+    if order_id.__class__ is not int:
+        return None
+    name = _text(record, "name") or f"id {order_id}"
+    lines = get("items")
+    if lines.__class__ is not list or not lines or len(lines) > MAX_ITEMS:
+        return None
+    upc_source, moments = options.upc_source, {}
+    items = [_fast_item(line, upc_source, moments) for line in lines]
+    first = items[0].store
+    one_store = options.invoicing in INVOICING_RULES and all(i.store == first for i in items)
+    store = first if one_store else invoicing_store(items, options.invoicing)
+    local = _local_time(get("created_at"), options.timezone)
+    order_no = _text(record, "number") or name.lstrip("#")
+    shipping = _amount(get("total_shipping", "0")).quantize(_PLACES)
+    method = (_text(record, "shipping_method") or "").strip().lower()
+    total = discounts = _ZERO
+    bodies = []
+    for i in items:  # the sums in the order (so with the rounding) of the checked path's
+        total += (i.price + i.tax) * i.quantity
+        discounts += (i.orig_price - i.price) * i.quantity
+        if not _ITEM_FITS(i.upc, i.orig_price, i.orig_tax, i.price, i.tax, i.quantity, i.store, store):
+            return None
+        body = {"UPC": i.upc, "OrigPrice": i.orig_price, "OrigTax": i.orig_tax, "Price": i.price, "Tax": i.tax,
+                "Qty": i.quantity, "StoreOrig": i.store, "StoreDest": store}
+        if i.upc is None:
+            del body["UPC"]
+        bodies.append(body)
+
+    delivery_type = options.delivery_types.get(method, options.default_delivery_type)
+    total += shipping
+    if not _INVOICE_FITS(store, order_no, local, delivery_type, options.payment_type, total, discounts, shipping):
+        return None
+    invoice: dict[str, Any] = {
+        "InvoicingStore": store, "OrderNo": order_no, "CreatedDate": local, "DeliveryType": delivery_type,
+        "PaymentType": options.payment_type, "TotalAmt": total, "TotalDiscAmt": discounts, "ShippingAmt": shipping,
+    }
+    person = _texts(_object(record, "customer"), _PERSON)  # every value checked (the checked path may not look
+    billing = _texts(_object(record, "billing"), _PLACE)  # at all of them: then it is the one to say what is wrong)
+    delivery = _texts(_object(record, "shipping"), _PLACE)
+    email = _text(record, "email") or (person[2] if person else None)
+    body = _fast_customer(billing if billing is not None else delivery, person, email, options)
+    if body is None:
+        return None
+    invoice["CustomerBilling"] = body
+    body = _fast_customer(delivery if delivery is not None else billing, person, email, options)
+    if body is None:
+        return None
+    invoice["CustomerShipping"] = body
+    invoice["Items"] = bodies
+    transfers = [] if one_store else _transfers(items, store, order_no, local)
+    for slip in transfers:
+        if not _TRANSFER_FITS(slip) or not all(_TRANSFER_ITEM_FITS(line) for line in slip["Items"]):
+            return None
+    if len(items) == 1:
+        i = items[0]
+        stock = [(i.facility_id, i.sku, i.quantity)]
+    else:
+        moved: dict[tuple[int | None, str | None], int] = {}
+        for i in items:
+            key = (i.facility_id, i.sku)
+            moved[key] = moved.get(key, 0) + i.quantity
+        stock = [(facility, sku, qty) for (facility, sku), qty in moved.items()]
+    return order_id, name, store, order_no, invoice, transfers, stock

@@ -13,6 +13,8 @@ Lengths count characters (Unicode code points), not bytes: an emoji is one.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -122,6 +124,8 @@ def blank(value: Any) -> bool:
 
 def as_decimal(value: Any) -> Decimal | None:
     """A finite number from a JSON number or numeric string; None when it is not one."""
+    if value.__class__ is Decimal:  # already one (str() and back would give the same number)
+        return value if value.is_finite() else None
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         return None
     try:
@@ -186,3 +190,74 @@ def check_block(block: dict[str, Any], fields: tuple[Field, ...], prefix: str = 
         except FieldProblem as exc:
             problems.append((exc.code, path, str(exc)))
     return values, problems
+
+
+_PLACES_QUANTUM = Decimal(1).scaleb(-DECIMAL_PLACES)  # 0.0001
+
+# What passes at a glance, per kind (``v`` the value, ``limit`` the field's maximum length).
+_GLANCE = {
+    "text": "v.__class__ is str and 0 < len(v) <= {limit} and not v.isspace()",
+    "decimal": "v.__class__ is Decimal and v.same_quantum(QUANTUM) and ZERO <= v < DECIMAL_LIMIT",
+    "short": "v.__class__ is int and 0 <= v < SHORT_LIMIT",
+    "count": "v.__class__ is int and v >= 1",
+    "datetime": "v.__class__ is str and iso(v)",
+    "bool": "v.__class__ is bool",
+}
+
+
+def quick_check(fields: tuple[Field, ...], args: tuple[str, ...] | None = None) -> Callable[..., bool]:
+    """A compiled yes/no for hot paths: the function returned is True exactly when
+    :func:`check_block` would find no problem in the block (ask check_block what they are).
+
+    It takes the block (a mapping); or, given ``args`` (field names), the values of those fields,
+    in that order, as arguments, None for one that is absent: a caller that holds the values
+    needs no lookups, and the fields it does not name are absent (it may not leave out a required
+    one). The values documents usually carry (a ``str`` within its length, a ``Decimal`` of 4
+    places in range, an ``int`` in range) pass at a glance; any other value is judged by
+    :func:`check_value` itself, so the answer never differs from check_block's. The function is
+    generated once per field table: one straight line of tests per field, no loop."""
+    names = [f.name for f in fields]
+    if args is None:
+        source = ["def fits(block):", "    get = block.get"]
+    else:
+        unknown = set(args) - set(names)
+        missing = [f.name for f in fields if f.required and f.name not in args]
+        if unknown or missing or len(set(args)) < len(args):
+            raise ValueError(f"quick_check args {args}: unknown {sorted(unknown)}, required but not given {missing}")
+        source = [f"def fits({', '.join(f'a{n}' for n in range(len(args)))}):"]
+    for n, field in enumerate(fields):
+        if args is None:
+            source.append(f"    v = get({field.name!r})")
+        elif field.name in args:
+            source.append(f"    v = a{args.index(field.name)}")
+        else:
+            continue  # absent: check_block has nothing to say about an optional field that is absent
+        glance = _GLANCE[field.kind].format(limit=field.max_length or sys.maxsize)
+        absent = "return False" if field.required else "pass"
+        source.append(f"    if v is None: {absent}")
+        source.append(f"    elif not ({glance}) and not judge(FIELDS[{n}], v): return False")
+    source.append("    return True")
+    scope = {"FIELDS": fields, "judge": _fits, "iso": _iso, "Decimal": Decimal, "QUANTUM": _PLACES_QUANTUM,
+             "ZERO": Decimal(0), "DECIMAL_LIMIT": _DECIMAL_LIMIT, "SHORT_LIMIT": _SHORT_LIMIT}
+    exec("\n".join(source), scope)  # noqa: S102 - the source is made above from the field table only
+    fits: Callable[..., bool] = scope["fits"]
+    return fits
+
+
+def _iso(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _fits(field: Field, value: Any) -> bool:
+    """check_block's verdict on one value."""
+    if blank(value):
+        return not field.required
+    try:
+        check_value(field, value)
+    except FieldProblem:
+        return False
+    return True
