@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, and_, func, insert, literal, or_, select, type_coerce, update
 
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import (
@@ -59,21 +59,53 @@ def _pending(sel: Selection) -> Any:
                and_(oi.status.in_(("fed", "sending")), oi.fed_at < sel.refeed_before))
 
 
-def next_orders(conn: Connection, sel: Selection, after_id: int, limit: int) -> list[Any]:
-    """The next ``limit`` completed orders after ``after_id`` that are due for a feed, in id order."""
+def _due(sel: Selection) -> Any:
+    """Completed orders this feed takes (whatever their invoicing status)."""
     o = orders.c
-    stmt = (select(o.id, o.shop_id, o.name, o.number, o.email, o.customer_id, o.currency, o.shipping_method,
-                   o.total_shipping, o.source_created_at, order_invoices.c.status.label("invoice_status"))
-            .select_from(orders.outerjoin(order_invoices, order_invoices.c.order_id == o.id))
-            .where(o.id > after_id, o.status.in_(COMPLETED_ORDERS), _pending(sel))
-            .order_by(o.id).limit(limit))
+    cond = o.status.in_(COMPLETED_ORDERS)
     if sel.pos_channels:
-        stmt = stmt.where(o.channel.not_in(sel.pos_channels))
+        cond = and_(cond, o.channel.not_in(sel.pos_channels))
     if sel.facility_id is not None:
-        stmt = stmt.where(select(order_units.c.id).where(
+        cond = and_(cond, select(order_units.c.id).where(
             order_units.c.order_id == o.id, order_units.c.facility_id == sel.facility_id,
             order_units.c.status.in_(FULFILLED_UNITS)).exists())
-    return list(conn.execute(stmt))
+    return cond
+
+
+def _fulfilled(order_id: Any) -> Any:
+    """The order has a unit fulfilled from a facility (something to invoice)."""
+    u = order_units.c
+    return (select(u.id).where(u.order_id == order_id, u.status.in_(FULFILLED_UNITS), u.facility_id.is_not(None))
+            .exists())
+
+
+def next_orders(conn: Connection, sel: Selection, after_id: int, limit: int) -> list[Any]:
+    """The next ``limit`` completed orders after ``after_id`` that are due for a feed, in id order:
+    ``id``, ``invoice_status`` (None: never fed) and ``fulfilled`` (has something fulfilled from a facility)."""
+    o = orders.c
+    fulfilled = type_coerce(_fulfilled(o.id), Integer).label("fulfilled")  # 0 or 1 (or a bool): no conversion
+    stmt = (select(o.id, order_invoices.c.status.label("invoice_status"), fulfilled)
+            .select_from(orders.outerjoin(order_invoices, order_invoices.c.order_id == o.id))
+            .where(o.id > after_id, _due(sel), _pending(sel))
+            .order_by(o.id).limit(limit))
+    return conn.execute(stmt).all()
+
+
+# What a feed reads back, once marked: the orders a run marked ``feeding`` from ``first_id`` to ``last_id``.
+
+def _feeding(run_id: int, first_id: int, last_id: int) -> Any:
+    oi = order_invoices.c
+    return and_(oi.order_id >= first_id, oi.order_id <= last_id, oi.feed_run_id == run_id, oi.status == "feeding")
+
+
+def feeding_orders(conn: Connection, run_id: int, first_id: int, last_id: int) -> list[Any]:
+    """The orders the run marked ``feeding`` in the range, in id order, with what the feed says of them."""
+    o = orders.c
+    return list(conn.execute(
+        select(o.id, o.shop_id, o.name, o.number, o.email, o.customer_id, o.currency, o.shipping_method,
+               o.total_shipping, o.source_created_at)
+        .select_from(order_invoices.join(orders, o.id == order_invoices.c.order_id))
+        .where(_feeding(run_id, first_id, last_id)).order_by(o.id)))
 
 
 def fulfilled_lines(conn: Connection, order_ids: Sequence[int]) -> list[Any]:
@@ -96,8 +128,15 @@ def fulfilled_lines(conn: Connection, order_ids: Sequence[int]) -> list[Any]:
     return list(conn.execute(stmt))
 
 
+_ADDRESS = ("first_name", "last_name", "company", "address1", "address2", "city", "province", "zip", "country",
+            "country_code", "phone")
+
+
 def addresses(conn: Connection, order_ids: Sequence[int]) -> list[Any]:
-    return list(conn.execute(select(order_addresses).where(order_addresses.c.order_id.in_(order_ids))))
+    """The orders' addresses: ``order_id``, ``kind`` and what the feed says of an address."""
+    a = order_addresses.c
+    return list(conn.execute(select(a.order_id, a.kind, *(a[c] for c in _ADDRESS))
+                             .where(a.order_id.in_(order_ids))))
 
 
 def shipping_methods(conn: Connection, order_ids: Sequence[int]) -> dict[int, str]:
@@ -113,7 +152,9 @@ def customers_of(conn: Connection, customer_ids: Iterable[int]) -> dict[int, Any
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
-    return {r.id: r for r in conn.execute(select(customers).where(customers.c.id.in_(ids)))}
+    c = customers.c
+    return {r.id: r for r in conn.execute(select(c.id, c.first_name, c.last_name, c.email, c.phone)
+                                          .where(c.id.in_(ids)))}
 
 
 def store_codes(conn: Connection) -> dict[int, str]:
@@ -128,15 +169,23 @@ def shop_domains(conn: Connection) -> dict[int, str]:
 
 # -- marks -------------------------------------------------------------------------------------------------
 
-def mark_feeding(conn: Connection, run_id: int, feed_file: str, new: Sequence[int], known: Sequence[int]) -> None:
-    """Orders going into a feed: ``new`` ones get a row, ``known`` ones (failed or stale) are taken again."""
+def mark_feeding(conn: Connection, sel: Selection, feed_file: str, first_id: int, last_id: int,
+                 known: Sequence[int], empty: Sequence[int] = ()) -> None:
+    """Orders going into a feed: the due ones from ``first_id`` to ``last_id`` (:func:`next_orders`
+    read them in this transaction) but ``empty`` ones (nothing fulfilled). ``known`` ones (failed or
+    stale) are taken again; the others (never fed) get a row, in one statement."""
     now = utcnow()
-    values = {"status": "feeding", "feed_file": feed_file[:255], "feed_run_id": run_id, "fed_at": now,
+    values = {"status": "feeding", "feed_file": feed_file[:255], "feed_run_id": sel.run_id, "fed_at": now,
               "updated_at": now}
-    if new:
-        conn.execute(insert(order_invoices), [{"order_id": i, **values} for i in new])
     if known:
         conn.execute(update(order_invoices).where(order_invoices.c.order_id.in_(known)).values(**values))
+    o, oi = orders.c, order_invoices.c
+    never_fed = (select(o.id, *(literal(v, order_invoices.c[k].type) for k, v in values.items()))
+                 .where(o.id >= first_id, o.id <= last_id, _due(sel),
+                        ~select(oi.order_id).where(oi.order_id == o.id).exists()))
+    if empty:
+        never_fed = never_fed.where(o.id.not_in(empty))
+    conn.execute(insert(order_invoices).from_select(["order_id", *values], never_fed))
 
 
 def mark_fed(conn: Connection, run_id: int) -> int:

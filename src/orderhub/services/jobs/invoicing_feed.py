@@ -10,6 +10,7 @@ was not invoiced yet: never fed, failed, or fed ``refeed_after`` ago without bei
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -39,8 +40,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
                     facility_id=facility_id, pos_channels=channels)
     name = files.file_name(files.FEED_PREFIX, now, ctx.run_id, ctx.params["compress"])
     path = posixpath.join(folder, name)
-    stats, lines = feed.records(ctx.hub.db, sel, name, check=ctx.check)
-    counted = _counting(ctx, lines)
+    stats, blocks = feed.blocks(ctx.hub.db, sel, name, compress=ctx.params["compress"], check=ctx.check)
+    counted = _counting(ctx, blocks)
     first = next(counted, None)
     if first is None:
         ctx.log("no completed orders to invoice" + (f" ({stats.skipped} had nothing fulfilled from a facility)"
@@ -48,22 +49,27 @@ def run(ctx: JobContext) -> dict[str, Any]:
         return {"orders": 0, "skipped": stats.skipped, "path": None}
     with connect(ctx.hub) as sftp:
         sftp.makedirs(folder)
-        written = sftp.write_atomic(path, files.chunked(_prepend(first, counted), ctx.params["compress"]))
+        written = sftp.write_atomic(path, _prepend(first, counted))
     with ctx.hub.db.write() as conn:
         fed = invoice_store.mark_fed(conn, ctx.run_id)
     ctx.log(f"wrote {path}: {stats.orders} order(s), {stats.items} item line(s), {written} bytes"
             + (f"; {stats.refed} fed again (failed or not invoiced in time)" if stats.refed else ""))
-    return {"path": path, "orders": stats.orders, "fed": fed, "items": stats.items, "refed": stats.refed,
-            "skipped": stats.skipped, "bytes": written}
+    result = {"path": path, "orders": stats.orders, "fed": fed, "items": stats.items, "refed": stats.refed,
+              "skipped": stats.skipped, "bytes": written}
+    if stats.reader_peak_mb:
+        result |= {"workers": len(stats.reader_peak_mb),
+                   "worker_peak_mb": [round(mb, 1) for mb in stats.reader_peak_mb]}
+    return result
 
 
-def _counting(ctx: JobContext, lines: Any) -> Any:
-    for line in lines:
-        ctx.count(read=1, processed=1)
-        yield line
+def _counting(ctx: JobContext, blocks: Iterator[feed.Block]) -> Iterator[bytes]:
+    for block in blocks:
+        if block.orders:
+            ctx.count(read=block.orders, processed=block.orders)
+            yield block.data
 
 
-def _prepend(first: bytes, rest: Any) -> Any:
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield first
     yield from rest
 

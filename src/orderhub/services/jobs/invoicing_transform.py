@@ -7,6 +7,12 @@ values do not fit the service's field table is not written: it goes to the error
 order and every field at fault (nothing is cut), and is not fed again until a person retries
 it (after correcting the order) or dismisses it. The feed file is archived once its output is
 in place; a run that stopped before that is simply done again (the same output, rewritten).
+
+A feed is read a piece at a time (a gzip member the feed wrote, handed on still compressed, or
+else a block of lines); worker processes (:mod:`orderhub.services.invoicing.workers`, one per
+CPU, for feeds of a megabyte or more) transform the pieces, and their invoice lines are written
+in order, each piece's a gzip member of its own. Line numbers, counts and the error log are as
+if the file were read line by line.
 """
 
 from __future__ import annotations
@@ -15,12 +21,11 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from orderhub.adapters.sftp import RemoteFile, SftpClient
-from orderhub.domain.invoicing import INVOICING_RULES, UPC_SOURCES, FeedError, NotInvoiceable, Options, transform
+from orderhub.domain.invoicing import INVOICING_RULES, UPC_SOURCES, Options
 from orderhub.domain.jobs import Definition, Param, ParamKind
-from orderhub.services.invoicing import files, rejections
+from orderhub.services.invoicing import files, invoice_lines, rejections, workers
+from orderhub.services.invoicing.invoice_lines import Refused
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.registry import register
 from orderhub.services.jobs.sftp_files import connect
@@ -28,6 +33,10 @@ from orderhub.services.jobs.sftp_files import connect
 NAME = "transform-invoices"
 FEED_FOLDER = "/retailpro/feed"
 OUT_FOLDER = "/retailpro/invoices"
+WORKERS = min(4, workers.cpus())  # worker processes transforming pieces of the feed
+WORKERS_FROM_BYTES = 1024 * 1024  # smaller feeds (a few thousand orders) are transformed in the job's own thread
+BLOCK_BYTES = files.PIECE_BYTES  # of feed lines per task (about 350 orders), unless the feed's gzip members say
+AHEAD = 4  # pieces waiting per worker (small: still compressed), so a slow moment of the reading stalls no worker
 
 
 def options(params: dict[str, Any]) -> Options:
@@ -54,43 +63,47 @@ def run(ctx: JobContext) -> dict[str, Any]:
     stats: dict[str, Any] = {"files": 0, "written": []}
     with connect(ctx.hub) as sftp, connect(ctx.hub) as out:
         out.makedirs(target)
-        for remote in sftp.list(source, f"{files.FEED_PREFIX}*.jsonl*"):
-            ctx.check()
-            stats["files"] += 1
-            name = files.INVOICES_PREFIX + files.stem(remote.name).removeprefix(files.FEED_PREFIX) + ".jsonl" + (
-                files.GZIP_SUFFIX if ctx.params["compress"] else "")
-            path = posixpath.join(target, name)
-            ctx.read_file(remote.path)
-            rejected = rejections.Batch(ctx, NAME)
-            written = out.write_atomic(path, files.chunked(_documents(ctx, sftp, remote, opts, rejected),
-                                                           ctx.params["compress"]))
-            rejected.flush()
-            sftp.move(remote.path, archive)
-            ctx.log(f"{remote.name} -> {path}: {written} bytes")
-            stats["written"].append(path)
+        feeds = sftp.list(source, f"{files.FEED_PREFIX}*.jsonl*")
+        processes = WORKERS if sum(f.size for f in feeds) >= WORKERS_FROM_BYTES else 0
+        with workers.Pool(invoice_lines.transform_block, opts, bool(ctx.params["compress"]),
+                          processes=processes) as pool:
+            for remote in feeds:
+                ctx.check()
+                stats["files"] += 1
+                name = files.INVOICES_PREFIX + files.stem(remote.name).removeprefix(files.FEED_PREFIX) + ".jsonl" + (
+                    files.GZIP_SUFFIX if ctx.params["compress"] else "")
+                path = posixpath.join(target, name)
+                ctx.read_file(remote.path)
+                rejected = rejections.Batch(ctx, NAME)
+                written = out.write_atomic(path, _documents(ctx, sftp, remote, pool, rejected))
+                rejected.flush()
+                sftp.move(remote.path, archive)
+                ctx.log(f"{remote.name} -> {path}: {written} bytes")
+                stats["written"].append(path)
+        if processes:
+            stats["workers"] = processes
+            stats["worker_peak_mb"] = [round(mb, 1) for mb in pool.peak_rss_mb]
     return stats
 
 
-def _documents(ctx: JobContext, sftp: SftpClient, remote: RemoteFile, opts: Options,
+def _documents(ctx: JobContext, sftp: SftpClient, remote: RemoteFile, pool: workers.Pool,
                rejected: rejections.Batch) -> Iterator[bytes]:
     with sftp.open_read(remote.path) as stream:
-        for number, raw in files.read_lines(stream, remote.name):
-            ctx.count(read=1)
-            try:
-                record = orjson.loads(raw)
-                docs = transform(record, opts)
-            except orjson.JSONDecodeError as exc:
-                rejected.unreadable(remote.name, number, raw, f"is not JSON ({exc})")
-                continue
-            except FeedError as exc:
-                rejected.unreadable(remote.name, number, raw, str(exc))
-                continue
-            except NotInvoiceable as exc:
-                rejected.order(record, exc)
-                continue
-            ctx.count(processed=1)
-            yield orjson.dumps(docs.line(), default=str) + b"\n"
-        ctx.check()
+        before = 0  # lines of the pieces done
+        for done in pool.map(files.read_pieces(stream, remote.name, BLOCK_BYTES), ahead=AHEAD):
+            ctx.count(read=done.read, processed=done.written)
+            for failure in done.failures:
+                if isinstance(failure, Refused):
+                    rejected.order(failure.record, failure.error())
+                else:
+                    rejected.unreadable(remote.name, before + failure.line, failure.raw, failure.problem)
+            if done.data:
+                yield done.data
+            if done.too_long is not None:
+                raise files.LineTooLong(f"{remote.name} line {before + done.too_long} is longer than "
+                                        f"{files.MAX_LINE_BYTES} bytes")
+            before += done.lines
+            ctx.check()
 
 
 DEFINITION = Definition(
