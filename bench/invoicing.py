@@ -13,9 +13,11 @@ Each design runs in a spawned child process, with orderhub's default settings (W
 ``synchronous=FULL``):
 
 * **orderhub**: the jobs ``feed-completed-orders`` then ``transform-invoices``, through the job
-  manager as production runs them (``run_job``, default parameters: gzip on). The feed reads
-  2,000 orders a batch, marks them ``feeding`` and streams JSON lines to SFTP; the transform
-  streams that file back, line by line, and writes the invoices file.
+  manager as production runs them (``run_job``, default parameters: gzip on). The feed marks
+  10,000 orders ``feeding`` a transaction, and reader processes turn them into JSON lines 2,000
+  at a time (SQLite's JSON functions write them), gzip members streamed to SFTP in order; the
+  transform streams that file back, a gzip member at a time, worker processes transform the
+  lines, and the invoices file is written in order.
 * **naive**: loads every completed order with all its items, units, shipments, addresses,
   shipping lines and customers with plain SQLAlchemy queries (no batching), builds the whole
   feed as one JSON array in memory (``json.dumps``), writes it in one ``write_atomic`` and
@@ -25,10 +27,14 @@ Each design runs in a spawned child process, with orderhub's default settings (W
   cannot take the machine down; a run that hits it is reported with how far it got.
 
 Orders per second are given for the feed, the transform and both (N / (t_feed + t_transform)),
-with the child's CPU time (all its threads, paramiko's included). Peak memory is the child's
-``VmHWM`` (the whole process: interpreter, imports, SQLite's cache), next to what it was before
-the jobs began. Each run is checked afterwards: the invoice file holds exactly N orders and
-every order's ``order_invoices.status`` is ``fed``.
+with the child's CPU time (all its threads, paramiko's included, and its worker processes': the
+feed's SQLite readers and the transform's workers, ``orderhub.services.invoicing.workers``).
+Peak memory is the child's ``VmHWM`` (the whole process: interpreter, imports, SQLite's cache),
+next to what it was before the jobs began, plus the workers': the sum of their ``VmHWM`` (each
+read just before it ends), for the job whose workers add up to more (the feed's and the
+transform's never run at the same time). So it is the sum of the ``VmHWM`` of the job process and
+its workers: an upper bound of the peak of their sum. Each run is checked afterwards: the invoice
+file holds exactly N orders and every order's ``order_invoices.status`` is ``fed``.
 
 Prints the tables and, last, one JSON line with every figure.
 """
@@ -85,8 +91,14 @@ def _peak_mb() -> float:
 
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU time and that of its children that ended (the jobs' worker processes)."""
+    usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _workers_mb(stats: dict[str, Any]) -> float:
+    """The sum of the peaks of a job's worker processes (the job reports them)."""
+    return float(sum(stats.get("worker_peak_mb") or ()))
 
 
 # -- the SFTP server, in a process of its own ----------------------------------------------------------------
@@ -117,12 +129,12 @@ def _orderhub(hub: Any, result: dict[str, Any]) -> None:
 
     started, cpu = time.perf_counter(), _cpu_seconds()
     _, stats = run_job(hub, "feed-completed-orders", None, {})
-    result.update(feed_s=time.perf_counter() - started, feed_cpu_s=_cpu_seconds() - cpu, peak_feed_mb=_peak_mb(),
-                  feed_stats=stats)
+    result.update(feed_s=time.perf_counter() - started, feed_cpu_s=_cpu_seconds() - cpu,
+                  peak_feed_mb=_peak_mb() + _workers_mb(stats), feed_workers_mb=_workers_mb(stats), feed_stats=stats)
     started, cpu = time.perf_counter(), _cpu_seconds()
     _, stats = run_job(hub, "transform-invoices", None, {})
     result.update(transform_s=time.perf_counter() - started, transform_cpu_s=_cpu_seconds() - cpu,
-                  transform_stats=stats)
+                  transform_workers_mb=_workers_mb(stats), transform_stats=stats)
 
 
 # -- naive (bench/invoicing_naive.py) ------------------------------------------------------------------
@@ -180,7 +192,9 @@ def _child(design: str, url: str, sftp: dict[str, Any], cap_bytes: int, progress
             result["error"] = f"{type(exc).__name__}: {exc} ({where})"[:500]
     result["seconds"] = time.perf_counter() - started
     result["cpu_seconds"] = _cpu_seconds() - cpu
-    result["peak_mb"] = _peak_mb()
+    result["process_peak_mb"] = _peak_mb()
+    result["workers_peak_mb"] = max(result.get("feed_workers_mb", 0.0), result.get("transform_workers_mb", 0.0))
+    result["peak_mb"] = result["process_peak_mb"] + result["workers_peak_mb"]
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     with hub.db.read() as conn:
         result["statuses"] = invoice_store.status_counts(conn)
@@ -283,7 +297,8 @@ def run(design: str, work: Path, source: Path, count: int, cap_gb: float) -> dic
     _figures(result, count)
     shown = (f"feed {result['feed_per_s']:,.0f}/s, transform {result['transform_per_s']:,.0f}/s, "
              f"both {result['per_second']:,.0f} orders/s" if result["per_second"] else result["error"])
-    log(f"  {design}: {shown}; peak {_num(result['peak_mb'], ' MB')} (before the jobs {_num(result['baseline_mb'], ' MB')})"
+    log(f"  {design}: {shown}; peak {_num(result['peak_mb'], ' MB')} "
+        f"(before the jobs {_num(result['baseline_mb'], ' MB')})"
         + ("" if result["ok"] else f"; CHECK FAILED: {result['check']}"))
     return result
 
@@ -353,7 +368,9 @@ def print_tables(res: dict[str, Any]) -> None:
             t.add_row("feed + transform", f"{n:,}", f"{r['total_s']:,.1f}", f"{r['per_second']:,.0f}",
                       f"{r['feed_cpu_s'] + r['transform_cpu_s']:,.1f}", f"{r['cpu_us_per_order']:,.0f}",
                       f"{r['peak_mb']:,.0f} MB", "")
-        t.caption = (f"RSS before the jobs {_num(r['baseline_mb'], ' MB')}; SFTP server process CPU "
+        workers = (f"peak = job process {r['process_peak_mb']:,.0f} MB + its workers {r['workers_peak_mb']:,.0f} MB "
+                   "(sum of VmHWM); " if r.get("workers_peak_mb") else "")
+        t.caption = (f"{workers}RSS before the jobs {_num(r['baseline_mb'], ' MB')}; SFTP server process CPU "
                      + (f"{r['sftp_server_cpu_s']:,.1f} s" if r["sftp_server_cpu_s"] is not None else "—")
                      + f"; check: {'ok, ' if r['ok'] else 'FAILED, '}{r['check']}")
         console.print(t)
@@ -414,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     res["designs"] = {r["design"]: {k: r.get(k) for k in (
         "ok", "error", "feed_s", "transform_s", "total_s", "feed_per_s", "transform_per_s", "per_second",
         "feed_cpu_s", "transform_cpu_s", "cpu_us_per_order", "baseline_mb", "peak_feed_mb", "peak_mb",
-        "sftp_server_cpu_s")} | {
+        "process_peak_mb", "workers_peak_mb", "sftp_server_cpu_s")} | {
         "feed_bytes": r["files"].get("feed", {}).get("bytes"),
         "invoices_bytes": r["files"].get("invoices", {}).get("bytes")} for r in runs}
     res["comparison"] = _comparison(by_design)

@@ -43,7 +43,8 @@ LAST = ["Müller", "García", "Kowalski", "Østergaard", "Dubois", "Nakamura", "
         "Ştefănescu", "Brontë 📚", "Fuchs 🦊", "Papadopoulos", "Ødegård", "Nuñez", "Da Silva", "Kuznetsov"]
 STREETS = ["Hauptstraße", "Rue de la Paix", "Calle Mayor", "Via Roma", "Kärntner Straße", "ul. Marszałkowska",
            "Drottninggatan", "Keizersgracht", "Rua Augusta", "Øvre Slottsgate", "Váci utca", "Ermou"]
-PLACES = [("Berlin", "Berlin", "BE", "DE", "Germany", 52.52, 13.40), ("Wien", "Wien", "9", "AT", "Austria", 48.21, 16.37),
+PLACES = [("Berlin", "Berlin", "BE", "DE", "Germany", 52.52, 13.40),
+          ("Wien", "Wien", "9", "AT", "Austria", 48.21, 16.37),
           ("Paris", "Île-de-France", "IDF", "FR", "France", 48.86, 2.35),
           ("Madrid", "Madrid", "M", "ES", "Spain", 40.42, -3.70), ("Roma", "Lazio", "RM", "IT", "Italy", 41.90, 12.50),
           ("Kraków", "Małopolskie", "MA", "PL", "Poland", 50.06, 19.94),
@@ -85,6 +86,7 @@ def prepare(directory: Path, orders: int, seed: int, log: Any = print) -> tuple[
     facts_path = path.with_suffix(".json")
     if path.exists() and facts_path.exists():
         facts = orjson.loads(facts_path.read_bytes())
+        _upgrade(path, log)
         return path, facts | {"reused": True}
     directory.mkdir(parents=True, exist_ok=True)
     part = path.with_suffix(".part")
@@ -99,6 +101,17 @@ def prepare(directory: Path, orders: int, seed: int, log: Any = print) -> tuple[
     log(f"  made in {facts['made_seconds']:,.0f}s, {facts['bytes'] / 2**20:,.0f} MB: "
         + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
     return path, facts | {"reused": False}
+
+
+def _upgrade(path: Path, log: Any) -> None:
+    """A database made by an older orderhub is brought up to date, as a deployment's would be."""
+    hub = build(Settings(database_url=f"sqlite:///{path}"))
+    try:
+        if not migrate.is_current(hub.db):
+            log(f"  upgrading the cached database from revision {migrate.current_revision(hub.db)}")
+            migrate.upgrade(hub.db)
+    finally:
+        hub.close()
 
 
 def _make(path: Path, n: int, seed: int, log: Any) -> dict[str, int]:
