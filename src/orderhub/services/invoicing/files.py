@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
+from isal import isal_zlib  # ISA-L's deflate: some 5x zlib's speed at level 1 (and smaller), 2x inflating
+
 FEED_PREFIX = "completed-orders-"
 INVOICES_PREFIX = "invoices-"
 GZIP_SUFFIX = ".gz"
@@ -42,12 +44,12 @@ _TRAILER = struct.Struct("<II")
 
 
 def gzip_member(data: bytes) -> bytes:
-    """``data`` as one whole gzip member (level 1: fast, ~8x smaller) whose header says its size."""
-    deflater = zlib.compressobj(1, zlib.DEFLATED, -15)  # raw deflate: the header and trailer are written here
+    """``data`` as one whole gzip member (ISA-L level 1: fast, ~7x smaller) whose header says its size."""
+    deflater = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)  # raw deflate: header and trailer written here
     body = deflater.compress(data) + deflater.flush()
     size = _SIZED.size + len(body) + _TRAILER.size
     return (_SIZED.pack(_SIZED_MAGIC, b"\0\0\0\0", 4, 255, 8, _SIZED_ID, 4, size) + body
-            + _TRAILER.pack(zlib.crc32(data), len(data) & 0xFFFFFFFF))
+            + _TRAILER.pack(isal_zlib.crc32(data), len(data) & 0xFFFFFFFF))
 
 
 def gzip_members(lines: bytes, size: int) -> bytes:
@@ -207,4 +209,4 @@ class _Prefixed:
 def piece_lines(piece: tuple[bool, bytes]) -> bytes:
     """The lines of a piece of :func:`read_pieces`."""
     compressed, data = piece
-    return zlib.decompress(data, 31) if compressed else data
+    return isal_zlib.decompress(data, 31) if compressed else data
