@@ -122,8 +122,9 @@ def _marked(ctx: _Context, batch: int, check: Callable[[], None]) -> Iterator[tu
             heads = invoice_store.next_orders(conn, ctx.sel, after, batch * MARK_BATCHES)
             if not heads:
                 return
-            known = [h.id for h in heads if h.fulfilled and h.invoice_status]
-            empty = [h.id for h in heads if not h.fulfilled]
+            # (id, invoice status, fulfilled) rows, unpacked: a million Row attribute reads cost a second
+            known = [oid for oid, status, fulfilled in heads if fulfilled and status]
+            empty = [oid for oid, _, fulfilled in heads if not fulfilled]
             invoice_store.mark_feeding(conn, ctx.sel, ctx.feed_file, heads[0].id, heads[-1].id, known, empty)
             invoice_store.mark_skipped(conn, empty, _NOTHING_FULFILLED)
         ctx.stats.refed += len(known)
@@ -131,7 +132,7 @@ def _marked(ctx: _Context, batch: int, check: Callable[[], None]) -> Iterator[tu
         after = heads[-1].id
         for start in range(0, len(heads), batch):
             part = heads[start:start + batch]
-            if any(h.fulfilled for h in part):
+            if any(row[2] for row in part):  # something fulfilled in it
                 yield part[0].id, part[-1].id
 
 
