@@ -6,8 +6,11 @@
 The data is a SQLite database of N completed orders (bench/invoicing_data.py: 20 stores, 500
 variants with barcodes, 1-4 lines of 1-3 units, addresses with names in many scripts, about 10%
 of the orders fulfilled by two stores), made once and kept (``--cache-dir``); each design gets
-its own copy of that file, and its own SFTP server (``orderhub.testing.sftp_server``) in a
-process of its own, so the server's CPU is not the measured child's (it is shown apart).
+its own copy of that file, and its own SFTP server in a process of its own, so the server's
+CPU is not the measured child's (it is shown apart): OpenSSH's sshd (``bench/openssh_sftp.py``,
+as a retailer's server would be; installed when missing; needs root) or, with
+``--sftp-server asyncssh``, the test suite's (``orderhub.testing.sftp_server``), which costs
+about twice the CPU on the same two cores.
 
 Each design runs in a spawned child process, with orderhub's default settings (WAL,
 ``synchronous=FULL``):
@@ -63,6 +66,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import invoicing_data
 import invoicing_naive
+import openssh_sftp
 
 from orderhub.bootstrap import build
 from orderhub.config import Settings
@@ -249,14 +253,15 @@ def _files(design: str, root: Path) -> dict[str, Any]:
     return found
 
 
-def run(design: str, work: Path, source: Path, count: int, cap_gb: float) -> dict[str, Any]:
+def run(design: str, work: Path, source: Path, count: int, cap_gb: float, sftp_server: str) -> dict[str, Any]:
     db = work / f"{design}.db"
     log(f"{design}: copying the database ({source.stat().st_size / MB:,.0f} MB)")
     shutil.copyfile(source, db)
     root = work / f"{design}-sftp"
     ctx = mp.get_context("spawn")
     server_out, stop = ctx.Queue(), ctx.Event()
-    server = ctx.Process(target=_sftp_server, args=(str(root), server_out, stop), daemon=True)
+    target = openssh_sftp.serve if sftp_server == "openssh" else _sftp_server
+    server = ctx.Process(target=target, args=(str(root), server_out, stop), daemon=True)
     server.start()
     try:
         sftp = server_out.get(timeout=60)
@@ -406,24 +411,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-cap-gb", type=float, default=6.0, help="address-space cap of the naive child")
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "orderhub-bench-invoicing",
                     help="where the prepared database is kept between runs")
+    ap.add_argument("--sftp-server", choices=("openssh", "asyncssh"), default="openssh",
+                    help="the SFTP server on loopback: OpenSSH's sshd (as a retailer's; needs root) or the asyncssh "
+                         "test server")
     args = ap.parse_args(argv)
+    if args.sftp_server == "openssh":
+        openssh_sftp.ensure_installed()
     n = args.orders or (50_000 if args.quick else 1_000_000)
     designs = [d.strip() for d in args.designs.split(",") if d.strip()]
     unknown = set(designs) - {"orderhub", "naive"}
     if unknown:
         ap.error(f"unknown design(s) {', '.join(sorted(unknown))}: use orderhub and/or naive")
     res: dict[str, Any] = {"bench": "invoicing", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                           "cpus": mp.cpu_count(), "database": "sqlite", "seed": args.seed, "orders": n}
+                           "cpus": mp.cpu_count(), "database": "sqlite", "seed": args.seed, "orders": n,
+                           "sftp_server": args.sftp_server}
     source, facts = invoicing_data.prepare(args.cache_dir, n, args.seed, log)
     log(f"database: {'reused from an earlier run' if facts['reused'] else 'made now'}: {source} "
         f"({facts['bytes'] / MB:,.0f} MB, made in {facts['made_seconds']:,.0f}s)")
     res["data"] = {"path": str(source), "bytes": facts["bytes"], "made_seconds": facts["made_seconds"],
                    "reused": facts["reused"], "rows": facts["rows"]}
-    work = Path(tempfile.mkdtemp(prefix="orderhub-bench-invoicing-"))
+    # sshd chroots only into a folder whose every parent is root's and closed to others (not /tmp)
+    work = Path(tempfile.mkdtemp(prefix="orderhub-bench-invoicing-",
+                                 dir=openssh_sftp.CHROOT_PARENT if args.sftp_server == "openssh" else None))
     runs = []
     try:
         for design in designs:
-            runs.append(run(design, work, source, n, args.naive_cap_gb))
+            runs.append(run(design, work, source, n, args.naive_cap_gb, args.sftp_server))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     res["runs"] = runs
