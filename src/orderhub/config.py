@@ -95,6 +95,12 @@ class Settings:
     retailpro_password: str | None = field(default=None, repr=False)
     retailpro_workstation: str | None = None
     retailpro_timeout: float = 30.0
+    # The web console: a session ends after this many hours without a request (and at the
+    # latest after console_session_max_hours); cookies are Secure unless served over plain
+    # HTTP on a loopback address ("auto"), or always / never.
+    console_session_hours: float = 8.0
+    console_session_max_hours: float = 24.0
+    console_secure_cookies: str = "auto"
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -135,6 +141,10 @@ class Settings:
             retailpro_password=os.environ.get("ORDERHUB_RETAILPRO_PASSWORD") or None,
             retailpro_workstation=os.environ.get("ORDERHUB_RETAILPRO_WORKSTATION") or None,
             retailpro_timeout=_float("ORDERHUB_RETAILPRO_TIMEOUT", cls.retailpro_timeout),
+            console_session_hours=_float("ORDERHUB_CONSOLE_SESSION_HOURS", cls.console_session_hours),
+            console_session_max_hours=_float("ORDERHUB_CONSOLE_SESSION_MAX_HOURS", cls.console_session_max_hours),
+            console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
+                                           ("auto", "always", "never")),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

@@ -14,7 +14,15 @@ import orjson
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
 from orderhub.bootstrap import Hub, build
-from orderhub.entrypoints import cli_invoicing, cli_jobs, cli_oms, cli_reconcile, cli_subscriptions, cli_webhooks
+from orderhub.entrypoints import (
+    cli_invoicing,
+    cli_jobs,
+    cli_oms,
+    cli_reconcile,
+    cli_subscriptions,
+    cli_users,
+    cli_webhooks,
+)
 from orderhub.entrypoints.cli_support import F, console, settings_for, timeline_detail, with_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
@@ -497,6 +505,7 @@ cli_webhooks.register(main)
 cli_subscriptions.register(main)
 cli_reconcile.register(main)
 cli_invoicing.register(main)
+cli_users.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)
 

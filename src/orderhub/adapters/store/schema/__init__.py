@@ -4,6 +4,7 @@ Tables live in several modules, by concern; import them from here.
 """
 
 from orderhub.adapters.store.schema.base import BigId, metadata
+from orderhub.adapters.store.schema.console import console_sessions, console_sign_ins, console_users
 from orderhub.adapters.store.schema.ingestion import (
     api_tokens,
     customers,
@@ -62,6 +63,7 @@ from orderhub.adapters.store.schema.presell import presell_catalogue, promise_ch
 
 __all__ = [
     "BigId", "metadata",
+    "console_sessions", "console_sign_ins", "console_users",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
     "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
     "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds",

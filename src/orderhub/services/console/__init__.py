@@ -1,0 +1,1 @@
+"""The web console's services: who may use it (accounts, sessions)."""
