@@ -1,4 +1,4 @@
-"""The ASGI application: webhook receivers, admin API, health and metrics."""
+"""The ASGI application: webhook receivers, admin API, the web console, health and metrics."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from orderhub.entrypoints.http import (
     ops,
     webhooks,
 )
+from orderhub.entrypoints.http.console import install as install_console
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -52,6 +53,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_job_webhooks.router)
     app.include_router(api_invoicing.router)
     app.state.queue_registry = ops.queue_registry(hub)
+    install_console(app)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:

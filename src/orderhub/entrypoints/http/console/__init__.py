@@ -1,0 +1,30 @@
+"""The web console at ``/``: server-rendered pages for the people who run orderhub.
+
+:func:`install` adds its pages, its static files and the handlers that turn a missing session
+into the sign-in page and a refused request into a page that says why.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from orderhub.entrypoints.http.console import dashboard, sign_in, web
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", web.SecuredStatic(StaticFiles(directory=str(web.STATIC))), name="static")
+    for module in (sign_in, dashboard):
+        app.include_router(module.router)
+
+    @app.exception_handler(web.SignInNeeded)
+    async def _sign_in_needed(request: Request, exc: web.SignInNeeded) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return web.go(request, f"/sign-in?next={quote(target, safe='')}")
+
+    @app.exception_handler(web.Refused)
+    async def _refused(request: Request, exc: web.Refused) -> Response:
+        return web.error_page(request, exc.status, exc.message)
