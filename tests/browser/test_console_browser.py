@@ -38,3 +38,23 @@ def test_the_console_fits_a_tablet(page_for: Any, screens: Screens) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
     screens.shoot(page, "tablet")
+
+
+def test_the_dashboard_draws_its_traffic_charts(console_hub: Any, page_for: Any, screens: Screens) -> None:
+    from datetime import timedelta
+
+    from orderhub.adapters.store import traffic
+    from orderhub.clock import utcnow
+
+    with console_hub.db.write() as conn:
+        for m in range(1, 90):
+            at = utcnow() - timedelta(minutes=m)
+            traffic.add(conn, traffic.RECEIVED, {"orders/create": 40 + m % 17, "inventory_levels/update": m % 9}, at)
+            traffic.add(conn, traffic.PROCESSED, {"orders/create": 35 + m % 11}, at)
+    page = page_for("vera")
+    page.wait_for_selector("#chart-received canvas")
+    page.wait_for_selector("#chart-flow canvas")
+    legend = page.locator("#chart-received .u-legend").inner_text()
+    assert "orders/create" in legend and "inventory_levels/update" in legend
+    assert "orders/create" in page.locator("table").nth(1).inner_text()  # received in the last 5 minutes
+    screens.shoot(page, "dashboard-traffic")

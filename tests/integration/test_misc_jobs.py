@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from orderhub.adapters.shopify import subscriptions as shopify_subscriptions
-from orderhub.adapters.store import destinations, error_log, shops
+from orderhub.adapters.store import destinations, error_log, shops, traffic
 from orderhub.adapters.store import subscriptions as outbound
 from orderhub.adapters.store.schema import (
     deliveries,
@@ -171,13 +171,22 @@ def test_purge_retention_deletes_exactly_what_is_no_longer_needed(hub: Hub) -> N
     c_running = r.run("job-c", "running", ancient)
     r.error("inbox", old_done[1], "dismissed", job_run_id=b_named)  # dismissed: does not hold the run
     r.error("inbox", old_pending, "open", job_run_id=b_named)
+    # The dashboard's traffic counts go by their minute: three old rows (two batches), the recent one stays.
+    with hub.db.write() as conn:
+        now = utcnow()
+        traffic.add(conn, traffic.RECEIVED, {"orders/create": 4, "orders/paid": 1}, now - OLD)
+        traffic.add(conn, traffic.DELIVERED, {"erp": 2}, now - OLD - timedelta(minutes=1))
+        traffic.add(conn, traffic.RECEIVED, {"orders/create": 7}, now - RECENT)
     with hub.db.read() as conn:
         entries = conn.execute(select(func.count()).select_from(error_table)).scalar_one()
 
     run_id, stats = run_job(hub, "purge-retention", None, {"batch_size": "2"})
 
     assert stats["deleted"] == {"deliveries": 1, "subscription_deliveries": 3, "outbox": 2, "inbox": 6,
-                                "job_runs": 3, "job_run_logs": 3, "job_run_files": 2}
+                                "job_runs": 3, "job_run_logs": 3, "job_run_files": 2, "traffic_minutes": 3}
+    with hub.db.read() as conn:
+        assert [(r.series, r.name, r.count) for r in traffic.since(conn, now - OLD - timedelta(days=1))] == [
+            ("received", "orders/create", 7)]
     assert stats["batches"] > 5  # small batches, each its own transaction
     assert _ids(hub, inbox) == {recent_done, old_failed, old_pending, done_open_entry, done_waiting_delivery,
                                 done_failed_delivery}

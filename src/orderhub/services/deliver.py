@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy import Connection, and_, or_, select, update
 
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log
+from orderhub.adapters.store import error_log, traffic
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import deliveries, inbox
@@ -112,7 +112,7 @@ class Deliverer:
         attempt = result.record()
         outcome = result.outcome
         if outcome is Outcome.OK:
-            self._finish(row, attempt, status="done")
+            self._finish(row, attempt, status="done", destination=dest.name)
             DELIVERIES_SENT.labels(dest.name, "ok").inc()
             return True
         if outcome is Outcome.THROTTLED:
@@ -136,14 +136,17 @@ class Deliverer:
     def _history(self, row: Any, attempt: dict[str, Any]) -> str:
         return http_attempts.history_json(row.history, attempt)
 
-    def _finish(self, row: Any, attempt: dict[str, Any], *, status: str) -> None:
+    def _finish(self, row: Any, attempt: dict[str, Any], *, status: str, destination: str) -> None:
+        now = utcnow()
         with self.db.write() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == row.id).values(
                 status=status, last_status=attempt["status"], last_error=attempt["error"],
-                history=self._history(row, attempt), delivered_at=utcnow() if status == "done" else None,
+                history=self._history(row, attempt), delivered_at=now if status == "done" else None,
                 locked_by=None, locked_until=None))
-            if status == "done" and row.history != "[]":
-                error_log.resolve(conn, "delivery", row.id)
+            if status == "done":
+                traffic.add(conn, traffic.DELIVERED, {destination: 1}, now)
+                if row.history != "[]":
+                    error_log.resolve(conn, "delivery", row.id)
 
     def _later(self, dest: dest_store.Destination, row: Any, attempt: dict[str, Any], *, delay: float,
                count_attempt: bool = True) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from orderhub.adapters.shopify import translate
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, inbox, new_orders
+from orderhub.adapters.store import error_log, inbox, new_orders, traffic
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
@@ -219,6 +219,10 @@ class Processor:
             rest = self._store_new_orders(conn, rows, http) if self.bulk_new_orders else rows
             for row in rest:
                 self._process_one(conn, row, http)
+            topics: dict[str, int] = {}
+            for row in rows:
+                topics[row.topic] = topics.get(row.topic, 0) + 1
+            traffic.add(conn, traffic.PROCESSED, topics, utcnow())  # the dashboard's processing rate
         return len(rows)
 
     def _store_new_orders(self, conn: Connection, rows: list[Any], http: list[dest_store.Destination]) -> list[Any]:

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, func, select, update
 
+from orderhub.adapters.store import traffic
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import inbox
 from orderhub.adapters.store.types import sqlite_time
@@ -65,6 +66,7 @@ def insert_entries(db: Database, entries: Sequence[InboxEntry]) -> list[bool]:
             sql = _PG_INSERT
             stamp = now
         stored = []
+        received: dict[str, int] = {}
         try:
             for e in entries:
                 triggered: Any = e.triggered_at
@@ -72,7 +74,14 @@ def insert_entries(db: Database, entries: Sequence[InboxEntry]) -> list[bool]:
                     triggered = sqlite_time(triggered)
                 cur.execute(sql, (e.shop_id, e.source, e.topic, e.identity, e.webhook_id, e.event_id,
                                   e.api_version, triggered, stamp, e.payload, e.status, 0, stamp))
-                stored.append(cur.rowcount == 1)
+                new = cur.rowcount == 1
+                stored.append(new)
+                if new:
+                    received[e.topic] = received.get(e.topic, 0) + 1
+            # the dashboard's per-minute counts: one statement per topic per batch, in its transaction
+            if received:
+                cur.executemany(traffic.SQLITE_ADD if sqlite else traffic.PG_ADD,
+                                traffic.rows_to_add(traffic.RECEIVED, received, now, sqlite))
             if sqlite:
                 cur.execute("COMMIT")
             else:

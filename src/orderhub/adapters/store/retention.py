@@ -13,7 +13,8 @@ PostgreSQL) and stop between them. The rules, the same on both databases:
 - outbox events go once fanned out and every subscription delivery of them was delivered or
   dismissed (their deliveries go with them);
 - finished job runs go with their logs and files, except the newest run and the newest
-  successful run of each job and shop (what the catalogue shows, and what ``requires`` checks).
+  successful run of each job and shop (what the catalogue shows, and what ``requires`` checks);
+- the dashboard's per-minute traffic counts go by their minute.
 
 Every candidate is selected and then deleted under the same conditions again, in one transaction.
 Each condition starts with a range on an existing index (status and due time, fan-out time) and
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from orderhub.adapters.store.job_store import FINISHED
@@ -42,6 +43,7 @@ from orderhub.adapters.store.schema import (
     outbox,
     subscription_deliveries,
     subscriptions,
+    traffic_minutes,
 )
 from orderhub.adapters.store.subscriptions import RECORD_TYPE as SUBSCRIPTION_RECORD
 
@@ -174,3 +176,13 @@ def purge_job_runs(conn: Connection, cutoff: datetime, limit: int) -> Purged:
     files = int(conn.execute(delete(job_run_files).where(job_run_files.c.run_id.in_(ids))).rowcount)
     runs = int(conn.execute(delete(job_runs).where(job_runs.c.id.in_(ids))).rowcount)
     return Purged({"job_runs": runs, "job_run_logs": logs, "job_run_files": files})
+
+
+# -- traffic counts ------------------------------------------------------------------------------------
+
+def purge_traffic(conn: Connection, cutoff: datetime, limit: int) -> Purged:
+    """Per-minute traffic counts of minutes before ``cutoff`` (the oldest first)."""
+    t = traffic_minutes.c
+    key = tuple_(t.minute, t.series, t.name, t.shard)
+    oldest = select(t.minute, t.series, t.name, t.shard).where(t.minute < cutoff).order_by(t.minute).limit(limit)
+    return Purged({"traffic_minutes": int(conn.execute(delete(traffic_minutes).where(key.in_(oldest))).rowcount)})

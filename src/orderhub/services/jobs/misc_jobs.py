@@ -57,9 +57,10 @@ def purge_retention(ctx: JobContext) -> dict[str, Any]:
         ("outbox events fanned out and settled", "outbox", retention.purge_outbox, records_before),
         ("inbox records done", "inbox", retention.purge_inbox, records_before),
         ("finished job runs", "job_runs", retention.purge_job_runs, runs_before),
+        ("traffic counts of the dashboard", "traffic_minutes", retention.purge_traffic, records_before),
     ]
     deleted = dict.fromkeys(("deliveries", "subscription_deliveries", "outbox", "inbox", "job_runs",
-                             "job_run_logs", "job_run_files"), 0)
+                             "job_run_logs", "job_run_files", "traffic_minutes"), 0)
     batches = 0
     for label, table, purge, cutoff in steps:
         before = deleted[table]

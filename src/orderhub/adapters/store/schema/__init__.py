@@ -60,10 +60,11 @@ from orderhub.adapters.store.schema.planning import (
     purchase_orders,
 )
 from orderhub.adapters.store.schema.presell import presell_catalogue, promise_changes
+from orderhub.adapters.store.schema.traffic import traffic_minutes
 
 __all__ = [
     "BigId", "metadata",
-    "console_sessions", "console_sign_ins", "console_users",
+    "console_sessions", "console_sign_ins", "console_users", "traffic_minutes",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
     "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
     "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds",
