@@ -10,6 +10,7 @@ import pytest
 
 from orderhub.bootstrap import Hub, build
 from orderhub.testing.smtp_server import SmtpTestServer
+from tests.integration.test_destinations import sink  # noqa: F401 - a fixture: an HTTP destination on loopback
 from tests.oms_support import make_oms
 
 SENDER = "orderhub 🤖 <orderhub@shop.example>"

@@ -10,7 +10,7 @@ from orderhub.adapters.store import destinations, traffic
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.services.console import dashboard
-from tests.integration.test_destinations import SINK_SECRET, Sink, deliver_all, sink  # noqa: F401 - fixture
+from tests.integration.test_destinations import SINK_SECRET, Sink, deliver_all
 from tests.support import add_shop, drain, order_payload, put
 
 
@@ -54,7 +54,7 @@ def test_the_dashboard_rates_are_five_minute_averages_against_each_limit(hub: Hu
             traffic.add(conn, traffic.DELIVERED, {"erp": 30}, at)
             traffic.add(conn, traffic.RECEIVED, {"orders/create": 10 * minutes_ago}, at)
         traffic.add(conn, traffic.RECEIVED, {"orders/create": 10_000}, now)
-    snap = dashboard.snapshot(hub.db)
+    snap = dashboard.snapshot(hub)
     rates = {r.destination.name: (r.per_minute, r.limit_per_minute) for r in snap.rates}
     assert rates["erp"] == (30.0, 60.0)
     assert rates[store.name] == (120.0, store.rate_per_second * 60)

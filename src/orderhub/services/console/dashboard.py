@@ -13,8 +13,10 @@ from sqlalchemy import select
 from orderhub.adapters.store import error_log, inbox, job_store, traffic
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import destinations
+from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import CATEGORIES
+from orderhub.services.console import integrations
 from orderhub.services.jobs import registry
 
 
@@ -57,6 +59,7 @@ class Snapshot:
     rates: list[Rate]
     received_per_minute: dict[str, float]  # topic -> webhooks a minute, recently
     jobs: list[JobLine]
+    integrations: list[integrations.Health]
 
     @property
     def open_errors(self) -> int:
@@ -75,8 +78,8 @@ def _recent(rows: list[Any], series: str, now: datetime) -> dict[str, float]:
     return {name: n / minutes for name, n in sorted(totals.items())}
 
 
-def snapshot(db: Database) -> Snapshot:
-    now = utcnow()
+def snapshot(hub: Hub) -> Snapshot:
+    db, now = hub.db, utcnow()
     with db.read() as conn:
         depth, oldest = inbox.depth(conn)
         sizes = error_log.size_by_kind(conn)
@@ -101,7 +104,8 @@ def snapshot(db: Database) -> Snapshot:
                                 run.finished_at if run else None, run.processed_count if run else 0,
                                 run.failed_count if run else 0, run.error if run else None,
                                 run.id if run else None))
-    return Snapshot(now, depth, oldest, errors, rates, _recent(recent, traffic.RECEIVED, now), jobs)
+    return Snapshot(now, depth, oldest, errors, rates, _recent(recent, traffic.RECEIVED, now), jobs,
+                    integrations.health(hub))
 
 
 def series(db: Database, hours: float, now: datetime | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def dashboard_page(request: Request, session: web.Viewer) -> Response:
-    return web.render(request, "dashboard.html", snap=dashboard.snapshot(web.hub_of(request).db))
+    return web.render(request, "dashboard.html", snap=dashboard.snapshot(web.hub_of(request)))
 
 
 @router.get("/dashboard/traffic.json")
