@@ -109,3 +109,13 @@ def test_static_files_are_cached_by_fingerprint(hub_server: ServerThread) -> Non
         assert fresh.status_code == 200 and "immutable" in fresh.headers["cache-control"]
         assert client.get("/static/console.css").headers["cache-control"] == "no-cache"
         assert client.get("/static/../../web.py").status_code == 404
+
+
+def test_an_unknown_console_address_is_a_page_and_an_unknown_api_address_json(hub_server: ServerThread) -> None:
+    with httpx.Client(base_url=hub_server.url) as client:
+        page = client.get("/no-such-page", headers={"accept": "text/html,application/xhtml+xml"})
+        api = client.get("/api/no-such-thing", headers={"accept": "text/html"})
+    assert page.status_code == 404 and "There is no such page." in page.text
+    assert page.headers["content-type"].startswith("text/html") and "frame-ancestors" in page.headers[
+        "content-security-policy"]
+    assert api.status_code in (401, 404) and api.headers["content-type"] == "application/json"

@@ -6,10 +6,12 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 
 from orderhub import __version__
 from orderhub.bootstrap import Hub
@@ -25,6 +27,9 @@ from orderhub.entrypoints.http import (
     webhooks,
 )
 from orderhub.entrypoints.http.console import install as install_console
+from orderhub.entrypoints.http.console import web as console_web
+
+_PAGE_ERRORS = {404: "There is no such page.", 405: "That address does not take this kind of request."}
 
 
 def create_app(hub: Hub) -> FastAPI:
@@ -55,8 +60,10 @@ def create_app(hub: Hub) -> FastAPI:
     app.state.queue_registry = ops.queue_registry(hub)
     install_console(app)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if console_web.wants_page(request):  # a person's browser on a console address: a page, not JSON
+            return console_web.error_page(request, exc.status_code, _PAGE_ERRORS.get(exc.status_code, str(exc.detail)))
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

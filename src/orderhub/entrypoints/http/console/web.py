@@ -248,6 +248,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return secured(response)
 
 
+_MACHINE_PREFIXES = ("/api/", "/webhooks/", "/openapi.json", "/metrics", "/healthz", "/dashboard/traffic.json")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a console address (not the API, the receivers or the probes)."""
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(_MACHINE_PREFIXES)
+
+
 def error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", status=status, message=message,
                   session=current_session(request) if status != 401 else None)
