@@ -167,32 +167,44 @@ class JobManager:
         if definition.per_shop and shop is None:
             raise ValueError(f"job {job} runs per shop: pass --shop DOMAIN")
         validate_params(job, definition.params, params)
+        # Queued and claimed in one transaction: no other node (an embedded worker polling the
+        # queue) ever sees it queued, so it runs here.
         with self.hub.db.write() as conn:
             run_id = job_store.queue(conn, job=job, shop_id=shop.id if shop else None,
                                      params=orjson.dumps(params).decode(), trigger=trigger, available_at=utcnow())
-        assert run_id is not None
-        result = self._claim_and_run(run_id, refuse_busy=True)
-        assert result is not None  # this node queued it and nobody else runs manual runs before it is due
+            assert run_id is not None
+            claimed = self._claim(conn, run_id, refuse_busy=True)
+        result = self._run_claimed(claimed, refuse_busy=True)
+        assert result is not None  # claimed in the transaction that queued it
         return result
 
     def _claim_and_run(self, run_id: int, *, refuse_busy: bool = False) -> RunResult | None:
         with self.hub.db.write() as conn:
-            row = job_store.get_run(conn, run_id)
-            if row is None or row.status != "queued":
-                return None
-            try:
-                job = registry.get(row.job)
-            except LookupError as exc:  # e.g. a plugin module was removed: say so, do not block the queue
-                job_store.cancel_queued(conn, run_id, error=one_line(exc))
-                return None
-            schedule = job_store.schedule_by_id(conn, row.schedule_id) if row.schedule_id else None
-            policy = policy_for(job.definition, schedule)
-            claim = job_store.claim(conn, row, node=self.hub.node, now=utcnow(),
-                                    timeout_seconds=policy.timeout_seconds, exclusive=not policy.allow_overlap)
-            if claim is not None and claim.busy_with is not None and refuse_busy:  # kept, for the record
-                job_store.cancel_queued(conn, run_id, error=f"job already running (run {claim.busy_with})")
-        if claim is None:
+            claimed = self._claim(conn, run_id, refuse_busy=refuse_busy)
+        return self._run_claimed(claimed, refuse_busy=refuse_busy)
+
+    def _claim(self, conn: Any, run_id: int, *, refuse_busy: bool) -> tuple[Any, Any, Any, Policy] | None:
+        """(job, run row, claim, policy) of a queued run this node takes; None when it is not to be run."""
+        row = job_store.get_run(conn, run_id)
+        if row is None or row.status != "queued":
             return None
+        try:
+            job = registry.get(row.job)
+        except LookupError as exc:  # e.g. a plugin module was removed: say so, do not block the queue
+            job_store.cancel_queued(conn, run_id, error=one_line(exc))
+            return None
+        schedule = job_store.schedule_by_id(conn, row.schedule_id) if row.schedule_id else None
+        policy = policy_for(job.definition, schedule)
+        claim = job_store.claim(conn, row, node=self.hub.node, now=utcnow(),
+                                timeout_seconds=policy.timeout_seconds, exclusive=not policy.allow_overlap)
+        if claim is not None and claim.busy_with is not None and refuse_busy:  # kept, for the record
+            job_store.cancel_queued(conn, run_id, error=f"job already running (run {claim.busy_with})")
+        return None if claim is None else (job, row, claim, policy)
+
+    def _run_claimed(self, claimed: tuple[Any, Any, Any, Policy] | None, *, refuse_busy: bool) -> RunResult | None:
+        if claimed is None:
+            return None
+        job, row, claim, policy = claimed
         if claim.busy_with is not None:
             if refuse_busy:
                 raise JobBusy(row.job, claim.busy_with)
