@@ -5,24 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import inventory_store, routing_store
+from orderhub.adapters.store import routing_store
 from orderhub.bootstrap import Hub
-from orderhub.domain.inventory import LedgerReason
 from tests.browser.conftest import Screens
-from tests.oms_support import ingest, make_oms, order, place
-
-
-def _waiting_order(hub: Hub) -> None:
-    """Order #1993 waits for one SKU-2 that WH-BER lacks; WH-MUC (group "munich") has since received it."""
-    oms = make_oms(hub)
-    with hub.db.write() as conn:
-        inventory_store.set_on_hand(conn, "SKU-2", oms.wh1, 0, reason=LedgerReason.CYCLE_COUNT, actor="test")
-    ingest(hub, oms)
-    place(hub)
-    with hub.db.write() as conn:
-        inventory_store.set_on_hand(conn, "SKU-2", oms.wh2, 3, reason=LedgerReason.RECEIVED, actor="test")
-        facility_store.add_to_group(conn, "munich", "WH-MUC")
+from tests.e2e.test_console_routing import _waiting_order
+from tests.oms_support import order
 
 
 def _fits(page: Any) -> bool:
