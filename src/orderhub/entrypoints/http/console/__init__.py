@@ -6,7 +6,7 @@ into the sign-in page and a refused request into a page that says why.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
@@ -22,6 +22,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(web.SignInNeeded)
     async def _sign_in_needed(request: Request, exc: web.SignInNeeded) -> Response:
+        if request.headers.get("hx-request"):
+            # A fragment htmx asked for (a polled row): the whole page goes to the sign-in form and
+            # back to where it was; a plain redirect would put the form inside the fragment.
+            here = urlsplit(request.headers.get("hx-current-url", ""))
+            back = web.safe_next(here.path + (f"?{here.query}" if here.query else ""))
+            return web.secured(Response(headers={"HX-Redirect": f"/sign-in?next={quote(back, safe='')}"}))
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return web.go(request, f"/sign-in?next={quote(target, safe='')}")
 

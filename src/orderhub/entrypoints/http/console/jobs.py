@@ -9,7 +9,7 @@ goes through the job manager's own services, as the CLI and the API do.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Depends, Form, Request
@@ -132,23 +132,9 @@ def run_page(request: Request, run_id: str, session: web.Viewer) -> Response:
     return _render(request, "jobs_run.html", view=view)
 
 
-def _polled_without_session(request: Request) -> Response | None:
-    """A polled fragment whose session ended: htmx takes the whole page to the sign-in form (a plain
-    redirect would put the form inside the table row)."""
-    if web.current_session(request) is not None:
-        return None
-    if not request.headers.get("hx-request"):
-        raise web.SignInNeeded()
-    here = urlsplit(request.headers.get("hx-current-url", ""))
-    back = web.safe_next(here.path + (f"?{here.query}" if here.query else ""))
-    return web.secured(Response(headers={"HX-Redirect": f"/sign-in?next={quote(back, safe='')}"}))
-
-
 @router.get("/jobs/runs/{run_id}/live")
-def run_live(request: Request, run_id: str) -> Response:
+def run_live(request: Request, run_id: str, session: web.Viewer) -> Response:
     """The changing part of a run's page, polled while the run is queued or running."""
-    if (gone := _polled_without_session(request)) is not None:
-        return gone
     view = jobs_view.run_view(web.hub_of(request).db, _run_id(run_id))
     if view is None:
         raise web.Refused(404, f"There is no job run {run_id}.")
@@ -156,10 +142,8 @@ def run_live(request: Request, run_id: str) -> Response:
 
 
 @router.get("/jobs/runs/{run_id}/row")
-def run_row(request: Request, run_id: str) -> Response:
+def run_row(request: Request, run_id: str, session: web.Viewer) -> Response:
     """A run's row of a history table, polled while the run is queued or running."""
-    if (gone := _polled_without_session(request)) is not None:
-        return gone
     found = jobs_view.run_row(web.hub_of(request).db, _run_id(run_id))
     if found is None:
         raise web.Refused(404, f"There is no job run {run_id}.")
