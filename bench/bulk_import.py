@@ -59,6 +59,7 @@ from orderhub.adapters.store.schema import inbox
 from orderhub.bootstrap import build
 from orderhub.clock import utcnow
 from orderhub.config import Settings
+from orderhub.memory import own_peak_mb
 from orderhub.services.jobs import initial_load
 from orderhub.services.jobs.context import JobContext
 
@@ -164,19 +165,6 @@ def naive_import(ctx: JobContext, path: Path, progress: Any) -> int:
     return len(rows)
 
 
-def _peak_mb() -> float:
-    """This process's peak resident set. ``VmHWM`` rather than ``ru_maxrss``, which Linux carries
-    over from the parent across exec (a spawned child would start at its parent's peak)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -190,7 +178,7 @@ def _child(design: str, url: str, products: str, orders: str, cap_bytes: int, pr
     ctx = JobContext(hub, shop, {}, 0)
     with open(products, "rb") as f:
         initial_load.import_products(ctx, f)
-    result: dict[str, Any] = {"design": design, "baseline_mb": _peak_mb(), "error": None}
+    result: dict[str, Any] = {"design": design, "baseline_mb": own_peak_mb(), "error": None}
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if cap_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (cap_bytes, hard))
@@ -207,7 +195,7 @@ def _child(design: str, url: str, products: str, orders: str, cap_bytes: int, pr
         result["error"] = f"MemoryError at the {cap_bytes / 2**30:g} GiB cap, {where}"
     result["seconds"] = time.perf_counter() - started
     result["cpu_seconds"] = _cpu_seconds() - cpu
-    result["peak_mb"] = _peak_mb()
+    result["peak_mb"] = own_peak_mb()
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     with hub.db.read() as conn:
         result["stored"] = conn.execute(select(func.count()).select_from(inbox)).scalar_one()

@@ -70,6 +70,7 @@ import openssh_sftp
 
 from orderhub.bootstrap import build
 from orderhub.config import Settings
+from orderhub.memory import own_peak_mb
 
 TARGETS = {"peak_mb": 200.0, "per_second": 20_000.0}
 MB = 1024 * 1024
@@ -80,19 +81,6 @@ def log(msg: str) -> None:
 
 
 # -- measuring ----------------------------------------------------------------------------------------------
-
-def _peak_mb() -> float:
-    """This process's peak resident set. ``VmHWM`` rather than ``ru_maxrss``, which Linux carries
-    over from the parent across exec (a spawned child would start at its parent's peak)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
 
 def _cpu_seconds() -> float:
     """This process's CPU time and that of its children that ended (the jobs' worker processes)."""
@@ -134,7 +122,7 @@ def _orderhub(hub: Any, result: dict[str, Any]) -> None:
     started, cpu = time.perf_counter(), _cpu_seconds()
     _, stats = run_job(hub, "feed-completed-orders", None, {})
     result.update(feed_s=time.perf_counter() - started, feed_cpu_s=_cpu_seconds() - cpu,
-                  peak_feed_mb=_peak_mb() + _workers_mb(stats), feed_workers_mb=_workers_mb(stats), feed_stats=stats)
+                  peak_feed_mb=own_peak_mb() + _workers_mb(stats), feed_workers_mb=_workers_mb(stats), feed_stats=stats)
     started, cpu = time.perf_counter(), _cpu_seconds()
     _, stats = run_job(hub, "transform-invoices", None, {})
     result.update(transform_s=time.perf_counter() - started, transform_cpu_s=_cpu_seconds() - cpu,
@@ -149,7 +137,7 @@ def _naive(hub: Any, result: dict[str, Any], progress: Any) -> None:
     result["stage_seconds"] = times
     started, cpu = time.perf_counter(), _cpu_seconds()
     result["fed_records"] = invoicing_naive.feed(hub, progress, times, clock)
-    result.update(feed_s=time.perf_counter() - started, feed_cpu_s=_cpu_seconds() - cpu, peak_feed_mb=_peak_mb())
+    result.update(feed_s=time.perf_counter() - started, feed_cpu_s=_cpu_seconds() - cpu, peak_feed_mb=own_peak_mb())
     started, cpu = time.perf_counter(), _cpu_seconds()
     result["written"], result["rejected"] = invoicing_naive.transform(hub, progress, times, clock)
     result.update(transform_s=time.perf_counter() - started, transform_cpu_s=_cpu_seconds() - cpu)
@@ -177,7 +165,7 @@ def _child(design: str, url: str, sftp: dict[str, Any], cap_bytes: int, progress
     hub = build(_settings(url, sftp))
     registry.get("feed-completed-orders")  # every job module imported (paramiko too) before the clock starts
 
-    result: dict[str, Any] = {"design": design, "baseline_mb": _peak_mb(), "error": None}
+    result: dict[str, Any] = {"design": design, "baseline_mb": own_peak_mb(), "error": None}
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if cap_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (cap_bytes, hard))
@@ -196,7 +184,7 @@ def _child(design: str, url: str, sftp: dict[str, Any], cap_bytes: int, progress
             result["error"] = f"{type(exc).__name__}: {exc} ({where})"[:500]
     result["seconds"] = time.perf_counter() - started
     result["cpu_seconds"] = _cpu_seconds() - cpu
-    result["process_peak_mb"] = _peak_mb()
+    result["process_peak_mb"] = own_peak_mb()
     result["workers_peak_mb"] = max(result.get("feed_workers_mb", 0.0), result.get("transform_workers_mb", 0.0))
     result["peak_mb"] = result["process_peak_mb"] + result["workers_peak_mb"]
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from orderhub.memory import peak_rss_mb
+
 _HEADER = struct.Struct("<Q")
 _BOOT = "from orderhub.services.invoicing.workers import serve; serve()"
 
@@ -170,14 +172,7 @@ class _Worker:
         raise error from WorkerError(f"in worker process {self.number}:\n{text}")
 
     def peak_rss_mb(self) -> float | None:
-        try:
-            with open(f"/proc/{self.process.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except (OSError, ValueError):
-            pass
-        return None
+        return peak_rss_mb(self.process.pid)
 
     def stop(self, kill: bool) -> None:
         self._frames.put(None)
