@@ -106,24 +106,22 @@ def _time_text(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%dT%H:%M" if not (value.second or value.microsecond) else "%Y-%m-%dT%H:%M:%S")
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its own ``%``, ``_`` and ``\\`` taken literally."""
-    return "%" + re.sub(r"([\\%_])", r"\\\1", text.lower()) + "%"
-
-
 def _search(q: str, payloads: bool) -> Any:
     """Text in the error or the field, the entry's or its record's id, or the inbox record's identity."""
-    like = _like(q)
-    found = [func.lower(error_log.c.error).like(like, escape="\\"),
-             func.lower(error_log.c.field).like(like, escape="\\"),
+    text = q.lower()  # found anywhere, whatever its case; its own % and _ taken literally
+
+    def has(column: Any) -> Any:
+        return func.lower(column).contains(text, autoescape=True)
+
+    found = [has(error_log.c.error), has(error_log.c.field),
              exists(select(inbox.c.id).where(and_(  # correlated: one primary-key probe per entry, no scan
                  error_log.c.record_type == "inbox", inbox.c.id == error_log.c.record_id,
-                 func.lower(inbox.c.identity).like(like, escape="\\"))))]
+                 has(inbox.c.identity))))]
     number = q.strip().lstrip("#")
     if number.isdigit() and 0 < int(number) <= MAX_ID:
         found += [error_log.c.id == int(number), error_log.c.record_id == int(number)]
     if payloads:
-        found.append(func.lower(error_log.c.payload).like(like, escape="\\"))
+        found.append(has(error_log.c.payload))
     return or_(*found)
 
 

@@ -94,11 +94,6 @@ def _day(name: str, text: str) -> date | None:
                             "(YYYY-MM-DD)") from None
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _conditions(conn: Connection, s: Search) -> list[Any]:
     where: list[Any] = []
     if s.shop:
@@ -116,13 +111,15 @@ def _conditions(conn: Connection, s: Search) -> list[Any]:
                                                             orders.c.shopify_id == ref)).scalars())
         where.append(orders.c.id.in_(sorted(found) or [0]))
     if s.customer:
-        pattern = _like(s.customer)
-        # SQLite's LIKE ignores case already (ASCII, as its lower() does): ILIKE's lower() on both
-        # sides only costs time there. PostgreSQL's ILIKE ignores case in every script.
+        # Anywhere in the text, its own % and _ taken literally. SQLite's LIKE ignores case already
+        # (ASCII, as its lower() does): ILIKE's lower() on both sides only costs time there.
+        # PostgreSQL's ILIKE ignores case in every script.
         sqlite = conn.dialect.name == "sqlite"
 
         def matches(column: Any) -> Any:
-            return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
+            if sqlite:
+                return column.contains(s.customer, autoescape=True)
+            return column.icontains(s.customer, autoescape=True)
 
         full_name = func.coalesce(customers.c.first_name, "") + literal(" ") + func.coalesce(customers.c.last_name, "")
         matching = select(customers.c.id).where(or_(matches(customers.c.email), matches(full_name)))
