@@ -86,6 +86,7 @@ def snapshot(hub: Hub) -> Snapshot:
         targets = list(conn.execute(select(destinations).order_by(destinations.c.name)))
         runs = job_store.last_runs(conn)
         recent = traffic.since(conn, now - RATE_WINDOW - timedelta(minutes=1))
+        health = integrations.lines(conn, hub.settings, runs)
     processed = sum(_recent(recent, traffic.PROCESSED, now).values())
     delivered = _recent(recent, traffic.DELIVERED, now)
     # The store destination is the processor's own intake limit; the others are HTTP destinations.
@@ -104,8 +105,7 @@ def snapshot(hub: Hub) -> Snapshot:
                                 run.finished_at if run else None, run.processed_count if run else 0,
                                 run.failed_count if run else 0, run.error if run else None,
                                 run.id if run else None))
-    return Snapshot(now, depth, oldest, errors, rates, _recent(recent, traffic.RECEIVED, now), jobs,
-                    integrations.health(hub))
+    return Snapshot(now, depth, oldest, errors, rates, _recent(recent, traffic.RECEIVED, now), jobs, health)
 
 
 def series(db: Database, hours: float, now: datetime | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import desc, select
 from orderhub.adapters.store import job_store, shops
 from orderhub.adapters.store.schema import deliveries, destinations, invoice_calls
 from orderhub.bootstrap import Hub
+from orderhub.config import Settings
 from orderhub.services import webhook_categories
 from orderhub.services.jobs.misc_jobs import CHECK as CHECK_WEBHOOKS
 
@@ -91,15 +92,18 @@ def _retail_pro_line(conn: Any, configured: bool) -> Health:
 
 
 def health(hub: Hub) -> list[Health]:
-    settings = hub.settings
     with hub.db.read() as conn:
-        runs = job_store.last_runs(conn)
-        lines = _shop_lines(conn, runs) + _destination_lines(conn)
-        lines.append(_retail_pro_line(conn, bool(settings.retailpro_url)))
-    lines.append(Health("SFTP", OK if settings.sftp_host else OFF,
+        return lines(conn, hub.settings, job_store.last_runs(conn))
+
+
+def lines(conn: Any, settings: Settings, runs: dict[tuple[str, int], Any]) -> list[Health]:
+    """The lines, in a read the caller holds, with the jobs' last runs it has read already."""
+    found = _shop_lines(conn, runs) + _destination_lines(conn)
+    found.append(_retail_pro_line(conn, bool(settings.retailpro_url)))
+    found.append(Health("SFTP", OK if settings.sftp_host else OFF,
                         f"{settings.sftp_user or '?'}@{settings.sftp_host}:{settings.sftp_port}" if settings.sftp_host
                         else "not configured (ORDERHUB_SFTP_HOST)"))
-    lines.append(Health("SMTP", OK if settings.smtp_host else OFF,
+    found.append(Health("SMTP", OK if settings.smtp_host else OFF,
                         f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_tls})" if settings.smtp_host
                         else "not configured (ORDERHUB_SMTP_HOST)"))
-    return lines
+    return found
