@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from orderhub.testing.postgres import free_port
+
 SSHD = "/usr/sbin/sshd"
 CHROOT_PARENT = "/srv"  # root's, 0755: sshd accepts a chroot below it (not below /tmp, which all may write to)
 
@@ -33,12 +35,6 @@ def ensure_installed() -> None:
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "openssh-server"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cpu_of(pid: int) -> float:
@@ -62,7 +58,7 @@ def serve(root: str, out: Any, stop: Any) -> None:
         shutil.copyfile(home / "client.pub", home / "authorized_keys")
         fingerprint = subprocess.run(["ssh-keygen", "-lf", str(home / "host.pub")], check=True,
                                      capture_output=True, text=True).stdout.split()[1]
-        port = _free_port()
+        port = free_port()
         (home / "sshd_config").write_text(f"""ListenAddress 127.0.0.1
 Port {port}
 HostKey {home / 'host'}
