@@ -33,6 +33,11 @@ from orderhub.domain.retailpro_documents import (
 )
 
 FEED_VERSION = 1
+# What the feed says of an address (the columns of ``order_addresses`` it carries, in its order).
+FEED_ADDRESS_FIELDS = ("first_name", "last_name", "company", "address1", "address2", "city", "province", "zip",
+                       "country", "country_code", "phone")
+# The statuses of an order unit that has left its facility: what an invoice is made of.
+FULFILLED_UNITS = ("shipped", "completed")
 INVOICING_RULES = ("last-to-fulfil", "most-units")  # or a store code: always that store
 UPC_SOURCES = ("barcode", "sku", "barcode-or-sku")
 _PLACES = Decimal("0.0001")  # amounts are Float(10,4)

@@ -35,8 +35,8 @@ from orderhub.adapters.store.schema import (
 )
 from orderhub.adapters.store.types import UTCDateTime
 from orderhub.clock import utcnow
+from orderhub.domain.invoicing import FEED_ADDRESS_FIELDS, FULFILLED_UNITS
 
-FULFILLED_UNITS = ("shipped", "completed")
 COMPLETED_ORDERS = ("shipped", "completed")  # every live unit left its facility
 
 
@@ -128,14 +128,11 @@ def fulfilled_lines(conn: Connection, order_ids: Sequence[int]) -> list[Any]:
     return list(conn.execute(stmt))
 
 
-_ADDRESS = ("first_name", "last_name", "company", "address1", "address2", "city", "province", "zip", "country",
-            "country_code", "phone")
-
 
 def addresses(conn: Connection, order_ids: Sequence[int]) -> list[Any]:
     """The orders' addresses: ``order_id``, ``kind`` and what the feed says of an address."""
     a = order_addresses.c
-    return list(conn.execute(select(a.order_id, a.kind, *(a[c] for c in _ADDRESS))
+    return list(conn.execute(select(a.order_id, a.kind, *(a[c] for c in FEED_ADDRESS_FIELDS))
                              .where(a.order_id.in_(order_ids))))
 
 

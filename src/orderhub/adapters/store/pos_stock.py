@@ -10,8 +10,7 @@ import orjson
 from sqlalchemy import Connection, and_, func, or_, select
 
 from orderhub.adapters.store.schema import inventory, invoice_transfers, order_invoices, order_units, orders, variants
-
-FULFILLED = ("shipped", "completed")
+from orderhub.domain.invoicing import FULFILLED_UNITS
 
 
 def on_hand(conn: Connection, facility_id: int) -> dict[str, int]:
@@ -26,7 +25,7 @@ def not_yet_invoiced(conn: Connection, facility_id: int, pos_channels: tuple[str
     stmt = (select(u.sku, func.count().label("n"))
             .select_from(order_units.join(orders, orders.c.id == u.order_id)
                          .outerjoin(order_invoices, order_invoices.c.order_id == u.order_id))
-            .where(u.facility_id == facility_id, u.status.in_(FULFILLED), u.sku.is_not(None),
+            .where(u.facility_id == facility_id, u.status.in_(FULFILLED_UNITS), u.sku.is_not(None),
                    or_(order_invoices.c.status.is_(None), order_invoices.c.status != "invoiced"))
             .group_by(u.sku))
     if pos_channels:

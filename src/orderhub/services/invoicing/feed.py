@@ -27,7 +27,7 @@ import orjson
 from orderhub.adapters.store import invoice_store
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.invoice_store import Selection
-from orderhub.domain.invoicing import FEED_VERSION
+from orderhub.domain.invoicing import FEED_ADDRESS_FIELDS, FEED_VERSION
 from orderhub.services.invoicing import feed_sqlite, files, workers
 
 BATCH = 2000  # orders read (and written) together
@@ -190,9 +190,7 @@ def _money(value: Any) -> str:
 def _address(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"first_name": row.first_name, "last_name": row.last_name, "company": row.company,
-            "address1": row.address1, "address2": row.address2, "city": row.city, "province": row.province,
-            "zip": row.zip, "country": row.country, "country_code": row.country_code, "phone": row.phone}
+    return {name: getattr(row, name) for name in FEED_ADDRESS_FIELDS}
 
 
 def _record(head: Any, lines: list[Any], places: dict[str, Any], method: str | None, person: Any,

@@ -12,12 +12,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from orderhub.domain.invoicing import FEED_ADDRESS_FIELDS, FULFILLED_UNITS
 from orderhub.services.invoicing.files import PIECE_BYTES, gzip_members
 
-# The columns are those of orderhub.adapters.store.schema; the statuses those of invoice_store.
-FULFILLED_UNITS = ("shipped", "completed")
-_ADDRESS = ("first_name", "last_name", "company", "address1", "address2", "city", "province", "zip", "country",
-            "country_code", "phone")
+# The columns are those of orderhub.adapters.store.schema.
 
 
 def _iso(column: str) -> str:
@@ -45,9 +43,9 @@ SELECT o.id,
     'total_shipping', o.total_shipping) AS BLOB),
   (SELECT CAST({_json_object('c', ('first_name', 'last_name', 'email', 'phone'))} AS BLOB) FROM customers c
    WHERE c.id = o.customer_id),
-  (SELECT CAST({_json_object('a', _ADDRESS)} AS BLOB) FROM order_addresses a
+  (SELECT CAST({_json_object('a', FEED_ADDRESS_FIELDS)} AS BLOB) FROM order_addresses a
    WHERE a.order_id = o.id AND a.kind = 'billing'),
-  (SELECT CAST({_json_object('a', _ADDRESS)} AS BLOB) FROM order_addresses a
+  (SELECT CAST({_json_object('a', FEED_ADDRESS_FIELDS)} AS BLOB) FROM order_addresses a
    WHERE a.order_id = o.id AND a.kind = 'shipping')
 FROM order_invoices oi JOIN orders o ON o.id = oi.order_id LEFT JOIN shops sh ON sh.id = o.shop_id
 WHERE {_FEEDING}
