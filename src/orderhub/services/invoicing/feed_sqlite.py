@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from orderhub.domain.invoicing import FEED_ADDRESS_FIELDS, FULFILLED_UNITS
 from orderhub.services.invoicing.files import PIECE_BYTES, gzip_members
 
-# The columns are those of orderhub.adapters.store.schema.
+# The SQL below names the tables and columns of orderhub.adapters.store.schema (not imported: too heavy here).
 
 
 def _iso(column: str) -> str:
