@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -22,9 +23,10 @@ def _password(from_stdin: bool) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _do(action: object) -> None:
+def _do(action: Callable[[], object]) -> None:
+    """Run an account change; a refusal is the command's error message."""
     try:
-        action()  # type: ignore[operator]
+        action()
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
 
