@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from orderhub.adapters.store import migrate
 from orderhub.adapters.store.db import Database
@@ -18,6 +19,10 @@ from orderhub.testing.postgres import PostgresServer, find_bindir, start_postgre
 from orderhub.testing.server import ServerThread
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# Properties are about behaviour, not speed: no per-example deadline on a loaded machine.
+hypothesis_settings.register_profile("orderhub", deadline=None)
+hypothesis_settings.load_profile("orderhub")
 
 
 @pytest.fixture(scope="session")

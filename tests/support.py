@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from copy import deepcopy
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -41,7 +42,8 @@ def order_payload(order_id: int = BIG_ID, updated_at: str = "2026-11-23T10:00:00
         "id": order_id, "name": f"#{order_id % 10000}", "order_number": order_id % 10000,
         "email": "zoë@example.com", "created_at": "2026-11-23T09:59:00-05:00", "updated_at": updated_at,
         "currency": "EUR", "financial_status": "paid", "fulfillment_status": None,
-        "subtotal_price": "30.00", "total_discounts": "2.50", "total_tax": "5.70", "total_price": "38.20",
+        "subtotal_price": "27.50", "total_discounts": "2.50", "total_line_items_price": "30.00",
+        "total_tax": "5.70", "total_price": "38.20",
         "total_shipping_price_set": {"shop_money": {"amount": "5.00", "currency_code": "EUR"}},
         "tags": "vip, 🦋", "note": "Leave at the door 🚪",
         "customer": {"id": order_id + 7, "email": "zoë@example.com", "first_name": "Zoë", "last_name": "Ångström"},
@@ -53,12 +55,47 @@ def order_payload(order_id: int = BIG_ID, updated_at: str = "2026-11-23T10:00:00
              "variant_id": order_id + 100, "product_id": order_id + 200,
              "tax_lines": [{"price": "3.80", "rate": 0.19, "title": "MwSt"}]},
             {"id": order_id + 2, "sku": "SKU-2", "title": "Сувенир", "quantity": 1, "price": "10.00",
-             "total_discount": "2.50", "tax_lines": [{"price": "1.90", "rate": 0.19, "title": "MwSt"}]},
+             "total_discount": "0.00", "discount_allocations": [{"amount": "2.50", "discount_application_index": 0}],
+             "tax_lines": [{"price": "1.90", "rate": 0.19, "title": "MwSt"}]},
         ],
+        # As Shopify sends them: the line's discount is in its allocations, total_discount stays 0.00.
+        "discount_codes": [{"code": "WELCOME🦋", "amount": "2.50", "type": "fixed_amount"}],
+        "discount_applications": [{"type": "discount_code", "code": "WELCOME🦋", "value": "2.50",
+                                   "value_type": "fixed_amount", "target_type": "line_item",
+                                   "target_selection": "explicit", "allocation_method": "one"}],
         "shipping_lines": [{"id": order_id + 3, "title": "DHL", "code": "dhl", "price": "5.00",
                             "discounted_price": "5.00"}],
     }
     payload.update(deepcopy(changes))
+    lines_or_shipping = [*(payload.get("line_items") or []), *(payload.get("shipping_lines") or [])]
+    if not {"subtotal_price", "total_price", "total_line_items_price"} & changes.keys() and isinstance(
+            payload.get("line_items"), list) and all(isinstance(x, dict) for x in lines_or_shipping):
+        add_up(payload)  # changed lines or shipping: the figures follow, as Shopify's would
+    return payload
+
+
+def add_up(payload: dict[str, Any]) -> dict[str, Any]:
+    """Set an order body's figures from its lines, shipping lines and taxes, the way Shopify defines them."""
+    def amount(value: Any) -> Decimal:
+        return Decimal(str(value or "0"))
+
+    lines = payload.get("line_items") or []
+    items = sum((amount(li.get("price")) * int(li.get("quantity") or 0) for li in lines), Decimal("0"))
+    line_discounts = sum((sum((amount(a.get("amount")) for a in li["discount_allocations"]), Decimal("0"))
+                          if li.get("discount_allocations") is not None else amount(li.get("total_discount"))
+                          for li in lines), Decimal("0"))
+    shipping = payload.get("shipping_lines") or []
+    shipping_price = sum((amount(s.get("discounted_price", s.get("price"))) for s in shipping), Decimal("0"))
+    shipping_discounts = sum((amount(s.get("price")) - amount(s.get("discounted_price", s.get("price")))
+                              for s in shipping), Decimal("0"))
+    tax = sum((amount(t.get("price")) for li in [*lines, *shipping] for t in li.get("tax_lines") or []),
+              Decimal("0"))
+    subtotal = items - line_discounts
+    payload.update(total_line_items_price=str(items), subtotal_price=str(subtotal),
+                   total_discounts=str(line_discounts + shipping_discounts), total_tax=str(tax),
+                   total_price=str(subtotal + shipping_price + (0 if payload.get("taxes_included") else tax)))
+    payload["total_shipping_price_set"] = {"shop_money": {"amount": str(shipping_price + shipping_discounts),
+                                                          "currency_code": payload.get("currency")}}
     return payload
 
 

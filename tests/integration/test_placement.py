@@ -140,7 +140,9 @@ def test_an_unpaid_order_is_authorised_at_the_gateway(paying_hub: Hub, oms: Any,
 
 
 def test_a_declined_card_rejects_the_order_and_releases_its_stock(paying_hub: Hub, oms: Any, gateway: Any) -> None:
-    ingest(paying_hub, oms, financial_status="pending", total_price="38.51")  # .51: the gateway declines
+    # A total ending in .51 is declined by the gateway: shipping of 5.31 makes it 38.51.
+    ingest(paying_hub, oms, financial_status="pending",
+           shipping_lines=[{"id": 1, "title": "DHL", "code": "dhl", "price": "5.31", "discounted_price": "5.31"}])
     place(paying_hub)
     o = order(paying_hub)
     assert o["status"] == "rejected" and "declined" in o["status_reason"]

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from orderhub.adapters.shopify import bulk, graphql_orders, subscriptions, webhooks
+from orderhub.adapters.shopify import bulk, subscriptions, webhooks
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.domain.errors import InvalidRecord
+from orderhub.services.jobs.import_orders import poll_orders
 from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.simulators.shopify.simulator import Simulator
 from orderhub.testing.server import ServerThread
@@ -118,8 +119,7 @@ def test_orders_come_in_the_same_shape_as_the_batch_poll(shopify: Sim) -> None:
     orders = list(bulk.orders(bulk.grouped(_lines(done))))
     assert [o.id for o in orders] == [str(i) for i in placed]
 
-    page = shopify.client.execute(graphql_orders.ORDERS_QUERY, {"first": 6})["orders"]["nodes"]
-    polled = {str(node["id"]).rsplit("/", 1)[1]: graphql_orders.to_rest(node) for node in page}
+    polled = {str(p["id"]): p for page in poll_orders(shopify.client, None) for p in page}
     for order in orders:
         assert order.payload == polled[order.id], "bulk and poll give the processor the same order"
         assert order.name == order.payload["name"] and order.updated_at.tzinfo is not None

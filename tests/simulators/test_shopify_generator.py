@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import orjson
@@ -69,23 +69,60 @@ def test_optional_fields_are_sometimes_missing_as_on_shopify() -> None:
     assert any(o["discount_codes"] for o in orders) and any(not o["discount_codes"] for o in orders)
 
 
-def test_money_is_two_decimal_strings_and_totals_add_up() -> None:
+def _allocated(line: dict[str, Any]) -> Decimal:
+    return sum((Decimal(a["amount"]) for a in line["discount_allocations"]), Decimal(0))
+
+
+def test_money_is_two_decimal_strings_and_totals_add_up_as_shopify_defines_them() -> None:
     for order in _orders(11, 100):
         amounts = [v for k, v in order.items()
                    if k.startswith(("total", "subtotal", "current_")) and isinstance(v, str)]
         assert all(re.fullmatch(r"-?\d+\.\d\d", a) for a in amounts), amounts
-        lines = order["line_items"]
+        lines, shipping_lines = order["line_items"], order["shipping_lines"]
         items = sum(Decimal(li["price"]) * li["quantity"] for li in lines)
-        discounts = sum(Decimal(li["total_discount"]) for li in lines)
+        line_discounts = sum(_allocated(li) for li in lines)
+        shipping_discounts = sum(_allocated(s) for s in shipping_lines)
         tax = sum(Decimal(t["price"]) for li in lines for t in li["tax_lines"])
-        shipping = sum(Decimal(s["discounted_price"]) for s in order["shipping_lines"])
+        shipping = sum(Decimal(s["discounted_price"]) for s in shipping_lines)
+        assert all(li["total_discount"] == "0.00" for li in lines), "Shopify puts discounts in allocations"
+        assert all(Decimal(s["price"]) - Decimal(s["discounted_price"]) == _allocated(s) for s in shipping_lines)
         assert Decimal(order["total_line_items_price"]) == items
-        assert Decimal(order["subtotal_price"]) == items - discounts
+        assert Decimal(order["subtotal_price"]) == items - line_discounts
+        assert Decimal(order["total_discounts"]) == line_discounts + shipping_discounts
         assert Decimal(order["total_tax"]) == tax
-        assert Decimal(order["total_price"]) == items - discounts + tax + shipping
-        assert order["total_shipping_price_set"]["shop_money"] == {"amount": f"{shipping:.2f}", "currency_code": "USD"}
-        if order["discount_codes"]:
-            assert Decimal(order["discount_codes"][0]["amount"]) == discounts
+        assert Decimal(order["total_price"]) == items - line_discounts + tax + shipping
+        assert order["total_shipping_price_set"]["shop_money"] == {
+            "amount": f"{shipping + shipping_discounts:.2f}", "currency_code": "USD"}
+        codes = {d["code"]: Decimal(d["amount"]) for d in order["discount_codes"]}
+        for index, application in enumerate(order["discount_applications"]):
+            allocated = sum((Decimal(a["amount"]) for li in [*lines, *shipping_lines]
+                             for a in li["discount_allocations"] if a["discount_application_index"] == index),
+                            Decimal(0))
+            if application["type"] == "discount_code":
+                assert codes[application["code"]] == allocated
+
+
+def test_discounts_come_as_shopify_sends_them() -> None:
+    orders = _orders(12, 300)
+    applications = [a for o in orders for a in o["discount_applications"]]
+    assert {a["type"] for a in applications} == {"discount_code", "automatic"}
+    assert {a["target_type"] for a in applications} == {"line_item", "shipping_line"}
+    assert any(len(o["discount_applications"]) > 1 for o in orders), "no order with two discounts"
+    assert any(s["discounted_price"] == "0.00" and s["price"] != "0.00" for o in orders for s in o["shipping_lines"])
+
+
+def test_a_shop_whose_prices_include_tax_adds_no_tax_to_the_total() -> None:
+    for order in _orders(13, 40, taxes_included=True):
+        lines = order["line_items"]
+        subtotal = sum(Decimal(li["price"]) * li["quantity"] - _allocated(li) for li in lines)
+        shipping = sum(Decimal(s["discounted_price"]) for s in order["shipping_lines"])
+        assert order["taxes_included"] is True
+        assert Decimal(order["total_price"]) == subtotal + shipping
+        for li in lines:
+            for t in li["tax_lines"]:  # the part of the price the rate makes up
+                gross = Decimal(li["price"]) * li["quantity"] - _allocated(li)
+                rate = Decimal(str(t["rate"]))
+                assert Decimal(t["price"]) == (gross * rate / (1 + rate)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def test_ids_exceed_two_to_the_53_and_survive_json_exactly() -> None:

@@ -163,7 +163,7 @@ ODD_VALUES: list[Any] = [None, "", " ", "\t", "x", "x" * 31, "x" * 61, "SVA32", 
                          "2026-11-23T14:59:00+02:00", "0999-01-01T00:00:00+00:00", "2026-11-23T14:59+00:00",
                          "20261123T145900+00:00", "not a time", "#", "🌸" * 30, "🌸" * 31]
 RECORD_KEYS = ["v", "order_id", "name", "number", "created_at", "email", "shipping_method", "total_shipping",
-               "customer", "billing", "shipping", "items"]
+               "taxes_included", "customer", "billing", "shipping", "items"]
 ITEM_KEYS = ["sku", "barcode", "ordered", "quantity", "price", "discount", "tax", "facility_id", "store",
              "fulfilled_at"]
 PERSON_KEYS = ["first_name", "last_name", "email", "phone", "address1", "address2", "city", "country",

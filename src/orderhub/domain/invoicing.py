@@ -189,23 +189,35 @@ class _Item(NamedTuple):
     tax: Decimal
 
 
-def _item(r: _Reader, upc_source: str) -> _Item:
+def _item(r: _Reader, upc_source: str, taxes_included: bool) -> _Item:
     ordered = r.integer("ordered")
     quantity = r.integer("quantity")
     if ordered < 1 or not 1 <= quantity <= ordered:
         raise FeedError(r.path, f"quantity {quantity} of a line of {ordered} is not possible")
-    price, discount, tax = r.money("price"), r.money("discount"), r.money("tax")
-    # Shopify gives the line's discount and tax in total; the invoice wants them per unit.
-    unit_discount, unit_tax = discount / ordered, tax / ordered
-    net = price - unit_discount
-    orig_tax = unit_tax * price / net if net > 0 else unit_tax
+    orig_price, orig_tax, price, tax = _line_amounts(r.money("price"), r.money("discount"), r.money("tax"),
+                                                     ordered, taxes_included)
     sku, barcode = r.text("sku"), r.text("barcode")
     upc = {"barcode": barcode, "sku": sku, "barcode-or-sku": barcode or sku}[upc_source]
     facility = r.data.get("facility_id")
     return _Item(upc=upc, sku=sku, facility_id=facility if isinstance(facility, int) else None,
                  store=r.text("store", required=True) or "", quantity=quantity,
-                 fulfilled_at=r.moment("fulfilled_at"), orig_price=_q(price), orig_tax=_q(orig_tax), price=_q(net),
-                 tax=_q(unit_tax))
+                 fulfilled_at=r.moment("fulfilled_at"), orig_price=orig_price, orig_tax=orig_tax, price=price,
+                 tax=tax)
+
+
+def _line_amounts(price: Decimal, discount: Decimal, tax: Decimal, ordered: int,
+                  taxes_included: bool) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(orig_price, orig_tax, price, tax) of one unit, tax apart: Retail Pro adds an item's tax to its price.
+
+    Shopify gives a line's discount and tax in total (the discount is the sum of its allocations); the
+    invoice wants them per unit. Where the shop's prices include tax, the tax is taken out of them, so
+    price plus tax is still what the customer paid."""
+    unit_discount, unit_tax = discount / ordered, tax / ordered
+    net = price - unit_discount
+    orig_tax = unit_tax * price / net if net > _ZERO else unit_tax  # the tax of the undiscounted price
+    if taxes_included:
+        price, net = price - orig_tax, net - unit_tax
+    return price.quantize(_PLACES), orig_tax.quantize(_PLACES), net.quantize(_PLACES), unit_tax.quantize(_PLACES)
 
 
 def _q(amount: Decimal) -> Decimal:
@@ -264,7 +276,8 @@ def _transform_checked(record: Any, options: Options) -> Documents:
         raise FeedError("v", f"is {r.data.get('v')!r}; this transform reads feed version {FEED_VERSION}")
     order_id = r.integer("order_id")
     name = r.text("name") or f"id {order_id}"
-    items = [_item(i, options.upc_source) for i in r.objs("items")]
+    included = r.data.get("taxes_included") is True
+    items = [_item(i, options.upc_source, included) for i in r.objs("items")]
     if not items:
         raise FeedError("items", "is empty: a completed order has fulfilled items")
     store = invoicing_store(items, options.invoicing)
@@ -426,14 +439,14 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
 _new_item = tuple.__new__  # _Item(...) without the keyword handling of its __new__
 
 
-def _fast_item(data: Any, upc_source: str, moments: dict[str, datetime]) -> _Item:
+def _fast_item(data: Any, upc_source: str, moments: dict[str, datetime], included: bool) -> _Item:
     if data.__class__ is not dict:
         raise _Unusual("items")
     get = data.get
     ordered, quantity = get("ordered"), get("quantity")
     if ordered.__class__ is not int or quantity.__class__ is not int or ordered < 1 or not 1 <= quantity <= ordered:
         raise _Unusual("quantity")
-    key = (get("price", "0"), get("discount", "0"), get("tax", "0"), ordered)
+    key = (get("price", "0"), get("discount", "0"), get("tax", "0"), ordered, included)
     if key[0].__class__ is str and key[1].__class__ is str and key[2].__class__ is str:  # not 1 == True == 1.0
         amounts = _AMOUNTS.get(key) or _item_amounts(key)
     else:
@@ -455,18 +468,14 @@ def _fast_item(data: Any, upc_source: str, moments: dict[str, datetime]) -> _Ite
 
 # A line's amounts depend only on its price, discount, tax and quantity ordered, and orders repeat
 # them (a catalogue's prices, the same quantities): each is worked out once (the cache is bounded).
-_AMOUNTS: dict[tuple[Any, Any, Any, int], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+_AMOUNTS: dict[tuple[Any, Any, Any, int, bool], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 _AMOUNTS_KEPT = 20_000
 
 
-def _item_amounts(key: tuple[Any, Any, Any, int], keep: bool = True) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+def _item_amounts(key: tuple[Any, Any, Any, int, bool], keep: bool = True
+                  ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """(orig_price, orig_tax, price, tax) of a line, as _item works them out."""
-    price, discount, tax = _amount(key[0]), _amount(key[1]), _amount(key[2])
-    ordered = key[3]
-    unit_discount, unit_tax = discount / ordered, tax / ordered
-    net = price - unit_discount
-    orig_tax = unit_tax * price / net if net > _ZERO else unit_tax
-    amounts = (price.quantize(_PLACES), orig_tax.quantize(_PLACES), net.quantize(_PLACES), unit_tax.quantize(_PLACES))
+    amounts = _line_amounts(_amount(key[0]), _amount(key[1]), _amount(key[2]), key[3], key[4])
     if keep:
         if len(_AMOUNTS) >= _AMOUNTS_KEPT:
             _AMOUNTS.clear()
@@ -538,7 +547,8 @@ def _transform_fast(record: Any, options: Options) -> _Parts | None:
     if lines.__class__ is not list or not lines or len(lines) > MAX_ITEMS:
         return None
     upc_source, moments = options.upc_source, {}
-    items = [_fast_item(line, upc_source, moments) for line in lines]
+    included = get("taxes_included") is True
+    items = [_fast_item(line, upc_source, moments, included) for line in lines]
     first = items[0].store
     one_store = options.invoicing in INVOICING_RULES and all(i.store == first for i in items)
     store = first if one_store else invoicing_store(items, options.invoicing)

@@ -61,6 +61,31 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class DiscountAllocation:
+    """The part of one discount application that fell on a line or a shipping line (shop currency)."""
+
+    amount: Decimal
+    application_index: int | None = None
+
+
+@dataclass(frozen=True)
+class DiscountApplication:
+    """A discount as the customer saw it: a code, an automatic discount, a manual (staff or POS) one, or a
+    script. ``index`` is its place in the order's list, which allocations point at."""
+
+    index: int
+    type: str  # discount_code | automatic | manual | script
+    value: Decimal  # a percentage (``value_type`` percentage) or an amount in the order's currency
+    value_type: str  # percentage | fixed_amount
+    target_type: str  # line_item | shipping_line
+    target_selection: str | None = None  # all | entitled | explicit
+    allocation_method: str | None = None  # across | each | one
+    code: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class LineItem:
     shopify_id: str
     title: str
@@ -73,9 +98,10 @@ class LineItem:
     current_quantity: int | None = None
     fulfillable_quantity: int = 0
     fulfillment_status: str | None = None
-    total_discount: Decimal = Decimal("0")
+    total_discount: Decimal = Decimal("0")  # the sum of its discount allocations, whatever discount they came from
     tax: Decimal = Decimal("0")
     requires_shipping: bool = True
+    discount_allocations: tuple[DiscountAllocation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,8 +109,13 @@ class ShippingLine:
     shopify_id: str
     title: str
     price: Decimal
-    discounted_price: Decimal
+    discounted_price: Decimal  # what the customer pays for it: price less its discount allocations
     code: str | None = None
+    discount_allocations: tuple[DiscountAllocation, ...] = ()
+
+    @property
+    def discount(self) -> Decimal:
+        return self.price - self.discounted_price
 
 
 class OrderStatus(str, Enum):
@@ -120,6 +151,29 @@ class Order:
     billing_address: Address | None = None
     shipping_lines: tuple[ShippingLine, ...] = ()
     source_name: str | None = None  # where it was sold: web, pos (a store's POS), shopify_draft_order ...
+    discount_applications: tuple[DiscountApplication, ...] = ()
+    taxes_included: bool = False  # line prices (and so the subtotal) already contain the tax
+    total_line_items_price: Decimal | None = None  # the lines' prices times quantities, before any discount
+    total_tip: Decimal = Decimal("0")
+    total_duties: Decimal = Decimal("0")  # import duties charged on top of the prices
+    total_additional_fees: Decimal = Decimal("0")
+    presentment_currency: str | None = None  # the currency the customer paid in, when not the shop's
+    presentment_total_price: Decimal | None = None
+    refunds: tuple["Refund", ...] = ()  # refunds the order's own body reports (orders/updated, orders/cancelled)
+
+    @property
+    def line_discounts(self) -> Decimal:
+        return sum((i.total_discount for i in self.items), Decimal("0"))
+
+    @property
+    def shipping_discounts(self) -> Decimal:
+        return sum((s.discount for s in self.shipping_lines), Decimal("0"))
+
+    def allocated(self, index: int) -> Decimal:
+        """How much of discount application ``index`` fell on the lines and the shipping lines."""
+        lines = [*self.items, *self.shipping_lines]
+        return sum((a.amount for line in lines for a in line.discount_allocations if a.application_index == index),
+                   Decimal("0"))
 
     @property
     def channel(self) -> str:
@@ -153,6 +207,20 @@ class Refund:
     currency: str | None
     lines: tuple[RefundLine, ...] = ()
     note: str | None = None
+    adjustments: tuple["RefundAdjustment", ...] = ()
+    # Where ``created_at`` came from: the refund's own created_at, its processed_at, its first transaction,
+    # or (Shopify's test notification has none) the time the notification was sent.
+    time_source: str = "created_at"
+
+
+@dataclass(frozen=True)
+class RefundAdjustment:
+    """An order adjustment made by a refund: a shipping refund, or a refund discrepancy."""
+
+    kind: str
+    amount: Decimal
+    tax: Decimal = Decimal("0")
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

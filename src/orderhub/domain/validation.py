@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Address, Order
+from orderhub.domain.order_totals import reconcile
 
 KnownCode = Callable[[str], bool]
 
@@ -27,6 +28,7 @@ def validate_order(order: Order, *, known_currency: KnownCode, known_country: Kn
             validate_address(kind, address, known_country)
     if order.total_price < 0:
         raise InvalidRecord("total_price", f"negative total {order.total_price}")
+    reconcile(order)
 
 
 def validate_address(path: str, address: Address, known_country: KnownCode) -> None:

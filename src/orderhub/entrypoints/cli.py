@@ -15,6 +15,7 @@ from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
+    cli_fidelity,
     cli_invoicing,
     cli_jobs,
     cli_oms,
@@ -453,9 +454,15 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
     if ship:
         click.echo("  ship to " + ", ".join(str(ship[k]) for k in ("name", "address1", "address2", "city", "zip",
                                                                    "country_code") if ship.get(k)))
-    _table("Items", ["sku", "title", "qty", "current", "price", "tax"],
-           [[i["sku"], i["title"], i["quantity"], i["current_quantity"], i["price"], i["tax"]]
+    _table("Items", ["sku", "title", "qty", "current", "price", "discount", "tax"],
+           [[i["sku"], i["title"], i["quantity"], i["current_quantity"], i["price"], i["total_discount"], i["tax"]]
             for i in order["items"]])
+    if order["discounts"]:
+        _table("Discounts", ["#", "kind", "code or title", "value", "on", "took off"],
+               [[d["position"], d["type"], d["code"] or d["title"],
+                 f"{d['value']} %" if d["value_type"] == "percentage" else d["value"],
+                 "shipping" if d["target_type"] == "shipping_line" else "items", d["allocated"]]
+                for d in order["discounts"]])
     if order["units"]:
         _table("Units", ["unit", "sku", "status", "facility", "queue", "shipment"],
                [[u["id"], u["sku"], u["status"], u["facility"], u["queue"], u["shipment_id"]] for u in order["units"]])
@@ -505,6 +512,7 @@ cli_webhooks.register(main)
 cli_subscriptions.register(main)
 cli_reconcile.register(main)
 cli_invoicing.register(main)
+cli_fidelity.register(main)
 cli_users.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)

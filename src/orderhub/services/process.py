@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from orderhub.adapters.shopify import translate
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, inbox, new_orders, traffic
+from orderhub.adapters.store import error_log, inbox, new_orders, privacy_store, traffic
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
@@ -28,7 +28,7 @@ from orderhub.adapters.store.schema import deliveries, job_state
 from orderhub.adapters.store.shops import by_id
 from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
-from orderhub.domain.model import Freshness, OrderStatus
+from orderhub.domain.model import Freshness, OrderStatus, Refund
 from orderhub.domain.validation import validate_order
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
 from orderhub.services import order_sync
@@ -65,15 +65,20 @@ def handle(conn: Connection, row: Any) -> Result:
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(None, f"payload is not valid JSON: {exc}") from None
     topic = row.topic
+    notified_at = row.triggered_at or row.received_at
     if topic in ORDER_TOPICS:
-        order = translate.order(payload)
+        order = translate.order(payload, notified_at)
         validate_order(order, known_currency=known_currency, known_country=known_country)
         fresh = store.apply_order(conn, row.shop_id, order, row.id)
         if fresh in (Freshness.NEW, Freshness.NEWER):
             order_sync.after_ingest(conn, row.shop_id, order.shopify_id, fresh)
+        # Refunds the body carries count once by id, whether or not this version of the order is
+        # news (an older version can report a refund no other record did); they travel in the order's event.
+        refunded = [r for r in order.refunds if _apply_refund(conn, row, r) == "applied"]
+        if fresh in (Freshness.NEW, Freshness.NEWER):
             kind = "order.created" if fresh is Freshness.NEW else "order.updated"
             return Result("applied", (kind, order))
-        return Result(fresh.value)
+        return Result("applied" if refunded else fresh.value)
     if topic == "orders/edited":
         edit = translate.order_edit(payload)
         outcome = store.apply_order_edit(conn, row.shop_id, edit, row.id)
@@ -81,10 +86,8 @@ def handle(conn: Connection, row: Any) -> Result:
             order_sync.after_edit(conn, row.shop_id, edit.order_id)
         return Result(outcome, (("order.edited", edit) if outcome == "applied" else None))
     if topic == "refunds/create":
-        refund = translate.refund(payload)
-        outcome = store.apply_refund(conn, row.shop_id, refund, row.id)
-        if outcome == "applied":
-            order_sync.after_refund(conn, row.shop_id, refund)
+        refund = translate.refund(payload, notified_at)
+        outcome = _apply_refund(conn, row, refund)
         return Result(outcome, (("refund.created", refund) if outcome == "applied" else None))
     if topic == "order_transactions/create":
         # Payment status itself comes with the order's own versions (orders/paid, orders/updated);
@@ -109,18 +112,18 @@ def handle(conn: Connection, row: Any) -> Result:
         applied = fresh in (Freshness.NEW, Freshness.NEWER)
         return Result("applied" if applied else fresh.value, (("inventory_level.updated", level) if applied else None))
     if topic == "customers/redact":
-        store.redact_customer(conn, row.shop_id, translate.customer_redaction(payload), row.id)
+        privacy_store.redact_customer(conn, row.shop_id, translate.customer_redaction(payload), row.id)
         return Result("applied")
     if topic == "customers/data_request":
-        store.customer_data(conn, row.shop_id, translate.customer_data_request(payload), row.id)
+        privacy_store.customer_data(conn, row.shop_id, translate.customer_data_request(payload), row.id)
         return Result("applied")
     if topic == "shop/redact":
         translate.shop_redaction(payload)
-        store.redact_shop(conn, row.shop_id, row.id)
+        privacy_store.redact_shop(conn, row.shop_id, row.id)
         return Result("applied")
     if topic == "app/uninstalled":
         translate.app_uninstalled(payload)
-        return Result(store.mark_uninstalled(conn, row.shop_id, row.triggered_at or row.received_at))
+        return Result(privacy_store.mark_uninstalled(conn, row.shop_id, row.triggered_at or row.received_at))
     if topic == "bulk_operations/finish":
         # Recorded where the bulk import jobs (services/jobs/initial_load.py) look while they wait:
         # job_state, namespace the topic, key the operation's gid. Polling still decides the outcome.
@@ -134,6 +137,13 @@ def handle(conn: Connection, row: Any) -> Result:
                keys=("job", "shop_id", "key"), update=("value",))
         return Result("recorded")
     raise AssertionError(f"unsupported topic {topic!r} reached the processor")  # receivers mark these
+
+
+def _apply_refund(conn: Connection, row: Any, refund: Refund) -> str:
+    outcome = store.apply_refund(conn, row.shop_id, refund, row.id)
+    if outcome == "applied":
+        order_sync.after_refund(conn, row.shop_id, refund)
+    return outcome
 
 
 def describe(row: Any) -> str:
@@ -162,13 +172,15 @@ def _read_for_batch(row: Any) -> tuple[new_orders.Key | None, new_orders.NewOrde
         if row.topic == "orders/edited":
             return (row.shop_id, translate.order_edit(payload).order_id), None
         if row.topic == "refunds/create":
-            return (row.shop_id, translate.refund(payload).order_id), None
+            return (row.shop_id, translate.refund(payload, row.triggered_at or row.received_at).order_id), None
         if row.topic not in ORDER_TOPICS:
             return None, None
         order = translate.order(payload)
     except Exception:
         return None, None
     key = (row.shop_id, order.shopify_id)
+    if order.refunds:  # its refunds are applied one by one, with their returns
+        return key, None
     try:
         validate_order(order, known_currency=known_currency, known_country=known_country)
     except Exception:

@@ -72,7 +72,7 @@ from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
 from orderhub.services.jobs.import_orders import (
     admin_client,
-    complete_lines,
+    complete_order,
     inbox_entry,
     poll_orders,
     updated_since_query,
@@ -303,7 +303,7 @@ def fetch_order(client: AdminClient, shopify_id: str) -> dict[str, Any] | None:
     node = (data or {}).get("order")
     if node is None:
         return None
-    complete_lines(client, node)
+    complete_order(client, node)
     return graphql_orders.to_rest(node)
 
 

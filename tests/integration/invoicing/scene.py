@@ -37,7 +37,8 @@ def order_changes(order_id: int, **changes: Any) -> dict[str, Any]:
                 {"id": order_id + 1, "sku": "SKU-1", "title": "T-shirt 👕", "quantity": 2, "price": "10.00",
                  "variant_id": BIG_ID + 100, "tax_lines": [{"price": "3.80", "rate": 0.19, "title": "MwSt"}]},
                 {"id": order_id + 2, "sku": "SKU-2", "title": "Сувенир", "quantity": 1, "price": "10.00",
-                 "total_discount": "2.50", "variant_id": BIG_ID + 101,
+                 "total_discount": "0.00", "variant_id": BIG_ID + 101,
+                 "discount_allocations": [{"amount": "2.50", "discount_application_index": 0}],
                  "tax_lines": [{"price": "1.90", "rate": 0.19, "title": "MwSt"}]}], **changes}
 
 

@@ -35,7 +35,13 @@ import orjson
 
 from orderhub.adapters.shopify.fields import Fields, parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient, ShopifyError
-from orderhub.adapters.shopify.graphql_orders import _LINE_FIELDS, _MONEY, ORDER_FIELDS, to_rest
+from orderhub.adapters.shopify.graphql_orders import (
+    _DISCOUNT_APPLICATION_FIELDS,
+    _LINE_FIELDS,
+    _SHIPPING_LINE_FIELDS,
+    ORDER_FIELDS,
+    to_rest,
+)
 from orderhub.domain.errors import InvalidRecord
 
 FINISHED = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
@@ -471,9 +477,8 @@ ORDERS_QUERY = f"""
       node {{
         {ORDER_FIELDS}
         lineItems {{ edges {{ node {{ {_LINE_FIELDS} }} }} }}
-        shippingLines {{
-          edges {{ node {{ id title code originalPriceSet {{ {_MONEY} }} discountedPriceSet {{ {_MONEY} }} }} }}
-        }}
+        shippingLines {{ edges {{ node {{ {_SHIPPING_LINE_FIELDS} }} }} }}
+        discountApplications {{ edges {{ node {{ {_DISCOUNT_APPLICATION_FIELDS} }} }} }}
       }}
     }}
   }}
@@ -497,6 +502,9 @@ def parse_order(group: Group) -> BulkOrder:
     node = dict(group.record)
     node["lineItems"] = {"nodes": group.of_type("LineItem")}
     node["shippingLines"] = {"nodes": group.of_type("ShippingLine")}
+    # Discount applications have no id: their lines are told by __typename (which the query asks for).
+    node["discountApplications"] = {"nodes": [c for c in group.children
+                                              if str(c.get("__typename", "")).endswith("Application")]}
     try:
         payload = to_rest(node)
     except (KeyError, TypeError, AttributeError) as exc:

@@ -49,6 +49,10 @@ class Fields:
         self.data = data
         self.path = path
 
+    def path_to(self, key: str) -> str:
+        """Where ``key`` of this object is in the payload, as error messages name it."""
+        return self._p(key)
+
     def _p(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
@@ -148,6 +152,21 @@ class Fields:
         else:
             raise InvalidRecord(self._p(key), f"expected comma-separated text, got {type(value).__name__}")
         return tuple(t.strip() for t in parts if t.strip())
+
+    def shop_amount(self, key: str, *, required: bool = False, default: str = "0") -> Decimal:
+        """An amount in the shop's currency: ``{key}_set.shop_money`` where Shopify sends it, else ``key``.
+
+        Both are the shop's currency in REST bodies; the set is the one Shopify keeps current."""
+        from_set = self.shop_money(f"{key}_set")
+        return from_set if from_set is not None else self.money(key, required=required, default=default)
+
+    def presentment_money(self, key: str) -> tuple[Decimal, str | None] | None:
+        """``{"presentment_money": {"amount", "currency_code"}}`` of a money set: what the customer saw."""
+        money_set = self.obj(key)
+        money = None if money_set is None else money_set.obj("presentment_money")
+        if money is None or money.data.get("amount") is None:
+            return None
+        return money.money("amount"), money.str("currency_code", max_len=3)
 
     def shop_money(self, key: str) -> Decimal | None:
         """``{"shop_money": {"amount": "1.00"}}`` money sets, as in ``total_shipping_price_set``."""

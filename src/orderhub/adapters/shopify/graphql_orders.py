@@ -18,20 +18,49 @@ _MONEY = "shopMoney { amount currencyCode }"
 _ADDRESS = ("name firstName lastName company address1 address2 city province provinceCode zip country "
             "countryCodeV2 phone latitude longitude")
 
-_LINE_FIELDS = """
+# A line's or shipping line's discounts: what fell on it, and which of the order's applications it came from.
+_ALLOCATIONS = ("discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } "
+                "discountApplication { index } }")
+
+_LINE_FIELDS = f"""
           id sku title variantTitle quantity currentQuantity requiresShipping
-          originalUnitPriceSet { shopMoney { amount currencyCode } }
-          totalDiscountSet { shopMoney { amount currencyCode } }
-          taxLines { priceSet { shopMoney { amount currencyCode } } rate title }
-          variant { id } product { id }
+          originalUnitPriceSet {{ shopMoney {{ amount currencyCode }} }}
+          {_ALLOCATIONS}
+          taxLines {{ priceSet {{ shopMoney {{ amount currencyCode }} }} rate title }}
+          variant {{ id }} product {{ id }}
+"""
+
+_SHIPPING_LINE_FIELDS = (f"id title code isRemoved originalPriceSet {{ {_MONEY} }} "
+                         f"discountedPriceSet {{ {_MONEY} }} {_ALLOCATIONS}")
+
+# Orders carry few discount applications; an order with more has the rest fetched with MORE_DISCOUNTS_QUERY.
+DISCOUNTS_PER_ORDER = 5
+
+_DISCOUNT_APPLICATION_FIELDS = """
+    __typename index allocationMethod targetSelection targetType
+    value { __typename ... on MoneyV2 { amount currencyCode } ... on PricingPercentageValue { percentage } }
+    ... on DiscountCodeApplication { code }
+    ... on AutomaticDiscountApplication { title }
+    ... on ManualDiscountApplication { title description }
+    ... on ScriptDiscountApplication { title }
+"""
+
+_DISCOUNT_APPLICATIONS = f"""
+discountApplications(first: {DISCOUNTS_PER_ORDER}) {{
+  pageInfo {{ hasNextPage endCursor }}
+  nodes {{ {_DISCOUNT_APPLICATION_FIELDS} }}
+}}
 """
 
 # An order's own fields (its lines and shipping lines are asked for apart: paged here, flat in bulk).
 ORDER_FIELDS = f"""
 id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
 displayFinancialStatus displayFulfillmentStatus tags note sourceName
-subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} }} totalTaxSet {{ {_MONEY} }}
-totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
+taxesIncluded dutiesIncluded presentmentCurrencyCode
+subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} presentmentMoney {{ amount currencyCode }} }}
+totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
+totalTipReceivedSet {{ {_MONEY} }} originalTotalDutiesSet {{ {_MONEY} }}
+originalTotalAdditionalFeesSet {{ {_MONEY} }}
 customer {{ id email firstName lastName phone }}
 shippingAddress {{ {_ADDRESS} }}
 billingAddress {{ {_ADDRESS} }}
@@ -43,17 +72,30 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
       {ORDER_FIELDS}
+      {_DISCOUNT_APPLICATIONS}
       lineItems(first: {LINES_PER_ORDER}) {{
         pageInfo {{ hasNextPage endCursor }}
         nodes {{ {_LINE_FIELDS} }}
       }}
       shippingLines(first: {SHIPPING_LINES_PER_ORDER}) {{
-        nodes {{ id title code originalPriceSet {{ {_MONEY} }} discountedPriceSet {{ {_MONEY} }} }}
+        nodes {{ {_SHIPPING_LINE_FIELDS} }}
       }}
     }}
   }}
 }}
 """
+
+# For the rare order with more discount applications than the orders query carries.
+MORE_DISCOUNTS_QUERY = """
+query OrderDiscounts($id: ID!, $after: String) {
+  order(id: $id) {
+    discountApplications(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { %s }
+    }
+  }
+}
+""" % _DISCOUNT_APPLICATION_FIELDS
 
 # For the rare order with more lines than one page of the orders query carries.
 MORE_LINES_QUERY = """
@@ -74,6 +116,14 @@ def _amount(money_set: Any) -> str | None:
     return (money_set.get("shopMoney") or {}).get("amount")
 
 
+def _money(money: Any) -> dict[str, Any] | None:
+    return None if not money else {"amount": money.get("amount"), "currency_code": money.get("currencyCode")}
+
+
+def _shop_set(money_set: Any) -> dict[str, Any] | None:
+    return None if not money_set else {"shop_money": _money(money_set.get("shopMoney"))}
+
+
 def _gid(value: Any) -> str | None:
     return None if value is None else shopify_id(value, "id")
 
@@ -88,6 +138,34 @@ _FINANCIAL = {"PENDING": "pending", "AUTHORIZED": "authorized", "PARTIALLY_PAID"
 _FULFILLMENT = {"UNFULFILLED": None, "PARTIALLY_FULFILLED": "partial", "FULFILLED": "fulfilled",
                 "RESTOCKED": "restocked", "ON_HOLD": None, "SCHEDULED": None, "IN_PROGRESS": None,
                 "PENDING_FULFILLMENT": None, "OPEN": None}
+
+
+def _allocations(line: Any) -> list[dict[str, Any]]:
+    return [{"amount": _amount(a.get("allocatedAmountSet")),
+             "discount_application_index": (a.get("discountApplication") or {}).get("index")}
+            for a in line.get("discountAllocations") or []]
+
+
+_APPLICATION_TYPES = {"DiscountCodeApplication": "discount_code", "AutomaticDiscountApplication": "automatic",
+                      "ManualDiscountApplication": "manual", "ScriptDiscountApplication": "script"}
+
+
+def _application(a: Any) -> dict[str, Any]:
+    """A DiscountApplication node as the REST body's discount_applications entry."""
+    value = a.get("value") or {}
+    percentage = value.get("percentage")
+    return {"type": _APPLICATION_TYPES.get(a.get("__typename") or "", (a.get("__typename") or "").lower() or None),
+            "code": a.get("code"), "title": a.get("title"), "description": a.get("description"),
+            "value": str(percentage) if percentage is not None else value.get("amount"),
+            "value_type": "percentage" if percentage is not None else "fixed_amount",
+            "allocation_method": (a.get("allocationMethod") or "").lower() or None,
+            "target_selection": (a.get("targetSelection") or "").lower() or None,
+            "target_type": (a.get("targetType") or "").lower() or None}
+
+
+def _index_ordered(applications: list[Any]) -> list[Any]:
+    """Allocations point at an application by its index: the REST list is in index order."""
+    return sorted(applications, key=lambda a: a.get("index") if isinstance(a.get("index"), int) else 0)
 
 
 def _address(a: Any) -> dict[str, Any] | None:
@@ -134,6 +212,16 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
         "total_tax": _amount(node.get("totalTaxSet")),
         "total_discounts": _amount(node.get("totalDiscountsSet")),
         "total_shipping_price_set": {"shop_money": {"amount": _amount(node.get("totalShippingPriceSet")) or "0"}},
+        "taxes_included": bool(node.get("taxesIncluded")),
+        "duties_included": bool(node.get("dutiesIncluded")),
+        "total_tip_received": _amount(node.get("totalTipReceivedSet")),
+        "original_total_duties_set": _shop_set(node.get("originalTotalDutiesSet")),
+        "original_total_additional_fees_set": _shop_set(node.get("originalTotalAdditionalFeesSet")),
+        "presentment_currency": node.get("presentmentCurrencyCode"),
+        "total_price_set": node.get("totalPriceSet") and {
+            "shop_money": _money(node["totalPriceSet"].get("shopMoney")),
+            "presentment_money": _money(node["totalPriceSet"].get("presentmentMoney"))},
+        "discount_applications": [_application(a) for a in _index_ordered(_nodes(node.get("discountApplications")))],
         "customer": None if not customer else {
             "id": int(shopify_id(customer["id"], "customer.id")), "email": customer.get("email"),
             "first_name": customer.get("firstName"), "last_name": customer.get("lastName"),
@@ -146,7 +234,7 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
             "quantity": li.get("quantity"), "current_quantity": li.get("currentQuantity"),
             "requires_shipping": li.get("requiresShipping", True),
             "price": _amount(li.get("originalUnitPriceSet")),
-            "total_discount": _amount(li.get("totalDiscountSet")) or "0",
+            "discount_allocations": _allocations(li),
             "tax_lines": [{"price": _amount(t.get("priceSet")), "rate": t.get("rate"), "title": t.get("title")}
                           for t in li.get("taxLines") or []],
             "variant_id": _ref_id(li.get("variant")), "product_id": _ref_id(li.get("product")),
@@ -154,5 +242,6 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
         "shipping_lines": [{
             "id": int(shopify_id(s["id"], "shipping_lines.id")), "title": s.get("title"), "code": s.get("code"),
             "price": _amount(s.get("originalPriceSet")), "discounted_price": _amount(s.get("discountedPriceSet")),
+            "is_removed": bool(s.get("isRemoved")), "discount_allocations": _allocations(s),
         } for s in _nodes(node.get("shippingLines"))],
     }

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from orderhub.adapters.shopify import discounts
 from orderhub.adapters.shopify.fields import Fields
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import (
@@ -22,6 +23,7 @@ from orderhub.domain.model import (
     Product,
     ProductDeletion,
     Refund,
+    RefundAdjustment,
     RefundLine,
     ShippingLine,
     ShopRedaction,
@@ -30,21 +32,36 @@ from orderhub.domain.model import (
 )
 
 
-def order(payload: Any) -> Order:
+def order(payload: Any, notified_at: datetime | None = None) -> Order:
+    """``notified_at``: when Shopify sent the body, the time of last resort for refunds it carries."""
     f = Fields(payload)
     created_at = f.time("created_at", required=True)
     updated_at = f.time("updated_at") or created_at
     assert created_at is not None and updated_at is not None
     currency = f.str("currency", required=True, max_len=16)
     assert currency is not None
-    items = tuple(_line_item(li) for li in f.objs("line_items"))
-    shipping_lines = tuple(_shipping_line(sl) for sl in f.objs("shipping_lines"))
-    total_shipping = f.shop_money("total_shipping_price_set")
-    if total_shipping is None:
+    line_fields = f.objs("line_items")
+    items = tuple(_line_item(li) for li in line_fields)
+    shipping_fields = [sl for sl in f.objs("shipping_lines") if not sl.bool("is_removed", False)]
+    shipping_lines = tuple(_shipping_line(sl) for sl in shipping_fields)
+    applied = discounts.applications(f)
+    discounts.check_allocations(
+        [(li.path, i.discount_allocations) for li, i in zip(line_fields, items, strict=True)]
+        + [(sf.path, s.discount_allocations) for sf, s in zip(shipping_fields, shipping_lines, strict=True)], applied)
+    # What the customer pays for shipping: the lines after their discounts. The order's
+    # total_shipping_price_set is before shipping discounts; it is the figure of last resort.
+    if shipping_lines:
         total_shipping = sum((sl.discounted_price for sl in shipping_lines), Decimal("0"))
+    else:
+        total_shipping = f.shop_money("total_shipping_price_set") or Decimal("0")
+    line_discounts = sum((i.total_discount for i in items), Decimal("0"))
+    lines_total = sum((i.price * i.quantity for i in items), Decimal("0"))
+    has = f.data.get
     number = f.str("order_number", max_len=40) or f.str("number", max_len=40)
+    presentment = f.presentment_money("total_price_set")
+    shop_id = f.id() or ""
     return Order(
-        shopify_id=f.id() or "",
+        shopify_id=shop_id,
         name=f.str("name", max_len=100),
         number=number,
         email=f.str("email", max_len=320) or f.str("contact_email", max_len=320),
@@ -52,11 +69,14 @@ def order(payload: Any) -> Order:
         financial_status=f.str("financial_status", max_len=32),
         fulfillment_status=f.str("fulfillment_status", max_len=32),
         currency=currency.upper(),
-        subtotal_price=f.money("subtotal_price"),
-        total_discounts=f.money("total_discounts"),
-        total_tax=f.money("total_tax"),
+        # Bodies that leave a figure out get it worked out, so only figures Shopify sent can disagree.
+        subtotal_price=(f.shop_amount("subtotal_price") if has("subtotal_price") is not None
+                        else lines_total - line_discounts),
+        total_discounts=(f.shop_amount("total_discounts") if has("total_discounts") is not None
+                         else line_discounts + sum((s.discount for s in shipping_lines), Decimal("0"))),
+        total_tax=f.shop_amount("total_tax"),
         total_shipping=total_shipping,
-        total_price=f.money("total_price", required=True),
+        total_price=f.shop_amount("total_price", required=True),
         tags=f.tags(),
         note=f.str("note", max_len=5000),
         cancel_reason=f.str("cancel_reason", max_len=64),
@@ -69,14 +89,26 @@ def order(payload: Any) -> Order:
         billing_address=_address(f.obj("billing_address")),
         shipping_lines=shipping_lines,
         source_name=f.str("source_name", max_len=64),
+        discount_applications=applied,
+        taxes_included=f.bool("taxes_included", False),
+        total_line_items_price=(f.shop_amount("total_line_items_price")
+                                if has("total_line_items_price") is not None else None),
+        total_tip=f.money("total_tip_received"),
+        total_duties=(Decimal("0") if f.bool("duties_included", False)
+                      else f.shop_money("original_total_duties_set") or Decimal("0")),
+        total_additional_fees=f.shop_money("original_total_additional_fees_set") or Decimal("0"),
+        presentment_currency=(presentment[1] or "").upper() or None if presentment else None,
+        presentment_total_price=presentment[0] if presentment else None,
+        refunds=tuple(refund(r.data, notified_at, order_id=shop_id, path=r.path) for r in f.objs("refunds")),
     )
 
 
 def _line_item(f: Fields) -> LineItem:
     quantity = f.int("quantity", required=True)
     assert quantity is not None
-    tax = sum((t.money("price") for t in f.objs("tax_lines")), Decimal("0"))
+    tax = sum((t.shop_amount("price") for t in f.objs("tax_lines")), Decimal("0"))
     fulfillable = f.int("fulfillable_quantity")
+    allocated = discounts.allocations(f)
     return LineItem(
         shopify_id=f.id() or "",
         sku=f.str("sku") or None,
@@ -88,22 +120,30 @@ def _line_item(f: Fields) -> LineItem:
         current_quantity=f.int("current_quantity"),
         fulfillable_quantity=quantity if fulfillable is None else fulfillable,
         fulfillment_status=f.str("fulfillment_status", max_len=32),
-        price=f.money("price", required=True),
-        total_discount=f.money("total_discount"),
+        price=f.shop_amount("price", required=True),
+        total_discount=discounts.line_discount(f, allocated),
         tax=tax,
         requires_shipping=f.bool("requires_shipping", True),
+        discount_allocations=allocated,
     )
 
 
 def _shipping_line(f: Fields) -> ShippingLine:
-    price = f.money("price")
-    discounted = f.money("discounted_price", default=str(price))
+    """Its discount is the sum of its allocations, like a line's: Shopify's discounted price has been seen
+    to keep the full price beside a free-shipping allocation, so it is the figure of last resort."""
+    price = f.shop_amount("price")
+    allocated = discounts.allocations(f)
+    if f.data.get("discount_allocations") is not None:
+        discounted = price - sum((a.amount for a in allocated), Decimal("0"))
+    else:
+        discounted = f.shop_amount("discounted_price", default=str(price))
     return ShippingLine(
         shopify_id=f.id() or "",
         title=f.str("title", max_len=255) or "",
         code=f.str("code"),
         price=price,
         discounted_price=discounted,
+        discount_allocations=allocated,
     )
 
 
@@ -142,32 +182,57 @@ def _address(f: Fields | None) -> Address | None:
     )
 
 
-def refund(payload: Any) -> Refund:
-    f = Fields(payload)
+def refund(payload: Any, notified_at: datetime | None = None, *, order_id: str | None = None,
+           path: str = "") -> Refund:
+    """A refund, from refunds/create or from the ``refunds`` an order's body carries (``order_id`` then
+    comes from the order when the refund leaves it out).
+
+    Shopify's test notification sends ``created_at: null``: the refund is still real, so its time is the
+    best one available (processed_at, its first transaction, or when the notification was sent), and
+    ``time_source`` says which."""
+    f = Fields(payload, path)
     lines = tuple(
         RefundLine(
             line_item_id=rl.id("line_item_id") or "",
             quantity=rl.int("quantity", required=True) or 0,
-            subtotal=rl.money("subtotal"),
+            subtotal=rl.shop_amount("subtotal"),
             restock_type=rl.str("restock_type", max_len=32),
         )
         for rl in f.objs("refund_line_items")
     )
-    transactions = [t for t in f.objs("transactions") if (t.str("kind") or "refund") == "refund"
+    all_transactions = f.objs("transactions")
+    transactions = [t for t in all_transactions if (t.str("kind") or "refund") == "refund"
                     and (t.str("status") or "success") == "success"]
     amount = sum((t.money("amount") for t in transactions), Decimal("0"))
     currency = next((t.str("currency", max_len=3) for t in transactions if t.data.get("currency")), None)
-    created_at = f.time("created_at", required=True)
-    assert created_at is not None
+    created_at, time_source = _refund_time(f, all_transactions, notified_at)
     return Refund(
         shopify_id=f.id() or "",
-        order_id=f.id("order_id") or "",
+        order_id=f.id("order_id", required=order_id is None) or order_id or "",
         created_at=created_at,
         amount=amount,
         currency=currency,
         lines=lines,
         note=f.str("note", max_len=5000),
+        adjustments=tuple(RefundAdjustment(kind=a.str("kind", max_len=32) or "", amount=a.shop_amount("amount"),
+                                           tax=a.shop_amount("tax_amount"), reason=a.str("reason"))
+                          for a in f.objs("order_adjustments")),
+        time_source=time_source,
     )
+
+
+def _refund_time(f: Fields, transactions: list[Fields], notified_at: datetime | None) -> tuple[datetime, str]:
+    for key in ("created_at", "processed_at"):
+        at = f.time(key)
+        if at is not None:
+            return at, key
+    times = [t for t in (t.time("processed_at") or t.time("created_at") for t in transactions) if t is not None]
+    if times:
+        return min(times), "transaction"
+    if notified_at is not None:
+        return notified_at, "notification"
+    raise InvalidRecord(f.path_to("created_at"), "required field is missing, and the refund has no processed_at "
+                        "nor transaction time to take instead")
 
 
 def transaction(payload: Any) -> Transaction:

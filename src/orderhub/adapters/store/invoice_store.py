@@ -103,7 +103,7 @@ def feeding_orders(conn: Connection, run_id: int, first_id: int, last_id: int) -
     o = orders.c
     return list(conn.execute(
         select(o.id, o.shop_id, o.name, o.number, o.email, o.customer_id, o.currency, o.shipping_method,
-               o.total_shipping, o.source_created_at)
+               o.total_shipping, o.taxes_included, o.source_created_at)
         .select_from(order_invoices.join(orders, o.id == order_invoices.c.order_id))
         .where(_feeding(run_id, first_id, last_id)).order_by(o.id)))
 

@@ -20,6 +20,7 @@ from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.schema import (
     customers,
     order_addresses,
+    order_discounts,
     order_edits,
     order_events,
     order_items,
@@ -76,6 +77,7 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
         (order_items, order_store.item_rows),
         (order_addresses, order_store.address_rows),
         (order_shipping_lines, order_store.shipping_line_rows),
+        (order_discounts, order_store.discount_rows),
     )
     for table, make in children:
         table_rows = [row for n in batch for row in make(pks[n.key], n.order)]

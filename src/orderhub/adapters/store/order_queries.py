@@ -13,6 +13,7 @@ from orderhub.adapters.store.schema import (
     customers,
     facilities,
     order_addresses,
+    order_discounts,
     order_events,
     order_items,
     order_shipping_lines,
@@ -24,6 +25,7 @@ from orderhub.adapters.store.schema import (
     shipments,
     shops,
 )
+from orderhub.domain.money import show
 
 
 @dataclass(frozen=True)
@@ -119,12 +121,16 @@ def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
         select(order_items).where(order_items.c.order_id == order_id).order_by(order_items.c.id))]
     order["addresses"] = {r.kind: _plain(r) for r in conn.execute(
         select(order_addresses).where(order_addresses.c.order_id == order_id))}
-    order["shipping_lines"] = [_plain(r) for r in conn.execute(
+    order["shipping_lines"] = [_plain(r) | {"discount": show(r.price - r.discounted_price, row.currency)}
+                               for r in conn.execute(
         select(order_shipping_lines).where(order_shipping_lines.c.order_id == order_id))]
+    order["discounts"] = [_plain(r) for r in conn.execute(
+        select(order_discounts).where(order_discounts.c.order_id == order_id).order_by(order_discounts.c.position))]
     refund_rows = conn.execute(select(refunds).where(
         refunds.c.shop_id == row.shop_id, refunds.c.order_shopify_id == row.shopify_id)
         .order_by(refunds.c.source_created_at)).all()
-    order["refunds"] = [_plain(r) | {"lines": orjson.loads(r.lines)} for r in refund_rows]
+    order["refunds"] = [_plain(r) | {"lines": orjson.loads(r.lines), "adjustments": orjson.loads(r.adjustments)}
+                        for r in refund_rows]
     order["total_refunded"] = str(sum((r.amount for r in refund_rows), start=row.total_price * 0))
     order["units"] = [_plain(r) | {"rejected_facilities": orjson.loads(r.rejected_facilities)}
                       for r in conn.execute(select(order_units.c.id, order_units.c.item_id, order_units.c.sku,

@@ -20,24 +20,21 @@ from orderhub.adapters.store.schema import (
     customers,
     inventory_levels,
     order_addresses,
+    order_discounts,
     order_edits,
     order_events,
     order_items,
     order_shipping_lines,
     order_units,
     orders,
-    privacy_requests,
     products,
     refunds,
-    shops,
     variants,
 )
 from orderhub.clock import utcnow
 from orderhub.domain.model import (
     Address,
     Customer,
-    CustomerDataRequest,
-    CustomerRedaction,
     Freshness,
     InventoryLevel,
     Order,
@@ -47,8 +44,6 @@ from orderhub.domain.model import (
     Refund,
     freshness,
 )
-
-REDACTED = "[redacted]"
 
 
 def _json(value: Any) -> str:
@@ -124,11 +119,15 @@ def order_values(order: Order) -> dict[str, Any]:
         name=order.name, number=order.number, email=order.email, source_status=order.status.value,
         source_financial_status=order.financial_status, source_fulfillment_status=order.fulfillment_status,
         payment_status=channel_payment_status(order.financial_status),
-        channel=order.channel, currency=order.currency, subtotal_price=order.subtotal_price, total_discounts=order.total_discounts,
+        channel=order.channel, currency=order.currency, subtotal_price=order.subtotal_price,
+        total_discounts=order.total_discounts,
         total_tax=order.total_tax, total_shipping=order.total_shipping, total_price=order.total_price,
         tags=", ".join(order.tags), note=order.note, cancel_reason=order.cancel_reason,
         cancelled_at=order.cancelled_at, closed_at=order.closed_at, source_created_at=order.created_at,
-        source_updated_at=order.updated_at,
+        source_updated_at=order.updated_at, taxes_included=order.taxes_included,
+        total_line_items_price=order.total_line_items_price, total_tip=order.total_tip,
+        total_duties=order.total_duties, total_additional_fees=order.total_additional_fees,
+        presentment_currency=order.presentment_currency, presentment_total_price=order.presentment_total_price,
     )
 
 
@@ -194,6 +193,13 @@ def shipping_line_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
                  discounted_price=s.discounted_price) for s in order.shipping_lines]
 
 
+def discount_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
+    return [dict(order_id=order_pk, position=d.index, type=d.type, code=d.code, title=d.title,
+                 description=d.description, value=d.value, value_type=d.value_type, target_type=d.target_type,
+                 target_selection=d.target_selection, allocation_method=d.allocation_method,
+                 allocated=order.allocated(d.index)) for d in order.discount_applications]
+
+
 def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
     # Items are upserted by line id (not deleted) so state attached to them survives updates.
     rows = item_rows(order_pk, order)
@@ -218,6 +224,9 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
     conn.execute(delete(order_shipping_lines).where(order_shipping_lines.c.order_id == order_pk))
     if order.shipping_lines:
         conn.execute(insert(order_shipping_lines), shipping_line_rows(order_pk, order))
+    conn.execute(delete(order_discounts).where(order_discounts.c.order_id == order_pk))
+    if order.discount_applications:
+        conn.execute(insert(order_discounts), discount_rows(order_pk, order))
 
 
 def _reapply_edits(conn: Connection, shop_id: int, order_pk: int, order_id: str, after: datetime) -> int:
@@ -262,15 +271,19 @@ def apply_order_edit(conn: Connection, shop_id: int, edit: OrderEdit, inbox_id: 
 
 
 def apply_refund(conn: Connection, shop_id: int, refund: Refund, inbox_id: int | None) -> str:
+    """Keep a refund once, by its Shopify id, wherever it was reported (refunds/create, or an order's body)."""
     row = upsert(conn, refunds, dict(
         shop_id=shop_id, shopify_id=refund.shopify_id, order_shopify_id=refund.order_id, note=refund.note,
         amount=refund.amount, currency=refund.currency, lines=_json(list(refund.lines)),
-        source_created_at=refund.created_at, created_at=utcnow()), keys=("shop_id", "shopify_id"),
+        adjustments=_json(list(refund.adjustments)), source_created_at=refund.created_at,
+        time_source=refund.time_source, created_at=utcnow()), keys=("shop_id", "shopify_id"),
         returning=("id",)).first()
     if row is None:
         return "unchanged"
-    add_order_event(conn, shop_id, refund.order_id, inbox_id, "refunded",
-                    {"refund_id": refund.shopify_id, "amount": str(refund.amount)})
+    detail = {"refund_id": refund.shopify_id, "amount": str(refund.amount)}
+    if refund.time_source != "created_at":  # say when the refund's time is not its own
+        detail["time_taken_from"] = refund.time_source
+    add_order_event(conn, shop_id, refund.order_id, inbox_id, "refunded", detail)
     return "applied"
 
 
@@ -330,88 +343,6 @@ def apply_inventory_level(conn: Connection, shop_id: int, level: InventoryLevel)
                keys=("shop_id", "inventory_item_id", "location_id"), update=("available", "source_updated_at"),
                where=_newer_level)
     return fresh
-
-
-def _customer_filter(shop_id: int, customer_id: str | None, email: str | None) -> Any:
-    cond = customers.c.shop_id == shop_id
-    if customer_id:
-        return and_(cond, customers.c.shopify_id == customer_id)
-    return and_(cond, customers.c.email == email)
-
-
-def _order_rows_for(conn: Connection, shop_id: int, customer_pk: int | None, order_ids: tuple[str, ...]) -> list[Any]:
-    cond = orders.c.shopify_id.in_(order_ids) if order_ids else None
-    if customer_pk is not None:
-        cond = orders.c.customer_id == customer_pk if cond is None else (cond | (orders.c.customer_id == customer_pk))
-    if cond is None:
-        return []
-    return conn.execute(select(orders).where(orders.c.shop_id == shop_id, cond)).all()
-
-
-def redact_customer(conn: Connection, shop_id: int, req: CustomerRedaction, inbox_id: int) -> dict[str, Any]:
-    """customers/redact: erase personal data of the customer and the listed orders."""
-    customer = conn.execute(select(customers.c.id).where(
-        _customer_filter(shop_id, req.customer_id, req.email))).first()
-    customer_pk = customer.id if customer else None
-    order_rows = _order_rows_for(conn, shop_id, customer_pk, req.order_ids)
-    now = utcnow()
-    if customer_pk is not None:
-        conn.execute(update(customers).where(customers.c.id == customer_pk).values(
-            email=None, first_name=REDACTED, last_name=REDACTED, phone=None, redacted_at=now))
-    _redact_orders(conn, [r.id for r in order_rows])
-    result = {"customer_found": customer_pk is not None, "orders_redacted": sorted(r.shopify_id for r in order_rows)}
-    _record_privacy(conn, shop_id, "customers/redact", req.customer_id, inbox_id, result)
-    return result
-
-
-def _redact_orders(conn: Connection, order_pks: list[int]) -> None:
-    if not order_pks:
-        return
-    conn.execute(update(orders).where(orders.c.id.in_(order_pks)).values(email=None, note=None))
-    blank = {f.name: None for f in dataclasses.fields(Address)}
-    conn.execute(update(order_addresses).where(order_addresses.c.order_id.in_(order_pks)).values(
-        **blank | {"name": REDACTED}))
-
-
-def customer_data(conn: Connection, shop_id: int, req: CustomerDataRequest, inbox_id: int) -> dict[str, Any]:
-    """customers/data_request: compile what orderhub holds, for the merchant to send on."""
-    customer = conn.execute(select(customers).where(_customer_filter(shop_id, req.customer_id, req.email))).first()
-    order_rows = _order_rows_for(conn, shop_id, customer.id if customer else None, req.order_ids)
-    result = {
-        "data_request_id": req.request_id,
-        "customer": None if customer is None else {
-            "id": customer.shopify_id, "email": customer.email, "first_name": customer.first_name,
-            "last_name": customer.last_name, "phone": customer.phone},
-        "orders": [{"id": o.shopify_id, "name": o.name, "email": o.email, "total_price": str(o.total_price),
-                    "currency": o.currency, "created_at": o.source_created_at.isoformat()} for o in order_rows],
-    }
-    _record_privacy(conn, shop_id, "customers/data_request", req.customer_id, inbox_id, result)
-    return result
-
-
-def redact_shop(conn: Connection, shop_id: int, inbox_id: int) -> dict[str, Any]:
-    """shop/redact: erase all customer personal data held for the shop."""
-    now = utcnow()
-    n_customers = conn.execute(update(customers).where(customers.c.shop_id == shop_id).values(
-        email=None, first_name=REDACTED, last_name=REDACTED, phone=None, redacted_at=now)).rowcount
-    order_pks = list(conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id)).scalars())
-    _redact_orders(conn, order_pks)
-    result = {"customers_redacted": n_customers, "orders_redacted": len(order_pks)}
-    _record_privacy(conn, shop_id, "shop/redact", None, inbox_id, result)
-    return result
-
-
-def _record_privacy(conn: Connection, shop_id: int, kind: str, customer_id: str | None, inbox_id: int,
-                    result: dict[str, Any]) -> None:
-    upsert(conn, privacy_requests, dict(shop_id=shop_id, kind=kind, customer_shopify_id=customer_id,
-                                        inbox_id=inbox_id, result=_json(result), created_at=utcnow()),
-           keys=("inbox_id",))
-
-
-def mark_uninstalled(conn: Connection, shop_id: int, at: datetime) -> str:
-    done = conn.execute(update(shops).where(shops.c.id == shop_id, shops.c.status != "uninstalled").values(
-        status="uninstalled", uninstalled_at=at)).rowcount
-    return "applied" if done else "unchanged"
 
 
 def to_json(value: Any) -> str:

@@ -200,7 +200,7 @@ def _record(head: Any, lines: list[Any], places: dict[str, Any], method: str | N
         "v": FEED_VERSION, "order_id": head.id, "shop": ctx.shops.get(head.shop_id), "name": head.name,
         "number": head.number, "created_at": head.source_created_at.isoformat(), "currency": head.currency,
         "email": head.email, "shipping_method": head.shipping_method or method,
-        "total_shipping": _money(head.total_shipping),
+        "total_shipping": _money(head.total_shipping), "taxes_included": bool(head.taxes_included),
         "customer": None if person is None else {"first_name": person.first_name, "last_name": person.last_name,
                                                  "email": person.email, "phone": person.phone},
         "billing": _address(places.get("billing")), "shipping": _address(places.get("shipping")),

@@ -33,14 +33,15 @@ def _json_object(alias: str, columns: Sequence[str]) -> str:
 _FEEDING = "oi.order_id >= :first AND oi.order_id <= :last AND oi.feed_run_id = :run AND oi.status = 'feeding'"
 _FULFILLED = "u.status IN (" + ", ".join(f"'{s}'" for s in FULFILLED_UNITS) + ") AND u.facility_id IS NOT NULL"
 
-# Per order: the record up to total_shipping, then customer, billing and shipping (each NULL when absent).
+# Per order: the record up to taxes_included, then customer, billing and shipping (each NULL when absent).
 HEADS = f"""
 SELECT o.id,
   CAST(json_object('v', :version, 'order_id', o.id, 'shop', sh.domain, 'name', o.name, 'number', o.number,
     'created_at', {_iso('o.source_created_at')}, 'currency', o.currency, 'email', o.email,
     'shipping_method', coalesce(nullif(o.shipping_method, ''), (SELECT sl.title FROM order_shipping_lines sl
                                                                 WHERE sl.order_id = o.id ORDER BY sl.id LIMIT 1)),
-    'total_shipping', o.total_shipping) AS BLOB),
+    'total_shipping', o.total_shipping, 'taxes_included', json(CASE WHEN o.taxes_included THEN 'true' ELSE 'false' END))
+  AS BLOB),
   (SELECT CAST({_json_object('c', ('first_name', 'last_name', 'email', 'phone'))} AS BLOB) FROM customers c
    WHERE c.id = o.customer_id),
   (SELECT CAST({_json_object('a', FEED_ADDRESS_FIELDS)} AS BLOB) FROM order_addresses a

@@ -78,14 +78,15 @@ def _save_watermark(hub: Hub, shop: Shop, poll: Poll, value: datetime) -> None:
         job_store.advance_time_watermark(conn, poll.job, shop.id, poll.field, value)
 
 
-def complete_lines(client: AdminClient, node: dict[str, Any]) -> None:
-    """Fetch the lines beyond the first page for orders that have many."""
-    page = node.get("lineItems") or {}
-    while (page.get("pageInfo") or {}).get("hasNextPage"):
-        data = client.execute(graphql_orders.MORE_LINES_QUERY,
-                              {"id": node["id"], "after": page["pageInfo"]["endCursor"]})
-        page = data["order"]["lineItems"]
-        node["lineItems"]["nodes"].extend(page.get("nodes") or [])
+def complete_order(client: AdminClient, node: dict[str, Any]) -> None:
+    """Fetch the lines and discount applications beyond the first page, for orders that have many."""
+    for field, query in (("lineItems", graphql_orders.MORE_LINES_QUERY),
+                         ("discountApplications", graphql_orders.MORE_DISCOUNTS_QUERY)):
+        page = node.get(field) or {}
+        while (page.get("pageInfo") or {}).get("hasNextPage"):
+            data = client.execute(query, {"id": node["id"], "after": page["pageInfo"]["endCursor"]})
+            page = data["order"][field]
+            node[field]["nodes"].extend(page.get("nodes") or [])
 
 
 def inbox_entry(shop_id: int, payload: dict[str, Any]) -> InboxEntry:
@@ -110,7 +111,7 @@ def poll_orders(client: AdminClient, query: str | None) -> Iterator[list[dict[st
         connection = data["orders"]
         nodes = connection.get("nodes") or []
         for node in nodes:
-            complete_lines(client, node)
+            complete_order(client, node)
         yield [graphql_orders.to_rest(node) for node in nodes]
         if requested_cost and nodes:
             per_node = max(1.0, (requested_cost - 2) / first)

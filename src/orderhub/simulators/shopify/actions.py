@@ -23,6 +23,7 @@ from orderhub.simulators.shopify.money import (
     ZERO,
     cents,
     dec,
+    discount,
     fmt,
     line_taxes,
     money_set,
@@ -75,7 +76,7 @@ def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int
             number = shop.next_order_number
             shop.next_order_number += 1
             kwargs: dict[str, Any] = {"number": number, "now": store.clock.now(), "tz": shop.tz,
-                                      "currency": shop.currency}
+                                      "currency": shop.currency, "taxes_included": shop.taxes_included}
             order = (generator.order(products, **kwargs) if kind is None
                      else generator.bad_order(kind, products, **kwargs))
             shop.orders[order["id"]] = order
@@ -169,7 +170,7 @@ def _edit(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, Any
                           f"cannot set it to {new_quantity}")
     if delta > 0:
         line["quantity"] += delta
-        line_taxes(line, order["currency"], order["presentment_currency"])
+        line_taxes(line, order["currency"], order["presentment_currency"], bool(order.get("taxes_included")))
     line["current_quantity"] += delta
     line["fulfillable_quantity"] = max(0, line["fulfillable_quantity"] + delta)
     if delta > 0 and order["fulfillment_status"] == "fulfilled":
@@ -210,12 +211,12 @@ def refund_lines(store: Store, shop: Shop, order: dict[str, Any], lines: list[tu
     refund_lines_, total = [], ZERO
     for line, quantity in lines:
         share = Decimal(quantity) / line["quantity"]
-        subtotal = cents(dec(line["price"]) * quantity - dec(line["total_discount"]) * share)
+        subtotal = cents(dec(line["price"]) * quantity - discount(line) * share)
         tax = sum((cents(dec(t["price"]) * share) for t in line["tax_lines"]), ZERO)
         restock_type = ("return" if line["fulfillment_status"] else "cancel") if restock else "no_restock"
         line["current_quantity"] -= quantity
         line["fulfillable_quantity"] = max(0, line["fulfillable_quantity"] - quantity)
-        total += subtotal + tax
+        total += subtotal if order.get("taxes_included") else subtotal + tax  # included: in the subtotal
         refund_lines_.append({
             "id": store.next_id("refund_line_item"), "line_item_id": line["id"], "quantity": quantity,
             "restock_type": restock_type, "location_id": shop.locations[0] if restock else None,

@@ -93,7 +93,10 @@ class Flattener:
             elif is_connection(named):
                 found, _ = connection_nodes(self.schema, self.fragments, named, subsets)
                 node_type, node_sets = found[0]
-                fields.append(_Field(key, name, "connection", args=args, shape=self._shape(node_type, node_sets)))
+                # Nodes of an interface (discount applications) take the shape of their runtime type.
+                shapes = {t.name: self._shape(t, sets) for t, sets in found} if len(found) > 1 else {}
+                fields.append(_Field(key, name, "connection", args=args, shape=self._shape(node_type, node_sets),
+                                     shapes=shapes))
             elif is_abstract_type(named):
                 fields.append(_Field(key, name, "object", listed, args, abstract=(named, subsets)))
             else:
@@ -136,7 +139,11 @@ class Flattener:
             raw = value.get(f.name)
             if f.kind == "connection":
                 assert f.shape is not None
-                children.append((f.shape, self._all_nodes(raw)))
+                nodes = self._all_nodes(raw)
+                if f.shapes:
+                    children += [(f.shapes[node["__typename"]], [node]) for node in nodes]
+                else:
+                    children.append((f.shape, nodes))
                 continue
             if callable(raw):
                 raw = raw(self.info, **f.args)

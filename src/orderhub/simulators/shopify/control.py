@@ -81,7 +81,7 @@ class ControlApi:
             return {"shops": [shop.describe() for shop in self.sim.store.shops.values()]}
 
     async def add_shop(self, request: Request, body: dict[str, Any]) -> Any:
-        keys = ("domain", "api_secret", "access_token", "api_version", "currency", "utc_offset")
+        keys = ("domain", "api_secret", "access_token", "api_version", "currency", "utc_offset", "taxes_included")
         shop = self.sim.add_shop(**{k: body[k] for k in keys if k in body})
         return {"shop": shop.describe()}
 

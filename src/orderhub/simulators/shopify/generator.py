@@ -23,6 +23,7 @@ from orderhub.simulators.shopify.money import (
     ZERO,
     cents,
     dec,
+    discount,
     fmt,
     line_taxes,
     money_set,
@@ -70,8 +71,14 @@ CATALOGUE = (
                   requires_shipping=False),
 )
 
-_DISCOUNTS = (("WELCOME10", "percentage", "10"), ("SAVE5", "fixed_amount", "5.00"),
-              ("ПРИВЕТ15", "percentage", "15"), ("🦋SPRING20", "percentage", "20"))
+# (type, code or title, value type, value): codes the customer typed, and automatic discounts the shop runs.
+_DISCOUNTS = (("discount_code", "WELCOME10", "percentage", "10.0"),
+              ("discount_code", "SAVE5", "fixed_amount", "5.00"),
+              ("discount_code", "ПРИВЕТ15", "percentage", "15.0"),
+              ("discount_code", "🦋SPRING20", "percentage", "20.0"),
+              ("automatic", "Sommerschlussverkauf ☀️", "percentage", "10.0"),
+              ("automatic", "Buy more, save 3", "fixed_amount", "3.00"))
+_FREE_SHIPPING_CODE = "FREESHIP🚚"
 _SHIPPING = (("Standard Shipping", "STANDARD", "4.90"), ("Express 🚀", "EXPRESS", "14.90"),
              ("Free Shipping", "FREE", "0.00"), ("DHL Paket", "DHL_PAKET", "6.99"),
              ("ヤマト運輸 宅急便", "YAMATO", "9.00"))
@@ -122,8 +129,9 @@ class OrderGenerator:
     # -- orders -------------------------------------------------------------------------------------
 
     def order(self, products: list[dict[str, Any]], *, number: int, now: datetime, tz: timezone,
-              currency: str) -> dict[str, Any]:
-        """A valid order, numbered ``number`` (1001, ...), placed ``now``."""
+              currency: str, taxes_included: bool = False) -> dict[str, Any]:
+        """A valid order, numbered ``number`` (1001, ...), placed ``now``; ``taxes_included`` when the shop's
+        prices include tax."""
         rng = self.rng
         home = rng.choice(locales.LOCALES)
         billing_locale = home if rng.random() < 0.75 else rng.choice(locales.LOCALES)
@@ -143,7 +151,8 @@ class OrderGenerator:
             "cancelled_at": None, "cancel_reason": None, "closed_at": None,
             "currency": currency, "presentment_currency": presentment,
             "financial_status": rng.choices(FINANCIAL_STATUSES, weights=(15, 15, 70))[0],
-            "fulfillment_status": None, "confirmed": True, "test": False, "taxes_included": False,
+            "fulfillment_status": None, "confirmed": True, "test": False, "taxes_included": taxes_included,
+            "total_tip_received": "0.00",
             "source_name": rng.choice(("web", "web", "shopify_draft_order", "pos")),
             "customer_locale": home.language, "buyer_accepts_marketing": rng.random() < 0.3,
             "payment_gateway_names": [rng.choice(_GATEWAYS)],
@@ -163,17 +172,22 @@ class OrderGenerator:
                                          else self._address(home))
         if rng.random() < 0.35:
             self._discount(order)
+        if rng.random() < 0.1:
+            self._discount(order)  # a code and an automatic discount, or two of either: both apply
+        if needs_shipping and rng.random() < 0.15:
+            self._free_shipping(order)
         for line in lines:
-            line_taxes(line, currency, presentment)
+            line_taxes(line, currency, presentment, taxes_included)
         recompute_totals(order)
         return order
 
     def bad_order(self, kind: str, products: list[dict[str, Any]], *, number: int, now: datetime, tz: timezone,
-                  currency: str) -> dict[str, Any]:
+                  currency: str, taxes_included: bool = False) -> dict[str, Any]:
         """An order broken in the way ``kind`` names (one of BAD_KINDS): Shopify never sends these."""
         if kind not in BAD_KINDS:
             raise ValueError(f"unknown bad order kind {kind!r}; expected one of {', '.join(BAD_KINDS)}")
-        order = self.order(products, number=number, now=now, tz=tz, currency=currency)
+        order = self.order(products, number=number, now=now, tz=tz, currency=currency,
+                           taxes_included=taxes_included)
         if kind == "no_line_items":
             order["line_items"] = []
             recompute_totals(order)
@@ -260,27 +274,52 @@ class OrderGenerator:
                  "tax_lines": [], "discount_allocations": []}]
 
     def _discount(self, order: dict[str, Any]) -> None:
-        """Apply one discount code across the lines, as a discount application with allocations."""
-        code, kind, value = self.rng.choice(_DISCOUNTS)
+        """Apply one discount across the lines, as Shopify does: a discount application on the order and an
+        allocation on each line (whose ``total_discount`` stays "0.00"), after any discount already applied."""
+        kind, name, value_type, value = self.rng.choice(_DISCOUNTS)
         lines = order["line_items"]
-        gross = [dec(li["price"]) * li["quantity"] for li in lines]
-        total_gross = sum(gross, ZERO)
-        if kind == "percentage":
-            amounts = [cents(g * dec(value) / 100) for g in gross]
+        net = [dec(li["price"]) * li["quantity"] - discount(li) for li in lines]
+        total_net = sum(net, ZERO)
+        if total_net <= 0:
+            return
+        if value_type == "percentage":
+            amounts = [cents(n * dec(value) / 100) for n in net]
         else:
-            budget = min(dec(value), total_gross)
-            amounts = [cents(budget * g / total_gross) for g in gross]
+            budget = min(dec(value), total_net)
+            amounts = [cents(budget * n / total_net) for n in net]
             amounts[-1] += budget - sum(amounts, ZERO)
+        index = len(order["discount_applications"])
         shop_cur, pres_cur = order["currency"], order["presentment_currency"]
         for line, amount in zip(lines, amounts, strict=True):
-            line["total_discount"] = fmt(amount)
-            line["total_discount_set"] = money_set(amount, shop_cur, pres_cur)
-            line["discount_allocations"] = [{"amount": fmt(amount), "discount_application_index": 0,
-                                             "amount_set": money_set(amount, shop_cur, pres_cur)}]
-        order["discount_codes"] = [{"code": code, "amount": fmt(sum(amounts, ZERO)), "type": kind}]
-        order["discount_applications"] = [{
-            "type": "discount_code", "code": code, "value": value, "value_type": kind,
-            "allocation_method": "across", "target_selection": "all", "target_type": "line_item"}]
+            line["discount_allocations"].append({"amount": fmt(amount), "discount_application_index": index,
+                                                 "amount_set": money_set(amount, shop_cur, pres_cur)})
+        application = {"type": kind, "value": value, "value_type": value_type, "allocation_method": "across",
+                       "target_selection": "all", "target_type": "line_item"}
+        if kind == "discount_code":
+            application["code"] = name
+            order["discount_codes"].append({"code": name, "amount": fmt(sum(amounts, ZERO)), "type": value_type})
+        else:
+            application |= {"title": name, "description": name}
+        order["discount_applications"].append(application)
+
+    def _free_shipping(self, order: dict[str, Any]) -> None:
+        """A free-shipping code: each shipping line's price allocated to it, its discounted price zero."""
+        charged = [s for s in order["shipping_lines"] if dec(s["price"]) > 0]
+        if not charged:
+            return
+        index = len(order["discount_applications"])
+        shop_cur, pres_cur = order["currency"], order["presentment_currency"]
+        for line in charged:
+            price = dec(line["price"])
+            line["discount_allocations"].append({"amount": fmt(price), "discount_application_index": index,
+                                                 "amount_set": money_set(price, shop_cur, pres_cur)})
+            line["discounted_price"] = fmt(ZERO)
+            line["discounted_price_set"] = money_set(ZERO, shop_cur, pres_cur)
+        order["discount_codes"].append({"code": _FREE_SHIPPING_CODE, "type": "shipping",
+                                        "amount": fmt(sum((dec(s["price"]) for s in charged), ZERO))})
+        order["discount_applications"].append({
+            "type": "discount_code", "code": _FREE_SHIPPING_CODE, "value": "100.0", "value_type": "percentage",
+            "allocation_method": "each", "target_selection": "all", "target_type": "shipping_line"})
 
 
 def _set_currency(value: Any, currency: str) -> None:

@@ -43,11 +43,22 @@ def money_set(amount: Decimal, shop_currency: str, presentment_currency: str) ->
                                   "currency_code": presentment_currency}}
 
 
-def line_taxes(line: dict[str, Any], shop_currency: str, presentment_currency: str) -> None:
-    """Recompute a line's tax lines from its price, quantity and discount."""
-    taxable = dec(line["price"]) * line["quantity"] - dec(line["total_discount"])
+def discount(line: dict[str, Any]) -> Decimal:
+    """A line's (or shipping line's) discount: the sum of its allocations, as Shopify reports it (its
+    ``total_discount`` stays "0.00" when the discount comes from a discount application)."""
+    allocations = line.get("discount_allocations")
+    if allocations:
+        return sum((dec(a["amount"]) for a in allocations), ZERO)
+    return dec(line.get("total_discount") or "0")
+
+
+def line_taxes(line: dict[str, Any], shop_currency: str, presentment_currency: str, included: bool = False) -> None:
+    """Recompute a line's tax lines from its price, quantity and discount. Where prices include the tax,
+    the tax is the part of the discounted price that the rate makes up, as Shopify works it out."""
+    taxable = dec(line["price"]) * line["quantity"] - discount(line)
     for tax in line["tax_lines"]:
-        tax["price"] = fmt(taxable * dec(tax["rate"]))
+        rate = dec(tax["rate"])
+        tax["price"] = fmt(taxable * rate / (1 + rate) if included else taxable * rate)
         tax["price_set"] = money_set(dec(tax["price"]), shop_currency, presentment_currency)
 
 
@@ -61,25 +72,34 @@ def recompute_totals(order: dict[str, Any]) -> None:
     """Set every order total (and its money set) from the lines and shipping lines."""
     shop_cur, pres_cur = order["currency"], order["presentment_currency"]
     lines = order["line_items"]
+    shipping_lines = [s for s in order["shipping_lines"] if not s.get("is_removed")]
     line_items_price = sum((dec(li["price"]) * li["quantity"] for li in lines), ZERO)
-    discounts = sum((dec(li["total_discount"]) for li in lines), ZERO)
-    tax = sum((dec(t["price"]) for li in lines for t in li["tax_lines"]), ZERO)
-    shipping = sum((dec(s["discounted_price"]) for s in order["shipping_lines"]), ZERO)
+    line_discounts = sum((discount(li) for li in lines), ZERO)
+    shipping_discounts = sum((discount(s) for s in shipping_lines), ZERO)
+    shipping_tax = sum((dec(t["price"]) for s in shipping_lines for t in s.get("tax_lines") or []), ZERO)
+    tax = sum((dec(t["price"]) for li in lines for t in li["tax_lines"]), ZERO) + shipping_tax
+    shipping = sum((dec(s["discounted_price"]) for s in shipping_lines), ZERO)
+    tip = dec(order.get("total_tip_received") or "0")
+    added_tax = ZERO if order.get("taxes_included") else tax
     current_items = sum((dec(li["price"]) * li["current_quantity"] for li in lines), ZERO)
-    current_discounts = sum((cents(dec(li["total_discount"]) * _share(li)) for li in lines), ZERO)
+    current_discounts = sum((cents(discount(li) * _share(li)) for li in lines), ZERO)
     current_tax = sum((cents(dec(t["price"]) * _share(li)) for li in lines for t in li["tax_lines"]), ZERO)
+    current_tax += shipping_tax
+    current_added_tax = ZERO if order.get("taxes_included") else current_tax
     totals = {
         "total_line_items_price": line_items_price,
-        "total_discounts": discounts,
-        "subtotal_price": line_items_price - discounts,
+        # Shopify's order discounts are the lines' and the shipping's together; the subtotal is the lines'.
+        "total_discounts": line_discounts + shipping_discounts,
+        "subtotal_price": line_items_price - line_discounts,
         "total_tax": tax,
-        "total_price": line_items_price - discounts + tax + shipping,
+        "total_price": line_items_price - line_discounts + added_tax + shipping + tip,
         "current_subtotal_price": current_items - current_discounts,
-        "current_total_discounts": current_discounts,
+        "current_total_discounts": current_discounts + shipping_discounts,
         "current_total_tax": current_tax,
-        "current_total_price": current_items - current_discounts + current_tax + shipping,
+        "current_total_price": current_items - current_discounts + current_added_tax + shipping + tip,
     }
     for key, amount in totals.items():
         order[key] = fmt(amount)
         order[f"{key}_set"] = money_set(amount, shop_cur, pres_cur)
-    order["total_shipping_price_set"] = money_set(shipping, shop_cur, pres_cur)
+    # Before its discounts, as Shopify's total_shipping_price_set is.
+    order["total_shipping_price_set"] = money_set(shipping + shipping_discounts, shop_cur, pres_cur)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from orderhub.simulators.shopify import discount_nodes
 from orderhub.simulators.shopify.money import ZERO, dec, money_set
 from orderhub.simulators.shopify.pagination import SortKey, connection
 from orderhub.simulators.shopify.store import gid
@@ -20,10 +21,7 @@ def _by_id(item: dict[str, Any]) -> SortKey:
     return (item["id"], item["id"])
 
 
-def _bag(rest_set: dict[str, Any]) -> dict[str, Any]:
-    return {key: {"amount": rest_set[rest_key]["amount"], "currencyCode": rest_set[rest_key]["currency_code"]}
-            for key, rest_key in (("shopMoney", "shop_money"), ("presentmentMoney", "presentment_money"))}
-
+_bag = discount_nodes.bag
 
 def _refund_line(order: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
     from orderhub.simulators.shopify.inventory_nodes import location
@@ -32,7 +30,7 @@ def _refund_line(order: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
     restock_type = str(rest.get("restock_type") or "no_restock")
     location_id = rest.get("location_id")
     price = money_set(dec(rest["line_item"]["price"]), order["currency"], order["presentment_currency"])
-    return {"id": gid("RefundLineItem", rest["id"]), "lineItem": _line_item(rest["line_item"]),
+    return {"id": gid("RefundLineItem", rest["id"]), "lineItem": _line_item(rest["line_item"], order),
             "quantity": rest["quantity"], "restockType": restock_type.upper(),
             "restocked": restock_type in ("return", "cancel", "legacy_restock"),
             "location": None if location_id is None else lambda info: location(info.context.shop, location_id),

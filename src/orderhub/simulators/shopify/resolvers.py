@@ -16,8 +16,10 @@ from urllib.parse import urlparse
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from orderhub.simulators.shopify import discount_nodes
 from orderhub.simulators.shopify.catalogue_search import parse_catalogue
 from orderhub.simulators.shopify.clock import utc_z
+from orderhub.simulators.shopify.money import dec, money_set
 from orderhub.simulators.shopify.pagination import SortKey, connection
 from orderhub.simulators.shopify.product_nodes import available_units, shop_product_node, variant_node
 from orderhub.simulators.shopify.schema import TOPIC_ENUMS, TOPICS
@@ -70,14 +72,7 @@ def parse_gid(value: str, kind: str) -> int:
 
 # -- REST records as GraphQL objects ----------------------------------------------------------------
 
-def _money(rest: dict[str, Any]) -> dict[str, Any]:
-    return {"amount": rest["amount"], "currencyCode": rest["currency_code"]}
-
-
-def _bag(rest_set: Any) -> dict[str, Any] | None:
-    if not isinstance(rest_set, dict):
-        return None
-    return {"shopMoney": _money(rest_set["shop_money"]), "presentmentMoney": _money(rest_set["presentment_money"])}
+_money, _bag = discount_nodes.money, discount_nodes.bag
 
 
 def _scaled_bag(rest_set: dict[str, Any], factor: int) -> dict[str, Any]:
@@ -105,7 +100,7 @@ def _tax_lines(rest: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "title": t.get("title")} for t in rest]
 
 
-def _line_item(rest: dict[str, Any]) -> dict[str, Any]:
+def _line_item(rest: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
     variant_title = rest.get("variant_title")
     return {
         "id": gid("LineItem", rest["id"]), "name": rest.get("name") or rest["title"], "title": rest["title"],
@@ -115,6 +110,7 @@ def _line_item(rest: dict[str, Any]) -> dict[str, Any]:
         "taxable": rest.get("taxable", True), "originalUnitPriceSet": _bag(rest["price_set"]),
         "originalTotalSet": _scaled_bag(rest["price_set"], rest["quantity"]),
         "totalDiscountSet": _bag(rest["total_discount_set"]),
+        "discountAllocations": lambda _info: discount_nodes.allocations(rest, order),
         "taxLines": lambda _info, first=None: _tax_lines(rest["tax_lines"])[:first],
         "variant": None if rest.get("variant_id") is None else lambda info: _line_variant(info, rest),
         "product": None if rest.get("product_id") is None else lambda info: _line_product(info, rest),
@@ -137,10 +133,12 @@ def _line_variant(info: GraphQLResolveInfo, rest: dict[str, Any]) -> dict[str, A
         return None if variant is None else variant_node(variant, available_units(ctx.store, ctx.shop))
 
 
-def _shipping_line(rest: dict[str, Any]) -> dict[str, Any]:
+def _shipping_line(rest: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
     return {"id": gid("ShippingLine", rest["id"]), "title": rest["title"], "code": rest.get("code"),
             "source": rest.get("source"), "originalPriceSet": _bag(rest["price_set"]),
-            "discountedPriceSet": _bag(rest["discounted_price_set"]), "taxLines": _tax_lines(rest["tax_lines"])}
+            "discountedPriceSet": _bag(rest["discounted_price_set"]), "taxLines": _tax_lines(rest["tax_lines"]),
+            "isRemoved": bool(rest.get("is_removed")),
+            "discountAllocations": lambda _info: discount_nodes.allocations(rest, order)}
 
 
 def _by_id(item: dict[str, Any]) -> SortKey:
@@ -166,6 +164,13 @@ def order_node(rest: dict[str, Any]) -> dict[str, Any]:
         "subtotalPriceSet": _bag(rest.get("subtotal_price_set")), "totalPriceSet": _bag(rest["total_price_set"]),
         "totalTaxSet": _bag(rest.get("total_tax_set")), "totalDiscountsSet": _bag(rest.get("total_discounts_set")),
         "totalShippingPriceSet": _bag(rest["total_shipping_price_set"]),
+        "taxesIncluded": bool(rest.get("taxes_included")), "dutiesIncluded": bool(rest.get("duties_included")),
+        "totalTipReceivedSet": _bag(money_set(dec(rest.get("total_tip_received") or "0"), rest["currency"],
+                                              rest["presentment_currency"])),
+        "originalTotalDutiesSet": _bag(rest.get("original_total_duties_set")),
+        "originalTotalAdditionalFeesSet": _bag(rest.get("original_total_additional_fees_set")),
+        "discountApplications": lambda _info, first=None, after=None: discount_nodes.applications_connection(
+            rest, first, after),
         "currentTotalPriceSet": _bag(rest["current_total_price_set"]),
         "currentSubtotalPriceSet": _bag(rest["current_subtotal_price_set"]),
         "customer": None if not customer else {
@@ -177,9 +182,10 @@ def order_node(rest: dict[str, Any]) -> dict[str, Any]:
         "shippingAddress": _address(rest.get("shipping_address")),
         "billingAddress": _address(rest.get("billing_address")),
         "lineItems": lambda _info, first=None, after=None: connection(
-            lines, _by_id, first=first, after=after, field_name="lineItems", node=_line_item),
+            lines, _by_id, first=first, after=after, field_name="lineItems", node=lambda li: _line_item(li, rest)),
         "shippingLines": lambda _info, first=None, after=None: connection(
-            shipping, _by_id, first=first, after=after, field_name="shippingLines", node=_shipping_line),
+            shipping, _by_id, first=first, after=after, field_name="shippingLines",
+            node=lambda sl: _shipping_line(sl, rest)),
         "refunds": lambda _info, first=None: _refunds(rest, first),
     }
 

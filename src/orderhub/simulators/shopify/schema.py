@@ -94,6 +94,41 @@ interface Node { id: ID! }
 type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String }
 type MoneyV2 { amount: Decimal! currencyCode: CurrencyCode! }
 type MoneyBag { shopMoney: MoneyV2! presentmentMoney: MoneyV2! }
+
+enum DiscountApplicationAllocationMethod { ACROSS EACH ONE }
+enum DiscountApplicationTargetSelection { ALL ENTITLED EXPLICIT }
+enum DiscountApplicationTargetType { LINE_ITEM SHIPPING_LINE }
+type PricingPercentageValue { percentage: Float! }
+union PricingValue = MoneyV2 | PricingPercentageValue
+interface DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int!
+  targetSelection: DiscountApplicationTargetSelection! targetType: DiscountApplicationTargetType! value: PricingValue!
+}
+type DiscountCodeApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int!
+  targetSelection: DiscountApplicationTargetSelection! targetType: DiscountApplicationTargetType! value: PricingValue!
+  code: String!
+}
+type AutomaticDiscountApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int!
+  targetSelection: DiscountApplicationTargetSelection! targetType: DiscountApplicationTargetType! value: PricingValue!
+  title: String!
+}
+type ManualDiscountApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int!
+  targetSelection: DiscountApplicationTargetSelection! targetType: DiscountApplicationTargetType! value: PricingValue!
+  title: String! description: String
+}
+type ScriptDiscountApplication implements DiscountApplication {
+  allocationMethod: DiscountApplicationAllocationMethod! index: Int!
+  targetSelection: DiscountApplicationTargetSelection! targetType: DiscountApplicationTargetType! value: PricingValue!
+  title: String!
+}
+type DiscountApplicationEdge { cursor: String! node: DiscountApplication! }
+type DiscountApplicationConnection {
+  edges: [DiscountApplicationEdge!]! nodes: [DiscountApplication!]! pageInfo: PageInfo!
+}
+type DiscountAllocation { allocatedAmountSet: MoneyBag! discountApplication: DiscountApplication! }
 type UserError { field: [String!] message: String! }
 
 type Customer implements Node {
@@ -198,6 +233,7 @@ type LineItem implements Node {
   id: ID! name: String! title: String! variantTitle: String sku: String vendor: String
   quantity: Int! currentQuantity: Int! unfulfilledQuantity: Int! requiresShipping: Boolean! taxable: Boolean!
   originalUnitPriceSet: MoneyBag! originalTotalSet: MoneyBag! totalDiscountSet: MoneyBag!
+  discountAllocations: [DiscountAllocation!]!
   taxLines(first: Int): [TaxLine!]!
   variant: ProductVariant product: Product
 }
@@ -207,6 +243,7 @@ type LineItemConnection { edges: [LineItemEdge!]! nodes: [LineItem!]! pageInfo: 
 type ShippingLine {
   id: ID title: String! code: String source: String
   originalPriceSet: MoneyBag! discountedPriceSet: MoneyBag! taxLines: [TaxLine!]!
+  isRemoved: Boolean! discountAllocations: [DiscountAllocation!]!
 }
 type ShippingLineEdge { cursor: String! node: ShippingLine! }
 type ShippingLineConnection { edges: [ShippingLineEdge!]! nodes: [ShippingLine!]! pageInfo: PageInfo! }
@@ -241,6 +278,9 @@ type Order implements Node {
   displayFinancialStatus: OrderDisplayFinancialStatus displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
   subtotalPriceSet: MoneyBag totalPriceSet: MoneyBag! totalTaxSet: MoneyBag totalDiscountsSet: MoneyBag
   totalShippingPriceSet: MoneyBag! currentTotalPriceSet: MoneyBag! currentSubtotalPriceSet: MoneyBag!
+  taxesIncluded: Boolean! dutiesIncluded: Boolean! totalTipReceivedSet: MoneyBag!
+  originalTotalDutiesSet: MoneyBag originalTotalAdditionalFeesSet: MoneyBag
+  discountApplications(first: Int, after: String): DiscountApplicationConnection!
   customer: Customer shippingAddress: MailingAddress billingAddress: MailingAddress
   lineItems(first: Int, after: String): LineItemConnection!
   shippingLines(first: Int, after: String): ShippingLineConnection!

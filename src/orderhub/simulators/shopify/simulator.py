@@ -32,7 +32,8 @@ from orderhub.simulators.shopify.throttle import (
     CostBucket,
 )
 
-ShopSpec = dict[str, Any]  # {"domain", "api_secret", "access_token", optional "api_version", "currency", "utc_offset"}
+# {"domain", "api_secret", "access_token", optional "api_version", "currency", "utc_offset", "taxes_included"}
+ShopSpec = dict[str, Any]
 
 
 class Simulator:
@@ -75,10 +76,10 @@ class Simulator:
     # -- shops --------------------------------------------------------------------------------------
 
     def add_shop(self, domain: str, api_secret: str, access_token: str, api_version: str = DEFAULT_API_VERSION,
-                 currency: str = "USD", utc_offset: str = "-05:00") -> Shop:
+                 currency: str = "USD", utc_offset: str = "-05:00", taxes_included: bool = False) -> Shop:
         """A new shop with the simulated catalogue in stock (no webhooks: nobody is subscribed yet)."""
         shop = self.store.add_shop(domain, api_secret, access_token, api_version=api_version, currency=currency,
-                                   utc_offset=utc_offset,
+                                   utc_offset=utc_offset, taxes_included=taxes_included,
                                    bucket=CostBucket(self.maximum_available, self.restore_rate))
         seed = None if self.seed is None else self.seed + len(self._generators)
         generator = OrderGenerator(seed, self.store.next_id)

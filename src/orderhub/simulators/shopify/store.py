@@ -74,6 +74,7 @@ class Shop:
     currency: str
     utc_offset: str  # "-05:00": REST times are in the shop's zone
     bucket: CostBucket
+    taxes_included: bool = False  # the shop's prices include tax (as most shops in Europe set it)
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)
     inventory_levels: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
@@ -98,6 +99,7 @@ class Shop:
         """The shop as REST's Shop resource, as the app/uninstalled webhook carries it."""
         return {"id": self.id, "name": self.domain.split(".", 1)[0], "domain": self.domain,
                 "myshopify_domain": self.domain, "currency": self.currency, "timezone": f"(GMT{self.utc_offset})",
+                "taxes_included": self.taxes_included,
                 "admin_graphql_api_id": gid("Shop", self.id)}
 
     def describe(self) -> dict[str, Any]:
@@ -128,7 +130,8 @@ class Store:
             return value
 
     def add_shop(self, domain: str, api_secret: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
-                 currency: str = "USD", utc_offset: str = "-05:00", bucket: CostBucket | None = None) -> Shop:
+                 currency: str = "USD", utc_offset: str = "-05:00", bucket: CostBucket | None = None,
+                 taxes_included: bool = False) -> Shop:
         domain = domain.strip().lower()
         parse_offset(utc_offset)  # fail early on a bad offset
         if not domain or not api_secret or not access_token:
@@ -138,7 +141,7 @@ class Store:
                 raise ValueError(f"shop {domain} already exists")
             shop = Shop(id=self.next_id("shop"), domain=domain, api_secret=api_secret, access_token=access_token,
                         api_version=api_version, currency=currency.upper(), utc_offset=utc_offset,
-                        bucket=bucket or CostBucket())
+                        bucket=bucket or CostBucket(), taxes_included=taxes_included)
             for name in DEFAULT_LOCATIONS:
                 self.add_location(shop, name)
             self.shops[domain] = shop

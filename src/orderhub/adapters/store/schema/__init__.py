@@ -15,7 +15,6 @@ from orderhub.adapters.store.schema.ingestion import (
     inventory_levels,
     job_state,
     order_addresses,
-    order_edits,
     order_events,
     order_items,
     order_shipping_lines,
@@ -23,7 +22,6 @@ from orderhub.adapters.store.schema.ingestion import (
     privacy_requests,
     products,
     rate_buckets,
-    refunds,
     shops,
     variants,
 )
@@ -53,6 +51,7 @@ from orderhub.adapters.store.schema.oms import (
     workflow_steps,
     workflows,
 )
+from orderhub.adapters.store.schema.order_money import order_discounts, order_edits, refunds
 from orderhub.adapters.store.schema.planning import (
     imported_files,
     inventory_thresholds,
@@ -67,7 +66,7 @@ __all__ = [
     "console_sessions", "console_sign_ins", "console_users", "traffic_minutes",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
     "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
-    "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds",
+    "order_discounts", "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds",
     "shops", "variants",
     "job_chains", "job_run_files", "job_run_logs", "job_schedules",
     "channel_facility_groups", "channels", "facilities", "facility_daily_load", "facility_group_members",

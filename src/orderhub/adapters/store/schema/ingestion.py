@@ -205,6 +205,14 @@ orders = Table(
     Column("total_tax", Money, nullable=False),
     Column("total_shipping", Money, nullable=False),
     Column("total_price", Money, nullable=False),
+    # Shopify's other figures, so an order's totals can be shown adding up (see domain.order_totals).
+    Column("taxes_included", Boolean, nullable=False, server_default="0"),
+    Column("total_line_items_price", Money),
+    Column("total_tip", Money, nullable=False, server_default="0"),
+    Column("total_duties", Money, nullable=False, server_default="0"),
+    Column("total_additional_fees", Money, nullable=False, server_default="0"),
+    Column("presentment_currency", String(3)),  # what the customer paid in, when not the shop's currency
+    Column("presentment_total_price", Money),
     Column("tags", Text, nullable=False, server_default=""),
     Column("note", Text),
     Column("cancel_reason", String(64)),
@@ -277,39 +285,6 @@ order_shipping_lines = Table(
     Column("price", Money, nullable=False),
     Column("discounted_price", Money, nullable=False),
     Index("ix_order_shipping_lines_order", "order_id"),
-)
-
-# Refunds reference the order by Shopify id so they may arrive before the order does.
-refunds = Table(
-    "refunds",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
-    Column("shopify_id", String(40), nullable=False),
-    Column("order_shopify_id", String(40), nullable=False),
-    Column("note", Text),
-    Column("amount", Money, nullable=False),
-    Column("currency", String(3)),
-    Column("lines", Text, nullable=False),  # JSON: [{line_item_id, quantity, subtotal, restock_type}]
-    Column("source_created_at", UTCDateTime, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("shop_id", "shopify_id"),
-    Index("ix_refunds_order", "shop_id", "order_shopify_id"),
-)
-
-# Order edits (orders/edited) are deltas; kept so an edit that beats its order is not lost.
-order_edits = Table(
-    "order_edits",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
-    Column("shopify_id", String(40), nullable=False),
-    Column("order_shopify_id", String(40), nullable=False),
-    Column("changes", Text, nullable=False),  # JSON: {"additions": [...], "removals": [...]}
-    Column("source_created_at", UTCDateTime, nullable=False),
-    Column("applied_at", UTCDateTime),
-    UniqueConstraint("shop_id", "shopify_id"),
-    Index("ix_order_edits_order", "shop_id", "order_shopify_id"),
 )
 
 # The order's timeline: every inbound event and every lifecycle decision, with who and why.

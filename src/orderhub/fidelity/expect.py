@@ -1,0 +1,134 @@
+"""What a fixture says Shopify means, beside what orderhub stored, field by field.
+
+A fixture's ``expected`` was written by hand from Shopify's field definitions (see the
+fixture set's README), never from orderhub's code, so a difference here is orderhub's to explain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+_NONE = object()
+
+
+@dataclass(frozen=True)
+class Difference:
+    field: str
+    shopify: Any  # what Shopify means
+    orderhub: Any  # what orderhub has
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except InvalidOperation:
+        return str(a) == str(b)
+
+
+class _Diff:
+    def __init__(self) -> None:
+        self.found: list[Difference] = []
+
+    def check(self, field: str, shopify: Any, orderhub: Any) -> None:
+        if shopify is _NONE:
+            return
+        if orderhub is _NONE:
+            self.found.append(Difference(field, shopify, "(not kept)"))
+        elif not _same(shopify, orderhub):
+            self.found.append(Difference(field, shopify, orderhub))
+
+
+def _sum(values: list[Any]) -> Decimal:
+    return sum((Decimal(str(v)) for v in values if v is not None), Decimal("0"))
+
+
+def order(expected: dict[str, Any], stored: dict[str, Any]) -> list[Difference]:
+    """An order fixture's ``expected`` against :func:`order_queries.get_order`'s view of it."""
+    d = _Diff()
+    for key, column in (("currency", "currency"), ("taxes_included", "taxes_included")):
+        d.check(key, expected.get(key, _NONE), stored.get(column))
+    items = {i["shopify_id"]: i for i in stored["items"]}
+    for n, line in enumerate(expected.get("line_items") or []):
+        item = items.get(str(line["id"]))
+        where = f"line_items[{n}] ({line['id']})"
+        if item is None:
+            d.check(where, "a line", None)
+            continue
+        for key, column in (("quantity", "quantity"), ("unit_price", "price"), ("discount", "total_discount"),
+                            ("tax", "tax")):
+            d.check(f"{where}.{key}", line.get(key, _NONE), item[column])
+    shipping = {s["shopify_id"]: s for s in stored["shipping_lines"]}
+    for n, line in enumerate(expected.get("shipping_lines") or []):
+        kept = shipping.get(str(line.get("id")))
+        where = f"shipping_lines[{n}] ({line.get('id')})"
+        if kept is None:
+            d.check(where, "a shipping line", None)
+            continue
+        for key, column in (("price", "price"), ("discount", "discount"), ("discounted_price", "discounted_price")):
+            d.check(f"{where}.{key}", line.get(key, _NONE), kept[column])
+    discounts = {r["position"]: r for r in stored["discounts"]}
+    for a in expected.get("discount_applications") or []:
+        kept = discounts.get(a["index"])
+        where = f"discount_applications[{a['index']}]"
+        if kept is None:
+            d.check(where, f"{a['type']} {a.get('code') or a.get('title')}", None)
+            continue
+        for key in ("type", "code", "title", "value", "value_type", "target_type", "target_selection",
+                    "allocation_method", "allocated"):
+            d.check(f"{where}.{key}", a.get(key, _NONE), kept[key])
+    totals = expected.get("totals") or {}
+    kept_totals = {
+        "line_items": _sum([Decimal(i["price"]) * i["quantity"] for i in stored["items"]]),
+        "line_discounts": _sum([i["total_discount"] for i in stored["items"]]),
+        "subtotal": stored["subtotal_price"],
+        "shipping": _sum([s["price"] for s in stored["shipping_lines"]]),
+        "shipping_discounts": _sum([s["discount"] for s in stored["shipping_lines"]]),
+        "tax": stored["total_tax"], "tips": stored["total_tip"], "duties": stored["total_duties"],
+        "total_discounts": stored["total_discounts"], "total": stored["total_price"],
+    }
+    for key, value in kept_totals.items():
+        d.check(f"totals.{key}", totals.get(key, _NONE), value)
+    presentment = expected.get("presentment")
+    if presentment:
+        d.check("presentment.currency", presentment.get("currency", _NONE), stored.get("presentment_currency"))
+        d.check("presentment.total", presentment.get("total", _NONE), stored.get("presentment_total_price"))
+    refunds = {r["shopify_id"]: r for r in stored["refunds"]}
+    for r in expected.get("refunds") or []:
+        d.found += refund(r, refunds.get(str(r["id"])), prefix=f"refunds[{r['id']}]")
+    return d.found
+
+
+def refund(expected: dict[str, Any], stored: dict[str, Any] | None, prefix: str = "refund") -> list[Difference]:
+    """A refund fixture's ``expected`` against the stored refund (a row of the refunds table, lines as JSON)."""
+    d = _Diff()
+    if stored is None:
+        d.check(prefix, "a refund", None)
+        return d.found
+    d.check(f"{prefix}.amount", expected.get("amount", _NONE), stored["amount"])
+    if expected.get("created_at") is None:  # Shopify sent none: orderhub says where its time came from
+        d.check(f"{prefix}.created_at taken from", "anything but created_at",
+                "created_at" if stored["time_source"] == "created_at" else "anything but created_at")
+    lines = {str(line["line_item_id"]): line for line in stored["lines"]}
+    for line in expected.get("lines") or []:
+        kept = lines.get(str(line["line_item_id"]))
+        where = f"{prefix}.lines[{line['line_item_id']}]"
+        if kept is None:
+            d.check(where, "a refunded line", None)
+            continue
+        for key in ("quantity", "restock_type", "subtotal"):
+            d.check(f"{where}.{key}", line.get(key, _NONE), kept.get(key))
+    kept_adjustments = stored.get("adjustments") or []
+    for n, adj in enumerate(expected.get("adjustments") or []):
+        kept = kept_adjustments[n] if n < len(kept_adjustments) else None
+        if kept is None:
+            d.check(f"{prefix}.adjustments[{n}]", adj.get("kind"), None)
+            continue
+        for key in ("kind", "amount"):
+            d.check(f"{prefix}.adjustments[{n}].{key}", adj.get(key, _NONE), kept.get(key))
+    return d.found

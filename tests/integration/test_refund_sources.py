@@ -1,0 +1,87 @@
+"""Refunds from every place Shopify reports them (refunds/create, and the refunds an order's own body
+carries on orders/updated and orders/cancelled) are counted once, by refund id, and restock once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from orderhub.bootstrap import Hub
+from orderhub.domain.inventory import Position
+from tests.integration.test_refund_returns import SKU_1_LINE, refund, shipped_order
+from tests.oms_support import order, position
+from tests.support import drain, order_payload, put
+
+
+def _with_refunds(updated_at: str, *refunds: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body = order_payload(updated_at=updated_at, **changes)
+    # As Shopify embeds them: without order_id on some versions, with their transactions.
+    body["refunds"] = [{k: v for k, v in r.items() if k != "order_id"} for r in refunds]
+    return body
+
+
+def _refunded(hub: Hub) -> tuple[Decimal, list[str], int]:
+    o = order(hub)
+    events = [e for e in o["timeline"] if e["kind"] == "refunded"]
+    return Decimal(o["total_refunded"]), [r["shopify_id"] for r in o["refunds"]], len(events)
+
+
+def test_a_refund_in_an_updated_order_counts_once_when_refunds_create_follows(hub: Hub, oms: Any) -> None:
+    shipped_order(hub, oms)
+    r = refund(501, [(SKU_1_LINE, 1, "return")])
+    put(hub, "orders/updated", _with_refunds("2026-11-24T10:00:05Z", r), shop_id=oms.shop.id)
+    drain(hub)
+    assert _refunded(hub) == (Decimal("10.00"), ["501"], 1)
+    assert position(hub, "SKU-1", oms.wh1) == Position(4, 0, 0)  # restocked from the order's body
+    put(hub, "refunds/create", r, shop_id=oms.shop.id)
+    put(hub, "orders/cancelled", _with_refunds("2026-11-24T10:00:09Z", r, cancelled_at="2026-11-24T10:00:09Z",
+                                               cancel_reason="customer"), shop_id=oms.shop.id)
+    drain(hub)
+    assert _refunded(hub) == (Decimal("10.00"), ["501"], 1)
+    assert position(hub, "SKU-1", oms.wh1) == Position(4, 0, 0)  # not twice
+
+
+def test_refunds_create_first_then_the_order_body_adds_only_the_new_one(hub: Hub, oms: Any) -> None:
+    shipped_order(hub, oms)
+    first, second = refund(601, [(SKU_1_LINE, 1, "no_restock")]), refund(602, [(SKU_1_LINE, 1, "no_restock")])
+    put(hub, "refunds/create", first, shop_id=oms.shop.id)
+    drain(hub)
+    put(hub, "orders/updated", _with_refunds("2026-11-24T11:00:00Z", first, second), shop_id=oms.shop.id)
+    drain(hub)
+    assert _refunded(hub) == (Decimal("20.00"), ["601", "602"], 2)
+
+
+def test_an_older_version_of_the_order_still_reports_a_refund_nobody_else_did(hub: Hub, oms: Any) -> None:
+    shipped_order(hub, oms)
+    put(hub, "orders/updated", order_payload(updated_at="2026-11-25T09:00:00Z"), shop_id=oms.shop.id)
+    drain(hub)
+    put(hub, "orders/updated", _with_refunds("2026-11-24T12:00:00Z", refund(701, [(SKU_1_LINE, 1, "return")])),
+        shop_id=oms.shop.id)
+    drain(hub)
+    o = order(hub)
+    assert o["source_updated_at"].startswith("2026-11-25T09:00:00")  # the older version did not overwrite it
+    assert _refunded(hub) == (Decimal("10.00"), ["701"], 1)
+
+
+def test_shopifys_test_refund_without_created_at_is_kept_with_the_time_it_was_sent(hub: Hub, oms: Any) -> None:
+    shipped_order(hub, oms)
+    body = refund(801, [(SKU_1_LINE, 1, "no_restock")]) | {"created_at": None}
+    sent = datetime(2026, 11, 24, 18, 30, tzinfo=timezone.utc)
+    put(hub, "refunds/create", body, shop_id=oms.shop.id, triggered_at=sent)
+    drain(hub)
+    o = order(hub)
+    [kept] = o["refunds"]
+    assert kept["time_source"] == "notification" and kept["source_created_at"].startswith("2026-11-24T18:30:00")
+    [event] = [e for e in o["timeline"] if e["kind"] == "refunded"]
+    assert event["detail"]["time_taken_from"] == "notification"
+
+
+def test_a_refund_without_created_at_takes_its_processed_at(hub: Hub, oms: Any) -> None:
+    shipped_order(hub, oms)
+    body = refund(802, [(SKU_1_LINE, 1, "no_restock")]) | {"created_at": None,
+                                                           "processed_at": "2026-11-24T09:15:00-05:00"}
+    put(hub, "refunds/create", body, shop_id=oms.shop.id)
+    drain(hub)
+    [kept] = order(hub)["refunds"]
+    assert kept["time_source"] == "processed_at" and kept["source_created_at"].startswith("2026-11-24T14:15:00")
