@@ -7,6 +7,7 @@ fixture set's README), never from orderhub's code, so a difference here is order
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,6 +26,8 @@ def _same(a: Any, b: Any) -> bool:
         return a is None and b is None
     if isinstance(a, bool) or isinstance(b, bool):
         return bool(a) == bool(b)
+    if isinstance(a, datetime) or isinstance(b, datetime):  # one instant, whatever its offset
+        return _instant(a) == _instant(b)
     try:
         return Decimal(str(a)) == Decimal(str(b))
     except InvalidOperation:
@@ -42,6 +45,13 @@ class _Diff:
             self.found.append(Difference(field, shopify, "(not kept)"))
         elif not _same(shopify, orderhub):
             self.found.append(Difference(field, shopify, orderhub))
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _sum(values: list[Any]) -> Decimal:
@@ -131,4 +141,55 @@ def refund(expected: dict[str, Any], stored: dict[str, Any] | None, prefix: str 
             continue
         for key in ("kind", "amount"):
             d.check(f"{prefix}.adjustments[{n}].{key}", adj.get(key, _NONE), kept.get(key))
+    return d.found
+
+
+def inventory_level(expected: dict[str, Any], stored: dict[str, Any] | None) -> list[Difference]:
+    """An inventory level fixture against the stored level (a row of inventory_levels)."""
+    d = _Diff()
+    if stored is None:
+        d.check("inventory level", "a level", None)
+        return d.found
+    for key, column in (("inventory_item_id", "inventory_item_id"), ("location_id", "location_id"),
+                        ("available", "available"), ("updated_at", "source_updated_at")):
+        d.check(key, expected.get(key, _NONE), stored[column])
+    return d.found
+
+
+def product(expected: dict[str, Any], stored: dict[str, Any] | None,
+            variants: list[dict[str, Any]]) -> list[Difference]:
+    """A product fixture against the stored product and its variants (what orderhub keeps of them)."""
+    d = _Diff()
+    if stored is None:
+        d.check("product", expected.get("title"), None)
+        return d.found
+    for key, column in (("title", "title"), ("status", "status"), ("updated_at", "source_updated_at")):
+        d.check(key, expected.get(key, _NONE), stored[column])
+    kept = {v["shopify_id"]: v for v in variants}
+    for v in expected.get("variants") or []:
+        row = kept.get(str(v["id"]))
+        where = f"variants[{v['id']}]"
+        if row is None:
+            d.check(where, "a variant", None)
+            continue
+        for key in ("sku", "price", "inventory_item_id"):
+            d.check(f"{where}.{key}", v.get(key, _NONE), row[key])
+    return d.found
+
+
+def order_edit(expected: dict[str, Any], stored: dict[str, Any] | None) -> list[Difference]:
+    """An orders/edited fixture against the stored edit: each line's change of quantity."""
+    d = _Diff()
+    if stored is None:
+        d.check("order edit", expected.get("order_edit_id"), None)
+        return d.found
+    d.check("order_id", expected.get("order_id", _NONE), stored["order_shopify_id"])
+    d.check("committed_at", expected.get("committed_at", _NONE), stored["source_created_at"])
+    changes: dict[str, int] = {}
+    for key, sign in (("line_item_additions", 1), ("line_item_removals", -1)):
+        for change in expected.get(key) or []:
+            changes[str(change["id"])] = changes.get(str(change["id"]), 0) + sign * int(change["delta"])
+    kept = stored["changes"]
+    for line_id, delta in changes.items():
+        d.check(f"line {line_id} quantity change", delta, kept.get(line_id, _NONE))
     return d.found

@@ -27,7 +27,14 @@ from orderhub.adapters.shopify.webhooks import ORDER_TOPICS, identity, sign
 from orderhub.adapters.store import inbox, migrate, order_queries, shops
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
-from orderhub.adapters.store.schema import error_log, refunds
+from orderhub.adapters.store.schema import (
+    error_log,
+    inventory_levels,
+    order_edits,
+    products,
+    refunds,
+    variants,
+)
 from orderhub.bootstrap import Hub, build
 from orderhub.config import Settings
 from orderhub.fidelity import expect
@@ -136,17 +143,12 @@ def _judge(hub: Hub, fx: Fixture, shop_id: int, topic: str | None) -> Outcome:
     with hub.db.read() as conn:
         parked = conn.execute(select(error_log.c.error, error_log.c.field).where(
             error_log.c.shop_id == shop_id)).first()
-        if topic != "refunds/create" and topic not in ORDER_TOPICS:
+        if topic not in _JUDGED and topic not in ORDER_TOPICS:
+            return Outcome(fx, "skipped", message=f"{topic} is taken in; its fields are not compared")
+        if topic in _JUDGED:
             if parked is not None:
                 return Outcome(fx, "parked", message=parked.error)
-            return Outcome(fx, "skipped", message="taken in; its fields are not compared yet")
-        if topic == "refunds/create":
-            row = conn.execute(select(refunds).where(refunds.c.shop_id == shop_id)).first()
-            stored = None if row is None else row._asdict() | {
-                "lines": orjson.loads(row.lines), "adjustments": orjson.loads(row.adjustments)}
-            if parked is not None:
-                return Outcome(fx, "parked", message=parked.error)
-            found = expect.refund(expected, stored)
+            found = _JUDGED[topic](conn, shop_id, expected)
             return Outcome(fx, "differs" if found else "matches", found)
         order_id = _order_id(conn, shop_id)
         stored_order = order_queries.get_order(conn, order_id) if order_id is not None else None
@@ -158,6 +160,34 @@ def _judge(hub: Hub, fx: Fixture, shop_id: int, topic: str | None) -> Outcome:
         return Outcome(fx, "parked", message=parked.error if parked else "nothing stored")
     found = expect.order(expected, stored_order)
     return Outcome(fx, "differs" if found else "matches", found)
+
+
+def _refund(conn: Any, shop_id: int, expected: dict[str, Any]) -> list[expect.Difference]:
+    row = conn.execute(select(refunds).where(refunds.c.shop_id == shop_id)).first()
+    stored = None if row is None else row._asdict() | {
+        "lines": orjson.loads(row.lines), "adjustments": orjson.loads(row.adjustments)}
+    return expect.refund(expected, stored)
+
+
+def _inventory_level(conn: Any, shop_id: int, expected: dict[str, Any]) -> list[expect.Difference]:
+    row = conn.execute(select(inventory_levels).where(inventory_levels.c.shop_id == shop_id)).first()
+    return expect.inventory_level(expected, None if row is None else row._asdict())
+
+
+def _product(conn: Any, shop_id: int, expected: dict[str, Any]) -> list[expect.Difference]:
+    row = conn.execute(select(products).where(products.c.shop_id == shop_id)).first()
+    kept = [v._asdict() for v in conn.execute(select(variants).where(variants.c.shop_id == shop_id))]
+    return expect.product(expected, None if row is None else row._asdict(), kept)
+
+
+def _order_edit(conn: Any, shop_id: int, expected: dict[str, Any]) -> list[expect.Difference]:
+    row = conn.execute(select(order_edits).where(order_edits.c.shop_id == shop_id)).first()
+    return expect.order_edit(expected, None if row is None else row._asdict() | {"changes": orjson.loads(row.changes)})
+
+
+# What is compared for the records that are not orders.
+_JUDGED = {"refunds/create": _refund, "inventory_levels/update": _inventory_level,
+           "products/update": _product, "products/create": _product, "orders/edited": _order_edit}
 
 
 def _order_id(conn: Any, shop_id: int) -> int | None:
