@@ -3,15 +3,20 @@ carries on orders/updated and orders/cancelled) are counted once, by refund id, 
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orderhub.adapters.store import order_queries
 from orderhub.bootstrap import Hub
 from orderhub.domain.inventory import Position
 from tests.integration.test_refund_returns import SKU_1_LINE, refund, shipped_order
 from tests.oms_support import order, position
-from tests.support import drain, order_payload, put
+from tests.support import BIG_ID, add_shop, drain, order_payload, put
 
 
 def _with_refunds(updated_at: str, *refunds: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -85,3 +90,30 @@ def test_a_refund_without_created_at_takes_its_processed_at(hub: Hub, oms: Any) 
     drain(hub)
     [kept] = order(hub)["refunds"]
     assert kept["time_source"] == "processed_at" and kept["source_created_at"].startswith("2026-11-24T14:15:00")
+
+
+_orders = itertools.count(1)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_in_any_arrival_order_with_redeliveries_each_refund_counts_once(hub, data):  # type: ignore[no-untyped-def]
+    shop = add_shop(hub)
+    order_id = BIG_ID + 100_000 * next(_orders)
+    first, second = (refund(order_id + n, [(order_id + 2, 1, "no_restock")]) | {"order_id": order_id}
+                     for n in (11, 12))
+    with_first = _with_refunds("2026-11-24T10:00:00Z", first, order_id=order_id)
+    with_both = _with_refunds("2026-11-24T11:00:00Z", first, second, order_id=order_id,
+                              cancelled_at="2026-11-24T11:00:00Z", cancel_reason="customer")
+    records = [("refunds/create", first), ("refunds/create", second), ("orders/updated", with_first),
+               ("orders/cancelled", with_both)]
+    arrivals = data.draw(st.permutations(records + data.draw(st.lists(st.sampled_from(records), max_size=3))))
+    put(hub, "orders/create", order_payload(order_id), shop_id=shop.id)
+    for n, (topic, body) in enumerate(arrivals):
+        put(hub, topic, body, shop_id=shop.id, webhook_id=f"{order_id}-{n}")
+    drain(hub)
+    with hub.db.read() as conn:
+        o = order_queries.get_order(conn, order_queries.require_order_id(conn, str(order_id)))
+    assert Decimal(o["total_refunded"]) == Decimal("20.00")
+    assert sorted(r["shopify_id"] for r in o["refunds"]) == [str(order_id + 11), str(order_id + 12)]
+    assert len([e for e in o["timeline"] if e["kind"] == "refunded"]) == 2
