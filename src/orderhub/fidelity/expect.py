@@ -47,6 +47,20 @@ class _Diff:
             self.found.append(Difference(field, shopify, orderhub))
 
 
+def _rows(d: _Diff, label: str, expected: list[dict[str, Any]] | None, kept: dict[str, dict[str, Any]],
+          key: str, fields: tuple[tuple[str, str], ...]) -> None:
+    """Each expected row against the kept row of the same ``key`` (as text), field by field:
+    ``fields`` pairs the fixture's name of a field with orderhub's."""
+    for row in expected or []:
+        where = f"{label}[{row.get(key)}]"
+        found = kept.get(str(row.get(key)))
+        if found is None:
+            d.check(where, "present", None)
+            continue
+        for name, column in fields:
+            d.check(f"{where}.{name}", row.get(name, _NONE), found.get(column, _NONE))
+
+
 def _instant(value: Any) -> datetime | None:
     try:
         return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -63,35 +77,15 @@ def order(expected: dict[str, Any], stored: dict[str, Any]) -> list[Difference]:
     d = _Diff()
     for key, column in (("currency", "currency"), ("taxes_included", "taxes_included")):
         d.check(key, expected.get(key, _NONE), stored.get(column))
-    items = {i["shopify_id"]: i for i in stored["items"]}
-    for n, line in enumerate(expected.get("line_items") or []):
-        item = items.get(str(line["id"]))
-        where = f"line_items[{n}] ({line['id']})"
-        if item is None:
-            d.check(where, "a line", None)
-            continue
-        for key, column in (("quantity", "quantity"), ("unit_price", "price"), ("discount", "total_discount"),
-                            ("tax", "tax")):
-            d.check(f"{where}.{key}", line.get(key, _NONE), item[column])
-    shipping = {s["shopify_id"]: s for s in stored["shipping_lines"]}
-    for n, line in enumerate(expected.get("shipping_lines") or []):
-        kept = shipping.get(str(line.get("id")))
-        where = f"shipping_lines[{n}] ({line.get('id')})"
-        if kept is None:
-            d.check(where, "a shipping line", None)
-            continue
-        for key, column in (("price", "price"), ("discount", "discount"), ("discounted_price", "discounted_price")):
-            d.check(f"{where}.{key}", line.get(key, _NONE), kept[column])
-    discounts = {r["position"]: r for r in stored["discounts"]}
-    for a in expected.get("discount_applications") or []:
-        kept = discounts.get(a["index"])
-        where = f"discount_applications[{a['index']}]"
-        if kept is None:
-            d.check(where, f"{a['type']} {a.get('code') or a.get('title')}", None)
-            continue
-        for key in ("type", "code", "title", "value", "value_type", "target_type", "target_selection",
-                    "allocation_method", "allocated"):
-            d.check(f"{where}.{key}", a.get(key, _NONE), kept[key])
+    _rows(d, "line_items", expected.get("line_items"), {i["shopify_id"]: i for i in stored["items"]}, "id",
+          (("quantity", "quantity"), ("unit_price", "price"), ("discount", "total_discount"), ("tax", "tax")))
+    _rows(d, "shipping_lines", expected.get("shipping_lines"),
+          {s["shopify_id"]: s for s in stored["shipping_lines"]}, "id",
+          (("price", "price"), ("discount", "discount"), ("discounted_price", "discounted_price")))
+    _rows(d, "discount_applications", expected.get("discount_applications"),
+          {str(r["position"]): r for r in stored["discounts"]}, "index",
+          tuple((k, k) for k in ("type", "code", "title", "value", "value_type", "target_type", "target_selection",
+                                 "allocation_method", "allocated")))
     totals = expected.get("totals") or {}
     kept_totals = {
         "line_items": _sum([Decimal(i["price"]) * i["quantity"] for i in stored["items"]]),
@@ -124,15 +118,8 @@ def refund(expected: dict[str, Any], stored: dict[str, Any] | None, prefix: str 
     if expected.get("created_at") is None:  # Shopify sent none: orderhub says where its time came from
         d.check(f"{prefix}.created_at taken from", "anything but created_at",
                 "created_at" if stored["time_source"] == "created_at" else "anything but created_at")
-    lines = {str(line["line_item_id"]): line for line in stored["lines"]}
-    for line in expected.get("lines") or []:
-        kept = lines.get(str(line["line_item_id"]))
-        where = f"{prefix}.lines[{line['line_item_id']}]"
-        if kept is None:
-            d.check(where, "a refunded line", None)
-            continue
-        for key in ("quantity", "restock_type", "subtotal"):
-            d.check(f"{where}.{key}", line.get(key, _NONE), kept.get(key))
+    _rows(d, f"{prefix}.lines", expected.get("lines"), {str(li["line_item_id"]): li for li in stored["lines"]},
+          "line_item_id", (("quantity", "quantity"), ("restock_type", "restock_type"), ("subtotal", "subtotal")))
     kept_adjustments = stored.get("adjustments") or []
     for n, adj in enumerate(expected.get("adjustments") or []):
         kept = kept_adjustments[n] if n < len(kept_adjustments) else None
@@ -165,15 +152,8 @@ def product(expected: dict[str, Any], stored: dict[str, Any] | None,
         return d.found
     for key, column in (("title", "title"), ("status", "status"), ("updated_at", "source_updated_at")):
         d.check(key, expected.get(key, _NONE), stored[column])
-    kept = {v["shopify_id"]: v for v in variants}
-    for v in expected.get("variants") or []:
-        row = kept.get(str(v["id"]))
-        where = f"variants[{v['id']}]"
-        if row is None:
-            d.check(where, "a variant", None)
-            continue
-        for key in ("sku", "price", "inventory_item_id"):
-            d.check(f"{where}.{key}", v.get(key, _NONE), row[key])
+    _rows(d, "variants", expected.get("variants"), {v["shopify_id"]: v for v in variants}, "id",
+          (("sku", "sku"), ("price", "price"), ("inventory_item_id", "inventory_item_id")))
     return d.found
 
 

@@ -85,29 +85,23 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
 }}
 """
 
-# For the rare order with more discount applications than the orders query carries.
-MORE_DISCOUNTS_QUERY = """
-query OrderDiscounts($id: ID!, $after: String) {
-  order(id: $id) {
-    discountApplications(first: 100, after: $after) {
-      pageInfo { hasNextPage endCursor }
-      nodes { %s }
-    }
-  }
-}
-""" % _DISCOUNT_APPLICATION_FIELDS
+def _rest_of(name: str, connection: str, fields: str) -> str:
+    """The query for an order's ``connection`` from ``$after`` on: for the rare order with more lines or
+    discount applications than one page of the orders query carries."""
+    return f"""
+query {name}($id: ID!, $after: String) {{
+  order(id: $id) {{
+    {connection}(first: 100, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {fields} }}
+    }}
+  }}
+}}
+"""
 
-# For the rare order with more lines than one page of the orders query carries.
-MORE_LINES_QUERY = """
-query OrderLines($id: ID!, $after: String) {
-  order(id: $id) {
-    lineItems(first: 100, after: $after) {
-      pageInfo { hasNextPage endCursor }
-      nodes { %s }
-    }
-  }
-}
-""" % _LINE_FIELDS
+
+MORE_LINES_QUERY = _rest_of("OrderLines", "lineItems", _LINE_FIELDS)
+MORE_DISCOUNTS_QUERY = _rest_of("OrderDiscounts", "discountApplications", _DISCOUNT_APPLICATION_FIELDS)
 
 
 def _amount(money_set: Any) -> str | None:
