@@ -158,6 +158,12 @@ def test_the_order_page_shows_the_order_its_units_payments_and_timeline(hub: Hub
         assert f"Shopify id {BIG_ID}" in html and "test-shop.myshopify.com · online" in html
         assert 'data-test="payment-status">paid<' in html and 'data-test="fulfillment-status">unfulfilled<' in html
         assert "<strong>38.20 EUR</strong>" in html and "2.50 EUR" in html  # totals, discounts
+        # Its discount application: the code, what it was worth, and what it took off the items.
+        table = re.search(r'data-test="discounts-table">(.*?)</table>', html, re.S)
+        assert table, html[:500]
+        cells = [re.sub(r"<[^>]+>", " ", c).split() for c in re.findall(r"<td[^>]*>(.*?)</td>", table.group(1), re.S)]
+        assert cells == [["0"], ["discount", "code"], ["WELCOME🦋"], ["2.50", "EUR"], ["items", "(one,", "explicit)"],
+                         ["2.50", "EUR"]]
         assert "2026-11-23 14:59:00" in html  # Shopify's created_at, in UTC
         assert "Zoë Ångström" in html and "zoë@example.com" in html
         # Lines and each unit with its status and facility.
