@@ -51,8 +51,18 @@ mutation RunBulkQuery($query: String!, $groupObjects: Boolean!) {
   }
 }
 """ % _FIELDS
+# Before 2025-07 bulkOperationRunQuery has no groupObjects: it always groups.
+RUN_QUERY_BEFORE_2025_07 = """
+mutation RunBulkQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { %s } userErrors { field message } }
+}
+""" % _FIELDS
 POLL = "query BulkOperation($id: ID!) { node(id: $id) { ... on BulkOperation { %s } } }" % _FIELDS
-CURRENT = "query CurrentBulkOperation { currentBulkOperation(type: QUERY) { %s } }" % _FIELDS
+# The newest bulk query (newest first is bulkOperations' default order); currentBulkOperation, deprecated
+# for it from 2026-01 (https://shopify.dev/changelog/new-queries-for-bulk-operations), before.
+CURRENT = ('query NewestBulkQuery { bulkOperations(first: 1, query: "operation_type:query") { nodes { %s } } }'
+           % _FIELDS)
+CURRENT_BEFORE_2026_01 = "query CurrentBulkOperation { currentBulkOperation(type: QUERY) { %s } }" % _FIELDS
 CANCEL = """
 mutation CancelBulkOperation($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { %s } userErrors { field message } }
@@ -172,9 +182,16 @@ def start(client: AdminClient, query: str, *, group_objects: bool = True) -> Bul
     """Start a bulk query; raises :class:`BulkStartRefused` with Shopify's userErrors.
 
     ``group_objects`` asks Shopify to write children right after their parent,
-    which :func:`grouped` needs (API versions from 2026-01 no longer do so by default).
+    which :func:`grouped` needs (API versions from 2026-01 no longer do so by default; those
+    before 2025-07 have no such argument and always group).
     """
-    data = client.execute(RUN_QUERY, {"query": query, "groupObjects": group_objects})["bulkOperationRunQuery"]
+    if client.has("bulk_group_objects"):
+        data = client.execute(RUN_QUERY, {"query": query, "groupObjects": group_objects})["bulkOperationRunQuery"]
+    elif group_objects:
+        data = client.execute(RUN_QUERY_BEFORE_2025_07, {"query": query})["bulkOperationRunQuery"]
+    else:
+        raise BulkError(f"Shopify API version {client.version} always groups bulk query results; "
+                        "ungrouped output needs 2025-07 or later")
     if data.get("userErrors") or not data.get("bulkOperation"):
         raise BulkStartRefused(list(data.get("userErrors") or []))
     return BulkOperation.from_graphql(data["bulkOperation"])
@@ -191,7 +208,11 @@ def poll(client: AdminClient, operation_id: str) -> BulkOperation:
 
 def current(client: AdminClient) -> BulkOperation | None:
     """The shop's most recent bulk query operation, if it has one."""
-    node = client.execute(CURRENT).get("currentBulkOperation")
+    if client.has("bulk_operations_query"):
+        nodes = client.execute(CURRENT)["bulkOperations"].get("nodes") or []
+        node = nodes[0] if nodes else None
+    else:
+        node = client.execute(CURRENT_BEFORE_2026_01).get("currentBulkOperation")
     return None if node is None else BulkOperation.from_graphql(node)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from orderhub.adapters.shopify import graphql_orders
+from orderhub.adapters.shopify import api_versions, graphql_orders
 from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
@@ -65,7 +65,12 @@ def admin_client(shop: Shop) -> AdminClient:
     if not shop.access_token:
         raise ValueError(f"shop {shop.domain} has no access token; add one with "
                          f"`orderhub shop add {shop.domain} --secret ... --access-token ...`")
-    return AdminClient(graphql_endpoint(shop), shop.access_token)
+    try:
+        version = api_versions.parse(shop.api_version)
+    except api_versions.InvalidVersion as exc:
+        raise ValueError(f"shop {shop.domain}: {exc}; set one with `orderhub shop set {shop.domain} "
+                         f"--api-version VERSION`") from None
+    return AdminClient(graphql_endpoint(shop), shop.access_token, api_version=version)
 
 
 def _read_watermark(hub: Hub, shop: Shop, poll: Poll) -> datetime | None:
