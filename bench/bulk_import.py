@@ -51,7 +51,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 
-from orderhub.adapters.shopify import bulk
+from orderhub.adapters.shopify import api_versions, bulk
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import migrate, shops
@@ -101,7 +101,8 @@ def make_files(directory: Path, orders: int, seed: int) -> tuple[Path, Path, flo
     try:
         httpx.post(f"{url}/_sim/config", json={"bulk": {"start_delay": 0, "objects_per_second": None}})
         httpx.post(f"{url}/_sim/bulk_catalogue", json={"orders": orders, "seed": seed}).raise_for_status()
-        client = AdminClient(f"{url}/admin/api/2025-10/graphql.json", TOKEN)
+        version = api_versions.newest_stable(datetime.now(UTC).date())
+        client = AdminClient(f"{url}/admin/api/{version}/graphql.json", TOKEN)
         _download(client, bulk.PRODUCTS_QUERY, products_path)
         log(f"the simulator writes {orders:,} orders (once; the file is kept in {directory}) ...")
         op = _download(client, bulk.ORDERS_QUERY, orders_path)
