@@ -5,9 +5,10 @@ ends and the version to move to."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from prometheus_client import generate_latest
-from structlog.testing import capture_logs
 
 from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.store import job_store, shops
@@ -25,6 +26,23 @@ ENDING, GONE, FINE = "ending.myshopify.com", "gone.myshopify.com", "fine.myshopi
 @pytest.fixture
 def on_test_day(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shop_versions, "today", lambda: TEST_DAY)
+
+
+class Recorder:
+    """Stands in for the module's structlog logger (whose configuration the process caches)."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.entries.append({"event": event, "log_level": "warning", **fields})
+
+
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder()
+    monkeypatch.setattr(shop_versions, "log", recorder)
+    return recorder
 
 
 def _add(hub: Hub, domain: str, version: str | None) -> shops.Shop:
@@ -74,25 +92,24 @@ def test_the_metrics_carry_each_shops_days_left_and_whether_to_move(hub: Hub, on
             f'state="supported",support_ends="{api_versions.support_ends(NEWEST)}"}} 0.0') in text
 
 
-def test_the_worker_logs_each_shop_to_move_when_it_starts(hub: Hub) -> None:
+def test_the_worker_logs_each_shop_to_move_when_it_starts(hub: Hub, logged: Recorder) -> None:
     _add(hub, ENDING, SUPPORTED[0])
     _add(hub, FINE, NEWEST)
-    with capture_logs() as logs:
-        flagged = shop_versions.warn_all(hub.db, TEST_DAY)
+    flagged = shop_versions.warn_all(hub.db, TEST_DAY)
     assert [s.shop for s in flagged] == [ENDING]
-    [entry] = [e for e in logs if e["event"] == "shopify_api_version_needs_moving"]
+    [entry] = [e for e in logged.entries if e["event"] == "shopify_api_version_needs_moving"]
     assert entry["log_level"] == "warning"
     assert (entry["shop"], entry["api_version"], entry["move_to"], entry["state"]) == (
         ENDING, SUPPORTED[0], NEWEST, "ending")
     assert entry["support_ends"] == str(api_versions.support_ends(SUPPORTED[0]))
 
 
-def test_a_job_run_for_the_shop_logs_the_warning(hub: Hub, on_test_day: None) -> None:
+def test_a_job_run_for_the_shop_logs_the_warning(hub: Hub, on_test_day: None, logged: Recorder) -> None:
     shop = _add(hub, ENDING, SUPPORTED[0])  # no access token: the job itself fails at once
-    with capture_logs() as logs, pytest.raises(JobFailed) as failed:
+    with pytest.raises(JobFailed) as failed:
         run_job(hub, "import-new-orders", shop, {})
-    assert any(e["event"] == "shopify_api_version_needs_moving" and e.get("job") == "import-new-orders"
-               for e in logs)
+    assert [(e["event"], e["shop"], e["job"]) for e in logged.entries] == [
+        ("shopify_api_version_needs_moving", ENDING, "import-new-orders")]
     with hub.db.read() as conn:
         lines = job_store.logs(conn, failed.value.run_id)
     [warning] = [line for line in lines if line.level == "warning"]
