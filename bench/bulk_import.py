@@ -5,7 +5,7 @@
 
 The JSONL is **made by the Shopify simulator and downloaded to a local file first**: a
 shop gets N synthetic orders (``POST /_sim/bulk_catalogue``), a bulk query with
-orderhub's ``bulk.ORDERS_QUERY`` writes its result file, and the file is downloaded once
+orderhub's ``bulk.orders_query(version)`` writes its result file, and the file is downloaded once
 and kept (``--cache-dir``; the products file likewise), so later runs reuse it. The
 timings read that local file: they measure orderhub's import, not the simulator.
 
@@ -51,7 +51,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 
-from orderhub.adapters.shopify import bulk
+from orderhub.adapters.shopify import api_versions, bulk
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import migrate, shops
@@ -101,10 +101,11 @@ def make_files(directory: Path, orders: int, seed: int) -> tuple[Path, Path, flo
     try:
         httpx.post(f"{url}/_sim/config", json={"bulk": {"start_delay": 0, "objects_per_second": None}})
         httpx.post(f"{url}/_sim/bulk_catalogue", json={"orders": orders, "seed": seed}).raise_for_status()
-        client = AdminClient(f"{url}/admin/api/2025-10/graphql.json", TOKEN)
+        version = api_versions.newest_stable(datetime.now(UTC).date())
+        client = AdminClient(f"{url}/admin/api/{version}/graphql.json", TOKEN)
         _download(client, bulk.PRODUCTS_QUERY, products_path)
         log(f"the simulator writes {orders:,} orders (once; the file is kept in {directory}) ...")
-        op = _download(client, bulk.ORDERS_QUERY, orders_path)
+        op = _download(client, bulk.orders_query(client.version), orders_path)
         assert op.root_object_count == orders, (op.root_object_count, orders)
     finally:
         stop()

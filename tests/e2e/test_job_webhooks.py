@@ -18,6 +18,7 @@ from orderhub.entrypoints.cli import main
 from orderhub.services.jobs.import_orders import admin_client
 from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.testing.server import ServerThread
+from tests.versions import NEWEST, SUPPORTED, TEST_DAY
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,16 +31,18 @@ OLD_ADDRESS = "https://old-hub.example.com/webhooks/shopify"
 
 @pytest.fixture
 def sim() -> Iterator[tuple[str, httpx.Client]]:
-    _simulator, url, stop = start_in_thread([{"domain": SHOP, "api_secret": SECRET, "access_token": TOKEN}],
-                                            seed=5, restore_rate=5000)
+    simulator, url, stop = start_in_thread([{"domain": SHOP, "api_secret": SECRET, "access_token": TOKEN}],
+                                           seed=5, restore_rate=5000)
+    simulator.store.clock.fixed_day = TEST_DAY
     with httpx.Client(base_url=url, timeout=30) as control:
         yield url, control
     stop()
 
 
-def connect(hub: Hub, sim_url: str, token: str = TOKEN) -> shops.Shop:
+def connect(hub: Hub, sim_url: str, token: str = TOKEN, api_version: str = NEWEST) -> shops.Shop:
     with hub.db.write() as conn:
-        return shops.add(conn, SHOP, SECRET, admin_url=f"{sim_url}/shops/{SHOP}", access_token=token)
+        return shops.add(conn, SHOP, SECRET, admin_url=f"{sim_url}/shops/{SHOP}", access_token=token,
+                         api_version=api_version)
 
 
 def at_shopify(control: httpx.Client) -> dict[str, list[str]]:
@@ -69,10 +72,11 @@ def topics(out: str) -> dict[str, dict[str, Any]]:
     return {t["topic"]: t for t in orjson.loads(out)["topics"]}
 
 
-def test_the_webhooks_command(hub: Hub, sim: tuple[str, httpx.Client]) -> None:
+@pytest.mark.parametrize("api_version", SUPPORTED)
+def test_the_webhooks_command(hub: Hub, sim: tuple[str, httpx.Client], api_version: str) -> None:
     sim_url, control = sim
     url = hub.settings.database_url
-    shop = connect(hub, sim_url)
+    shop = connect(hub, sim_url, api_version=api_version)
     shopify_subscriptions.subscribe(admin_client(shop), "products/create", OLD_ADDRESS)  # an older deployment's
 
     before = topics(ok(url, "jobs", "webhooks", "products", "--shop", SHOP, "--address", ADDRESS, "--json"))
@@ -89,6 +93,8 @@ def test_the_webhooks_command(hub: Hub, sim: tuple[str, httpx.Client]) -> None:
     assert after["products/create"]["other_addresses"] == [OLD_ADDRESS]
     assert after["products/create"]["subscription_id"].startswith("gid://shopify/WebhookSubscription/")
     assert at_shopify(control) == {"products/create": [OLD_ADDRESS, ADDRESS], "products/delete": [ADDRESS]}
+    made = orjson.loads(control.get("/_sim/subscriptions").content)["subscriptions"]
+    assert {s["api_version"] for s in made} == {api_version}  # made through the shop's own API version
 
     # The table, as a person reads it (compared with the recorded address).
     shown = ok(url, "jobs", "webhooks", "products", "--shop", SHOP)

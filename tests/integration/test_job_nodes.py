@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +25,8 @@ def test_three_nodes_run_a_per_second_job_once_per_tick_never_two_at_once(
         pytest.skip("PostgreSQL server programs not installed (the README's test command installs them)")
     url = pg_server.create_database("job_nodes", template="orderhub_template")
     monkeypatch.setenv("ORDERHUB_JOB_MODULES", "tests.job_support")  # the test's jobs, in every process
-    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    # the repository for tests.job_support, before what PYTHONPATH already names (the package's own source)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))))
     with Processes(tmp_path) as procs:
         procs.database_url = url
         procs.cli("jobs", "schedule", "test-sleep", "--cron", "* * * * * *", "--param", "seconds=0.3",

@@ -6,6 +6,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from orderhub.services.jobs.import_orders import poll_orders
 from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.simulators.shopify.simulator import Simulator
 from orderhub.testing.server import ServerThread
+from tests.versions import NEWEST, SUPPORTED, TEST_DAY
 
 SHOP = "bulk-store.myshopify.com"
 SECRET = "bulk-secret-🦋"
@@ -32,9 +34,11 @@ SMALL_ORDERS = "{ orders { edges { node { id name updatedAt lineItems { edges { 
 
 
 class Sim:
-    def __init__(self, sim: Simulator, url: str) -> None:
-        self.sim, self.url = sim, url
-        self.client = AdminClient(f"{url}/admin/api/2025-10/graphql.json", TOKEN, sleep=time.sleep)
+    def __init__(self, sim: Simulator, url: str, version: str) -> None:
+        self.sim, self.url, self.version = sim, url, version
+        sim.store.clock.fixed_day = TEST_DAY
+        self.client = AdminClient(f"{url}/admin/api/{version}/graphql.json", TOKEN, sleep=time.sleep,
+                                  today=lambda: TEST_DAY)
 
     def control(self, path: str, body: dict[str, Any]) -> Any:
         response = httpx.post(f"{self.url}/_sim{path}", json=body, timeout=10)
@@ -45,14 +49,28 @@ class Sim:
         self.control("/config", {"bulk": {"start_delay": 0, "objects_per_second": None, **settings}})
 
 
-@pytest.fixture
-def shopify() -> Iterator[Sim]:
+@contextmanager
+def _simulated(version: str) -> Iterator[Sim]:
     sim, url, stop = start_in_thread([{"domain": SHOP, "api_secret": SECRET, "access_token": TOKEN}], seed=11,
                                      retry_schedule=[0.05])
     try:
-        yield Sim(sim, url)
+        yield Sim(sim, url, version)
     finally:
         stop()
+
+
+@pytest.fixture(params=SUPPORTED)
+def shopify(request: pytest.FixtureRequest) -> Iterator[Sim]:
+    """The simulator, and a client of one API version (each test runs on every supported version)."""
+    with _simulated(request.param) as sim:
+        yield sim
+
+
+@pytest.fixture
+def shopify_newest() -> Iterator[Sim]:
+    """The simulator and a client of the newest version, for what does not depend on the version."""
+    with _simulated(NEWEST) as sim:
+        yield sim
 
 
 class FinishHooks:
@@ -90,6 +108,7 @@ def test_products_are_read_with_their_variants_and_inventory_items(shopify: Sim)
     shopify.bulk_settings()
     started = bulk.start(shopify.client, bulk.PRODUCTS_QUERY)
     assert started.status == "CREATED" and started.id.startswith("gid://shopify/BulkOperation/")
+    assert shopify.client.served_version == shopify.version  # a supported version serves itself
     done = bulk.wait(shopify.client, started.id, interval=0.05)
     assert done.status == "COMPLETED" and done.url and done.completed_at is not None
 
@@ -115,7 +134,8 @@ def test_orders_come_in_the_same_shape_as_the_batch_poll(shopify: Sim) -> None:
     shopify.bulk_settings()
     placed = shopify.control("/orders", {"count": 6})["order_ids"]
     shopify.control(f"/orders/{placed[0]}/pay", {})
-    done = bulk.wait(shopify.client, bulk.start(shopify.client, bulk.ORDERS_QUERY).id, interval=0.05)
+    query = bulk.orders_query(shopify.client.version)
+    done = bulk.wait(shopify.client, bulk.start(shopify.client, query).id, interval=0.05)
     orders = list(bulk.orders(bulk.grouped(_lines(done))))
     assert [o.id for o in orders] == [str(i) for i in placed]
 
@@ -127,7 +147,8 @@ def test_orders_come_in_the_same_shape_as_the_batch_poll(shopify: Sim) -> None:
                                                        ["line_items"])
 
 
-def test_a_large_file_is_streamed_with_flat_memory(shopify: Sim) -> None:
+def test_a_large_file_is_streamed_with_flat_memory(shopify_newest: Sim) -> None:
+    shopify = shopify_newest
     shopify.bulk_settings()
     shopify.control("/bulk_catalogue", {"orders": 100_000, "seed": 4})
     done = bulk.wait(shopify.client, bulk.start(shopify.client, SMALL_ORDERS).id, timeout=600, interval=0.2,
@@ -178,7 +199,7 @@ def test_a_second_start_is_refused_while_one_runs_and_cancel_ends_it(shopify: Si
     shopify.bulk_settings(objects_per_second=2)
     running = bulk.start(shopify.client, bulk.PRODUCTS_QUERY)
     with pytest.raises(bulk.BulkStartRefused) as refused:
-        bulk.start(shopify.client, bulk.ORDERS_QUERY)
+        bulk.start(shopify.client, bulk.orders_query(shopify.client.version))
     assert refused.value.running_id == running.id == refused.value.operation_id
     assert f"Bulk operation {running.id} is still running" in str(refused.value)
     current = bulk.current(shopify.client)

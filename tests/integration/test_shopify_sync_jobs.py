@@ -18,7 +18,7 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
-from orderhub.adapters.shopify import subscriptions
+from orderhub.adapters.shopify import api_versions, subscriptions
 from orderhub.adapters.store import facilities, inventory_store, order_queries, shops
 from orderhub.adapters.store.schema import (
     inventory_ledger,
@@ -44,6 +44,12 @@ from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.testing.server import ServerThread
 from tests.oms_support import place
 from tests.support import drain, put
+from tests.versions import NEWEST, SUPPORTED, TEST_DAY
+
+# The newest version before @idempotent existed, and a day it was supported on: the upload's
+# fallback (find a repeated request already applied) runs there.
+BEFORE_IDEMPOTENT = api_versions.supported(api_versions.released(api_versions.FEATURES["idempotent_directive"].since)
+                                           - timedelta(days=1))[-1]
 
 SHOP = "sync-jobs.myshopify.com"
 SECRET = "sync-secret-🔑"
@@ -91,12 +97,13 @@ class Sim:
 def sim() -> Iterator[Sim]:
     simulator, url, stop = start_in_thread([{"domain": SHOP, "api_secret": SECRET, "access_token": TOKEN}],
                                            seed=21, restore_rate=5000, retry_schedule=[0.1, 0.2, 0.4])
+    simulator.store.clock.fixed_day = TEST_DAY
     with httpx.Client(base_url=url, timeout=30) as control:
         yield Sim(simulator, url, control)
     stop()
 
 
-def connect(hub: Hub, sim: Sim, api_version: str = "2026-01") -> shops.Shop:
+def connect(hub: Hub, sim: Sim, api_version: str = NEWEST) -> shops.Shop:
     with hub.db.write() as conn:
         return shops.add(conn, SHOP, SECRET, admin_url=f"{sim.url}/shops/{SHOP}", access_token=TOKEN,
                          api_version=api_version)
@@ -222,7 +229,7 @@ def test_sync_from_shopify_aligns_on_hand_where_it_differs(hub: Hub, sim: Sim) -
 
 # -- inventory up to Shopify ----------------------------------------------------------------------------
 
-def _prepare_upload(hub: Hub, sim: Sim, api_version: str = "2026-01") -> tuple[shops.Shop, int]:
+def _prepare_upload(hub: Hub, sim: Sim, api_version: str = NEWEST) -> tuple[shops.Shop, int]:
     shop = connect(hub, sim, api_version)
     run_job(hub, "sync-products", shop, {"collections": "false"})
     drain(hub)
@@ -240,9 +247,11 @@ def _crash(*_args: Any, **_kwargs: Any) -> None:
     raise Crash("the node stopped after Shopify answered")
 
 
-@pytest.mark.parametrize("api_version", ["2026-01", "2025-10"])
+@pytest.mark.parametrize("api_version", [*SUPPORTED, BEFORE_IDEMPOTENT])
 def test_changes_are_coalesced_and_uploaded_once_even_after_a_crash_between_send_and_watermark(
         hub: Hub, sim: Sim, api_version: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if api_version not in SUPPORTED:  # a day the version was supported on
+        sim.simulator.store.clock.fixed_day = api_versions.released(api_version)
     shop, _berlin = _prepare_upload(hub, sim, api_version)
     adjust(hub, MUG, "WH-BER", delta=5)
     adjust(hub, MUG, "WH-BER", delta=3)  # supersedes the first: only ATP 8 goes up
@@ -260,7 +269,8 @@ def test_changes_are_coalesced_and_uploaded_once_even_after_a_crash_between_send
     assert stats["resumed"] == 1
     assert (sim.available(MUG, "Shop location"), sim.available(TEA, "Shop location")) == (8, 4)
     assert len(sim.shop.adjustment_groups) == groups_before + 2  # the retried request was not applied again
-    if api_version == "2026-01":
+    assert stats["api_version"] == api_version  # what served the upload
+    if api_versions.has("idempotent_directive", api_version):
         assert stats["set"] == 2 and stats["already"] == 0  # replayed under its idempotency key
     else:
         assert stats["set"] == 1 and stats["already"] == 1  # no @idempotent: found already set, not a conflict
@@ -323,13 +333,13 @@ def test_conflicts_and_what_cannot_be_mapped_are_reported_not_overwritten(hub: H
 
 # -- returns and cancellations ----------------------------------------------------------------------------
 
-def _one_product_shop(hub: Hub, sim: Sim, *, stock: int) -> tuple[shops.Shop, int]:
+def _one_product_shop(hub: Hub, sim: Sim, *, stock: int, api_version: str = NEWEST) -> tuple[shops.Shop, int]:
     """The simulated shop sells one product (BOOT); orderhub knows it and has ``stock`` at WH-BER."""
     for p in sim.products()["products"]:
         sim.control.post("/_sim/products", json={"action": "delete", "id": p["id"]})
     r = sim.control.post("/_sim/products", json={"title": "Wanderstiefel 🥾", "sku": BOOT, "price": "120.00"})
     assert r.status_code == 200, r.text
-    shop = connect(hub, sim)
+    shop = connect(hub, sim, api_version)
     run_job(hub, "sync-products", shop, {"collections": "false"})
     drain(hub)
     berlin = add_facility(hub, "WH-BER")
@@ -400,8 +410,10 @@ def test_refunds_become_returns_once_with_webhooks_delivering_too(hub: Hub, hub_
     assert position(hub, BOOT, berlin).on_hand == shipped.on_hand + 1  # a damaged unit is not restocked
 
 
-def test_cancellations_are_uploaded_once_when_enabled(hub: Hub, sim: Sim, monkeypatch: pytest.MonkeyPatch) -> None:
-    shop, _berlin = _one_product_shop(hub, sim, stock=0)  # nothing to broker: the orders wait, approved
+@pytest.mark.parametrize("api_version", SUPPORTED)
+def test_cancellations_are_uploaded_once_when_enabled(hub: Hub, sim: Sim, monkeypatch: pytest.MonkeyPatch,
+                                                      api_version: str) -> None:
+    shop, _berlin = _one_product_shop(hub, sim, stock=0, api_version=api_version)  # nothing to broker: orders wait
     by_person, by_date, kept = _orders(hub, sim, shop, 3)
     with hub.db.write() as conn:
         fulfilment.cancel(conn, int(_order(hub, by_person)["id"]), fulfilment.Ctx("cli:anna", "customer called 📞"))

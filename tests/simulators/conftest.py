@@ -28,12 +28,13 @@ from starlette.routing import Route
 from orderhub.simulators.shopify.app import create_app
 from orderhub.simulators.shopify.simulator import Simulator
 from orderhub.testing.server import ServerThread
+from tests.versions import NEWEST, TEST_DAY
 
 SHOP_A = "alpha-store.myshopify.com"
 SHOP_B = "beta-store.myshopify.com"
 SECRETS = {SHOP_A: "alpha-secret-🦋", SHOP_B: "beta-secret"}
 TOKENS = {SHOP_A: "shpat_alpha", SHOP_B: "shpat_beta"}
-API_VERSION = "2025-10"
+API_VERSION = NEWEST
 FAST_RETRIES = [0.05, 0.1, 0.2]
 
 
@@ -120,16 +121,17 @@ class SimClient:
         return response.json()
 
     def graphql_response(self, query: str, variables: dict[str, Any] | None = None, *, shop: str | None = SHOP_A,
-                         token: str | None = None) -> httpx.Response:
-        path = f"/admin/api/{API_VERSION}/graphql.json"
+                         token: str | None = None, version: str = API_VERSION) -> httpx.Response:
+        path = f"/admin/api/{version}/graphql.json"
         if shop is not None:
             path = f"/shops/{shop}{path}"
         token = token if token is not None else TOKENS.get(shop or SHOP_A, "")
         return self.http.post(path, json={"query": query, "variables": variables or {}},
                               headers={"X-Shopify-Access-Token": token})
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, shop: str = SHOP_A) -> Any:
-        response = self.graphql_response(query, variables, shop=shop)
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, shop: str = SHOP_A,
+                version: str = API_VERSION) -> Any:
+        response = self.graphql_response(query, variables, shop=shop, version=version)
         assert response.status_code == 200, response.text
         body = response.json()
         assert "errors" not in body, body["errors"]
@@ -197,6 +199,7 @@ def sim_client(_sim_server: tuple[SwitchApp, httpx.Client]) -> Iterator[SimClien
     switch, http = _sim_server
     shops = [{"domain": d, "api_secret": SECRETS[d], "access_token": TOKENS[d]} for d in (SHOP_A, SHOP_B)]
     sim = Simulator(shops, retry_schedule=FAST_RETRIES, seed=42, timeout=2.0)
+    sim.store.clock.fixed_day = TEST_DAY  # the day the API-version rules are read on
     sim.start()
     switch.app = create_app(sim)
     yield SimClient(sim, http)

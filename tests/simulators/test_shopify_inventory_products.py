@@ -7,11 +7,13 @@ collections by product type; refunds on ``Order``; ``orderCancel`` as a job.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orderhub.adapters.shopify import api_versions
 from tests.simulators.conftest import SHOP_A, Receiver, SimClient
+from tests.versions import SUPPORTED
 
 LEVELS = """
 query Levels($id: ID!) {
@@ -50,6 +52,11 @@ mutation Cancel($id: ID!, $refund: Boolean) {
     userErrors { field message }
   }
 }"""
+
+
+# compareQuantity and ignoreCompareQuantity exist until 2026-04 (changeFromQuantity replaces them): the
+# compare-quantity tests run on the newest supported version that still has them.
+COMPARE_ERA = max(v for v in SUPPORTED if not api_versions.has("inventory_change_from_required", v))
 
 
 def _first_stocked(sim: SimClient) -> tuple[str, str, int, str]:
@@ -103,7 +110,7 @@ def test_set_quantities_changes_the_level_fires_the_webhook_and_costs_a_mutation
     item, location, available, _sku = _first_stocked(sim_client)
     sim_client.sim.store.shop(SHOP_A).bucket.configure(restore_rate=0.001, available=500)  # no refill to speak of
     response = sim_client.graphql_response(SET, {"input": _set_input(item, location, available + 7, available),
-                                                 "key": "set-1"})
+                                                 "key": "set-1"}, version=COMPARE_ERA)
     body = response.json()
     assert "errors" not in body, body
     payload = body["data"]["inventorySetQuantities"]
@@ -134,7 +141,7 @@ def test_a_stale_compare_quantity_rejects_the_whole_request_naming_the_quantity(
         {"inventoryItemId": f"gid://shopify/InventoryItem/{second['inventory_item_id']}",
          "locationId": f"gid://shopify/Location/{second['location_id']}", "quantity": 60,
          "compareQuantity": second["available"] + 1}]}
-    payload = sim_client.graphql(SET_WITHOUT_KEY, {"input": inputs})["inventorySetQuantities"]
+    payload = sim_client.graphql(SET_WITHOUT_KEY, {"input": inputs}, version=COMPARE_ERA)["inventorySetQuantities"]
     assert payload["inventoryAdjustmentGroup"] is None
     assert payload["userErrors"] == [{"code": "COMPARE_QUANTITY_STALE",
                                       "field": ["input", "quantities", "1", "compareQuantity"],
@@ -149,7 +156,7 @@ def test_user_errors_use_shopifys_codes(sim_client: SimClient) -> None:
     warehouse = f"gid://shopify/Location/{sim_client.sim.store.shop(SHOP_A).locations[1]}"
 
     def errors(inputs: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
-        payload = sim_client.graphql(SET_WITHOUT_KEY, {"input": inputs})["inventorySetQuantities"]
+        payload = sim_client.graphql(SET_WITHOUT_KEY, {"input": inputs}, version=COMPARE_ERA)["inventorySetQuantities"]
         return [(e["code"], e["field"]) for e in payload["userErrors"]]
 
     assert errors(_set_input(item, location, 3, None)) == [
@@ -178,16 +185,16 @@ def test_a_repeated_idempotency_key_returns_the_first_result_and_changes_nothing
     sim_client.subscribe("INVENTORY_LEVELS_UPDATE", f"{receiver.url}/inventory")
     item, location, available, _sku = _first_stocked(sim_client)
     variables = {"input": _set_input(item, location, available + 1, available), "key": "orderhub-inv-42"}
-    first = sim_client.graphql(SET, variables)["inventorySetQuantities"]
+    first = sim_client.graphql(SET, variables, version=COMPARE_ERA)["inventorySetQuantities"]
     # Someone changes the level in Shopify meanwhile; the retry must not undo it (nor fail on its compare).
     level_id = int(item.rsplit("/", 1)[1]), int(location.rsplit("/", 1)[1])
     sim_client.control("POST", "/inventory_levels", {"inventory_item_id": level_id[0], "location_id": level_id[1],
                                                      "available": 40})
-    again = sim_client.graphql(SET, variables)["inventorySetQuantities"]
+    again = sim_client.graphql(SET, variables, version=COMPARE_ERA)["inventorySetQuantities"]
     assert again == first and first["userErrors"] == []
     assert _available(sim_client, item, location) == 40
     assert len(sim_client.sim.store.shop(SHOP_A).adjustment_groups) == 1
-    other = sim_client.graphql(SET, {**variables, "input": _set_input(item, location, 9, 40)})
+    other = sim_client.graphql(SET, {**variables, "input": _set_input(item, location, 9, 40)}, version=COMPARE_ERA)
     assert other["inventorySetQuantities"]["userErrors"] == [{
         "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "field": None,
         "message": "The same idempotency key cannot be used with different operation parameters."}]
@@ -245,6 +252,9 @@ class _LaterClock:
 
     def after(self, previous: str | None) -> datetime:
         return self._clock.after(previous) + timedelta(hours=1)
+
+    def today(self) -> date:
+        return self._clock.today()  # type: ignore[no-any-return]
 
 
 def test_refunds_on_an_order_match_the_refund_webhook(sim_client: SimClient, receiver: Receiver) -> None:

@@ -12,7 +12,7 @@ import click
 import orjson
 
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
+from orderhub.adapters.store import error_log, migrate, order_queries, tokens
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
     cli_fidelity,
@@ -20,6 +20,7 @@ from orderhub.entrypoints import (
     cli_jobs,
     cli_oms,
     cli_reconcile,
+    cli_shops,
     cli_subscriptions,
     cli_users,
     cli_webhooks,
@@ -90,72 +91,6 @@ def worker_cmd(hub: Hub, processors: int, deliver: bool, schedule: bool) -> None
     from orderhub.entrypoints.worker import Worker
 
     Worker(hub, processors=processors, deliver=deliver, schedule=schedule).start().wait()
-
-
-# -- shops -----------------------------------------------------------------------------------------
-
-@main.group()
-def shop() -> None:
-    """Shops orderhub receives from."""
-
-
-@shop.command("add")
-@click.argument("domain")
-@click.option("--secret", required=True, help="The app's API secret (signs webhooks). Never printed.")
-@click.option("--admin-url", default=None, help="Admin API base URL (default https://DOMAIN).")
-@click.option("--access-token", default=None, help="Admin API access token. Never printed.")
-@click.option("--api-version", default=None, help="Admin API version (default 2025-10).")
-@with_hub
-def shop_add(hub: Hub, domain: str, secret: str, admin_url: str | None, access_token: str | None,
-             api_version: str | None) -> None:
-    """Add a shop (or update its credentials)."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,250}", domain.strip().lower()):
-        raise click.BadParameter(f"{domain!r} is not a shop domain (e.g. my-store.myshopify.com)")
-    with hub.db.write() as conn:
-        added = shops.add(conn, domain, secret, admin_url, access_token, api_version)
-    click.echo(f"shop {added.domain} ready (id {added.id}); secret stored, not shown")
-
-
-@shop.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
-def shop_list(hub: Hub, as_json: bool) -> None:
-    """List shops (secrets are never shown)."""
-    with hub.db.read() as conn:
-        rows = shops.all_shops(conn)
-    data = [{"id": s.id, "domain": s.domain, "status": s.status, "api_version": s.api_version,
-             "admin_url": s.admin_url, "access_token": "set" if s.access_token else "not set"} for s in rows]
-    if as_json:
-        _print_json(data)
-    else:
-        _table("Shops", ["id", "domain", "status", "api version", "admin url", "access token"],
-               [list(d.values()) for d in data])
-
-
-@shop.command("subscribe")
-@click.argument("domain")
-@click.option("--address", required=True, help="Public URL of orderhub's /webhooks/shopify.")
-@click.option("--topic", "topics", multiple=True, help="Topic to subscribe (default: all supported).")
-@with_hub
-def shop_subscribe(hub: Hub, domain: str, address: str, topics: tuple[str, ...]) -> None:
-    """Subscribe the shop's webhooks to orderhub through the Admin API."""
-    from orderhub.adapters.shopify import subscriptions
-    from orderhub.adapters.shopify.webhooks import SUPPORTED_TOPICS
-    from orderhub.services.jobs.import_orders import admin_client
-
-    found = _shop(hub, domain)
-    client = admin_client(found)
-    for topic in topics or sorted(t for t in SUPPORTED_TOPICS if "redact" not in t and "data_request" not in t):
-        result = subscriptions.subscribe(client, topic, address)
-        click.echo(f"{topic:32} {result['status']}")
-
-
-def _shop(hub: Hub, domain: str) -> shops.Shop:
-    with hub.db.read() as conn:
-        found = shops.by_domain(conn, domain)
-    if found is None:
-        raise click.ClickException(f"no shop {domain}; add it with `orderhub shop add {domain} --secret ...`")
-    return found
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -507,6 +442,7 @@ def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
 
 # Order management commands and the payment simulator live in their own modules.
 cli_oms.register(main)
+cli_shops.register(main)
 cli_jobs.register(main)
 cli_webhooks.register(main)
 cli_subscriptions.register(main)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import structlog
 
 from orderhub.bootstrap import Hub
-from orderhub.services import notify
+from orderhub.services import notify, shop_versions
 from orderhub.services.deliver import Deliverer
 from orderhub.services.jobs.manager import JobManager
 
@@ -58,6 +58,10 @@ class Worker:
         for t in self.threads:
             t.start()
         log.info("worker_started", node=self.hub.node, loops=[t.name for t in self.threads])
+        try:
+            shop_versions.warn_all(self.hub.db)  # shops whose Shopify API version leaves support soon
+        except Exception as exc:  # a warning must never stop the worker
+            log.error("shop_versions_unreadable", error=f"{type(exc).__name__}: {exc}")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -282,24 +282,14 @@ def compare(ours: View, theirs: View) -> dict[str, list[Any]]:
 
 # -- Shopify: one order by id -----------------------------------------------------------------------
 
-def _order_selection() -> str:
-    """The Order fields of the orders query, so an order fetched by id has the same shape as a polled one."""
-    text = graphql_orders.ORDERS_QUERY
-    start = text.index("nodes {") + len("nodes {")
-    depth = 1
-    for end in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[end], 0)
-        if depth == 0:
-            return text[start:end]
-    raise AssertionError("unbalanced braces in graphql_orders.ORDERS_QUERY")
-
-
-ORDER_QUERY = "query OrderById($id: ID!) {\n  order(id: $id) {%s}\n}\n" % _order_selection()
+def order_query(version: str) -> str:
+    """One order by id, with the fields of the batch poll, so it has the same shape as a polled one."""
+    return "query OrderById($id: ID!) {\n  order(id: $id) {%s}\n}\n" % graphql_orders.order_selection(version)
 
 
 def fetch_order(client: AdminClient, shopify_id: str) -> dict[str, Any] | None:
     """One order from Shopify (``order(id:)``) in webhook shape; None when Shopify does not have it."""
-    data = client.execute(ORDER_QUERY, {"id": f"gid://shopify/Order/{shopify_id}"})
+    data = client.execute(order_query(client.version), {"id": f"gid://shopify/Order/{shopify_id}"})
     node = (data or {}).get("order")
     if node is None:
         return None

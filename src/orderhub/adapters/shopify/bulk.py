@@ -10,7 +10,7 @@ while it downloads (:func:`download_lines`) and puts children back under their
 parent one parent at a time (:func:`grouped`), so memory holds one record and
 its children however large the file is. :func:`parse_product` and
 :func:`parse_order` read the records of :data:`PRODUCTS_QUERY` and
-:data:`ORDERS_QUERY`.
+:func:`orders_query`.
 
     op = bulk.start(client, bulk.PRODUCTS_QUERY)
     op = bulk.wait(client, op.id, finished=finish_webhook_arrived)
@@ -20,6 +20,7 @@ its children however large the file is. :func:`parse_product` and
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -39,7 +40,7 @@ from orderhub.adapters.shopify.graphql_orders import (
     _DISCOUNT_APPLICATION_FIELDS,
     _LINE_FIELDS,
     _SHIPPING_LINE_FIELDS,
-    ORDER_FIELDS,
+    order_fields,
     to_rest,
 )
 from orderhub.domain.errors import InvalidRecord
@@ -57,8 +58,18 @@ mutation RunBulkQuery($query: String!, $groupObjects: Boolean!) {
   }
 }
 """ % _FIELDS
+# Before 2025-07 bulkOperationRunQuery has no groupObjects: it always groups.
+RUN_QUERY_BEFORE_2025_07 = """
+mutation RunBulkQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { %s } userErrors { field message } }
+}
+""" % _FIELDS
 POLL = "query BulkOperation($id: ID!) { node(id: $id) { ... on BulkOperation { %s } } }" % _FIELDS
-CURRENT = "query CurrentBulkOperation { currentBulkOperation(type: QUERY) { %s } }" % _FIELDS
+# The newest bulk query (newest first is bulkOperations' default order); currentBulkOperation, deprecated
+# for it from 2026-01 (https://shopify.dev/changelog/new-queries-for-bulk-operations), before.
+CURRENT = ('query NewestBulkQuery { bulkOperations(first: 1, query: "operation_type:query") { nodes { %s } } }'
+           % _FIELDS)
+CURRENT_BEFORE_2026_01 = "query CurrentBulkOperation { currentBulkOperation(type: QUERY) { %s } }" % _FIELDS
 CANCEL = """
 mutation CancelBulkOperation($id: ID!) {
   bulkOperationCancel(id: $id) { bulkOperation { %s } userErrors { field message } }
@@ -178,9 +189,16 @@ def start(client: AdminClient, query: str, *, group_objects: bool = True) -> Bul
     """Start a bulk query; raises :class:`BulkStartRefused` with Shopify's userErrors.
 
     ``group_objects`` asks Shopify to write children right after their parent,
-    which :func:`grouped` needs (API versions from 2026-01 no longer do so by default).
+    which :func:`grouped` needs (API versions from 2026-01 no longer do so by default; those
+    before 2025-07 have no such argument and always group).
     """
-    data = client.execute(RUN_QUERY, {"query": query, "groupObjects": group_objects})["bulkOperationRunQuery"]
+    if client.has("bulk_group_objects"):
+        data = client.execute(RUN_QUERY, {"query": query, "groupObjects": group_objects})["bulkOperationRunQuery"]
+    elif group_objects:
+        data = client.execute(RUN_QUERY_BEFORE_2025_07, {"query": query})["bulkOperationRunQuery"]
+    else:
+        raise BulkError(f"Shopify API version {client.version} always groups bulk query results; "
+                        "ungrouped output needs 2025-07 or later")
     if data.get("userErrors") or not data.get("bulkOperation"):
         raise BulkStartRefused(list(data.get("userErrors") or []))
     return BulkOperation.from_graphql(data["bulkOperation"])
@@ -197,7 +215,11 @@ def poll(client: AdminClient, operation_id: str) -> BulkOperation:
 
 def current(client: AdminClient) -> BulkOperation | None:
     """The shop's most recent bulk query operation, if it has one."""
-    node = client.execute(CURRENT).get("currentBulkOperation")
+    if client.has("bulk_operations_query"):
+        nodes = client.execute(CURRENT)["bulkOperations"].get("nodes") or []
+        node = nodes[0] if nodes else None
+    else:
+        node = client.execute(CURRENT_BEFORE_2026_01).get("currentBulkOperation")
     return None if node is None else BulkOperation.from_graphql(node)
 
 
@@ -469,13 +491,16 @@ def products(groups: Iterable[Group]) -> Iterator[BulkProduct]:
 
 # -- orders -----------------------------------------------------------------------------------------
 
-# The fields of graphql_orders.ORDERS_QUERY, in the bulk form: connections through edges/node, no page sizes.
-ORDERS_QUERY = f"""
+@functools.cache
+def orders_query(version: str) -> str:
+    """The fields of :func:`graphql_orders.orders_query` on Admin API ``version``, in the bulk form:
+    connections through edges/node, no page sizes."""
+    return f"""
 {{
   orders {{
     edges {{
       node {{
-        {ORDER_FIELDS}
+        {order_fields(version)}
         lineItems {{ edges {{ node {{ {_LINE_FIELDS} }} }} }}
         shippingLines {{ edges {{ node {{ {_SHIPPING_LINE_FIELDS} }} }} }}
         discountApplications {{ edges {{ node {{ {_DISCOUNT_APPLICATION_FIELDS} }} }} }}
@@ -488,7 +513,7 @@ ORDERS_QUERY = f"""
 
 @dataclass(frozen=True)
 class BulkOrder:
-    """An order of :data:`ORDERS_QUERY`: its identity and version, and the order in webhook (REST) shape."""
+    """An order of :func:`orders_query`: its identity and version, and the order in webhook (REST) shape."""
 
     id: str
     name: str
@@ -508,7 +533,7 @@ def parse_order(group: Group) -> BulkOrder:
     try:
         payload = to_rest(node)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise InvalidRecord(where, f"not an order of ORDERS_QUERY: {type(exc).__name__}: {exc}") from None
+        raise InvalidRecord(where, f"not an order of the orders query: {type(exc).__name__}: {exc}") from None
     except InvalidRecord as exc:
         raise InvalidRecord(f"{where}.{exc.field}" if exc.field else where, exc.problem) from None
     if not payload.get("updated_at"):
@@ -518,5 +543,5 @@ def parse_order(group: Group) -> BulkOrder:
 
 
 def orders(groups: Iterable[Group]) -> Iterator[BulkOrder]:
-    """Every order of an :data:`ORDERS_QUERY` file (stops at the first invalid one; see parse_order)."""
+    """Every order of an :func:`orders_query` file (stops at the first invalid one; see parse_order)."""
     return (parse_order(g) for g in groups)

@@ -4,20 +4,33 @@ Shopify meters GraphQL by query cost from a leaky bucket per app and shop. Each
 response reports ``extensions.cost.throttleStatus``; the client waits before a
 query when the bucket is too low for it, and after a THROTTLED error waits for the
 bucket to refill, backing off further if it is throttled again.
+
+It knows its API version (from the endpoint, ``/admin/api/{version}/graphql.json``) and the
+version that actually serves it: Shopify answers a version it no longer supports with the
+oldest supported one and says so in ``X-Shopify-API-Version``. :attr:`AdminClient.version`
+is that served version (predicted from the day until the first answer names it), so callers
+choose GraphQL text that version accepts (:mod:`orderhub.adapters.shopify.api_versions`).
+Deprecated fields a request used (``X-Shopify-API-Deprecated-Reason``) are logged once each.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
 import structlog
 
+from orderhub.adapters.shopify import api_versions
+from orderhub.clock import utcnow
+
 log = structlog.get_logger(__name__)
+_PATH_VERSION = re.compile(r"/admin/api/([^/]+)/graphql\.json$")
 
 
 class ShopifyError(Exception):
@@ -46,12 +59,22 @@ class Throttle:
         return min(self.maximum, self.available + (now - self.seen_at) * self.restore_rate)
 
 
+def _today() -> date:
+    return utcnow().date()
+
+
 class AdminClient:
     def __init__(self, endpoint: str, access_token: str, *, client: httpx.Client | None = None,
                  max_attempts: int = 8, timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, api_version: str | None = None,
+                 today: Callable[[], date] = _today) -> None:
         self.endpoint = endpoint
         self._token = access_token
+        in_path = _PATH_VERSION.search(endpoint)
+        self.api_version = api_versions.parse(api_version or (in_path.group(1) if in_path else "unstable"))
+        self.served_version: str | None = None  # as the last answer's X-Shopify-API-Version named it
+        self.today = today
+        self.deprecations: set[str] = set()  # X-Shopify-API-Deprecated-Reason values seen
         self.client = client or httpx.Client(timeout=timeout)
         self.max_attempts = max_attempts
         self.sleep = sleep
@@ -61,7 +84,35 @@ class AdminClient:
         self.last_requested_cost = 0.0
 
     def __repr__(self) -> str:
-        return f"AdminClient(endpoint={self.endpoint!r})"
+        return f"AdminClient(endpoint={self.endpoint!r}, api_version={self.api_version!r})"
+
+    @property
+    def version(self) -> str:
+        """The API version answering this client: as Shopify last named it, else as its rule predicts."""
+        if self.served_version is not None:
+            return self.served_version
+        try:
+            return api_versions.served_version(self.api_version, self.today())
+        except api_versions.InvalidVersion:
+            return self.api_version
+
+    def has(self, feature: str) -> bool:
+        """Whether the version answering this client has ``feature`` (see api_versions.FEATURES)."""
+        return api_versions.has(feature, self.version)
+
+    def _note_version(self, response: httpx.Response) -> None:
+        served = response.headers.get(api_versions.VERSION_HEADER)
+        if served and api_versions.is_valid(served):
+            served = api_versions.parse(served)
+            if served != self.served_version and served != self.api_version:
+                log.warning("shopify_api_version_fell_forward", endpoint=self.endpoint, requested=self.api_version,
+                            served=served)
+            self.served_version = served
+        reason = response.headers.get(api_versions.DEPRECATION_HEADER)
+        if reason and reason not in self.deprecations:
+            self.deprecations.add(reason)
+            log.warning("shopify_deprecated_request", endpoint=self.endpoint, version=self.served_version,
+                        deprecated=reason[:500])
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -83,6 +134,7 @@ class AdminClient:
                     raise ShopifyError(f"Shopify unreachable at {self.endpoint}: {exc}") from exc
                 self._wait(self._backoff(attempt))
                 continue
+            self._note_version(response)
             if response.status_code in (401, 403):
                 raise AuthError(f"Shopify refused the access token ({response.status_code}) at {self.endpoint}")
             if response.status_code == 429 or response.status_code >= 500:

@@ -2,10 +2,14 @@
 
 Reads: the shop's locations; every inventory item with its levels and named quantities
 (``available``, ``on_hand``), a page at a time within the cost limit; and the current
-quantity of chosen (item, location) pairs. Writes: ``inventorySetQuantities`` with
-compare quantities (or ``ignoreCompareQuantity``) and an idempotency key, sent with the
-``@idempotent`` directive on API versions that have it (2026-01 and later), so a request
-repeated after a timeout or a crash is applied once. Ids are Shopify's numeric ids as text.
+quantity of chosen (item, location) pairs. Writes: ``inventorySetQuantities`` with the
+quantity each level is expected to hold now - ``changeFromQuantity`` (null to opt out of the
+check) on API versions from 2026-01, where it is mandatory from 2026-04 and
+``compareQuantity``/``ignoreCompareQuantity`` are gone; those two before - and an idempotency
+key, sent with the ``@idempotent`` directive on versions that have it (2026-01 and later,
+mandatory from 2026-04), so a request repeated after a timeout or a crash is applied once.
+The version is the one answering the client (:attr:`AdminClient.version`). Ids are Shopify's
+numeric ids as text.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.shopify.fields import parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.graphql_products import paged
@@ -22,7 +27,6 @@ from orderhub.adapters.shopify.graphql_products import paged
 LEVELS_PER_ITEM = 10  # more are fetched with MORE_LEVELS_QUERY
 PAIRS_PER_QUERY = 100  # (item, location) pairs per current-quantity query: 3 points each
 MAX_QUANTITIES = 250  # quantities per inventorySetQuantities
-IDEMPOTENT_SINCE = "2026-01"  # the first API version with @idempotent on inventory mutations
 
 LOCATIONS_QUERY = """
 query Locations($first: Int!, $after: String) {
@@ -67,7 +71,17 @@ def location_gid(location_id: str) -> str:
 
 def supports_idempotency(api_version: str) -> bool:
     """Whether the API version takes ``@idempotent(key:)`` on inventory mutations."""
-    return api_version == "unstable" or api_version >= IDEMPOTENT_SINCE
+    return api_versions.has("idempotent_directive", api_version)
+
+
+def _quantity(q: dict[str, Any], ignore_compare: bool, change_from: bool) -> dict[str, Any]:
+    out = {"inventoryItemId": item_gid(q["item_id"]), "locationId": location_gid(q["location_id"]),
+           "quantity": int(q["quantity"])}
+    if change_from:  # null opts out of the check; the field itself must be there (2026-04)
+        out["changeFromQuantity"] = None if ignore_compare else q["compare"]
+    elif not ignore_compare:
+        out["compareQuantity"] = q["compare"]
+    return out
 
 
 @dataclass(frozen=True)
@@ -192,19 +206,22 @@ def set_quantities(client: AdminClient, *, name: str, reason: str, quantities: S
                    ignore_compare: bool, idempotency_key: str | None, reference: str | None = None) -> SetResult:
     """Send one ``inventorySetQuantities``. ``quantities``: {item_id, location_id, quantity, compare}.
 
-    With ``idempotency_key`` the request carries ``@idempotent(key:)``: sent again with the same
-    key and input, Shopify returns the first result and changes nothing.
+    With ``idempotency_key`` the request carries ``@idempotent(key:)`` where the version has it:
+    sent again with the same key and input, Shopify returns the first result and changes nothing.
+    From 2026-04 the key is required.
     """
     if not 0 < len(quantities) <= MAX_QUANTITIES:
         raise ValueError(f"inventorySetQuantities takes 1 to {MAX_QUANTITIES} quantities, not {len(quantities)}")
+    if not idempotency_key and client.has("idempotency_required"):
+        raise ValueError(f"inventorySetQuantities on Shopify API version {client.version} needs an idempotency key")
+    change_from = client.has("inventory_change_from_quantity")
     payload: dict[str, Any] = {
-        "name": name, "reason": reason, "ignoreCompareQuantity": ignore_compare,
-        "quantities": [{"inventoryItemId": item_gid(q["item_id"]), "locationId": location_gid(q["location_id"]),
-                        "quantity": int(q["quantity"]),
-                        **({} if ignore_compare else {"compareQuantity": q["compare"]})} for q in quantities]}
+        "name": name, "reason": reason,
+        **({} if change_from else {"ignoreCompareQuantity": ignore_compare}),
+        "quantities": [_quantity(q, ignore_compare, change_from) for q in quantities]}
     if reference:
         payload["referenceDocumentUri"] = reference
-    if idempotency_key:
+    if idempotency_key and client.has("idempotent_directive"):
         data = client.execute(SET_QUANTITIES_IDEMPOTENT, {"input": payload, "key": idempotency_key}, expected_cost=10)
     else:
         data = client.execute(SET_QUANTITIES, {"input": payload}, expected_cost=10)

@@ -6,8 +6,10 @@ the processor has one translator and the same order version deduplicates.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.shopify.fields import shopify_id
 
 # Lines beyond this page are fetched with MORE_LINES_QUERY; a small page keeps the query cost low.
@@ -52,8 +54,11 @@ discountApplications(first: {DISCOUNTS_PER_ORDER}) {{
 }}
 """
 
-# An order's own fields (its lines and shipping lines are asked for apart: paged here, flat in bulk).
-ORDER_FIELDS = f"""
+@functools.cache
+def order_fields(version: str) -> str:
+    """An order's own fields on Admin API ``version`` (its lines, shipping lines and discount applications
+    are asked for apart: paged here, flat in bulk)."""
+    return f"""
 id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
 displayFinancialStatus displayFulfillmentStatus tags note sourceName
 taxesIncluded dutiesIncluded presentmentCurrencyCode
@@ -61,17 +66,17 @@ subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} presentmentMoney {{ am
 totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
 totalTipReceivedSet {{ {_MONEY} }} originalTotalDutiesSet {{ {_MONEY} }}
 originalTotalAdditionalFeesSet {{ {_MONEY} }}
-customer {{ id email firstName lastName phone }}
+customer {{ {api_versions.customer_selection(version)} }}
 shippingAddress {{ {_ADDRESS} }}
 billingAddress {{ {_ADDRESS} }}
 """
 
-ORDERS_QUERY = f"""
-query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
-    pageInfo {{ hasNextPage endCursor }}
-    nodes {{
-      {ORDER_FIELDS}
+
+@functools.cache
+def order_selection(version: str) -> str:
+    """Everything the poll asks of one order on ``version``: the order and the first page of its parts."""
+    return f"""
+      {order_fields(version)}
       {_DISCOUNT_APPLICATIONS}
       lineItems(first: {LINES_PER_ORDER}) {{
         pageInfo {{ hasNextPage endCursor }}
@@ -80,10 +85,21 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
       shippingLines(first: {SHIPPING_LINES_PER_ORDER}) {{
         nodes {{ {_SHIPPING_LINE_FIELDS} }}
       }}
-    }}
+"""
+
+
+@functools.cache
+def orders_query(version: str) -> str:
+    """The batch poll's query on Admin API ``version``: orders updated since, oldest first."""
+    return f"""
+query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {order_selection(version)} }}
   }}
 }}
 """
+
 
 def _rest_of(name: str, connection: str, fields: str) -> str:
     """The query for an order's ``connection`` from ``$after`` on: for the rare order with more lines or
@@ -183,6 +199,7 @@ def _nodes(connection: Any) -> list[Any]:
 def to_rest(node: dict[str, Any]) -> dict[str, Any]:
     """A GraphQL Order node as the REST/webhook order payload."""
     customer = node.get("customer")
+    contact = api_versions.customer_contact(customer)  # defaultEmailAddress where the version has it
     name = node.get("name") or ""
     return {
         "id": int(shopify_id(node["id"], "id")),
@@ -217,9 +234,8 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
             "presentment_money": _money(node["totalPriceSet"].get("presentmentMoney"))},
         "discount_applications": [_application(a) for a in _index_ordered(_nodes(node.get("discountApplications")))],
         "customer": None if not customer else {
-            "id": int(shopify_id(customer["id"], "customer.id")), "email": customer.get("email"),
-            "first_name": customer.get("firstName"), "last_name": customer.get("lastName"),
-            "phone": customer.get("phone")},
+            "id": int(shopify_id(customer["id"], "customer.id")), "email": contact[0],
+            "first_name": customer.get("firstName"), "last_name": customer.get("lastName"), "phone": contact[1]},
         "shipping_address": _address(node.get("shippingAddress")),
         "billing_address": _address(node.get("billingAddress")),
         "line_items": [{

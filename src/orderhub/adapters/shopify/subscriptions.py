@@ -1,4 +1,9 @@
-"""Managing a shop's webhook subscriptions through the Admin GraphQL API."""
+"""Managing a shop's webhook subscriptions through the Admin GraphQL API.
+
+From API version 2025-10 a subscription's address is its ``uri`` (``callbackUrl`` and
+``endpoint`` are deprecated: https://shopify.dev/changelog/consolidate-webhook-graphql-surfaces);
+before, ``callbackUrl``. The client's version decides which the requests use.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,14 @@ from orderhub.adapters.shopify.graphql import AdminClient, ShopifyError
 from orderhub.adapters.shopify.webhooks import SUPPORTED_TOPICS
 
 CREATE = """
+mutation Subscribe($topic: WebhookSubscriptionTopic!, $url: String!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $url, format: JSON}) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}
+"""
+CREATE_BEFORE_2025_10 = """
 mutation Subscribe($topic: WebhookSubscriptionTopic!, $url: URL!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $url, format: JSON}) {
     webhookSubscription { id topic }
@@ -26,6 +39,14 @@ LIST = """
 query Subscriptions($after: String) {
   webhookSubscriptions(first: 100, after: $after) {
     pageInfo { hasNextPage endCursor }
+    nodes { id topic uri }
+  }
+}
+"""
+LIST_BEFORE_2025_10 = """
+query Subscriptions($after: String) {
+  webhookSubscriptions(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
     nodes { id topic endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } } }
   }
 }
@@ -41,7 +62,8 @@ _FROM_ENUM = {enum_topic(t): t for t in SUPPORTED_TOPICS}
 
 
 def subscribe(client: AdminClient, topic: str, callback_url: str) -> dict[str, Any]:
-    data = client.execute(CREATE, {"topic": enum_topic(topic), "url": callback_url})["webhookSubscriptionCreate"]
+    query = CREATE if client.has("webhook_uri") else CREATE_BEFORE_2025_10
+    data = client.execute(query, {"topic": enum_topic(topic), "url": callback_url})["webhookSubscriptionCreate"]
     errors = data.get("userErrors") or []
     if errors and any("already been taken" in (e.get("message") or "") for e in errors):
         return {"topic": topic, "status": "already subscribed"}
@@ -53,11 +75,13 @@ def subscribe(client: AdminClient, topic: str, callback_url: str) -> dict[str, A
 def list_subscriptions(client: AdminClient) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     after = None
+    query = LIST if client.has("webhook_uri") else LIST_BEFORE_2025_10
     while True:
-        page = client.execute(LIST, {"after": after})["webhookSubscriptions"]
+        page = client.execute(query, {"after": after})["webhookSubscriptions"]
         for node in page.get("nodes") or []:
+            address = node["uri"] if "uri" in node else (node.get("endpoint") or {}).get("callbackUrl")
             found.append({"id": node["id"], "topic": _FROM_ENUM.get(node["topic"], node["topic"]),
-                          "callback_url": (node.get("endpoint") or {}).get("callbackUrl")})
+                          "callback_url": address})
         if not (page.get("pageInfo") or {}).get("hasNextPage"):
             return found
         after = page["pageInfo"]["endCursor"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import shops
 from orderhub.clock import utcnow
@@ -35,14 +36,19 @@ def _shop(row: Any) -> Shop:
 
 def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None,
         access_token: str | None = None, api_version: str | None = None) -> Shop:
-    """Add a shop, or update the credentials of one already added."""
+    """Add a shop, or update the credentials of one already added.
+
+    A new shop without ``api_version`` gets the newest stable Shopify API version of the day;
+    an invalid version raises :class:`api_versions.InvalidVersion` (a ValueError).
+    """
     domain = domain.strip().lower()
     values: dict[str, Any] = dict(webhook_secret=secret, admin_url=admin_url, access_token=access_token,
                                   status="active", uninstalled_at=None)
     if api_version:
-        values["api_version"] = api_version
+        values["api_version"] = api_versions.parse(api_version)
     existing = by_domain(conn, domain)
     if existing is None:
+        values.setdefault("api_version", api_versions.newest_stable(utcnow().date()))
         conn.execute(insert(shops).values(domain=domain, created_at=utcnow(), **values))
     else:
         if admin_url is None:
@@ -53,6 +59,13 @@ def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None
     shop = by_domain(conn, domain)
     assert shop is not None
     return shop
+
+
+def set_api_version(conn: Connection, domain: str, api_version: str) -> Shop | None:
+    """Move a shop to another Admin API version (validated); None when there is no such shop."""
+    version = api_versions.parse(api_version)
+    done = conn.execute(update(shops).where(shops.c.domain == domain.strip().lower()).values(api_version=version))
+    return by_domain(conn, domain) if done.rowcount else None
 
 
 def by_domain(conn: Connection, domain: str) -> Shop | None:

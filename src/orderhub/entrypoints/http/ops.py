@@ -11,10 +11,11 @@ from sqlalchemy import func, select, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from orderhub.adapters.store import error_log, inbox
+from orderhub.adapters.store import error_log, inbox, shops
 from orderhub.adapters.store.schema import deliveries, job_runs, outbox, subscription_deliveries, workflows
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
+from orderhub.services import shop_versions
 
 
 async def healthz(request: Request) -> Response:
@@ -54,6 +55,7 @@ class QueueCollector(Collector):
             flows = conn.execute(select(workflows.c.kind, workflows.c.status, func.count())
                                  .where(workflows.c.status.in_(("running", "compensating")))
                                  .group_by(workflows.c.kind, workflows.c.status)).all()
+            versions = shop_versions.states(shops.all_shops(conn), shop_versions.today())
         yield GaugeMetricFamily("orderhub_inbox_depth", "Inbox records waiting to be processed", value=depth)
         age = 0.0 if oldest is None else (utcnow() - oldest).total_seconds()
         yield GaugeMetricFamily("orderhub_inbox_oldest_age_seconds", "Age of the oldest waiting record", value=age)
@@ -87,6 +89,25 @@ class QueueCollector(Collector):
         for (kind, status), n in sorted(sizes.items()):
             g.add_metric([kind, status], n)
         yield g
+        yield from _version_gauges(versions)
+
+
+def _version_gauges(versions: list[shop_versions.VersionState]) -> Iterator[GaugeMetricFamily]:
+    """Each active shop's Shopify API version: days of support left, and whether it needs moving."""
+    left = GaugeMetricFamily("orderhub_shopify_api_version_support_days_left",
+                             "Days until Shopify stops supporting the shop's Admin API version (0 or less: ended)",
+                             labels=["shop", "api_version"])
+    moving = GaugeMetricFamily("orderhub_shopify_api_version_needs_moving",
+                               "1 when the shop's Admin API version leaves support within 60 days, has left it or "
+                               "is not a stable version; the labels say until when and what to move to",
+                               labels=["shop", "api_version", "state", "support_ends", "move_to"])
+    for v in versions:
+        if v.days_left is not None:
+            left.add_metric([v.shop, v.version], v.days_left)
+        moving.add_metric([v.shop, v.version, v.state, v.support_ends.isoformat() if v.support_ends else "",
+                           v.move_to], 1 if v.needs_attention else 0)
+    yield left
+    yield moving
 
 
 def queue_registry(hub: Hub) -> CollectorRegistry:

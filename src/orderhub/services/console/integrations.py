@@ -1,5 +1,6 @@
 """How each integration is doing, for the dashboard: every Shopify shop (its webhook
-subscriptions and the last check of them), the HTTP destinations, Retail Pro, SFTP and SMTP.
+subscriptions and the last check of them, and its Admin API version against Shopify's support
+window), the HTTP destinations, Retail Pro, SFTP and SMTP.
 
 Each line is read from what orderhub recorded (runs, calls, deliveries), never by calling the
 service from a page: the dashboard must stay fast when a service is down.
@@ -17,7 +18,8 @@ from orderhub.adapters.store import job_store, shops
 from orderhub.adapters.store.schema import deliveries, destinations, invoice_calls
 from orderhub.bootstrap import Hub
 from orderhub.config import Settings
-from orderhub.services import webhook_categories
+from orderhub.adapters.shopify.api_versions import UNSUPPORTED
+from orderhub.services import shop_versions, webhook_categories
 from orderhub.services.jobs.misc_jobs import CHECK as CHECK_WEBHOOKS
 
 RECENT_CALLS = 200  # the window of the recent-failures figures (the newest calls or deliveries)
@@ -31,6 +33,13 @@ class Health:
     detail: str
     at: datetime | None = None  # of the newest fact the line rests on
     link: str | None = None
+
+
+def _version_line(shop: shops.Shop) -> Health:
+    """The shop's Shopify API version: fine, leaving support within 60 days (look), or past it (failing)."""
+    state = shop_versions.state_of(shop, shop_versions.today())
+    health = OK if not state.needs_attention else BAD if state.state in (UNSUPPORTED, shop_versions.INVALID) else WARN
+    return Health(f"Shopify {shop.domain} API version", health, state.message)
 
 
 def _shop_lines(conn: Any, runs: dict[tuple[str, int], Any]) -> list[Health]:
@@ -53,6 +62,7 @@ def _shop_lines(conn: Any, runs: dict[tuple[str, int], Any]) -> list[Health]:
             state, detail = OK, f"{detail}; last check {check.status}"
         lines.append(Health(f"Shopify {shop.domain}", state, detail, check.finished_at if check else seen,
                             "/jobs/category/orders"))
+        lines.append(_version_line(shop))
     return lines
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from orderhub.adapters.shopify import graphql_orders
+from orderhub.adapters.shopify import api_versions, graphql_orders
 from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
@@ -65,7 +65,12 @@ def admin_client(shop: Shop) -> AdminClient:
     if not shop.access_token:
         raise ValueError(f"shop {shop.domain} has no access token; add one with "
                          f"`orderhub shop add {shop.domain} --secret ... --access-token ...`")
-    return AdminClient(graphql_endpoint(shop), shop.access_token)
+    try:
+        version = api_versions.parse(shop.api_version)
+    except api_versions.InvalidVersion as exc:
+        raise ValueError(f"shop {shop.domain}: {exc}; set one with `orderhub shop set {shop.domain} "
+                         f"--api-version VERSION`") from None
+    return AdminClient(graphql_endpoint(shop), shop.access_token, api_version=version)
 
 
 def _read_watermark(hub: Hub, shop: Shop, poll: Poll) -> datetime | None:
@@ -105,8 +110,8 @@ def poll_orders(client: AdminClient, query: str | None) -> Iterator[list[dict[st
     first, cursor = 1, None
     expected_cost = 0.0
     while True:
-        data = client.execute(graphql_orders.ORDERS_QUERY, {"first": first, "after": cursor, "query": query},
-                              expected_cost=expected_cost)
+        text = graphql_orders.orders_query(client.version)  # the version that answers, once Shopify has said
+        data = client.execute(text, {"first": first, "after": cursor, "query": query}, expected_cost=expected_cost)
         requested_cost = client.last_requested_cost
         connection = data["orders"]
         nodes = connection.get("nodes") or []

@@ -323,7 +323,7 @@ def _write_orders(ctx: JobContext, batch: OrderBatch) -> None:
 
 def import_orders(ctx: JobContext, lines: Iterable[bytes], *, operation_id: str | None = None,
                   batch_size: int = ORDER_BATCH) -> dict[str, int]:
-    """Write the orders of a :data:`bulk.ORDERS_QUERY` file into the inbox, streaming.
+    """Write the orders of a :func:`bulk.orders_query` file into the inbox, streaming.
 
     Counts: read (orders in the file), processed (stored), skipped (stored before, by any
     path; or named in an error-log entry a person dismissed), failed (invalid, or naming
@@ -375,8 +375,8 @@ def import_orders(ctx: JobContext, lines: Iterable[bytes], *, operation_id: str 
     return stats
 
 
-def orders_query(since: datetime | None, until: datetime | None) -> str:
-    """:data:`bulk.ORDERS_QUERY` over the orders created in [since, until) (either end open)."""
+def orders_query(version: str, since: datetime | None, until: datetime | None) -> str:
+    """:func:`bulk.orders_query` of ``version`` over the orders created in [since, until) (either end open)."""
     if since and until and since >= until:
         raise ValueError(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
     terms = []
@@ -384,16 +384,17 @@ def orders_query(since: datetime | None, until: datetime | None) -> str:
         terms.append(since_query("created_at", since))
     if until:
         terms.append(f"created_at:<'{until.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}'")
+    everything = bulk.orders_query(version)
     if not terms:
-        return bulk.ORDERS_QUERY
-    query = bulk.ORDERS_QUERY.replace("orders {", f"orders(query: {orjson.dumps(' '.join(terms)).decode()}) {{", 1)
-    assert query != bulk.ORDERS_QUERY, "ORDERS_QUERY no longer opens with 'orders {'"
+        return everything
+    query = everything.replace("orders {", f"orders(query: {orjson.dumps(' '.join(terms)).decode()}) {{", 1)
+    assert query != everything, "the bulk orders query no longer opens with 'orders {'"
     return query
 
 
 def import_orders_bulk(ctx: JobContext) -> dict[str, Any]:
     client = _client(ctx)
-    query = orders_query(ctx.params.get("since"), ctx.params.get("until"))
+    query = orders_query(client.version, ctx.params.get("since"), ctx.params.get("until"))
     waited = run_operation(ctx, client, query, first_pause=_first_pause(ctx), timeout=ORDERS_POLICY.timeout_seconds)
     began = time.monotonic()
     stats = import_orders(ctx, result_lines(waited.operation), operation_id=waited.operation.id)

@@ -60,7 +60,7 @@ UPLOAD = "upload-inventory-changes"
 QUANTITIES = ("available", "on_hand")
 WATERMARK, PLAN = "event_id", "pending"  # job_state keys of the upload
 REASON = "correction"  # Shopify's reason for the upload's changes
-STALE = "COMPARE_QUANTITY_STALE"
+STALE = frozenset({"COMPARE_QUANTITY_STALE", "CHANGE_FROM_QUANTITY_STALE"})  # before / from 2026-01
 
 
 # -- locations and facilities ---------------------------------------------------------------------------
@@ -423,13 +423,12 @@ def _send_plan(ctx: JobContext, client: AdminClient, plan: Plan, mapping_names: 
     """Send each batch not answered yet (a retry carries its first key); failures become failed records."""
     assert ctx.shop is not None
     shop = ctx.shop
-    idempotent = api.supports_idempotency(shop.api_version)
     counts = {"set": 0, "already": 0, "conflicts": 0, "rejected": 0, "requests": 0}
     while plan.done < len(plan.batches):
         ctx.check()
         batch, key = plan.batches[plan.done], plan.keys[plan.done]
         result = api.set_quantities(client, name=plan.name, reason=REASON, quantities=[e.as_quantity() for e in batch],
-                                    ignore_compare=plan.ignore_compare, idempotency_key=key if idempotent else None,
+                                    ignore_compare=plan.ignore_compare, idempotency_key=key,
                                     reference=f"orderhub://inventory-events/{batch[0].event_id}-{plan.through}")
         counts["requests"] += 1
         if not result.errors:
@@ -461,7 +460,7 @@ def _answer_errors(ctx: JobContext, client: AdminClient, plan: Plan, batch: list
             counts["rejected"] += len(batch)
             return []
         by_index.setdefault(error.index, []).append(error)
-    stale = [i for i, errs in by_index.items() if all(x.code == STALE for x in errs)]
+    stale = [i for i, errs in by_index.items() if all(x.code in STALE for x in errs)]
     current = api.current_quantities(client, [(batch[i].item_id, batch[i].location_id) for i in stale], plan.name)
     _learn(ctx, current)
     now = {pair: c.quantity for pair, c in current.items() if c is not None}
@@ -553,7 +552,8 @@ def upload_changes(ctx: JobContext) -> dict[str, Any]:
     with ctx.hub.db.read() as conn:
         totals["watermark"] = _watermark(conn, shop.id).id
     return totals | {"quantity": name, "ignore_compare": ignore, "idempotency_keys":
-                     api.supports_idempotency(shop.api_version), "throttled": client.throttled_count}
+                     client.has("idempotent_directive"), "api_version": client.version,
+                     "throttled": client.throttled_count}
 
 
 def _add(totals: dict[str, int], counts: dict[str, int]) -> None:

@@ -27,6 +27,7 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import Cadence, Definition, MissedPolicy, Policy, due, validate_params
 from orderhub.metrics import JOB_RUN_SECONDS, JOB_RUNS
+from orderhub.services import shop_versions
 from orderhub.services.jobs import registry
 from orderhub.services.jobs.context import JobAborted, JobContext
 
@@ -218,6 +219,10 @@ class JobManager:
         ctx = JobContext(self.hub, shop, {}, run.id)
         log.info("job_started", job=run.job, run_id=run.id, shop=shop.domain if shop else None, trigger=run.trigger,
                  attempt=run.attempt)
+        if shop is not None:  # a shop whose Shopify API version leaves support soon: said in the log and the run's
+            for state in shop_versions.warn([shop_versions.state_of(shop, shop_versions.today())], job=run.job,
+                                            run_id=run.id):
+                ctx.log(state.message, "warning")
         began = time.monotonic()
         stop = threading.Event()
         beat = threading.Thread(target=self._beat, args=(ctx, stop), name=f"job-{run.id}-heartbeat", daemon=True)

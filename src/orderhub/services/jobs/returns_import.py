@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, exists, select
 
+from orderhub.adapters.shopify import order_cancel
 from orderhub.adapters.shopify.fields import parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.graphql_products import paged
@@ -65,16 +66,6 @@ query OneOrderRefunds($id: ID!) { order(id: $id) { id updatedAt refunds { %s } }
 """ % (_REFUND % 250)
 
 ORDER_STATE_QUERY = "query OrderState($id: ID!) { order(id: $id) { id name cancelledAt } }"
-ORDER_CANCEL = """
-mutation CancelOrder($id: ID!, $reason: OrderCancelReason!, $refund: Boolean, $restock: Boolean!,
-                     $notify: Boolean, $note: String) {
-  orderCancel(orderId: $id, reason: $reason, refund: $refund, restock: $restock, notifyCustomer: $notify,
-              staffNote: $note) {
-    job { id done }
-    orderCancelUserErrors { code field message }
-  }
-}
-"""
 CANCEL_REASONS = ("customer", "declined", "fraud", "inventory", "other", "staff")
 
 
@@ -217,9 +208,8 @@ def upload_cancellations(ctx: JobContext) -> dict[str, Any]:
             ctx.count(read=1, skipped=1)
             continue
         note = f"Cancelled in orderhub by {actor or 'orderhub'}" + (f": {why}" if why else "")
-        result = client.execute(ORDER_CANCEL, {"id": gid, "reason": reason.upper(), "refund": params["refund"],
-                                               "restock": params["restock"], "notify": params["notify_customer"],
-                                               "note": note[:255]}, expected_cost=10)["orderCancel"]
+        result = order_cancel.cancel(client, gid, reason=reason, refund=params["refund"], restock=params["restock"],
+                                     notify=params["notify_customer"], note=note[:255])
         errors = result.get("orderCancelUserErrors") or []
         if errors:
             ctx.failed_record({"order_id": row.id, "shopify_id": row.shopify_id, "errors": errors},

@@ -138,7 +138,6 @@ class BulkOperations:
     def __init__(self, store: Store, emit: Emit) -> None:
         self.store = store
         self.emit = emit
-        self.schema = build()
         self.settings = BulkSettings()
         self._catalogues: dict[str, Catalogue] = {}
         self._ops: dict[int, Operation] = {}
@@ -153,7 +152,7 @@ class BulkOperations:
     def run_query(self, shop: Shop, query: str, *, api_version: str, base_url: str
                   ) -> tuple[dict[str, Any] | None, list[UserError]]:
         """bulkOperationRunQuery: the new operation (as CREATED), or the userErrors refusing it."""
-        plan, errors = plan_query(self.schema, query)
+        plan, errors = plan_query(build(api_version), query)
         if plan is None:
             return None, errors
         self._purge_expired()
@@ -291,7 +290,7 @@ class BulkOperations:
         directory = self._directory()
         writing = directory / f"{op.key}.writing"
         context = RequestContext(self.store, shop, op.api_version, bulk=self)
-        flattener = Flattener(self.schema, op.plan, context)
+        flattener = Flattener(build(op.api_version), op.plan, context)
         fail_after = None if op.fail is None else op.fail["after_objects"]
         started = time.monotonic()
         outcome: tuple[str, str | None] = ("COMPLETED", None)

@@ -7,7 +7,7 @@ offset, to the second ("2026-11-23T10:15:02-05:00"); GraphQL carries UTC with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 
 def parse_offset(text: str) -> timezone:
@@ -33,7 +33,14 @@ def utc_z(text: str | None) -> str | None:
 
 
 class Clock:
-    """Wall-clock time in whole seconds, and versions that always move forward."""
+    """Wall-clock time in whole seconds, versions that always move forward, and the day Shopify's
+    API-version rules are read on (fixed with ``POST /_sim/config {"today": "2026-12-07"}``)."""
+
+    def __init__(self) -> None:
+        self.fixed_day: date | None = None
+
+    def today(self) -> date:
+        return self.fixed_day or self.now().date()
 
     def now(self) -> datetime:
         return datetime.now(UTC).replace(microsecond=0)

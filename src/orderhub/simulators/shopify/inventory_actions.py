@@ -1,8 +1,9 @@
 """``inventorySetQuantities`` as Shopify documents it: absolute quantities, compare-and-set, user errors.
 
 Every quantity is checked first (its item and location exist, the item is stocked there,
-the pair appears once, the value is in range, and - unless ``ignoreCompareQuantity`` -
-its ``compareQuantity`` matches what the level holds now). Any error rejects the whole
+the pair appears once, the value is in range, and its expected current value matches what the
+level holds now: ``changeFromQuantity`` when the quantity has it (null opts out; API versions
+from 2026-01), else - unless ``ignoreCompareQuantity`` - ``compareQuantity``). Any error rejects the whole
 request: nothing changes, and the errors name each offending quantity by its index
 (``["input", "quantities", "2", "compareQuantity"]``). Otherwise the levels are set, one
 ``InventoryAdjustmentGroup`` records the changes, and each level that changed fires
@@ -35,7 +36,8 @@ LIMIT = 1_000_000_000
 class SetRequest:
     name: str
     reason: str
-    quantities: Sequence[dict[str, Any]]  # {inventoryItemId, locationId, quantity, compareQuantity}: ids parsed
+    # {inventoryItemId, locationId, quantity, compareQuantity, and changeFromQuantity if given}: ids parsed
+    quantities: Sequence[dict[str, Any]]
     ignore_compare: bool = False
     reference: str | None = None
 
@@ -80,6 +82,11 @@ def _check(shop: Shop, request: SetRequest) -> list[dict[str, Any]]:
                                      *at, "quantity"))
         elif request.name == "on_hand" and quantity < 0:
             errors.append(user_error("INVALID_QUANTITY_NEGATIVE", "The quantity can't be negative.", *at, "quantity"))
+        elif "changeFromQuantity" in q:
+            expected = q["changeFromQuantity"]
+            if expected is not None and expected != quantity_of(level, request.name):
+                errors.append(user_error("CHANGE_FROM_QUANTITY_STALE", "The changeFromQuantity value does not match "
+                                         "persisted value.", *at, "changeFromQuantity"))
         elif not request.ignore_compare and q.get("compareQuantity") is None:
             errors.append(user_error("COMPARE_QUANTITY_REQUIRED", "The compareQuantity argument must be given to "
                                      "each quantity or ignored using ignoreCompareQuantity.", *at, "compareQuantity"))

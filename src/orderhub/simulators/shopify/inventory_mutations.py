@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from orderhub.adapters.shopify import api_versions
 from orderhub.simulators.shopify import idempotency
 from orderhub.simulators.shopify.inventory_actions import SetRequest, set_quantities, user_error
 from orderhub.simulators.shopify.inventory_nodes import inventory_item, location_node
@@ -45,11 +46,31 @@ def _group_node(ctx: RequestContext, group: dict[str, Any]) -> dict[str, Any]:
 def _quantities(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"inventoryItemId": parse_gid(q["inventoryItemId"], "InventoryItem"),
              "locationId": parse_gid(q["locationId"], "Location"), "quantity": q["quantity"],
-             "compareQuantity": q.get("compareQuantity")} for q in raw]
+             "compareQuantity": q.get("compareQuantity"),
+             **({"changeFromQuantity": q["changeFromQuantity"]} if "changeFromQuantity" in q else {})} for q in raw]
+
+
+def _required_from_2026_04(info: GraphQLResolveInfo, version: str, input: dict[str, Any]) -> None:
+    """What Shopify checks at run time, not in the schema, from 2026-04: the ``@idempotent`` key and a
+    ``changeFromQuantity`` (null to opt out) on every quantity.
+
+    Messages as Shopify answers them (reported in
+    https://github.com/luke-selrai/openclaw-workshop-kit/issues/218); the rules from
+    https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations and
+    https://shopify.dev/changelog/finalizing-compare-and-swap-redesign-for-inventory-set-quantities.
+    """
+    if api_versions.has("idempotency_required", version) and idempotency.key_of(info) is None:
+        raise GraphQLError("The @idempotent directive is required for this mutation but was not provided.",
+                           extensions={"code": "BAD_REQUEST"})
+    if api_versions.has("inventory_change_from_required", version) and any(
+            "changeFromQuantity" not in q for q in input["quantities"]):
+        raise GraphQLError("InventoryQuantityInput must include the following argument: changeFromQuantity.",
+                           extensions={"code": "INVALID_FIELD_ARGUMENTS"})
 
 
 def _set_quantities(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
     ctx: RequestContext = info.context
+    _required_from_2026_04(info, ctx.api_version, input)
     request = SetRequest(name=input["name"], reason=input["reason"], quantities=_quantities(input["quantities"]),
                          ignore_compare=bool(input.get("ignoreCompareQuantity")),
                          reference=input.get("referenceDocumentUri"))

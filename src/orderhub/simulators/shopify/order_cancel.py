@@ -1,11 +1,13 @@
 """``orderCancel`` and ``job(id:)``: cancelling an order as a job, as Shopify's Admin API does.
 
-``orderCancel(orderId, reason, refund, restock, notifyCustomer, staffNote)`` answers with
+``orderCancel(orderId, reason, refundMethod | refund, restock, notifyCustomer, staffNote)`` answers with
 a ``job`` (``done: false``) and ``orderCancelUserErrors`` (code NOT_FOUND for an order the
 shop does not have, INVALID for one already cancelled), plus the deprecated
 ``userErrors``. The simulator does the job's work at once: the order is cancelled (and,
 with ``refund``, refunded first) and its webhooks go out; ``job(id:)`` then reports
-``done: true``.
+``done: true``. ``refundMethod: {originalPaymentMethodsRefund}`` (from 2025-07) says whether
+to refund; the deprecated ``refund`` says so before it. The simulator refunds to the original
+payment methods only: a store-credit refund is refused.
 """
 
 from __future__ import annotations
@@ -29,9 +31,15 @@ def _job(job_id: int, done: bool) -> dict[str, Any]:
 
 
 def _order_cancel(info: GraphQLResolveInfo, orderId: str, reason: str, restock: bool, refund: bool | None = None,
-                  notifyCustomer: bool | None = False, staffNote: str | None = None) -> dict[str, Any]:
+                  notifyCustomer: bool | None = False, staffNote: str | None = None,
+                  refundMethod: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx: RequestContext = info.context
     order_id = parse_gid(orderId, "Order")
+    if refundMethod is not None:
+        if refundMethod.get("storeCreditRefund") is not None:
+            return _errors("INVALID", ["refundMethod", "storeCreditRefund"],
+                           "The simulator refunds to the original payment methods only")
+        refund = bool(refundMethod.get("originalPaymentMethodsRefund"))
     with ctx.store.lock:
         order = ctx.shop.orders.get(order_id)
         if order is None:

@@ -177,6 +177,8 @@ def order_node(rest: dict[str, Any]) -> dict[str, Any]:
             "id": gid("Customer", customer["id"]), "legacyResourceId": customer["id"], "email": customer.get("email"),
             "firstName": customer.get("first_name"), "lastName": customer.get("last_name"),
             "phone": customer.get("phone"),
+            "defaultEmailAddress": None if not customer.get("email") else {"emailAddress": customer["email"]},
+            "defaultPhoneNumber": None if not customer.get("phone") else {"phoneNumber": customer["phone"]},
             "displayName": " ".join(filter(None, (customer.get("first_name"), customer.get("last_name"))))
             or customer.get("email") or ""},
         "shippingAddress": _address(rest.get("shipping_address")),
@@ -200,7 +202,8 @@ def subscription_node(sub: Subscription) -> dict[str, Any]:
     return {"__typename": "WebhookSubscription",
             "id": sub.gid, "legacyResourceId": sub.id, "topic": TOPIC_ENUMS[sub.topic], "format": sub.format,
             "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": sub.callback_url},
-            "callbackUrl": sub.callback_url, "createdAt": sub.created_at, "updatedAt": sub.created_at}
+            "callbackUrl": sub.callback_url, "uri": sub.callback_url, "createdAt": sub.created_at,
+            "updatedAt": sub.created_at}
 
 
 # -- root fields ------------------------------------------------------------------------------------
@@ -274,13 +277,14 @@ def _node(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
 
 
 def _webhook_subscriptions(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,
-                           topics: list[str] | None = None, callbackUrl: str | None = None
-                           ) -> dict[str, Any]:
+                           topics: list[str] | None = None, callbackUrl: str | None = None,
+                           uri: str | None = None) -> dict[str, Any]:
     ctx: RequestContext = info.context
     wanted = None if topics is None else {TOPICS[t] for t in topics}
+    address = uri if uri is not None else callbackUrl
     with ctx.store.lock:
         subs = [copy.copy(s) for s in ctx.shop.subscriptions.values()
-                if (wanted is None or s.topic in wanted) and (callbackUrl is None or s.callback_url == callbackUrl)]
+                if (wanted is None or s.topic in wanted) and (address is None or s.callback_url == address)]
     return connection(subs, lambda s: (s.id, s.id), first=first, after=after, field_name="webhookSubscriptions",
                       node=subscription_node)
 
@@ -299,11 +303,12 @@ def _user_error(field_path: list[str], message: str) -> dict[str, Any]:
 def _subscription_create(info: GraphQLResolveInfo, topic: str, webhookSubscription: dict[str, Any]
                          ) -> dict[str, Any]:
     ctx: RequestContext = info.context
-    url = webhookSubscription.get("callbackUrl") or ""
+    field = "uri" if webhookSubscription.get("uri") is not None else "callbackUrl"  # uri from 2025-10
+    url = webhookSubscription.get(field) or ""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return {"webhookSubscription": None,
-                "userErrors": [_user_error(["webhookSubscription", "callbackUrl"], "Address is invalid")]}
+                "userErrors": [_user_error(["webhookSubscription", field], "Address is invalid")]}
     if (webhookSubscription.get("format") or "JSON") != "JSON":
         return {"webhookSubscription": None, "userErrors": [_user_error(
             ["webhookSubscription", "format"], "The simulator delivers JSON webhooks only")]}
@@ -311,7 +316,7 @@ def _subscription_create(info: GraphQLResolveInfo, topic: str, webhookSubscripti
         sub = ctx.store.add_subscription(ctx.shop, TOPICS[topic], url, ctx.api_version)
     except DuplicateSubscription as exc:
         return {"webhookSubscription": None,
-                "userErrors": [_user_error(["webhookSubscription", "callbackUrl"], str(exc))]}
+                "userErrors": [_user_error(["webhookSubscription", field], str(exc))]}
     return {"webhookSubscription": subscription_node(sub), "userErrors": []}
 
 

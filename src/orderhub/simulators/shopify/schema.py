@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
-from graphql import GraphQLEnumType, GraphQLError, GraphQLSchema, build_schema
+from graphql import DocumentNode, GraphQLEnumType, GraphQLError, GraphQLSchema, build_ast_schema, parse
 
+from orderhub.adapters.shopify.api_versions import UNSTABLE
+from orderhub.simulators.shopify import versions
 from orderhub.simulators.shopify.clock import utc_z
 
 # Shopify's CountryCode enum also has these, beside ISO 3166-1 alpha-2 ("ZZ" is "Unknown Region").
@@ -55,6 +57,7 @@ enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED R
 enum BulkOperationErrorCode { ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }
 enum BulkOperationType { MUTATION QUERY }
 enum BulkOperationUserErrorCode { INVALID LIMIT_REACHED OPERATION_IN_PROGRESS }
+enum BulkOperationsSortKeys { COMPLETED_AT CREATED_AT }
 enum ProductSortKeys { CREATED_AT ID INVENTORY_TOTAL PRODUCT_TYPE PUBLISHED_AT RELEVANCE TITLE UPDATED_AT VENDOR }
 enum CollectionSortKeys { ID RELEVANCE TITLE UPDATED_AT }
 enum CollectionSortOrder { ALPHA_ASC ALPHA_DESC BEST_SELLING CREATED CREATED_DESC MANUAL PRICE_ASC PRICE_DESC }
@@ -133,8 +136,10 @@ type UserError { field: [String!] message: String! }
 
 type Customer implements Node {
   id: ID! legacyResourceId: UnsignedInt64! email: String firstName: String lastName: String phone: String
-  displayName: String!
+  displayName: String! defaultEmailAddress: CustomerEmailAddress defaultPhoneNumber: CustomerPhoneNumber
 }
+type CustomerEmailAddress { emailAddress: String }
+type CustomerPhoneNumber { phoneNumber: String! }
 
 type MailingAddress {
   name: String firstName: String lastName: String company: String address1: String address2: String
@@ -184,7 +189,9 @@ type InventoryAdjustmentGroup implements Node {
   id: ID! createdAt: DateTime! reason: String! referenceDocumentUri: String
   changes(inventoryItemIds: [ID!], locationIds: [ID!], quantityNames: [String!]): [InventoryChange!]!
 }
-input InventoryQuantityInput { inventoryItemId: ID! locationId: ID! quantity: Int! compareQuantity: Int }
+input InventoryQuantityInput {
+  inventoryItemId: ID! locationId: ID! quantity: Int! compareQuantity: Int changeFromQuantity: Int
+}
 input InventorySetQuantitiesInput {
   name: String! reason: String! referenceDocumentUri: String ignoreCompareQuantity: Boolean = false
   quantities: [InventoryQuantityInput!]!
@@ -294,7 +301,7 @@ union WebhookSubscriptionEndpoint = WebhookHttpEndpoint
 
 type WebhookSubscription implements Node {
   id: ID! legacyResourceId: UnsignedInt64! topic: WebhookSubscriptionTopic! format: WebhookSubscriptionFormat!
-  endpoint: WebhookSubscriptionEndpoint! callbackUrl: URL! createdAt: DateTime! updatedAt: DateTime!
+  endpoint: WebhookSubscriptionEndpoint! callbackUrl: URL! uri: String! createdAt: DateTime! updatedAt: DateTime!
 }
 type WebhookSubscriptionEdge { cursor: String! node: WebhookSubscription! }
 type WebhookSubscriptionConnection {
@@ -306,6 +313,8 @@ type BulkOperation implements Node {
   createdAt: DateTime! completedAt: DateTime objectCount: UnsignedInt64! rootObjectCount: UnsignedInt64!
   fileSize: UnsignedInt64 url: URL partialDataUrl: URL query: String!
 }
+type BulkOperationEdge { cursor: String! node: BulkOperation! }
+type BulkOperationConnection { edges: [BulkOperationEdge!]! nodes: [BulkOperation!]! pageInfo: PageInfo! }
 type BulkOperationUserError { field: [String!] message: String! code: BulkOperationUserErrorCode }
 type BulkOperationRunQueryPayload { bulkOperation: BulkOperation userErrors: [BulkOperationUserError!]! }
 type BulkOperationCancelPayload { bulkOperation: BulkOperation userErrors: [UserError!]! }
@@ -318,7 +327,11 @@ type OrderUpdatePayload { order: Order userErrors: [UserError!]! }
 type TagsAddPayload { node: Node userErrors: [UserError!]! }
 type TagsRemovePayload { node: Node userErrors: [UserError!]! }
 
-input WebhookSubscriptionInput { callbackUrl: URL format: WebhookSubscriptionFormat }
+input WebhookSubscriptionInput { callbackUrl: URL uri: String format: WebhookSubscriptionFormat }
+input OrderCancelStoreCreditRefundInput { expiresAt: DateTime }
+input OrderCancelRefundMethodInput {
+  originalPaymentMethodsRefund: Boolean storeCreditRefund: OrderCancelStoreCreditRefundInput
+}
 type WebhookSubscriptionCreatePayload { webhookSubscription: WebhookSubscription userErrors: [UserError!]! }
 type WebhookSubscriptionDeletePayload { deletedWebhookSubscriptionId: ID userErrors: [UserError!]! }
 
@@ -326,7 +339,7 @@ type QueryRoot {
   orders(first: Int, after: String, query: String, sortKey: OrderSortKeys = ID, reverse: Boolean = false
   ): OrderConnection!
   order(id: ID!): Order
-  webhookSubscriptions(first: Int, after: String, topics: [WebhookSubscriptionTopic!], callbackUrl: URL
+  webhookSubscriptions(first: Int, after: String, topics: [WebhookSubscriptionTopic!], callbackUrl: URL, uri: String
   ): WebhookSubscriptionConnection!
   webhookSubscription(id: ID!): WebhookSubscription
   products(first: Int, after: String, reverse: Boolean = false, query: String, sortKey: ProductSortKeys = ID
@@ -343,17 +356,19 @@ type QueryRoot {
   node(id: ID!): Node
   bulkOperation(id: ID!): BulkOperation
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
+  bulkOperations(first: Int, after: String, query: String, sortKey: BulkOperationsSortKeys = CREATED_AT,
+    reverse: Boolean = false): BulkOperationConnection!
 }
 
 type Mutation {
   webhookSubscriptionCreate(topic: WebhookSubscriptionTopic!, webhookSubscription: WebhookSubscriptionInput!
   ): WebhookSubscriptionCreatePayload
   webhookSubscriptionDelete(id: ID!): WebhookSubscriptionDeletePayload
-  bulkOperationRunQuery(query: String!, groupObjects: Boolean! = true): BulkOperationRunQueryPayload
+  bulkOperationRunQuery(query: String!, groupObjects: Boolean! = false): BulkOperationRunQueryPayload
   bulkOperationCancel(id: ID!): BulkOperationCancelPayload
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
-  orderCancel(orderId: ID!, reason: OrderCancelReason!, refund: Boolean, restock: Boolean!, notifyCustomer: Boolean,
-    staffNote: String): OrderCancelPayload
+  orderCancel(orderId: ID!, reason: OrderCancelReason!, refund: Boolean, refundMethod: OrderCancelRefundMethodInput,
+    restock: Boolean!, notifyCustomer: Boolean, staffNote: String): OrderCancelPayload
   orderUpdate(input: OrderInput!): OrderUpdatePayload
   tagsAdd(id: ID!, tags: [String!]!): TagsAddPayload
   tagsRemove(id: ID!, tags: [String!]!): TagsRemovePayload
@@ -395,12 +410,22 @@ def _lenient(enum: GraphQLEnumType) -> None:
 
 
 @functools.cache
-def build() -> GraphQLSchema:
-    """The schema, built once per process (it is read-only once built)."""
+def _document() -> DocumentNode:
+    """The newest SDL, parsed once."""
     currencies = sorted({c.alpha_3 for c in pycountry.currencies})
     countries = sorted({c.alpha_2 for c in pycountry.countries} | set(_EXTRA_COUNTRY_CODES))
-    schema = build_schema(_SDL % {"currencies": " ".join(currencies), "countries": " ".join(countries),
-                                  "topics": " ".join(TOPICS)})
+    return parse(_SDL % {"currencies": " ".join(currencies), "countries": " ".join(countries),
+                         "topics": " ".join(TOPICS)})
+
+
+@functools.cache
+def build(version: str = UNSTABLE) -> GraphQLSchema:
+    """The schema of one API version, built once per version and process (read-only once built).
+
+    The SDL above is the newest schema; :mod:`orderhub.simulators.shopify.versions` leaves out
+    what ``version`` does not have yet or no longer has, and marks what it deprecates.
+    """
+    schema = build_ast_schema(versions.for_version(_document(), version))
     scalars = {"DateTime": utc_z, "Decimal": _decimal, "URL": str, "UnsignedInt64": _unsigned_int64, "Money": str}
     for name, coerce in scalars.items():
         schema.type_map[name].coerce_output_value = coerce  # type: ignore[union-attr]

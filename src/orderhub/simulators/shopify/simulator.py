@@ -10,10 +10,12 @@ import random
 import threading
 import uuid
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import orjson
 
+from orderhub.adapters.shopify.api_versions import served_version
 from orderhub.simulators.shopify import actions
 from orderhub.simulators.shopify.actions import Event
 from orderhub.simulators.shopify.bulk_operations import BulkOperations
@@ -25,7 +27,7 @@ from orderhub.simulators.shopify.delivery import (
     utc_stamp,
 )
 from orderhub.simulators.shopify.generator import OrderGenerator
-from orderhub.simulators.shopify.store import DEFAULT_API_VERSION, Shop, Store
+from orderhub.simulators.shopify.store import Shop, Store
 from orderhub.simulators.shopify.throttle import (
     DEFAULT_MAXIMUM,
     DEFAULT_RESTORE_RATE,
@@ -75,7 +77,7 @@ class Simulator:
 
     # -- shops --------------------------------------------------------------------------------------
 
-    def add_shop(self, domain: str, api_secret: str, access_token: str, api_version: str = DEFAULT_API_VERSION,
+    def add_shop(self, domain: str, api_secret: str, access_token: str, api_version: str | None = None,
                  currency: str = "USD", utc_offset: str = "-05:00", taxes_included: bool = False) -> Shop:
         """A new shop with the simulated catalogue in stock (no webhooks: nobody is subscribed yet)."""
         shop = self.store.add_shop(domain, api_secret, access_token, api_version=api_version, currency=currency,
@@ -147,15 +149,18 @@ class Simulator:
     def emit(self, shop: Shop, events: list[Event], *, needs_subscription: bool = True) -> None:
         """Queue one signed delivery per event and matching subscription."""
         deliveries = []
+        today = self.store.clock.today()
         for topic, payload in events:
             body = orjson.dumps(payload)
             signature = sign(shop.api_secret, body)
             event_id, triggered_at = str(uuid.uuid4()), utc_stamp()
             for sub in self.store.subscriptions_for(shop, topic):
                 webhook_id = str(uuid.uuid4())
+                # the subscription's version; once unsupported, the oldest supported one (Shopify falls forward)
+                version = served_version(sub.api_version, today)
                 headers = {"Content-Type": "application/json", "User-Agent": "Shopify-Captain-Hook",
                            "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature,
-                           "X-Shopify-Shop-Domain": shop.domain, "X-Shopify-API-Version": sub.api_version,
+                           "X-Shopify-Shop-Domain": shop.domain, "X-Shopify-API-Version": version,
                            "X-Shopify-Webhook-Id": webhook_id, "X-Shopify-Event-Id": event_id,
                            "X-Shopify-Triggered-At": triggered_at}
                 deliveries.append(Delivery(shop=shop.domain, subscription_id=sub.id, callback_url=sub.callback_url,
@@ -179,6 +184,9 @@ class Simulator:
                 setattr(self.config, key, float(changes[key]))
         if "remove_after_failures" in changes:
             self.config.remove_after_failures = int(changes["remove_after_failures"])
+        if "today" in changes:
+            day = changes["today"]
+            self.store.clock.fixed_day = None if day is None else date.fromisoformat(str(day))
         if "fail_graphql_rate" in changes:
             self.fail_graphql_rate = float(changes["fail_graphql_rate"])
         bulk = changes.get("bulk")
@@ -201,5 +209,6 @@ class Simulator:
         return {"retry_schedule": self.config.retry_schedule, "timeout": self.config.timeout,
                 "remove_after_failures": self.config.remove_after_failures,
                 "duplicate_rate": self.config.duplicate_rate, "jitter": self.config.jitter,
-                "fail_graphql_rate": self.fail_graphql_rate, "bulk": self.bulk.settings.describe(),
+                "fail_graphql_rate": self.fail_graphql_rate, "today": self.store.clock.today().isoformat(),
+                "bulk": self.bulk.settings.describe(),
                 "throttle": {shop.domain: shop.bucket.status() for shop in self.store.shops.values()}}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Any
 
+from orderhub.adapters.shopify import api_versions
 from orderhub.simulators.shopify.clock import Clock, parse_offset, rest_time
 from orderhub.simulators.shopify.throttle import CostBucket
 
@@ -23,7 +24,6 @@ _KINDS = ("order", "line_item", "shipping_line", "customer", "product", "variant
           "collection", "bulk_operation", "job", "inventory_adjustment_group", "metafield")
 # 10_000_000_000_000_001 for orders, 11_000_000_000_000_001 for line items, ... (all odd, all above 2^53).
 ID_BASES = {kind: (10 + i) * 10 ** 15 + 1 for i, kind in enumerate(_KINDS)}
-DEFAULT_API_VERSION = "2025-10"
 DEFAULT_LOCATIONS = ("Shop location", "Warehouse")  # Shopify names a new shop's first location "Shop location"
 
 
@@ -129,10 +129,12 @@ class Store:
             self._next_ids[kind] = value + 1
             return value
 
-    def add_shop(self, domain: str, api_secret: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
+    def add_shop(self, domain: str, api_secret: str, access_token: str, *, api_version: str | None = None,
                  currency: str = "USD", utc_offset: str = "-05:00", bucket: CostBucket | None = None,
                  taxes_included: bool = False) -> Shop:
+        """A new shop; its API version (the one the app is configured with) is the newest stable one by default."""
         domain = domain.strip().lower()
+        api_version = api_versions.parse(api_version) if api_version else api_versions.newest_stable(self.clock.today())
         parse_offset(utc_offset)  # fail early on a bad offset
         if not domain or not api_secret or not access_token:
             raise ValueError("a shop needs a domain, an api_secret and an access_token")

@@ -28,7 +28,8 @@ shops = Table(
     Column("webhook_secret", String(255), nullable=False),
     Column("admin_url", String(500)),
     Column("access_token", String(255)),
-    Column("api_version", String(16), nullable=False, server_default="2025-10"),
+    # No fixed default: a shop added without one gets the newest stable version of the day (shops.add).
+    Column("api_version", String(16), nullable=False),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("uninstalled_at", UTCDateTime),
