@@ -84,6 +84,13 @@ def test_canonical_events_are_delivered_signed_once(hub, sink):  # type: ignore[
     assert first["data"]["shopify_id"] == str(BIG_ID)  # type: ignore[index]
     assert first["data"]["total_price"] == "38.20"  # type: ignore[index]
     assert len({r["event_id"] for r in s.received}) == 2
+    # The discount as the API and the console show it: the application, and the line it fell on.
+    data = first["data"]  # type: ignore[index]
+    [code] = data["discount_applications"]
+    assert (code["code"], code["value"], code["value_type"]) == ("WELCOME🦋", "2.50", "fixed_amount")
+    assert [(i["total_discount"], i["discount_allocations"]) for i in data["items"]] == [
+        ("0", []), ("2.50", [{"amount": "2.50", "application_index": 0}])]
+    assert (data["total_discounts"], data["subtotal_price"]) == ("2.50", "27.50")
 
 
 def test_429_pauses_then_5xx_backs_off_then_succeeds(hub, sink):  # type: ignore[no-untyped-def]
