@@ -26,8 +26,10 @@ def fidelity_shopify(directory: Path | None, only: str | None, verbose: bool) ->
     means. Exits 1 when anything differs."""
     from rich.table import Table
 
+    from orderhub import logs
     from orderhub.fidelity.replay import replay
 
+    logs.configure("WARNING", json=False)  # the report says what was parked; only problems are logged
     outcomes = replay(directory, only)
     if not outcomes:
         raise click.ClickException("no fixtures" + (f" named like {only!r}" if only else ""))
