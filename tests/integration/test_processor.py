@@ -103,7 +103,7 @@ def test_a_payment_transaction_lands_on_the_orders_timeline(hub):  # type: ignor
     txn = {"id": BIG_ID + 500, "order_id": BIG_ID, "kind": "capture", "status": "success", "amount": "38.20",
            "currency": "EUR", "gateway": "shopify_payments 💳", "created_at": "2026-11-23T16:00:00Z"}
     put(hub, "order_transactions/create", txn, shop_id=shop.id)
-    put(hub, "order_transactions/create", {**txn, "amount": "lots"}, shop_id=shop.id)
+    put(hub, "order_transactions/create", {**txn, "id": BIG_ID + 501, "amount": "lots"}, shop_id=shop.id)
     drain(hub)
     [entry] = [t for t in order_of(hub)["timeline"] if t["kind"] == "transaction"]
     assert entry["detail"] == {"transaction_id": str(BIG_ID + 500), "kind": "capture", "status": "success",
@@ -215,3 +215,34 @@ def test_every_applied_record_is_on_the_timeline_once(hub):  # type: ignore[no-u
             order_events.c.inbox_id)).all()
     assert len(per_record) == 5 and all(n == 1 for _, n in per_record)
     assert order_of(hub)["version"] == 5
+
+
+def test_an_impossible_quantity_goes_straight_to_the_error_log(hub):  # type: ignore[no-untyped-def]
+    shop = add_shop(hub)
+    payload = order_payload()
+    payload["line_items"][0]["quantity"] = 2**31
+    put(hub, "orders/create", payload, shop_id=shop.id)
+    drain(hub)
+    with hub.db.read() as conn:
+        [entry] = error_log.list_entries(conn, error_log.ErrorFilter())
+    assert (entry.kind, entry.field) == ("validation", "line_items[0].quantity")
+    assert len(orjson.loads(entry.attempts)) == 1  # not retried as if the problem could pass
+
+
+def test_a_value_the_database_refuses_is_parked_at_once_not_retried(hub, monkeypatch):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import DataError
+
+    from orderhub.adapters.store import new_orders, order_store
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise DataError("INSERT INTO orders ...", {}, Exception("integer out of range"))
+
+    monkeypatch.setattr(new_orders, "insert_all", refuse)  # the batch path, then the record's own
+    monkeypatch.setattr(order_store, "apply_order", refuse)
+    shop = add_shop(hub)
+    put(hub, "orders/create", order_payload(), shop_id=shop.id)
+    drain(hub)
+    with hub.db.read() as conn:
+        [entry] = error_log.list_entries(conn, error_log.ErrorFilter())
+    assert entry.kind == "invalid_data" and "integer out of range" in entry.error
+    assert len(orjson.loads(entry.attempts)) == 1

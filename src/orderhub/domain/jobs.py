@@ -112,7 +112,7 @@ def _convert(job: str, p: Param, raw: Any) -> Any:
             if value.tzinfo is None:
                 raise ValueError
             return value.astimezone(timezone.utc)
-    except ValueError:
+    except (ValueError, OverflowError):  # overflow: a time past what UTC can hold (9999-12-31 at -12:00)
         expected = {ParamKind.INT: "a whole number", ParamKind.BOOL: "true or false",
                     ParamKind.DURATION: "a duration such as 15m", ParamKind.TIME: "an ISO 8601 time with an offset"}
         raise InvalidParams(f"job {job}: parameter {p.name!r} must be {expected[p.kind]}, got {text[:60]!r}") from None
@@ -254,7 +254,10 @@ def parse_start(text: str, now: datetime, tz: str = "UTC") -> datetime:
         raise ValueError(f"start {text!r}: use now, +5m, +1h, tomorrow or an ISO 8601 time") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"start {text!r} is out of range") from None
 
 
 # -- job definitions -------------------------------------------------------------------------------------

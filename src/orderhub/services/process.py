@@ -16,6 +16,7 @@ import orjson
 import pycountry
 import structlog
 from sqlalchemy import Connection
+from sqlalchemy.exc import DataError
 
 from orderhub.adapters.shopify import translate
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
@@ -290,6 +291,10 @@ class Processor:
         except InvalidRecord as exc:
             savepoint.rollback()
             self._fail(conn, row, "validation", str(exc), exc.field)
+        except (DataError, OverflowError) as exc:  # a value the database cannot hold: no retry will help
+            savepoint.rollback()
+            self._fail(conn, row, "invalid_data", f"the database refused a value: {type(exc).__name__}: "
+                                                  f"{str(exc).splitlines()[0][:300]}", None)
         except Exception as exc:  # a bug or a passing database problem: retry, then park
             savepoint.rollback()
             message = f"{type(exc).__name__}: {exc}"

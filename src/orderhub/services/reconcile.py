@@ -68,7 +68,7 @@ from orderhub.adapters.store.schema import (
 )
 from orderhub.adapters.store.shops import Shop, by_domain, by_id
 from orderhub.bootstrap import Hub
-from orderhub.clock import utcnow
+from orderhub.clock import as_utc, utcnow
 from orderhub.domain.errors import InvalidRecord
 from orderhub.services.jobs.import_orders import (
     admin_client,
@@ -131,7 +131,7 @@ def check_since(since: datetime, now: datetime | None = None) -> datetime:
     now = now or utcnow()
     if since.tzinfo is None:
         raise ValueError(f"since {since.isoformat()} has no time zone; orderhub compares aware UTC times")
-    since = since.astimezone(timezone.utc)
+    since = as_utc(since)
     if since > now:
         raise ValueError(f"since {since.isoformat()} is in the future (now is {now.isoformat(timespec='seconds')})")
     return since

@@ -9,6 +9,7 @@ from typing import Any
 from orderhub.domain.errors import InvalidRecord
 
 MISSING = object()
+MAX_INT = 2**31 - 1  # whole numbers are stored as 32-bit integers
 
 
 def parse_time(value: str, path: str = "time") -> datetime:
@@ -21,7 +22,10 @@ def parse_time(value: str, path: str = "time") -> datetime:
         raise InvalidRecord(path, f"not an ISO 8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         raise InvalidRecord(path, f"time {value[:40]!r} has no UTC offset")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last moment Python can hold in UTC
+        raise InvalidRecord(path, f"time {value[:40]!r} is out of range") from None
 
 
 def shopify_id(value: Any, path: str) -> str:
@@ -88,9 +92,12 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise InvalidRecord(self._p(key), f"expected a whole number, got {str(value)[:40]!r}")
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             raise InvalidRecord(self._p(key), f"expected a whole number, got {value[:40]!r}") from None
+        if not -MAX_INT <= number <= MAX_INT:  # the database's integers: beyond them no retry can ever help
+            raise InvalidRecord(self._p(key), f"{str(value)[:40]} is out of range (at most {MAX_INT:,})")
+        return number
 
     def float(self, key: str) -> float | None:
         value = self._get(key, False)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from starlette.datastructures import Headers
 
 from orderhub.adapters.shopify.fields import parse_time, shopify_id
@@ -100,13 +101,16 @@ def _version(payload: dict[str, Any], key: str = "updated_at") -> str:
     return parse_time(payload[key]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def identity(topic: str, payload: Any, webhook_id: str | None) -> str:
+def identity(topic: str, payload: Any, webhook_id: str | None, raw: bytes | str | None = None) -> str:
     """The content identity of an inbound record.
 
     The same version of the same resource has the same identity whichever way it
     arrived (webhook, EventBridge, batch poll) and whichever order topic carried
-    it, so the inbox stores it once. Anything without a version falls back to the
-    delivery id.
+    it, so the inbox stores it once. Anything without an id and version of its own
+    (app/uninstalled, the privacy topics, a malformed body) is known by a digest of
+    its body: a signed body replayed under fresh webhook ids is still one record.
+    ``raw`` is the body as it arrived, where the caller has it (its digest is then the body's own).
+    Only a delivery with no body to go by falls back to its webhook id.
     """
     try:
         if isinstance(payload, dict):
@@ -114,6 +118,8 @@ def identity(topic: str, payload: Any, webhook_id: str | None) -> str:
                 return f"order:{shopify_id(payload['id'], 'id')}@{_version(payload)}"
             if topic == "refunds/create":
                 return f"refund:{shopify_id(payload['id'], 'id')}"
+            if topic == "order_transactions/create":
+                return f"transaction:{shopify_id(payload['id'], 'id')}"
             if topic == "orders/edited":
                 return f"order_edit:{shopify_id(payload['order_edit']['id'], 'id')}"
             if topic in ("products/create", "products/update"):
@@ -125,7 +131,21 @@ def identity(topic: str, payload: Any, webhook_id: str | None) -> str:
                 location = shopify_id(payload["location_id"], "location_id")
                 return f"inventory_level:{item}:{location}@{_version(payload)}"
     except (KeyError, TypeError, InvalidRecord):
-        pass  # malformed: keep it under its delivery id; the processor reports what is wrong
+        pass  # malformed: known by its body; the processor reports what is wrong
+    digest = _digest(payload, raw)
+    if digest is not None:
+        return f"body:{topic[:40]}:{digest}"
     if not webhook_id:
         raise ValueError(f"{topic} record has neither a versioned identity nor a webhook id")
     return f"webhook:{webhook_id}"
+
+
+def _digest(payload: Any, raw: bytes | str | None) -> str | None:
+    if raw is not None:
+        return hashlib.sha256(raw.encode() if isinstance(raw, str) else raw).hexdigest()
+    if payload is None:
+        return None
+    try:
+        return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    except TypeError:  # nested deeper than orjson writes: no digest without the body's text
+        return None

@@ -9,8 +9,10 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from orderhub import nesting
 from orderhub.adapters.store import error_log, order_queries, tokens
 from orderhub.bootstrap import Hub
+from orderhub.clock import as_utc
 from orderhub.entrypoints.http.auth import bearer_identity
 from orderhub.services import errors as error_service
 
@@ -64,17 +66,34 @@ def _entry_json(row: Any, full: bool = False) -> dict[str, Any]:
         out.pop("payload")
     else:
         try:
-            out["payload"] = orjson.loads(row.payload)
+            parsed = orjson.loads(row.payload)
         except orjson.JSONDecodeError:
-            pass  # kept as the text that arrived
+            return out  # kept as the text that arrived
+        if nesting.too_deep(parsed):  # too deep to encode as an object: kept as the text that arrived
+            out["payload_nesting"] = nesting.depth(parsed)
+        else:
+            out["payload"] = parsed
     return out
 
 
+def utc_query(value: datetime | None, name: str) -> datetime | None:
+    """A time from the query string as an aware UTC time: without an offset (or without a time) it is
+    taken as UTC; one outside what can be compared (year 9999 at -12:00) is a 422 naming the parameter."""
+    if value is None:
+        return None
+    try:
+        return as_utc(value)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
+
+
 def _filter(shop: str | None = None, topic: str | None = None, kind: str | None = None,
-            status: str | None = None, since: datetime | None = None, until: datetime | None = None,
+            status: str | None = None,
+            since: datetime | None = Query(None, description="an ISO 8601 time; without an offset it is UTC"),
+            until: datetime | None = Query(None, description="an ISO 8601 time; without an offset it is UTC"),
             q: str | None = Query(None, max_length=200)) -> error_log.ErrorFilter:
-    return error_log.ErrorFilter(shop=shop, topic=topic, kind=kind, status=status, since=since, until=until,
-                                 search=q)
+    return error_log.ErrorFilter(shop=shop, topic=topic, kind=kind, status=status, since=utc_query(since, "since"),
+                                 until=utc_query(until, "until"), search=q)
 
 
 FilterDep = Annotated[error_log.ErrorFilter, Depends(_filter)]

@@ -90,7 +90,7 @@ def _entry(shop_id: int, source: str, h: shopify.WebhookHeaders, payload: Any, t
     supported = h.topic in shopify.SUPPORTED_TOPICS
     return InboxEntry(
         shop_id=shop_id, source=source, topic=h.topic,
-        identity=shopify.identity(h.topic, payload, h.webhook_id), payload=text,
+        identity=shopify.identity(h.topic, payload, h.webhook_id, text), payload=text,
         status="pending" if supported else "unsupported", webhook_id=h.webhook_id, event_id=h.event_id,
         api_version=h.api_version, triggered_at=h.triggered_at)
 

@@ -11,16 +11,18 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 from sqlalchemy import Connection, Select, and_, case, exists, func, or_, select
 
+from orderhub import nesting
 from orderhub.adapters.store import error_log as store
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.adapters.store.schema import error_log, inbox, shops
+from orderhub.clock import as_utc
 from orderhub.services import errors as error_service
 
 PAGE_SIZE = 50
@@ -141,11 +143,10 @@ def parse_filters(params: Mapping[str, str]) -> tuple[Filters, list[str]]:
         if not value:
             return None
         try:
-            parsed = datetime.fromisoformat(value)
+            return as_utc(datetime.fromisoformat(value))
         except ValueError:
             problems.append(f"{name}: {value!r} is not a date and time such as 2026-11-23T09:30 (UTC); left out")
             return None
-        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
     status = text("status", 16)
     if status and status not in (*STATUSES, ACTIVE):
@@ -389,6 +390,9 @@ def mark_field(payload: str, field_name: str | None) -> Marked:
     except orjson.JSONDecodeError:
         return _cut([(payload, False)], False, "The payload is not JSON; shown as it was stored." if payload
                     else None)
+    if nesting.too_deep(value):
+        return _cut([(payload, False)], True, f"The payload nests {nesting.depth(value)} levels deep; shown as it "
+                                              "was stored, without the failing field marked.")
     note, target = None, None
     if field_name:
         wanted = field_path(field_name)

@@ -23,7 +23,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import IO, Any
 
 import orjson
@@ -34,7 +34,7 @@ from orderhub.adapters.store import error_log
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import imported_files
 from orderhub.bootstrap import Hub
-from orderhub.clock import utcnow
+from orderhub.clock import as_utc, utcnow
 from orderhub.domain.jobs import Param, ParamKind
 from orderhub.services.errors import FILE_ROW
 from orderhub.services.jobs.context import JobContext
@@ -112,10 +112,9 @@ class Row:
         if value is None:
             return None
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             raise RowError(column, f"must be an ISO 8601 time such as 2026-11-23T15:04:05Z (got {value!r})") from None
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
