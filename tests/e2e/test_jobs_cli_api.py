@@ -8,7 +8,7 @@ import httpx
 import orjson
 from click.testing import CliRunner
 
-from orderhub.adapters.store import tokens
+from orderhub.adapters.store import job_store, tokens
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.cli import main
 from orderhub.testing.server import ServerThread
@@ -88,8 +88,15 @@ def test_the_jobs_api(hub: Hub, hub_server: ServerThread) -> None:
         body = run.json()
         assert body["status"] == "succeeded" and body["counts"]["read"] == 3
         failed = view.get(f"/api/jobs/runs/{body['id']}/files/failed")
-        assert failed.headers["content-disposition"] == f'attachment; filename="run-{body["id"]}-failed.jsonl"'
+        assert failed.headers["content-disposition"] == (
+            f'attachment; filename="run-{body["id"]}-failed.jsonl"; filename*=UTF-8\'\'run-{body["id"]}-failed.jsonl')
         assert orjson.loads(failed.content)["record"]["sku"] == "SKU-🦋"
+        with hub.db.write() as conn:  # a file named in any script downloads, its name intact (RFC 5987)
+            job_store.put_file(conn, body["id"], "input", "Bestände 日本 🦋.csv", b"sku\n")
+        named = view.get(f"/api/jobs/runs/{body['id']}/files/input")
+        assert named.status_code == 200 and named.headers["content-disposition"] == (
+            "attachment; filename=\"Best_nde_____.csv\"; filename*=UTF-8''Best%C3%A4nde%20%E6%97%A5%E6%9C%AC%20"
+            "%F0%9F%A6%8B.csv")
         assert ops.post("/api/jobs/test-count/run", json={"shop": shop.domain, "params": {"limit": "x"}}
                         ).status_code == 422
         assert ops.post("/api/jobs/nope/run", json={}).status_code == 404

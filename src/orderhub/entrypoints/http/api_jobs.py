@@ -15,6 +15,7 @@ from orderhub.clock import utcnow
 from orderhub.domain.errors import message
 from orderhub.domain.jobs import CATEGORY_CODES, MissedPolicy, parse_duration, parse_start
 from orderhub.entrypoints.http.api import MAX_INT, RowId, hub_of, require_role, require_token
+from orderhub.entrypoints.http.downloads import attachment
 from orderhub.services.jobs import admin
 from orderhub.services.jobs.manager import JobBusy, JobManager
 
@@ -79,9 +80,8 @@ def run_file(run_id: RowId, kind: Literal["failed", "input", "output"], hub: Hub
         name, content = admin.run_file(hub, run_id, kind)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:200] or "file"
     return Response(content, media_type="application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+                    headers={"Content-Disposition": attachment(name)})
 
 
 @router.post("/jobs/runs/{run_id}/release", dependencies=[require_role("operator")])

@@ -23,6 +23,7 @@ from orderhub.clock import utcnow
 from orderhub.domain.errors import message
 from orderhub.domain.jobs import CATEGORY_CODES, Definition, MissedPolicy, parse_start
 from orderhub.entrypoints.http.console import web
+from orderhub.entrypoints.http.downloads import attachment
 from orderhub.services import webhook_categories
 from orderhub.services.console import jobs_view
 from orderhub.services.jobs import admin, registry
@@ -151,10 +152,6 @@ def run_row(request: Request, run_id: str, session: web.Viewer) -> Response:
     return _render(request, "jobs_run_row.html", run=run, domain=domain)
 
 
-def _filename(name: str) -> str:
-    return "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)[:200] or "file"
-
-
 @router.get("/jobs/runs/{run_id}/files/{file_id}")
 def run_file(request: Request, run_id: str, file_id: str, session: web.Viewer) -> Response:
     """A run's file (its input, its output, the records it could not process), as a download."""
@@ -167,8 +164,8 @@ def run_file(request: Request, run_id: str, file_id: str, session: web.Viewer) -
         media_type = "text/plain; charset=utf-8"
     except UnicodeDecodeError:
         media_type = "application/octet-stream"
-    disposition = f"attachment; filename=\"{_filename(row.name)}\"; filename*=UTF-8''{quote(row.name, safe='')}"
-    return web.secured(Response(content, media_type=media_type, headers={"content-disposition": disposition}))
+    return web.secured(Response(content, media_type=media_type,
+                                headers={"content-disposition": attachment(row.name)}))
 
 
 @router.get("/jobs/{name}")
