@@ -20,6 +20,10 @@ from orderhub.testing.server import ServerThread
 
 BACKENDS = ["sqlite", "postgresql"]
 
+# The tests' receivers listen on loopback, which orderhub refuses to send to unless the host is named
+# (tests/unit/test_outbound.py checks the refusal itself).
+os.environ.setdefault("ORDERHUB_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
+
 # Properties are about behaviour, not speed: no per-example deadline on a loaded machine.
 hypothesis_settings.register_profile("orderhub", deadline=None)
 hypothesis_settings.load_profile("orderhub")

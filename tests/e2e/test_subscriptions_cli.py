@@ -132,3 +132,21 @@ def test_a_failed_delivery_is_retried_from_the_error_log(hub, db_url, receiver, 
     settle(hub, notifier)
     assert receiver.ids(status=None) == [msg(first), msg(first), msg(second)]
     assert orjson.loads(cli(db_url, "errors", "list", "--json"))["errors"][0]["status"] == "resolved"
+
+
+def test_loopback_and_private_addresses_are_refused_unless_named(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from orderhub.entrypoints.cli import main
+
+    monkeypatch.delenv("ORDERHUB_OUTBOUND_ALLOWED_HOSTS")
+    db = f"sqlite:///{tmp_path / 'guard.db'}"
+    runner = CliRunner()
+    for args in (["subscription", "add", "http://127.0.0.1:6379/", "--events", "order.*"],
+                 ["destination", "add", "erp", "--url", "http://169.254.169.254/latest/", "--secret", "s"]):
+        refused = runner.invoke(main, [*args, "--db", db])
+        assert refused.exit_code == 2 and "address: orderhub sends events only to public addresses" in refused.output
+    monkeypatch.setenv("ORDERHUB_OUTBOUND_ALLOWED_HOSTS", "127.0.0.1")
+    allowed = runner.invoke(main, ["subscription", "add", "http://127.0.0.1:6379/", "--events", "order.*",
+                                   "--db", db])
+    assert allowed.exit_code == 0, allowed.output

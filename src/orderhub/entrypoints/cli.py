@@ -11,6 +11,7 @@ from typing import Any
 import click
 import orjson
 
+from orderhub.adapters.outbound import BlockedAddress, OutboundPolicy
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, tokens
 from orderhub.bootstrap import Hub, build
@@ -160,8 +161,10 @@ def destination() -> None:
 @with_hub
 def destination_add(hub: Hub, name: str, url: str, secret: str, **settings: Any) -> None:
     """Forward each canonical event to an external system."""
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("--url must start with http:// or https://")
+    try:
+        OutboundPolicy.from_env().check(url)
+    except BlockedAddress as exc:
+        raise click.BadParameter(str(exc), param_hint="--url") from None
     with hub.db.write() as conn:
         try:
             dest = dest_store.add_http(conn, name, url, secret, **settings)

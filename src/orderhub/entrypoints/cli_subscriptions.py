@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
@@ -37,6 +38,7 @@ def subscription_add(hub: Hub, url: str, events: str, rate_per_second: float | N
                      timeout_seconds: float | None, description: str | None) -> None:
     """Send events matching --events to URL, signed as Standard Webhooks. Prints the signing secret once."""
     try:
+        OutboundPolicy.from_env().check(url)
         with hub.db.write() as conn:
             sub = subscription_store.add(conn, url, events, rate_per_second=rate_per_second,
                                          max_attempts=max_attempts, timeout_seconds=timeout_seconds,

@@ -19,6 +19,7 @@ import orjson
 import structlog
 from sqlalchemy import Connection, and_, or_, select, update
 
+from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, traffic
 from orderhub.adapters.store.db import Database
@@ -55,8 +56,10 @@ def claim(conn: Connection, destination_id: int, *, worker: str, limit: int, lea
 
 class Deliverer:
     def __init__(self, db: Database, *, worker: str, limiter: SharedRateLimiter | None = None,
-                 batch_size: int = 50, client: httpx.Client | None = None) -> None:
+                 batch_size: int = 50, client: httpx.Client | None = None,
+                 policy: OutboundPolicy | None = None) -> None:
         self.db = db
+        self.policy = policy or OutboundPolicy.from_env()  # where events may go (checked before every send)
         self.worker = worker
         self.limiter = limiter or SharedRateLimiter(db)
         self.batch_size = batch_size
@@ -108,7 +111,7 @@ class Deliverer:
             "X-Orderhub-Delivery-Attempt": str(row.attempts),
             SIGNATURE_HEADER: signature(dest.secret or "", body),
         }
-        result = http_attempts.post(self.client, dest.url or "", body, headers, dest.timeout_seconds)
+        result = http_attempts.post(self.client, dest.url or "", body, headers, dest.timeout_seconds, self.policy)
         attempt = result.record()
         outcome = result.outcome
         if outcome is Outcome.OK:

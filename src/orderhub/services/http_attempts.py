@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderhub.adapters.outbound import BlockedAddress, OutboundPolicy
 from orderhub.clock import utcnow
 
 # 4xx answers that mean "not now" rather than "never": retried like a 5xx.
@@ -64,9 +65,16 @@ class Attempt:
                 "duration_ms": self.duration_ms}
 
 
-def post(client: httpx.Client, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Attempt:
-    """POST once; never raises for HTTP or network failures, they are in the Attempt."""
+def post(client: httpx.Client, url: str, body: bytes, headers: Mapping[str, str], timeout: float,
+         policy: OutboundPolicy | None = None) -> Attempt:
+    """POST once; never raises for HTTP or network failures, they are in the Attempt. With ``policy``, an
+    address it refuses is not contacted at all (an attempt that failed, saying why)."""
     at = utcnow()
+    if policy is not None:
+        try:
+            policy.check(url)
+        except BlockedAddress as exc:
+            return Attempt(at=at, status=None, error=f"not sent: {exc}"[:500], duration_ms=0)
     started = time.perf_counter()
     status: int | None = None
     retry_after: str | None = None

@@ -37,6 +37,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 
 from orderhub import __version__
 from orderhub.adapters import standard_webhooks
+from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.adapters.store import error_log
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.adapters.store.db import Database
@@ -114,8 +115,10 @@ class Notifier:
 
     def __init__(self, db: Database, *, worker: str, limiter: SharedRateLimiter | None = None,
                  batch_size: int = 10, concurrency: int = 8, backoff_base: float = 1.0,
-                 backoff_max: float = 300.0, client: httpx.Client | None = None) -> None:
+                 backoff_max: float = 300.0, client: httpx.Client | None = None,
+                 policy: OutboundPolicy | None = None) -> None:
         self.db = db
+        self.policy = policy or OutboundPolicy.from_env()  # where events may go (checked before every send)
         self.worker = worker
         self.limiter = limiter or SharedRateLimiter(db)
         self.batch_size = batch_size
@@ -164,7 +167,7 @@ class Notifier:
         content = body(event.event_type, event.created_at, event.payload)
         headers = {"content-type": "application/json", "user-agent": USER_AGENT,
                    **standard_webhooks.headers(sub.secret, message_id(event.id), content)}
-        result = http_attempts.post(self.client, sub.url, content, headers, sub.timeout_seconds)
+        result = http_attempts.post(self.client, sub.url, content, headers, sub.timeout_seconds, self.policy)
         SEND_SECONDS.observe(result.duration_ms / 1000)
         attempt = result.record()
         label = str(sub.id)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http.api import MAX_INT, RowId, hub_of, require_role, require_token
@@ -40,6 +41,7 @@ def list_subscriptions(hub: HubDep) -> dict[str, Any]:
 def create_subscription(body: NewSubscription, hub: HubDep) -> dict[str, Any]:
     """Create a subscription. The answer holds its ``whsec_`` signing secret: the only time it is shown."""
     try:
+        OutboundPolicy.from_env().check(body.url)
         with hub.db.write() as conn:
             sub = subscription_store.add(conn, body.url, body.events, rate_per_second=body.rate_per_second,
                                          max_attempts=body.max_attempts, timeout_seconds=body.timeout_seconds,
