@@ -32,6 +32,17 @@ def _float(name: str, default: float) -> float:
 SMTP_TLS_MODES = ("starttls", "required", "ssl", "off")
 
 
+OPEN_ENDPOINTS = ("metrics", "docs")
+
+
+def _names(name: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """A comma-separated subset of ``choices``."""
+    found = frozenset(n.strip().lower() for n in (os.environ.get(name) or "").split(",") if n.strip())
+    if found - set(choices):
+        raise SystemExit(f"{name} takes {', '.join(choices)} (comma separated), got {', '.join(sorted(found))}")
+    return found
+
+
 def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (os.environ.get(name) or default).strip().lower()
     if raw not in choices:
@@ -101,6 +112,9 @@ class Settings:
     console_session_hours: float = 8.0
     console_session_max_hours: float = 24.0
     console_secure_cookies: str = "auto"
+    # Endpoints that answer without a credential: "metrics" (/metrics), "docs" (/openapi.json, /api/docs).
+    # Closed by default: they need an API token (or, for the docs, a console session).
+    open_endpoints: frozenset[str] = frozenset()
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -145,6 +159,7 @@ class Settings:
             console_session_max_hours=_float("ORDERHUB_CONSOLE_SESSION_MAX_HOURS", cls.console_session_max_hours),
             console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
                                            ("auto", "always", "never")),
+            open_endpoints=_names("ORDERHUB_OPEN_ENDPOINTS", OPEN_ENDPOINTS),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

@@ -19,7 +19,9 @@ def _value(metrics: str, name: str) -> float:
 
 def test_metrics_show_queue_depth_processing_and_error_log(hub, hub_server, capsys):  # type: ignore[no-untyped-def]
     shop = add_shop(hub)
-    with httpx.Client(base_url=hub_server.url) as client:
+    with hub.db.write() as conn:
+        token = tokens.create(conn, "prometheus", role="viewer")
+    with httpx.Client(base_url=hub_server.url, headers={"Authorization": f"Bearer {token}"}) as client:
         for i in range(3):
             assert post_webhook(client, hub_server.url, "orders/create", order_payload(BIG_ID + i * 10)).status_code == 200
         put(hub, "orders/create", order_payload(BIG_ID + 99, currency="XXQ"), shop_id=shop.id)

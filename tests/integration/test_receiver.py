@@ -8,6 +8,7 @@ import httpx
 import orjson
 from sqlalchemy import func, select
 
+from orderhub.adapters.store import tokens
 from orderhub.adapters.store.schema import inbox
 from tests.support import BIG_ID, SHOP, add_shop, order_payload, post_webhook, webhook_headers
 
@@ -95,7 +96,9 @@ def test_unknown_topic_is_stored_as_unsupported(hub, hub_server):  # type: ignor
         r = post_webhook(client, hub_server.url, "carts/update", {"id": 1, "token": "abc"})
         assert r.status_code == 200
         assert r.json() == {"status": "unsupported"}
-        metrics = client.get(f"{hub_server.url}/metrics").text
+        with hub.db.write() as conn:
+            token = tokens.create(conn, "prometheus", role="viewer")
+        metrics = client.get(f"{hub_server.url}/metrics", headers={"Authorization": f"Bearer {token}"}).text
     with hub.db.read() as conn:
         row = conn.execute(select(inbox)).one()
     assert (row.topic, row.status) == ("carts/update", "unsupported")

@@ -28,6 +28,7 @@ from orderhub.entrypoints.http import (
 )
 from orderhub.entrypoints.http.console import install as install_console
 from orderhub.entrypoints.http.console import web as console_web
+from orderhub.entrypoints.http.docs_and_headers import StrictTransport, install_docs
 
 _PAGE_ERRORS = {404: "There is no such page.", 405: "That address does not take this kind of request."}
 
@@ -43,9 +44,12 @@ def create_app(hub: Hub) -> FastAPI:
         yield
         hub.writer.stop()
 
-    app = FastAPI(title="orderhub", version=__version__, lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/openapi.json", redoc_url=None)
+    # The docs are routes of their own (behind a credential unless opened): see install_docs.
+    app = FastAPI(title="orderhub", version=__version__, lifespan=lifespan, docs_url=None, openapi_url=None,
+                  redoc_url=None)
     app.state.hub = hub
+    install_docs(app, "docs" in hub.settings.open_endpoints)
+    app.add_middleware(StrictTransport)
     app.add_route("/webhooks/shopify", webhooks.shopify_webhook, methods=["POST"])
     app.add_route("/webhooks/eventbridge", webhooks.eventbridge_webhook, methods=["POST"])
     app.add_route("/healthz", ops.healthz, methods=["GET"])

@@ -15,6 +15,7 @@ from orderhub.adapters.store import error_log, inbox, shops
 from orderhub.adapters.store.schema import deliveries, job_runs, outbox, subscription_deliveries, workflows
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
+from orderhub.entrypoints.http.auth import bearer_ok
 from orderhub.services import shop_versions
 
 
@@ -118,5 +119,10 @@ def queue_registry(hub: Hub) -> CollectorRegistry:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics, for a bearer API token unless ORDERHUB_OPEN_ENDPOINTS opens them."""
+    hub = request.app.state.hub
+    if "metrics" not in hub.settings.open_endpoints and not bearer_ok(request, hub, "api"):
+        return Response('{"error":"a bearer API token is needed"}', status_code=401, media_type="application/json",
+                        headers={"WWW-Authenticate": "Bearer"})
     body = generate_latest(REGISTRY) + generate_latest(request.app.state.queue_registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
