@@ -101,6 +101,11 @@ class Settings:
     console_session_hours: float = 8.0
     console_session_max_hours: float = 24.0
     console_secure_cookies: str = "auto"
+    # Argon2 password checks at once in one process (each takes ~64 MiB): a burst waits its turn.
+    console_password_checks: int = 2
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client; without any, the
+    # peer address is the client, whatever the header says.
+    trusted_proxies: tuple[str, ...] = ()
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -145,6 +150,9 @@ class Settings:
             console_session_max_hours=_float("ORDERHUB_CONSOLE_SESSION_MAX_HOURS", cls.console_session_max_hours),
             console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
                                            ("auto", "always", "never")),
+            console_password_checks=_int("ORDERHUB_CONSOLE_PASSWORD_CHECKS", cls.console_password_checks),
+            trusted_proxies=tuple(p.strip() for p in os.environ.get("ORDERHUB_TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

@@ -75,7 +75,8 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
 
     background = Worker(hub, processors=processors).start() if worker else None
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False,
+                    proxy_headers=False)  # the client address is decided by ORDERHUB_TRUSTED_PROXIES
     finally:
         if background:
             background.stop()
