@@ -34,10 +34,10 @@ def _gate(size: int) -> threading.BoundedSemaphore:
 
 
 @contextmanager
-def turn(size: int = DEFAULT_PARALLEL, wait: float = WAIT_SECONDS) -> Iterator[None]:
+def turn(size: int = DEFAULT_PARALLEL, wait: float | None = None) -> Iterator[None]:
     """Hold one of ``size`` process-wide turns (raise :class:`Busy` after ``wait`` seconds)."""
     gate = _gate(size)
-    if not gate.acquire(timeout=wait):
+    if not gate.acquire(timeout=WAIT_SECONDS if wait is None else wait):
         raise Busy(f"more than {size} password checks at once")
     try:
         yield
@@ -45,6 +45,6 @@ def turn(size: int = DEFAULT_PARALLEL, wait: float = WAIT_SECONDS) -> Iterator[N
         gate.release()
 
 
-def run(check: Callable[[], T], size: int = DEFAULT_PARALLEL, wait: float = WAIT_SECONDS) -> T:
+def run(check: Callable[[], T], size: int = DEFAULT_PARALLEL, wait: float | None = None) -> T:
     with turn(size, wait):
         return check()
