@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +28,17 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks, checked now so a typo stops the start, not a request."""
+    items = tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SystemExit(f"{name}: {item!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+    return items
 
 
 SMTP_TLS_MODES = ("starttls", "required", "ssl", "off")
@@ -151,8 +163,7 @@ class Settings:
             console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
                                            ("auto", "always", "never")),
             console_password_checks=_int("ORDERHUB_CONSOLE_PASSWORD_CHECKS", cls.console_password_checks),
-            trusted_proxies=tuple(p.strip() for p in os.environ.get("ORDERHUB_TRUSTED_PROXIES", "").split(",")
-                                  if p.strip()),
+            trusted_proxies=_networks("ORDERHUB_TRUSTED_PROXIES"),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from orderhub.adapters.store.schema import console_sessions, console_users
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
-from orderhub.services.console import accounts
+from orderhub.services.console import accounts, throttle
 from orderhub.services.console.accounts import AccountError, SignInRefused
 
 IDLE, LONGEST = timedelta(hours=8), timedelta(hours=24)
@@ -83,6 +83,19 @@ def test_a_success_forgets_the_address_failures_for_the_name(hub: Hub) -> None:
             with pytest.raises(SignInRefused, match="wrong username or password"):
                 _sign_in(hub, "ana", f"typo number {n}")
         assert _sign_in(hub, "ana").role == "admin"
+
+
+def test_failures_from_many_addresses_slow_those_addresses_not_a_fresh_one(hub: Hub) -> None:
+    accounts.add_user(hub.db, "ana", PASSWORD, "admin")
+    for n in range(throttle.MAX_FAILURES_PER_USER + 1):  # the name is past its failures, from everywhere
+        with pytest.raises(SignInRefused, match="wrong username or password"):
+            _sign_in(hub, "ana", f"guess number {n}", ip=f"10.0.3.{n}")
+    with pytest.raises(SignInRefused, match="wrong username or password"):
+        _sign_in(hub, "ana", "another guess", ip="10.0.3.0")  # failed here before: the slow lane's one turn
+    with pytest.raises(SignInRefused, match="too many") as slowed:
+        _sign_in(hub, "ana", PASSWORD, ip="10.0.3.1")  # failed here before: waits for the next turn
+    assert slowed.value.retry_after == int(throttle.SLOW_LANE.total_seconds())
+    assert _sign_in(hub, "ana", ip="10.9.9.9").role == "admin"  # the owner's own address: at once
 
 
 def test_sessions_end_when_idle_too_long_at_their_longest_and_when_the_user_changes(hub: Hub) -> None:
