@@ -98,6 +98,15 @@ def test_failures_from_many_addresses_slow_those_addresses_not_a_fresh_one(hub: 
     assert _sign_in(hub, "ana", ip="10.9.9.9").role == "admin"  # the owner's own address: at once
 
 
+def test_a_name_that_casefolds_past_its_length_is_still_throttled(hub: Hub) -> None:
+    long_name = "\ufb03" * 64  # 64 characters, 192 once casefolded
+    for n in range(throttle.MAX_FAILURES_PER_PAIR):
+        with pytest.raises(SignInRefused, match="wrong username or password"):
+            _sign_in(hub, long_name, f"guess number {n}")
+    with pytest.raises(SignInRefused, match="too many"):
+        _sign_in(hub, long_name, "one more guess")
+
+
 def test_sessions_end_when_idle_too_long_at_their_longest_and_when_the_user_changes(hub: Hub) -> None:
     accounts.add_user(hub.db, "ana", PASSWORD, "admin")
     token = _sign_in(hub, "ana").token

@@ -165,7 +165,7 @@ def sign_in(db: Database, username: str, password: str, *, ip: str, user_agent: 
     cannot pass more checks than the limits; at most ``parallel_checks`` run in this process.
     """
     name = unicodedata.normalize("NFC", username.strip())[:MAX_USERNAME]
-    key = console_users.username_key(name)
+    key = throttle.name_key(console_users.username_key(name))
     ip = (ip or "unknown")[:64]
     now = utcnow()
     try:

@@ -10,6 +10,7 @@ address that has not failed for it — the owner's own — goes straight through
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,8 +41,18 @@ class Ticket:
     user: str
 
 
+def name_key(username_key: str) -> str:
+    """A name as counted and recorded. Casefolding can lengthen a name past its 64 characters
+    (``ﬃ`` is ``ffi``): such a name goes by its hash, so it fits every column."""
+    if len(username_key) <= 64:
+        return username_key
+    return "sha256:" + hashlib.sha256(username_key.encode()).hexdigest()[:57]
+
+
 def keys(username_key: str, ip: str) -> Ticket:
-    return Ticket(f"pair:{username_key}|{ip}", f"addr:{ip}", f"user:{username_key}")
+    """The counters of an attempt: the name at the address, the address, the name."""
+    username_key = name_key(username_key)
+    return Ticket(f"pair:{username_key}|{ip[:64]}", f"addr:{ip[:64]}", f"user:{username_key}")
 
 
 def _left(window_start: datetime, now: datetime) -> int:
