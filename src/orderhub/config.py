@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +28,17 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks, checked now so a typo stops the start, not a request."""
+    items = tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SystemExit(f"{name}: {item!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+    return items
 
 
 SMTP_TLS_MODES = ("starttls", "required", "ssl", "off")
@@ -115,6 +127,11 @@ class Settings:
     # Endpoints that answer without a credential: "metrics" (/metrics), "docs" (/openapi.json, /api/docs).
     # Closed by default: they need an API token (or, for the docs, a console session).
     open_endpoints: frozenset[str] = frozenset()
+    # Argon2 password checks at once in one process (each takes ~64 MiB): a burst waits its turn.
+    console_password_checks: int = 2
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client; without any, the
+    # peer address is the client, whatever the header says.
+    trusted_proxies: tuple[str, ...] = ()
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -160,6 +177,8 @@ class Settings:
             console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
                                            ("auto", "always", "never")),
             open_endpoints=_names("ORDERHUB_OPEN_ENDPOINTS", OPEN_ENDPOINTS),
+            console_password_checks=_int("ORDERHUB_CONSOLE_PASSWORD_CHECKS", cls.console_password_checks),
+            trusted_proxies=_networks("ORDERHUB_TRUSTED_PROXIES"),
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import orjson
 from click.testing import CliRunner
 
@@ -50,10 +52,13 @@ def test_fix_payload_and_retry_then_dismiss(hub, db_url, tmp_path):  # type: ign
 
     other = by_field["line_items"]["id"]
     assert "no error-log entry 99999" in cli_fails(db_url, "errors", "retry", "99999")
-    cli(db_url, "errors", "dismiss", str(other), "--reason", "test order, no items 🧪", "--by", "ops@example")
+    refused = cli_fails(db_url, "errors", "dismiss", str(other), "--reason", "not me", "--by", "ops@example")
+    assert "--by is not accepted" in refused and "recorded as the login running this command" in refused
+    assert orjson.loads(cli(db_url, "errors", "show", str(other), "--json"))["status"] == "open"
+    cli(db_url, "errors", "dismiss", str(other), "--reason", "test order, no items 🧪")
     entry = orjson.loads(cli(db_url, "errors", "show", str(other), "--json"))
     assert (entry["status"], entry["dismissed_by"], entry["dismissed_reason"]) == (
-        "dismissed", "ops@example", "test order, no items 🧪")
+        "dismissed", getpass.getuser(), "test order, no items 🧪")
     assert "only open entries can be retried" in cli_fails(db_url, "errors", "retry", str(other))
 
 

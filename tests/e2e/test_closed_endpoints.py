@@ -41,10 +41,17 @@ def test_they_answer_anyone_when_opened(sqlite_url: str) -> None:
         opened.close()
 
 
-@pytest.mark.parametrize("proto, hsts", [("https", True), ("http", False)])
-def test_hsts_when_the_request_came_over_tls(hub_server: ServerThread, proto: str, hsts: bool) -> None:
-    # uvicorn trusts X-Forwarded-Proto from loopback (a proxy on the same machine terminating TLS).
-    answer = httpx.get(f"{hub_server.url}/healthz", headers={"X-Forwarded-Proto": proto})
+@pytest.mark.parametrize("trusted, proto, hsts", [(("127.0.0.1",), "https", True), (("127.0.0.1",), "http", False),
+                                                  ((), "https", False)])
+def test_hsts_when_the_request_came_over_tls(sqlite_url: str, trusted: tuple[str, ...], proto: str,
+                                            hsts: bool) -> None:
+    # A proxy on this machine terminates TLS and says so; only a trusted proxy is believed.
+    behind = build(Settings(database_url=sqlite_url, trusted_proxies=trusted))
+    try:
+        with ServerThread(create_app(behind)) as server:
+            answer = httpx.get(f"{server.url}/healthz", headers={"X-Forwarded-Proto": proto})
+    finally:
+        behind.close()
     assert ("strict-transport-security" in answer.headers) is hsts
     if hsts:
         assert answer.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"

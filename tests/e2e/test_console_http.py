@@ -65,12 +65,12 @@ def test_too_many_failures_answer_429_with_retry_after(hub: Hub, hub_server: Ser
     accounts.add_user(hub.db, "ana", PASSWORD, "admin")
     with httpx.Client(base_url=hub_server.url) as client:
         page = client.get("/sign-in")
-        for n in range(accounts.MAX_FAILURES_PER_USER):
+        for n in range(accounts.MAX_FAILURES_PER_PAIR):
             page = client.post("/sign-in", data={"username": "ana", "password": f"guess {n} guess",
                                                  "csrf": _token(page.text)})
             assert page.status_code == 401
         held = client.post("/sign-in", data={"username": "ana", "password": PASSWORD, "csrf": _token(page.text)})
-    assert held.status_code == 429 and held.headers["retry-after"] == "900" and "too many" in held.text
+    assert held.status_code == 429 and 890 <= int(held.headers["retry-after"]) <= 901 and "too many" in held.text
 
 
 def test_signing_out_needs_the_session_token_and_a_same_origin_form(hub: Hub, hub_server: ServerThread) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from orderhub.adapters.store.schema import console_sessions, console_users
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
-from orderhub.services.console import accounts
+from orderhub.services.console import accounts, throttle
 from orderhub.services.console.accounts import AccountError, SignInRefused
 
 IDLE, LONGEST = timedelta(hours=8), timedelta(hours=24)
@@ -55,14 +55,18 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(hub: Hub) -> N
     assert answers == ["wrong username or password"] * 3
 
 
-def test_failures_throttle_the_username_then_the_address(hub: Hub) -> None:
+def test_failures_throttle_the_address_for_the_name_then_the_address_not_the_owner(hub: Hub) -> None:
     accounts.add_user(hub.db, "ana", PASSWORD, "admin")
-    for n in range(accounts.MAX_FAILURES_PER_USER):
+    for n in range(accounts.MAX_FAILURES_PER_PAIR):
         with pytest.raises(SignInRefused, match="wrong username or password"):
-            _sign_in(hub, "ana", f"guess number {n}", ip=f"10.0.1.{n}")
+            _sign_in(hub, "ana", f"guess number {n}", ip="10.0.1.1")
     with pytest.raises(SignInRefused, match="too many failed sign-ins") as refused:
-        _sign_in(hub, "ana", ip="10.9.9.9")  # even the right password, from anywhere
-    assert refused.value.retry_after == 900
+        _sign_in(hub, "ana", ip="10.0.1.1")  # that address waits, even with the right password
+    assert refused.value.retry_after is not None and 890 <= refused.value.retry_after <= 901
+    for n in range(10):  # failures from many other addresses do not lock the name ...
+        with pytest.raises(SignInRefused, match="wrong username or password"):
+            _sign_in(hub, "ana", f"guess number {n}", ip=f"10.0.2.{n}")
+    assert _sign_in(hub, "ana", ip="10.9.9.9").role == "admin"  # ... for the owner's own address
     accounts.add_user(hub.db, "bo", PASSWORD, "viewer")
     for n in range(accounts.MAX_FAILURES_PER_ADDRESS):
         with pytest.raises(SignInRefused):
@@ -70,6 +74,37 @@ def test_failures_throttle_the_username_then_the_address(hub: Hub) -> None:
     with pytest.raises(SignInRefused, match="too many"):
         _sign_in(hub, "bo", ip="203.0.113.7")
     assert _sign_in(hub, "bo", ip="198.51.100.1").role == "viewer"  # another address is not held back
+
+
+def test_a_success_forgets_the_address_failures_for_the_name(hub: Hub) -> None:
+    accounts.add_user(hub.db, "ana", PASSWORD, "admin")
+    for _ in range(3):
+        for n in range(accounts.MAX_FAILURES_PER_PAIR - 1):
+            with pytest.raises(SignInRefused, match="wrong username or password"):
+                _sign_in(hub, "ana", f"typo number {n}")
+        assert _sign_in(hub, "ana").role == "admin"
+
+
+def test_failures_from_many_addresses_slow_those_addresses_not_a_fresh_one(hub: Hub) -> None:
+    accounts.add_user(hub.db, "ana", PASSWORD, "admin")
+    for n in range(throttle.MAX_FAILURES_PER_USER + 1):  # the name is past its failures, from everywhere
+        with pytest.raises(SignInRefused, match="wrong username or password"):
+            _sign_in(hub, "ana", f"guess number {n}", ip=f"10.0.3.{n}")
+    with pytest.raises(SignInRefused, match="wrong username or password"):
+        _sign_in(hub, "ana", "another guess", ip="10.0.3.0")  # failed here before: the slow lane's one turn
+    with pytest.raises(SignInRefused, match="too many") as slowed:
+        _sign_in(hub, "ana", PASSWORD, ip="10.0.3.1")  # failed here before: waits for the next turn
+    assert slowed.value.retry_after == int(throttle.SLOW_LANE.total_seconds())
+    assert _sign_in(hub, "ana", ip="10.9.9.9").role == "admin"  # the owner's own address: at once
+
+
+def test_a_name_that_casefolds_past_its_length_is_still_throttled(hub: Hub) -> None:
+    long_name = "\ufb03" * 64  # 64 characters, 192 once casefolded
+    for n in range(throttle.MAX_FAILURES_PER_PAIR):
+        with pytest.raises(SignInRefused, match="wrong username or password"):
+            _sign_in(hub, long_name, f"guess number {n}")
+    with pytest.raises(SignInRefused, match="too many"):
+        _sign_in(hub, long_name, "one more guess")
 
 
 def test_sessions_end_when_idle_too_long_at_their_longest_and_when_the_user_changes(hub: Hub) -> None:

@@ -76,7 +76,8 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
 
     background = Worker(hub, processors=processors).start() if worker else None
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False,
+                    proxy_headers=False)  # the client address is decided by ORDERHUB_TRUSTED_PROXIES
     finally:
         if background:
             background.stop()
@@ -321,15 +322,18 @@ def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None
 @errors.command("dismiss")
 @click.argument("entry_ids", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why this needs no further action (kept with the entry).")
-@click.option("--by", default=None, help="Who dismissed it (default: $USER).")
+@click.option("--by", default=None, hidden=True)
 @with_hub
 def errors_dismiss(hub: Hub, entry_ids: tuple[int, ...], reason: str, by: str | None) -> None:
-    """Dismiss entries. Nothing is deleted: who and why are recorded."""
+    """Dismiss entries. Nothing is deleted: who (your login) and why are recorded."""
     import getpass
 
     from orderhub.services import errors as service
 
-    n = service.dismiss(hub.db, entry_ids, by=by or getpass.getuser(), reason=reason)
+    if by is not None:
+        raise click.UsageError("--by is not accepted: the dismissal is recorded as the login running this "
+                               f"command ({getpass.getuser()}); give only --reason")
+    n = service.dismiss(hub.db, entry_ids, by=getpass.getuser(), reason=reason)
     click.echo(f"dismissed {n} of {len(entry_ids)}")
 
 

@@ -15,7 +15,8 @@ class ServerThread:
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="on"))
+                                                    access_log=False, lifespan="on",
+                                                    proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, name=f"http-{self.port}", daemon=True)
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from orderhub.adapters.store.schema import console_sessions, console_sign_ins, console_users
@@ -52,15 +52,6 @@ def change(conn: Connection, user_id: int, now: datetime, **values: Any) -> None
 
 def record_attempt(conn: Connection, key: str, ip: str, ok: bool, now: datetime) -> None:
     conn.execute(insert(console_sign_ins).values(at=now, username_key=key, ip=ip, ok=ok))
-
-
-def failures_since(conn: Connection, key: str, ip: str, since: datetime) -> tuple[int, int]:
-    """Failed attempts since ``since``: (for this username, from this address)."""
-    s = console_sign_ins.c
-    by_user = conn.execute(select(func.count()).where(s.username_key == key, s.at >= since, s.ok.is_(False)))
-    n_user = int(by_user.scalar_one())
-    n_ip = int(conn.execute(select(func.count()).where(s.ip == ip, s.at >= since, s.ok.is_(False))).scalar_one())
-    return n_user, n_ip
 
 
 def forget_attempts_before(conn: Connection, before: datetime) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from orderhub import nesting
 from orderhub.adapters.store import error_log, order_queries, tokens
@@ -133,19 +133,30 @@ def retry_error(entry_id: RowId, hub: HubDep, body: RetryBody | None = None) -> 
 
 
 class DismissBody(BaseModel):
+    """Who dismissed is the token's name, never a field of the request: a token cannot record
+    someone else as having dismissed an entry."""
+
     reason: str = Field(..., min_length=1, max_length=2000)
-    by: str = Field("api", max_length=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_by(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "by" in data:
+            raise ValueError("`by` is not accepted: the dismissal is recorded as the bearer token's name "
+                             "(api:<name>); send only the reason")
+        return data
 
 
 @router.post("/errors/{entry_id}/dismiss", dependencies=[require_role("operator")])
-def dismiss_error(entry_id: RowId, body: DismissBody, hub: HubDep) -> dict[str, Any]:
+def dismiss_error(entry_id: RowId, body: DismissBody, hub: HubDep, request: Request) -> dict[str, Any]:
     with hub.db.read() as conn:
         row = error_log.get(conn, entry_id)
     if row is None:
         raise HTTPException(404, f"no error-log entry {entry_id}")
-    if error_service.dismiss(hub.db, [entry_id], by=body.by, reason=body.reason) == 0:
+    by = f"api:{request.state.token_name}"
+    if error_service.dismiss(hub.db, [entry_id], by=by, reason=body.reason) == 0:
         raise HTTPException(409, f"error {entry_id} is {row.status}; only open entries can be dismissed")
-    return {"id": entry_id, "status": "dismissed"}
+    return {"id": entry_id, "status": "dismissed", "by": by}
 
 
 @router.post("/errors/retry", dependencies=[require_role("operator")])

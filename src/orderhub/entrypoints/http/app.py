@@ -49,7 +49,7 @@ def create_app(hub: Hub) -> FastAPI:
                   redoc_url=None)
     app.state.hub = hub
     install_docs(app, "docs" in hub.settings.open_endpoints)
-    app.add_middleware(StrictTransport)
+    app.add_middleware(StrictTransport, trusted_proxies=hub.settings.trusted_proxies)
     app.add_route("/webhooks/shopify", webhooks.shopify_webhook, methods=["POST"])
     app.add_route("/webhooks/eventbridge", webhooks.eventbridge_webhook, methods=["POST"])
     app.add_route("/healthz", ops.healthz, methods=["GET"])

@@ -1,16 +1,16 @@
-"""Bearer-token checks for the admin API and the EventBridge receiver."""
+"""Bearer-token checks for the admin API and the EventBridge receiver.
+
+Every request looks its token up in the database (one indexed read by the token's SHA-256), so a
+revoked token is refused on its very next request, by every process. No cache: a cache would
+keep a revoked token working for as long as it holds it.
+"""
 
 from __future__ import annotations
-
-import time
 
 from starlette.requests import Request
 
 from orderhub.adapters.store import tokens
 from orderhub.bootstrap import Hub
-
-_CACHE_SECONDS = 5.0
-_cache: dict[tuple[str, str], tuple[float, tuple[str, str]]] = {}
 
 
 def bearer_identity(request: Request, hub: Hub, scope: str) -> tuple[str, str] | None:
@@ -19,17 +19,8 @@ def bearer_identity(request: Request, hub: Hub, scope: str) -> tuple[str, str] |
     kind, _, token = header.partition(" ")
     if kind.lower() != "bearer" or not token.strip():
         return None
-    token = token.strip()
-    key = (token, scope)
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
     with hub.db.read() as conn:
-        identity = tokens.identify(conn, token, scope)
-    if identity:
-        _cache[key] = (now + _CACHE_SECONDS, identity)
-    return identity
+        return tokens.identify(conn, token.strip(), scope)
 
 
 def bearer_ok(request: Request, hub: Hub, scope: str) -> bool:

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.entrypoints.http.auth import bearer_ok
+from orderhub.entrypoints.http.client_address import over_tls
 from orderhub.entrypoints.http.console import web as console_web
 
 OPENAPI_URL, DOCS_URL = "/openapi.json", "/api/docs"
@@ -53,13 +54,20 @@ def install_docs(app: FastAPI, open_docs: bool) -> None:
 
 
 class StrictTransport:
-    """Adds Strict-Transport-Security to every HTTP answer to a request that came over TLS."""
+    """Adds Strict-Transport-Security to every HTTP answer to a request that came over TLS (to orderhub, or
+    to one of the trusted proxies, which says so in X-Forwarded-Proto)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trusted_proxies: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    def _over_tls(self, scope: Scope) -> bool:
+        peer = (scope.get("client") or ("", 0))[0]
+        proto = next((v.decode("latin-1") for k, v in scope.get("headers") or () if k == b"x-forwarded-proto"), None)
+        return over_tls(scope.get("scheme", "http"), peer, proto, self.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("scheme") != "https":
+        if scope["type"] != "http" or not self._over_tls(scope):
             await self.app(scope, receive, send)
             return
 

@@ -1,5 +1,6 @@
 """Who may use the web console: users with a role, passwords hashed with Argon2id, sessions
-behind a random cookie token, and sign-in throttled per username and per address.
+behind a random cookie token, and sign-in throttled (:mod:`.throttle`) with a cap on parallel
+password checks (:mod:`.password_checks`).
 
 Roles are those of the API tokens (:data:`orderhub.adapters.store.tokens.ROLES`): a viewer
 reads, an operator also acts on orders, jobs and the error log, an admin also changes the
@@ -23,13 +24,14 @@ from orderhub.adapters.store import console_users
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.tokens import ROLES, allows
 from orderhub.clock import utcnow
+from orderhub.services.console import password_checks, throttle
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # hashing a megabyte of "password" is work an attacker should not get for free
 MAX_USERNAME = 64
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5  # in the window: then that username waits, whoever tries
-MAX_FAILURES_PER_ADDRESS = 20  # in the window: then that address waits, whatever name it tries
+THROTTLE_WINDOW = throttle.WINDOW
+MAX_FAILURES_PER_PAIR = throttle.MAX_FAILURES_PER_PAIR  # one address, one username
+MAX_FAILURES_PER_ADDRESS = throttle.MAX_FAILURES_PER_ADDRESS  # one address, whatever name it tries
 
 # Text direction overrides would let one username pass for another on screen (emoji joiners are fine).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -44,9 +46,10 @@ class AccountError(ValueError):
 
 
 class SignInRefused(Exception):
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, message: str, retry_after: int | None = None, busy: bool = False) -> None:
         super().__init__(message)
-        self.retry_after = retry_after  # seconds, when throttled
+        self.retry_after = retry_after  # seconds, when throttled or busy
+        self.busy = busy  # too many password checks under way: nothing was checked
 
 
 @dataclass(frozen=True)
@@ -154,22 +157,36 @@ def _verify(digest: str, password: str) -> bool:
 
 
 def sign_in(db: Database, username: str, password: str, *, ip: str, user_agent: str | None,
-            idle: timedelta) -> SignedIn:
+            idle: timedelta, parallel_checks: int = password_checks.DEFAULT_PARALLEL) -> SignedIn:
     """A new session for the user, or :class:`SignInRefused` (the same message whether the
-    username or the password was wrong)."""
+    username or the password was wrong).
+
+    The check is reserved before it is made (:func:`throttle.admit`), so concurrent attempts
+    cannot pass more checks than the limits; at most ``parallel_checks`` run in this process.
+    """
     name = unicodedata.normalize("NFC", username.strip())[:MAX_USERNAME]
-    key = console_users.username_key(name)
+    key = throttle.name_key(console_users.username_key(name))
     ip = (ip or "unknown")[:64]
     now = utcnow()
-    with db.read() as conn:
-        by_user, by_ip = console_users.failures_since(conn, key, ip, now - THROTTLE_WINDOW)
-        row = console_users.by_username(conn, name)
-    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_ADDRESS:
-        raise SignInRefused("too many failed sign-ins; try again in a few minutes",
-                            retry_after=int(THROTTLE_WINDOW.total_seconds()))
-    ok = len(password) <= MAX_PASSWORD and _verify(row.password_hash if row is not None else _UNKNOWN_USER_HASH,
-                                                   password)
+    try:
+        ticket = throttle.admit(db, key, ip, now)
+    except throttle.Throttled as held:
+        raise SignInRefused(str(held), retry_after=held.retry_after) from None
+    try:
+        with db.read() as conn:
+            row = console_users.by_username(conn, name)
+        digest = row.password_hash if row is not None else _UNKNOWN_USER_HASH
+        ok = len(password) <= MAX_PASSWORD and password_checks.run(lambda: _verify(digest, password),
+                                                                    parallel_checks)
+    except password_checks.Busy:
+        throttle.settle(db, ticket, ok=None)
+        raise SignInRefused("the console is busy checking other sign-ins; try again in a moment",
+                            retry_after=2, busy=True) from None
+    except BaseException:
+        throttle.settle(db, ticket, ok=None)
+        raise
     ok = ok and row is not None and row.disabled_at is None
+    throttle.settle(db, ticket, ok=ok)
     with db.write() as conn:
         console_users.record_attempt(conn, key, ip, ok, now)
         if not ok:

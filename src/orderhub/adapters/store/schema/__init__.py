@@ -4,7 +4,12 @@ Tables live in several modules, by concern; import them from here.
 """
 
 from orderhub.adapters.store.schema.base import BigId, metadata
-from orderhub.adapters.store.schema.console import console_sessions, console_sign_ins, console_users
+from orderhub.adapters.store.schema.console import (
+    console_sessions,
+    console_sign_in_limits,
+    console_sign_ins,
+    console_users,
+)
 from orderhub.adapters.store.schema.ingestion import (
     api_tokens,
     customers,
@@ -63,7 +68,7 @@ from orderhub.adapters.store.schema.traffic import traffic_minutes
 
 __all__ = [
     "BigId", "metadata",
-    "console_sessions", "console_sign_ins", "console_users", "traffic_minutes",
+    "console_sessions", "console_sign_in_limits", "console_sign_ins", "console_users", "traffic_minutes",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
     "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
     "order_discounts", "order_shipping_lines", "orders", "privacy_requests", "products", "rate_buckets", "refunds",

@@ -1,5 +1,5 @@
-"""Tables of the web console: its users, their sessions and the sign-in attempts that throttle
-guessing. Passwords and session tokens are stored only as hashes."""
+"""Tables of the web console: its users, their sessions, the sign-in attempts, and the counters
+that throttle guessing. Passwords and session tokens are stored only as hashes."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ console_sessions = Table(
     Index("ix_console_sessions_user", "user_id"),
 )
 
-# Every sign-in attempt: failures in a recent window throttle a username and an address.
+# Every sign-in attempt, kept for the record (the throttle counts in console_sign_in_limits).
 console_sign_ins = Table(
     "console_sign_ins",
     metadata,
@@ -48,4 +48,16 @@ console_sign_ins = Table(
     Column("ok", Boolean, nullable=False),
     Index("ix_console_sign_ins_user", "username_key", "at"),
     Index("ix_console_sign_ins_ip", "ip", "at"),
+)
+
+# Sign-in throttle counters, one row per key ("pair:<user>|<address>", "addr:<address>",
+# "user:<user>"): a password check is reserved here, by a conditional UPDATE, before it is made,
+# so concurrent attempts in any number of processes cannot pass more checks than the limit.
+console_sign_in_limits = Table(
+    "console_sign_in_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("count", Integer, nullable=False),  # checks reserved in the window (failed or under way)
+    Column("last_check_at", UTCDateTime),  # the account-wide slow lane: the last check it let through
 )

@@ -12,6 +12,7 @@ import secrets
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from orderhub.entrypoints.http.client_address import client_address
 from orderhub.entrypoints.http.console import web
 from orderhub.services.console import accounts
 from orderhub.services.console.accounts import SignInRefused
@@ -45,11 +46,12 @@ def sign_in(request: Request, username: str = Form("", max_length=200), password
         return _form(request, 403, "The form had expired; please sign in again.", username)
     hub = web.hub_of(request)
     try:
-        signed = accounts.sign_in(hub.db, username, password, ip=request.client.host if request.client else "",
-                                  user_agent=request.headers.get("user-agent"),
-                                  idle=web.idle_time(hub))
+        signed = accounts.sign_in(hub.db, username, password,
+                                  ip=client_address(request, hub.settings.trusted_proxies),
+                                  user_agent=request.headers.get("user-agent"), idle=web.idle_time(hub),
+                                  parallel_checks=hub.settings.console_password_checks)
     except SignInRefused as refused:
-        status = 429 if refused.retry_after else 401
+        status = 503 if refused.busy else 429 if refused.retry_after else 401
         return _form(request, status, str(refused), username, refused.retry_after)
     response = web.go(request, web.safe_next(next), f"Signed in as {signed.username} ({signed.role}).")
     web.set_cookie(request, response, web.SESSION_COOKIE, signed.token,
