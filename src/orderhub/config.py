@@ -101,6 +101,11 @@ class Settings:
     console_session_hours: float = 8.0
     console_session_max_hours: float = 24.0
     console_secure_cookies: str = "auto"
+    # Keys that encrypt the stored shop, destination and subscription secrets: ORDERHUB_SECRET_KEY
+    # (comma-separated base64 keys, the first encrypts) or a key file (default: beside a SQLite
+    # database, created 0600 on first use). See adapters/store/secrets.py. Never logged.
+    secret_key: str | None = field(default=None, repr=False)
+    secret_key_file: str | None = None
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -145,6 +150,8 @@ class Settings:
             console_session_max_hours=_float("ORDERHUB_CONSOLE_SESSION_MAX_HOURS", cls.console_session_max_hours),
             console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
                                            ("auto", "always", "never")),
+            secret_key=os.environ.get("ORDERHUB_SECRET_KEY") or None,
+            secret_key_file=os.environ.get("ORDERHUB_SECRET_KEY_FILE") or None,
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )
