@@ -22,12 +22,13 @@ import stat
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, column, select, table
 from sqlalchemy.engine import make_url
 
 PREFIX = "ohsec1"
@@ -209,8 +210,23 @@ def default_key_file(url: str) -> Path | None:
     return Path(parsed.database).resolve().with_name(Path(parsed.database).name + ".keys")
 
 
-def load(url: str, source: KeySource) -> Keyring:
-    """The keyring for the database at ``url``; creates the default key file on first use."""
+# Where encrypted values live (secret_rotation.SECRET_COLUMNS, by name: this module needs no schema).
+_COLUMNS = (("shops", "webhook_secret"), ("shops", "access_token"), ("destinations", "secret"),
+            ("subscriptions", "secret"))
+
+
+def _key_ids_in_use(conn: Connection) -> set[str]:
+    found: set[str] = set()
+    for table_name, column_name in _COLUMNS:
+        col = column(column_name)
+        for (value,) in conn.execute(select(col).select_from(table(table_name, col)).where(col.like(PREFIX + ":%"))):
+            found.add(value.split(":", 2)[1])
+    return found
+
+
+def load(url: str, source: KeySource, in_use: Callable[[], set[str]] = set) -> Keyring:
+    """The keyring for the database at ``url``. The key file is created on first use, but never
+    while the database holds values encrypted under a key (``in_use()``): that file was lost."""
     if source.keys:
         keys = [_parse_key(k, ENV_KEY) for k in source.keys.split(",") if k.strip()]
         if keys:
@@ -221,6 +237,12 @@ def load(url: str, source: KeySource) -> Keyring:
             f"no key to encrypt secrets with: set {ENV_KEY_FILE} to a key file every orderhub process can read "
             f"(orderhub creates it, mode 0600), or {ENV_KEY} to a key from `orderhub secrets new-key`")
     if not path.exists():
+        lost = in_use()
+        if lost:
+            raise SecretKeyError(
+                f"the secret key file {path} is missing, and the database holds secrets encrypted with key(s) "
+                f"{', '.join(sorted(lost))}. Restore the file from your backup (or set {ENV_KEY_FILE} to where "
+                "it is); orderhub makes a new one only for a database without encrypted secrets.")
         _create_key_file(path)
     ring = Keyring(_read_key_file(path), source=str(path), path=path)
     ring._mtime = path.stat().st_mtime
@@ -254,9 +276,17 @@ def keyring(bind: Connection | Engine) -> Keyring:
         with _RINGS_LOCK:
             ring = _RINGS.get(engine)
             if ring is None:
-                ring = load(engine.url.render_as_string(hide_password=False), source_for(engine))
+                ring = load(engine.url.render_as_string(hide_password=False), source_for(engine),
+                            lambda: _in_use(bind))
                 _RINGS[engine] = ring
     return ring
+
+
+def _in_use(bind: Connection | Engine) -> set[str]:
+    if isinstance(bind, Connection):
+        return _key_ids_in_use(bind)
+    with bind.connect() as conn:
+        return _key_ids_in_use(conn)
 
 
 def forget(engine: Engine) -> None:

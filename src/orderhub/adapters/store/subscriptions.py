@@ -116,7 +116,8 @@ def add(conn: Connection, url: str, events: str | list[str] | tuple[str, ...], *
     if description is not None and len(description) > 255:
         raise ValueError("the description is longer than 255 characters")
     new_id = conn.execute(insert(subscriptions).values(
-        url=validate_url(url), events=",".join(parse_patterns(events)), secret=secret_box.encrypt(conn, "subscriptions.secret", generate_secret()),
+        url=validate_url(url), events=",".join(parse_patterns(events)),
+        secret=secret_box.encrypt(conn, "subscriptions.secret", generate_secret()),
         description=description, enabled=True, created_at=utcnow(), **settings
     ).returning(subscriptions.c.id)).scalar_one()
     found = get(conn, int(new_id))
