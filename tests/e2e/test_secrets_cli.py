@@ -3,9 +3,12 @@ rotated without stopping webhook verification, legacy clear values read and then
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import stat
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,10 +21,14 @@ from orderhub.adapters.store import destinations, migrate, secret_rotation, shop
 from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.db import Database, sqlite_path
 from orderhub.adapters.store.schema import destinations as destinations_table
+from orderhub.adapters.store.schema import inbox
 from orderhub.adapters.store.schema import shops as shops_table
 from orderhub.adapters.store.schema import subscriptions as subscriptions_table
+from orderhub.bootstrap import build
 from orderhub.clock import utcnow
+from orderhub.config import Settings
 from orderhub.entrypoints.cli import main
+from tests.processes import Processes, running
 from tests.support import SECRET, SHOP, add_shop, order_payload, post_webhook
 
 SHOP_SECRET = "shpss_from-stdin-🦋-0a1b2c3d"
@@ -147,6 +154,10 @@ def test_legacy_clear_values_are_read_then_encrypted_by_the_migration(db_url: st
         with db.write() as conn:
             conn.execute(insert(shops_table).values(domain=SHOP, webhook_secret="clear-secret",
                                                     access_token="clear-tok", api_version="2026-10", created_at=now))
+            shop_id = conn.execute(select(shops_table.c.id)).scalar_one()
+            conn.execute(insert(inbox).values(  # refers to the shop: SQLite rebuilds the shops table around it
+                shop_id=shop_id, source="webhook", topic="orders/create", identity="order:1@1", received_at=now,
+                payload="{}", status="pending", available_at=now))
             conn.execute(insert(destinations_table).values(
                 name="erp", kind="http", url="https://erp.example", secret="clear-dest", rate_per_second=1, burst=1,
                 max_attempts=1, created_at=now))
@@ -167,6 +178,7 @@ def test_legacy_clear_values_are_read_then_encrypted_by_the_migration(db_url: st
             assert shop is not None and (shop.webhook_secret, shop.access_token) == ("clear-secret", "clear-tok")
             assert destinations.get(conn, "erp").secret == "clear-dest"  # type: ignore[union-attr]
             assert subscriptions.all_subscriptions(conn)[0].secret == "whsec_Y2xlYXI="
+            assert conn.execute(select(inbox.c.shop_id)).scalar_one() == shop.id
     finally:
         db.dispose()
 
@@ -232,3 +244,42 @@ def test_a_key_that_is_not_a_key_is_refused(sqlite_url: str, bad: str) -> None:
     cli(sqlite_url, "shop", "add", SHOP, "--secret", SECRET)
     out = cli_fails(sqlite_url, "shop", "list", env={"ORDERHUB_SECRET_KEY": bad})
     assert "not a key" in out
+
+
+def test_postgresql_needs_a_key_named_and_settings_can_give_it(sqlite_url: str) -> None:
+    with pytest.raises(secret_box.SecretKeyError, match="set ORDERHUB_SECRET_KEY_FILE to a key file every"):
+        secret_box.load("postgresql+psycopg://orderhub@db.internal/orderhub", secret_box.KeySource())
+    key = secret_box.new_key()
+    hub = build(Settings(database_url=sqlite_url, secret_key=f"{key}, {secret_box.new_key()}"))
+    try:
+        with hub.db.write() as conn:
+            shops.add(conn, SHOP, SECRET)
+            stored = conn.execute(select(shops_table.c.webhook_secret)).scalar_one()
+        assert secret_box.stored_key_id(stored) == secret_box.key_id(base64.urlsafe_b64decode(key))
+        assert secret_rotation.key_info(hub.db).source == "ORDERHUB_SECRET_KEY"
+    finally:
+        hub.close()
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    yield from running(tmp_path)
+
+
+def test_a_running_server_keeps_verifying_webhooks_across_a_rotation_by_another_process(
+        processes: Processes, sqlite_url: str, default_keys: None) -> None:
+    processes.database_url = sqlite_url
+    processes.cli("shop", "add", SHOP, "--secret", SECRET)
+    server = processes.serve()
+    with httpx.Client() as client:
+        assert post_webhook(client, server.url, "orders/create", order_payload()).status_code == 200
+        assert "1 secret(s) re-encrypted" in processes.cli("secrets", "rotate")
+        time.sleep(5.5)  # the server's shop cache has reloaded: the secret is now under a key it had not loaded
+        later = post_webhook(client, server.url, "orders/create", order_payload(updated_at="2026-11-23T12:00:00Z"))
+        assert later.status_code == 200, processes.report()
+        processes.cli("shop", "add", "late.myshopify.com", "--secret", "late-secret")  # a new one, new key
+        time.sleep(0.6)
+        late = post_webhook(client, server.url, "orders/create", order_payload(), shop="late.myshopify.com",
+                            secret="late-secret")
+        assert late.status_code == 200, processes.report()
+    processes.check(server)

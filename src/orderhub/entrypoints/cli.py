@@ -13,7 +13,7 @@ import orjson
 
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, secret_rotation, tokens
-from orderhub.adapters.store.secrets import SecretKeyError
+from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
     cli_fidelity,

@@ -16,7 +16,6 @@ from typing import Any
 import click
 
 from orderhub.adapters.store import secret_rotation
-from orderhub.adapters.store import secrets as secret_box
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.cli_support import F, print_json, table, with_hub
 
@@ -82,8 +81,8 @@ def register(main: click.Group) -> None:
     @with_hub
     def secrets_status(hub: Hub, as_json: bool) -> None:
         """How many stored secrets each key id encrypts (no secret is shown)."""
+        ring = secret_rotation.key_info(hub.db)
         with hub.db.read() as conn:
-            ring = secret_box.keyring(conn)
             counts = secret_rotation.status(conn)
         rows = [{"column": column, "key": kid, "current": kid == ring.current_id, "values": n}
                 for column, found in counts.items() for kid, n in sorted(found.items())]
@@ -102,7 +101,7 @@ def register(main: click.Group) -> None:
     def secrets_rotate(hub: Hub) -> None:
         """Make a new key current and re-encrypt every stored secret under it, in one transaction."""
         done = secret_rotation.rotate(hub.db)
-        where = f"added to {done.key_file}" if done.key_file else f"from {secret_box.ENV_KEY}"
+        where = f"added to {done.key_file}" if done.key_file else "from ORDERHUB_SECRET_KEY"
         click.echo(f"key {done.new_key_id} ({where}) now encrypts; {done.reencrypted} secret(s) re-encrypted")
         if done.key_file:
             click.echo("the older keys stay in the file, so running processes keep reading; back the file up now")
@@ -110,4 +109,4 @@ def register(main: click.Group) -> None:
     @secrets_group.command("new-key")
     def secrets_new_key() -> None:
         """Print a new random key, for ORDERHUB_SECRET_KEY (put it first, keep the old ones after it)."""
-        click.echo(secret_box.new_key())
+        click.echo(secret_rotation.new_key())

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from orderhub import logs
 from orderhub.adapters.store import migrate
-from orderhub.adapters.store.secrets import SecretKeyError
+from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import build
 from orderhub.config import Settings
 

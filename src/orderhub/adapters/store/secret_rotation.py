@@ -7,12 +7,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, select, text, update
 
 from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import destinations, shops, subscriptions
 
+# What the commands need besides the counts, so they need not reach into secrets.py.
+SecretKeyError = secret_box.SecretKeyError
+new_key = secret_box.new_key
 CLEAR = "clear"  # status of a legacy value that is not encrypted yet
 
 # Every column that holds a credential orderhub must be able to read back.
@@ -74,24 +77,44 @@ class Rotation:
     key_file: Path | None  # None when the keys come from the environment
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """Where the keys come from and their ids (never the keys)."""
+
+    source: str
+    current_id: str
+    ids: list[str]
+
+
+def key_info(db: Database) -> KeyInfo:
+    with db.read() as conn:
+        ring = secret_box.keyring(conn)
+        return KeyInfo(ring.source, ring.current_id, ring.ids)
+
+
 def rotate(db: Database) -> Rotation:
     """A new current key (key file), then every secret re-encrypted under it in one transaction.
 
-    With keys from ORDERHUB_SECRET_KEY orderhub cannot add one itself: put the new key first there
-    and this re-encrypts under it. Old keys stay, so running processes keep reading their values.
+    The write transaction is taken first, so two rotations run one after the other and neither
+    drops the key the other added. With keys from ORDERHUB_SECRET_KEY orderhub cannot add one
+    itself: put the new key first there and this re-encrypts under it. Old keys stay, so running
+    processes keep reading their values.
     """
-    ring = secret_box.keyring(db.engine)
-    if ring.path is not None:
-        secret_box.write_key_file(ring.path, [secret_box.new_key(), *(_encode(k) for k in ring.keys)])
-        secret_box.forget(db.engine)
-        ring = secret_box.keyring(db.engine)
     with db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('orderhub secrets rotate'))"))
+        ring = secret_box.keyring(conn)
+        if ring.path is not None:
+            current = secret_box.read_key_file(ring.path)  # as it is now, not as this process last saw it
+            secret_box.write_key_file(ring.path, [secret_box.new_key(), *(_encode(k) for k in current)])
+            secret_box.forget(db.engine)
+            ring = secret_box.keyring(conn)
         done = reencrypt(conn)
-    if ring.path is None and not done:
-        raise secret_box.SecretKeyError(
-            f"every secret already uses key {ring.current_id}, the first in {secret_box.ENV_KEY}: make a key with "
-            f"`orderhub secrets new-key`, put it first in {secret_box.ENV_KEY} (comma, then the old ones) and "
-            "run `orderhub secrets rotate` again")
+        if ring.path is None and not done:
+            raise secret_box.SecretKeyError(
+                f"every secret already uses key {ring.current_id}, the first in {secret_box.ENV_KEY}: make a key "
+                f"with `orderhub secrets new-key`, put it first in {secret_box.ENV_KEY} (a comma, then the old "
+                "ones) and run `orderhub secrets rotate` again")
     return Rotation(ring.current_id, done, ring.path)
 
 

@@ -95,7 +95,7 @@ class Keyring:
             return
         if force or mtime != self._mtime:
             with self._lock:
-                self.keys, self._mtime = _read_key_file(self.path), mtime
+                self.keys, self._mtime = read_key_file(self.path), mtime
 
     def encrypt(self, column: str, value: str) -> str:
         self._refresh()
@@ -144,7 +144,7 @@ def stored_key_id(value: str | None) -> str | None:
 
 # -- key files --------------------------------------------------------------------------------------
 
-def _read_key_file(path: Path) -> list[bytes]:
+def read_key_file(path: Path) -> list[bytes]:
     try:
         mode = path.stat().st_mode
         text = path.read_text(encoding="ascii")
@@ -244,7 +244,7 @@ def load(url: str, source: KeySource, in_use: Callable[[], set[str]] = set) -> K
                 f"{', '.join(sorted(lost))}. Restore the file from your backup (or set {ENV_KEY_FILE} to where "
                 "it is); orderhub makes a new one only for a database without encrypted secrets.")
         _create_key_file(path)
-    ring = Keyring(_read_key_file(path), source=str(path), path=path)
+    ring = Keyring(read_key_file(path), source=str(path), path=path)
     ring._mtime = path.stat().st_mtime
     return ring
 
