@@ -11,20 +11,14 @@ from sqlalchemy import Connection, Table, select, text, update
 
 from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.db import Database
-from orderhub.adapters.store.schema import destinations, shops, subscriptions
+from orderhub.adapters.store.schema import metadata
 
 # What the commands need besides the counts, so they need not reach into secrets.py.
 SecretKeyError = secret_box.SecretKeyError
 new_key = secret_box.new_key
 CLEAR = "clear"  # status of a legacy value that is not encrypted yet
 
-# Every column that holds a credential orderhub must be able to read back.
-SECRET_COLUMNS: tuple[tuple[Table, str], ...] = (
-    (shops, "webhook_secret"),
-    (shops, "access_token"),
-    (destinations, "secret"),
-    (subscriptions, "secret"),
-)
+SECRET_COLUMNS: tuple[tuple[Table, str], ...] = tuple((metadata.tables[t], c) for t, c in secret_box.COLUMNS)
 
 
 def label(table: Table, column: str) -> str:

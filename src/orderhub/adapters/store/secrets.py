@@ -210,14 +210,14 @@ def default_key_file(url: str) -> Path | None:
     return Path(parsed.database).resolve().with_name(Path(parsed.database).name + ".keys")
 
 
-# Where encrypted values live (secret_rotation.SECRET_COLUMNS, by name: this module needs no schema).
-_COLUMNS = (("shops", "webhook_secret"), ("shops", "access_token"), ("destinations", "secret"),
+# Every column that holds a credential orderhub must read back, by name (this module needs no schema).
+COLUMNS = (("shops", "webhook_secret"), ("shops", "access_token"), ("destinations", "secret"),
             ("subscriptions", "secret"))
 
 
 def _key_ids_in_use(conn: Connection) -> set[str]:
     found: set[str] = set()
-    for table_name, column_name in _COLUMNS:
+    for table_name, column_name in COLUMNS:
         col = column(column_name)
         for (value,) in conn.execute(select(col).select_from(table(table_name, col)).where(col.like(PREFIX + ":%"))):
             found.add(value.split(":", 2)[1])
