@@ -68,7 +68,7 @@ def _parse_key(text: str, where: str) -> bytes:
 class Keyring:
     """The keys of one database, in order: the first encrypts. Reloads its file when it changes."""
 
-    keys: list[bytes]
+    keys: list[bytes] = field(repr=False)
     source: str  # where the keys come from, for messages
     path: Path | None = None
     _mtime: float = 0.0
