@@ -30,7 +30,9 @@ hypothesis_settings.load_profile("orderhub")
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer | None]:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | None]:
+    # A PostgreSQL database has no file to keep its secret keys beside: every test process shares one key file.
+    os.environ.setdefault("ORDERHUB_SECRET_KEY_FILE", str(tmp_path_factory.mktemp("keys") / "secret.keys"))
     if find_bindir() is None:
         if os.environ.get("ORDERHUB_REQUIRE_POSTGRES"):
             pytest.fail("PostgreSQL is required (ORDERHUB_REQUIRE_POSTGRES) but not installed")

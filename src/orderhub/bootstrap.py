@@ -6,6 +6,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inbox import InboxWriter
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
@@ -56,5 +57,6 @@ class Hub:
 def build(settings: Settings | None = None) -> Hub:
     settings = settings or Settings.from_env()
     db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    secret_box.configure(db.engine, secret_box.KeySource(settings.secret_key, settings.secret_key_file))
     return Hub(settings=settings, db=db, shops=ShopCache(db), writer=InboxWriter(db, settings.inbox_batch_max),
                limiter=SharedRateLimiter(db))

@@ -132,6 +132,11 @@ class Settings:
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; without any, the
     # peer address is the client, whatever the header says.
     trusted_proxies: tuple[str, ...] = ()
+    # Keys that encrypt the stored shop, destination and subscription secrets: ORDERHUB_SECRET_KEY
+    # (comma-separated base64 keys, the first encrypts) or a key file (default: beside a SQLite
+    # database, created 0600 on first use). See adapters/store/secrets.py. Never logged.
+    secret_key: str | None = field(default=None, repr=False)
+    secret_key_file: str | None = None
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
@@ -179,6 +184,8 @@ class Settings:
             open_endpoints=_names("ORDERHUB_OPEN_ENDPOINTS", OPEN_ENDPOINTS),
             console_password_checks=_int("ORDERHUB_CONSOLE_PASSWORD_CHECKS", cls.console_password_checks),
             trusted_proxies=_networks("ORDERHUB_TRUSTED_PROXIES"),
+            secret_key=os.environ.get("ORDERHUB_SECRET_KEY") or None,
+            secret_key_file=os.environ.get("ORDERHUB_SECRET_KEY_FILE") or None,
             log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
             log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
         )

@@ -13,7 +13,8 @@ import orjson
 
 from orderhub.adapters.outbound import BlockedAddress, OutboundPolicy
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, migrate, order_queries, tokens
+from orderhub.adapters.store import error_log, migrate, order_queries, secret_rotation, tokens
+from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
     cli_fidelity,
@@ -21,6 +22,7 @@ from orderhub.entrypoints import (
     cli_jobs,
     cli_oms,
     cli_reconcile,
+    cli_secrets,
     cli_shops,
     cli_subscriptions,
     cli_users,
@@ -57,6 +59,8 @@ def migrate_cmd(db_url: str | None) -> None:
         migrate.upgrade(hub.db)
         after = migrate.current_revision(hub.db)
         click.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    except SecretKeyError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         hub.close()
 
@@ -74,6 +78,7 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     from orderhub.entrypoints.http.app import create_app
     from orderhub.entrypoints.worker import Worker
 
+    secret_rotation.check(hub.db)  # a missing key stops here, not at the first webhook
     background = Worker(hub, processors=processors).start() if worker else None
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False,
@@ -92,6 +97,7 @@ def worker_cmd(hub: Hub, processors: int, deliver: bool, schedule: bool) -> None
     """Process the inbox, deliver to destinations and run scheduled jobs until stopped."""
     from orderhub.entrypoints.worker import Worker
 
+    secret_rotation.check(hub.db)
     Worker(hub, processors=processors, deliver=deliver, schedule=schedule).start().wait()
 
 
@@ -157,7 +163,8 @@ def destination() -> None:
 @destination.command("add")
 @click.argument("name")
 @click.option("--url", required=True, help="Endpoint that receives signed canonical events (POST).")
-@click.option("--secret", required=True, help="Signs each event (X-Orderhub-Signature). Never printed.")
+@cli_secrets.secret_option("secret", required=True,
+                           help="Signs each event (X-Orderhub-Signature). Never printed.")
 @_dest_options
 @with_hub
 def destination_add(hub: Hub, name: str, url: str, secret: str, **settings: Any) -> None:
@@ -457,6 +464,7 @@ cli_reconcile.register(main)
 cli_invoicing.register(main)
 cli_fidelity.register(main)
 cli_users.register(main)
+cli_secrets.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)
 

@@ -14,6 +14,7 @@ import click
 from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
+from orderhub.entrypoints.cli_secrets import secret_option
 from orderhub.entrypoints.cli_support import print_json, table, with_hub
 from orderhub.services import shop_versions
 
@@ -58,9 +59,9 @@ def register(main: click.Group) -> None:
 
     @shop.command("add")
     @click.argument("domain")
-    @click.option("--secret", required=True, help="The app's API secret (signs webhooks). Never printed.")
+    @secret_option("secret", required=True, help="The app's API secret (signs webhooks). Never printed.")
     @click.option("--admin-url", default=None, help="Admin API base URL (default https://DOMAIN).")
-    @click.option("--access-token", default=None, help="Admin API access token. Never printed.")
+    @secret_option("access-token", required=False, help="Admin API access token. Never printed.")
     @click.option("--api-version", default=None, callback=_version,
                   help=f"Admin API version (default: the newest stable one, today {newest}).")
     @with_hub

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from orderhub import logs
 from orderhub.adapters.store import migrate
+from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import build
 from orderhub.config import Settings
 
@@ -38,6 +39,8 @@ def with_hub(fn: F) -> F:
             if not migrate.is_current(hub.db):
                 migrate.upgrade(hub.db)
             return fn(hub, *args, **kwargs)
+        except SecretKeyError as exc:  # a missing or wrong key: say what to do, no traceback
+            raise click.ClickException(str(exc)) from None
         finally:
             hub.close()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -25,8 +28,11 @@ class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 5) -> None:
         self.url = normalise_url(url)
         if self.url.startswith("sqlite"):
+            path = sqlite_path(self.url)
+            if path is not None:
+                _make_private(path)
             self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
-            _configure_sqlite(self.engine, sqlite_synchronous)
+            _configure_sqlite(self.engine, sqlite_synchronous, path)
         elif self.url.startswith("postgresql"):
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
         else:
@@ -55,7 +61,36 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _make_private(path: Path) -> None:
+    """The database holds retailers' data: create it 0600 (SQLite gives its -wal and -shm the
+    same mode), and take group and other access away from an existing one."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        _chmod_private(path)
+    except OSError:
+        return  # e.g. a missing directory: SQLite reports it with its own message
+    else:
+        os.close(fd)
+
+
+def _chmod_private(path: Path) -> None:
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # not ours to change (another owner): leave it as it is
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, path: Path | None = None) -> None:
     if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"ORDERHUB_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
 
@@ -69,6 +104,9 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        if path is not None:  # files left by an older orderhub that did not create them private
+            for suffix in ("-wal", "-shm"):
+                _chmod_private(path.with_name(path.name + suffix))
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

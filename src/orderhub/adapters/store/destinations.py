@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.schema import destinations
 from orderhub.clock import utcnow
 
@@ -19,7 +20,7 @@ class Destination:
     name: str
     kind: str  # store | http
     url: str | None
-    secret: str | None
+    secret: str | None = field(repr=False)
     rate_per_second: float
     burst: float
     max_attempts: int
@@ -36,8 +37,10 @@ class Destination:
         return f"Destination(name={self.name!r}, kind={self.kind!r}, url={self.url!r})"
 
 
-def _dest(row: Any) -> Destination:
-    return Destination(**{k: getattr(row, k) for k in Destination.__dataclass_fields__})
+def _dest(conn: Connection, row: Any) -> Destination:
+    values = {k: getattr(row, k) for k in Destination.__dataclass_fields__}
+    values["secret"] = secret_box.decrypt(conn, "destinations.secret", row.secret, f"destination {row.name}")
+    return Destination(**values)
 
 
 DEFAULTS: dict[str, Any] = dict(rate_per_second=500.0, burst=500.0, max_attempts=8, timeout_seconds=10.0,
@@ -61,7 +64,8 @@ def add_http(conn: Connection, name: str, url: str, secret: str, **settings: Any
     values = DEFAULTS | {k: v for k, v in settings.items() if v is not None}
     if "burst" not in settings or settings["burst"] is None:
         values["burst"] = max(1.0, values["rate_per_second"])
-    conn.execute(insert(destinations).values(name=name, kind="http", url=url, secret=secret, enabled=True,
+    conn.execute(insert(destinations).values(name=name, kind="http", url=url, enabled=True,
+                                             secret=secret_box.encrypt(conn, "destinations.secret", secret),
                                              created_at=utcnow(), **values))
     found = get(conn, name)
     assert found is not None
@@ -81,11 +85,11 @@ def change(conn: Connection, name: str, **settings: Any) -> Destination:
 
 def get(conn: Connection, name: str) -> Destination | None:
     row = conn.execute(select(destinations).where(destinations.c.name == name)).first()
-    return None if row is None else _dest(row)
+    return None if row is None else _dest(conn, row)
 
 
 def all_destinations(conn: Connection) -> list[Destination]:
-    return [_dest(r) for r in conn.execute(select(destinations).order_by(destinations.c.id))]
+    return [_dest(conn, r) for r in conn.execute(select(destinations).order_by(destinations.c.id))]
 
 
 def http_destinations(conn: Connection) -> list[Destination]:

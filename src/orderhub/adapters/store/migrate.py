@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from orderhub.adapters.store.db import Database
 
@@ -21,10 +24,46 @@ def alembic_config() -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    _run(db, command.upgrade, revision)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    _run(db, command.downgrade, revision)
+
+
+def _run(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
     cfg = alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with db.engine.connect() as conn:
+        with _foreign_keys_checked_at_end(conn):
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                _check_foreign_keys(conn)
+
+
+@contextmanager
+def _foreign_keys_checked_at_end(conn: Connection) -> Iterator[None]:
+    """SQLite changes a column by rebuilding its table, and dropping a table that other rows refer to
+    (shops, by the inbox) fails while foreign keys are enforced. As SQLite's own procedure for schema
+    changes says, enforcement is off during the migration (it can only be switched outside a
+    transaction) and every reference is checked before the commit."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"the migration left {len(broken)} rows referring to missing ones, e.g. {broken[0]}")
 
 
 def current_revision(db: Database) -> str | None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from orderhub.adapters.shopify import api_versions
+from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import shops
 from orderhub.clock import utcnow
@@ -19,9 +21,9 @@ from orderhub.clock import utcnow
 class Shop:
     id: int
     domain: str
-    webhook_secret: str
+    webhook_secret: str = field(repr=False)
     admin_url: str | None
-    access_token: str | None
+    access_token: str | None = field(repr=False)
     api_version: str
     status: str
 
@@ -29,9 +31,17 @@ class Shop:
         return f"Shop(id={self.id}, domain={self.domain!r}, status={self.status!r})"
 
 
-def _shop(row: Any) -> Shop:
-    return Shop(id=row.id, domain=row.domain, webhook_secret=row.webhook_secret, admin_url=row.admin_url,
-                access_token=row.access_token, api_version=row.api_version, status=row.status)
+log = logging.getLogger(__name__)
+
+
+def _shop(conn: Connection, row: Any) -> Shop:
+    """A shop with its credentials decrypted (the store keeps them encrypted, see secrets.py)."""
+    record = f"shop {row.domain}"
+    secret = secret_box.decrypt(conn, "shops.webhook_secret", row.webhook_secret, record)
+    token = secret_box.decrypt(conn, "shops.access_token", row.access_token, record)
+    assert secret is not None
+    return Shop(id=row.id, domain=row.domain, webhook_secret=secret, admin_url=row.admin_url,
+                access_token=token, api_version=row.api_version, status=row.status)
 
 
 def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None,
@@ -42,7 +52,9 @@ def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None
     an invalid version raises :class:`api_versions.InvalidVersion` (a ValueError).
     """
     domain = domain.strip().lower()
-    values: dict[str, Any] = dict(webhook_secret=secret, admin_url=admin_url, access_token=access_token,
+    values: dict[str, Any] = dict(webhook_secret=secret_box.encrypt(conn, "shops.webhook_secret", secret),
+                                  admin_url=admin_url,
+                                  access_token=secret_box.encrypt(conn, "shops.access_token", access_token),
                                   status="active", uninstalled_at=None)
     if api_version:
         values["api_version"] = api_versions.parse(api_version)
@@ -70,16 +82,27 @@ def set_api_version(conn: Connection, domain: str, api_version: str) -> Shop | N
 
 def by_domain(conn: Connection, domain: str) -> Shop | None:
     row = conn.execute(select(shops).where(shops.c.domain == domain.strip().lower())).first()
-    return None if row is None else _shop(row)
+    return None if row is None else _shop(conn, row)
 
 
 def by_id(conn: Connection, shop_id: int) -> Shop | None:
     row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
-    return None if row is None else _shop(row)
+    return None if row is None else _shop(conn, row)
 
 
 def all_shops(conn: Connection) -> list[Shop]:
-    return [_shop(r) for r in conn.execute(select(shops).order_by(shops.c.domain))]
+    return [_shop(conn, r) for r in conn.execute(select(shops).order_by(shops.c.domain))]
+
+
+def readable_shops(conn: Connection) -> list[Shop]:
+    """Every shop whose credentials decrypt; the others are logged (no secret) and left out."""
+    found = []
+    for row in conn.execute(select(shops).order_by(shops.c.domain)):
+        try:
+            found.append(_shop(conn, row))
+        except secret_box.SecretKeyError as exc:
+            log.error("shop %s is left out: %s", row.domain, exc)
+    return found
 
 
 class ShopCache:
@@ -97,7 +120,7 @@ class ShopCache:
 
     def _reload(self) -> None:
         with self.db.read() as conn:
-            found = {s.domain: s for s in all_shops(conn)}
+            found = {s.domain: s for s in readable_shops(conn)}
         with self._lock:
             self._by_domain = found
             self._loaded = time.monotonic()

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Connection, Select, insert, select, update
 
 from orderhub.adapters.standard_webhooks import MASKED_SECRET, generate_secret
+from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.schema import outbox, subscription_deliveries, subscriptions
 from orderhub.clock import utcnow
 
@@ -91,9 +92,11 @@ def parse_patterns(events: str | list[str] | tuple[str, ...]) -> tuple[str, ...]
     return tuple(patterns)
 
 
-def _subscription(row: Any) -> Subscription:
+def _subscription(conn: Connection, row: Any) -> Subscription:
+    secret = secret_box.decrypt(conn, "subscriptions.secret", row.secret, f"subscription {row.id}")
+    assert secret is not None
     return Subscription(id=row.id, url=row.url, patterns=tuple(p for p in row.events.split(",") if p),
-                        secret=row.secret, description=row.description, rate_per_second=row.rate_per_second,
+                        secret=secret, description=row.description, rate_per_second=row.rate_per_second,
                         max_attempts=row.max_attempts, timeout_seconds=row.timeout_seconds,
                         enabled=bool(row.enabled), created_at=row.created_at)
 
@@ -113,7 +116,8 @@ def add(conn: Connection, url: str, events: str | list[str] | tuple[str, ...], *
     if description is not None and len(description) > 255:
         raise ValueError("the description is longer than 255 characters")
     new_id = conn.execute(insert(subscriptions).values(
-        url=validate_url(url), events=",".join(parse_patterns(events)), secret=generate_secret(),
+        url=validate_url(url), events=",".join(parse_patterns(events)),
+        secret=secret_box.encrypt(conn, "subscriptions.secret", generate_secret()),
         description=description, enabled=True, created_at=utcnow(), **settings
     ).returning(subscriptions.c.id)).scalar_one()
     found = get(conn, int(new_id))
@@ -123,14 +127,14 @@ def add(conn: Connection, url: str, events: str | list[str] | tuple[str, ...], *
 
 def get(conn: Connection, subscription_id: int) -> Subscription | None:
     row = conn.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
-    return None if row is None else _subscription(row)
+    return None if row is None else _subscription(conn, row)
 
 
 def all_subscriptions(conn: Connection, *, enabled_only: bool = False) -> list[Subscription]:
     stmt = select(subscriptions).order_by(subscriptions.c.id)
     if enabled_only:
         stmt = stmt.where(subscriptions.c.enabled.is_(True))
-    return [_subscription(r) for r in conn.execute(stmt)]
+    return [_subscription(conn, r) for r in conn.execute(stmt)]
 
 
 def set_enabled(conn: Connection, subscription_id: int, enabled: bool) -> Subscription:

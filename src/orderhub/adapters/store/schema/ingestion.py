@@ -24,10 +24,11 @@ shops = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("domain", String(255), nullable=False, unique=True),
-    # The app's API secret: signs webhooks. Never printed or logged.
-    Column("webhook_secret", String(255), nullable=False),
+    # The app's API secret: signs webhooks. Never printed or logged. Encrypted, as is the access
+    # token (adapters/store/secrets.py): Text, as a sealed value is longer than the secret.
+    Column("webhook_secret", Text, nullable=False),
     Column("admin_url", String(500)),
-    Column("access_token", String(255)),
+    Column("access_token", Text),
     # No fixed default: a shop added without one gets the newest stable version of the day (shops.add).
     Column("api_version", String(16), nullable=False),
     Column("status", String(16), nullable=False, server_default="active"),
@@ -83,7 +84,7 @@ destinations = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),  # store | http
     Column("url", String(1000)),
-    Column("secret", String(255)),
+    Column("secret", Text),  # encrypted (adapters/store/secrets.py)
     Column("rate_per_second", Float, nullable=False),
     Column("burst", Float, nullable=False),
     Column("max_attempts", Integer, nullable=False),

@@ -295,7 +295,7 @@ subscriptions = Table(
     Column("id", Integer, primary_key=True),
     Column("url", String(1000), nullable=False),
     Column("events", Text, nullable=False),  # comma-separated patterns: order.*, inventory.changed
-    Column("secret", String(255), nullable=False),  # whsec_...; never printed after creation
+    Column("secret", Text, nullable=False),  # whsec_..., encrypted; never printed after creation
     Column("description", String(255)),
     Column("rate_per_second", Float, nullable=False),
     Column("max_attempts", Integer, nullable=False),
