@@ -3,6 +3,8 @@ times past what UTC can hold, times without an offset, and payloads nested hundr
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 import pytest
@@ -31,6 +33,17 @@ def _deep_order(levels: int) -> bytes:
         '"🦋"'.encode() + b"}" * levels + b"}]}"
 
 
+def _parked_once(hub: Hub, base: str, body: bytes, times: int = 1) -> Any:
+    """Post the signed body ``times`` (Shopify's redeliveries), process it, and return its one entry."""
+    for _ in range(times):
+        answer = httpx.post(f"{base}/webhooks/shopify", content=body, headers=webhook_headers("orders/create", body))
+        assert answer.status_code == 200
+    drain(hub)
+    with hub.db.read() as conn:
+        [entry] = error_log.list_entries(conn, error_log.ErrorFilter())
+    return entry
+
+
 def test_a_triggered_at_beyond_utc_is_a_400_and_a_signed_body_with_one_parks_once(hub: Hub,
                                                                                  hub_server: ServerThread) -> None:
     add_shop(hub)
@@ -38,14 +51,7 @@ def test_a_triggered_at_beyond_utc_is_a_400_and_a_signed_body_with_one_parks_onc
     headers = webhook_headers("orders/create", body) | {"X-Shopify-Triggered-At": BEYOND_UTC}
     answer = httpx.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
     assert answer.status_code == 400 and "X-Shopify-Triggered-At" in answer.text
-    hostile = orjson.dumps(order_payload(updated_at=BEYOND_UTC))
-    for _ in range(3):  # Shopify's redeliveries of the same body
-        answer = httpx.post(f"{hub_server.url}/webhooks/shopify", content=hostile,
-                            headers=webhook_headers("orders/create", hostile))
-        assert answer.status_code == 200
-    drain(hub)
-    with hub.db.read() as conn:
-        [entry] = error_log.list_entries(conn, error_log.ErrorFilter())
+    entry = _parked_once(hub, hub_server.url, orjson.dumps(order_payload(updated_at=BEYOND_UTC)), times=3)
     assert entry.kind == "validation" and entry.field == "updated_at" and "out of range" in entry.error
 
 
@@ -65,12 +71,7 @@ def test_a_deeply_nested_payload_stays_readable_in_the_api_and_the_console(hub: 
     users(hub)
     add_shop(hub)
     body = _deep_order(levels)
-    answer = httpx.post(f"{hub_server.url}/webhooks/shopify", content=body,
-                        headers=webhook_headers("orders/create", body))
-    assert answer.status_code == 200
-    drain(hub)
-    with hub.db.read() as conn:
-        [entry] = error_log.list_entries(conn, error_log.ErrorFilter())
+    entry = _parked_once(hub, hub_server.url, body)
     assert entry.field == "line_items"
     with _api(hub, hub_server.url) as api:
         shown = api.get(f"/api/errors/{entry.id}")
