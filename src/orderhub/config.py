@@ -54,6 +54,8 @@ class Settings:
     # or the request gets 408 and the connection is closed (slow "slowloris" senders).
     body_timeout_seconds: float = 10.0
     body_min_bytes_per_second: int = 128 * 1024
+    # A connection's first request head must be complete within this many seconds (408, closed).
+    head_timeout_seconds: float = 10.0
     # `orderhub serve`: open connections at most (past it uvicorn answers 503), seconds an idle
     # keep-alive connection stays open, and largest request head (h11; httptools has its own).
     max_connections: int = 1024
@@ -129,6 +131,7 @@ class Settings:
             max_body_bytes_in_flight=_int("ORDERHUB_MAX_BODY_BYTES_IN_FLIGHT", cls.max_body_bytes_in_flight),
             body_timeout_seconds=_float("ORDERHUB_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds),
             body_min_bytes_per_second=_int("ORDERHUB_BODY_MIN_BYTES_PER_SECOND", cls.body_min_bytes_per_second),
+            head_timeout_seconds=_float("ORDERHUB_HEAD_TIMEOUT_SECONDS", cls.head_timeout_seconds),
             max_connections=_int("ORDERHUB_MAX_CONNECTIONS", cls.max_connections),
             keep_alive_seconds=_int("ORDERHUB_KEEP_ALIVE_SECONDS", cls.keep_alive_seconds),
             max_header_bytes=_int("ORDERHUB_MAX_HEADER_BYTES", cls.max_header_bytes),

@@ -142,3 +142,20 @@ def test_exhausted_budget_gets_503_with_retry_after_while_healthz_answers(settin
                 assert ok.status_code == 200, ok.text
     finally:
         hub.close()
+
+
+def test_a_head_that_never_ends_gets_408_under_serve_options(settings: Settings) -> None:
+    from orderhub.entrypoints.http.app import create_app
+    from orderhub.entrypoints.http.serving import server_options
+
+    hub = build(replace(settings, head_timeout_seconds=0.3))
+    try:
+        with ServerThread(create_app(hub), **server_options(hub.settings)) as server:
+            silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            partial = _open(server, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert _answer(silent)[0] == 408
+            assert _answer(partial)[0] == 408
+            with httpx.Client() as client:  # a whole head in time is served as always
+                assert client.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        hub.close()

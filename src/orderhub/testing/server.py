@@ -12,10 +12,11 @@ from orderhub.testing.postgres import free_port
 
 
 class ServerThread:
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
+        """``options`` go to uvicorn.Config (e.g. ``serving.server_options(settings)``)."""
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="on"))
+                                                    access_log=False, lifespan="on", **options))
         self.thread = threading.Thread(target=self.server.run, name=f"http-{self.port}", daemon=True)
 
     @property
