@@ -194,6 +194,7 @@ async def _attack(port: int, pid: int, count: int, hold: float) -> dict[str, Any
     latencies.sort()
     return {"outcomes": outcomes, "healthz_ok": sum(s == 200 for s in statuses), "healthz_asked": len(statuses),
             "healthz_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "healthz_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
             "healthz_max_ms": round(latencies[-1], 1) if latencies else None}
 
 
@@ -242,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{kind:>14} {count:>5} conns: RSS idle {result['rss_idle_mib']:>7.1f} MiB, "
                   f"peak {result['rss_peak_mib']:>7.1f} MiB, after {result['rss_after_mib']:>7.1f} MiB; "
                   f"/healthz {result['healthz_ok']}/{result['healthz_asked']} ok, "
-                  f"p50 {result['healthz_p50_ms']} ms, max {result['healthz_max_ms']} ms; "
+                  f"p50 {result['healthz_p50_ms']} ms, p95 {result['healthz_p95_ms']} ms, max {result['healthz_max_ms']} ms; "
                   f"connections {result['outcomes']}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
