@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{kind:>14} {count:>5} conns: RSS idle {result['rss_idle_mib']:>7.1f} MiB, "
                   f"peak {result['rss_peak_mib']:>7.1f} MiB, after {result['rss_after_mib']:>7.1f} MiB; "
                   f"/healthz {result['healthz_ok']}/{result['healthz_asked']} ok, "
-                  f"p50 {result['healthz_p50_ms']} ms, p95 {result['healthz_p95_ms']} ms, max {result['healthz_max_ms']} ms; "
+                  f"p50 {result['healthz_p50_ms']} ms, p95 {result['healthz_p95_ms']} ms, "
+                  f"max {result['healthz_max_ms']} ms; "
                   f"connections {result['outcomes']}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -104,7 +104,7 @@ def test_unknown_shop_and_bad_signature_get_the_same_401(tight) -> None:  # type
     assert SHOP not in bad.text and "other.myshopify.com" not in bad.text
 
 
-def test_non_json_webhook_is_415_and_api_without_token_401_before_the_body(tight) -> None:  # type: ignore[no-untyped-def]
+def test_non_json_webhook_415_and_api_without_token_401_before_the_body(tight) -> None:  # type: ignore[no-untyped-def]
     _, server = tight
     body, headers = _signed()
     headers["Content-Type"] = "text/plain"
@@ -159,3 +159,9 @@ def test_a_head_that_never_ends_gets_408_under_serve_options(settings: Settings)
                 assert client.get(f"{server.url}/healthz").status_code == 200
     finally:
         hub.close()
+
+
+def test_any_other_address_with_a_body_is_bounded_too(tight) -> None:  # type: ignore[no-untyped-def]
+    _, server = tight
+    assert _answer(_open(server, _head("/webhooks/other", {}, 1000), b"x"))[0] == 408
+    assert _answer(_open(server, _head("/webhooks/other", {}, 16 * 1024 + 1)))[0] == 413
