@@ -102,6 +102,9 @@ def test_unknown_shop_and_bad_signature_get_the_same_401(tight) -> None:  # type
     assert (unknown_answer[0], bad.status_code) == (401, 401)
     assert orjson.loads(unknown_answer[2]) == bad.json()
     assert SHOP not in bad.text and "other.myshopify.com" not in bad.text
+    with httpx.Client() as client:  # /metrics is public: one outcome for both
+        metrics = client.get(f"{server.url}/metrics").text
+    assert 'outcome="not_authenticated",topic="orders/create"' in metrics
 
 
 def test_non_json_webhook_415_and_api_without_token_401_before_the_body(tight) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,8 @@ log = structlog.get_logger(__name__)
 _JSON = {"content-type": "application/json"}
 
 
-# One answer whether the shop is unknown or the signature wrong: shop domains are not enumerable.
+# One answer (and one metrics outcome: /metrics is public) whether the shop is unknown or the signature
+# wrong, so shop domains cannot be probed through them.
 NOT_AUTHENTICATED = "webhook not authenticated: unknown shop, or missing or invalid X-Shopify-Hmac-Sha256"
 
 
@@ -101,14 +102,14 @@ async def shopify_webhook(request: Request) -> Response:
     topic = _topic_label(headers.topic)
     shop = hub.shops.get(headers.shop_domain)
     if shop is None:
-        return _answer(401, NOT_AUTHENTICATED, topic, "unknown_shop", close)
+        return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
     if not headers.hmac:
-        return _answer(401, NOT_AUTHENTICATED, topic, "bad_signature", close)
+        return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
 
     async def handle(body: bytearray) -> Response:
         assert shop is not None
         if not shopify.verify(shop.webhook_secret, body, headers.hmac):
-            return _answer(401, NOT_AUTHENTICATED, topic, "bad_signature")
+            return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
