@@ -67,6 +67,23 @@ class Settings:
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     # Largest webhook body accepted; Shopify payloads are far below this.
     max_webhook_bytes: int = 5 * 1024 * 1024
+    # Largest body of any other request (API, console forms) before its sender is known; a
+    # signed-in console user may post up to 4 x max_webhook_bytes (the error log's payload editor).
+    max_request_bytes: int = 1024 * 1024
+    # Request bodies the process holds at once, all doors together: past it, requests get 503
+    # with Retry-After instead of being buffered (a crowd of slow bodies cannot exhaust memory).
+    max_body_bytes_in_flight: int = 64 * 1024 * 1024
+    # A body must arrive within body_timeout_seconds plus its size at body_min_bytes_per_second,
+    # or the request gets 408 and the connection is closed (slow "slowloris" senders).
+    body_timeout_seconds: float = 10.0
+    body_min_bytes_per_second: int = 128 * 1024
+    # A connection's first request head must be complete within this many seconds (408, closed).
+    head_timeout_seconds: float = 10.0
+    # `orderhub serve`: open connections at most (past it uvicorn answers 503), seconds an idle
+    # keep-alive connection stays open, and largest request head (h11; httptools has its own).
+    max_connections: int = 1024
+    keep_alive_seconds: int = 5
+    max_header_bytes: int = 16 * 1024
     # SQLite durability: FULL fsyncs every commit (durable across power loss).
     sqlite_synchronous: str = "FULL"
     # Inbox group commit: how many webhooks one transaction may carry.
@@ -146,6 +163,14 @@ class Settings:
         return cls(
             database_url=os.environ.get("ORDERHUB_DATABASE_URL") or cls.database_url,
             max_webhook_bytes=_int("ORDERHUB_MAX_WEBHOOK_BYTES", cls.max_webhook_bytes),
+            max_request_bytes=_int("ORDERHUB_MAX_REQUEST_BYTES", cls.max_request_bytes),
+            max_body_bytes_in_flight=_int("ORDERHUB_MAX_BODY_BYTES_IN_FLIGHT", cls.max_body_bytes_in_flight),
+            body_timeout_seconds=_float("ORDERHUB_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds),
+            body_min_bytes_per_second=_int("ORDERHUB_BODY_MIN_BYTES_PER_SECOND", cls.body_min_bytes_per_second),
+            head_timeout_seconds=_float("ORDERHUB_HEAD_TIMEOUT_SECONDS", cls.head_timeout_seconds),
+            max_connections=_int("ORDERHUB_MAX_CONNECTIONS", cls.max_connections),
+            keep_alive_seconds=_int("ORDERHUB_KEEP_ALIVE_SECONDS", cls.keep_alive_seconds),
+            max_header_bytes=_int("ORDERHUB_MAX_HEADER_BYTES", cls.max_header_bytes),
             sqlite_synchronous=os.environ.get("ORDERHUB_SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
             inbox_batch_max=_int("ORDERHUB_INBOX_BATCH_MAX", cls.inbox_batch_max),
             worker_batch_size=_int("ORDERHUB_WORKER_BATCH_SIZE", cls.worker_batch_size),

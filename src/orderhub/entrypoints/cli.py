@@ -76,13 +76,15 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     import uvicorn
 
     from orderhub.entrypoints.http.app import create_app
+    from orderhub.entrypoints.http.serving import return_freed_memory, server_options
     from orderhub.entrypoints.worker import Worker
 
     secret_rotation.check(hub.db)  # a missing key stops here, not at the first webhook
+    return_freed_memory()
     background = Worker(hub, processors=processors).start() if worker else None
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False,
-                    proxy_headers=False)  # the client address is decided by ORDERHUB_TRUSTED_PROXIES
+                    **server_options(hub.settings))
     finally:
         if background:
             background.stop()

@@ -12,11 +12,13 @@ from orderhub.testing.postgres import free_port
 
 
 class ServerThread:
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
+        """``options`` go to uvicorn.Config (e.g. ``serving.server_options(settings)``)."""
         self.port = port or free_port()
+        # As orderhub serves: forwarded headers are orderhub's to judge (ORDERHUB_TRUSTED_PROXIES), not uvicorn's.
+        options = {"proxy_headers": False} | options
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False, lifespan="on",
-                                                    proxy_headers=False))
+                                                    access_log=False, lifespan="on", **options))
         self.thread = threading.Thread(target=self.server.run, name=f"http-{self.port}", daemon=True)
 
     @property

@@ -26,9 +26,11 @@ from orderhub.entrypoints.http import (
     ops,
     webhooks,
 )
+from orderhub.entrypoints.http.bodies import BodyBudget
 from orderhub.entrypoints.http.console import install as install_console
 from orderhub.entrypoints.http.console import web as console_web
 from orderhub.entrypoints.http.docs_and_headers import StrictTransport, install_docs
+from orderhub.entrypoints.http.doors import BodyGuard
 
 _PAGE_ERRORS = {404: "There is no such page.", 405: "That address does not take this kind of request."}
 
@@ -48,6 +50,9 @@ def create_app(hub: Hub) -> FastAPI:
     app = FastAPI(title="orderhub", version=__version__, lifespan=lifespan, docs_url=None, openapi_url=None,
                   redoc_url=None)
     app.state.hub = hub
+    # One budget of body bytes for every door of this process (webhooks read through it directly).
+    app.state.body_budget = BodyBudget(hub.settings.max_body_bytes_in_flight)
+    app.add_middleware(BodyGuard, settings=hub.settings, budget=app.state.body_budget)
     install_docs(app, "docs" in hub.settings.open_endpoints)
     app.add_middleware(StrictTransport, trusted_proxies=hub.settings.trusted_proxies)
     app.add_route("/webhooks/shopify", webhooks.shopify_webhook, methods=["POST"])

@@ -1,8 +1,13 @@
-"""Webhook receivers: verify, store durably in the inbox, and only then answer 200."""
+"""Webhook receivers: verify, store durably in the inbox, and only then answer 200.
+
+These doors are open to anyone, so they refuse on the headers whatever they can before
+reading a byte of the body, and read bodies only through ``bodies.read_body``.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -13,6 +18,7 @@ from starlette.responses import Response
 from orderhub.adapters.shopify import webhooks as shopify
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.bootstrap import Hub
+from orderhub.entrypoints.http import bodies
 from orderhub.entrypoints.http.auth import bearer_ok
 from orderhub.metrics import RECEIVE_SECONDS, WEBHOOKS_RECEIVED
 
@@ -20,28 +26,50 @@ log = structlog.get_logger(__name__)
 _JSON = {"content-type": "application/json"}
 
 
-class TooLarge(Exception):
-    pass
+# One answer (and one metrics outcome: /metrics is public) whether the shop is unknown or the signature
+# wrong, so shop domains cannot be probed through them.
+NOT_AUTHENTICATED = "webhook not authenticated: unknown shop, or missing or invalid X-Shopify-Hmac-Sha256"
 
 
-def _answer(status: int, message: str, topic: str, outcome: str) -> Response:
+def _answer(status: int, message: str, topic: str, outcome: str, headers: dict[str, str] | None = None
+            ) -> Response:
     WEBHOOKS_RECEIVED.labels(topic, outcome).inc()
     return Response(orjson.dumps({"error": message} if status >= 400 else {"status": message}),
-                    status_code=status, headers=_JSON)
+                    status_code=status, headers={**_JSON, **(headers or {})})
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _refused(refused: bodies.Refused, topic: str) -> Response:
+    outcomes = {408: "too_slow", 413: "too_large", 503: "busy"}
+    WEBHOOKS_RECEIVED.labels(topic, outcomes.get(refused.status, "malformed")).inc()
+    return refused.response()
+
+
+def _json_content(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+async def _guarded(request: Request, hub: Hub, topic: str,
+                   handle: Callable[[bytearray], Awaitable[Response]]) -> Response:
+    """Read the body within the size cap, the deadline and the shared budget, then ``handle`` it."""
+    budget: bodies.BodyBudget = request.app.state.body_budget
+    limit = hub.settings.max_webhook_bytes
+    taken = 0
+    try:
+        declared = bodies.declared_length(request.headers)
+        bodies.check_length(declared, limit)
+        if not _json_content(request):
+            raise bodies.Refused(415, "Content-Type must be application/json")
+        taken = bodies.reserve(budget, declared, limit)
+        body = await bodies.read_body(request.receive, declared, limit, hub.settings)
+        return await handle(body)
+    except bodies.Refused as refused:
+        return _refused(refused, topic)
+    except bodies.ClientGone:
+        return _answer(400, "the client disconnected before the body was complete", topic, "malformed",
+                       {"connection": "close"})
+    finally:
+        budget.give(taken)
 
 
 def _topic_label(topic: str) -> str:
@@ -63,27 +91,32 @@ async def _store(hub: Hub, entry: InboxEntry, started: float) -> Response:
 
 
 async def shopify_webhook(request: Request) -> Response:
+    """Headers first (topic, shop, signature present, JSON, size), then the body, then the signature."""
     started = time.perf_counter()
     hub: Hub = request.app.state.hub
-    try:
-        body = await read_body(request, hub.settings.max_webhook_bytes)
-    except TooLarge:
-        return _answer(413, f"body exceeds {hub.settings.max_webhook_bytes} bytes", "unknown", "too_large")
+    close = {"connection": "close"}  # refused before the body: it is not read, the connection ends
     try:
         headers = shopify.read_headers(request.headers)
     except shopify.MissingHeaders as exc:
-        return _answer(400, str(exc), "unknown", "bad_headers")
+        return _answer(400, str(exc), "unknown", "bad_headers", close)
     topic = _topic_label(headers.topic)
     shop = hub.shops.get(headers.shop_domain)
     if shop is None:
-        return _answer(401, "unknown shop", topic, "unknown_shop")
-    if not shopify.verify(shop.webhook_secret, body, headers.hmac):
-        return _answer(401, "missing or invalid X-Shopify-Hmac-Sha256", topic, "bad_signature")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _answer(400, "body is not valid JSON", topic, "malformed")
-    return await _store(hub, _entry(shop.id, "webhook", headers, payload, body.decode()), started)
+        return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
+    if not headers.hmac:
+        return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
+
+    async def handle(body: bytearray) -> Response:
+        assert shop is not None
+        if not shopify.verify(shop.webhook_secret, body, headers.hmac):
+            return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated")
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _answer(400, "body is not valid JSON", topic, "malformed")
+        return await _store(hub, _entry(shop.id, "webhook", headers, payload, body.decode()), started)
+
+    return await _guarded(request, hub, topic, handle)
 
 
 def _entry(shop_id: int, source: str, h: shopify.WebhookHeaders, payload: Any, text: str) -> InboxEntry:
@@ -104,26 +137,27 @@ async def eventbridge_webhook(request: Request) -> Response:
     started = time.perf_counter()
     hub: Hub = request.app.state.hub
     if not bearer_ok(request, hub, "eventbridge"):
-        return _answer(401, "missing or invalid bearer token (scope eventbridge)", "unknown", "bad_token")
-    try:
-        body = await read_body(request, hub.settings.max_webhook_bytes)
-    except TooLarge:
-        return _answer(413, f"body exceeds {hub.settings.max_webhook_bytes} bytes", "unknown", "too_large")
-    try:
-        envelope = orjson.loads(body)
-        detail = envelope["detail"]
-        metadata, payload = detail["metadata"], detail["payload"]
-        if not isinstance(metadata, dict):
-            raise TypeError
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return _answer(400, "expected an EventBridge event with detail.metadata and detail.payload", "unknown",
-                       "malformed")
-    try:
-        headers = shopify.read_headers({str(k): str(v) for k, v in metadata.items()})
-    except shopify.MissingHeaders as exc:
-        return _answer(400, f"detail.metadata: {exc}", "unknown", "bad_headers")
-    shop = hub.shops.get(headers.shop_domain)
-    if shop is None:
-        return _answer(401, "unknown shop", _topic_label(headers.topic), "unknown_shop")
-    text = orjson.dumps(payload).decode()
-    return await _store(hub, _entry(shop.id, "eventbridge", headers, payload, text), started)
+        return _answer(401, "missing or invalid bearer token (scope eventbridge)", "unknown", "bad_token",
+                       {"connection": "close"})
+
+    async def handle(body: bytearray) -> Response:
+        try:
+            envelope = orjson.loads(body)
+            detail = envelope["detail"]
+            metadata, payload = detail["metadata"], detail["payload"]
+            if not isinstance(metadata, dict):
+                raise TypeError
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return _answer(400, "expected an EventBridge event with detail.metadata and detail.payload",
+                           "unknown", "malformed")
+        try:
+            headers = shopify.read_headers({str(k): str(v) for k, v in metadata.items()})
+        except shopify.MissingHeaders as exc:
+            return _answer(400, f"detail.metadata: {exc}", "unknown", "bad_headers")
+        shop = hub.shops.get(headers.shop_domain)
+        if shop is None:
+            return _answer(401, "unknown shop", _topic_label(headers.topic), "unknown_shop")
+        text = orjson.dumps(payload).decode()
+        return await _store(hub, _entry(shop.id, "eventbridge", headers, payload, text), started)
+
+    return await _guarded(request, hub, "unknown", handle)
