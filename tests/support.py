@@ -14,6 +14,7 @@ import orjson
 from orderhub.adapters.shopify.webhooks import sign
 from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 
 SHOP = "test-shop.myshopify.com"
 SECRET = "s3cret-🦋-key"
@@ -109,7 +110,7 @@ def webhook_headers(topic: str, body: bytes, *, shop: str = SHOP, secret: str = 
         "X-Shopify-API-Version": "2025-10",
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Event-Id": str(uuid.uuid4()),
-        "X-Shopify-Triggered-At": "2026-11-23T15:00:00.000Z",
+        "X-Shopify-Triggered-At": utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),  # now: older ones are refused
     }
 
 

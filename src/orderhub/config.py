@@ -144,6 +144,9 @@ class Settings:
     # Endpoints that answer without a credential: "metrics" (/metrics), "docs" (/openapi.json, /api/docs).
     # Closed by default: they need an API token (or, for the docs, a console session).
     open_endpoints: frozenset[str] = frozenset()
+    # A Shopify delivery whose X-Shopify-Triggered-At is further from now than this is refused as a
+    # possible replay (Shopify retries for hours, not days); 0 turns the check off.
+    webhook_max_age_seconds: float = 86400.0
     # Argon2 password checks at once in one process (each takes ~64 MiB): a burst waits its turn.
     console_password_checks: int = 2
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; without any, the
@@ -207,6 +210,7 @@ class Settings:
             console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
                                            ("auto", "always", "never")),
             open_endpoints=_names("ORDERHUB_OPEN_ENDPOINTS", OPEN_ENDPOINTS),
+            webhook_max_age_seconds=_float("ORDERHUB_WEBHOOK_MAX_AGE_SECONDS", cls.webhook_max_age_seconds),
             console_password_checks=_int("ORDERHUB_CONSOLE_PASSWORD_CHECKS", cls.console_password_checks),
             trusted_proxies=_networks("ORDERHUB_TRUSTED_PROXIES"),
             secret_key=os.environ.get("ORDERHUB_SECRET_KEY") or None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import orjson
 import pytest
@@ -9,6 +11,7 @@ from sqlalchemy import func, select
 
 from orderhub.adapters.store.schema import inbox, order_events, privacy_requests
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.testing.server import ServerThread
 from tests.support import BIG_ID, add_shop, drain, order_payload, webhook_headers
 
@@ -39,3 +42,19 @@ def test_a_replayed_body_is_one_record(hub: Hub, hub_server: ServerThread, topic
         privacy = conn.execute(select(func.count()).select_from(privacy_requests)).scalar_one()
     assert records == 1
     assert (timeline, privacy) == ((1, 0) if topic == "order_transactions/create" else (0, 1))
+
+
+@pytest.mark.parametrize("sent, accepted", [(timedelta(minutes=-5), True), (timedelta(hours=-30), False),
+                                            (timedelta(hours=30), False)])
+def test_a_delivery_far_outside_the_window_is_refused_as_a_possible_replay(hub: Hub, hub_server: ServerThread,
+                                                                          sent: timedelta, accepted: bool) -> None:
+    add_shop(hub)
+    body = orjson.dumps(order_payload())
+    at = (utcnow() + sent).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    answer = httpx.post(f"{hub_server.url}/webhooks/shopify", content=body,
+                        headers=webhook_headers("orders/create", body) | {"X-Shopify-Triggered-At": at})
+    if accepted:
+        assert answer.status_code == 200
+    else:
+        assert answer.status_code == 400 and "refused as a possible replay" in answer.json()["error"]
+        assert "24-hour window" in answer.json()["error"]

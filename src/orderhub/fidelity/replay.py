@@ -36,6 +36,7 @@ from orderhub.adapters.store.schema import (
     variants,
 )
 from orderhub.bootstrap import Hub, build
+from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.fidelity import expect
 from orderhub.fidelity.fixtures import Fixture, load
@@ -123,7 +124,7 @@ def _headers(domain: str, secret: str, topic: str, body: bytes) -> dict[str, str
     return {"Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": domain,
             "X-Shopify-Hmac-Sha256": sign(secret, body), "X-Shopify-API-Version": "2026-10",
             "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": "2026-12-01T12:00:00.000Z"}
+            "X-Shopify-Triggered-At": utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
 
 
 def _drain(hub: Hub) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from starlette.responses import Response
 from orderhub.adapters.shopify import webhooks as shopify
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.entrypoints.http import bodies
 from orderhub.entrypoints.http.auth import bearer_ok
 from orderhub.metrics import RECEIVE_SECONDS, WEBHOOKS_RECEIVED
@@ -105,6 +107,9 @@ async def shopify_webhook(request: Request) -> Response:
         return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
     if not headers.hmac:
         return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
+    stale = _outside_window(headers.triggered_at, hub.settings.webhook_max_age_seconds)
+    if stale:
+        return _answer(400, stale, topic, "stale", close)
 
     async def handle(body: bytearray) -> Response:
         assert shop is not None
@@ -117,6 +122,21 @@ async def shopify_webhook(request: Request) -> Response:
         return await _store(hub, _entry(shop.id, "webhook", headers, payload, body.decode()), started)
 
     return await _guarded(request, hub, topic, handle)
+
+
+def _outside_window(triggered_at: datetime | None, window: float) -> str | None:
+    """Why a delivery sent so long ago (or so far ahead) is refused as a possible replay; None when it is not.
+
+    Shopify retries a failed delivery for a few hours, so one sent days ago is someone resending it;
+    the batch poll still brings in anything such a refusal keeps out."""
+    if triggered_at is None or window <= 0:
+        return None
+    age = (utcnow() - triggered_at).total_seconds()
+    if abs(age) <= window:
+        return None
+    when = f"{age / 3600:.1f} hours ago" if age > 0 else f"{-age / 3600:.1f} hours ahead"
+    return (f"X-Shopify-Triggered-At {triggered_at.isoformat()} is {when}, outside the {window / 3600:g}-hour window "
+            "(ORDERHUB_WEBHOOK_MAX_AGE_SECONDS): refused as a possible replay")
 
 
 def _entry(shop_id: int, source: str, h: shopify.WebhookHeaders, payload: Any, text: str) -> InboxEntry:
