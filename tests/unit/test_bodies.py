@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -29,7 +30,9 @@ def _receive(chunks: Iterable[bytes], then_wait: bool = False) -> bodies.Receive
 
 
 def _read(receive: bodies.Receive, declared: int | None, limit: int = 100) -> bytearray:
-    return asyncio.run(bodies.read_body(receive, declared, limit, FAST))
+    # On a thread of its own: a browser test's driver may have left an event loop running on this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, bodies.read_body(receive, declared, limit, FAST)).result()
 
 
 def test_declared_and_chunked_bodies_are_read_whole() -> None:
