@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,12 +10,11 @@ from typing import Any
 import click
 import orjson
 
-from orderhub.adapters.outbound import BlockedAddress, OutboundPolicy
-from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, migrate, order_queries, secret_rotation, tokens
 from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
+    cli_destinations,
     cli_fidelity,
     cli_invoicing,
     cli_jobs,
@@ -33,14 +31,6 @@ from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
 from orderhub.simulators.retailpro.cli import add_cli as add_retailpro_simulator
-
-
-def parse_duration(text: str) -> int:
-    """``90s``, ``15m``, ``1h``, ``1d`` or plain seconds."""
-    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
-    if not m:
-        raise click.BadParameter(f"{text!r}: use a number with s, m, h or d (e.g. 15m)")
-    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
 @click.group()
@@ -140,81 +130,6 @@ def token_revoke(hub: Hub, name: str) -> None:
     with hub.db.write() as conn:
         n = tokens.revoke(conn, name)
     click.echo(f"revoked {n} token(s) named {name}")
-
-
-# -- destinations ----------------------------------------------------------------------------------
-
-def _dest_options(fn: F) -> F:
-    for opt in reversed([
-        click.option("--rate", "rate_per_second", type=float, help="Maximum records per second, all workers together."),
-        click.option("--burst", type=float, help="Records allowed at once after idling (default: the rate)."),
-        click.option("--max-attempts", type=int, help="Attempts before a record goes to the error log."),
-        click.option("--timeout", "timeout_seconds", type=float, help="Seconds to wait for the destination."),
-        click.option("--backoff-base", "backoff_base_seconds", type=float, help="First retry delay (seconds)."),
-        click.option("--backoff-max", "backoff_max_seconds", type=float, help="Longest retry delay (seconds)."),
-    ]):
-        fn = opt(fn)
-    return fn
-
-
-@main.group()
-def destination() -> None:
-    """Where processed records go: the built-in store, and HTTP endpoints."""
-
-
-@destination.command("add")
-@click.argument("name")
-@click.option("--url", required=True, help="Endpoint that receives signed canonical events (POST).")
-@cli_secrets.secret_option("secret", required=True,
-                           help="Signs each event (X-Orderhub-Signature). Never printed.")
-@_dest_options
-@with_hub
-def destination_add(hub: Hub, name: str, url: str, secret: str, **settings: Any) -> None:
-    """Forward each canonical event to an external system."""
-    try:
-        OutboundPolicy.from_env().check(url)
-    except BlockedAddress as exc:
-        raise click.BadParameter(str(exc), param_hint="--url") from None
-    with hub.db.write() as conn:
-        try:
-            dest = dest_store.add_http(conn, name, url, secret, **settings)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
-    click.echo(f"destination {dest.name} → {dest.url} at {dest.rate_per_second:g}/s (burst {dest.burst:g})")
-
-
-@destination.command("set")
-@click.argument("name")
-@click.option("--enable/--disable", "enabled", default=None)
-@_dest_options
-@with_hub
-def destination_set(hub: Hub, name: str, **settings: Any) -> None:
-    """Change a destination's rate, retry policy or enabled state (``store`` is the built-in one)."""
-    with hub.db.write() as conn:
-        if name == dest_store.STORE:
-            dest_store.ensure_store(conn)
-        try:
-            dest = dest_store.change(conn, name, **settings)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
-    click.echo(f"destination {dest.name}: {dest.rate_per_second:g}/s, burst {dest.burst:g}, "
-               f"{dest.max_attempts} attempts, {'enabled' if dest.enabled else 'disabled'}")
-
-
-@destination.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
-def destination_list(hub: Hub, as_json: bool) -> None:
-    with hub.db.write() as conn:
-        dest_store.ensure_store(conn)
-        rows = dest_store.all_destinations(conn)
-    data = [{"name": d.name, "kind": d.kind, "url": d.url, "rate_per_second": d.rate_per_second, "burst": d.burst,
-             "max_attempts": d.max_attempts, "enabled": d.enabled} for d in rows]
-    if as_json:
-        _print_json(data)
-    else:
-        _table("Destinations", ["name", "kind", "url", "rate/s", "burst", "attempts", "enabled"],
-               [list(d.values()) for d in data])
 
 
 # -- error log -------------------------------------------------------------------------------------
@@ -465,6 +380,7 @@ cli_subscriptions.register(main)
 cli_reconcile.register(main)
 cli_invoicing.register(main)
 cli_fidelity.register(main)
+cli_destinations.register(main)
 cli_users.register(main)
 cli_secrets.register(main)
 add_payments_simulator(simulate)
