@@ -9,14 +9,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def as_utc(value: datetime, *, naive: str = "utc") -> datetime:
-    """``value`` as an aware UTC time: a naive one is taken as UTC (or refused when ``naive`` is "refuse").
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC time (a naive one is taken as UTC).
 
     A time someone typed or sent can lie beyond what Python holds once moved to UTC (9999-12-31 at
     -12:00): that is a ValueError saying so, for the caller to report as bad input, never a crash."""
     if value.tzinfo is None:
-        if naive == "refuse":
-            raise ValueError(f"{value.isoformat()} has no UTC offset")
         value = value.replace(tzinfo=timezone.utc)
     try:
         return value.astimezone(timezone.utc)

@@ -31,6 +31,7 @@ from orderhub.adapters.store.schema import (
     error_log,
     inventory_levels,
     order_edits,
+    orders,
     products,
     refunds,
     variants,
@@ -192,7 +193,5 @@ _JUDGED = {"refunds/create": _refund, "inventory_levels/update": _inventory_leve
 
 
 def _order_id(conn: Any, shop_id: int) -> int | None:
-    from orderhub.adapters.store.schema import orders
-
     row = conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id)).first()
     return None if row is None else int(row.id)

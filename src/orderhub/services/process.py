@@ -59,6 +59,11 @@ def event_id(identity: str, shop_id: int) -> str:
     return hashlib.sha256(f"{shop_id}:{identity}".encode()).hexdigest()[:32]
 
 
+def sent_at(row: Any) -> Any:
+    """When the record's source sent it (Shopify's X-Shopify-Triggered-At), else when orderhub received it."""
+    return row.triggered_at or row.received_at
+
+
 def handle(conn: Connection, row: Any) -> Result:
     """Apply one inbox record. Raises InvalidRecord for records that can never apply as they are."""
     try:
@@ -66,7 +71,7 @@ def handle(conn: Connection, row: Any) -> Result:
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(None, f"payload is not valid JSON: {exc}") from None
     topic = row.topic
-    notified_at = row.triggered_at or row.received_at
+    notified_at = sent_at(row)
     if topic in ORDER_TOPICS:
         order = translate.order(payload, notified_at)
         validate_order(order, known_currency=known_currency, known_country=known_country)
@@ -104,7 +109,7 @@ def handle(conn: Connection, row: Any) -> Result:
         applied = fresh in (Freshness.NEW, Freshness.NEWER)
         return Result("applied" if applied else fresh.value, (("product.updated", product) if applied else None))
     if topic == "products/delete":
-        deletion = translate.product_deletion(payload, row.triggered_at or row.received_at)
+        deletion = translate.product_deletion(payload, notified_at)
         outcome = store.delete_product(conn, row.shop_id, deletion)
         return Result(outcome, (("product.deleted", deletion) if outcome == "applied" else None))
     if topic == "inventory_levels/update":
@@ -124,7 +129,7 @@ def handle(conn: Connection, row: Any) -> Result:
         return Result("applied")
     if topic == "app/uninstalled":
         translate.app_uninstalled(payload)
-        return Result(privacy_store.mark_uninstalled(conn, row.shop_id, row.triggered_at or row.received_at))
+        return Result(privacy_store.mark_uninstalled(conn, row.shop_id, notified_at))
     if topic == "bulk_operations/finish":
         # Recorded where the bulk import jobs (services/jobs/initial_load.py) look while they wait:
         # job_state, namespace the topic, key the operation's gid. Polling still decides the outcome.
@@ -173,10 +178,10 @@ def _read_for_batch(row: Any) -> tuple[new_orders.Key | None, new_orders.NewOrde
         if row.topic == "orders/edited":
             return (row.shop_id, translate.order_edit(payload).order_id), None
         if row.topic == "refunds/create":
-            return (row.shop_id, translate.refund(payload, row.triggered_at or row.received_at).order_id), None
+            return (row.shop_id, translate.refund(payload, sent_at(row)).order_id), None
         if row.topic not in ORDER_TOPICS:
             return None, None
-        order = translate.order(payload)
+        order = translate.order(payload, sent_at(row))
     except Exception:
         return None, None
     key = (row.shop_id, order.shopify_id)
@@ -328,7 +333,7 @@ class Processor:
         kind, data = event
         body = store.to_json({
             "id": ev_id, "type": kind, "shop": self._domain(conn, row.shop_id), "source_topic": row.topic,
-            "occurred_at": (row.triggered_at or row.received_at).isoformat(), "data": data})
+            "occurred_at": sent_at(row).isoformat(), "data": data})
         for dest in http:  # unique per (destination, inbox record): a reprocessed record is not sent twice
             upsert(conn, deliveries, dict(
                 destination_id=dest.id, inbox_id=row.id, event_id=ev_id, topic=kind, payload=body,
