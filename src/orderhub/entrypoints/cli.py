@@ -66,18 +66,26 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     import uvicorn
 
     from orderhub.entrypoints.http.app import create_app
-    from orderhub.entrypoints.http.serving import return_freed_memory, server_options
+    from orderhub.entrypoints.http.serving import CannotListen, bind, listening_line, return_freed_memory, server_options
     from orderhub.entrypoints.worker import Worker
 
     secret_rotation.check(hub.db)  # a missing key stops here, not at the first webhook
-    return_freed_memory()
-    background = Worker(hub, processors=processors).start() if worker else None
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False,
-                    **server_options(hub.settings))
+        sock = bind(host, port)  # first: a port in use stops here, before the worker takes any work
+    except CannotListen as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    return_freed_memory()
+    server = uvicorn.Server(uvicorn.Config(create_app(hub), log_level="warning", access_log=False,
+                                           **server_options(hub.settings)))
+    background = Worker(hub, processors=processors).start() if worker else None
+    click.echo(listening_line(host, sock))
+    try:
+        server.run(sockets=[sock])
     finally:
         if background:
             background.stop()
+        sock.close()
 
 
 @main.command("worker")
