@@ -65,21 +65,21 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     """Run the HTTP server (webhooks, API, health, metrics), with an embedded worker by default."""
     import uvicorn
 
+    from orderhub.entrypoints.http import serving
     from orderhub.entrypoints.http.app import create_app
-    from orderhub.entrypoints.http.serving import CannotListen, bind, listening_line, return_freed_memory, server_options
     from orderhub.entrypoints.worker import Worker
 
     secret_rotation.check(hub.db)  # a missing key stops here, not at the first webhook
     try:
-        sock = bind(host, port)  # first: a port in use stops here, before the worker takes any work
-    except CannotListen as exc:
+        sock = serving.bind(host, port)  # first: a port in use stops here, before the worker takes any work
+    except serving.CannotListen as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    return_freed_memory()
+    serving.return_freed_memory()
     server = uvicorn.Server(uvicorn.Config(create_app(hub), log_level="warning", access_log=False,
-                                           **server_options(hub.settings)))
+                                           **serving.server_options(hub.settings)))
     background = Worker(hub, processors=processors).start() if worker else None
-    click.echo(listening_line(host, sock))
+    click.echo(serving.listening_line(host, sock))
     try:
         server.run(sockets=[sock])
     finally:
