@@ -51,7 +51,8 @@ def _shop_lines(conn: Any, runs: dict[tuple[str, int], Any]) -> list[Health]:
         records = webhook_categories.records(conn, shop.id)
         check = runs.get((CHECK_WEBHOOKS, shop.id))
         seen = max((r.last_seen_at for r in records), default=None)
-        detail = f"{len(records)} webhook subscription(s) recorded"
+        topics = sorted({r.topic for r in records})
+        detail = f"{len(records)} webhook subscription(s) recorded" + (f": {', '.join(topics)}" if topics else "")
         if check is not None and check.status == "failed":
             state, detail = BAD, f"{detail}; the last check failed: {(check.error or '')[:200]}"
         elif not records:
