@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,12 +17,23 @@ from orderhub.services import webhook_categories
 from orderhub.services.console import accounts
 from orderhub.services.jobs.import_orders import admin_client
 from orderhub.services.jobs.manager import JobManager
+from orderhub.simulators.shopify.server import start_in_thread
 from orderhub.testing.server import ServerThread
 from tests.e2e.test_console_http import PASSWORD, sign_in
-from tests.e2e.test_job_webhooks import ADDRESS, SHOP, connect, sim  # noqa: F401 - sim is a fixture
-from tests.versions import NEWEST
+from tests.e2e.test_job_webhooks import ADDRESS, SECRET, SHOP, TOKEN, connect
+from tests.versions import NEWEST, TEST_DAY
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def sim() -> Iterator[tuple[str, httpx.Client]]:
+    simulator, url, stop = start_in_thread([{"domain": SHOP, "api_secret": SECRET, "access_token": TOKEN}],
+                                           seed=5, restore_rate=5000)
+    simulator.store.clock.fixed_day = TEST_DAY
+    with httpx.Client(base_url=url, timeout=30) as control:
+        yield url, control
+    stop()
 
 
 def _integration(page: str, name: str) -> str:

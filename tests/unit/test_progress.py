@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+from unittest.mock import patch
+
 import pytest
 
+from orderhub.adapters.store import migrate
+from orderhub.bootstrap import build
+from orderhub.config import Settings
 from orderhub.domain.jobs import Definition
+from orderhub.entrypoints import cli_progress
 from orderhub.services.progress import Latest, PlainLines, Progress, State, line
 
 
@@ -78,3 +86,18 @@ def test_a_definition_names_only_the_counts_there_are() -> None:
     assert (d.count_key("read"), d.count_key("processed"), d.count_key("failed")) == ("checked", "approved", "failed")
     with pytest.raises(ValueError, match="approved is not a count"):
         Definition("x", "orders", "x", counts=(("approved", "approved"),))
+
+
+def test_a_migration_counts_its_steps_at_the_terminal(tmp_path: Path) -> None:
+    hub = build(Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}"))
+    try:
+        steps = migrate.pending(hub.db)
+        assert steps[0] == "0001" and steps[-1] == migrate.head_revision()
+        out = io.StringIO()
+        with patch("orderhub.entrypoints.cli_progress.sys.stderr", out):
+            cli_progress.upgrade_database(hub.db)
+        assert migrate.is_current(hub.db) and migrate.pending(hub.db) == []
+        [last] = out.getvalue().splitlines()  # quick: no periodic line, the last one only
+        assert last.startswith(f"migrate: {len(steps)} migrations in ")
+    finally:
+        hub.close()

@@ -369,14 +369,17 @@ def simulate_shopify(host: str, port: int, shop_domains: tuple[str, ...], secret
 @main.command()
 @click.option("--orders", "n_orders", default=60, show_default=True, type=click.IntRange(min=1),
               help="Orders the simulator places.")
+@click.option("--seed", default=7, show_default=True, type=int,
+              help="Seed of the simulated store: the same seed and --orders give the same summary.")
 @click.option("--keep-running", is_flag=True, help="Leave the hub and the simulator up afterwards.")
-@click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
-def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
+@click.option("--db", "db_url", default=None,
+              help="Database URL (default: a fresh SQLite file in ./orderhub-demo/, which a later run replaces).")
+def demo(n_orders: int, seed: int, keep_running: bool, db_url: str | None) -> None:
     """See orderhub work end to end: a simulated Shopify store, webhooks, batch backup, error log,
     and order management (facilities and stock, placement, brokering, pick, pack and ship)."""
     from orderhub.entrypoints.demo import run_demo
 
-    sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console))
+    sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console, seed=seed))
 
 
 # Order management commands and the payment simulator live in their own modules.

@@ -16,6 +16,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from orderhub.adapters.store import migrate
+from orderhub.adapters.store.db import Database
 from orderhub.services import progress as work
 from orderhub.services.progress import PlainLines, Sink, State
 
@@ -71,3 +73,11 @@ def reporting(label: str, stream: TextIO | None = None) -> Iterator[work.Progres
         yield progress
     finally:
         progress.close()
+
+
+def upgrade_database(db: Database) -> None:
+    """``migrate.upgrade`` with a bar (or lines) counting the migrations as they are applied."""
+    steps = migrate.pending(db)
+    with reporting("migrate") as progress:
+        progress.total(len(steps), "migrations")
+        migrate.upgrade(db, on_step=lambda _revision: progress.advance())

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import desc, select
 
+from orderhub.adapters.shopify.api_versions import UNSUPPORTED
 from orderhub.adapters.store import job_store, shops
 from orderhub.adapters.store.schema import deliveries, destinations, invoice_calls
 from orderhub.bootstrap import Hub
 from orderhub.config import Settings
-from orderhub.adapters.shopify.api_versions import UNSUPPORTED
 from orderhub.services import shop_versions, webhook_categories
 from orderhub.services.jobs.misc_jobs import CHECK as CHECK_WEBHOOKS
 
