@@ -368,7 +368,7 @@ def simulate_shopify(host: str, port: int, shop_domains: tuple[str, ...], secret
 
 @main.command()
 @click.option("--orders", "n_orders", default=60, show_default=True, type=click.IntRange(min=1),
-              help="Orders the simulator places.")
+              help="Orders the simulated store creates.")
 @click.option("--seed", default=7, show_default=True, type=int,
               help="Seed of the simulated store: the same seed and --orders give the same summary.")
 @click.option("--keep-running", is_flag=True, help="Leave the hub and the simulator up afterwards.")
