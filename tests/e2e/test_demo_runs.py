@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,13 @@ def test_a_skipped_step_says_why(tmp_path: Path) -> None:
     text = " ".join(done.stdout.split())
     assert "7. Skipped: no online order is brokered whole" in text
     assert "8. Skipped: invoicing in Retail Pro needs a shipped order, and step 7 shipped none" in text
+
+
+def test_the_demo_says_how_to_reach_the_orderhub_command_when_it_is_not_on_the_path(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from orderhub.entrypoints.demo_summary import command_hint
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    hint = command_hint()
+    assert hint is not None and "bin/activate" in hint and "bin/orderhub" in hint
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert command_hint() is None  # the venv's bin holds orderhub: nothing to add

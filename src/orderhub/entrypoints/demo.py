@@ -40,7 +40,7 @@ from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
 from orderhub.entrypoints.demo_invoicing import invoice_shipped
-from orderhub.entrypoints.demo_summary import oms_summary, summary
+from orderhub.entrypoints.demo_summary import look_further, oms_summary, summary
 from orderhub.services import fulfilment, placement, webhook_categories
 from orderhub.services import inventory as inventory_service
 from orderhub.services.jobs.runner import run_job
@@ -248,15 +248,7 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
                           + ("shipped none" if walked is None else "did not ship its order"))
         summary(console, hub, c, n_orders, time.monotonic() - started)
         oms_summary(console, hub, walked[0] if walked else None)
-        console.print("\n[bold]Look further[/bold]")
-        console.print(f"  orderhub orders list --db {db_url}")
-        if walked:
-            console.print(f"  orderhub orders show {walked[0]} --db {db_url}")
-        console.print(f"  orderhub inventory show {RESTOCK[0]} --db {db_url}")
-        console.print(f"  orderhub errors list --db {db_url}")
-        console.print(f"  orderhub errors show ID --db {db_url}")
-        console.print(f"  orderhub errors retry ID --db {db_url}   (then a worker processes it: "
-                      f"orderhub worker --db {db_url})")
+        look_further(console, db_url, walked[0] if walked else None, RESTOCK[0])
         if keep_running:
             # The hub's loops, as `orderhub serve` runs them: the inbox, placement, the outbox, scheduled jobs.
             worker = Worker(hub, processors=1).start()

@@ -3,6 +3,9 @@ status, stock per facility, the outbox's events and the walked order's timeline.
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -113,3 +116,30 @@ def _timeline_table(order: dict[str, Any]) -> Table:
     for t in order["timeline"]:
         table.add_row(t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", timeline_detail(t["detail"]))
     return table
+
+
+def command_hint() -> str | None:
+    """How to reach the ``orderhub`` command from the user's shell, when the name alone would not find it."""
+    if shutil.which("orderhub"):
+        return None
+    venv = Path(sys.prefix)
+    try:
+        venv = venv.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return f"(first make `orderhub` a command: source {venv / 'bin' / 'activate'} - or call {venv / 'bin' / 'orderhub'})"
+
+
+def look_further(console: Console, db_url: str, walked: int | None, sku: str) -> None:
+    console.print("\n[bold]Look further[/bold]")
+    hint = command_hint()
+    if hint:
+        console.print(f"  {hint}", markup=False)
+    console.print(f"  orderhub orders list --db {db_url}")
+    if walked:
+        console.print(f"  orderhub orders show {walked} --db {db_url}")
+    console.print(f"  orderhub inventory show {sku} --db {db_url}")
+    console.print(f"  orderhub errors list --db {db_url}")
+    console.print(f"  orderhub errors show ID --db {db_url}")
+    console.print(f"  orderhub errors retry ID --db {db_url}   (then a worker processes it: "
+                  f"orderhub worker --db {db_url})")
