@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 import orjson
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +25,7 @@ console = Console()
 
 VERBOSE = "orderhub.verbose"  # ctx.meta key: the global --verbose
 DATABASE_URL = "orderhub.database_url"  # ctx.meta key: the database a failure message names
+WHOLE_WORD = 20  # a table keeps words up to this long whole while it can (shop domains, topics, job names)
 JSON_HELP = "Print JSON (for scripts) instead of text for a person."
 
 
@@ -101,13 +103,38 @@ def utc_time(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}Z"
 
 
+def column_widths(columns: list[str], rows: list[list[str]], width: int) -> list[int] | None:
+    """Widths that fit ``width`` (the space between columns counted), or None when the columns fit as they are.
+
+    The widest column gives way first: cells wrap between words while they can; then words longer than
+    ``WHOLE_WORD`` (addresses, long ids) fold; only then shorter ones, so names and headers stay whole.
+    """
+    cells = [[c, *(r[i] for r in rows)] for i, c in enumerate(columns)]
+    full = [max(len(line) for text in col for line in text.splitlines() or [""]) for col in cells]
+    words = [max((len(w) for text in col for w in text.split()), default=1) for col in cells]
+    room = max(width - 2 * (len(columns) - 1), 4 * len(columns))  # two spaces between columns (see table)
+    if sum(full) <= room:
+        return None
+    widths = list(full)
+    for floor in (words, [min(w, WHOLE_WORD) for w in words], [4] * len(columns)):
+        while sum(widths) > room:
+            shrinkable = [j for j in range(len(widths)) if widths[j] > floor[j]]
+            if not shrinkable:
+                break
+            widths[max(shrinkable, key=lambda j: widths[j])] -= 1
+    return widths
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """Every column wraps (long words fold) rather than being cut, so all of it shows at 80 columns."""
-    rich_table = Table(title=title, show_lines=False)
-    for c in columns:
-        rich_table.add_column(c, overflow="fold")
-    for r in rows:
-        rich_table.add_row(*[cell(v) for v in r])
+    """Cells wrap rather than being cut, so all of every header and value shows at 80 columns."""
+    texts = [[cell(v) for v in r] for r in rows]
+    widths = column_widths(columns, texts, console.width) or [None] * len(columns)
+    # A rule under the header and two spaces between columns: more of 80 columns left for the values.
+    rich_table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for c, w in zip(columns, widths, strict=True):
+        rich_table.add_column(c, overflow="fold", width=w)
+    for r in texts:
+        rich_table.add_row(*r)
     console.print(rich_table)
 
 
