@@ -41,7 +41,7 @@ class _Watched(httpx.BaseTransport):
         self.inner.close()
 
 
-def reporting_client(shop: Shop, sleep: Callable[[float], None] = time.sleep) -> AdminClient:
+def reporting_client(shop: Shop, sleep: Callable[[float], None] | None = None) -> AdminClient:
     """The shop's Admin API client, printing ``Shopify unreachable (ConnectError), retrying in 4 s
     (attempt 3 of 8)`` before each wait that follows a failure. Close ``.client`` when done."""
     client = admin_client(shop)
@@ -53,7 +53,7 @@ def reporting_client(shop: Shop, sleep: Callable[[float], None] = time.sleep) ->
             shown = f"{seconds:.0f}" if seconds >= 1 else f"{seconds:.1f}"
             click.echo(f"Shopify {watched.failure}, retrying in {shown} s (attempt {watched.failures + 1} of "
                        f"{client.max_attempts})", err=True)
-        sleep(seconds)
+        (sleep or time.sleep)(seconds)
 
     client.sleep = reporting_sleep
     return client
