@@ -86,8 +86,9 @@ def find(conn: Connection, ref: str) -> dict[str, Any]:
     if not rows:
         raise LookupError(f"no token {ref!r} (by id or name); `orderhub token list` shows them")
     if len(rows) > 1:
-        raise LookupError(f"{ref!r} is token {rows[0].id}'s id and token {rows[1].id}'s name; "
-                          f"revoke by the other token's name ({rows[0].name!r}) or by id")
+        first, second = rows[0], rows[1]
+        raise LookupError(f"ambiguous: {ref!r} is token {first.id}'s id and token {second.id}'s name; give token "
+                          f"{first.id}'s name ({first.name!r}) or token {second.id}'s id ({second.id}) instead")
     return rows[0]._asdict()
 
 
