@@ -20,11 +20,26 @@ def _redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def configure(level: str = "INFO", json: bool = True) -> None:
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level, logging.INFO), format="%(message)s")
+def _plain(_logger: Any, _name: str, event: dict[str, Any]) -> str:
+    """``warning: shopify_deprecated_request (endpoint=..., version=...)``: for a person at a terminal."""
+    level = event.pop("level", "info")
+    event.pop("timestamp", None)
+    text = f"{level}: {event.pop('event', '')}"
+    if event:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in event.items()) + ")"
+    return text
+
+
+def configure(level: str = "INFO", json: bool = True, *, plain: bool = False) -> None:
+    """Services log JSON (or structlog's console lines); ``plain`` is the short form commands use."""
+    numeric = getattr(logging, level, logging.INFO)
+    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(levelname)s: %(message)s" if plain
+                        else "%(message)s")
+    logging.getLogger().setLevel(numeric)  # basicConfig configures once; the level follows each call
     for chatty in ("alembic", "httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))
+    renderer: Any = (_plain if plain else structlog.processors.JSONRenderer() if json
+                     else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -38,7 +38,7 @@ def test_the_jobs_commands(hub: Hub, tmp_path: Path) -> None:
     out = cli(url, "jobs", "schedule", "test-count", "--shop", shop.domain, "--every", "every-15-minutes",
               "--tz", "Europe/Berlin", "--start", "tomorrow", "--param", "window=5m")
     assert out.startswith(f"test-count for {shop.domain}: every-15-minutes (Europe/Berlin), next run ")
-    assert "T00:00:00+01:00" in out  # midnight in Berlin, the job's zone
+    assert " 00:00 Europe/Berlin (yours: " in out  # midnight in Berlin, the job's zone
     [listed_schedule] = orjson.loads(cli(url, "jobs", "schedules", "--json"))
     assert (listed_schedule["job"], listed_schedule["shop"], listed_schedule["timezone"]) == (
         "test-count", shop.domain, "Europe/Berlin")

@@ -142,6 +142,7 @@ def test_loopback_and_private_addresses_are_refused_unless_named(tmp_path, monke
     monkeypatch.delenv("ORDERHUB_OUTBOUND_ALLOWED_HOSTS")
     db = f"sqlite:///{tmp_path / 'guard.db'}"
     runner = CliRunner()
+    assert runner.invoke(main, ["migrate", "--db", db]).exit_code == 0
     for args in (["subscription", "add", "http://127.0.0.1:6379/", "--events", "order.*"],
                  ["destination", "add", "erp", "--url", "http://169.254.169.254/latest/", "--secret", "s"]):
         refused = runner.invoke(main, [*args, "--db", db])

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import orjson
 
-from orderhub.adapters.store import error_log, migrate, order_queries, secret_rotation, tokens
+from orderhub.adapters.store import error_log, migrate, order_queries, secret_rotation
 from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
@@ -20,30 +20,60 @@ from orderhub.entrypoints import (
     cli_jobs,
     cli_oms,
     cli_reconcile,
+    cli_routing,
     cli_secrets,
     cli_shops,
     cli_subscriptions,
+    cli_tokens,
     cli_users,
     cli_webhooks,
 )
-from orderhub.entrypoints.cli_support import F, console, settings_for, timeline_detail, with_hub
+from orderhub.entrypoints.cli_database import parse_url
+from orderhub.entrypoints.cli_errors import DEBUG, OrderhubGroup
+from orderhub.entrypoints.cli_support import (
+    DATABASE_URL,
+    JSON_HELP,
+    VERBOSE,
+    F,
+    cell,
+    configure_logs,
+    console,
+    read_only_hub,
+    settings_for,
+    timeline_detail,
+    with_hub,
+    writing_hub,
+)
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
 from orderhub.simulators.retailpro.cli import add_cli as add_retailpro_simulator
 
 
-@click.group()
+@click.group(cls=OrderhubGroup)
 @click.version_option(package_name="orderhub")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="ORDERHUB_DEBUG",
+              help="Show the whole traceback when the database, Shopify or another service fails.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also log what commands do (INFO) on standard error; by default only warnings are logged.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """orderhub: durable Shopify ingestion, an order store and an error log a person can work from."""
+    ctx.meta[DEBUG] = debug
+    ctx.meta[VERBOSE] = verbose
 
 
 @main.command("migrate")
-@click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None, help="Database URL.")
-def migrate_cmd(db_url: str | None) -> None:
-    """Create or upgrade the database schema."""
-    hub = build(settings_for(db_url))
+@click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None,
+              help="Database URL (default sqlite:///orderhub.db, created when missing; or postgresql://...).")
+@click.pass_context
+def migrate_cmd(ctx: click.Context, db_url: str | None) -> None:
+    """Create or upgrade the database schema (the one command that creates a database)."""
+    settings = settings_for(db_url)
+    parse_url(settings.database_url)
+    ctx.meta[DATABASE_URL] = settings.database_url
+    configure_logs(settings, "write")
+    hub = build(settings)
     try:
         before = migrate.current_revision(hub.db)
         migrate.upgrade(hub.db)
@@ -56,8 +86,8 @@ def migrate_cmd(db_url: str | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--worker/--no-worker", default=True, show_default=True, help="Run the processor in this process too.")
 @click.option("--processors", default=1, show_default=True, type=int, help="Processor loops when --worker.")
 @with_hub
@@ -101,50 +131,12 @@ def worker_cmd(hub: Hub, processors: int, deliver: bool, schedule: bool) -> None
     Worker(hub, processors=processors, deliver=deliver, schedule=schedule).start().wait()
 
 
-# -- tokens ----------------------------------------------------------------------------------------
-
-@main.group()
-def token() -> None:
-    """Bearer tokens for /api and /webhooks/eventbridge."""
-
-
-@token.command("create")
-@click.option("--name", default="admin", show_default=True)
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(tokens.SCOPES), default=("api",),
-              show_default=True)
-@click.option("--role", type=click.Choice(tokens.ROLES), default="admin", show_default=True,
-              help="viewer reads; operator also works orders, inventory and the error log; admin configures.")
-@with_hub
-def token_create(hub: Hub, name: str, scopes: tuple[str, ...], role: str) -> None:
-    """Create a token. It is printed once; only its hash is kept."""
-    with hub.db.write() as conn:
-        value = tokens.create(conn, name, scopes, role=role)
-    click.echo(value)
-
-
-@token.command("list")
-@with_hub
-def token_list(hub: Hub) -> None:
-    with hub.db.read() as conn:
-        rows = tokens.list_tokens(conn)
-    _table("Tokens", ["name", "scopes", "role", "created", "revoked"],
-           [[r["name"], r["scopes"], r["role"], r["created_at"], r["revoked_at"]] for r in rows])
-
-
-@token.command("revoke")
-@click.argument("name")
-@with_hub
-def token_revoke(hub: Hub, name: str) -> None:
-    with hub.db.write() as conn:
-        n = tokens.revoke(conn, name)
-    click.echo(f"revoked {n} token(s) named {name}")
-
-
 # -- error log -------------------------------------------------------------------------------------
 
 def _filter_options(fn: F) -> F:
     for opt in reversed([
-        click.option("--shop", default=None), click.option("--topic", default=None),
+        click.option("--shop", default=None, help="Only entries of this shop (its domain)."),
+        click.option("--topic", default=None, help="Only entries of this topic or job, e.g. orders/create."),
         click.option("--kind", default=None, help="validation, destination_rejected, retries_exhausted, ..."),
         click.option("--status", default=None, help="open, retrying, resolved, dismissed"),
         click.option("--since", type=click.DateTime(), default=None, help="Created at or after (UTC)."),
@@ -174,10 +166,11 @@ def errors() -> None:
 
 @errors.command("list")
 @_filter_options
-@click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--limit", default=50, show_default=True, help="Show at most this many entries (newest first).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def errors_list(hub: Hub, limit: int, as_json: bool, **flt: Any) -> None:
+    """Entries of the error log, newest first, with how many match the filters."""
     f = _make_filter(**flt)
     with hub.db.read() as conn:
         rows = error_log.list_entries(conn, f, limit=limit)
@@ -192,9 +185,10 @@ def errors_list(hub: Hub, limit: int, as_json: bool, **flt: Any) -> None:
 
 @errors.command("show")
 @click.argument("entry_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def errors_show(hub: Hub, entry_id: int, as_json: bool) -> None:
+    """One entry (ENTRY_ID): the error, every attempt and the payload, to fix and retry or dismiss."""
     with hub.db.read() as conn:
         row = error_log.get(conn, entry_id)
     if row is None:
@@ -211,7 +205,7 @@ def errors_show(hub: Hub, entry_id: int, as_json: bool) -> None:
     for key in ("id", "shop", "topic", "source", "kind", "status", "field", "error", "created_at", "updated_at",
                 "dismissed_by", "dismissed_reason"):
         if data.get(key) is not None:
-            click.echo(f"{key:>16}: {data[key]}")
+            click.echo(f"{key:>16}: {cell(data[key])}")
     click.echo("        attempts:")
     for a in data["attempts"]:
         click.echo(f"                  {a.get('at')}  {a.get('error') or a.get('status')}")
@@ -226,10 +220,10 @@ def errors_show(hub: Hub, entry_id: int, as_json: bool) -> None:
               help="A corrected payload (JSON file) to process instead (one entry only).")
 @click.option("--all-matching", is_flag=True, help="Retry every open entry matching the filters.")
 @_filter_options
-@with_hub
+@writing_hub
 def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None, all_matching: bool,
                  **flt: Any) -> None:
-    """Put entries back in their queue (by id, or every open entry matching filters)."""
+    """Put entries back in their queue (by ENTRY_IDS, or every open entry matching filters)."""
     from orderhub.services import errors as service
 
     if all_matching:
@@ -255,9 +249,9 @@ def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None
 @click.argument("entry_ids", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why this needs no further action (kept with the entry).")
 @click.option("--by", default=None, hidden=True)
-@with_hub
+@writing_hub
 def errors_dismiss(hub: Hub, entry_ids: tuple[int, ...], reason: str, by: str | None) -> None:
-    """Dismiss entries. Nothing is deleted: who (your login) and why are recorded."""
+    """Dismiss entries (ENTRY_IDS). Nothing is deleted: who (your login) and why are recorded."""
     import getpass
 
     from orderhub.services import errors as service
@@ -277,15 +271,16 @@ def orders() -> None:
 
 
 @orders.command("list")
-@click.option("--shop", default=None)
+@click.option("--shop", default=None, help="Only orders of this shop (its domain).")
 @click.option("--status", default=None, help="created, approved, brokered, shipped, cancelled, ...")
 @click.option("--payment-status", default=None, help="pending, authorized, paid, refunded, ...")
 @click.option("--search", default=None, help="Order name, e-mail or Shopify id.")
-@click.option("--limit", default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--limit", default=20, show_default=True, help="Show at most this many orders (newest first).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def orders_list(hub: Hub, shop: str | None, status: str | None, payment_status: str | None,
                 search: str | None, limit: int, as_json: bool) -> None:
+    """Orders, newest first: status, payment, fulfilment and total."""
     flt = order_queries.OrderFilter(shop=shop, status=status, payment_status=payment_status, search=search)
     with hub.db.read() as conn:
         rows = order_queries.list_orders(conn, flt, limit=limit)
@@ -300,10 +295,10 @@ def orders_list(hub: Hub, shop: str | None, status: str | None, payment_status: 
 @orders.command("show")
 @click.argument("ref")
 @click.option("--shop", default=None, help="Find REF as a Shopify id or name within this shop.")
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
-    """Show an order by orderhub id, Shopify id or name (#1001)."""
+    """Show an order: REF is its orderhub id, Shopify id, or name with or without # (#1001 or 1001)."""
     with hub.db.read() as conn:
         order_id = order_queries.find_order_id(conn, ref, shop)
         order = None if order_id is None else order_queries.get_order(conn, order_id)
@@ -353,11 +348,13 @@ def simulate() -> None:
 
 
 @simulate.command("shopify")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8700, show_default=True, type=int)
-@click.option("--shop", "shop_domains", multiple=True, default=("demo-store.myshopify.com",), show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8700, show_default=True, type=int, help="Port to listen on.")
+@click.option("--shop", "shop_domains", multiple=True, default=("demo-store.myshopify.com",), show_default=True,
+              help="Domain of a simulated shop; repeatable.")
 @click.option("--secret", default="demo-secret", show_default=True, help="API secret that signs webhooks.")
-@click.option("--access-token", default="demo-token", show_default=True)
+@click.option("--access-token", default="demo-token", show_default=True,
+              help="Admin API access token the simulator accepts.")
 def simulate_shopify(host: str, port: int, shop_domains: tuple[str, ...], secret: str, access_token: str) -> None:
     """Run a simulated Shopify store (Admin GraphQL API, webhooks, order generator)."""
     from orderhub.simulators.shopify.server import run
@@ -384,6 +381,8 @@ def demo(n_orders: int, seed: int, keep_running: bool, db_url: str | None) -> No
 
 # Order management commands and the payment simulator live in their own modules.
 cli_oms.register(main)
+cli_routing.register(main)
+cli_tokens.register(main)
 cli_shops.register(main)
 cli_jobs.register(main)
 cli_webhooks.register(main)

@@ -10,7 +10,7 @@ from orderhub.adapters.outbound import BlockedAddress, OutboundPolicy
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints import cli_secrets
-from orderhub.entrypoints.cli_support import F, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, F, read_only_hub, writing_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 
@@ -39,9 +39,9 @@ def destination() -> None:
 @cli_secrets.secret_option("secret", required=True,
                            help="Signs each event (X-Orderhub-Signature). Never printed.")
 @_dest_options
-@with_hub
+@writing_hub
 def destination_add(hub: Hub, name: str, url: str, secret: str, **settings: Any) -> None:
-    """Forward each canonical event to an external system."""
+    """Forward each canonical event to an external system, under a NAME of its own."""
     try:
         OutboundPolicy.from_env().check(url)
     except BlockedAddress as exc:
@@ -56,11 +56,11 @@ def destination_add(hub: Hub, name: str, url: str, secret: str, **settings: Any)
 
 @destination.command("set")
 @click.argument("name")
-@click.option("--enable/--disable", "enabled", default=None)
+@click.option("--enable/--disable", "enabled", default=None, help="Send to it, or hold its records back.")
 @_dest_options
-@with_hub
+@writing_hub
 def destination_set(hub: Hub, name: str, **settings: Any) -> None:
-    """Change a destination's rate, retry policy or enabled state (``store`` is the built-in one)."""
+    """Change a destination's (NAME) rate, retry policy or enabled state (``store`` is the built-in one)."""
     with hub.db.write() as conn:
         if name == dest_store.STORE:
             dest_store.ensure_store(conn)
@@ -73,14 +73,19 @@ def destination_set(hub: Hub, name: str, **settings: Any) -> None:
 
 
 @destination.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def destination_list(hub: Hub, as_json: bool) -> None:
-    with hub.db.write() as conn:
-        dest_store.ensure_store(conn)
+    """Destinations with their rate, burst, attempts and state (the built-in store first)."""
+    with hub.db.read() as conn:
         rows = dest_store.all_destinations(conn)
     data = [{"name": d.name, "kind": d.kind, "url": d.url, "rate_per_second": d.rate_per_second, "burst": d.burst,
              "max_attempts": d.max_attempts, "enabled": d.enabled} for d in rows]
+    if not any(d["name"] == dest_store.STORE for d in data):  # not configured yet: it runs with the defaults
+        defaults = dest_store.DEFAULTS
+        data.insert(0, {"name": dest_store.STORE, "kind": "store", "url": None,
+                        "rate_per_second": defaults["rate_per_second"], "burst": defaults["burst"],
+                        "max_attempts": defaults["max_attempts"], "enabled": True})
     if as_json:
         _print_json(data)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_support import print_json, table, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
 from orderhub.services.invoicing import setup
 
 
@@ -32,7 +32,7 @@ def register(main: click.Group) -> None:
     @click.option("--report-delay", default="5m", show_default=True, help="Report this long after the calls.")
     @click.option("--feed-param", "feed_params", multiple=True, help="key=value for feed-completed-orders.")
     @click.option("--transform-param", "transform_params", multiple=True, help="key=value for transform-invoices.")
-    @with_hub
+    @writing_hub
     def invoicing_setup(hub: Hub, recipients: str, every: str, transform_delay: str, send_delay: str,
                         report_delay: str, feed_params: tuple[str, ...], transform_params: tuple[str, ...]) -> None:
         """Schedule the feed and chain transform, send and report after it."""
@@ -48,8 +48,8 @@ def register(main: click.Group) -> None:
             click.echo(line)
 
     @invoicing.command("status")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def invoicing_status(hub: Hub, as_json: bool) -> None:
         """Orders and transfer slips by invoicing status, and the open error-log entries of invoicing."""
         view = setup.status(hub)
@@ -69,10 +69,11 @@ def register(main: click.Group) -> None:
 
     @invoicing.command("show")
     @click.argument("order_id", type=int)
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def invoicing_show(hub: Hub, order_id: int, as_json: bool) -> None:
-        """One order's invoicing: its status, the invoice, its slips and every call with the answer."""
+        """One order's invoicing (ORDER_ID, its orderhub id): its status, the invoice, its slips and every call
+        with the answer."""
         try:
             view = setup.order_view(hub, order_id)
         except LookupError as exc:

@@ -14,7 +14,7 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.errors import message
 from orderhub.domain.jobs import CATEGORY_CODES, FREQUENCIES, MissedPolicy, parse_duration, parse_start
-from orderhub.entrypoints.cli_support import print_json, table, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
 from orderhub.services.jobs import admin
 
 CHANGE_ERRORS = (LookupError, ValueError)
@@ -55,6 +55,15 @@ def _local(iso: str | None) -> str:
     return "" if iso is None else datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _in_zone(iso: str | None, zone: str) -> str:
+    """A time in the schedule's own timezone, named by it."""
+    return "" if iso is None else f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M} {zone}"
+
+
+def _pairs(params: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (params or {}).items())
+
+
 def _counts(run: dict[str, Any]) -> str:
     c = run["counts"]
     return f"{c['read']}/{c['processed']}/{c['skipped']}/{c['failed']}"
@@ -66,9 +75,10 @@ def register(main: click.Group) -> None:
         """The job manager: the catalogue, schedules, runs and their history."""
 
     @jobs.command("list")
-    @click.option("--category", type=click.Choice(sorted(CATEGORY_CODES)), default=None)
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--category", type=click.Choice(sorted(CATEGORY_CODES)), default=None,
+                  help="Only the jobs of this category.")
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def jobs_list(hub: Hub, category: str | None, as_json: bool) -> None:
         """The jobs of the catalogue, with their schedules and last run."""
         found = admin.jobs(hub, category)
@@ -93,10 +103,10 @@ def register(main: click.Group) -> None:
 
     @jobs.command("show")
     @click.argument("name")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def jobs_show(hub: Hub, name: str, as_json: bool) -> None:
-        """A job: what it does, its parameters, schedules, chains and recent runs."""
+        """A job (NAME): what it does, its parameters, schedules, chains and recent runs."""
         try:
             d = admin.describe(hub, name)
         except LookupError as exc:
@@ -119,7 +129,8 @@ def register(main: click.Group) -> None:
             table("Schedules", ["shop", "schedule", "timezone", "next run (job's zone)", "next run (yours)",
                                 "enabled", "params"],
                   [[s["shop"] or "-", s["expression"] + (" (skip next)" if s["skip_next"] else ""), s["timezone"],
-                    s["next_run_local"], _local(s["next_run_at"]), s["enabled"], s["params"]]
+                    _in_zone(s["next_run_local"], s["timezone"]), _local(s["next_run_at"]), s["enabled"],
+                    _pairs(s["params"])]
                    for s in d["schedules"]])
         for c in d["chains"]:
             click.echo(f"  chain: {c['then']} runs {c['delay_seconds']} s after {c['after']} "
@@ -136,10 +147,10 @@ def register(main: click.Group) -> None:
     @click.argument("name")
     @click.option("--shop", "domain", default=None, help="Shop to run for (jobs that run per shop).")
     @click.option("--param", "params", multiple=True, help="key=value, repeatable.")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @writing_hub
     def jobs_run(hub: Hub, name: str, domain: str | None, params: tuple[str, ...], as_json: bool) -> None:
-        """Run a job now, in this process (whatever its schedule says), and print what it did."""
+        """Run a job (NAME) now, in this process (whatever its schedule says), and print what it did."""
         from orderhub.services.jobs.manager import JobBusy, JobManager
 
         shop = _shops(hub, (domain,))[0] if domain else None
@@ -171,11 +182,11 @@ def register(main: click.Group) -> None:
     @click.option("--retries", type=click.IntRange(0, 20), default=None, help="Retries after a failure.")
     @click.option("--param", "params", multiple=True, help="key=value, repeatable.")
     @click.option("--disable", is_flag=True, help="Keep the schedule but do not run it.")
-    @with_hub
+    @writing_hub
     def jobs_schedule(hub: Hub, name: str, domains: tuple[str, ...], all_shops: bool, every: str | None,
                       cron: str | None, tz: str, start: str, missed: str | None, overlap: bool | None,
                       timeout: str | None, retries: int | None, params: tuple[str, ...], disable: bool) -> None:
-        """Run a job on a schedule (by `orderhub worker` or `orderhub serve`), for one or many shops."""
+        """Run a job (NAME) on a schedule (by `orderhub worker` or `orderhub serve`), for one or many shops."""
         from orderhub.services.jobs.manager import JobManager
 
         if every and cron:
@@ -193,15 +204,16 @@ def register(main: click.Group) -> None:
         d = admin.describe(hub, name)
         for s in d["schedules"]:
             if s["shop"] in [t.domain if t else None for t in targets]:
+                at = _in_zone(s["next_run_local"], s["timezone"])
                 click.echo(f"{name}{' for ' + s['shop'] if s['shop'] else ''}: {s['expression']} ({s['timezone']}), "
-                           f"next run {s['next_run_local']} (yours: {_local(s['next_run_at'])})"
+                           f"next run {at} (yours: {_local(s['next_run_at'])})"
                            + ("" if s["enabled"] else " — disabled"))
 
     @jobs.command("schedules")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def jobs_schedules(hub: Hub, as_json: bool) -> None:
-        """Every schedule."""
+        """Every schedule: job, shop, expression, timezone, next run and whether it is enabled."""
         found = admin.schedules(hub)
         if as_json:
             print_json(found)
@@ -211,10 +223,10 @@ def register(main: click.Group) -> None:
                for s in found])
 
     def _switch(command: str, enabled: bool) -> None:
-        @jobs.command(command)
+        @jobs.command(command, help=f"{'Enable' if enabled else 'Disable'} a job's (NAME) schedule(s).")
         @click.argument("name")
-        @click.option("--shop", "domains", multiple=True)
-        @with_hub
+        @click.option("--shop", "domains", multiple=True, help="Only the schedule of this shop; repeatable.")
+        @writing_hub
         def switch(hub: Hub, name: str, domains: tuple[str, ...]) -> None:
             try:
                 n = admin.set_enabled(hub, name, _shops(hub, domains) if domains else None, enabled)
@@ -222,17 +234,15 @@ def register(main: click.Group) -> None:
                 raise _fail(exc) from None
             click.echo(f"{name}: {n} schedule(s) {'enabled' if enabled else 'disabled'}")
 
-        switch.__doc__ = f"{'Enable' if enabled else 'Disable'} a job's schedule(s)."
-
     _switch("enable", True)
     _switch("disable", False)
 
     @jobs.command("skip-next")
     @click.argument("name")
-    @click.option("--shop", "domains", multiple=True)
-    @with_hub
+    @click.option("--shop", "domains", multiple=True, help="Only the schedule of this shop; repeatable.")
+    @writing_hub
     def jobs_skip_next(hub: Hub, name: str, domains: tuple[str, ...]) -> None:
-        """Skip the next scheduled run once (recorded as skipped); the ones after run as usual."""
+        """Skip the next scheduled run of a job (NAME) once (recorded as skipped); the ones after run as usual."""
         try:
             n = admin.skip_next(hub, name, _shops(hub, domains) if domains else None)
         except CHANGE_ERRORS as exc:
@@ -240,14 +250,14 @@ def register(main: click.Group) -> None:
         click.echo(f"{name}: the next run of {n} schedule(s) will be skipped")
 
     @jobs.command("pause")
-    @with_hub
+    @writing_hub
     def jobs_pause(hub: Hub) -> None:
         """Pause every schedule (runs already queued or running finish; `jobs run` still works)."""
         admin.set_paused(hub, True)
         click.echo("all job schedules paused; ticks missed meanwhile follow each job's missed-tick policy on resume")
 
     @jobs.command("resume")
-    @with_hub
+    @writing_hub
     def jobs_resume(hub: Hub) -> None:
         """Resume the schedules after `jobs pause`."""
         admin.set_paused(hub, False)
@@ -255,15 +265,16 @@ def register(main: click.Group) -> None:
 
     @jobs.command("history")
     @click.argument("name", required=False)
-    @click.option("--shop", "domain", default=None)
-    @click.option("--status", default=None)
-    @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+    @click.option("--shop", "domain", default=None, help="Only runs for this shop.")
+    @click.option("--status", default=None, help="Only runs in this status: queued, running, succeeded, failed, ...")
+    @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+                  help="Show at most this many runs.")
     @click.option("--before", "before_id", type=int, default=None, help="Runs older than this run id (paging).")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def jobs_history(hub: Hub, name: str | None, domain: str | None, status: str | None, limit: int,
                      before_id: int | None, as_json: bool) -> None:
-        """Runs, newest first: status, counts and the reason a run failed."""
+        """Runs (of every job, or of NAME), newest first: status, counts and the reason a run failed."""
         shop = _shops(hub, (domain,))[0] if domain else None
         runs = admin.history(hub, job=name, shop=shop, status=status, limit=limit, before_id=before_id)
         if as_json:
@@ -273,10 +284,10 @@ def register(main: click.Group) -> None:
 
     @jobs.command("log")
     @click.argument("run_id", type=int)
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def jobs_log(hub: Hub, run_id: int, as_json: bool) -> None:
-        """One run: what it did, its log, its files and the error-log entries it made."""
+        """One run (RUN_ID): what it did, its log, its files and the error-log entries it made."""
         try:
             d = admin.run_detail(hub, run_id)
         except LookupError as exc:
@@ -302,11 +313,13 @@ def register(main: click.Group) -> None:
 
     @jobs.command("file")
     @click.argument("run_id", type=int)
-    @click.option("--kind", type=click.Choice(["failed", "input", "output"]), default="failed", show_default=True)
-    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None)
-    @with_hub
+    @click.option("--kind", type=click.Choice(["failed", "input", "output"]), default="failed", show_default=True,
+                  help="Which of the run's files.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+                  help="Write it to this file (default: standard output).")
+    @read_only_hub
     def jobs_file(hub: Hub, run_id: int, kind: str, output: str | None) -> None:
-        """Download a run's file: the records it could not process (failed), its input or its output."""
+        """Download a run's (RUN_ID) file: the records it could not process (failed), its input or its output."""
         try:
             name, content = admin.run_file(hub, run_id, kind)
         except LookupError as exc:
@@ -320,9 +333,9 @@ def register(main: click.Group) -> None:
 
     @jobs.command("release")
     @click.argument("run_id", type=int)
-    @with_hub
+    @writing_hub
     def jobs_release(hub: Hub, run_id: int) -> None:
-        """End a run left 'running' by a node that is gone, so its job can run again."""
+        """End a run (RUN_ID) left 'running' by a node that is gone, so its job can run again."""
         from orderhub.services.jobs.manager import JobManager
 
         try:
@@ -338,7 +351,7 @@ def register(main: click.Group) -> None:
     @click.option("--param", "params", multiple=True, help="key=value for DOWNSTREAM, repeatable.")
     @click.option("--on", "trigger_on", type=click.Choice(["succeeded", "finished"]), default="succeeded",
                   show_default=True, help="After UPSTREAM succeeds, or after it ends in any way (failed too).")
-    @with_hub
+    @writing_hub
     def jobs_chain(hub: Hub, upstream: str, downstream: str, delay: str, params: tuple[str, ...],
                    trigger_on: str) -> None:
         """Run DOWNSTREAM after each successful (or each finished) run of UPSTREAM (for the same shop)."""
@@ -352,9 +365,9 @@ def register(main: click.Group) -> None:
     @jobs.command("unchain")
     @click.argument("upstream")
     @click.argument("downstream")
-    @with_hub
+    @writing_hub
     def jobs_unchain(hub: Hub, upstream: str, downstream: str) -> None:
-        """Remove a chain."""
+        """Remove a chain: DOWNSTREAM no longer runs after UPSTREAM."""
         try:
             admin.unchain(hub, upstream, downstream)
         except LookupError as exc:

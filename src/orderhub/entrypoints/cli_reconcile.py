@@ -8,8 +8,10 @@ from __future__ import annotations
 import click
 
 from orderhub.adapters.shopify.graphql import ShopifyError
+from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_support import console, print_json, table, with_hub
+from orderhub.entrypoints.cli_retries import reporting_client
+from orderhub.entrypoints.cli_support import JSON_HELP, console, print_json, read_only_hub, table, writing_hub
 from orderhub.services import reconcile as service
 
 
@@ -31,13 +33,21 @@ def _print_report(report: service.Report) -> None:
 
 
 def _run(hub: Hub, domain: str, since: str, reingest: bool, as_json: bool) -> None:
+    client = None
     try:
         when = service.parse_since(since)
-        report = service.reconcile(hub, domain, when, actor="cli", reingest=reingest)
+        with hub.db.read() as conn:
+            shop = shops.by_domain(conn, domain)
+        if shop is not None and shop.access_token:  # else reconcile says what is missing
+            client = reporting_client(shop)
+        report = service.reconcile(hub, domain, when, actor="cli", reingest=reingest, client=client)
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from None
     except ShopifyError as exc:
         raise click.ClickException(f"Shopify: {exc}") from None
+    finally:
+        if client is not None:
+            client.client.close()
     if as_json:
         print_json(report.to_json())
     else:
@@ -50,7 +60,7 @@ def _run(hub: Hub, domain: str, since: str, reingest: bool, as_json: bool) -> No
               help="How far back: a duration (6h, 2d, 90m) or an ISO 8601 time (UTC when it has no offset).")
 @click.option("--no-reingest", "no_reingest", is_flag=True,
               help="Only report missing and stale orders; do not put them in the inbox.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.option("--db", "db_url", envvar="ORDERHUB_DATABASE_URL", default=None,
               help="Database URL (default sqlite:///orderhub.db; or postgresql://...).")
 @click.pass_context
@@ -65,14 +75,15 @@ def reconcile(ctx: click.Context, domain: str | None, since: str, no_reingest: b
         return
     if not domain:
         raise click.UsageError("pass --shop DOMAIN (or a subcommand: list, show)")
-    with_hub(_run)(db_url=db_url, domain=domain, since=since, reingest=not no_reingest, as_json=as_json)
+    writing_hub(_run)(db_url=db_url, domain=domain, since=since, reingest=not no_reingest, as_json=as_json)
 
 
 @reconcile.command("list")
 @click.option("--shop", "domain", default=None, help="Only this shop.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="Show at most this many reports.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def reconcile_list(hub: Hub, domain: str | None, limit: int, as_json: bool) -> None:
     """Reconciliation reports, newest first."""
     with hub.db.read() as conn:
@@ -94,10 +105,10 @@ def _window(report: service.Report) -> str:
 
 @reconcile.command("show")
 @click.argument("reconciliation_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def reconcile_show(hub: Hub, reconciliation_id: int, as_json: bool) -> None:
-    """One report with its findings."""
+    """One report (RECONCILIATION_ID) with its findings."""
     with hub.db.read() as conn:
         report = service.get_report(conn, reconciliation_id)
     if report is None:

@@ -17,7 +17,7 @@ import click
 
 from orderhub.adapters.store import secret_rotation
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_support import F, print_json, table, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, F, print_json, read_only_hub, table, writing_hub
 
 _STDIN_TAKEN = "orderhub.secret_stdin"
 
@@ -77,8 +77,8 @@ def register(main: click.Group) -> None:
         """The keys that encrypt stored secrets (shops, destinations, subscriptions)."""
 
     @secrets_group.command("status")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def secrets_status(hub: Hub, as_json: bool) -> None:
         """How many stored secrets each key id encrypts (no secret is shown)."""
         ring = secret_rotation.key_info(hub.db)
@@ -97,7 +97,7 @@ def register(main: click.Group) -> None:
             click.echo("some values are still in clear: `orderhub secrets rotate` encrypts them")
 
     @secrets_group.command("rotate")
-    @with_hub
+    @writing_hub
     def secrets_rotate(hub: Hub) -> None:
         """Make a new key current and re-encrypt every stored secret under it, in one transaction."""
         done = secret_rotation.rotate(hub.db)

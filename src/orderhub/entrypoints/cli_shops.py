@@ -15,7 +15,7 @@ from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.cli_secrets import secret_option
-from orderhub.entrypoints.cli_support import print_json, table, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
 from orderhub.services import shop_versions
 
 
@@ -64,10 +64,10 @@ def register(main: click.Group) -> None:
     @secret_option("access-token", required=False, help="Admin API access token. Never printed.")
     @click.option("--api-version", default=None, callback=_version,
                   help=f"Admin API version (default: the newest stable one, today {newest}).")
-    @with_hub
+    @writing_hub
     def shop_add(hub: Hub, domain: str, secret: str, admin_url: str | None, access_token: str | None,
                  api_version: str | None) -> None:
-        """Add a shop (or update its credentials)."""
+        """Add a shop by its DOMAIN, e.g. my-store.myshopify.com (or update its credentials)."""
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,250}", domain.strip().lower()):
             raise click.BadParameter(f"{domain!r} is not a shop domain (e.g. my-store.myshopify.com)")
         with hub.db.write() as conn:
@@ -77,8 +77,8 @@ def register(main: click.Group) -> None:
         _warn([shop_versions.state_of(added, shop_versions.today())])
 
     @shop.command("list")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
     def shop_list(hub: Hub, as_json: bool) -> None:
         """List shops (secrets are never shown), with where each one's API version stands."""
         with hub.db.read() as conn:
@@ -107,9 +107,9 @@ def register(main: click.Group) -> None:
     @click.argument("domain")
     @click.option("--api-version", required=True, callback=_version,
                   help=f"The Admin API version to use from now on (e.g. {newest}, the newest stable one).")
-    @with_hub
+    @writing_hub
     def shop_set(hub: Hub, domain: str, api_version: str) -> None:
-        """Change a shop's settings: its Shopify Admin API version."""
+        """Change a shop's (DOMAIN) settings: its Shopify Admin API version."""
         with hub.db.write() as conn:
             changed = shops.set_api_version(conn, domain, api_version)
         if changed is None:
@@ -123,15 +123,18 @@ def register(main: click.Group) -> None:
     @click.argument("domain")
     @click.option("--address", required=True, help="Public URL of orderhub's /webhooks/shopify.")
     @click.option("--topic", "topics", multiple=True, help="Topic to subscribe (default: all supported).")
-    @with_hub
+    @writing_hub
     def shop_subscribe(hub: Hub, domain: str, address: str, topics: tuple[str, ...]) -> None:
-        """Subscribe the shop's webhooks to orderhub through the Admin API."""
+        """Subscribe a shop's (DOMAIN) webhooks to orderhub through the Admin API."""
         from orderhub.adapters.shopify import subscriptions
         from orderhub.adapters.shopify.webhooks import SUPPORTED_TOPICS
         from orderhub.services.jobs.import_orders import admin_client
 
         found = _shop(hub, domain)
-        client = admin_client(found)
+        try:
+            client = admin_client(found)
+        except ValueError as exc:  # no access token, or a version Shopify does not know
+            raise click.ClickException(str(exc)) from None
         for topic in topics or sorted(t for t in SUPPORTED_TOPICS if "redact" not in t and "data_request" not in t):
-            result = subscriptions.subscribe(client, topic, address)
+            result = subscriptions.subscribe(client, topic, address)  # Shopify's failures: one line (cli_errors)
             click.echo(f"{topic:32} {result['status']}")

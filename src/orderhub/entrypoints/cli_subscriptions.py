@@ -10,9 +10,9 @@ import click
 from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.bootstrap import Hub
+from orderhub.entrypoints.cli_support import JSON_HELP, read_only_hub, writing_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
-from orderhub.entrypoints.cli_support import with_hub
 
 
 @click.group()
@@ -33,7 +33,7 @@ def subscription() -> None:
 @click.option("--timeout", "timeout_seconds", type=float, default=None,
               help=f"Seconds to wait for the subscriber (default {subscription_store.DEFAULTS['timeout_seconds']:g}).")
 @click.option("--description", default=None, help="What this subscriber is (shown in lists).")
-@with_hub
+@writing_hub
 def subscription_add(hub: Hub, url: str, events: str, rate_per_second: float | None, max_attempts: int | None,
                      timeout_seconds: float | None, description: str | None) -> None:
     """Send events matching --events to URL, signed as Standard Webhooks. Prints the signing secret once."""
@@ -52,8 +52,8 @@ def subscription_add(hub: Hub, url: str, events: str, rate_per_second: float | N
 
 
 @subscription.command("list")
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def subscription_list(hub: Hub, as_json: bool) -> None:
     """List subscriptions (secrets masked)."""
     with hub.db.read() as conn:
@@ -78,27 +78,29 @@ def _set_enabled(hub: Hub, subscription_id: int, enabled: bool) -> None:
 
 @subscription.command("disable")
 @click.argument("subscription_id", type=int)
-@with_hub
+@writing_hub
 def subscription_disable(hub: Hub, subscription_id: int) -> None:
-    """Stop sending to a subscriber; events from now on are not queued for it."""
+    """Stop sending to a subscriber (SUBSCRIPTION_ID); events from now on are not queued for it."""
     _set_enabled(hub, subscription_id, False)
 
 
 @subscription.command("enable")
 @click.argument("subscription_id", type=int)
-@with_hub
+@writing_hub
 def subscription_enable(hub: Hub, subscription_id: int) -> None:
-    """Resume sending to a subscriber."""
+    """Resume sending to a subscriber (SUBSCRIPTION_ID)."""
     _set_enabled(hub, subscription_id, True)
 
 
 @subscription.command("deliveries")
 @click.option("--subscription", "subscription_id", type=int, default=None, help="Only this subscription.")
-@click.option("--status", type=click.Choice(subscription_store.DELIVERY_STATUSES), default=None)
+@click.option("--status", type=click.Choice(subscription_store.DELIVERY_STATUSES), default=None,
+              help="Only deliveries in this status.")
 @click.option("--order", "order_id", type=int, default=None, help="Only events of this order (orderhub id).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--json", "as_json", is_flag=True)
-@with_hub
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="Show at most this many deliveries.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
 def subscription_deliveries(hub: Hub, subscription_id: int | None, status: str | None, order_id: int | None,
                             limit: int, as_json: bool) -> None:
     """The delivery log, newest first: event, status, attempts and the subscriber's last answer."""

@@ -9,7 +9,7 @@ import click
 
 from orderhub.adapters.store import console_users
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_support import table, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, utc_time, writing_hub
 from orderhub.services.console import accounts
 from orderhub.services.console.accounts import AccountError
 
@@ -41,30 +41,34 @@ def register(main: click.Group) -> None:
     @click.option("--role", type=ROLE, default="viewer", show_default=True,
                   help="viewer reads; operator also acts on orders, jobs and errors; admin also configures.")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input's first line.")
-    @with_hub
+    @writing_hub
     def user_add(hub: Hub, username: str, role: str, password_stdin: bool) -> None:
-        """Add a user who signs in to the console with a password (at least 12 characters)."""
+        """Add a user (USERNAME) who signs in to the console with a password (at least 12 characters)."""
         password = _password(password_stdin)
         _do(lambda: accounts.add_user(hub.db, username, password, role))
         click.echo(f"added {accounts.check_username(username)} ({role})")
 
     @user.command("list")
-    @with_hub
-    def user_list(hub: Hub) -> None:
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
+    def user_list(hub: Hub, as_json: bool) -> None:
         """Every user, with role, state and last sign-in."""
         with hub.db.read() as conn:
             rows = console_users.all_users(conn)
+        if as_json:
+            print_json([{"username": r.username, "role": r.role, "disabled_at": r.disabled_at,
+                         "last_sign_in_at": r.last_sign_in_at, "created_at": r.created_at} for r in rows])
+            return
         table("Console users", ["username", "role", "state", "last sign-in (UTC)", "added (UTC)"], [
             [r.username, r.role, "disabled" if r.disabled_at else "active",
-             r.last_sign_in_at.strftime("%Y-%m-%d %H:%M") if r.last_sign_in_at else "never",
-             r.created_at.strftime("%Y-%m-%d %H:%M")] for r in rows])
+             utc_time(r.last_sign_in_at) or "never", utc_time(r.created_at)] for r in rows])
 
     @user.command("password")
     @click.argument("username")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input's first line.")
-    @with_hub
+    @writing_hub
     def user_password(hub: Hub, username: str, password_stdin: bool) -> None:
-        """Set a new password (the user is signed out everywhere)."""
+        """Set a new password for USERNAME (the user is signed out everywhere)."""
         password = _password(password_stdin)
         _do(lambda: accounts.set_password(hub.db, username, password))
         click.echo(f"password of {username} changed; its sessions ended")
@@ -72,24 +76,24 @@ def register(main: click.Group) -> None:
     @user.command("role")
     @click.argument("username")
     @click.argument("role", type=ROLE)
-    @with_hub
+    @writing_hub
     def user_role(hub: Hub, username: str, role: str) -> None:
-        """Give a user another role."""
+        """Give a user (USERNAME) another ROLE."""
         _do(lambda: accounts.set_role(hub.db, username, role))
         click.echo(f"{username} is now {role}")
 
     @user.command("disable")
     @click.argument("username")
-    @with_hub
+    @writing_hub
     def user_disable(hub: Hub, username: str) -> None:
-        """Stop a user signing in, and sign them out everywhere."""
+        """Stop a user (USERNAME) signing in, and sign them out everywhere."""
         _do(lambda: accounts.set_disabled(hub.db, username, True))
         click.echo(f"{username} disabled; its sessions ended")
 
     @user.command("enable")
     @click.argument("username")
-    @with_hub
+    @writing_hub
     def user_enable(hub: Hub, username: str) -> None:
-        """Let a disabled user sign in again."""
+        """Let a disabled user (USERNAME) sign in again."""
         _do(lambda: accounts.set_disabled(hub.db, username, False))
         click.echo(f"{username} enabled")

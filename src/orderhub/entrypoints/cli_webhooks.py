@@ -17,7 +17,7 @@ from orderhub.adapters.shopify.graphql import ShopifyError
 from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
 from orderhub.domain.jobs import CATEGORY_CODES
-from orderhub.entrypoints.cli_support import print_json, table, with_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, print_json, table, writing_hub
 from orderhub.services import webhook_categories
 from orderhub.services.webhook_categories import TopicState
 
@@ -52,11 +52,11 @@ def register(main: click.Group) -> None:
     @click.option("--address", default=None,
                   help="Public URL of orderhub's /webhooks/shopify (required with --subscribe; otherwise the "
                        "address to compare with).")
-    @click.option("--json", "as_json", is_flag=True)
-    @with_hub
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @writing_hub
     def jobs_webhooks(hub: Hub, code: str, domain: str, do_subscribe: bool, do_unsubscribe: bool,
                       address: str | None, as_json: bool) -> None:
-        """A category's Shopify webhook subscriptions for a shop: their state, or subscribe / unsubscribe them."""
+        """A CATEGORY's Shopify webhook subscriptions for a shop: their state, or subscribe / unsubscribe them."""
         if do_subscribe and do_unsubscribe:
             raise click.UsageError("use --subscribe or --unsubscribe, not both")
         if do_subscribe and not address:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -58,6 +59,8 @@ def test_a_completed_order_is_fed_transformed_and_invoiced_once(hub: Hub, scene:
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.startswith(f"order id {oid}: invoiced, invoice {row.sid} at store SVA32 as order 1993")
     assert "invoice" in shown.stdout and "created" in shown.stdout and "201" in shown.stdout
+    as_json = CliRunner().invoke(main, ["invoicing", "show", str(oid), "--json", "--db", hub.settings.database_url])
+    assert orjson.loads(as_json.stdout)["sid"] == row.sid
 
     # Nothing is fed, transformed or sent again.
     _, stats = run_job(hub, "feed-completed-orders", None, {})

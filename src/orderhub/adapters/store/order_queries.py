@@ -80,29 +80,54 @@ def count_orders(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(orders)).scalar_one())
 
 
+def _matching(conn: Connection, ref: str, shop: str | None, *, limit: int) -> list[int]:
+    """Orders whose Shopify id or name is ``ref`` or, failing that, whose name is ``#ref`` (``1003``
+    finds ``#1003``, as people write order numbers either way)."""
+    in_shop = () if not shop else (orders.c.shop_id == select(shops.c.id).where(
+        shops.c.domain == shop.lower()).scalar_subquery(),)
+    tries = [or_(orders.c.shopify_id == ref, orders.c.name == ref)]
+    if not ref.startswith("#"):
+        tries.append(orders.c.name == f"#{ref}")
+    for where in tries:
+        ids = [int(r.id) for r in conn.execute(select(orders.c.id).where(*in_shop, where).limit(limit))]
+        if ids:
+            return ids
+    return []
+
+
 def find_order_id(conn: Connection, ref: str, shop: str | None = None) -> int | None:
-    """An order by orderhub id, or by Shopify id / name (``#1001``) within a shop."""
-    if shop:
-        shop_id = select(shops.c.id).where(shops.c.domain == shop.lower()).scalar_subquery()
-        row = conn.execute(select(orders.c.id).where(
-            orders.c.shop_id == shop_id, or_(orders.c.shopify_id == ref, orders.c.name == ref))).first()
-        return None if row is None else int(row.id)
-    if ref.isdigit() and len(ref) < 16:
+    """An order by orderhub id, or by Shopify id or name, within a shop when one is given; the name
+    with or without ``#`` (``#1001`` or ``1001``). None when nothing, or several shops' orders, match.
+
+    The one look-up the CLI, the API and the console share.
+    """
+    ref = ref.strip()
+    if not ref:
+        return None
+    if not shop and ref.isdigit() and len(ref) < 16:
         row = conn.execute(select(orders.c.id).where(orders.c.id == int(ref))).first()
         if row is not None:
             return int(row.id)
-    rows = conn.execute(select(orders.c.id).where(or_(orders.c.shopify_id == ref, orders.c.name == ref))
-                        .limit(2)).all()
-    return int(rows[0].id) if len(rows) == 1 else None
+    found = _matching(conn, ref, shop, limit=2)
+    return found[0] if len(found) == 1 else None
+
+
+def count_matching(conn: Connection, ref: str, shop: str | None = None) -> int:
+    """How many orders ``ref`` names as a Shopify id or name (more than one: give the shop or the orderhub id)."""
+    return len(_matching(conn, ref.strip(), shop, limit=100))
 
 
 def require_order_id(conn: Connection, ref: str, shop: str | None = None) -> int:
-    """Like :func:`find_order_id`, but a missing order is a LookupError that says how to find one."""
+    """Like :func:`find_order_id`, but a missing or ambiguous order is a LookupError that says what to give."""
     order_id = find_order_id(conn, ref, shop)
-    if order_id is None:
-        raise LookupError(f"no order {ref}" + (f" in {shop}" if shop else "") +
-                          "; list them with `orderhub orders list`")
-    return order_id
+    if order_id is not None:
+        return order_id
+    many = count_matching(conn, ref, shop)
+    if many > 1:
+        raise LookupError(f"{many} orders (in different shops) are named or numbered {ref}; give the shop "
+                          "(--shop) or the orderhub id")
+    raise LookupError(f"no order {ref}" + (f" in {shop}" if shop else "") +
+                      "; list them with `orderhub orders list`")
 
 
 def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:

@@ -50,12 +50,14 @@ HubDep = Annotated[Hub, Depends(hub_of)]
 
 @router.get("/orders/{ref}")
 def show_order(ref: str, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
-    """By orderhub id, or by Shopify id or name (``#1001``) — add ``?shop=`` when several shops share it."""
+    """By orderhub id, or by Shopify id or name (``#1001`` or ``1001``) — add ``?shop=`` when several shops
+    share it."""
     with hub.db.read() as conn:
-        order_id = order_queries.find_order_id(conn, ref, shop)
-        order = None if order_id is None else order_queries.get_order(conn, order_id)
-    if order is None:
-        raise HTTPException(404, f"no order {ref!r}" + (f" in shop {shop}" if shop else ""))
+        try:
+            order = order_queries.get_order(conn, order_queries.require_order_id(conn, ref, shop))
+        except LookupError as exc:
+            raise HTTPException(404, str(exc).strip("'\"")) from None
+    assert order is not None
     return order
 
 

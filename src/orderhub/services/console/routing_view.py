@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import order_queries, routing_store
 from orderhub.adapters.store.schema import orders, routing_runs
@@ -376,12 +376,10 @@ def find_order(conn: Connection, ref: str) -> int:
     ref = ref.strip()
     if not ref:
         raise LookupError("give an order number (#1001), its Shopify id or its orderhub id")
-    for candidate in (ref,) if ref.startswith("#") else (ref, f"#{ref}"):
-        found = order_queries.find_order_id(conn, candidate)
-        if found is not None:
-            return found
-    many = conn.execute(select(func.count()).select_from(orders).where(
-        or_(orders.c.name.in_([ref, f"#{ref.lstrip('#')}"]), orders.c.shopify_id == ref))).scalar_one()
+    found = order_queries.find_order_id(conn, ref)
+    if found is not None:
+        return found
+    many = order_queries.count_matching(conn, ref)
     if many > 1:
         raise LookupError(f"{many} orders (in different shops) are named or numbered {ref}; "
                           "give the orderhub id instead")

@@ -11,8 +11,8 @@ def add_cli(simulate_group: click.Group) -> click.Command:
     """Add the ``payments`` command to ``simulate_group``; returns the command."""
 
     @simulate_group.command("payments")
-    @click.option("--host", default="127.0.0.1", show_default=True)
-    @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
     @click.option("--api-key", default=DEFAULT_API_KEY, show_default=True,
                   help="The secret key clients send as 'Authorization: Bearer <key>'.")
     @click.option("--rate-limit", default=DEFAULT_RATE, show_default=True, type=float,

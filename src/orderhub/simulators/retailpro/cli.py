@@ -17,8 +17,8 @@ def add_cli(simulate_group: click.Group) -> click.Command:
     """Add the ``retailpro`` command to ``simulate_group``; returns the command."""
 
     @simulate_group.command("retailpro")
-    @click.option("--host", default="127.0.0.1", show_default=True)
-    @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="Port to listen on.")
     @click.option("--user", default=DEFAULT_USER, show_default=True, help="The Prism user name (usr).")
     @click.option("--password", default=DEFAULT_PASSWORD, show_default=True, help="The Prism password (pwd).")
     @click.option("--workstation", default=DEFAULT_WORKSTATION, show_default=True,

@@ -47,6 +47,8 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
+    # One token per name, so `orderhub token revoke NAME` means exactly one (revoked ones keep theirs).
+    Index("ix_api_tokens_name", "name", unique=True),
 )
 
 # Every inbound message, stored before it is acknowledged.
