@@ -51,7 +51,7 @@ def test_a_typo_in_db_is_refused_for_reading_and_for_writing(tmp_path: Path) -> 
 
 def test_migrate_creates_then_every_command_works(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    assert CliRunner().invoke(main, ["migrate", "--db", url]).output.startswith("database at revision ")
+    assert CliRunner().invoke(main, ["migrate", "--db", url]).stdout.startswith("database at revision ")
     assert CliRunner().invoke(main, ["orders", "list", "--json", "--db", url]).output == "[]\n"
 
 

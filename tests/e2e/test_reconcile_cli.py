@@ -34,7 +34,7 @@ cli_reconcile.register(root)
 def cli(db_url: str, *args: str) -> str:
     result = CliRunner().invoke(root, [*args, "--db", db_url], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # progress goes to standard error, apart from what the command prints
 
 
 def cli_fails(db_url: str, *args: str) -> str:

@@ -19,6 +19,7 @@ from orderhub.entrypoints import (
     cli_invoicing,
     cli_jobs,
     cli_oms,
+    cli_progress,
     cli_reconcile,
     cli_routing,
     cli_secrets,
@@ -76,7 +77,7 @@ def migrate_cmd(ctx: click.Context, db_url: str | None) -> None:
     hub = build(settings)
     try:
         before = migrate.current_revision(hub.db)
-        migrate.upgrade(hub.db)
+        cli_progress.upgrade_database(hub.db)
         after = migrate.current_revision(hub.db)
         click.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
     except SecretKeyError as exc:
@@ -129,6 +130,10 @@ def worker_cmd(hub: Hub, processors: int, deliver: bool, schedule: bool) -> None
 
     secret_rotation.check(hub.db)
     Worker(hub, processors=processors, deliver=deliver, schedule=schedule).start().wait()
+
+
+# A retry is queued here and done by a worker: say so, or the entry seems to stay put.
+_WORKER_FINISHES = "; a running worker (orderhub worker, or orderhub serve) processes it"
 
 
 # -- error log -------------------------------------------------------------------------------------
@@ -230,7 +235,7 @@ def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None
         if entry_ids or payload_file:
             raise click.UsageError("--all-matching takes filters, not ids or --payload")
         ids = service.retry_many(hub.db, _make_filter(**flt))
-        click.echo(f"retrying {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}")
+        click.echo(f"retrying {len(ids)} entr{'y' if len(ids) == 1 else 'ies'}{_WORKER_FINISHES}")
         return
     if not entry_ids:
         raise click.UsageError("give entry ids, or --all-matching with filters")
@@ -242,7 +247,7 @@ def errors_retry(hub: Hub, entry_ids: tuple[int, ...], payload_file: Path | None
             service.retry(hub.db, entry_id, payload, settings=hub.settings)
         except (LookupError, service.NotRetryable) as exc:
             raise click.ClickException(str(exc).strip("'\"")) from None
-        click.echo(f"error {entry_id}: retrying" + (" with the new payload" if payload else ""))
+        click.echo(f"error {entry_id}: retrying" + (" with the new payload" if payload else "") + _WORKER_FINISHES)
 
 
 @errors.command("dismiss")

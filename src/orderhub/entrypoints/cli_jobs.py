@@ -14,6 +14,7 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.errors import message
 from orderhub.domain.jobs import CATEGORY_CODES, FREQUENCIES, MissedPolicy, parse_duration, parse_start
+from orderhub.entrypoints import cli_progress
 from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
 from orderhub.services.jobs import admin
 
@@ -155,7 +156,7 @@ def register(main: click.Group) -> None:
 
         shop = _shops(hub, (domain,))[0] if domain else None
         try:
-            result = JobManager(hub).run_now(name, shop, _params(params))
+            result = JobManager(hub).run_now(name, shop, _params(params), progress=[cli_progress.terminal()])
         except (JobBusy, *CHANGE_ERRORS) as exc:
             raise _fail(exc) from None
         if as_json:

@@ -10,6 +10,7 @@ import click
 from orderhub.adapters.shopify.graphql import ShopifyError
 from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
+from orderhub.entrypoints import cli_progress
 from orderhub.entrypoints.cli_retries import reporting_client
 from orderhub.entrypoints.cli_support import JSON_HELP, console, print_json, read_only_hub, table, writing_hub
 from orderhub.services import reconcile as service
@@ -40,7 +41,9 @@ def _run(hub: Hub, domain: str, since: str, reingest: bool, as_json: bool) -> No
             shop = shops.by_domain(conn, domain)
         if shop is not None and shop.access_token:  # else reconcile says what is missing
             client = reporting_client(shop)
-        report = service.reconcile(hub, domain, when, actor="cli", reingest=reingest, client=client)
+        with cli_progress.reporting(f"reconcile {domain}") as progress:
+            report = service.reconcile(hub, domain, when, actor="cli", reingest=reingest, client=client,
+                                       progress=progress)
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from None
     except ShopifyError as exc:

@@ -32,6 +32,9 @@ READ_ELSEWHERE: tuple[Variable, ...] = (
     Variable("ORDERHUB_JOB_MODULES", "comma-separated Python modules", "unset",
              "Modules of your own that register jobs (they call orderhub.services.jobs.registry.register when "
              "imported); imported with orderhub's own job modules.", "orderhub.services.jobs.registry"),
+    Variable("ORDERHUB_DEBUG", "flag (1, true, yes)", "unset",
+             "The orderhub command shows the full traceback of a failure instead of one line, as --debug does.",
+             "orderhub.entrypoints.cli"),
 )
 
 _UNITS = (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024))

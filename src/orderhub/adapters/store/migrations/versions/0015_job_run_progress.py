@@ -1,7 +1,7 @@
 """job_run_progress: a running job's progress on its run (done of total units, and when it was written)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-08 09:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import orderhub.adapters.store.types
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
