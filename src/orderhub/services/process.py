@@ -28,6 +28,7 @@ from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import deliveries, job_state
 from orderhub.adapters.store.shops import by_id
 from orderhub.clock import utcnow
+from orderhub.domain import money
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Freshness, OrderStatus, Refund
 from orderhub.domain.validation import validate_order
@@ -99,9 +100,11 @@ def handle(conn: Connection, row: Any) -> Result:
         # Payment status itself comes with the order's own versions (orders/paid, orders/updated);
         # the transaction is kept on the order's timeline, for the audit of who paid what when.
         txn = translate.transaction(payload)
+        currency = txn.currency or store.order_currency(conn, row.shop_id, txn.order_id)
         store.add_order_event(conn, row.shop_id, txn.order_id, row.id, "transaction", {
-            "transaction_id": txn.shopify_id, "kind": txn.kind, "status": txn.status, "amount": str(txn.amount),
-            "currency": txn.currency, "gateway": txn.gateway, "at": txn.created_at.isoformat()})
+            "transaction_id": txn.shopify_id, "kind": txn.kind, "status": txn.status,
+            "amount": money.show(txn.amount, currency), "currency": txn.currency, "gateway": txn.gateway,
+            "at": txn.created_at.isoformat()})
         return Result("applied", ("order.transaction", txn))
     if topic in ("products/create", "products/update"):
         product = translate.product(payload)
@@ -331,9 +334,12 @@ class Processor:
         now = utcnow()
         ev_id = event_id(row.identity, row.shop_id)
         kind, data = event
+        # Amounts of a record that does not carry its currency (a refund, a transaction) are the order's.
+        currency = getattr(data, "currency", None) or store.order_currency(conn, row.shop_id,
+                                                                           getattr(data, "order_id", None))
         body = store.to_json({
             "id": ev_id, "type": kind, "shop": self._domain(conn, row.shop_id), "source_topic": row.topic,
-            "occurred_at": sent_at(row).isoformat(), "data": data})
+            "occurred_at": sent_at(row).isoformat(), "data": data}, currency)
         for dest in http:  # unique per (destination, inbox record): a reprocessed record is not sent twice
             upsert(conn, deliveries, dict(
                 destination_id=dest.id, inbox_id=row.id, event_id=ev_id, topic=kind, payload=body,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,10 +16,14 @@ from sqlalchemy import Connection, insert
 
 from orderhub.adapters.store.schema import outbox
 from orderhub.clock import utcnow
+from orderhub.domain import money
 
 
 @dataclass(frozen=True)
 class Event:
+    """``payload`` may hold Decimal amounts: they are written as :func:`orderhub.domain.money.to_json`
+    shows them, in the ``currency`` beside them (so a payload with amounts carries its currency)."""
+
     event_type: str
     payload: dict[str, Any]
     ordering_key: str  # events with one key (one order) are delivered in the order written
@@ -28,8 +31,6 @@ class Event:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     raise TypeError(f"cannot put {type(value).__name__} in an event")
@@ -37,7 +38,7 @@ def _default(value: Any) -> Any:
 
 def _row(e: Event, now: datetime) -> dict[str, Any]:
     return {"event_type": e.event_type, "ordering_key": e.ordering_key, "order_id": e.order_id,
-            "payload": orjson.dumps(e.payload, default=_default).decode(), "created_at": now}
+            "payload": orjson.dumps(money.to_json(e.payload, None), default=_default).decode(), "created_at": now}
 
 
 def add(conn: Connection, event_type: str, payload: dict[str, Any], *, ordering_key: str,
