@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import orjson
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from orderhub.adapters.payments import PaymentGateway
 from orderhub.adapters.shopify import translate
 from orderhub.adapters.store.order_store import to_json
 from orderhub.domain import money
@@ -105,3 +108,22 @@ def test_an_outbound_order_event_shows_its_amounts_in_the_order_currency() -> No
     assert data["items"][0]["price"] == "1500" and data["items"][0]["total_discount"] == "150"
     assert data["shipping_lines"][0]["discounted_price"] == "500"
     assert data["discount_applications"][0]["value"] == "10"
+
+
+@pytest.mark.parametrize("amount, currency, sent", [(Decimal("23.8000"), "EUR", "23.80"),
+                                                    (Decimal("1500.0000"), "JPY", "1500"),
+                                                    (Decimal("1.25"), "KWD", "1.250")])
+def test_the_payment_gateway_is_asked_for_the_amount_in_its_currency_decimals(amount: Decimal, currency: str,
+                                                                               sent: str) -> None:
+    """An order total as PostgreSQL's NUMERIC(20,4) gives it back is authorized as its currency writes it."""
+    bodies: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(orjson.loads(request.content))
+        return httpx.Response(200, json={"id": "auth_1", "status": "authorized", "amount": sent,
+                                         "currency": currency, "reference": "#1001"})
+
+    with PaymentGateway("http://gateway.test", "key", client=httpx.Client(transport=httpx.MockTransport(answer))
+                        ) as gateway:
+        gateway.authorize("#1001", amount, currency, idempotency_key="k-1")
+    assert bodies == [{"amount": sent, "currency": currency, "reference": "#1001"}]
