@@ -13,6 +13,8 @@ from orderhub.services.jobs.registry import register
 calls: list[dict[str, Any]] = []
 gate = threading.Event()  # the blocking job waits for it
 started = threading.Event()
+progress_gate = threading.Event()  # the progress job waits for it, a part of the way through
+progress_reported = threading.Event()
 lock = threading.Lock()
 
 
@@ -37,6 +39,17 @@ def blocking(ctx: JobContext) -> dict[str, Any]:
     return {}
 
 
+def progressing(ctx: JobContext) -> dict[str, Any]:
+    """Reports 3 of 10 orders done, waits for the test's gate, then does the other 7."""
+    ctx.progress.total(10, "orders")
+    ctx.progress.advance(3)
+    progress_reported.set()
+    while not progress_gate.wait(0.02):
+        ctx.check()
+    ctx.progress.advance(7)
+    return {"read": 10, "processed": 10}
+
+
 def sleeping(ctx: JobContext) -> dict[str, Any]:
     """Takes a moment, so that overlapping runs across processes would show."""
     time.sleep(float(ctx.params.get("seconds") or 0.3))
@@ -52,6 +65,8 @@ def register_all() -> None:
                         min_interval_seconds=1, policy=Policy(max_retries=0)), counting)
     register(Definition("test-block", "misc", "blocks until released", per_shop=False, min_interval_seconds=1,
                         policy=Policy(max_retries=0, timeout_seconds=3600)), blocking)
+    register(Definition("test-progress", "misc", "reports its progress", per_shop=False, min_interval_seconds=1,
+                        policy=Policy(max_retries=0, timeout_seconds=3600)), progressing)
     register(Definition("test-sleep", "misc", "sleeps a moment", per_shop=False, min_interval_seconds=1,
                         params=(Param("seconds"),), policy=Policy(max_retries=0, missed=MissedPolicy.SKIP)),
              sleeping)

@@ -1,11 +1,18 @@
-"""Settings read from the environment (``ORDERHUB_*``), with sensible embedded defaults."""
+"""Settings read from the environment (``ORDERHUB_*``), with sensible embedded defaults.
+
+Each field of :class:`Settings` says which variable sets it, how the text is read and what it
+means (dataclass field metadata, see :func:`setting`). :meth:`Settings.from_env` is driven by
+that, and so is the settings reference of the documentation, so the two cannot disagree.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SQLITE_PATH = Path("orderhub.db")
 
@@ -42,8 +49,7 @@ def _networks(name: str) -> tuple[str, ...]:
 
 
 SMTP_TLS_MODES = ("starttls", "required", "ssl", "off")
-
-
+SECURE_COOKIE_MODES = ("auto", "always", "never")
 OPEN_ENDPOINTS = ("metrics", "docs")
 
 
@@ -63,158 +69,207 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class Reader:
+    """How one variable's text becomes a setting: ``read(variable name, field default)``, and what
+    kind of value the reference says it takes."""
+
+    read: Callable[[str, Any], Any]
+    kind: str
+    choices: tuple[str, ...] = ()
+
+
+TEXT = Reader(lambda name, default: os.environ.get(name) or default, "text")
+INT = Reader(_int, "integer")
+FLOAT = Reader(_float, "number")
+UPPER = Reader(lambda name, default: os.environ.get(name, default).upper(), "text (case-insensitive)")
+NETWORKS = Reader(lambda name, _default: _networks(name), "comma-separated addresses or networks")
+# ORDERHUB_LOG_FORMAT=json (the default) logs JSON lines; any other value logs plain text.
+LOG_FORMAT = Reader(lambda name, _default: os.environ.get(name, "json").lower() == "json", "json or text")
+
+
+def choice(choices: tuple[str, ...]) -> Reader:
+    return Reader(lambda name, default: _choice(name, default, choices), "one of", choices)
+
+
+def names(choices: tuple[str, ...]) -> Reader:
+    return Reader(lambda name, _default: _names(name, choices), "comma-separated, any of", choices)
+
+
+def setting(env: str | None, description: str, reader: Reader = TEXT, *, default: Any = MISSING,
+            default_factory: Any = MISSING, repr: bool = True, shown_default: str | None = None) -> Any:
+    """A Settings field set by the variable ``env`` (None: not from the environment), read by
+    ``reader``; ``description`` is its one line in the reference. ``shown_default`` is the
+    default as the variable spells it, where that differs from the field's value."""
+    metadata = {"env": env, "description": description, "reader": reader, "shown_default": shown_default}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, repr=repr, metadata=metadata)
+    return field(default=default, repr=repr, metadata=metadata)
+
+
+@dataclass(frozen=True)
 class Settings:
-    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    # Largest webhook body accepted; Shopify payloads are far below this.
-    max_webhook_bytes: int = 5 * 1024 * 1024
-    # Largest body of any other request (API, console forms) before its sender is known; a
-    # signed-in console user may post up to 4 x max_webhook_bytes (the error log's payload editor).
-    max_request_bytes: int = 1024 * 1024
-    # Request bodies the process holds at once, all doors together: past it, requests get 503
-    # with Retry-After instead of being buffered (a crowd of slow bodies cannot exhaust memory).
-    max_body_bytes_in_flight: int = 64 * 1024 * 1024
-    # A body must arrive within body_timeout_seconds plus its size at body_min_bytes_per_second,
-    # or the request gets 408 and the connection is closed (slow "slowloris" senders).
-    body_timeout_seconds: float = 10.0
-    body_min_bytes_per_second: int = 128 * 1024
-    # A connection's first request head must be complete within this many seconds (408, closed).
-    head_timeout_seconds: float = 10.0
-    # `orderhub serve`: open connections at most (past it uvicorn answers 503), seconds an idle
-    # keep-alive connection stays open, and largest request head (h11; httptools has its own).
-    max_connections: int = 1024
-    keep_alive_seconds: int = 5
-    max_header_bytes: int = 16 * 1024
-    # SQLite durability: FULL fsyncs every commit (durable across power loss).
-    sqlite_synchronous: str = "FULL"
-    # Inbox group commit: how many webhooks one transaction may carry.
-    inbox_batch_max: int = 256
-    # Records per processor transaction; 0 picks 25 on SQLite (short write locks, so webhooks are
-    # not kept waiting) and 100 on PostgreSQL.
-    worker_batch_size: int = 0
-    # How long a claimed record stays owned by a worker before others may take it.
-    lease_seconds: float = 60.0
-    # Default retry policy for destinations created without explicit values.
-    max_attempts: int = 8
-    backoff_base_seconds: float = 1.0
-    backoff_max_seconds: float = 300.0
-    poll_overlap_seconds: int = 300
-    # A payment gateway for orders whose channel did not take the payment (unset: such orders
-    # wait until the channel reports them paid). The key is never logged.
-    payment_gateway_url: str | None = None
-    payment_gateway_key: str | None = field(default=None, repr=False)
-    # Orders per placement transaction (each workflow step commits once per batch).
-    placement_batch_size: int = 200
-    log_level: str = "INFO"
-    log_json: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
-    # SFTP server of a retailer's file exchange (batch jobs). The host key is always checked,
-    # against the known_hosts file and/or the pinned fingerprint ("SHA256:..." as ssh-keygen -lf
-    # prints it). Passphrase and password are never logged.
-    sftp_host: str | None = None
-    sftp_port: int = 22
-    sftp_user: str | None = None
-    sftp_key_file: str | None = None
-    sftp_key_passphrase: str | None = field(default=None, repr=False)
-    sftp_password: str | None = field(default=None, repr=False)
-    sftp_known_hosts: str | None = None
-    sftp_host_key_sha256: str | None = None
-    # SMTP server for reports and digests. smtp_tls: starttls (when offered), required, ssl
-    # (implicit TLS, SMTPS) or off. smtp_port 0 picks 465 for ssl, 25 for off, 587 otherwise.
-    # smtp_ca_file trusts one more CA (e.g. a private one). The password is never logged.
-    smtp_host: str | None = None
-    smtp_port: int = 0
-    smtp_user: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)
-    smtp_tls: str = "starttls"
-    smtp_from: str | None = None
-    smtp_ca_file: str | None = None
-    # Retail Pro (Prism) that invoices completed orders: its base URL, the user the jobs sign in
-    # as, and the workstation the session is seated at. The password is never logged.
-    retailpro_url: str | None = None
-    retailpro_user: str | None = None
-    retailpro_password: str | None = field(default=None, repr=False)
-    retailpro_workstation: str | None = None
-    retailpro_timeout: float = 30.0
-    # The web console: a session ends after this many hours without a request (and at the
-    # latest after console_session_max_hours); cookies are Secure unless served over plain
-    # HTTP on a loopback address ("auto"), or always / never.
-    console_session_hours: float = 8.0
-    console_session_max_hours: float = 24.0
-    console_secure_cookies: str = "auto"
-    # Endpoints that answer without a credential: "metrics" (/metrics), "docs" (/openapi.json, /api/docs).
-    # Closed by default: they need an API token (or, for the docs, a console session).
-    open_endpoints: frozenset[str] = frozenset()
-    # A Shopify delivery whose X-Shopify-Triggered-At is further from now than this is refused as a
-    # possible replay (Shopify retries for hours, not days); 0 turns the check off.
-    webhook_max_age_seconds: float = 86400.0
-    # Argon2 password checks at once in one process (each takes ~64 MiB): a burst waits its turn.
-    console_password_checks: int = 2
-    # Proxies (addresses or networks) whose X-Forwarded-For names the client; without any, the
-    # peer address is the client, whatever the header says.
-    trusted_proxies: tuple[str, ...] = ()
-    # Keys that encrypt the stored shop, destination and subscription secrets: ORDERHUB_SECRET_KEY
-    # (comma-separated base64 keys, the first encrypts) or a key file (default: beside a SQLite
-    # database, created 0600 on first use). See adapters/store/secrets.py. Never logged.
-    secret_key: str | None = field(default=None, repr=False)
-    secret_key_file: str | None = None
+    database_url: str = setting(
+        "ORDERHUB_DATABASE_URL", "SQLAlchemy URL of the database: a SQLite file (the embedded default) "
+        "or PostgreSQL (postgresql+psycopg://...).", default=f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    max_webhook_bytes: int = setting(
+        "ORDERHUB_MAX_WEBHOOK_BYTES", "Largest webhook body accepted; Shopify payloads are far below this.",
+        INT, default=5 * 1024 * 1024)
+    max_request_bytes: int = setting(
+        "ORDERHUB_MAX_REQUEST_BYTES", "Largest body of any other request (API, console forms) before its "
+        "sender is known; a signed-in console user may post up to 4 x the webhook limit (the error log's "
+        "payload editor).", INT, default=1024 * 1024)
+    max_body_bytes_in_flight: int = setting(
+        "ORDERHUB_MAX_BODY_BYTES_IN_FLIGHT", "Request bodies the process holds at once, all doors together: "
+        "past it, requests get 503 with Retry-After instead of being buffered (a crowd of slow bodies cannot "
+        "exhaust memory).", INT, default=64 * 1024 * 1024)
+    body_timeout_seconds: float = setting(
+        "ORDERHUB_BODY_TIMEOUT_SECONDS", "A body must arrive within this many seconds plus its size at "
+        "ORDERHUB_BODY_MIN_BYTES_PER_SECOND, or the request gets 408 and the connection is closed "
+        "(slow \"slowloris\" senders).", FLOAT, default=10.0)
+    body_min_bytes_per_second: int = setting(
+        "ORDERHUB_BODY_MIN_BYTES_PER_SECOND", "The slowest body upload accepted, past the "
+        "ORDERHUB_BODY_TIMEOUT_SECONDS allowance.", INT, default=128 * 1024)
+    head_timeout_seconds: float = setting(
+        "ORDERHUB_HEAD_TIMEOUT_SECONDS", "A connection's first request head must be complete within this "
+        "many seconds (408, closed).", FLOAT, default=10.0)
+    max_connections: int = setting(
+        "ORDERHUB_MAX_CONNECTIONS", "`orderhub serve`: open connections at most (past it the server "
+        "answers 503).", INT, default=1024)
+    keep_alive_seconds: int = setting(
+        "ORDERHUB_KEEP_ALIVE_SECONDS", "`orderhub serve`: seconds an idle keep-alive connection stays open.",
+        INT, default=5)
+    max_header_bytes: int = setting(
+        "ORDERHUB_MAX_HEADER_BYTES", "`orderhub serve`: largest request head (h11; httptools has its own).",
+        INT, default=16 * 1024)
+    sqlite_synchronous: str = setting(
+        "ORDERHUB_SQLITE_SYNCHRONOUS", "SQLite durability (OFF, NORMAL, FULL or EXTRA): FULL fsyncs every "
+        "commit (durable across power loss).", UPPER, default="FULL")
+    inbox_batch_max: int = setting(
+        "ORDERHUB_INBOX_BATCH_MAX", "Inbox group commit: how many webhooks one transaction may carry.",
+        INT, default=256)
+    worker_batch_size: int = setting(
+        "ORDERHUB_WORKER_BATCH_SIZE", "Records per processor transaction; 0 picks 25 on SQLite (short write "
+        "locks, so webhooks are not kept waiting) and 100 on PostgreSQL.", INT, default=0)
+    lease_seconds: float = setting(
+        "ORDERHUB_LEASE_SECONDS", "How long a claimed record stays owned by a worker before others may "
+        "take it.", FLOAT, default=60.0)
+    max_attempts: int = setting(
+        "ORDERHUB_MAX_ATTEMPTS", "Attempts of destinations created without explicit values (the default "
+        "retry policy).", INT, default=8)
+    backoff_base_seconds: float = setting(
+        "ORDERHUB_BACKOFF_BASE_SECONDS", "First retry delay of the default retry policy (it doubles, with "
+        "jitter).", FLOAT, default=1.0)
+    backoff_max_seconds: float = setting(
+        "ORDERHUB_BACKOFF_MAX_SECONDS", "Longest retry delay of the default retry policy.", FLOAT,
+        default=300.0)
+    poll_overlap_seconds: int = setting(
+        "ORDERHUB_POLL_OVERLAP_SECONDS", "How far back a polling job looks before its last run, so a record "
+        "written just then is not missed (the default of the jobs' overlap parameter).", INT, default=300)
+    payment_gateway_url: str | None = setting(
+        "ORDERHUB_PAYMENT_GATEWAY_URL", "A payment gateway for orders whose channel did not take the "
+        "payment (unset: such orders wait until the channel reports them paid).", default=None)
+    payment_gateway_key: str | None = setting(
+        "ORDERHUB_PAYMENT_GATEWAY_KEY", "The payment gateway's API key. Never logged.", default=None,
+        repr=False)
+    placement_batch_size: int = setting(
+        "ORDERHUB_PLACEMENT_BATCH_SIZE", "Orders per placement transaction (each workflow step commits once "
+        "per batch).", INT, default=200)
+    log_level: str = setting(
+        "ORDERHUB_LOG_LEVEL", "Log level: DEBUG, INFO, WARNING or ERROR.", UPPER, default="INFO")
+    log_json: bool = setting(
+        "ORDERHUB_LOG_FORMAT", "json logs one JSON object a line; any other value logs plain text.",
+        LOG_FORMAT, default=True, shown_default="json")
+    extra: dict[str, str] = setting(None, "Extra values for code that builds Settings itself.",
+                                    default_factory=dict)
+    # The SFTP server of a retailer's file exchange (batch jobs). Its host key is always checked,
+    # against the known_hosts file and/or the pinned fingerprint.
+    sftp_host: str | None = setting(
+        "ORDERHUB_SFTP_HOST", "SFTP server of the retailer's file exchange (batch jobs); unset: no SFTP.",
+        default=None)
+    sftp_port: int = setting("ORDERHUB_SFTP_PORT", "SFTP server port.", INT, default=22)
+    sftp_user: str | None = setting("ORDERHUB_SFTP_USER", "SFTP user name.", default=None)
+    sftp_key_file: str | None = setting(
+        "ORDERHUB_SFTP_KEY_FILE", "Private key file to sign in to the SFTP server with.", default=None)
+    sftp_key_passphrase: str | None = setting(
+        "ORDERHUB_SFTP_KEY_PASSPHRASE", "Passphrase of the SFTP key file. Never logged.", default=None,
+        repr=False)
+    sftp_password: str | None = setting(
+        "ORDERHUB_SFTP_PASSWORD", "SFTP password (instead of a key). Never logged.", default=None, repr=False)
+    sftp_known_hosts: str | None = setting(
+        "ORDERHUB_SFTP_KNOWN_HOSTS", "known_hosts file the SFTP server's host key is checked against.",
+        default=None)
+    sftp_host_key_sha256: str | None = setting(
+        "ORDERHUB_SFTP_HOST_KEY_SHA256", "Pinned fingerprint of the SFTP server's host key (\"SHA256:...\" "
+        "as ssh-keygen -lf prints it).", default=None)
+    smtp_host: str | None = setting(
+        "ORDERHUB_SMTP_HOST", "SMTP server for reports and digests; unset: no e-mail.", default=None)
+    smtp_port: int = setting(
+        "ORDERHUB_SMTP_PORT", "SMTP port; 0 picks 465 for ssl, 25 for off, 587 otherwise.", INT, default=0)
+    smtp_user: str | None = setting("ORDERHUB_SMTP_USER", "SMTP user name.", default=None)
+    smtp_password: str | None = setting(
+        "ORDERHUB_SMTP_PASSWORD", "SMTP password. Never logged.", default=None, repr=False)
+    smtp_tls: str = setting(
+        "ORDERHUB_SMTP_TLS", "starttls (when offered), required (STARTTLS or refuse), ssl (implicit TLS, "
+        "SMTPS) or off.", choice(SMTP_TLS_MODES), default="starttls")
+    smtp_from: str | None = setting("ORDERHUB_SMTP_FROM", "Sender address of orderhub's e-mail.", default=None)
+    smtp_ca_file: str | None = setting(
+        "ORDERHUB_SMTP_CA_FILE", "One more CA to trust for the SMTP server (e.g. a private one).", default=None)
+    retailpro_url: str | None = setting(
+        "ORDERHUB_RETAILPRO_URL", "Base URL of the Retail Pro (Prism) server that invoices completed orders; "
+        "unset: no invoicing.", default=None)
+    retailpro_user: str | None = setting(
+        "ORDERHUB_RETAILPRO_USER", "Retail Pro user the invoicing jobs sign in as.", default=None)
+    retailpro_password: str | None = setting(
+        "ORDERHUB_RETAILPRO_PASSWORD", "That user's password. Never logged.", default=None, repr=False)
+    retailpro_workstation: str | None = setting(
+        "ORDERHUB_RETAILPRO_WORKSTATION", "Workstation the Retail Pro session is seated at.", default=None)
+    retailpro_timeout: float = setting(
+        "ORDERHUB_RETAILPRO_TIMEOUT", "Seconds a Retail Pro call may take.", FLOAT, default=30.0)
+    console_session_hours: float = setting(
+        "ORDERHUB_CONSOLE_SESSION_HOURS", "A console session ends after this many hours without a request.",
+        FLOAT, default=8.0)
+    console_session_max_hours: float = setting(
+        "ORDERHUB_CONSOLE_SESSION_MAX_HOURS", "A console session ends this many hours after sign-in at the "
+        "latest.", FLOAT, default=24.0)
+    console_secure_cookies: str = setting(
+        "ORDERHUB_CONSOLE_SECURE_COOKIES", "Console cookies are Secure unless served over plain HTTP on a "
+        "loopback address (auto), or always, or never.", choice(SECURE_COOKIE_MODES), default="auto")
+    open_endpoints: frozenset[str] = setting(
+        "ORDERHUB_OPEN_ENDPOINTS", "Endpoints that answer without a credential: metrics (/metrics), docs "
+        "(/openapi.json, /api/docs). Unset: they need an API token (or, for the docs, a console session).",
+        names(OPEN_ENDPOINTS), default=frozenset())
+    webhook_max_age_seconds: float = setting(
+        "ORDERHUB_WEBHOOK_MAX_AGE_SECONDS", "A Shopify delivery whose X-Shopify-Triggered-At is further from "
+        "now than this is refused as a possible replay (Shopify retries for hours, not days); 0 turns the "
+        "check off.", FLOAT, default=86400.0)
+    console_password_checks: int = setting(
+        "ORDERHUB_CONSOLE_PASSWORD_CHECKS", "Argon2 password checks at once in one process (each takes "
+        "~64 MiB): a burst waits its turn.", INT, default=2)
+    trusted_proxies: tuple[str, ...] = setting(
+        "ORDERHUB_TRUSTED_PROXIES", "Proxies (addresses or networks) whose X-Forwarded-For names the client; "
+        "without any, the peer address is the client, whatever the header says.", NETWORKS, default=())
+    # See adapters/store/secrets.py for how the keys are used and rotated.
+    secret_key: str | None = setting(
+        "ORDERHUB_SECRET_KEY", "Keys that encrypt the stored shop, destination and subscription secrets: "
+        "comma-separated base64 keys, the first encrypts. Never logged.", default=None, repr=False)
+    secret_key_file: str | None = setting(
+        "ORDERHUB_SECRET_KEY_FILE", "Key file used when ORDERHUB_SECRET_KEY is unset (default: beside a "
+        "SQLite database, created 0600 on first use).", default=None)
 
     def with_database(self, url: str | None) -> "Settings":
         return replace(self, database_url=url) if url else self
 
     @classmethod
     def from_env(cls) -> "Settings":
-        return cls(
-            database_url=os.environ.get("ORDERHUB_DATABASE_URL") or cls.database_url,
-            max_webhook_bytes=_int("ORDERHUB_MAX_WEBHOOK_BYTES", cls.max_webhook_bytes),
-            max_request_bytes=_int("ORDERHUB_MAX_REQUEST_BYTES", cls.max_request_bytes),
-            max_body_bytes_in_flight=_int("ORDERHUB_MAX_BODY_BYTES_IN_FLIGHT", cls.max_body_bytes_in_flight),
-            body_timeout_seconds=_float("ORDERHUB_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds),
-            body_min_bytes_per_second=_int("ORDERHUB_BODY_MIN_BYTES_PER_SECOND", cls.body_min_bytes_per_second),
-            head_timeout_seconds=_float("ORDERHUB_HEAD_TIMEOUT_SECONDS", cls.head_timeout_seconds),
-            max_connections=_int("ORDERHUB_MAX_CONNECTIONS", cls.max_connections),
-            keep_alive_seconds=_int("ORDERHUB_KEEP_ALIVE_SECONDS", cls.keep_alive_seconds),
-            max_header_bytes=_int("ORDERHUB_MAX_HEADER_BYTES", cls.max_header_bytes),
-            sqlite_synchronous=os.environ.get("ORDERHUB_SQLITE_SYNCHRONOUS", cls.sqlite_synchronous).upper(),
-            inbox_batch_max=_int("ORDERHUB_INBOX_BATCH_MAX", cls.inbox_batch_max),
-            worker_batch_size=_int("ORDERHUB_WORKER_BATCH_SIZE", cls.worker_batch_size),
-            lease_seconds=_float("ORDERHUB_LEASE_SECONDS", cls.lease_seconds),
-            max_attempts=_int("ORDERHUB_MAX_ATTEMPTS", cls.max_attempts),
-            backoff_base_seconds=_float("ORDERHUB_BACKOFF_BASE_SECONDS", cls.backoff_base_seconds),
-            backoff_max_seconds=_float("ORDERHUB_BACKOFF_MAX_SECONDS", cls.backoff_max_seconds),
-            poll_overlap_seconds=_int("ORDERHUB_POLL_OVERLAP_SECONDS", cls.poll_overlap_seconds),
-            payment_gateway_url=os.environ.get("ORDERHUB_PAYMENT_GATEWAY_URL") or None,
-            payment_gateway_key=os.environ.get("ORDERHUB_PAYMENT_GATEWAY_KEY") or None,
-            placement_batch_size=_int("ORDERHUB_PLACEMENT_BATCH_SIZE", cls.placement_batch_size),
-            sftp_host=os.environ.get("ORDERHUB_SFTP_HOST") or None,
-            sftp_port=_int("ORDERHUB_SFTP_PORT", cls.sftp_port),
-            sftp_user=os.environ.get("ORDERHUB_SFTP_USER") or None,
-            sftp_key_file=os.environ.get("ORDERHUB_SFTP_KEY_FILE") or None,
-            sftp_key_passphrase=os.environ.get("ORDERHUB_SFTP_KEY_PASSPHRASE") or None,
-            sftp_password=os.environ.get("ORDERHUB_SFTP_PASSWORD") or None,
-            sftp_known_hosts=os.environ.get("ORDERHUB_SFTP_KNOWN_HOSTS") or None,
-            sftp_host_key_sha256=os.environ.get("ORDERHUB_SFTP_HOST_KEY_SHA256") or None,
-            smtp_host=os.environ.get("ORDERHUB_SMTP_HOST") or None,
-            smtp_port=_int("ORDERHUB_SMTP_PORT", cls.smtp_port),
-            smtp_user=os.environ.get("ORDERHUB_SMTP_USER") or None,
-            smtp_password=os.environ.get("ORDERHUB_SMTP_PASSWORD") or None,
-            smtp_tls=_choice("ORDERHUB_SMTP_TLS", cls.smtp_tls, SMTP_TLS_MODES),
-            smtp_from=os.environ.get("ORDERHUB_SMTP_FROM") or None,
-            smtp_ca_file=os.environ.get("ORDERHUB_SMTP_CA_FILE") or None,
-            retailpro_url=os.environ.get("ORDERHUB_RETAILPRO_URL") or None,
-            retailpro_user=os.environ.get("ORDERHUB_RETAILPRO_USER") or None,
-            retailpro_password=os.environ.get("ORDERHUB_RETAILPRO_PASSWORD") or None,
-            retailpro_workstation=os.environ.get("ORDERHUB_RETAILPRO_WORKSTATION") or None,
-            retailpro_timeout=_float("ORDERHUB_RETAILPRO_TIMEOUT", cls.retailpro_timeout),
-            console_session_hours=_float("ORDERHUB_CONSOLE_SESSION_HOURS", cls.console_session_hours),
-            console_session_max_hours=_float("ORDERHUB_CONSOLE_SESSION_MAX_HOURS", cls.console_session_max_hours),
-            console_secure_cookies=_choice("ORDERHUB_CONSOLE_SECURE_COOKIES", cls.console_secure_cookies,
-                                           ("auto", "always", "never")),
-            open_endpoints=_names("ORDERHUB_OPEN_ENDPOINTS", OPEN_ENDPOINTS),
-            webhook_max_age_seconds=_float("ORDERHUB_WEBHOOK_MAX_AGE_SECONDS", cls.webhook_max_age_seconds),
-            console_password_checks=_int("ORDERHUB_CONSOLE_PASSWORD_CHECKS", cls.console_password_checks),
-            trusted_proxies=_networks("ORDERHUB_TRUSTED_PROXIES"),
-            secret_key=os.environ.get("ORDERHUB_SECRET_KEY") or None,
-            secret_key_file=os.environ.get("ORDERHUB_SECRET_KEY_FILE") or None,
-            log_level=os.environ.get("ORDERHUB_LOG_LEVEL", cls.log_level).upper(),
-            log_json=os.environ.get("ORDERHUB_LOG_FORMAT", "json").lower() == "json",
-        )
+        values = {}
+        for f, env in environment_fields():
+            reader: Reader = f.metadata["reader"]
+            values[f.name] = reader.read(env, f.default)
+        return cls(**values)
+
+
+def environment_fields() -> Iterator[tuple[Field[Any], str]]:
+    """The Settings fields set from the environment, with their variable, in declaration order."""
+    for f in fields(Settings):
+        if f.metadata.get("env"):
+            yield f, f.metadata["env"]

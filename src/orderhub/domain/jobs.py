@@ -273,9 +273,18 @@ class Policy:
     missed: MissedPolicy = MissedPolicy.RUN_ONCE
 
 
+# The counts every run records (its history shows them as read/processed/skipped/failed).
+COUNTS = ("read", "processed", "skipped", "failed")
+
+
 @dataclass(frozen=True)
 class Definition:
-    """What the catalogue says of a job (the code that runs it is registered beside it)."""
+    """What the catalogue says of a job (the code that runs it is registered beside it).
+
+    ``counts`` names, for a job that returns its counts in its statistics under names of its own,
+    which statistic is which count: ``(("read", "checked"), ("processed", "approved"))``. Jobs that
+    report through ``ctx.count`` or return the standard names need none.
+    """
 
     name: str
     category: str
@@ -286,10 +295,18 @@ class Definition:
     per_shop: bool = True
     requires: tuple[str, ...] = ()  # jobs that must have succeeded (for the shop) before it may run
     policy: Policy = field(default_factory=Policy)
+    counts: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORY_CODES:
             raise ValueError(f"job {self.name}: unknown category {self.category!r}")
+        unknown = sorted({count for count, _stat in self.counts} - set(COUNTS))
+        if unknown:
+            raise ValueError(f"job {self.name}: {', '.join(unknown)} is not a count; counts are {', '.join(COUNTS)}")
+
+    def count_key(self, count: str) -> str:
+        """The statistic that holds ``count`` (read, processed, skipped, failed) for this job."""
+        return dict(self.counts).get(count, count)
 
     def check_cadence(self, cadence: Cadence, now: datetime) -> None:
         gap = cadence.shortest_gap(now)

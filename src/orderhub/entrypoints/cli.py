@@ -65,19 +65,27 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     """Run the HTTP server (webhooks, API, health, metrics), with an embedded worker by default."""
     import uvicorn
 
+    from orderhub.entrypoints.http import serving
     from orderhub.entrypoints.http.app import create_app
-    from orderhub.entrypoints.http.serving import return_freed_memory, server_options
     from orderhub.entrypoints.worker import Worker
 
     secret_rotation.check(hub.db)  # a missing key stops here, not at the first webhook
-    return_freed_memory()
-    background = Worker(hub, processors=processors).start() if worker else None
     try:
-        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning", access_log=False,
-                    **server_options(hub.settings))
+        sock = serving.bind(host, port)  # first: a port in use stops here, before the worker takes any work
+    except serving.CannotListen as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    serving.return_freed_memory()
+    server = uvicorn.Server(uvicorn.Config(create_app(hub), log_level="warning", access_log=False,
+                                           **serving.server_options(hub.settings)))
+    background = Worker(hub, processors=processors).start() if worker else None
+    click.echo(serving.listening_line(host, sock))
+    try:
+        server.run(sockets=[sock])
     finally:
         if background:
             background.stop()
+        sock.close()
 
 
 @main.command("worker")
@@ -360,15 +368,18 @@ def simulate_shopify(host: str, port: int, shop_domains: tuple[str, ...], secret
 
 @main.command()
 @click.option("--orders", "n_orders", default=60, show_default=True, type=click.IntRange(min=1),
-              help="Orders the simulator places.")
+              help="Orders the simulated store creates.")
+@click.option("--seed", default=7, show_default=True, type=int,
+              help="Seed of the simulated store: the same seed and --orders give the same summary.")
 @click.option("--keep-running", is_flag=True, help="Leave the hub and the simulator up afterwards.")
-@click.option("--db", "db_url", default=None, help="Database URL (default: a fresh SQLite file).")
-def demo(n_orders: int, keep_running: bool, db_url: str | None) -> None:
+@click.option("--db", "db_url", default=None,
+              help="Database URL (default: a fresh SQLite file in ./orderhub-demo/, which a later run replaces).")
+def demo(n_orders: int, seed: int, keep_running: bool, db_url: str | None) -> None:
     """See orderhub work end to end: a simulated Shopify store, webhooks, batch backup, error log,
     and order management (facilities and stock, placement, brokering, pick, pack and ship)."""
     from orderhub.entrypoints.demo import run_demo
 
-    sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console))
+    sys.exit(run_demo(n_orders=n_orders, keep_running=keep_running, db_url=db_url, console=console, seed=seed))
 
 
 # Order management commands and the payment simulator live in their own modules.

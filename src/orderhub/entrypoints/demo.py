@@ -1,13 +1,17 @@
 """``orderhub demo``: a simulated Shopify store feeding a real orderhub, on embedded SQLite.
 
-Starts the simulator and the hub (HTTP server and worker) on loopback, sets up
-facilities and stock for the SKUs the simulated store sells (a few short on
-purpose), subscribes the webhooks, places orders (some broken on purpose),
-changes some, and runs the batch backup over the same orders. The worker places
-each new order (reserve, approve, broker); the demo then runs the approval and
-brokering jobs after a delivery of one short SKU, walks one order through pick,
-pack and ship, and shows that every order landed once, at its latest version,
-was announced once, with the broken ones waiting in the error log.
+Starts the simulator and the hub's HTTP server on loopback, sets up facilities
+and stock for the SKUs the simulated store sells (a few short on purpose),
+subscribes the webhooks, creates orders in the store (some broken on purpose),
+changes some, and runs the batch backup over the same orders. Then it processes
+the inbox and places each new order (reserve, approve, broker), runs the
+approval and brokering jobs after a delivery of one short SKU, walks one order
+through pick, pack and ship, and shows that every order landed once, at its
+latest version, was announced once, with the broken ones waiting in the error log.
+
+A run is deterministic: the simulator is seeded (``--seed``), sends one webhook
+at a time, and the inbox is processed only once everything has arrived, so two
+runs with the same seed and order count print the same summary.
 """
 
 from __future__ import annotations
@@ -27,19 +31,18 @@ from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from orderhub import logs
-from orderhub.adapters.shopify import subscriptions
-from orderhub.adapters.store import error_log, migrate, order_queries, shops, tokens
+from orderhub.adapters.store import error_log, migrate, shops, tokens
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store.schema import facilities, inbox, inventory, order_units, orders, outbox, workflows
+from orderhub.adapters.store import inbox as inbox_store
+from orderhub.adapters.store.schema import facilities, inbox, order_units, orders, outbox, workflows
 from orderhub.bootstrap import Hub, build
 from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
-from orderhub.entrypoints.cli_support import timeline_detail
 from orderhub.entrypoints.demo_invoicing import invoice_shipped
-from orderhub.services import fulfilment, placement
+from orderhub.entrypoints.demo_summary import look_further, oms_summary, summary
+from orderhub.services import fulfilment, placement, webhook_categories
 from orderhub.services import inventory as inventory_service
-from orderhub.services.jobs.import_orders import admin_client
 from orderhub.services.jobs.runner import run_job
 from orderhub.simulators.shopify.generator import CATALOGUE
 
@@ -51,6 +54,9 @@ TOPICS = ["orders/create", "orders/updated", "orders/cancelled", "orders/paid", 
           "orders/partially_fulfilled", "orders/edited", "refunds/create", "inventory_levels/update",
           "products/create", "products/update", "products/delete", "app/uninstalled"]
 ACTOR = "demo"
+DEFAULT_SEED = 7
+WORKDIR = Path("orderhub-demo")
+MARK = ".orderhub-demo"  # written into the demo's folder: only a folder with it is replaced by a later run
 
 
 @dataclass(frozen=True)
@@ -133,15 +139,30 @@ def _progress(c: dict[str, int], sim: dict[str, int], phase: str) -> Table:
     table.add_row("  deduplicated (same delivery or same order version)", str(sim.get("dedup", 0)))
     table.add_row("records processed", str(c["processed"]))
     table.add_row("waiting", str(c["pending"]))
-    table.add_row("orders in the store", str(c["orders"]))
+    table.add_row("orders in orderhub's store", str(c["orders"]))
     table.add_row("orders placed in the OMS (placement workflow done)", str(c["placed"]))
     table.add_row("  waiting (for payment, or to retry a step)", str(c["waiting"]))
     table.add_row("in the error log", str(c["errors"]))
     return table
 
 
+def prepare_workdir(workdir: Path, console: Console) -> bool:
+    """A fresh demo folder: made, or replacing one an earlier run made (it carries the mark). A folder
+    the demo did not make is left alone: False, and a line says so."""
+    if workdir.exists() or workdir.is_symlink():
+        if not (workdir / MARK).is_file():
+            console.print(f"{workdir}/ exists and was not made by the demo; nothing was changed. Move it away, "
+                          "or run the demo from another folder", highlight=False, soft_wrap=True)
+            return False
+        console.print(f"Replacing the earlier demo run in {workdir}/ (its database and files) ...", highlight=False)
+        shutil.rmtree(workdir)
+    workdir.mkdir()
+    (workdir / MARK).write_text("Made by `orderhub demo`; the next run replaces this folder.\n", encoding="utf-8")
+    return True
+
+
 def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | None = None,
-             console: Console | None = None) -> int:
+             console: Console | None = None, seed: int = DEFAULT_SEED) -> int:
     from orderhub.entrypoints.http.app import create_app
     from orderhub.entrypoints.worker import Worker
     from orderhub.simulators.shopify.server import start_in_thread
@@ -151,41 +172,42 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
     logs.configure("WARNING", json=False)  # the demo narrates; only problems are logged
     started = time.monotonic()
     # The database and the SFTP server's files; with a database of your own, the files go to a temporary folder.
-    workdir = Path("orderhub-demo") if db_url is None else Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
+    workdir = WORKDIR if db_url is None else Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
     if db_url is None:
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir()
+        if not prepare_workdir(workdir, console):
+            return 1
         db_url = f"sqlite:///{workdir / 'orderhub.db'}"
     settings = Settings.from_env().with_database(db_url)
     hub = build(settings)
     migrate.upgrade(hub.db)
 
-    console.print("[bold]1.[/bold] Starting a simulated Shopify store and orderhub on loopback ...")
-    # A Shopify Plus store: its GraphQL bucket refills at 500 points/s (standard stores: 50-100).
+    console.print(f"[bold]1.[/bold] Starting a simulated Shopify store (seed {seed}) and orderhub on loopback ...")
+    # A Shopify Plus store: its GraphQL bucket refills at 500 points/s (standard stores: 50-100). One sender:
+    # webhooks arrive in the order Shopify sends them, so every run with this seed stores the same inbox.
     sim, sim_url, stop_sim = start_in_thread(
         shops=[{"domain": SHOP, "api_secret": SECRET, "access_token": ACCESS_TOKEN}],
-        retry_schedule=[0.2, 0.5, 1.0], duplicate_rate=0.05, seed=7, restore_rate=500)
+        retry_schedule=[0.2, 0.5, 1.0], duplicate_rate=0.05, seed=seed, restore_rate=500, workers=1)
     with hub.db.write() as conn:
         shops.add(conn, SHOP, SECRET, admin_url=f"{sim_url}/shops/{SHOP}", access_token=ACCESS_TOKEN)
         api_token = tokens.create(conn, "demo")
     server = ServerThread(create_app(hub)).start()
-    # Its loops: the inbox processor, the placement workflow (reserve, approve, broker), the outbox.
-    worker = Worker(hub, processors=1).start()
+    worker: Worker | None = None  # started with --keep-running, once the demo's own steps are done
     control = httpx.Client(base_url=sim_url, timeout=60)
     try:
         console.print(f"    Shopify simulator: {sim_url}    orderhub: {server.url}")
         console.print("[bold]2.[/bold] Setting up the order management system: facilities and stock ...")
         _set_up_oms(hub, console)
         console.print("[bold]3.[/bold] Subscribing orderhub to the shop's webhooks (Admin GraphQL API) ...")
-        client = admin_client(_shop(hub))
-        for topic in TOPICS:
-            subscriptions.subscribe(client, topic, f"{server.url}/webhooks/shopify")
-        console.print(f"    {len(TOPICS)} topics subscribed")
+        # Recorded as subscribed, so the console's dashboard lists them and check-webhooks repairs them.
+        states = webhook_categories.subscribe_topics(hub, _shop(hub), TOPICS, f"{server.url}/webhooks/shopify")
+        _run_id, checked = run_job(hub, "check-webhooks", _shop(hub), {})
+        console.print(f"    {sum(1 for s in states if s.state == webhook_categories.SUBSCRIBED)} topics "
+                      f"subscribed; check-webhooks found {len(checked['present'])} of them at Shopify")
 
-        console.print(f"[bold]4.[/bold] Placing {n_orders} orders (names and addresses in many scripts, emoji, "
-                      f"ids above 2^53) and {sum(BAD_ORDERS.values())} broken ones; paying, cancelling, "
-                      "refunding and editing some ...")
-        created = control.post("/_sim/orders", json={"shop": SHOP, "count": n_orders, "seed": 11,
+        console.print(f"[bold]4.[/bold] Creating {n_orders} orders in the Shopify store (names and addresses in "
+                      f"many scripts, emoji, ids above 2^53) and {sum(BAD_ORDERS.values())} broken ones; paying, "
+                      "cancelling, refunding and editing some ...")
+        created = control.post("/_sim/orders", json={"shop": SHOP, "count": n_orders, "seed": seed + 4,
                                                      "bad": BAD_ORDERS}).json()
         ids = [str(i) for i in created["order_ids"]]
         actions = ["pay"] * 10 + ["cancel"] * 3 + ["fulfill"] * 5 + ["refund"] * 3 + ["edit"] * 3
@@ -197,7 +219,9 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         _run_id, stats = run_job(hub, "import-new-orders", _shop(hub), {})
         console.print(f"    polled {stats['fetched']} orders in {stats['pages']} pages: {stats['stored']} new, "
                       f"{stats['duplicates']} already in the inbox (deduplicated)")
-        _watch(console, hub, control, "processing and placing", lambda: _settled(hub))
+        # Everything has arrived: the processor takes the inbox in its order, then placement runs (reserve,
+        # approve, broker), one after the other, so the outcome does not depend on which thread is quicker.
+        _watch(console, hub, control, "processing and placing", _processing(hub))
 
         console.print(f"[bold]6.[/bold] A delivery of {RESTOCK[2]} × {RESTOCK[0]} arrives at {RESTOCK[1]}; "
                       "running the approval and brokering jobs ...")
@@ -206,7 +230,8 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         walked = _pick_order_to_walk(hub)
         shipped = False
         if walked is None:
-            console.print("[bold]7.[/bold] No order is brokered whole, so there is none to walk through fulfilment")
+            console.print("[bold]7.[/bold] Skipped: no online order is brokered whole (every unit reserved at a "
+                          "facility), so there is none to pick, pack and ship; more orders (--orders) give one")
         else:
             console.print(f"[bold]7.[/bold] Walking order {walked[1]} through fulfilment at {walked[2]}: "
                           "pick, pack, ship ...")
@@ -218,16 +243,15 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
             console.print("[bold]8.[/bold] Invoicing the shipped order in Retail Pro (simulated) through SFTP: "
                           "feed, transform, Order to Invoice; then comparing each store's stock ...")
             aligned = invoice_shipped(hub, console, workdir, _catalogue_skus())
-        _summary(console, hub, c, n_orders, time.monotonic() - started)
-        _oms_summary(console, hub, walked[0] if walked else None)
-        console.print("\n[bold]Look further[/bold]")
-        console.print(f"  orderhub orders list --db {db_url}")
-        if walked:
-            console.print(f"  orderhub orders show {walked[0]} --db {db_url}")
-        console.print(f"  orderhub inventory show {RESTOCK[0]} --db {db_url}")
-        console.print(f"  orderhub errors list --db {db_url}")
-        console.print(f"  orderhub errors show ID --db {db_url}")
+        else:
+            console.print("[bold]8.[/bold] Skipped: invoicing in Retail Pro needs a shipped order, and step 7 "
+                          + ("shipped none" if walked is None else "did not ship its order"))
+        summary(console, hub, c, n_orders, time.monotonic() - started)
+        oms_summary(console, hub, walked[0] if walked else None)
+        look_further(console, db_url, walked[0] if walked else None, RESTOCK[0])
         if keep_running:
+            # The hub's loops, as `orderhub serve` runs them: the inbox, placement, the outbox, scheduled jobs.
+            worker = Worker(hub, processors=1).start()
             console.print(f"  curl -H 'Authorization: Bearer {api_token}' {server.url}/api/orders")
             console.print(f"  curl {server.url}/metrics")
             console.print(f"  Shopify simulator control: {sim_url}/_sim/deliveries")
@@ -242,7 +266,8 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned else 1
     finally:
         control.close()
-        worker.stop()
+        if worker is not None:
+            worker.stop()
         server.stop()
         stop_sim()
         hub.close()
@@ -263,6 +288,24 @@ def _settled(hub: Hub) -> bool:
     """Every inbox record processed and every order placed that can be (unpaid ones wait)."""
     c = _counts(hub)
     return c["pending"] == 0 and c["placing"] == 0
+
+
+def _processing(hub: Hub) -> Any:
+    """A step for :func:`_watch`: the processor over what is due, then placement; True once settled."""
+    processor, placing = hub.processor(), hub.placement()
+
+    def step() -> bool:
+        while processor.run_once()[0]:
+            pass
+        with hub.db.read() as conn:
+            due = inbox_store.has_due(conn)
+        if due or _counts(hub)["pending"]:
+            return False  # the processor's intake limit (or a retry's delay) holds the rest back a moment
+        while placing.run_once()[0]:
+            pass
+        return _settled(hub)
+
+    return step
 
 
 def _sim_stats(control: httpx.Client, hub: Hub) -> dict[str, int]:
@@ -366,101 +409,3 @@ def _walk(hub: Hub, console: Console, order_id: int) -> str:
                                      carrier=CARRIER)
         console.print(f"    shipment {shipment_id} shipped with {CARRIER}, tracking {tracking}; the order is {status}")
     return status
-
-
-def _summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float) -> None:
-    with hub.db.read() as conn:
-        entries = error_log.list_entries(conn, error_log.ErrorFilter(status="open"))
-    table = Table(title=f"Summary ({seconds:.0f} s)")
-    table.add_column("what")
-    table.add_column("result", justify="right")
-    table.add_row("orders placed (valid)", str(n_orders))
-    table.add_row("orders in orderhub, each once, at its latest version", str(c["orders"]))
-    table.add_row("inbox records (webhooks + polls, deduplicated)", str(c["stored"]))
-    table.add_row("error-log entries waiting for a person", str(len(entries)))
-    table.add_row("orders placed in the OMS", str(c["placed"]))
-    table.add_row("  order.placed events, one per placed order", _once_each(c["placed_events"], c["announced"]))
-    table.add_row("orders not placed yet: waiting for payment, or to retry a step", str(c["waiting"]))
-    table.add_row("orders not placed: stopped and compensated (e.g. cancelled first)", str(c["compensated"]))
-    console.print(table)
-    errors = Table(title="Error log")
-    for col in ("id", "field", "error"):
-        errors.add_column(col, overflow="fold")
-    for e in entries:
-        errors.add_row(str(e.id), e.field or "", e.error)
-    console.print(errors)
-
-
-def _once_each(events: int, orders_announced: int) -> str:
-    return str(events) if events == orders_announced else f"{events} for {orders_announced} orders"
-
-
-def _oms_summary(console: Console, hub: Hub, walked: int | None) -> None:
-    with hub.db.read() as conn:
-        console.print(_status_table(conn))
-        console.print(_stock_table(conn))
-        console.print(_events_table(conn))
-        order = order_queries.get_order(conn, walked) if walked is not None else None
-    if order is not None:
-        console.print(_timeline_table(order))
-
-
-def _status_table(conn: Connection) -> Table:
-    """Orders by OMS status, with the reason most of them give for waiting."""
-    table = Table(title="Orders by OMS status")
-    table.add_column("status")
-    table.add_column("orders", justify="right")
-    table.add_column("most common reason", overflow="fold")
-    rows = conn.execute(select(orders.c.status, orders.c.status_reason, func.count())
-                        .group_by(orders.c.status, orders.c.status_reason)).all()
-    by_status: dict[str, list[tuple[int, str | None]]] = {}
-    for status, reason, n in rows:
-        by_status.setdefault(status, []).append((n, reason))
-    for status, reasons in sorted(by_status.items(), key=lambda kv: -sum(n for n, _ in kv[1])):
-        top = max(reasons, key=lambda r: (r[0], r[1] or ""))[1]
-        table.add_row(status, str(sum(n for n, _ in reasons)), top or "")
-    # Approved units only: those of unapproved orders wait for approval first.
-    parked = conn.execute(select(func.count(order_units.c.order_id.distinct()), func.count())
-                          .where(order_units.c.queue == "backorder_parking", order_units.c.status == "approved")
-                          ).one()
-    table.add_section()
-    table.add_row("with units in backorder parking", str(parked[0]), f"{parked[1]} units wait for stock")
-    return table
-
-
-def _stock_table(conn: Connection) -> Table:
-    table = Table(title="Stock per facility (units)")
-    table.add_column("facility")
-    table.add_column("kind")
-    for col in ("on hand", "reserved", "orders today"):
-        table.add_column(col, justify="right")
-    stock = {r.facility_id: r for r in conn.execute(
-        select(inventory.c.facility_id, func.sum(inventory.c.on_hand).label("on_hand"),
-               func.sum(inventory.c.reserved).label("reserved")).group_by(inventory.c.facility_id))}
-    load = facility_store.orders_today(conn, utcnow().date().isoformat())
-    for f in conn.execute(select(facilities).order_by(facilities.c.sequence, facilities.c.id)):
-        s = stock.get(f.id)
-        table.add_row(f"{f.code} {f.name}", f.kind + (" (ships)" if f.ship_from_store else ""),
-                      str(s.on_hand if s else 0), str(s.reserved if s else 0), str(load.get(f.id, 0)))
-    return table
-
-
-def _events_table(conn: Connection) -> Table:
-    table = Table(title="Events in the outbox")
-    table.add_column("event")
-    table.add_column("count", justify="right")
-    for event_type, n in conn.execute(select(outbox.c.event_type, func.count()).group_by(outbox.c.event_type)
-                                      .order_by(func.count().desc(), outbox.c.event_type)):
-        table.add_row(event_type, str(n))
-    return table
-
-
-def _timeline_table(order: dict[str, Any]) -> Table:
-    """The walked order's timeline, as ``orderhub orders show`` words it."""
-    table = Table(title=f"Timeline of order {order['name']} (orderhub id {order['id']}): {order['status']}")
-    for col in ("at", "event", "by"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for t in order["timeline"]:
-        table.add_row(t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", timeline_detail(t["detail"]))
-    return table

@@ -103,20 +103,24 @@ def unapprove(conn: Connection, order_ids: Sequence[int]) -> None:
         lifecycle_version=orders.c.lifecycle_version + 1))
 
 
+def summary(o: Any, units: Sequence[Any]) -> dict[str, Any]:
+    """What events say about an order (a row of orders with its shop's ``domain``, and its units):
+    enough to act on, with the id to fetch the rest."""
+    return {
+        "id": o.id, "shop": o.domain, "shopify_id": o.shopify_id, "name": o.name, "status": o.status,
+        "payment_status": o.payment_status, "fulfillment_status": o.fulfillment_status,
+        "currency": o.currency, "total_price": money.show(o.total_price, o.currency), "channel": o.channel,
+        "units": [{"id": u.id, "sku": u.sku, "status": u.status, "facility_id": u.facility_id,
+                   "queue": u.queue} for u in units],
+    }
+
+
 def summaries(conn: Connection, order_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """What events say about an order: enough to act on, with the id to fetch the rest."""
+    """:func:`summary` of each of these orders, by id."""
     units = unit_store.of_orders(conn, order_ids)
-    out = []
-    for o in conn.execute(select(orders, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id)
-                          .where(orders.c.id.in_(order_ids)).order_by(orders.c.id)):
-        out.append({
-            "id": o.id, "shop": o.domain, "shopify_id": o.shopify_id, "name": o.name, "status": o.status,
-            "payment_status": o.payment_status, "fulfillment_status": o.fulfillment_status,
-            "currency": o.currency, "total_price": money.show(o.total_price, o.currency), "channel": o.channel,
-            "units": [{"id": u.id, "sku": u.sku, "status": u.status, "facility_id": u.facility_id,
-                       "queue": u.queue} for u in units[o.id]],
-        })
-    return out
+    return [summary(o, units[o.id]) for o in conn.execute(
+        select(orders, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id)
+        .where(orders.c.id.in_(order_ids)).order_by(orders.c.id))]
 
 
 def announce(conn: Connection, order_id: int, *event_types: str) -> None:

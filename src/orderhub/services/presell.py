@@ -240,9 +240,9 @@ def update_promises(conn: Connection, skus: Sequence[str], *, today: date, now: 
         by_order[unit.order_id].append((unit, change))
     events = []
     for oid, moved in sorted(by_order.items()):
-        detail = _change_detail(moved, order_moves.get(oid))
+        detail = change_detail(moved, order_moves.get(oid))
         entries.append(timeline.Entry(oid, "promise_changed", detail, actor))
-        events.append(outbox.Event("order.promise_changed", {"order_id": oid, **detail}, f"order:{oid}", oid))
+        events.append(outbox.Event("order.promise_changed", promise_changed_payload(oid, detail), f"order:{oid}", oid))
     timeline.add(conn, entries)
     outbox.add_many(conn, events)
     return report
@@ -260,8 +260,14 @@ def _order_promises(conn: Connection, order_ids: set[int], *, now: datetime
     return out
 
 
-def _change_detail(moved: Sequence[tuple[WaitingUnit, PromiseChange]],
-                   order_move: tuple[date | None, date | None] | None) -> dict[str, Any]:
+def promise_changed_payload(order_id: int, detail: dict[str, Any]) -> dict[str, Any]:
+    """The body of an ``order.promise_changed`` event: the order, and what moved (:func:`change_detail`)."""
+    return {"order_id": order_id, **detail}
+
+
+def change_detail(moved: Sequence[tuple[WaitingUnit, PromiseChange]],
+                  order_move: tuple[date | None, date | None] | None) -> dict[str, Any]:
+    """What moved for one order (its timeline entry, and with ``order_id`` its ``order.promise_changed``)."""
     groups: dict[tuple[str, date | None, date | None], int] = defaultdict(int)
     for unit, change in moved:
         groups[(unit.sku, change.before, change.after)] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -30,6 +31,7 @@ from orderhub.adapters.store.shops import by_id
 from orderhub.clock import utcnow
 from orderhub.domain import money
 from orderhub.domain.errors import InvalidRecord
+from orderhub.domain.events import check_destination_event
 from orderhub.domain.model import Freshness, OrderStatus, Refund
 from orderhub.domain.validation import validate_order
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
@@ -58,6 +60,15 @@ class Result:
 def event_id(identity: str, shop_id: int) -> str:
     """Deterministic: the same inbox record always yields the same outbound event id."""
     return hashlib.sha256(f"{shop_id}:{identity}".encode()).hexdigest()[:32]
+
+
+def envelope(ev_id: str, kind: str, shop: str, source_topic: str, occurred_at: datetime, data: Any,
+             currency: str | None = None) -> str:
+    """The body an HTTP destination receives: the canonical record (``data``) and where it came from.
+    Its amounts are in the currency beside them, else in ``currency`` (the order's)."""
+    check_destination_event(kind)
+    return store.to_json({"id": ev_id, "type": kind, "shop": shop, "source_topic": source_topic,
+                          "occurred_at": occurred_at.isoformat(), "data": data}, currency)
 
 
 def sent_at(row: Any) -> Any:
@@ -337,9 +348,7 @@ class Processor:
         # Amounts of a record that does not carry its currency (a refund, a transaction) are the order's.
         currency = getattr(data, "currency", None) or store.order_currency(conn, row.shop_id,
                                                                            getattr(data, "order_id", None))
-        body = store.to_json({
-            "id": ev_id, "type": kind, "shop": self._domain(conn, row.shop_id), "source_topic": row.topic,
-            "occurred_at": sent_at(row).isoformat(), "data": data}, currency)
+        body = envelope(ev_id, kind, self._domain(conn, row.shop_id), row.topic, sent_at(row), data, currency)
         for dest in http:  # unique per (destination, inbox record): a reprocessed record is not sent twice
             upsert(conn, deliveries, dict(
                 destination_id=dest.id, inbox_id=row.id, event_id=ev_id, topic=kind, payload=body,

@@ -78,6 +78,7 @@ from orderhub.services.jobs.import_orders import (
     poll_orders,
     updated_since_query,
 )
+from orderhub.services.progress import NOWHERE, Progress
 
 log = structlog.get_logger(__name__)
 
@@ -313,8 +314,10 @@ class _Pending:
 
 
 class _Run:
-    def __init__(self, hub: Hub, shop: Shop, since: datetime, client: AdminClient, reingest: bool) -> None:
+    def __init__(self, hub: Hub, shop: Shop, since: datetime, client: AdminClient, reingest: bool,
+                 progress: Progress = NOWHERE) -> None:
         self.hub, self.shop, self.since, self.client, self.reingest = hub, shop, since, client, reingest
+        self.progress = progress
         self.pending: list[_Pending] = []
         self.in_step: set[str] = set()
         self.seen: set[str] = set()
@@ -322,8 +325,10 @@ class _Run:
                       "inbox_duplicates": 0}
 
     def scan_shopify(self) -> None:
+        self.progress.total(None, "orders")  # Shopify says how many only page by page
         for payloads in poll_orders(self.client, updated_since_query(self.since)):
             self.check(payloads)
+            self.progress.advance(len(payloads))
 
     def check(self, payloads: list[dict[str, Any]]) -> None:
         ids = [str(p["id"]) for p in payloads]
@@ -510,7 +515,7 @@ def _shop_for(hub: Hub, shop_domain: str) -> Shop:
 
 def reconcile(hub: Hub, shop_domain: str, since: datetime, *, actor: str, reingest: bool = True,
               client: AdminClient | None = None,
-              unacknowledged_after: timedelta = UNACKNOWLEDGED_AFTER) -> Report:
+              unacknowledged_after: timedelta = UNACKNOWLEDGED_AFTER, progress: Progress = NOWHERE) -> Report:
     """Compare the shop's orders updated since ``since`` with Shopify and with subscribers; store the report.
 
     Raises LookupError (no such shop), ValueError (since in the future, no access token, uninstalled)
@@ -525,7 +530,7 @@ def reconcile(hub: Hub, shop_domain: str, since: datetime, *, actor: str, reinge
         rid = int(conn.execute(insert(R).values(shop_id=shop.id, since=since, started_at=started, summary="{}",
                                                 actor=actor[:100]).returning(R.c.id)).scalar_one())
     log.info("reconciliation_started", reconciliation_id=rid, shop=shop.domain, since=since.isoformat())
-    run = _Run(hub, shop, since, client, reingest)
+    run = _Run(hub, shop, since, client, reingest, progress)
     try:
         run.scan_shopify()
         run.scan_extras()

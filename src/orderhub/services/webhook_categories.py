@@ -242,13 +242,34 @@ def subscribe(hub: Hub, shop: Shop, code: str, address: str, *, client: AdminCli
               ) -> list[TopicState]:
     """Subscribe every topic of the category to ``address`` (those subscribed there already are kept)
     and record them. A topic Shopify refuses is reported with its error; the others go ahead."""
-    topics = topics_of(code)
+    return _subscribe(hub, shop, [(code, topic) for topic in topics_of(code)], address, client)
+
+
+def category_of(topic: str) -> str:
+    """The job category a Shopify topic is recorded under: the category that names it, else the one
+    naming a topic of the same resource (orders/updated: orders; its batch job backs it up), else misc."""
+    resource = topic.split("/", 1)[0]
+    named = next((c.code for c in CATEGORIES if topic in c.topics), None)
+    same_resource = next((c.code for c in CATEGORIES if any(t.split("/", 1)[0] == resource for t in c.topics)), None)
+    return named or same_resource or "misc"
+
+
+def subscribe_topics(hub: Hub, shop: Shop, topics: Sequence[str], address: str, *,
+                     client: AdminClient | None = None) -> list[TopicState]:
+    """Subscribe these topics to ``address`` and record each under its category (:func:`category_of`),
+    so the dashboard lists them and ``check-webhooks`` re-creates them if Shopify removes them."""
+    return _subscribe(hub, shop, [(category_of(topic), topic) for topic in topics], address, client)
+
+
+def _subscribe(hub: Hub, shop: Shop, wanted: Sequence[tuple[str, str]], address: str,
+               client: AdminClient | None) -> list[TopicState]:
     address = check_address(address)
+    topics = [topic for _code, topic in wanted]
     now = utcnow()
     out: list[TopicState] = []
     with _admin(shop, client) as admin:
         found = _by_topic(shopify_subscriptions.list_subscriptions(admin), topics)
-        for topic in topics:
+        for code, topic in wanted:
             current = classify(topic, found[topic], address, None)
             try:
                 sub_id = current.subscription_id if current.state == SUBSCRIBED else _create(admin, topic, address)

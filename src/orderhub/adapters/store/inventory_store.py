@@ -191,10 +191,15 @@ def _announce(conn: Connection, changes: Sequence[Change], reason: LedgerReason)
     ids = sorted({c.facility_id for c in changes})
     codes = {r.id: r.code for r in conn.execute(select(facilities.c.id, facilities.c.code)
                                                 .where(facilities.c.id.in_(ids)))}
-    outbox.add_many(conn, [outbox.Event("inventory.changed", {
-        "sku": c.sku, "facility": codes.get(c.facility_id, str(c.facility_id)), "reason": reason.value,
-        "on_hand": c.after.on_hand, "reserved": c.after.reserved, "safety_stock": c.after.safety_stock,
-        "atp": c.after.atp, "atp_before": c.before.atp}, f"sku:{c.sku}") for c in changes])
+    outbox.add_many(conn, [outbox.Event("inventory.changed", changed_payload(
+        c, codes.get(c.facility_id, str(c.facility_id)), reason), f"sku:{c.sku}") for c in changes])
+
+
+def changed_payload(c: Change, facility_code: str, reason: LedgerReason) -> dict[str, Any]:
+    """The body of an ``inventory.changed`` event: the position after the change, and ATP before it."""
+    return {"sku": c.sku, "facility": facility_code, "reason": reason.value, "on_hand": c.after.on_hand,
+            "reserved": c.after.reserved, "safety_stock": c.after.safety_stock, "atp": c.after.atp,
+            "atp_before": c.before.atp}
 
 
 def positions(conn: Connection, skus: Iterable[str]) -> dict[tuple[str, int], Position]:

@@ -201,6 +201,14 @@ def finish(conn: Connection, run_id: int, node: str, *, status: str, counts: Cou
         failed_count=counts.failed)).rowcount == 1
 
 
+def record_progress(conn: Connection, run_id: int, node: str, *, done: int, total: int | None, unit: str,
+                    at: datetime) -> bool:
+    """A running run's progress, from the node running it; False when the run is no longer its."""
+    return conn.execute(update(job_runs).where(
+        job_runs.c.id == run_id, job_runs.c.status == "running", job_runs.c.node == node).values(
+        progress_done=done, progress_total=total, progress_unit=unit[:32], progress_at=at)).rowcount == 1
+
+
 def end_running(conn: Connection, run_id: int, *, status: str, error: str) -> Any:
     """Take a running run away from its node (dead, timed out, released by a person)."""
     row = conn.execute(update(job_runs).where(job_runs.c.id == run_id, job_runs.c.status == "running").values(

@@ -23,16 +23,28 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    _run(db, command.upgrade, revision)
+def upgrade(db: Database, revision: str = "head", *, on_step: Callable[[str], None] | None = None) -> None:
+    """Upgrade to ``revision``; ``on_step`` is told each revision as it is applied (for a progress bar)."""
+    _run(db, command.upgrade, revision, on_step)
 
 
 def downgrade(db: Database, revision: str) -> None:
     _run(db, command.downgrade, revision)
 
 
-def _run(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
+def pending(db: Database, revision: str = "head") -> list[str]:
+    """The revisions an upgrade to ``revision`` would apply, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    current = current_revision(db)
+    steps = list(script.iterate_revisions(revision, current))
+    return [s.revision for s in reversed(steps)]
+
+
+def _run(db: Database, step: Callable[[Config, str], None], revision: str,
+         on_step: Callable[[str], None] | None = None) -> None:
     cfg = alembic_config()
+    if on_step is not None:
+        cfg.attributes["on_version_apply"] = [lambda *, step, **_: on_step(step.up_revision_id or "")]
     with db.engine.connect() as conn:
         with _foreign_keys_checked_at_end(conn):
             with conn.begin():

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert
 from orderhub.adapters.store.schema import outbox
 from orderhub.clock import utcnow
 from orderhub.domain import money
+from orderhub.domain.events import check_subscription_event
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Event:
     ordering_key: str  # events with one key (one order) are delivered in the order written
     order_id: int | None = None
 
+    def __post_init__(self) -> None:
+        check_subscription_event(self.event_type)  # subscribers and the reference know only catalogued types
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
@@ -36,9 +40,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in an event")
 
 
+def serialize(payload: dict[str, Any]) -> str:
+    """An event's payload as stored, and as subscribers receive it: amounts as
+    :func:`orderhub.domain.money.to_json` shows them (in the ``currency`` beside them), ISO dates."""
+    return orjson.dumps(money.to_json(payload, None), default=_default).decode()
+
+
 def _row(e: Event, now: datetime) -> dict[str, Any]:
     return {"event_type": e.event_type, "ordering_key": e.ordering_key, "order_id": e.order_id,
-            "payload": orjson.dumps(money.to_json(e.payload, None), default=_default).decode(), "created_at": now}
+            "payload": serialize(e.payload), "created_at": now}
 
 
 def add(conn: Connection, event_type: str, payload: dict[str, Any], *, ordering_key: str,

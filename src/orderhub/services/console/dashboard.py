@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from orderhub.adapters.store import error_log, inbox, job_store, traffic
+from orderhub.adapters.store import error_log, inbox, job_store, shops, traffic
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import destinations
 from orderhub.bootstrap import Hub
@@ -25,6 +25,7 @@ class JobLine:
     name: str
     category: str
     scope: int
+    shop: str | None  # the domain of the shop it ran for; None: the hub
     status: str | None  # of its newest run; None: never ran
     started_at: datetime | None
     finished_at: datetime | None
@@ -85,6 +86,7 @@ def snapshot(hub: Hub) -> Snapshot:
         sizes = error_log.size_by_kind(conn)
         targets = list(conn.execute(select(destinations).order_by(destinations.c.name)))
         runs = job_store.last_runs(conn)
+        domains = {s.id: s.domain for s in shops.all_shops(conn)}
         recent = traffic.since(conn, now - RATE_WINDOW - timedelta(minutes=1))
         health = integrations.lines(conn, hub.settings, runs)
     processed = sum(_recent(recent, traffic.PROCESSED, now).values())
@@ -101,6 +103,7 @@ def snapshot(hub: Hub) -> Snapshot:
         mine = sorted((scope, run) for (name, scope), run in runs.items() if name == job.definition.name)
         for scope, run in mine or [(0, None)]:
             jobs.append(JobLine(job.definition.name, job.definition.category, scope,
+                                domains.get(scope, f"shop {scope} (removed)") if scope else None,
                                 run.status if run else None, run.started_at if run else None,
                                 run.finished_at if run else None, run.processed_count if run else 0,
                                 run.failed_count if run else 0, run.error if run else None,

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import desc, select
 
+from orderhub.adapters.shopify.api_versions import UNSUPPORTED
 from orderhub.adapters.store import job_store, shops
 from orderhub.adapters.store.schema import deliveries, destinations, invoice_calls
 from orderhub.bootstrap import Hub
 from orderhub.config import Settings
-from orderhub.adapters.shopify.api_versions import UNSUPPORTED
 from orderhub.services import shop_versions, webhook_categories
 from orderhub.services.jobs.misc_jobs import CHECK as CHECK_WEBHOOKS
 
@@ -51,7 +51,8 @@ def _shop_lines(conn: Any, runs: dict[tuple[str, int], Any]) -> list[Health]:
         records = webhook_categories.records(conn, shop.id)
         check = runs.get((CHECK_WEBHOOKS, shop.id))
         seen = max((r.last_seen_at for r in records), default=None)
-        detail = f"{len(records)} webhook subscription(s) recorded"
+        topics = sorted({r.topic for r in records})
+        detail = f"{len(records)} webhook subscription(s) recorded" + (f": {', '.join(topics)}" if topics else "")
         if check is not None and check.status == "failed":
             state, detail = BAD, f"{detail}; the last check failed: {(check.error or '')[:200]}"
         elif not records:

@@ -29,6 +29,7 @@ from orderhub.domain.jobs import CATEGORIES, Cadence, Category, Definition, Poli
 from orderhub.services import webhook_categories
 from orderhub.services.jobs import registry
 from orderhub.services.jobs.manager import JobBusy, JobManager, policy_for
+from orderhub.services.progress import State, line
 
 log = structlog.get_logger(__name__)
 
@@ -260,6 +261,57 @@ class RunView:
         if self.run.started_at is None:
             return None
         return ((self.run.finished_at or utcnow()) - self.run.started_at).total_seconds()
+
+    @property
+    def progress(self) -> RunProgress | None:
+        return progress_of(self.run)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run got, as its node last wrote it (about once a second while it runs)."""
+
+    done: int
+    total: int | None  # None: the job does not know how much there is
+    unit: str
+    updated_at: datetime
+    rate: float | None  # units a second since the run started
+    seconds_left: float | None
+    text: str  # "import-orders: 1,200 of 5,000 orders (240/s, about 16 s left)"
+
+    @property
+    def percent(self) -> float | None:
+        return None if not self.total else min(100.0, 100.0 * self.done / self.total)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"done": self.done, "total": self.total, "unit": self.unit, "updated_at": self.updated_at.isoformat(),
+                "rate_per_second": None if self.rate is None else round(self.rate, 2),
+                "seconds_left": None if self.seconds_left is None else round(self.seconds_left),
+                "percent": None if self.percent is None else round(self.percent, 1), "text": self.text}
+
+
+def progress_of(run: Any) -> RunProgress | None:
+    """The progress recorded on a run's row; None when it reported none."""
+    if run.progress_at is None or run.progress_done is None:
+        return None
+    started = run.started_at or run.progress_at
+    state = State(run.job, done=int(run.progress_done), total=run.progress_total, unit=run.progress_unit or "items",
+                  started=started.timestamp(), at=run.progress_at.timestamp(), finished=run.status not in ACTIVE)
+    return RunProgress(state.done, state.total, state.unit, run.progress_at, state.rate, state.seconds_left,
+                       line(state))
+
+
+def run_progress(db: Database, run_id: int) -> dict[str, Any] | None:
+    """A run's status, counts and progress, for the console's run page to follow it (JSON)."""
+    with db.read() as conn:
+        run = job_store.get_run(conn, run_id)
+    if run is None:
+        return None
+    found = progress_of(run)
+    return {"run_id": run.id, "job": run.job, "status": run.status,
+            "counts": {"read": run.read_count, "processed": run.processed_count, "skipped": run.skipped_count,
+                       "failed": run.failed_count},
+            "progress": None if found is None else found.as_dict()}
 
 
 def run_row(db: Database, run_id: int) -> tuple[Any, str | None] | None:

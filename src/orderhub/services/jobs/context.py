@@ -3,7 +3,9 @@
 Counts (read, processed, skipped, failed), log lines, the input file it read and the
 records it could not process go into the run's history; the heartbeat thread flushes
 the log while the job works and tells it when the run was taken away (timed out, or
-released by a person), which ``check()`` turns into :class:`JobAborted`.
+released by a person), which ``check()`` turns into :class:`JobAborted`. Long jobs also
+report ``progress.total(n, unit)`` and ``progress.advance(k)``: the run's row shows it in
+the console, and ``orderhub jobs run`` at the terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import orjson
 
 from orderhub.adapters.store.job_store import MAX_LOG_LINES, Counts
 from orderhub.clock import utcnow
+from orderhub.services.progress import NOWHERE, Progress
 
 if TYPE_CHECKING:
     from orderhub.adapters.store.shops import Shop
@@ -35,6 +38,7 @@ class JobContext:
     run_id: int
     counts: dict[str, int] = field(default_factory=lambda: {"read": 0, "processed": 0, "skipped": 0, "failed": 0})
     input_name: str | None = None
+    progress: Progress = NOWHERE
     _lines: list[tuple[datetime, str, str]] = field(default_factory=list)
     _logged: int = 0
     _failed: list[bytes] = field(default_factory=list)

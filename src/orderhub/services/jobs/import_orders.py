@@ -27,6 +27,7 @@ from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.jobs.registry import register
+from orderhub.services.progress import NOWHERE, Progress
 
 NAME = "import-new-orders"
 MAX_COST = 1000
@@ -138,7 +139,8 @@ def updated_since_query(since: datetime) -> str:
 
 
 def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
-                      client: AdminClient | None = None, poll: Poll = NEW_ORDERS) -> dict[str, Any]:
+                      client: AdminClient | None = None, poll: Poll = NEW_ORDERS,
+                      progress: Progress = NOWHERE) -> dict[str, Any]:
     """Poll the orders ``poll`` asks for into the inbox; returns what it read and stored."""
     assert shop is not None
     if shop.status == "uninstalled":
@@ -157,6 +159,7 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
     stats = {"pages": 0, "fetched": 0, "stored": 0, "duplicates": 0, "skipped": 0,
              "since": since.isoformat() if since else None}
     newest: datetime | None = None
+    progress.total(limit, "orders")  # without a limit, Shopify says how many only page by page
     for payloads in poll_orders(client, query):
         for payload in payloads:
             moment = parse_time(payload[poll.field])
@@ -169,6 +172,7 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
         stats["skipped"] += len(payloads) - len(kept)
         stats["stored"] += sum(stored)
         stats["duplicates"] += len(stored) - sum(stored)
+        progress.advance(len(payloads))
         if limit is not None and stats["fetched"] >= limit:
             break
     if newest is not None:
@@ -197,4 +201,5 @@ for _poll, _description in (
 ):
     register(Definition(name=_poll.job, category="orders", description=_description,
                         default_schedule="every-15-minutes", params=POLL_PARAMS),
-             lambda ctx, poll=_poll: import_new_orders(ctx.hub, ctx.shop, ctx.params, poll=poll))
+             lambda ctx, poll=_poll: import_new_orders(ctx.hub, ctx.shop, ctx.params, poll=poll,
+                                                       progress=ctx.progress))

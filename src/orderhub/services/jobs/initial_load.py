@@ -208,9 +208,11 @@ def import_products(ctx: JobContext, lines: Iterable[bytes], *, operation_id: st
     """Upsert the products of a :data:`bulk.PRODUCTS_QUERY` file, ``batch_size`` per transaction."""
     stats = {"products": 0, "variants": 0, "invalid": 0}
     batch: list[tuple[int, Product]] = []
+    ctx.progress.total(None, "products")
     for group in bulk.grouped(lines, operation_id=operation_id):
         stats["products"] += 1
         ctx.count(read=1)
+        ctx.progress.advance()
         try:
             product = to_product(bulk.parse_product(group))
         except InvalidRecord as exc:
@@ -335,9 +337,11 @@ def import_orders(ctx: JobContext, lines: Iterable[bytes], *, operation_id: str 
     logged, dismissed = _earlier_entries(ctx)
     stats = {"orders": 0, "unknown_sku": 0, "invalid": 0, "dismissed": 0, "resolved": 0}
     batch, read = OrderBatch(), 0
+    ctx.progress.total(None, "orders")
     for group in bulk.grouped(lines, operation_id=operation_id):
         stats["orders"] += 1
         read += 1
+        ctx.progress.advance()
         try:
             order = bulk.parse_order(group)
         except InvalidRecord as exc:

@@ -41,6 +41,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     name = files.file_name(files.FEED_PREFIX, now, ctx.run_id, ctx.params["compress"])
     path = posixpath.join(folder, name)
     stats, blocks = feed.blocks(ctx.hub.db, sel, name, compress=ctx.params["compress"], check=ctx.check)
+    ctx.progress.total(None, "orders")  # the selection is read block by block, not counted first
     counted = _counting(ctx, blocks)
     first = next(counted, None)
     if first is None:
@@ -66,6 +67,7 @@ def _counting(ctx: JobContext, blocks: Iterator[feed.Block]) -> Iterator[bytes]:
     for block in blocks:
         if block.orders:
             ctx.count(read=block.orders, processed=block.orders)
+            ctx.progress.advance(block.orders)
             yield block.data
 
 

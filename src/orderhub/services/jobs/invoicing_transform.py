@@ -64,6 +64,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     with connect(ctx.hub) as sftp, connect(ctx.hub) as out:
         out.makedirs(target)
         feeds = sftp.list(source, f"{files.FEED_PREFIX}*.jsonl*")
+        ctx.progress.total(None, "orders")  # the feeds' lines are counted as they are read
         processes = WORKERS if sum(f.size for f in feeds) >= WORKERS_FROM_BYTES else 0
         with workers.Pool(invoice_lines.transform_block, opts, bool(ctx.params["compress"]),
                           processes=processes) as pool:
@@ -92,6 +93,7 @@ def _documents(ctx: JobContext, sftp: SftpClient, remote: RemoteFile, pool: work
         before = 0  # lines of the pieces done
         for done in pool.map(files.read_pieces(stream, remote.name, BLOCK_BYTES), ahead=AHEAD):
             ctx.count(read=done.read, processed=done.written)
+            ctx.progress.advance(done.read)
             for failure in done.failures:
                 if isinstance(failure, Refused):
                     rejected.order(failure.record, failure.error())

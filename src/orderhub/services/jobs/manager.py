@@ -25,11 +25,12 @@ from orderhub.adapters.store import job_store
 from orderhub.adapters.store.shops import Shop, by_id
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
-from orderhub.domain.jobs import Cadence, Definition, MissedPolicy, Policy, due, validate_params
+from orderhub.domain.jobs import COUNTS, Cadence, Definition, MissedPolicy, Policy, due, validate_params
 from orderhub.metrics import JOB_RUN_SECONDS, JOB_RUNS
 from orderhub.services import shop_versions
 from orderhub.services.jobs import registry
 from orderhub.services.jobs.context import JobAborted, JobContext
+from orderhub.services.progress import Latest, Progress, Sink, State
 
 log = structlog.get_logger(__name__)
 
@@ -68,9 +69,11 @@ def one_line(exc: BaseException) -> str:
 
 
 class JobManager:
-    def __init__(self, hub: Hub, *, heartbeat_seconds: float = 10.0, dead_after_seconds: float = 60.0) -> None:
+    def __init__(self, hub: Hub, *, heartbeat_seconds: float = 10.0, dead_after_seconds: float = 60.0,
+                 progress_seconds: float = 1.0) -> None:
         self.hub = hub
         self.heartbeat_seconds = heartbeat_seconds
+        self.progress_seconds = min(progress_seconds, heartbeat_seconds)
         self.dead_after = timedelta(seconds=dead_after_seconds)
 
     # -- scheduling ----------------------------------------------------------------------------------
@@ -162,8 +165,10 @@ class JobManager:
                 return 1, 0.0
         return 0, 0.2  # a queued run waits at most this long for an idle node
 
-    def run_now(self, job: str, shop: Shop | None, params: dict[str, Any], *, trigger: str = "manual") -> RunResult:
-        """Run a job here and now (whatever its schedule says), and wait for it."""
+    def run_now(self, job: str, shop: Shop | None, params: dict[str, Any], *, trigger: str = "manual",
+                progress: Sequence[Sink] = ()) -> RunResult:
+        """Run a job here and now (whatever its schedule says), and wait for it. ``progress``: sinks that
+        show the run's progress as it goes (a terminal's bar), beside its row's."""
         definition = registry.get(job).definition
         if definition.per_shop and shop is None:
             raise ValueError(f"job {job} runs per shop: pass --shop DOMAIN")
@@ -175,7 +180,7 @@ class JobManager:
                                      params=orjson.dumps(params).decode(), trigger=trigger, available_at=utcnow())
             assert run_id is not None
             claimed = self._claim(conn, run_id, refuse_busy=True)
-        result = self._run_claimed(claimed, refuse_busy=True)
+        result = self._run_claimed(claimed, refuse_busy=True, progress=progress)
         assert result is not None  # claimed in the transaction that queued it
         return result
 
@@ -202,7 +207,8 @@ class JobManager:
             job_store.cancel_queued(conn, run_id, error=f"job already running (run {claim.busy_with})")
         return None if claim is None else (job, row, claim, policy)
 
-    def _run_claimed(self, claimed: tuple[Any, Any, Any, Policy] | None, *, refuse_busy: bool) -> RunResult | None:
+    def _run_claimed(self, claimed: tuple[Any, Any, Any, Policy] | None, *, refuse_busy: bool,
+                     progress: Sequence[Sink] = ()) -> RunResult | None:
         if claimed is None:
             return None
         job, row, claim, policy = claimed
@@ -210,13 +216,15 @@ class JobManager:
             if refuse_busy:
                 raise JobBusy(row.job, claim.busy_with)
             return None  # it waits in the queue until the running one ends
-        return self._execute(job, claim.run, policy)
+        return self._execute(job, claim.run, policy, progress)
 
-    def _execute(self, job: registry.Job, run: Any, policy: Policy) -> RunResult:
+    def _execute(self, job: registry.Job, run: Any, policy: Policy, sinks: Sequence[Sink] = ()) -> RunResult:
         definition = job.definition
         with self.hub.db.read() as conn:
             shop = by_id(conn, run.shop_id) if run.shop_id else None
-        ctx = JobContext(self.hub, shop, {}, run.id)
+        row_progress = Latest()  # written to the run's row by the heartbeat thread
+        ctx = JobContext(self.hub, shop, {}, run.id,
+                         progress=Progress(run.job + (f" ({shop.domain})" if shop else ""), [row_progress, *sinks]))
         log.info("job_started", job=run.job, run_id=run.id, shop=shop.domain if shop else None, trigger=run.trigger,
                  attempt=run.attempt)
         if shop is not None:  # a shop whose Shopify API version leaves support soon: said in the log and the run's
@@ -225,7 +233,8 @@ class JobManager:
                 ctx.log(state.message, "warning")
         began = time.monotonic()
         stop = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(ctx, stop), name=f"job-{run.id}-heartbeat", daemon=True)
+        beat = threading.Thread(target=self._beat, args=(ctx, row_progress, stop), name=f"job-{run.id}-heartbeat",
+                                daemon=True)
         beat.start()
         status, error, stats = "succeeded", None, {}
         try:
@@ -240,9 +249,11 @@ class JobManager:
         finally:
             stop.set()
             beat.join()
-        counts = self._counts(ctx, stats)
+            ctx.progress.close()
+        counts = self._counts(ctx, stats, definition)
         with self.hub.db.write() as conn:
             job_store.add_logs(conn, run.id, ctx.take_lines())
+            self._record_progress(conn, run.id, row_progress.take())
             for kind, name, content in ctx.files():
                 job_store.put_file(conn, run.id, kind, name, content)
             if status == "aborted":
@@ -267,25 +278,43 @@ class JobManager:
                                "(for this shop); run that, then this")
 
     @staticmethod
-    def _counts(ctx: JobContext, stats: dict[str, Any]) -> job_store.Counts:
-        """Counts the job reported, or, for jobs that return them, the standard keys of its statistics."""
-        for key in ("read", "processed", "skipped", "failed"):
-            if not ctx.counts[key] and isinstance(stats.get(key), int):
-                ctx.counts[key] = stats[key]
+    def _counts(ctx: JobContext, stats: dict[str, Any], definition: Definition) -> job_store.Counts:
+        """Counts the job reported, or, for jobs that return them in their statistics, the statistics its
+        definition names for them (``read``, ``processed``, ``skipped``, ``failed`` unless it says others)."""
+        for key in COUNTS:
+            value = stats.get(definition.count_key(key))
+            if not ctx.counts[key] and isinstance(value, int) and not isinstance(value, bool):
+                ctx.counts[key] = value
         return ctx.result_counts()
 
-    def _beat(self, ctx: JobContext, stop: threading.Event) -> None:
-        while not stop.wait(self.heartbeat_seconds):
+    def _record_progress(self, conn: Any, run_id: int, state: State | None) -> None:
+        if state is not None:
+            job_store.record_progress(conn, run_id, self.hub.node, done=state.done, total=state.total,
+                                      unit=state.unit, at=utcnow())
+
+    def _beat(self, ctx: JobContext, progress: Latest, stop: threading.Event) -> None:
+        """Every ``progress_seconds``: the progress, if it moved; every ``heartbeat_seconds``: the heartbeat and
+        the log, and whether the run is still this node's."""
+        next_beat = time.monotonic() + self.heartbeat_seconds
+        while not stop.wait(self.progress_seconds):
+            beat = time.monotonic() >= next_beat
+            state = progress.take()
+            if state is None and not beat:
+                continue
             try:
                 with self.hub.db.write() as conn:
-                    alive = job_store.heartbeat(conn, ctx.run_id, self.hub.node, utcnow())
-                    job_store.add_logs(conn, ctx.run_id, ctx.take_lines())
+                    self._record_progress(conn, ctx.run_id, state)
+                    if beat:
+                        alive = job_store.heartbeat(conn, ctx.run_id, self.hub.node, utcnow())
+                        job_store.add_logs(conn, ctx.run_id, ctx.take_lines())
             except Exception as exc:  # a database blip: try again at the next beat
                 log.warning("job_heartbeat_failed", run_id=ctx.run_id, error=one_line(exc))
                 continue
-            if not alive:
-                ctx.abort()
-                return
+            if beat:
+                next_beat = time.monotonic() + self.heartbeat_seconds
+                if not alive:
+                    ctx.abort()
+                    return
 
     def _retry(self, conn: Any, run: Any, policy: Policy) -> int | None:
         if run.attempt > policy.max_retries:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from orderhub.adapters.store.schema import order_units, orders, shipments, workflows
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services import approval, fulfilment, placement, routing_run
 from orderhub.services.jobs.registry import register
+from orderhub.services.progress import NOWHERE, Progress
 
 if TYPE_CHECKING:
     from orderhub.adapters.store.shops import Shop
@@ -19,17 +20,25 @@ if TYPE_CHECKING:
 BATCH = 500
 
 
-def approve_orders(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str, Any]:
+def _waiting_for_approval() -> Any:
+    """Placed orders (their placement workflow completed) that are still created."""
+    return (select(orders.c.id).join(workflows, (workflows.c.order_id == orders.c.id)
+                                     & (workflows.c.kind == placement.KIND))
+            .where(orders.c.status == "created", workflows.c.status == "completed"))
+
+
+def approve_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
+                   progress: Progress = NOWHERE) -> dict[str, Any]:
     """Placed orders still created (unpaid, held, unknown SKU...): run the approval rules again."""
     approved = checked = 0
     after = 0
+    with hub.db.read() as conn:
+        progress.total(conn.execute(select(func.count()).select_from(_waiting_for_approval().subquery())
+                                    ).scalar_one(), "orders")
     while True:
         with hub.db.write() as conn:
             ids = [r.id for r in conn.execute(
-                select(orders.c.id).join(workflows, (workflows.c.order_id == orders.c.id)
-                                         & (workflows.c.kind == placement.KIND))
-                .where(orders.c.status == "created", workflows.c.status == "completed", orders.c.id > after)
-                .order_by(orders.c.id).limit(BATCH))]
+                _waiting_for_approval().where(orders.c.id > after).order_by(orders.c.id).limit(BATCH))]
             if not ids:
                 break
             after = ids[-1]
@@ -37,6 +46,7 @@ def approve_orders(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[
             done = approval.approve(conn, ids, actor="job:approve-orders")
             approval.announce_approved(conn, sorted(done))
             approved += len(done)
+        progress.advance(len(ids))
     return {"checked": checked, "approved": approved}
 
 
@@ -99,19 +109,23 @@ def auto_cancel(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str
     return {"orders": len(by_order), "units_cancelled": sum(len(v) for v in by_order.values())}
 
 
+# A routing run reads orders, and brokers or parks their units.
+BROKERING_COUNTS = (("read", "orders"), ("processed", "units_brokered"), ("skipped", "units_parked"))
+
 register(Definition("approve-orders", "orders", "Approve orders: run the approval rules again on placed orders "
                     "that are not approved yet (unpaid, held, unknown SKU)", per_shop=False,
-                    default_schedule="every-5-minutes"),
-         lambda ctx: approve_orders(ctx.hub, ctx.shop, ctx.params))
+                    default_schedule="every-5-minutes", counts=(("read", "checked"), ("processed", "approved"))),
+         lambda ctx: approve_orders(ctx.hub, ctx.shop, ctx.params, progress=ctx.progress))
 register(Definition("broker-orders", "brokering", "Create new brokering: run the active routing run on approved "
                     "order units waiting in a queue", per_shop=False, default_schedule="every-15-minutes",
                     params=(Param("queue", help="all (default), brokering, preorder_parking, backorder_parking or "
                                   "rejected_parking"),
                             Param("include_unfillable", ParamKind.BOOL, "also retry units parked as unfillable",
-                                  default=False))),
+                                  default=False)), counts=BROKERING_COUNTS),
          lambda ctx: broker_orders(ctx.hub, ctx.shop, ctx.params))
 register(Definition("broker-rejected-orders", "brokering", "Rejected orders brokering: broker again the units "
-                    "facilities rejected", per_shop=False, default_schedule="every-15-minutes"),
+                    "facilities rejected", per_shop=False, default_schedule="every-15-minutes",
+                    counts=BROKERING_COUNTS),
          lambda ctx: broker_rejected(ctx.hub, ctx.shop, ctx.params))
 register(Definition("ship-packed", "fulfilment", "Shipping: ship packed orders that have a tracking number (or "
                     "whose carrier needs none)", per_shop=False, default_schedule="every-15-minutes",
@@ -120,5 +134,5 @@ register(Definition("ship-packed", "fulfilment", "Shipping: ship packed orders t
          lambda ctx: ship_packed(ctx.hub, ctx.shop, ctx.params))
 register(Definition("auto-cancel", "fulfilment", "Auto cancellations: cancel units never brokered whose "
                     "auto-cancel date has passed", per_shop=False, default_schedule="hourly",
-                    min_interval_seconds=3600),
+                    min_interval_seconds=3600, counts=(("read", "orders"), ("processed", "units_cancelled"))),
          lambda ctx: auto_cancel(ctx.hub, ctx.shop, ctx.params))

@@ -18,6 +18,7 @@ def run() -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        on_version_apply=config.attributes.get("on_version_apply", ()),  # a caller counting the steps
     )
     with context.begin_transaction():
         context.run_migrations()

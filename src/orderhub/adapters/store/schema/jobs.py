@@ -78,6 +78,11 @@ job_runs = Table(
     Column("heartbeat_at", UTCDateTime),
     Column("deadline_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
+    # Progress while it runs (written about once a second): done of total (None: not known) units.
+    Column("progress_done", BigInteger),
+    Column("progress_total", BigInteger),
+    Column("progress_unit", String(32)),
+    Column("progress_at", UTCDateTime),
     Index("ix_job_runs_job", "job", "started_at"),
     Index("ix_job_runs_claim", "status", "available_at", "id"),
     Index("ix_job_runs_tick", "schedule_id", "tick_at", unique=True),

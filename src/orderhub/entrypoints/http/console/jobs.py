@@ -14,7 +14,7 @@ from urllib.parse import quote
 import structlog
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.datastructures import FormData
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from orderhub.adapters.shopify.graphql import ShopifyError
 from orderhub.adapters.store import job_store, shops
@@ -140,6 +140,15 @@ def run_live(request: Request, run_id: str, session: web.Viewer) -> Response:
     if view is None:
         raise web.Refused(404, f"There is no job run {run_id}.")
     return _render(request, "jobs_run_live.html", view=view)
+
+
+@router.get("/jobs/runs/{run_id}/progress.json")
+def run_progress(request: Request, run_id: str, session: web.Viewer) -> Response:
+    """A run's status, counts and progress (done of total units, rate, time left), as JSON."""
+    found = jobs_view.run_progress(web.hub_of(request).db, _run_id(run_id))
+    if found is None:
+        raise web.Refused(404, f"There is no job run {run_id}.")
+    return web.secured(JSONResponse(found))
 
 
 @router.get("/jobs/runs/{run_id}/row")
