@@ -89,7 +89,7 @@ def test_canonical_events_are_delivered_signed_once(hub, sink):  # type: ignore[
     [code] = data["discount_applications"]
     assert (code["code"], code["value"], code["value_type"]) == ("WELCOME🦋", "2.50", "fixed_amount")
     assert [(i["total_discount"], i["discount_allocations"]) for i in data["items"]] == [
-        ("0", []), ("2.50", [{"amount": "2.50", "application_index": 0}])]
+        ("0.00", []), ("2.50", [{"amount": "2.50", "application_index": 0}])]  # EUR: always two decimals
     assert (data["total_discounts"], data["subtotal_price"]) == ("2.50", "27.50")
 
 

@@ -99,8 +99,8 @@ def test_a_return_restocks_or_records_damage_with_a_refund(hub: Hub, oms: Any, p
     assert position(hub, "SKU-1", oms.wh1) == Position(4, 0, 0)  # damaged: not restocked
     o = order(hub)
     assert o["fulfillment_status"] == "partially_returned"
-    assert [(r["disposition"], Decimal(r["refund_amount"])) for r in o["returns"]] == [
-        ("restock", Decimal("10.00")), ("damaged", Decimal("4.99"))]
+    assert [(r["disposition"], r["refund_amount"]) for r in o["returns"]] == [("restock", "10.00"),
+                                                                               ("damaged", "4.99")]
     assert "order.partially_returned" in [e for e, _ in events(hub)]
 
 

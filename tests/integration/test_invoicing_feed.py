@@ -136,3 +136,25 @@ def test_sqlite_writes_the_same_records_as_rows_make(hub: Hub, monkeypatch: pyte
     monkeypatch.setattr(feed, "READERS_FROM", 1)
     in_readers, stats = _feed(hub, 3, compress=True, batch=3, readers=2)  # reader processes, gzip members
     assert in_readers == from_rows and len(stats.reader_peak_mb) == 2
+
+
+def test_the_feed_writes_amounts_in_each_order_currency_decimals(hub: Hub) -> None:
+    """``0``, ``7.5`` and PostgreSQL's ``10.0000`` are written as the order's currency shows them,
+    by rows on every database and by SQLite's own JSON alike."""
+    scene = _scene(hub)
+    first, second, third, fourth = scene["orders"][:4]
+    with hub.db.write() as conn:
+        conn.execute(orders.update().where(orders.c.id == third).values(currency="KWD"))
+        conn.execute(orders.update().where(orders.c.id == fourth).values(currency="JPY"))
+    want = {  # order: (total_shipping, [(price, discount, tax) per line])
+        first: ("5.00", [("10.00", "0.00", "1.90")]),
+        second: ("0.00", [("10.00", "0.00", "1.90"), ("7.50", "1.25", "1.90"), ("7.50", "1.25", "1.90")]),
+        third: ("0.100", [("10.000", "0.000", "1.900")]),
+        fourth: ("12.5", [("10", "0", "1.9"), ("7.5", "1.25", "1.9"), ("7.5", "1.25", "1.9")]),
+    }
+    paths = [{"json_in_sql": False}] + ([{}] if hub.db.dialect == "sqlite" else [])  # {}: SQLite writes the JSON
+    for run, options in enumerate(paths, start=1):
+        records = {r["order_id"]: r for r in map(orjson.loads, _feed(hub, run, compress=False, **options)[0])}
+        got = {oid: (records[oid]["total_shipping"], [(i["price"], i["discount"], i["tax"])
+                                                      for i in records[oid]["items"]]) for oid in want}
+        assert got == want, options

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import orjson
 from sqlalchemy import func, select
 
@@ -32,11 +30,10 @@ def test_order_is_stored_with_items_addresses_customer_and_shipping(hub):  # typ
     o = order_of(hub)
     assert o["shopify_id"] == "9007199254741993"
     assert o["source_status"] == "open" and o["payment_status"] == "paid"
-    assert Decimal(o["total_price"]) == Decimal("38.20")
-    assert Decimal(o["total_shipping"]) == Decimal("5.00")
+    assert (o["total_price"], o["total_shipping"]) == ("38.20", "5.00")  # EUR's decimals on every database
     assert o["tags"] == "vip, 🦋"
     assert [i["sku"] for i in o["items"]] == ["SKU-1", "SKU-2"]
-    assert Decimal(o["items"][0]["tax"]) == Decimal("3.80")
+    assert o["items"][0]["tax"] == "3.80"
     assert o["items"][1]["title"] == "Сувенир"
     assert o["addresses"]["shipping"]["address2"] == "🦋 Butterfly house"
     assert o["addresses"]["billing"]["address1"] == "שדרות רוטשילד 1"
@@ -93,7 +90,7 @@ def test_cancel_pay_and_refund(hub):  # type: ignore[no-untyped-def]
     o = order_of(hub)
     assert o["source_status"] == "cancelled" and o["cancel_reason"] == "customer"
     assert o["source_financial_status"] == "refunded" and o["payment_status"] == "refunded"
-    assert Decimal(o["total_refunded"]) == Decimal("11.90")
+    assert o["total_refunded"] == "11.90"
     assert len(o["refunds"]) == 1
 
 

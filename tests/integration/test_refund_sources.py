@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timezone
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -26,10 +25,10 @@ def _with_refunds(updated_at: str, *refunds: dict[str, Any], **changes: Any) -> 
     return body
 
 
-def _refunded(hub: Hub) -> tuple[Decimal, list[str], int]:
+def _refunded(hub: Hub) -> tuple[str, list[str], int]:
     o = order(hub)
     events = [e for e in o["timeline"] if e["kind"] == "refunded"]
-    return Decimal(o["total_refunded"]), [r["shopify_id"] for r in o["refunds"]], len(events)
+    return o["total_refunded"], [r["shopify_id"] for r in o["refunds"]], len(events)
 
 
 def test_a_refund_in_an_updated_order_counts_once_when_refunds_create_follows(hub: Hub, oms: Any) -> None:
@@ -37,13 +36,13 @@ def test_a_refund_in_an_updated_order_counts_once_when_refunds_create_follows(hu
     r = refund(501, [(SKU_1_LINE, 1, "return")])
     put(hub, "orders/updated", _with_refunds("2026-11-24T10:00:05Z", r), shop_id=oms.shop.id)
     drain(hub)
-    assert _refunded(hub) == (Decimal("10.00"), ["501"], 1)
+    assert _refunded(hub) == ("10.00", ["501"], 1)
     assert position(hub, "SKU-1", oms.wh1) == Position(4, 0, 0)  # restocked from the order's body
     put(hub, "refunds/create", r, shop_id=oms.shop.id)
     put(hub, "orders/cancelled", _with_refunds("2026-11-24T10:00:09Z", r, cancelled_at="2026-11-24T10:00:09Z",
                                                cancel_reason="customer"), shop_id=oms.shop.id)
     drain(hub)
-    assert _refunded(hub) == (Decimal("10.00"), ["501"], 1)
+    assert _refunded(hub) == ("10.00", ["501"], 1)
     assert position(hub, "SKU-1", oms.wh1) == Position(4, 0, 0)  # not twice
 
 
@@ -54,7 +53,7 @@ def test_refunds_create_first_then_the_order_body_adds_only_the_new_one(hub: Hub
     drain(hub)
     put(hub, "orders/updated", _with_refunds("2026-11-24T11:00:00Z", first, second), shop_id=oms.shop.id)
     drain(hub)
-    assert _refunded(hub) == (Decimal("20.00"), ["601", "602"], 2)
+    assert _refunded(hub) == ("20.00", ["601", "602"], 2)
 
 
 def test_an_older_version_of_the_order_still_reports_a_refund_nobody_else_did(hub: Hub, oms: Any) -> None:
@@ -66,7 +65,7 @@ def test_an_older_version_of_the_order_still_reports_a_refund_nobody_else_did(hu
     drain(hub)
     o = order(hub)
     assert o["source_updated_at"].startswith("2026-11-25T09:00:00")  # the older version did not overwrite it
-    assert _refunded(hub) == (Decimal("10.00"), ["701"], 1)
+    assert _refunded(hub) == ("10.00", ["701"], 1)
 
 
 def test_shopifys_test_refund_without_created_at_is_kept_with_the_time_it_was_sent(hub: Hub, oms: Any) -> None:
@@ -114,6 +113,21 @@ def test_in_any_arrival_order_with_redeliveries_each_refund_counts_once(hub, dat
     drain(hub)
     with hub.db.read() as conn:
         o = order_queries.get_order(conn, order_queries.require_order_id(conn, str(order_id)))
-    assert Decimal(o["total_refunded"]) == Decimal("20.00")
+    assert o["total_refunded"] == "20.00"
     assert sorted(r["shopify_id"] for r in o["refunds"]) == [str(order_id + 11), str(order_id + 12)]
     assert len([e for e in o["timeline"] if e["kind"] == "refunded"]) == 2
+
+
+def test_a_refund_without_a_currency_is_shown_in_the_order_currency(hub: Hub, oms: Any) -> None:
+    """Shopify's "10" with no currency beside it: the order's (EUR) decimals, on the refund, the
+    total refunded and the timeline alike."""
+    shipped_order(hub, oms)
+    body = refund(901, [(SKU_1_LINE, 1, "no_restock")])
+    body["transactions"] = [{"kind": "refund", "status": "success", "amount": "10"}]
+    put(hub, "refunds/create", body, shop_id=oms.shop.id)
+    drain(hub)
+    o = order(hub)
+    [kept] = o["refunds"]
+    [event] = [e for e in o["timeline"] if e["kind"] == "refunded"]
+    assert (kept["currency"], kept["amount"], o["total_refunded"], event["detail"]["amount"]) == (
+        None, "10.00", "10.00", "10.00")

@@ -268,12 +268,16 @@ def test_split_allowed_places_what_it_can_and_the_rest_goes_on() -> None:
 # --- minimum shipment value ------------------------------------------------------------------
 
 
-def test_min_shipment_value_refuses_a_split_that_leaves_a_small_shipment() -> None:
-    o = order(1, unit(11, price="100"), unit(12, "HAT", price="10"))
+@pytest.mark.parametrize("currency, price, worth", [("USD", "10", "10.00"), ("JPY", "10.0000", "10"),
+                                                    ("KWD", "10.5", "10.500")])
+def test_min_shipment_value_refuses_a_split_that_leaves_a_small_shipment(currency: str, price: str,
+                                                                          worth: str) -> None:
+    o = order(1, unit(11, price="100"), unit(12, "HAT", price=price), currency=currency)
     cheap_split = rule(split="allowed", min_shipment_value="50.00")
     d = only(broker(run_of(cheap_split), [o], [WH_NEAR, WH_MID], spread_stock(), NOW))
     assert d.allocations == ((11, 1),) and d.unplaced == (12,)
-    assert "not splitting 1 unit to WH-PHILLY: shipment worth 10, minimum 50.00" in text(d)
+    # The share's worth in the order's currency, whatever the database gave back for the prices.
+    assert f"not splitting 1 unit to WH-PHILLY: shipment worth {worth}, minimum 50.00" in text(d)
 
 
 def test_min_shipment_value_does_not_apply_when_the_order_ships_whole() -> None:

@@ -31,6 +31,8 @@ from urllib.parse import quote
 import httpx
 import structlog
 
+from orderhub.domain import money
+
 log = structlog.get_logger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
@@ -155,10 +157,12 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds is not None and seconds >= 0 else None
 
 
-def _amount_text(amount: Decimal) -> str:
+def _amount_text(amount: Decimal, currency: str | None = None) -> str:
+    """Exact decimal text: in ``currency``'s decimals when it is known (``23.80``, never the ``23.8000``
+    a NUMERIC column gives back), else as it is."""
     if isinstance(amount, bool) or not isinstance(amount, (Decimal, int)):
         raise TypeError(f"amount must be a Decimal (never a float), not {type(amount).__name__}")
-    return format(Decimal(amount), "f")
+    return money.show(amount, currency) if currency else format(Decimal(amount), "f")
 
 
 class PaymentGateway:
@@ -200,7 +204,8 @@ class PaymentGateway:
     def authorize(self, reference: str, amount: Decimal, currency: str, idempotency_key: str, *,
                   metadata: dict[str, str] | None = None) -> Authorization:
         """Hold ``amount`` on the customer's card for ``reference`` (an order id or name)."""
-        body: dict[str, Any] = {"amount": _amount_text(amount), "currency": currency, "reference": reference}
+        body: dict[str, Any] = {"amount": _amount_text(amount, currency), "currency": currency,
+                                "reference": reference}
         if metadata:
             body["metadata"] = metadata
         return self._authorization(_Call("POST", "/v1/authorizations", body, _key(idempotency_key),

@@ -26,6 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Final, NamedTuple
 
+from orderhub.domain import money
 from orderhub.domain.geo import haversine_km
 from orderhub.domain.routing import ActionKind, InventorySort, OrderFilter, Routing, RoutingRun, Rule, Split
 
@@ -73,6 +74,7 @@ class OrderToBroker:
     origin_facility_id: int | None = None  # e.g. the store a POS order was taken in
     destination: tuple[float, float] | None = None  # latitude, longitude
     auto_cancel_at: datetime | None = None
+    currency: str | None = None  # of the units' prices
 
 
 @dataclass(frozen=True)
@@ -594,7 +596,8 @@ class _Attempt:
             if shares[chunk.facility.id] < minimum:
                 self.progress.notes.append(
                     f"{self._prefix(chunk.group)}not splitting {_units(len(chunk.units))} to {chunk.facility.code}: "
-                    f"shipment worth {shares[chunk.facility.id]}, minimum {minimum}")
+                    f"shipment worth {money.show(shares[chunk.facility.id], self.progress.order.currency)}, "
+                    f"minimum {minimum}")
         self.chunks = [c for c in self.chunks if shares[c.facility.id] >= minimum]
 
     def _commit(self) -> None:

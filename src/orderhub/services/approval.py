@@ -11,7 +11,7 @@ from orderhub.adapters.store import outbox, timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.schema import inventory, order_addresses, order_items, orders, shops, variants
 from orderhub.clock import utcnow
-from orderhub.domain import lifecycle
+from orderhub.domain import lifecycle, money
 from orderhub.domain.approval import DELIVERED_BY_CHANNEL, ApprovalFacts, UnitFacts, evaluate, unit_on_approval
 from orderhub.domain.brokering import ships
 
@@ -109,7 +109,7 @@ def summary(o: Any, units: Sequence[Any]) -> dict[str, Any]:
     return {
         "id": o.id, "shop": o.domain, "shopify_id": o.shopify_id, "name": o.name, "status": o.status,
         "payment_status": o.payment_status, "fulfillment_status": o.fulfillment_status,
-        "currency": o.currency, "total_price": str(o.total_price), "channel": o.channel,
+        "currency": o.currency, "total_price": money.show(o.total_price, o.currency), "channel": o.channel,
         "units": [{"id": u.id, "sku": u.sku, "status": u.status, "facility_id": u.facility_id,
                    "queue": u.queue} for u in units],
     }

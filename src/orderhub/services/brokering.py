@@ -99,7 +99,7 @@ def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequenc
                         for u in waiting),
             order_date=o.source_created_at, priority=o.priority, shipping_method=o.shipping_method,
             ship_by=o.ship_by, promise_date=o.promise_date, origin_facility_id=o.origin_facility_id,
-            destination=coords.get(o.id), auto_cancel_at=None))
+            destination=coords.get(o.id), auto_cancel_at=None, currency=o.currency))
     return out
 
 

@@ -22,7 +22,7 @@ from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.inventory_store import Movement
 from orderhub.adapters.store.schema import order_items, order_units, orders, returns, shipments
 from orderhub.clock import utcnow
-from orderhub.domain import lifecycle
+from orderhub.domain import lifecycle, money
 from orderhub.domain.brokering import ships
 from orderhub.domain.inventory import LedgerReason
 from orderhub.services.approval import announce
@@ -307,7 +307,7 @@ def return_units(conn: Connection, order_id: int, ctx: Ctx, *, unit_ids: Sequenc
         inventory_store.move(conn, [Movement(u.sku or "", restock_facility_id, 1, order_id=order_id, unit_id=u.id)
                                     for u in units], reason=LedgerReason.RETURNED, actor=ctx.actor, on_hand_sign=1)
     status = transition(conn, order, units, "returned", ctx, kind="returned", return_id=rid,
-                        detail={"return_id": rid, "refund": str(amount), "disposition":
+                        detail={"return_id": rid, "refund": money.show(amount, order.currency), "disposition":
                                 "damaged" if damaged else "restock"})
     return status, rid
 

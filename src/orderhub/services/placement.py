@@ -22,6 +22,7 @@ from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inventory_store import Movement
 from orderhub.adapters.store.schema import orders, payment_authorizations
 from orderhub.clock import utcnow
+from orderhub.domain import money
 from orderhub.domain.approval import PAID
 from orderhub.domain.inventory import LedgerReason
 from orderhub.services import approval, brokering, workflow
@@ -120,8 +121,8 @@ class Payments:
             return workflow.wait(f"payment gateway unavailable: {exc}", GATEWAY_RETRY_SECONDS)
         except PaymentError as exc:
             return workflow.fail(f"payment refused: {exc}")
-        f.context["payment"] = {"by": "gateway", "authorization": auth.id, "amount": str(auth.amount),
-                                "currency": auth.currency}
+        f.context["payment"] = {"by": "gateway", "authorization": auth.id,
+                                "amount": money.show(auth.amount, auth.currency), "currency": auth.currency}
         return workflow.OK
 
     def void(self, flows: list[Flow]) -> None:

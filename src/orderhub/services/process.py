@@ -29,6 +29,7 @@ from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import deliveries, job_state
 from orderhub.adapters.store.shops import by_id
 from orderhub.clock import utcnow
+from orderhub.domain import money
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.events import check_destination_event
 from orderhub.domain.model import Freshness, OrderStatus, Refund
@@ -61,11 +62,13 @@ def event_id(identity: str, shop_id: int) -> str:
     return hashlib.sha256(f"{shop_id}:{identity}".encode()).hexdigest()[:32]
 
 
-def envelope(ev_id: str, kind: str, shop: str, source_topic: str, occurred_at: datetime, data: Any) -> str:
-    """The body an HTTP destination receives: the canonical record (``data``) and where it came from."""
+def envelope(ev_id: str, kind: str, shop: str, source_topic: str, occurred_at: datetime, data: Any,
+             currency: str | None = None) -> str:
+    """The body an HTTP destination receives: the canonical record (``data``) and where it came from.
+    Its amounts are in the currency beside them, else in ``currency`` (the order's)."""
     check_destination_event(kind)
     return store.to_json({"id": ev_id, "type": kind, "shop": shop, "source_topic": source_topic,
-                          "occurred_at": occurred_at.isoformat(), "data": data})
+                          "occurred_at": occurred_at.isoformat(), "data": data}, currency)
 
 
 def sent_at(row: Any) -> Any:
@@ -108,9 +111,11 @@ def handle(conn: Connection, row: Any) -> Result:
         # Payment status itself comes with the order's own versions (orders/paid, orders/updated);
         # the transaction is kept on the order's timeline, for the audit of who paid what when.
         txn = translate.transaction(payload)
+        currency = txn.currency or store.order_currency(conn, row.shop_id, txn.order_id)
         store.add_order_event(conn, row.shop_id, txn.order_id, row.id, "transaction", {
-            "transaction_id": txn.shopify_id, "kind": txn.kind, "status": txn.status, "amount": str(txn.amount),
-            "currency": txn.currency, "gateway": txn.gateway, "at": txn.created_at.isoformat()})
+            "transaction_id": txn.shopify_id, "kind": txn.kind, "status": txn.status,
+            "amount": money.show(txn.amount, currency), "currency": txn.currency, "gateway": txn.gateway,
+            "at": txn.created_at.isoformat()})
         return Result("applied", ("order.transaction", txn))
     if topic in ("products/create", "products/update"):
         product = translate.product(payload)
@@ -340,7 +345,10 @@ class Processor:
         now = utcnow()
         ev_id = event_id(row.identity, row.shop_id)
         kind, data = event
-        body = envelope(ev_id, kind, self._domain(conn, row.shop_id), row.topic, sent_at(row), data)
+        # Amounts of a record that does not carry its currency (a refund, a transaction) are the order's.
+        currency = getattr(data, "currency", None) or store.order_currency(conn, row.shop_id,
+                                                                           getattr(data, "order_id", None))
+        body = envelope(ev_id, kind, self._domain(conn, row.shop_id), row.topic, sent_at(row), data, currency)
         for dest in http:  # unique per (destination, inbox record): a reprocessed record is not sent twice
             upsert(conn, deliveries, dict(
                 destination_id=dest.id, inbox_id=row.id, event_id=ev_id, topic=kind, payload=body,

@@ -69,6 +69,7 @@ from orderhub.adapters.store.schema import (
 from orderhub.adapters.store.shops import Shop, by_domain, by_id
 from orderhub.bootstrap import Hub
 from orderhub.clock import as_utc, utcnow
+from orderhub.domain import money
 from orderhub.domain.errors import InvalidRecord
 from orderhub.services.jobs.import_orders import (
     admin_client,
@@ -254,9 +255,9 @@ def stored_views(conn: Connection, shop_id: int, shopify_ids: Sequence[str]) -> 
     return {v.shopify_id: v for v in views.values()}
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: Any, currency: str | None = None) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return money.show(value, currency)
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -265,19 +266,22 @@ def _json_value(value: Any) -> Any:
 def compare(ours: View, theirs: View) -> dict[str, list[Any]]:
     """``{field: [orderhub, shopify]}`` for every compared field that differs; lines by Shopify line id."""
     diff: dict[str, list[Any]] = {}
+    mine, yours = ours.fields.get("currency"), theirs.fields.get("currency")  # each side's amounts in its own
     for name in _ORDER_FIELDS:
         a, b = ours.fields.get(name), theirs.fields.get(name)
         if a != b:  # Decimal compares by value: 38.2 == 38.2000
-            diff[name] = [_json_value(a), _json_value(b)]
+            diff[name] = [_json_value(a, mine), _json_value(b, yours)]
     for line_id in sorted(set(ours.items) | set(theirs.items), key=lambda i: (len(i), i)):
         a_line, b_line = ours.items.get(line_id), theirs.items.get(line_id)
         if a_line is None or b_line is None:
-            diff[f"items.{line_id}"] = [None if a_line is None else {k: _json_value(v) for k, v in a_line.items()},
-                                        None if b_line is None else {k: _json_value(v) for k, v in b_line.items()}]
+            diff[f"items.{line_id}"] = [
+                None if a_line is None else {k: _json_value(v, mine) for k, v in a_line.items()},
+                None if b_line is None else {k: _json_value(v, yours) for k, v in b_line.items()}]
             continue
         for name in _ITEM_FIELDS:
             if a_line.get(name) != b_line.get(name):
-                diff[f"items.{line_id}.{name}"] = [_json_value(a_line.get(name)), _json_value(b_line.get(name))]
+                diff[f"items.{line_id}.{name}"] = [_json_value(a_line.get(name), mine),
+                                                   _json_value(b_line.get(name), yours)]
     return diff
 
 
@@ -404,7 +408,7 @@ class _Run:
                      f"but Shopify ({self.shop.domain}) does not have it when asked by id. Check whether it was "
                      "deleted in Shopify or did not come from this shop, then dismiss this entry with the reason.")
             orderhub = {"shopify_id": row.shopify_id, "name": row.name, "source_updated_at": updated,
-                        "total_price": str(row.total_price), "currency": row.currency}
+                        "total_price": money.show(row.total_price, row.currency), "currency": row.currency}
             self.add(Finding(row.shopify_id, "extra", diff, "error_logged", order_name=row.name),
                      error=error, payload={"diff": diff, "orderhub": orderhub, "shopify": None})
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -25,7 +26,7 @@ from orderhub.adapters.store.schema import (
     shipments,
     shops,
 )
-from orderhub.domain.money import show
+from orderhub.domain import money
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,19 @@ class OrderFilter:
     channel: str | None = None
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    out = {}
-    for k, v in row._asdict().items():
-        if isinstance(v, datetime):
-            v = v.isoformat()
-        elif v is not None and not isinstance(v, (str, int, float, bool)):
-            v = str(v)  # Decimal: as exact text
-        out[k] = v
+def _plain(row: Any, currency: str | None = None) -> dict[str, Any]:
+    """The row as JSON-ready values: times in ISO 8601, amounts shown in their currency (the row's own
+    ``currency`` when it has one, else ``currency``: the order's), whatever the database."""
+    out = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row._asdict().items()}
+    return money.to_json(out, currency)  # type: ignore[no-any-return]
+
+
+def _discount(row: Any, order: Any) -> dict[str, Any]:
+    """A discount application: a percentage as a number; an amount in the currency the customer saw
+    (its ``allocated`` share is in the shop's)."""
+    out = _plain(row, order.currency)
+    if row.value_type != "percentage":
+        out["value"] = money.show(row.value, order.presentment_currency or order.currency)
     return out
 
 
@@ -135,28 +141,30 @@ def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
                        .where(orders.c.id == order_id)).first()
     if row is None:
         return None
-    order = _plain(row)
+    order = _plain(row, row.currency)
     order["customer"] = None
     if row.customer_id is not None:
         cust = conn.execute(select(customers.c.shopify_id, customers.c.email, customers.c.first_name,
                                    customers.c.last_name, customers.c.phone, customers.c.redacted_at)
                             .where(customers.c.id == row.customer_id)).first()
         order["customer"] = _plain(cust) if cust else None
-    order["items"] = [_plain(r) for r in conn.execute(
+    order["items"] = [_plain(r, row.currency) for r in conn.execute(
         select(order_items).where(order_items.c.order_id == order_id).order_by(order_items.c.id))]
     order["addresses"] = {r.kind: _plain(r) for r in conn.execute(
         select(order_addresses).where(order_addresses.c.order_id == order_id))}
-    order["shipping_lines"] = [_plain(r) | {"discount": show(r.price - r.discounted_price, row.currency)}
+    order["shipping_lines"] = [_plain(r, row.currency) | {"discount": money.show(r.price - r.discounted_price,
+                                                                                    row.currency)}
                                for r in conn.execute(
         select(order_shipping_lines).where(order_shipping_lines.c.order_id == order_id))]
-    order["discounts"] = [_plain(r) for r in conn.execute(
+    order["discounts"] = [_discount(r, row) for r in conn.execute(
         select(order_discounts).where(order_discounts.c.order_id == order_id).order_by(order_discounts.c.position))]
     refund_rows = conn.execute(select(refunds).where(
         refunds.c.shop_id == row.shop_id, refunds.c.order_shopify_id == row.shopify_id)
         .order_by(refunds.c.source_created_at)).all()
-    order["refunds"] = [_plain(r) | {"lines": orjson.loads(r.lines), "adjustments": orjson.loads(r.adjustments)}
+    order["refunds"] = [_plain(r, row.currency) | {"lines": orjson.loads(r.lines),
+                                                   "adjustments": orjson.loads(r.adjustments)}
                         for r in refund_rows]
-    order["total_refunded"] = str(sum((r.amount for r in refund_rows), start=row.total_price * 0))
+    order["total_refunded"] = money.show(sum((r.amount for r in refund_rows), start=Decimal(0)), row.currency)
     order["units"] = [_plain(r) | {"rejected_facilities": orjson.loads(r.rejected_facilities)}
                       for r in conn.execute(select(order_units.c.id, order_units.c.item_id, order_units.c.sku,
                                                    order_units.c.status, order_units.c.queue,
@@ -167,9 +175,9 @@ def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
                                             .where(order_units.c.order_id == order_id).order_by(order_units.c.id))]
     order["shipments"] = [_plain(r) for r in conn.execute(
         select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.id))]
-    order["returns"] = [_plain(r) for r in conn.execute(
+    order["returns"] = [_plain(r, row.currency) for r in conn.execute(
         select(returns).where(returns.c.order_id == order_id).order_by(returns.c.id))]
-    order["payments"] = [_plain(r) for r in conn.execute(
+    order["payments"] = [_plain(r, row.currency) for r in conn.execute(
         select(payment_authorizations).where(payment_authorizations.c.order_id == order_id)
         .order_by(payment_authorizations.c.id))]
     order["timeline"] = [_plain(r) | {"detail": orjson.loads(r.detail)} for r in conn.execute(

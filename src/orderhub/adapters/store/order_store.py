@@ -32,6 +32,7 @@ from orderhub.adapters.store.schema import (
     variants,
 )
 from orderhub.clock import utcnow
+from orderhub.domain import money
 from orderhub.domain.model import (
     Address,
     Customer,
@@ -280,7 +281,8 @@ def apply_refund(conn: Connection, shop_id: int, refund: Refund, inbox_id: int |
         returning=("id",)).first()
     if row is None:
         return "unchanged"
-    detail = {"refund_id": refund.shopify_id, "amount": str(refund.amount)}
+    detail = {"refund_id": refund.shopify_id,
+              "amount": money.show(refund.amount, refund.currency or order_currency(conn, shop_id, refund.order_id))}
     if refund.time_source != "created_at":  # say when the refund's time is not its own
         detail["time_taken_from"] = refund.time_source
     add_order_event(conn, shop_id, refund.order_id, inbox_id, "refunded", detail)
@@ -345,6 +347,26 @@ def apply_inventory_level(conn: Connection, shop_id: int, level: InventoryLevel)
     return fresh
 
 
-def to_json(value: Any) -> str:
-    """Canonical JSON for outbound events (Decimal as text, dataclasses as objects)."""
-    return _json(value)
+def order_currency(conn: Connection, shop_id: int, order_shopify_id: str | None) -> str | None:
+    """The currency of a stored order (None when it has not arrived yet)."""
+    if order_shopify_id is None:
+        return None
+    return conn.execute(select(orders.c.currency).where(  # type: ignore[no-any-return]
+        orders.c.shop_id == shop_id, orders.c.shopify_id == order_shopify_id)).scalar()
+
+
+def to_json(value: Any, currency: str | None = None) -> str:
+    """Canonical JSON for outbound events: dataclasses as objects, amounts as
+    :func:`orderhub.domain.money.to_json` shows them (in the currency beside them, else ``currency``)."""
+    return _json(money.to_json(_objects(value), currency))
+
+
+def _objects(value: Any) -> Any:
+    """Dataclasses as dicts, all the way down (what money.to_json walks)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _objects(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _objects(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_objects(v) for v in value]
+    return value

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,11 +16,15 @@ from sqlalchemy import Connection, insert
 
 from orderhub.adapters.store.schema import outbox
 from orderhub.clock import utcnow
+from orderhub.domain import money
 from orderhub.domain.events import check_subscription_event
 
 
 @dataclass(frozen=True)
 class Event:
+    """``payload`` may hold Decimal amounts: they are written as :func:`orderhub.domain.money.to_json`
+    shows them, in the ``currency`` beside them (so a payload with amounts carries its currency)."""
+
     event_type: str
     payload: dict[str, Any]
     ordering_key: str  # events with one key (one order) are delivered in the order written
@@ -32,16 +35,15 @@ class Event:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     raise TypeError(f"cannot put {type(value).__name__} in an event")
 
 
 def serialize(payload: dict[str, Any]) -> str:
-    """An event's payload as stored, and as subscribers receive it (Decimal as text, ISO dates)."""
-    return orjson.dumps(payload, default=_default).decode()
+    """An event's payload as stored, and as subscribers receive it: amounts as
+    :func:`orderhub.domain.money.to_json` shows them (in the ``currency`` beside them), ISO dates."""
+    return orjson.dumps(money.to_json(payload, None), default=_default).decode()
 
 
 def _row(e: Event, now: datetime) -> dict[str, Any]:

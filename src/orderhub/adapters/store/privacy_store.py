@@ -17,6 +17,7 @@ from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.order_store import to_json
 from orderhub.adapters.store.schema import customers, order_addresses, orders, privacy_requests, shops
 from orderhub.clock import utcnow
+from orderhub.domain import money
 from orderhub.domain.model import Address, CustomerDataRequest, CustomerRedaction
 
 REDACTED = "[redacted]"
@@ -72,8 +73,9 @@ def customer_data(conn: Connection, shop_id: int, req: CustomerDataRequest, inbo
         "customer": None if customer is None else {
             "id": customer.shopify_id, "email": customer.email, "first_name": customer.first_name,
             "last_name": customer.last_name, "phone": customer.phone},
-        "orders": [{"id": o.shopify_id, "name": o.name, "email": o.email, "total_price": str(o.total_price),
-                    "currency": o.currency, "created_at": o.source_created_at.isoformat()} for o in order_rows],
+        "orders": [{"id": o.shopify_id, "name": o.name, "email": o.email,
+                    "total_price": money.show(o.total_price, o.currency), "currency": o.currency,
+                    "created_at": o.source_created_at.isoformat()} for o in order_rows],
     }
     _record_privacy(conn, shop_id, "customers/data_request", req.customer_id, inbox_id, result)
     return result

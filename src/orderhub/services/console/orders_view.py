@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, or_, select
@@ -22,6 +21,7 @@ from orderhub.adapters.store import order_queries
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.order_store import PAYMENT_STATUSES
 from orderhub.adapters.store.schema import customers, order_items, orders, shops, workflows
+from orderhub.domain import money as amounts
 from orderhub.domain.brokering import ships
 from orderhub.domain.lifecycle import HOLDABLE, OrderStatus
 from orderhub.services.fulfilment import CANCELLABLE
@@ -416,11 +416,9 @@ def units_to_return(conn: Connection, order_id: int, wanted: dict[int, int]) -> 
     return chosen
 
 
-def money(value: Any, currency: str | None = None) -> str:
-    """An amount as people write it: two decimals unless it has more that matter, then the currency."""
+def money(value: Any, currency: str | None, *, code: bool = True) -> str:
+    """An amount as :func:`orderhub.domain.money.show` writes it everywhere (the API, the CLI, the
+    events), followed by its currency code unless ``code`` is off (a table of one currency)."""
     if value is None or value == "":
         return "—"
-    amount = Decimal(str(value))
-    cents = amount.quantize(Decimal("0.01"))
-    text = f"{cents:,}" if cents == amount else f"{amount.normalize():,f}"
-    return f"{text} {currency}" if currency else text
+    return amounts.with_currency(value, currency) if code else amounts.show(value, currency)

@@ -27,6 +27,7 @@ import orjson
 from orderhub.adapters.store import invoice_store
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.invoice_store import Selection
+from orderhub.domain import money
 from orderhub.domain.invoicing import FEED_ADDRESS_FIELDS, FEED_VERSION
 from orderhub.services.invoicing import feed_sqlite, files, workers
 
@@ -183,10 +184,6 @@ def _lines_from_rows(conn: Any, ctx: _Context, first: int, last: int) -> tuple[b
     return b"".join(out), len(out), items, empty
 
 
-def _money(value: Any) -> str:
-    return str(value)
-
-
 def _address(row: Any) -> dict[str, Any] | None:
     if row is None:
         return None
@@ -195,17 +192,19 @@ def _address(row: Any) -> dict[str, Any] | None:
 
 def _record(head: Any, lines: list[Any], places: dict[str, Any], method: str | None, person: Any,
             ctx: _Context) -> dict[str, Any]:
-    """One order of the feed (money as decimal strings, times in ISO 8601 UTC)."""
+    """One order of the feed (money as the order's currency shows it, times in ISO 8601 UTC)."""
+    currency = head.currency
     return {
         "v": FEED_VERSION, "order_id": head.id, "shop": ctx.shops.get(head.shop_id), "name": head.name,
         "number": head.number, "created_at": head.source_created_at.isoformat(), "currency": head.currency,
         "email": head.email, "shipping_method": head.shipping_method or method,
-        "total_shipping": _money(head.total_shipping), "taxes_included": bool(head.taxes_included),
+        "total_shipping": money.show(head.total_shipping, currency), "taxes_included": bool(head.taxes_included),
         "customer": None if person is None else {"first_name": person.first_name, "last_name": person.last_name,
                                                  "email": person.email, "phone": person.phone},
         "billing": _address(places.get("billing")), "shipping": _address(places.get("shipping")),
         "items": [{"line": r.shopify_id, "sku": r.sku, "barcode": r.barcode, "title": r.title,
-                   "ordered": r.ordered, "price": _money(r.price), "discount": _money(r.total_discount),
-                   "tax": _money(r.tax), "facility_id": r.facility_id, "store": ctx.stores.get(r.facility_id),
+                   "ordered": r.ordered, "price": money.show(r.price, currency),
+                   "discount": money.show(r.total_discount, currency), "tax": money.show(r.tax, currency),
+                   "facility_id": r.facility_id, "store": ctx.stores.get(r.facility_id),
                    "quantity": r.quantity, "fulfilled_at": r.fulfilled_at.isoformat()} for r in lines],
     }

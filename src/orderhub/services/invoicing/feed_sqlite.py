@@ -1,18 +1,22 @@
 """SQLite only: the feed lines of a batch of orders, written by the database's JSON functions.
 
 The records are exactly those :func:`orderhub.services.invoicing.feed._record` builds from rows
-(its reference, on every database), at a fraction of the cost: SQLite formats every value, and
-Python only joins the pieces. Light on purpose (``sqlite3``, ``zlib``; no SQLAlchemy), so the
+(its reference, on every database), at a fraction of the cost: SQLite formats every value (amounts
+through ``money()``, :func:`orderhub.domain.money.show` registered on the connection), and Python
+only joins the pieces. Light on purpose (``sqlite3``, ``zlib``; no SQLAlchemy), so the
 feed's reader processes (:mod:`orderhub.services.invoicing.workers`) can run it: each opens its
 own connection and reads in a transaction of its own, on a CPU of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
+from decimal import Decimal
 
 from orderhub.domain.invoicing import FEED_ADDRESS_FIELDS, FULFILLED_UNITS
+from orderhub.domain.money import show
 from orderhub.services.invoicing.files import PIECE_BYTES, gzip_members
 
 # The SQL below names the tables and columns of orderhub.adapters.store.schema (not imported: too heavy here).
@@ -40,7 +44,8 @@ SELECT o.id,
     'created_at', {_iso('o.source_created_at')}, 'currency', o.currency, 'email', o.email,
     'shipping_method', coalesce(nullif(o.shipping_method, ''), (SELECT sl.title FROM order_shipping_lines sl
                                                                 WHERE sl.order_id = o.id ORDER BY sl.id LIMIT 1)),
-    'total_shipping', o.total_shipping, 'taxes_included', json(CASE WHEN o.taxes_included THEN 'true' ELSE 'false' END))
+    'total_shipping', money(o.total_shipping, o.currency),
+    'taxes_included', json(CASE WHEN o.taxes_included THEN 'true' ELSE 'false' END))
   AS BLOB),
   (SELECT CAST({_json_object('c', ('first_name', 'last_name', 'email', 'phone'))} AS BLOB) FROM customers c
    WHERE c.id = o.customer_id),
@@ -56,7 +61,8 @@ ORDER BY o.id"""
 ITEMS = f"""
 SELECT g.order_id,
   CAST(json_object('line', i.shopify_id, 'sku', i.sku, 'barcode', v.barcode, 'title', i.title,
-    'ordered', i.quantity, 'price', i.price, 'discount', i.total_discount, 'tax', i.tax,
+    'ordered', i.quantity, 'price', money(i.price, o.currency), 'discount', money(i.total_discount, o.currency),
+    'tax', money(i.tax, o.currency),
     'facility_id', g.facility_id, 'store', coalesce(nullif(f.pos_store_code, ''), f.code), 'quantity', g.quantity,
     'fulfilled_at', {_iso('g.fulfilled_at')}) AS BLOB)
 FROM (SELECT u.order_id, u.item_id, u.facility_id, count(*) AS quantity,
@@ -73,11 +79,20 @@ ORDER BY g.order_id, g.item_id, g.facility_id"""
 _connection: tuple[str, sqlite3.Connection] | None = None  # a reader process's own (it reads one database)
 
 
+@functools.lru_cache(maxsize=4096)
+def _money(amount: str, currency: str | None) -> str:
+    """SQL ``money(amount, currency)``: a stored amount (decimal text) as the feed built from rows
+    writes it. Cached: a feed repeats the same few prices and taxes over and over."""
+    return show(Decimal(amount), currency)
+
+
 def connect(path: str) -> sqlite3.Connection:
-    """A connection that only reads (autocommit: :func:`lines_of` opens its own transaction)."""
+    """A connection that only reads (autocommit: :func:`lines_of` opens its own transaction), with
+    ``money()`` for the SQL above."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA query_only=1")
+    conn.create_function("money", 2, _money, deterministic=True)
     return conn
 
 
