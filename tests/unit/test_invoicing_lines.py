@@ -15,8 +15,13 @@ import pytest
 from orderhub.adapters.sftp import RemoteFile
 from orderhub.domain.invoicing import FeedError, NotInvoiceable, Options, transform
 from orderhub.services.invoicing import files, workers
-from orderhub.services.invoicing.invoice_lines import Refused, Unreadable, transform_block
+from orderhub.services.invoicing.invoice_lines import (
+    Refused,
+    Unreadable,
+    transform_block,
+)
 from orderhub.services.jobs import invoicing_transform
+from orderhub.services.progress import Progress, State
 from tests.unit.test_invoicing_transform import record
 
 
@@ -97,6 +102,14 @@ class _Fakes:
 
     def __init__(self, blob: bytes) -> None:
         self.blob, self.counts, self.failures = blob, {"read": 0, "processed": 0}, []
+        self.progress = Progress("transform-invoices", [self])  # its own sink: keeps the last report
+        self.reported: State | None = None
+
+    def update(self, state: State) -> None:
+        self.reported = state
+
+    def close(self, state: State) -> None:
+        self.reported = state
 
     @contextmanager
     def open_read(self, path: str) -> Iterator[io.BytesIO]:
@@ -127,3 +140,4 @@ def test_the_job_numbers_lines_across_pieces_and_workers(processes: int) -> None
         out = b"".join(invoicing_transform._documents(fakes, fakes, remote, pool, fakes))  # type: ignore[arg-type]
     assert gzip.decompress(out) == expected_lines and fakes.failures == expected_failures
     assert fakes.counts == {"read": read, "processed": read - len(expected_failures)}
+    assert fakes.reported is not None and fakes.reported.done == read  # lines read, reported as they are read

@@ -4,20 +4,32 @@ server on loopback (feed, transform, Order to Invoice), then each store's stock 
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from sqlalchemy import select
 
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import pos_stock
+from orderhub.adapters.store.schema import orders
 from orderhub.bootstrap import Hub, build
+from orderhub.domain import money
 from orderhub.services.jobs.runner import run_job
 from orderhub.simulators.retailpro.server import start_in_thread
 from orderhub.testing.sftp_server import SftpTestServer
 
 USER, PASSWORD, WORKSTATION = "orderhub", "demo-pässword", "OMS01"
 UPC = "barcode-or-sku"  # the simulated store's variants have no barcodes: their SKUs are the UPCs
+
+
+def _total(hub: Hub, invoice: dict[str, Any]) -> str:
+    """The invoice's total as its order's currency shows it (Retail Pro holds four decimals, no currency)."""
+    with hub.db.read() as conn:
+        currency = conn.execute(select(orders.c.currency).where(orders.c.name == f"#{invoice['OrderNo']}")
+                                ).scalar_one_or_none()
+    return money.with_currency(Decimal(str(invoice["TotalAmt"])), currency)
 
 
 def _seed(hub: Hub, sim: Any, skus: list[str]) -> None:
@@ -58,7 +70,7 @@ def invoice_shipped(hub: Hub, console: Console, workdir: Path, skus: list[str]) 
                 for invoice in sim.store.invoices():
                     console.print(f"    Retail Pro invoice {invoice['sid']}: order {invoice['OrderNo']} at store "
                                   f"{invoice['InvoicingStore']}, {len(invoice['Items'])} item line(s), total "
-                                  f"{invoice['TotalAmt']}")
+                                  f"{_total(invoicing, invoice)}")
                 with invoicing.db.read() as conn:
                     every = ",".join(f.code for f in facility_store.all_facilities(conn))
                 _, checked = run_job(invoicing, "check-pos-inventory", None, {"upc": UPC, "locations": every})
