@@ -42,7 +42,7 @@ def bootstrap(checkout: Path, *args: str) -> list[str]:
 
 
 def test_the_demo_gets_orderhub_alone_and_installs_once(checkout: Path) -> None:
-    assert bootstrap(checkout) == ["-m pip install -q -e ."]
+    assert bootstrap(checkout) == ["-m pip install -q -e .[demo]"]
     assert bootstrap(checkout) == []
     assert (checkout / ".venv" / ".orderhub-installed").read_text().strip() == "base"
 
@@ -50,11 +50,19 @@ def test_the_demo_gets_orderhub_alone_and_installs_once(checkout: Path) -> None:
 @pytest.mark.skipif(not all(Path(p).exists() for p in TEST_PREREQUISITES) or not list(
     Path("/usr/lib/postgresql").glob("*/bin/initdb")), reason="--test would install Debian packages here")
 def test_test_extras_come_with_test_and_stay(checkout: Path) -> None:
-    assert bootstrap(checkout) == ["-m pip install -q -e ."]
-    assert bootstrap(checkout, "--test") == ["-m pip install -q -e .[test]"]  # a plain install lacks them
+    assert bootstrap(checkout) == ["-m pip install -q -e .[demo]"]
+    assert bootstrap(checkout, "--test") == ["-m pip install -q -e .[demo,test]"]  # a plain install lacks them
     assert bootstrap(checkout, "--test") == []
     assert bootstrap(checkout) == []  # orderhub is installed with them
     later = time.time() + 5
     os.utime(checkout / "pyproject.toml", (later, later))  # changed since
-    assert bootstrap(checkout) == ["-m pip install -q -e ."]
-    assert bootstrap(checkout, "--test") == ["-m pip install -q -e .[test]"]
+    assert bootstrap(checkout) == ["-m pip install -q -e .[demo]"]
+    assert bootstrap(checkout, "--test") == ["-m pip install -q -e .[demo,test]"]
+
+
+def test_the_extras_it_installs_are_those_pyproject_declares() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert {"demo", "test"} <= set(extras)
+    assert any(p.startswith("asyncssh==") for p in extras["demo"])  # the demo's SFTP server

@@ -39,6 +39,7 @@ from orderhub.entrypoints.cli_support import (
     cell,
     configure_logs,
     console,
+    iso_time,
     read_only_hub,
     settings_for,
     timeline_detail,
@@ -292,9 +293,11 @@ def orders_list(hub: Hub, shop: str | None, status: str | None, payment_status: 
     if as_json:
         _print_json(rows)
         return
-    _table("Orders", ["id", "name", "shopify id", "status", "payment", "fulfillment", "total", "shop"],
-           [[r["id"], r["name"], r["shopify_id"], r["status"], r["payment_status"], r["fulfillment_status"],
-             f"{r['total_price']} {r['currency']}", r["shop"]] for r in rows])
+    # What a person scans fits 80 columns; the shop only when there are several, every id in --json.
+    several_shops = len({r["shop"] for r in rows}) > 1
+    _table("Orders", ["id", "name", "status", "payment", "fulfillment", "total"] + ["shop"] * several_shops,
+           [[r["id"], r["name"], r["status"], r["payment_status"], r["fulfillment_status"],
+             f"{r['total_price']} {r['currency']}"] + [r["shop"]] * several_shops for r in rows])
 
 
 @orders.command("show")
@@ -341,7 +344,7 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
         _table("Units", ["unit", "sku", "status", "facility", "queue", "shipment"],
                [[u["id"], u["sku"], u["status"], u["facility"], u["queue"], u["shipment_id"]] for u in order["units"]])
     _table("Timeline", ["at", "event", "by", "detail"],
-           [[t["at"][:19], t["kind"], t["actor"] or f"inbox {t['inbox_id']}", timeline_detail(t["detail"])]
+           [[iso_time(t["at"]), t["kind"], t["actor"] or f"inbox {t['inbox_id']}", timeline_detail(t["detail"])]
             for t in order["timeline"]])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, iso_time, print_json, read_only_hub, table, writing_hub
 from orderhub.services.invoicing import setup
 
 
@@ -89,5 +89,5 @@ def register(main: click.Group) -> None:
                   [[s["from"], s["to"], s["slip_no"], s["status"], s["sid"] or s["error"] or ""]
                    for s in view["slips"]])
         table("Calls to Retail Pro", ["at (UTC)", "document", "outcome", "HTTP", "ms", "error"],
-              [[str(c["at"])[:19], c["document"], c["outcome"], c["status"] or "-", c["elapsed_ms"], c["error"] or ""]
+              [[iso_time(c["at"]), c["document"], c["outcome"], c["status"] or "-", c["elapsed_ms"], c["error"] or ""]
                for c in view["calls"]])

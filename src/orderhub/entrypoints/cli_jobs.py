@@ -139,10 +139,12 @@ def register(main: click.Group) -> None:
         _runs_table(d["runs"], "Recent runs")
 
     def _runs_table(runs: list[dict[str, Any]], title: str) -> None:
-        table(title, ["run", "job", "shop", "status", "trigger", "started", "read/processed/skipped/failed", "error"],
+        table(title, ["run", "job", "shop", "status", "trigger", "started", "read / processed / skipped / failed",
+                      "error"],
               [[r["id"], r["job"], r["shop"] or "", r["status"], r["trigger"] + (f" #{r['attempt']}"
                                                                                if r["attempt"] > 1 else ""),
-                _local(r["started_at"] or r["queued_at"]), _counts(r), r["error"] or ""] for r in runs])
+                _local(r["started_at"] or r["queued_at"]), _counts(r), r["error"] or ""] for r in runs],
+              drop_empty=("shop", "error"))
 
     @jobs.command("run")
     @click.argument("name")

@@ -20,7 +20,7 @@ from orderhub.adapters.store import order_queries
 from orderhub.bootstrap import Hub
 from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.domain.routing import RoutingConfigError
-from orderhub.entrypoints.cli_support import JSON_HELP, console, read_only_hub, writing_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, console, iso_time, read_only_hub, writing_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 from orderhub.services import approval, brokering, fulfilment
@@ -271,7 +271,7 @@ def inventory_ledger(hub: Hub, sku: str, limit: int, as_json: bool) -> None:
         return
     _table(f"Ledger of {sku} (newest first)", ["id", "at (UTC)", "facility", "reason", "on hand", "reserved",
                                                "order", "by"],
-           [[r["id"], r["at"][:19], r["facility"], r["reason"], "→".join(map(str, r["on_hand"])),
+           [[r["id"], iso_time(r["at"]), r["facility"], r["reason"], "→".join(map(str, r["on_hand"])),
              "→".join(map(str, r["reserved"])), r["order_id"], r["actor"]] for r in rows])
 
 

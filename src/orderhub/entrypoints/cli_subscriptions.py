@@ -10,7 +10,7 @@ import click
 from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_support import JSON_HELP, read_only_hub, writing_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, iso_time, read_only_hub, writing_hub
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 
@@ -112,7 +112,7 @@ def subscription_deliveries(hub: Hub, subscription_id: int | None, status: str |
         return
     _table("Deliveries", ["id", "sub", "event", "status", "tries", "code", "delivered (UTC)", "last error"],
            [[r["id"], r["subscription_id"], f"{r['outbox_id']} {r['event_type']}", r["status"], r["attempts"],
-             r["last_status"], (r["delivered_at"] or "")[:19].replace("T", " "), r["last_error"]] for r in rows])
+             r["last_status"], iso_time(r["delivered_at"]), r["last_error"]] for r in rows])
 
 
 def register(main: click.Group) -> None:

@@ -103,10 +103,17 @@ def utc_time(value: datetime | None) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}Z"
 
 
+def iso_time(value: str | datetime | None) -> str:
+    """A stored ISO time (text or datetime) as :func:`utc_time` shows it."""
+    if value is None or value == "":
+        return ""
+    return utc_time(value if isinstance(value, datetime) else datetime.fromisoformat(value))
+
+
 def column_widths(columns: list[str], rows: list[list[str]], width: int) -> list[int] | None:
     """Widths that fit ``width`` (the space between columns counted), or None when the columns fit as they are.
 
-    The widest column gives way first: cells wrap between words while they can; then words longer than
+    The column with the most room above its floor gives way first: cells wrap between words while they can; then words longer than
     ``WHOLE_WORD`` (addresses, long ids) fold; only then shorter ones, so names and headers stay whole.
     """
     cells = [[c, *(r[i] for r in rows)] for i, c in enumerate(columns)]
@@ -121,13 +128,16 @@ def column_widths(columns: list[str], rows: list[list[str]], width: int) -> list
             shrinkable = [j for j in range(len(widths)) if widths[j] > floor[j]]
             if not shrinkable:
                 break
-            widths[max(shrinkable, key=lambda j: widths[j])] -= 1
+            widths[max(shrinkable, key=lambda j: widths[j] - floor[j])] -= 1  # the most room to give first
     return widths
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """Cells wrap rather than being cut, so all of every header and value shows at 80 columns."""
+def table(title: str, columns: list[str], rows: list[list[Any]], *, drop_empty: tuple[str, ...] = ()) -> None:
+    """Cells wrap rather than being cut, so all of every header and value shows at 80 columns.
+    Columns named in ``drop_empty`` are left out when no row has a value in them."""
     texts = [[cell(v) for v in r] for r in rows]
+    keep = [i for i, c in enumerate(columns) if c not in drop_empty or any(r[i] for r in texts)]
+    columns, texts = [columns[i] for i in keep], [[r[i] for i in keep] for r in texts]
     widths = column_widths(columns, texts, console.width) or [None] * len(columns)
     # A rule under the header and two spaces between columns: more of 80 columns left for the values.
     rich_table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)

@@ -127,7 +127,8 @@ def command_hint() -> str | None:
         venv = venv.relative_to(Path.cwd())
     except ValueError:
         pass
-    return f"(first make `orderhub` a command: source {venv / 'bin' / 'activate'} - or call {venv / 'bin' / 'orderhub'})"
+    bin_dir = venv / "bin"
+    return f"(first make `orderhub` a command: source {bin_dir / 'activate'} - or call {bin_dir / 'orderhub'})"
 
 
 def look_further(console: Console, db_url: str, walked: int | None, sku: str) -> None:

@@ -14,7 +14,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub.config import Settings
-from orderhub.entrypoints.http.console.web import SESSION_COOKIE
 from orderhub.entrypoints.http.bodies import (
     BodyBudget,
     ClientGone,
@@ -24,6 +23,7 @@ from orderhub.entrypoints.http.bodies import (
     read_body,
     reserve,
 )
+from orderhub.entrypoints.http.console.web import SESSION_COOKIE
 
 # The webhook receivers refuse on their own headers before reading, through the same budget.
 SELF_GUARDED = frozenset({("POST", "/webhooks/shopify"), ("POST", "/webhooks/eventbridge")})
