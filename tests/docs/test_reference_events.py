@@ -20,7 +20,7 @@ from orderhub.services.fulfilment import EVENT_OF_STATUS
 SRC = Path(__file__).resolve().parents[2] / "src" / "orderhub"
 # The modules that write events: to the outbox (subscriptions) or to destinations.
 EMITTERS = ["services/approval.py", "services/placement.py", "services/fulfilment.py", "services/presell.py",
-            "services/process.py", "adapters/store/inventory_store.py"]
+            "services/process.py", "services/inbound.py", "adapters/store/inventory_store.py"]
 
 
 def test_every_event_type_written_in_the_emitters_is_in_the_catalogue() -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 
 class Freshness(str, Enum):
@@ -322,3 +323,13 @@ class ShopRedaction:
 @dataclass(frozen=True)
 class AppUninstalled:
     shop_domain: str
+
+
+@dataclass(frozen=True)
+class JobSignal:
+    """A channel's word to a job that waits for it (e.g. Shopify's bulk operation finished): kept under
+    ``job`` and ``key`` for the job to read; the job still decides what it means."""
+
+    job: str
+    key: str
+    value: dict[str, Any]

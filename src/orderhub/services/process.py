@@ -1,4 +1,5 @@
-"""The inbox processor: translate inbound records and apply them, at the store's intake rate.
+"""The inbox processor: read inbound records with their channel's translator and apply them, at the
+store's intake rate.
 
 One transaction per batch takes the records, applies each (in its own savepoint),
 writes outbound deliveries for HTTP destinations and marks the records done, so a
@@ -9,52 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-import pycountry
 import structlog
 from sqlalchemy import Connection
 from sqlalchemy.exc import DataError
 
-from orderhub.adapters.shopify import translate
-from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
+from orderhub.adapters import channels
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, inbox, new_orders, privacy_store, traffic
+from orderhub.adapters.store import error_log, inbox, new_orders, traffic
 from orderhub.adapters.store import order_store as store
+from orderhub.adapters.store import shops as shop_store
 from orderhub.adapters.store.db import Database, upsert
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
-from orderhub.adapters.store.schema import deliveries, job_state
-from orderhub.adapters.store.shops import by_id
+from orderhub.adapters.store.schema import deliveries
 from orderhub.clock import utcnow
-from orderhub.domain import money
+from orderhub.domain.channels import Inbound, Translator, UnknownTopic
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.events import check_destination_event
-from orderhub.domain.model import Freshness, OrderStatus, Refund
-from orderhub.domain.validation import validate_order
+from orderhub.domain.model import Order, OrderEdit, OrderStatus, Refund
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
-from orderhub.services import order_sync
+from orderhub.services import inbound, order_sync
+from orderhub.services.inbound import Result
 
 log = structlog.get_logger(__name__)
-
-_CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
-_COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}  # Kosovo, as Shopify uses
-
-
-def known_currency(code: str) -> bool:
-    return code in _CURRENCIES
-
-
-def known_country(code: str) -> bool:
-    return code in _COUNTRIES
-
-
-@dataclass
-class Result:
-    outcome: str
-    event: tuple[str, Any] | None = None  # (event type, canonical data) for HTTP destinations
 
 
 def event_id(identity: str, shop_id: int) -> str:
@@ -76,106 +57,30 @@ def sent_at(row: Any) -> Any:
     return row.triggered_at or row.received_at
 
 
-def handle(conn: Connection, row: Any) -> Result:
-    """Apply one inbox record. Raises InvalidRecord for records that can never apply as they are."""
+def read(row: Any, translator: Translator) -> Inbound:
+    """The canonical record an inbox record stands for. Raises InvalidRecord when it cannot be read."""
     try:
         payload = orjson.loads(row.payload)
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(None, f"payload is not valid JSON: {exc}") from None
-    topic = row.topic
-    notified_at = sent_at(row)
-    if topic in ORDER_TOPICS:
-        order = translate.order(payload, notified_at)
-        validate_order(order, known_currency=known_currency, known_country=known_country)
-        fresh = store.apply_order(conn, row.shop_id, order, row.id)
-        if fresh in (Freshness.NEW, Freshness.NEWER):
-            order_sync.after_ingest(conn, row.shop_id, order.shopify_id, fresh)
-        # Refunds the body carries count once by id, whether or not this version of the order is
-        # news (an older version can report a refund no other record did); they travel in the order's event.
-        refunded = [r for r in order.refunds if _apply_refund(conn, row, r) == "applied"]
-        if fresh in (Freshness.NEW, Freshness.NEWER):
-            kind = "order.created" if fresh is Freshness.NEW else "order.updated"
-            return Result("applied", (kind, order))
-        return Result("applied" if refunded else fresh.value)
-    if topic == "orders/edited":
-        edit = translate.order_edit(payload)
-        outcome = store.apply_order_edit(conn, row.shop_id, edit, row.id)
-        if outcome == "applied":
-            order_sync.after_edit(conn, row.shop_id, edit.order_id)
-        return Result(outcome, (("order.edited", edit) if outcome == "applied" else None))
-    if topic == "refunds/create":
-        refund = translate.refund(payload, notified_at)
-        outcome = _apply_refund(conn, row, refund)
-        return Result(outcome, (("refund.created", refund) if outcome == "applied" else None))
-    if topic == "order_transactions/create":
-        # Payment status itself comes with the order's own versions (orders/paid, orders/updated);
-        # the transaction is kept on the order's timeline, for the audit of who paid what when.
-        txn = translate.transaction(payload)
-        currency = txn.currency or store.order_currency(conn, row.shop_id, txn.order_id)
-        store.add_order_event(conn, row.shop_id, txn.order_id, row.id, "transaction", {
-            "transaction_id": txn.shopify_id, "kind": txn.kind, "status": txn.status,
-            "amount": money.show(txn.amount, currency), "currency": txn.currency, "gateway": txn.gateway,
-            "at": txn.created_at.isoformat()})
-        return Result("applied", ("order.transaction", txn))
-    if topic in ("products/create", "products/update"):
-        product = translate.product(payload)
-        fresh = store.apply_product(conn, row.shop_id, product)
-        applied = fresh in (Freshness.NEW, Freshness.NEWER)
-        return Result("applied" if applied else fresh.value, (("product.updated", product) if applied else None))
-    if topic == "products/delete":
-        deletion = translate.product_deletion(payload, notified_at)
-        outcome = store.delete_product(conn, row.shop_id, deletion)
-        return Result(outcome, (("product.deleted", deletion) if outcome == "applied" else None))
-    if topic == "inventory_levels/update":
-        level = translate.inventory_level(payload)
-        fresh = store.apply_inventory_level(conn, row.shop_id, level)
-        applied = fresh in (Freshness.NEW, Freshness.NEWER)
-        return Result("applied" if applied else fresh.value, (("inventory_level.updated", level) if applied else None))
-    if topic == "customers/redact":
-        privacy_store.redact_customer(conn, row.shop_id, translate.customer_redaction(payload), row.id)
-        return Result("applied")
-    if topic == "customers/data_request":
-        privacy_store.customer_data(conn, row.shop_id, translate.customer_data_request(payload), row.id)
-        return Result("applied")
-    if topic == "shop/redact":
-        translate.shop_redaction(payload)
-        privacy_store.redact_shop(conn, row.shop_id, row.id)
-        return Result("applied")
-    if topic == "app/uninstalled":
-        translate.app_uninstalled(payload)
-        return Result(privacy_store.mark_uninstalled(conn, row.shop_id, notified_at))
-    if topic == "bulk_operations/finish":
-        # Recorded where the bulk import jobs (services/jobs/initial_load.py) look while they wait:
-        # job_state, namespace the topic, key the operation's gid. Polling still decides the outcome.
-        operation = payload.get("admin_graphql_api_id") if isinstance(payload, dict) else None
-        if not isinstance(operation, str) or not operation.startswith("gid://shopify/BulkOperation/"):
-            raise InvalidRecord("admin_graphql_api_id", "expected the id of a bulk operation "
-                                "(gid://shopify/BulkOperation/...)")
-        finish = {k: payload.get(k) for k in ("status", "error_code", "completed_at")}
-        upsert(conn, job_state, dict(job=topic, shop_id=row.shop_id, key=operation[:100],
-                                     value=orjson.dumps(finish).decode()),
-               keys=("job", "shop_id", "key"), update=("value",))
-        return Result("recorded")
-    raise AssertionError(f"unsupported topic {topic!r} reached the processor")  # receivers mark these
+    try:
+        return translator.translate(row.topic, payload, sent_at(row))
+    except UnknownTopic as exc:
+        raise InvalidRecord(None, str(exc)) from None
 
 
-def _apply_refund(conn: Connection, row: Any, refund: Refund) -> str:
-    outcome = store.apply_refund(conn, row.shop_id, refund, row.id)
-    if outcome == "applied":
-        order_sync.after_refund(conn, row.shop_id, refund)
-    return outcome
+def handle(conn: Connection, row: Any, translator: Translator) -> Result:
+    """Apply one inbox record. Raises InvalidRecord for records that can never apply as they are."""
+    return inbound.apply(conn, inbound.Source(row.shop_id, row.id, sent_at(row)), read(row, translator))
 
 
-def describe(row: Any) -> str:
+def describe(row: Any, translator: Translator) -> str:
     """Names the record for a person: ``orders/create order #1001 (Shopify id 123)`` when it can."""
     try:
         payload = orjson.loads(row.payload)
     except orjson.JSONDecodeError:
         payload = None
-    if isinstance(payload, dict) and row.topic in ORDER_TOPICS:
-        name = payload.get("name")
-        return f"{row.topic} order {name + ' ' if isinstance(name, str) else ''}(Shopify id {payload.get('id')})"
-    return f"{row.topic} record {row.identity}"
+    return translator.describe(row.topic, payload) or f"{row.topic} record {row.identity}"
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -183,31 +88,28 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
 
 
-def _read_for_batch(row: Any) -> tuple[new_orders.Key | None, new_orders.NewOrder | None]:
-    """Parse a record once for the batch path: the order it is about (order records, edits and refunds),
-    and the record as a new order if it can be one (None when the per-record path must judge it: not an
-    order, invalid - that path reports the error -, or cancelled already)."""
+def _read_for_batch(row: Any, translator: Translator) -> tuple[new_orders.Key | None, new_orders.NewOrder | None]:
+    """Read a record once for the batch path: the order it is about (orders, edits and refunds), and the
+    record as a new order if it can be one (None when the per-record path must judge it: not an order,
+    invalid - that path reports the error -, or cancelled already)."""
     try:
-        payload = orjson.loads(row.payload)
-        if row.topic == "orders/edited":
-            return (row.shop_id, translate.order_edit(payload).order_id), None
-        if row.topic == "refunds/create":
-            return (row.shop_id, translate.refund(payload, sent_at(row)).order_id), None
-        if row.topic not in ORDER_TOPICS:
-            return None, None
-        order = translate.order(payload, sent_at(row))
+        record = read(row, translator)
     except Exception:
         return None, None
-    key = (row.shop_id, order.shopify_id)
-    if order.refunds:  # its refunds are applied one by one, with their returns
+    if isinstance(record, OrderEdit | Refund):
+        return (row.shop_id, record.order_id), None
+    if not isinstance(record, Order):
+        return None, None
+    key = (row.shop_id, record.shopify_id)
+    if record.refunds:  # its refunds are applied one by one, with their returns
         return key, None
     try:
-        validate_order(order, known_currency=known_currency, known_country=known_country)
+        inbound.validate(record)
     except Exception:
         return key, None
-    if order.status is OrderStatus.CANCELLED:
+    if record.status is OrderStatus.CANCELLED:
         return key, None
-    return key, new_orders.NewOrder(row.shop_id, order, row.id)
+    return key, new_orders.NewOrder(row.shop_id, record, row.id)
 
 
 class Processor:
@@ -224,6 +126,7 @@ class Processor:
         self.backoff_max = backoff_max
         self.limiter = limiter or SharedRateLimiter(db)
         self._shop_domains: dict[int, str] = {}
+        self._translators: dict[int, Translator] = {}
 
     def run_once(self) -> tuple[int, float]:
         """Process one batch. Returns (records processed, seconds to wait when nothing could be done)."""
@@ -263,7 +166,7 @@ class Processor:
         candidates: dict[new_orders.Key, tuple[Any, new_orders.NewOrder]] = {}
         mentioned: set[new_orders.Key] = set()  # orders other records of the batch change
         for row in rows:
-            key, new = _read_for_batch(row)
+            key, new = _read_for_batch(row, self._translator(conn, row.shop_id))
             if new is not None and new.key not in candidates:  # a second version of it goes per record
                 candidates[new.key] = (row, new)
             elif key is not None:
@@ -299,7 +202,7 @@ class Processor:
     def _process_one(self, conn: Connection, row: Any, http: list[dest_store.Destination]) -> None:
         savepoint = conn.begin_nested()
         try:
-            result = handle(conn, row)
+            result = handle(conn, row, self._translator(conn, row.shop_id))
             if result.event and http:
                 self._enqueue(conn, row, result.event, http)
             inbox.finish(conn, row.id, status="done", outcome=result.outcome)
@@ -329,14 +232,21 @@ class Processor:
         inbox.finish(conn, row.id, status="failed", outcome=kind, error=message)
         error_log.record(conn, error_log.Failure(
             record_type="inbox", record_id=row.id, shop_id=row.shop_id, topic=row.topic, source=row.source,
-            kind=kind, error=f"{describe(row)}: {message}", field=field, payload=row.payload))
+            kind=kind, error=f"{describe(row, self._translator(conn, row.shop_id))}: {message}", field=field,
+            payload=row.payload))
         INBOX_PROCESSED.labels(row.topic, "failed").inc()
         ERRORS_LOGGED.labels(kind).inc()
         log.info("inbox_record_to_error_log", inbox_id=row.id, topic=row.topic, kind=kind, field=field)
 
+    def _translator(self, conn: Connection, shop_id: int) -> Translator:
+        """The translator of the channel the record's account sells through."""
+        if shop_id not in self._translators:
+            self._translators[shop_id] = channels.translator(shop_store.channel_of(conn, shop_id))
+        return self._translators[shop_id]
+
     def _domain(self, conn: Connection, shop_id: int) -> str:
         if shop_id not in self._shop_domains:
-            shop = by_id(conn, shop_id)
+            shop = shop_store.by_id(conn, shop_id)
             self._shop_domains[shop_id] = shop.domain if shop else str(shop_id)
         return self._shop_domains[shop_id]
 

@@ -85,6 +85,14 @@ def by_domain(conn: Connection, domain: str) -> Shop | None:
     return None if row is None else _shop(conn, row)
 
 
+def channel_of(conn: Connection, shop_id: int) -> str:
+    """The channel the account sells through (shopify, ...); no credentials are read."""
+    found = conn.execute(select(shops.c.channel).where(shops.c.id == shop_id)).scalar_one_or_none()
+    if found is None:
+        raise LookupError(f"no account {shop_id}")
+    return str(found)
+
+
 def by_id(conn: Connection, shop_id: int) -> Shop | None:
     row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
     return None if row is None else _shop(conn, row)

@@ -1,0 +1,64 @@
+"""Shopify as a channel: its webhook and poll topics read as canonical records (see domain/channels.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from orderhub.adapters.shopify import translate
+from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
+from orderhub.domain.channels import Inbound, UnknownTopic
+from orderhub.domain.errors import InvalidRecord
+from orderhub.domain.model import JobSignal
+
+BULK_OPERATION_PREFIX = "gid://shopify/BulkOperation/"
+
+
+def _bulk_operation_finished(payload: Any, _notified_at: datetime) -> JobSignal:
+    # Kept where the bulk import jobs (services/jobs/initial_load.py) look while they wait; polling still
+    # decides the outcome.
+    operation = payload.get("admin_graphql_api_id") if isinstance(payload, dict) else None
+    if not isinstance(operation, str) or not operation.startswith(BULK_OPERATION_PREFIX):
+        raise InvalidRecord("admin_graphql_api_id", f"expected the id of a bulk operation ({BULK_OPERATION_PREFIX}...)")
+    return JobSignal("bulk_operations/finish", operation[:100],
+                     {k: payload.get(k) for k in ("status", "error_code", "completed_at")})
+
+
+_Reader = Callable[[Any, datetime], Inbound]
+
+_READERS: dict[str, _Reader] = {
+    **{topic: translate.order for topic in ORDER_TOPICS},
+    "orders/edited": lambda payload, _at: translate.order_edit(payload),
+    "refunds/create": translate.refund,
+    "order_transactions/create": lambda payload, _at: translate.transaction(payload),
+    "products/create": lambda payload, _at: translate.product(payload),
+    "products/update": lambda payload, _at: translate.product(payload),
+    "products/delete": translate.product_deletion,
+    "inventory_levels/update": lambda payload, _at: translate.inventory_level(payload),
+    "customers/redact": lambda payload, _at: translate.customer_redaction(payload),
+    "customers/data_request": lambda payload, _at: translate.customer_data_request(payload),
+    "shop/redact": lambda payload, _at: translate.shop_redaction(payload),
+    "app/uninstalled": lambda payload, _at: translate.app_uninstalled(payload),
+    "bulk_operations/finish": _bulk_operation_finished,
+}
+
+
+class ShopifyTranslator:
+    kind = "shopify"
+
+    def translate(self, topic: str, payload: Any, notified_at: datetime) -> Inbound:
+        try:
+            reader = _READERS[topic]
+        except KeyError:
+            raise UnknownTopic(f"Shopify topic {topic!r} is not one orderhub reads") from None
+        return reader(payload, notified_at)
+
+    def describe(self, topic: str, payload: Any) -> str | None:
+        if isinstance(payload, dict) and topic in ORDER_TOPICS:
+            name = payload.get("name")
+            return f"{topic} order {name + ' ' if isinstance(name, str) else ''}(Shopify id {payload.get('id')})"
+        return None
+
+
+TRANSLATOR = ShopifyTranslator()
