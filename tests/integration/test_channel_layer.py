@@ -53,7 +53,7 @@ def market(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     monkeypatch.setitem(channels._loaded, "testmarket", MarketTranslator())
     with hub.db.write() as conn:
         account = shops.add(conn, "market-eu", "unused-secret")
-        conn.execute(update(shops_table).where(shops_table.c.id == account.id).values(channel="testmarket"))
+        conn.execute(update(shops_table).where(shops_table.c.id == account.id).values(kind="testmarket"))
     yield account.id
 
 
@@ -70,7 +70,7 @@ def test_a_new_channel_s_orders_go_through_the_same_processor(hub: Hub, market: 
     drain(hub)
     with hub.db.read() as conn:
         rows = conn.execute(select(orders.c.shop_id, orders.c.shopify_id, orders.c.total_price)).all()
-        assert shops.channel_of(conn, market) == "testmarket"
+        assert shops.kind_of(conn, market) == "testmarket"
     assert [(r.shop_id, r.shopify_id, r.total_price) for r in rows] == [(market, "M-1", Decimal("37.50"))]
 
 

@@ -239,9 +239,9 @@ class Processor:
         log.info("inbox_record_to_error_log", inbox_id=row.id, topic=row.topic, kind=kind, field=field)
 
     def _translator(self, conn: Connection, shop_id: int) -> Translator:
-        """The translator of the channel the record's account sells through."""
+        """The translator of the kind of channel the record's account belongs to."""
         if shop_id not in self._translators:
-            self._translators[shop_id] = channels.translator(shop_store.channel_of(conn, shop_id))
+            self._translators[shop_id] = channels.translator(shop_store.kind_of(conn, shop_id))
         return self._translators[shop_id]
 
     def _domain(self, conn: Connection, shop_id: int) -> str:

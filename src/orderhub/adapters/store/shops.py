@@ -85,9 +85,9 @@ def by_domain(conn: Connection, domain: str) -> Shop | None:
     return None if row is None else _shop(conn, row)
 
 
-def channel_of(conn: Connection, shop_id: int) -> str:
-    """The channel the account sells through (shopify, ...); no credentials are read."""
-    found = conn.execute(select(shops.c.channel).where(shops.c.id == shop_id)).scalar_one_or_none()
+def kind_of(conn: Connection, shop_id: int) -> str:
+    """The kind of channel the account belongs to (shopify, ...); no credentials are read."""
+    found = conn.execute(select(shops.c.kind).where(shops.c.id == shop_id)).scalar_one_or_none()
     if found is None:
         raise LookupError(f"no account {shop_id}")
     return str(found)

@@ -24,9 +24,10 @@ shops = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("domain", String(255), nullable=False, unique=True),
-    # The channel the account sells through (adapters/channels.py): its records are read by that
-    # channel's translator. A row of this table is an account of any channel; Shopify's came first.
-    Column("channel", String(16), nullable=False, server_default="shopify"),
+    # The kind of channel the account is an account of (adapters/channels.py: shopify, amazon, ...): its
+    # records are read by that kind's translator. A row of this table is an account of any channel kind;
+    # Shopify's came first. (The sales channel an account sells through, for ATP, is another thing.)
+    Column("kind", String(16), nullable=False, server_default="shopify"),
     # The app's API secret: signs webhooks. Never printed or logged. Encrypted, as is the access
     # token (adapters/store/secrets.py): Text, as a sealed value is longer than the secret.
     Column("webhook_secret", Text, nullable=False),

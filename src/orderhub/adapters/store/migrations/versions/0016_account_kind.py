@@ -1,4 +1,4 @@
-"""account_channel: the sales channel each account (row of shops) sells through, e.g. shopify
+"""account_kind: the kind of channel each account (row of shops) is an account of, e.g. shopify
 
 Revision ID: 0016
 Revises: 0015
@@ -17,9 +17,9 @@ depends_on = None
 def upgrade() -> None:
     # Every account so far is a Shopify shop.
     with op.batch_alter_table('shops') as batch:
-        batch.add_column(sa.Column('channel', sa.String(length=16), nullable=False, server_default='shopify'))
+        batch.add_column(sa.Column('kind', sa.String(length=16), nullable=False, server_default='shopify'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('shops') as batch:
-        batch.drop_column('channel')
+        batch.drop_column('kind')
