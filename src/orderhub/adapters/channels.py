@@ -1,4 +1,5 @@
-"""The channels orderhub speaks, by kind: each one's translator (domain/channels.py), loaded when first asked.
+"""The channels orderhub speaks, by kind: each one's translator (domain/channels.py), loaded when first asked,
+and what an account of each kind is set up with.
 
 A new channel is a new adapter package that provides a translator and a line here; the processor,
 the error log, placement and the outbox do not change.
@@ -7,7 +8,9 @@ the error log, placement and the outbox do not change.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
+from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.domain.channels import Translator
 
 # kind -> the module whose TRANSLATOR reads that channel's inbox records
@@ -15,6 +18,7 @@ _MODULES = {
     "shopify": "orderhub.adapters.shopify.channel",
 }
 KINDS = tuple(_MODULES)
+TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop"}
 _loaded: dict[str, Translator] = {}
 
 
@@ -27,3 +31,72 @@ def translator(kind: str) -> Translator:
             raise LookupError(f"no channel of kind {kind!r}; orderhub knows {', '.join(KINDS)}") from None
         found = _loaded[kind] = importlib.import_module(module).TRANSLATOR
     return found
+
+
+# -- accounts --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccountField:
+    """One thing an account of a kind is set up with: a setting, or a secret (encrypted, never shown)."""
+
+    name: str
+    help: str
+    secret: bool = False
+    default: str | None = None  # the real service; tests and the demo point elsewhere
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+# What `orderhub channel add KIND NAME` asks for, per kind of channel (Shopify shops: `orderhub shop add`).
+ACCOUNT_FIELDS: dict[str, tuple[AccountField, ...]] = {
+    "amazon": (
+        AccountField("marketplace_id", "Amazon marketplace id, e.g. ATVPDKIKX0DER (amazon.com), A1PA6795UKMFR9 "
+                                       "(amazon.de)."),
+        AccountField("seller_id", "Selling partner id (merchant token), for the Listings API."),
+        AccountField("client_id", "Login with Amazon client id of the SP-API app."),
+        AccountField("client_secret", "Login with Amazon client secret of the SP-API app.", secret=True),
+        AccountField("refresh_token", "Refresh token the seller granted the app.", secret=True),
+        AccountField("endpoint", "Selling Partner API endpoint of the marketplace's region.",
+                     default="https://sellingpartnerapi-na.amazon.com"),
+        AccountField("lwa_endpoint", "Login with Amazon token endpoint.", default="https://api.amazon.com/auth/o2/token"),
+    ),
+    "walmart": (
+        AccountField("client_id", "Client id of the seller's Marketplace API key."),
+        AccountField("client_secret", "Client secret of that key.", secret=True),
+        AccountField("endpoint", "Walmart Marketplace API endpoint.", default="https://marketplace.walmartapis.com"),
+    ),
+    "tiktok": (
+        AccountField("app_key", "App key of the TikTok Shop app."),
+        AccountField("app_secret", "App secret: signs requests, verifies webhooks.", secret=True),
+        AccountField("access_token", "Access token the shop granted the app.", secret=True),
+        AccountField("shop_cipher", "The shop's cipher (from the authorized shops list)."),
+        AccountField("endpoint", "TikTok Shop Partner API endpoint.", default="https://open-api.tiktokglobalshop.com"),
+    ),
+}
+
+
+def account_values(kind: str, given: dict[str, str | None]) -> tuple[dict[str, str], dict[str, str]]:
+    """An account's settings and secrets from what a person gave: defaults filled in, every required one
+    present, nothing unknown, and its endpoints ones orderhub may call (the outbound policy). Raises
+    ValueError naming the problem."""
+    try:
+        fields = ACCOUNT_FIELDS[kind]
+    except KeyError:
+        raise ValueError(f"no channel kind {kind!r}; accounts are of kind {', '.join(ACCOUNT_FIELDS)} "
+                         "(Shopify shops: orderhub shop add)") from None
+    unknown = sorted(set(given) - {f.name for f in fields})
+    if unknown:
+        raise ValueError(f"a {kind} account has no {', '.join(unknown)}; it takes "
+                         f"{', '.join(f.name for f in fields)}")
+    values = {f.name: (given.get(f.name) or f.default or "").strip() for f in fields}
+    missing = [f.name for f in fields if not values[f.name]]
+    if missing:
+        raise ValueError(f"a {kind} account needs {', '.join(missing)}")
+    policy = OutboundPolicy.from_env()
+    for f in fields:
+        if f.name.endswith("endpoint"):
+            policy.check(values[f.name])
+    return ({f.name: values[f.name] for f in fields if not f.secret},
+            {f.name: values[f.name] for f in fields if f.secret})

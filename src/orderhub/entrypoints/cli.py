@@ -14,6 +14,7 @@ from orderhub.adapters.store import error_log, migrate, order_queries, secret_ro
 from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
+    cli_channels,
     cli_destinations,
     cli_fidelity,
     cli_invoicing,
@@ -389,6 +390,7 @@ def demo(n_orders: int, seed: int, keep_running: bool, db_url: str | None) -> No
 
 # Order management commands and the payment simulator live in their own modules.
 cli_oms.register(main)
+cli_channels.register(main)
 cli_routing.register(main)
 cli_tokens.register(main)
 cli_shops.register(main)

@@ -70,7 +70,6 @@ def register(main: click.Group) -> None:
     _order_commands(orders)
     main.add_command(inventory)
     main.add_command(facility)
-    main.add_command(channel)
 
 
 # -- orders ----------------------------------------------------------------------------------------------
@@ -352,19 +351,3 @@ def facility_group(hub: Hub, group: str, codes: tuple[str, ...], remove: bool) -
         for code in codes:
             (facility_store.remove_from_group if remove else facility_store.add_to_group)(conn, group, code)
     click.echo(f"{'removed from' if remove else 'added to'} {group}: {', '.join(codes)}")
-
-
-@click.command("channel")
-@click.argument("code")
-@click.option("--name", default=None, help="Its name.")
-@click.option("--threshold", type=click.IntRange(min=0), default=None, help="Units held back from this channel.")
-@click.option("--groups", default=None, help="Comma-separated facility groups it sells from ('' for all).")
-@writing_hub
-def channel(hub: Hub, code: str, name: str | None, threshold: int | None, groups: str | None) -> None:
-    """Create or change a sales channel (CODE): its ATP threshold and facility groups."""
-    with domain_problems(), hub.db.write() as conn:
-        facility_store.set_channel(conn, code, name=name, threshold=threshold,
-                                   groups=tuple(g for g in groups.split(",") if g) if groups is not None else None)
-        ch = facility_store.get_channel(conn, code)
-    assert ch is not None
-    click.echo(f"channel {ch.code}: threshold {ch.threshold}, groups {', '.join(ch.groups) or 'all facilities'}")

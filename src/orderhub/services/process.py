@@ -246,8 +246,7 @@ class Processor:
 
     def _domain(self, conn: Connection, shop_id: int) -> str:
         if shop_id not in self._shop_domains:
-            shop = shop_store.by_id(conn, shop_id)
-            self._shop_domains[shop_id] = shop.domain if shop else str(shop_id)
+            self._shop_domains[shop_id] = shop_store.name_of(conn, shop_id) or str(shop_id)
         return self._shop_domains[shop_id]
 
     def _enqueue(self, conn: Connection, row: Any, event: tuple[str, Any],

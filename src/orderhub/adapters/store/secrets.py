@@ -211,8 +211,8 @@ def default_key_file(url: str) -> Path | None:
 
 
 # Every column that holds a credential orderhub must read back, by name (this module needs no schema).
-COLUMNS = (("shops", "webhook_secret"), ("shops", "access_token"), ("destinations", "secret"),
-            ("subscriptions", "secret"))
+COLUMNS = (("shops", "webhook_secret"), ("shops", "access_token"), ("shops", "credentials"),
+           ("destinations", "secret"), ("subscriptions", "secret"))
 
 
 def _key_ids_in_use(conn: Connection) -> set[str]:

@@ -1,4 +1,5 @@
-"""Shops (the Shopify stores orderhub listens to) and their credentials."""
+"""Shops (the Shopify stores orderhub listens to) and their credentials: the accounts of kind shopify
+(other kinds of account live in the same table, see accounts.py)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,9 @@ def add(conn: Connection, domain: str, secret: str, admin_url: str | None = None
     if api_version:
         values["api_version"] = api_versions.parse(api_version)
     existing = by_domain(conn, domain)
+    taken = conn.execute(select(shops.c.kind).where(shops.c.domain == domain, ~SHOPIFY)).scalar_one_or_none()
+    if taken is not None:
+        raise ValueError(f"{domain} is the name of a {taken} account; a shop needs a name of its own")
     if existing is None:
         values.setdefault("api_version", api_versions.newest_stable(utcnow().date()))
         conn.execute(insert(shops).values(domain=domain, created_at=utcnow(), **values))
@@ -80,8 +84,11 @@ def set_api_version(conn: Connection, domain: str, api_version: str) -> Shop | N
     return by_domain(conn, domain) if done.rowcount else None
 
 
+SHOPIFY = shops.c.kind == "shopify"
+
+
 def by_domain(conn: Connection, domain: str) -> Shop | None:
-    row = conn.execute(select(shops).where(shops.c.domain == domain.strip().lower())).first()
+    row = conn.execute(select(shops).where(shops.c.domain == domain.strip().lower(), SHOPIFY)).first()
     return None if row is None else _shop(conn, row)
 
 
@@ -93,19 +100,24 @@ def kind_of(conn: Connection, shop_id: int) -> str:
     return str(found)
 
 
+def name_of(conn: Connection, shop_id: int) -> str | None:
+    """The account's name (a shop's domain), whatever its kind; no credentials are read."""
+    return conn.execute(select(shops.c.domain).where(shops.c.id == shop_id)).scalar_one_or_none()
+
+
 def by_id(conn: Connection, shop_id: int) -> Shop | None:
-    row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
+    row = conn.execute(select(shops).where(shops.c.id == shop_id, SHOPIFY)).first()
     return None if row is None else _shop(conn, row)
 
 
 def all_shops(conn: Connection) -> list[Shop]:
-    return [_shop(conn, r) for r in conn.execute(select(shops).order_by(shops.c.domain))]
+    return [_shop(conn, r) for r in conn.execute(select(shops).where(SHOPIFY).order_by(shops.c.domain))]
 
 
 def readable_shops(conn: Connection) -> list[Shop]:
     """Every shop whose credentials decrypt; the others are logged (no secret) and left out."""
     found = []
-    for row in conn.execute(select(shops).order_by(shops.c.domain)):
+    for row in conn.execute(select(shops).where(SHOPIFY).order_by(shops.c.domain)):
         try:
             found.append(_shop(conn, row))
         except secret_box.SecretKeyError as exc:

@@ -17,6 +17,7 @@ from orderhub import __version__
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http import (
     api,
+    api_channels,
     api_invoicing,
     api_job_webhooks,
     api_jobs,
@@ -61,6 +62,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.include_router(api.router)
     app.include_router(api_oms.router)
+    app.include_router(api_channels.router)
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
     app.include_router(api_jobs.router)

@@ -30,11 +30,16 @@ shops = Table(
     Column("kind", String(16), nullable=False, server_default="shopify"),
     # The app's API secret: signs webhooks. Never printed or logged. Encrypted, as is the access
     # token (adapters/store/secrets.py): Text, as a sealed value is longer than the secret.
-    Column("webhook_secret", Text, nullable=False),
+    Column("webhook_secret", Text),  # Shopify's; other kinds keep theirs in credentials
     Column("admin_url", String(500)),
     Column("access_token", Text),
     # No fixed default: a shop added without one gets the newest stable version of the day (shops.add).
-    Column("api_version", String(16), nullable=False),
+    Column("api_version", String(16)),
+    # Other kinds: what the account is (marketplace id, endpoints, ...) as JSON, and its secrets as
+    # encrypted JSON (never printed or logged); the sales channel it sells through (channels.code).
+    Column("settings", Text),
+    Column("credentials", Text),
+    Column("sales_channel", String(32)),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("uninstalled_at", UTCDateTime),

@@ -1,0 +1,130 @@
+"""``orderhub channel``: sales channels (what each may sell: ATP threshold, facility groups) and the channel
+accounts orders come from (Amazon, Walmart, TikTok Shop; Shopify shops are `orderhub shop`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from orderhub.adapters.channels import ACCOUNT_FIELDS, TITLES, AccountField, account_values
+from orderhub.adapters.store import accounts
+from orderhub.adapters.store import facilities as facility_store
+from orderhub.bootstrap import Hub
+from orderhub.entrypoints.cli_oms import domain_problems
+from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
+
+
+@click.group("channel")
+def channel() -> None:
+    """Sales channels and the channel accounts (Amazon, Walmart, TikTok Shop) orders come from."""
+
+
+@channel.command("set")
+@click.argument("code")
+@click.option("--name", default=None, help="Its name.")
+@click.option("--threshold", type=click.IntRange(min=0), default=None, help="Units held back from this channel.")
+@click.option("--groups", default=None, help="Comma-separated facility groups it sells from ('' for all).")
+@writing_hub
+def channel_set(hub: Hub, code: str, name: str | None, threshold: int | None, groups: str | None) -> None:
+    """Create or change a sales channel (CODE, e.g. online): its ATP threshold and facility groups."""
+    with domain_problems(), hub.db.write() as conn:
+        facility_store.set_channel(conn, code, name=name, threshold=threshold,
+                                   groups=tuple(g for g in groups.split(",") if g) if groups is not None else None)
+        ch = facility_store.get_channel(conn, code)
+    assert ch is not None
+    click.echo(f"channel {ch.code}: threshold {ch.threshold}, groups {', '.join(ch.groups) or 'all facilities'}")
+
+
+@channel.group("add")
+def channel_add() -> None:
+    """Add a channel account, or change one's settings and secrets (Shopify shops: `orderhub shop add`)."""
+
+
+def _option(f: AccountField) -> Any:
+    flag = "--" + f.name.replace("_", "-")
+    if f.required:
+        return click.option(flag, f.name, required=True, help=f.help)
+    return click.option(flag, f.name, default=f.default, show_default=True, help=f.help)
+
+
+def _add_command(kind: str, fields: tuple[AccountField, ...]) -> None:
+    def add(hub: Hub, name: str, sales_channel: str | None, **values: str) -> None:
+        with domain_problems(), hub.db.write() as conn:
+            settings, secrets = account_values(kind, values)
+            if sales_channel and facility_store.get_channel(conn, sales_channel) is None:
+                raise LookupError(f"no sales channel {sales_channel}; create it with `orderhub channel set "
+                                  f"{sales_channel}`")
+            account = accounts.add(conn, kind, name, settings, secrets, sales_channel=sales_channel)
+        click.echo(f"{kind} account {account.name} (id {account.id}): {account.status}, sells through "
+                   f"{account.sales_channel or 'online'}; secrets stored encrypted: {', '.join(sorted(secrets))}")
+
+    title = TITLES[kind]
+    add.__doc__ = (f"Add {'an' if title[0] in 'AEIOU' else 'a'} {title} account NAME (e.g. {kind}-us), or change its "
+                   "settings and secrets.")
+    command: Any = writing_hub(add)
+    command = click.option("--sales-channel", default=None,
+                           help="Sales channel it sells through (its ATP); default online.")(command)
+    for f in reversed(fields):
+        command = _option(f)(command)
+    command = click.argument("name")(command)
+    channel_add.command(kind)(command)
+
+
+for _kind, _fields in ACCOUNT_FIELDS.items():
+    _add_command(_kind, _fields)
+
+
+@channel.command("list")
+@click.option("--kind", type=click.Choice(["shopify", *ACCOUNT_FIELDS]), default=None, help="Only this kind.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
+def channel_list(hub: Hub, kind: str | None, as_json: bool) -> None:
+    """Every channel account: kind, name, status and the sales channel it sells through (no secrets)."""
+    with hub.db.read() as conn:
+        found = accounts.all_accounts(conn, kind)
+    if as_json:
+        print_json([a.public() for a in found])
+        return
+    table("Channel accounts", ["id", "kind", "name", "status", "sells through"],
+          [[a.id, a.kind, a.name, a.status, a.sales_channel or "online"] for a in found])
+
+
+@channel.command("show")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
+def channel_show(hub: Hub, account: str, as_json: bool) -> None:
+    """One channel ACCOUNT (by name): its settings and which secrets are set (never their values)."""
+    with hub.db.read() as conn:
+        found = accounts.get(conn, account, secrets=False)
+    if found is None:
+        raise click.ClickException(f"no channel account {account}; `orderhub channel list` shows them")
+    if as_json:
+        print_json(found.public())
+        return
+    click.echo(f"{found.kind} account {found.name} (id {found.id}): {found.status}, sells through "
+               f"{found.sales_channel or 'online'}")
+    for key, value in sorted(found.settings.items()):
+        click.echo(f"  {key}: {value}")
+    click.echo(f"  secrets set: {', '.join(sorted(found.credentials)) or 'none'}")
+
+
+def _status_command(name: str, status: str, doc: str) -> None:
+    @channel.command(name)
+    @click.argument("account")
+    @writing_hub
+    def change(hub: Hub, account: str) -> None:
+        with domain_problems(), hub.db.write() as conn:
+            found = accounts.set_status(conn, account, status)
+        click.echo(f"{found.kind} account {found.name}: {found.status}")
+
+    change.help = doc
+
+
+_status_command("disable", "disabled", "Stop reading orders from and sending to a channel ACCOUNT (by name).")
+_status_command("enable", "active", "Work with a disabled channel ACCOUNT (by name) again.")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(channel)
