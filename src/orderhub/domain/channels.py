@@ -7,6 +7,8 @@ processor applies that by its type alone: no part of the pipeline asks which cha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -48,4 +50,35 @@ class Translator(Protocol):
 
     def describe(self, topic: str, payload: Any) -> str | None:
         """The record as a person knows it (``orders/create order #1001 (Shopify id 123)``), or None."""
+        ...
+
+
+# -- operations back to the channel ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StockUpdate:
+    """The quantity one listing should show (``location`` '': the account as a whole)."""
+
+    sku: str
+    location: str
+    quantity: int
+    channel_ref: str | None = None  # the channel's own id of the listing, when orderhub knows it
+
+
+class ChannelUnavailable(Exception):
+    """The channel could not be reached or refused the whole call (down, throttled, credentials): nothing of
+    the call is known to be applied, and all of it is tried again later."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StockChannel(Protocol):
+    """How one account takes stock: a few listings by single calls, many by the channel's bulk feed; its
+    own rate limits are its business."""
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> dict[tuple[str, str], str]:
+        """Send the quantities. Returns the listings the channel refused, (sku, location) -> its reason (they
+        are tried again later; the others are taken). Raises ChannelUnavailable when none was taken."""
         ...

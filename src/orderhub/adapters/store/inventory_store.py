@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text
 
-from orderhub.adapters.store import outbox
+from orderhub.adapters.store import channel_stock, outbox
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import facilities, inventory, inventory_ledger
 from orderhub.adapters.store.types import UTCDateTime
@@ -193,6 +193,8 @@ def _announce(conn: Connection, changes: Sequence[Change], reason: LedgerReason)
                                                 .where(facilities.c.id.in_(ids)))}
     outbox.add_many(conn, [outbox.Event("inventory.changed", changed_payload(
         c, codes.get(c.facility_id, str(c.facility_id)), reason), f"sku:{c.sku}") for c in changes])
+    # What each channel listing these SKUs should show now, in the same transaction as the movement.
+    channel_stock.refresh(conn, [c.sku for c in changes])
 
 
 def changed_payload(c: Change, facility_code: str, reason: LedgerReason) -> dict[str, Any]:

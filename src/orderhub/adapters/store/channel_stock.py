@@ -1,0 +1,181 @@
+"""Stock out to the channels (schema/channel_stock.py): which SKUs each account lists, the quantity each
+listing should show, and what the channel last took.
+
+:func:`refresh` runs in the transaction of every stock movement (inventory_store), so a sale, a receipt,
+a count or a return anywhere changes what every channel should show before that transaction commits;
+the stock pusher (services/stock_push.py) sends the latest value of each listing and nothing older.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from orderhub.adapters.store import facilities as facility_store
+from orderhub.adapters.store import presell_store
+from orderhub.adapters.store import thresholds as threshold_store
+from orderhub.adapters.store.db import upsert, upsert_many
+from orderhub.adapters.store.schema import channel_listings, channel_stock, inventory, shops
+from orderhub.clock import utcnow
+from orderhub.domain.inventory import Position, channel_atp
+from orderhub.domain.planning import ThresholdBook
+
+DEFAULT_SALES_CHANNEL = "online"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A listing whose channel does not show the latest value yet."""
+
+    account_id: int
+    sku: str
+    location: str
+    wanted: int
+    version: int
+    attempts: int
+    channel_ref: str | None
+
+
+def list_skus(conn: Connection, account_id: int, skus: Iterable[str], *, location: str = "",
+              refs: dict[str, str] | None = None) -> int:
+    """The account sells these SKUs (at ``location``): from now on their stock goes to it. Returns how many
+    listings are new; every listed SKU's value is worked out at once."""
+    now = utcnow()
+    wanted = sorted(set(skus))
+    rows = [{"account_id": account_id, "sku": s, "location": location, "channel_ref": (refs or {}).get(s),
+             "listed_at": now} for s in wanted]
+    before = _count(conn, account_id)
+    upsert_many(conn, channel_listings, rows, keys=("account_id", "sku", "location"), update=("channel_ref",))
+    refresh(conn, wanted)
+    return _count(conn, account_id) - before
+
+
+def _count(conn: Connection, account_id: int) -> int:
+    return int(conn.execute(select(func.count()).select_from(channel_listings)
+                            .where(channel_listings.c.account_id == account_id)).scalar_one())
+
+
+def refresh(conn: Connection, skus: Iterable[str]) -> int:
+    """Work out what every listing of these SKUs should show (its sales channel's ATP) and keep each value
+    that changed as the one to send. Returns how many listings changed."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return 0
+    listings = conn.execute(
+        select(channel_listings.c.account_id, channel_listings.c.sku, channel_listings.c.location,
+               func.coalesce(shops.c.sales_channel, DEFAULT_SALES_CHANNEL).label("sales_channel"))
+        .join(shops, shops.c.id == channel_listings.c.account_id)
+        .where(channel_listings.c.sku.in_(wanted))).all()
+    if not listings:
+        return 0
+    positions: dict[str, list[tuple[int, Position]]] = defaultdict(list)
+    for r in conn.execute(select(inventory.c.sku, inventory.c.facility_id, inventory.c.on_hand, inventory.c.reserved,
+                                 inventory.c.safety_stock).where(inventory.c.sku.in_(wanted))):
+        positions[r.sku].append((r.facility_id, Position(r.on_hand, r.reserved, r.safety_stock)))
+    facts = presell_store.product_facts(conn, wanted)
+    views = {code: _view(conn, code) for code in {r.sales_channel for r in listings}}
+    values = []
+    for r in listings:
+        threshold, facilities, book = views[r.sales_channel]
+        fact = facts.get(r.sku)
+        applied = book.applicable(r.sales_channel, sku=r.sku, category=fact.category if fact else None,
+                                  tags=fact.tags if fact else (), default=threshold)
+        values.append((r.account_id, r.sku, r.location,
+                       channel_atp(positions[r.sku], threshold=applied.threshold, facilities=facilities)))
+    return want(conn, values)
+
+
+def _view(conn: Connection, code: str) -> tuple[int, frozenset[int] | None, ThresholdBook]:
+    channel = facility_store.get_channel(conn, code)
+    if channel is None:  # a sales channel nobody configured: everything, nothing held back
+        return 0, None, ThresholdBook(())
+    return (channel.threshold, facility_store.channel_facilities(conn, channel),
+            ThresholdBook(threshold_store.rules(conn, code)))
+
+
+def want(conn: Connection, values: Sequence[tuple[int, str, str, int]]) -> int:
+    """Keep each (account, SKU, location, quantity) as the value to send, where it differs from the last one
+    wanted; the same value again is no news. Returns how many changed."""
+    if not values:
+        return 0
+    now = utcnow()
+    keys = {(a, s, loc) for a, s, loc, _ in values}
+    current = {(r.account_id, r.sku, r.location): (r.wanted, r.version) for r in conn.execute(
+        select(channel_stock.c.account_id, channel_stock.c.sku, channel_stock.c.location, channel_stock.c.wanted,
+               channel_stock.c.version)
+        .where(channel_stock.c.sku.in_(sorted({s for _, s, _, _ in values})),
+               channel_stock.c.account_id.in_(sorted({a for a, _, _, _ in values}))))
+        if (r.account_id, r.sku, r.location) in keys}
+    changed = 0
+    for account_id, sku, location, quantity in values:
+        before = current.get((account_id, sku, location))
+        if before is not None and before[0] == quantity:
+            continue
+        version = 1 if before is None else before[1] + 1
+        upsert(conn, channel_stock, {"account_id": account_id, "sku": sku, "location": location, "wanted": quantity,
+                                     "version": version, "changed_at": now, "available_at": now, "attempts": 0,
+                                     "last_error": None},
+               keys=("account_id", "sku", "location"),
+               update=("wanted", "version", "changed_at", "available_at", "attempts", "last_error"))
+        current[(account_id, sku, location)] = (quantity, version)
+        changed += 1
+    return changed
+
+
+_UNSENT = or_(channel_stock.c.sent_version.is_(None), channel_stock.c.sent_version != channel_stock.c.version)
+
+
+def due(conn: Connection, *, limit: int, now: datetime | None = None) -> dict[int, list[Pending]]:
+    """Listings whose latest value the channel does not show yet and may be tried now, by active account."""
+    rows = conn.execute(
+        select(channel_stock, channel_listings.c.channel_ref)
+        .join(shops, shops.c.id == channel_stock.c.account_id)
+        .outerjoin(channel_listings, and_(channel_listings.c.account_id == channel_stock.c.account_id,
+                                          channel_listings.c.sku == channel_stock.c.sku,
+                                          channel_listings.c.location == channel_stock.c.location))
+        .where(_UNSENT, channel_stock.c.available_at <= (now or utcnow()), shops.c.status == "active")
+        .order_by(channel_stock.c.account_id, channel_stock.c.changed_at).limit(limit))
+    found: dict[int, list[Pending]] = defaultdict(list)
+    for r in rows:
+        found[r.account_id].append(Pending(r.account_id, r.sku, r.location, r.wanted, r.version, r.attempts,
+                                           r.channel_ref))
+    return dict(found)
+
+
+def sent(conn: Connection, item: Pending) -> bool:
+    """The channel took ``item``'s value. False (nothing changes) when a newer value came meanwhile: that one
+    is still to send."""
+    done = conn.execute(update(channel_stock).where(
+        channel_stock.c.account_id == item.account_id, channel_stock.c.sku == item.sku,
+        channel_stock.c.location == item.location, channel_stock.c.version == item.version,
+        channel_stock.c.wanted == item.wanted).values(sent=item.wanted, sent_version=item.version, sent_at=utcnow(),
+                                                        attempts=0, last_error=None))
+    return bool(done.rowcount)
+
+
+def failed(conn: Connection, item: Pending, error: str, delay_seconds: float) -> None:
+    """The channel did not take the value: try again after ``delay_seconds`` (a newer value goes at once)."""
+    conn.execute(update(channel_stock).where(
+        channel_stock.c.account_id == item.account_id, channel_stock.c.sku == item.sku,
+        channel_stock.c.location == item.location, channel_stock.c.version == item.version)
+        .values(attempts=channel_stock.c.attempts + 1, last_error=error[:2000],
+                available_at=utcnow() + timedelta(seconds=delay_seconds)))
+
+
+def shown(conn: Connection, account_id: int) -> list[dict[str, Any]]:
+    """Each listing of the account: what orderhub wants it to show, what the channel took, and any error."""
+    return [dict(r._mapping) for r in conn.execute(
+        select(channel_stock.c.sku, channel_stock.c.location, channel_stock.c.wanted, channel_stock.c.sent,
+               channel_stock.c.changed_at, channel_stock.c.sent_at, channel_stock.c.attempts,
+               channel_stock.c.last_error)
+        .where(channel_stock.c.account_id == account_id).order_by(channel_stock.c.sku, channel_stock.c.location))]
+
+
+def pending_count(conn: Connection, account_id: int) -> int:
+    return int(conn.execute(select(func.count()).select_from(channel_stock)
+                            .where(channel_stock.c.account_id == account_id, _UNSENT)).scalar_one())
