@@ -31,8 +31,8 @@ def search_cancellations(call: Call) -> dict[str, Any]:
     found = [c for c in call.shop_data.cancellations.values()
              if (order_ids is None or c.order_id in order_ids) and (cancel_ids is None or c.id in cancel_ids)
              and (not statuses or c.status in statuses)
-             and c.create_time >= (bounds["create_time_ge"] or 0) and c.create_time < (bounds["create_time_lt"] or 1 << 62)
-             and c.update_time >= (bounds["update_time_ge"] or 0) and c.update_time < (bounds["update_time_lt"] or 1 << 62)]
+             and (bounds["create_time_ge"] or 0) <= c.create_time < (bounds["create_time_lt"] or 1 << 62)
+             and (bounds["update_time_ge"] or 0) <= c.update_time < (bounds["update_time_lt"] or 1 << 62)]
     found.sort(key=lambda c: (c.create_time, c.id), reverse=call.query.get("sort_order", "DESC") == "DESC")
     chunk, token = page(found, call.query, [order_ids, cancel_ids, statuses, bounds], 50)
     orders = call.shop_data.orders

@@ -23,7 +23,8 @@ def get_webhooks(call: Call) -> dict[str, Any]:
 def _event_type(body: dict[str, Any]) -> str:
     event = body.get("event_type")
     if event not in EVENT_NAMES.values():
-        raise fail(BAD_FIELD, f"invalid param error: event_type must be one of {', '.join(sorted(EVENT_NAMES.values()))}.")
+        names = ", ".join(sorted(EVENT_NAMES.values()))
+        raise fail(BAD_FIELD, f"invalid param error: event_type must be one of {names}.")
     return str(event)
 
 

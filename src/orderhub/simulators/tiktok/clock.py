@@ -41,6 +41,11 @@ class SimClock:
             listener()
         return self.now()
 
+    def reset(self) -> None:
+        """Back to the wall clock."""
+        with self._lock:
+            self._offset = 0.0
+
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 

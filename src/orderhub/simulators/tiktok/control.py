@@ -31,8 +31,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from orderhub.simulators.tiktok.catalog import add_product
-from orderhub.simulators.tiktok.errors import BAD_FIELD, NOT_FOUND, TikTokError, envelope, error_response, fail, \
-    json_response
+from orderhub.simulators.tiktok.errors import (
+    BAD_FIELD,
+    NOT_FOUND,
+    TikTokError,
+    envelope,
+    error_response,
+    fail,
+    json_response,
+)
 from orderhub.simulators.tiktok.faults import parse_rule
 from orderhub.simulators.tiktok.render import order_json
 from orderhub.simulators.tiktok.simulator import Simulator
@@ -85,7 +92,8 @@ class ControlApi:
             ("DELETE", "/_sim/failures", lambda b, r: s.faults.clear() or {"failures": []}),
             ("PUT", "/_sim/webhooks", self.webhook),
             ("POST", "/_sim/webhooks/config", self.webhook_config),
-            ("POST", "/_sim/webhooks/release", lambda b, r: {"released": s.webhooks.release(b.get("order", "reverse"))}),
+            ("POST", "/_sim/webhooks/release",
+             lambda b, r: {"released": s.webhooks.release(b.get("order", "reverse"))}),
             ("POST", "/_sim/webhooks/redeliver", lambda b, r: {"queued": s.webhooks.redeliver(str(b.get(
                 "notification_id", "")))}),
             ("GET", "/_sim/webhooks/deliveries", lambda b, r: {"deliveries": s.webhooks.deliveries(),

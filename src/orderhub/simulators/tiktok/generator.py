@@ -38,7 +38,7 @@ def order_specs(seed: int, count: int, products: list[Product]) -> list[dict[str
     rng = random.Random(seed)
     skus = [(p, s) for p in sorted(products, key=lambda p: p.id) for s in p.skus]
     specs = []
-    for n in range(count):
+    for _ in range(count):
         chosen = rng.sample(skus, k=min(len(skus), rng.choice([1, 1, 2, 2, 3])))
         lines = []
         for _product, sku in chosen:

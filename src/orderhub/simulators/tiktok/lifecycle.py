@@ -37,7 +37,8 @@ class Lifecycle:
     def set_status(self, order: Order, status: str) -> None:
         order.status = status
         for item in order.live_items():
-            if status in ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "COMPLETED", "CANCELLED") or item.package_id is None:
+            if item.package_id is None or status in ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "COMPLETED",
+                                                     "CANCELLED"):
                 item.display_status = "AWAITING_SHIPMENT" if status == "ON_HOLD" else status
         self.touch(order)
         self.emit(order.shop_id, 1, {"order_id": order.id, "order_status": status,
@@ -72,7 +73,8 @@ class Lifecycle:
         with self.store.lock:
             for shop in self.store.shops.values():
                 for order in sorted(shop.orders.values(), key=lambda o: o.create_time):
-                    if order.status == "ON_HOLD" and now >= (order.paid_time or order.create_time) + self.on_hold_seconds:
+                    paid = order.paid_time or order.create_time
+                    if order.status == "ON_HOLD" and now >= paid + self.on_hold_seconds:
                         self.release_hold(order)
                     elif order.status == "UNPAID" and now >= order.create_time + self.unpaid_cancel_seconds:
                         self.cancel(order, "SYSTEM", "Payment overdue", None)

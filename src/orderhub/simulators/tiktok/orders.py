@@ -63,8 +63,9 @@ def create_order(lifecycle: Lifecycle, cancellations: Cancellations, shop: ShopD
         found = (shop.find_sku(str(line["sku_id"])) if "sku_id" in line
                  else shop.find_seller_sku(str(line.get("seller_sku", ""))))
         if found is None:
-            raise fail(BAD_FIELD, f"lines[{n}] names a SKU this shop does not sell "
-                                  f"({line.get('sku_id') or line.get('seller_sku')!r}); add it with POST /_sim/products.")
+            named = line.get("sku_id") or line.get("seller_sku")
+            raise fail(BAD_FIELD, f"lines[{n}] names a SKU this shop does not sell ({named!r}); add it with "
+                                  "POST /_sim/products.")
         product, sku = found
         quantity = line.get("quantity", 1)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 50:

@@ -31,7 +31,8 @@ def _address(order: Order) -> dict[str, Any]:
         "address_line2": raw.get("address_line2", ""), "address_line3": "", "address_line4": "",
         "postal_code": raw["postal_code"], "region_code": raw.get("region_code", "US"),
         "district_info": [
-            {"address_level_name": "Country", "address_name": raw.get("country", "United States"), "address_level": "L0"},
+            {"address_level_name": "Country", "address_name": raw.get("country", "United States"),
+             "address_level": "L0"},
             {"address_level_name": "State", "address_name": raw["state"], "address_level": "L1"},
             {"address_level_name": "City", "address_name": raw["city"], "address_level": "L3"},
         ],
@@ -83,7 +84,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "FULFILLMENT_BY_SELLER" else "TIKTOK", "warehouse_id": order.warehouse_id,
         "is_on_hold_order": order.status == "ON_HOLD", "is_buyer_request_cancel": order.is_buyer_request_cancel,
         "is_cod": False, "is_sample_order": False, "is_replacement_order": False, "commerce_platform": "TIKTOK_SHOP",
-        "order_type": "NORMAL", "payment_method_name": order.payment_method_name, "has_updated_recipient_address": False,
+        "order_type": "NORMAL", "payment_method_name": order.payment_method_name,
+        "has_updated_recipient_address": False,
     }
     if order.buyer_email:
         out["buyer_email"] = order.buyer_email

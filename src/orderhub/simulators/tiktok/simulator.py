@@ -45,7 +45,7 @@ class Simulator:
         self._log_lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._build()
-        self.clock.on_change(self.lifecycle.tick)
+        self.clock.on_change(lambda: self.lifecycle.tick())  # the lifecycle is rebuilt by reset()
 
     def _build(self) -> None:
         self.accounts = Accounts(self.clock, self.apps, self.seller_config)
@@ -63,7 +63,9 @@ class Simulator:
         self.webhooks.stop()
 
     def reset(self) -> None:
-        """Back to the configured sellers and catalogues; forget orders, tokens issued, faults, logs."""
+        """Back to the wall clock, the configured sellers and catalogues; forget orders, tokens issued, faults,
+        logs."""
+        self.clock.reset()
         with self.store.lock:
             self._build()
         self.faults.clear()
