@@ -82,3 +82,43 @@ class StockChannel(Protocol):
         """Send the quantities. Returns the listings the channel refused, (sku, location) -> its reason (they
         are tried again later; the others are taken). Raises ChannelUnavailable when none was taken."""
         ...
+
+
+@dataclass(frozen=True)
+class ShipmentNotice:
+    """Tell the channel that lines of its order shipped."""
+
+    order_ref: str  # the channel's order id
+    lines: tuple[tuple[str, int], ...]  # (the channel's line id, quantity shipped)
+    carrier: str
+    tracking: str | None
+    shipped_at: datetime
+    reference: str  # orderhub's id of the shipment: a channel that asks for a package reference gets this
+
+
+CANCEL_REASONS = ("out_of_stock", "customer_request", "fraud", "address", "other")
+
+
+@dataclass(frozen=True)
+class CancelNotice:
+    """Tell the channel that lines of its order will not ship (``reason`` one of CANCEL_REASONS)."""
+
+    order_ref: str
+    lines: tuple[tuple[str, int], ...]
+    reason: str
+
+
+class ChannelRefused(Exception):
+    """The channel refused the operation for good (an unknown line, an order in the wrong state): it goes to
+    the error log for a person, not round again."""
+
+
+class OrderChannel(Protocol):
+    """The operations orderhub performs on one account's orders. Each raises ChannelUnavailable (try again
+    later) or ChannelRefused (for a person); doing one twice must be harmless (the channel's idempotency)."""
+
+    def acknowledge(self, order_ref: str) -> None: ...
+
+    def confirm_shipment(self, notice: ShipmentNotice) -> None: ...
+
+    def cancel_lines(self, notice: CancelNotice) -> None: ...

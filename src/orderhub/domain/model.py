@@ -161,6 +161,11 @@ class Order:
     presentment_currency: str | None = None  # the currency the customer paid in, when not the shop's
     presentment_total_price: Decimal | None = None
     refunds: tuple["Refund", ...] = ()  # refunds the order's own body reports (orders/updated, orders/cancelled)
+    # "channel" when the channel ships the order from its own stock (Amazon AFN/FBA, Walmart WFS, TikTok FBT):
+    # recorded for customers and revenue, never reserved or brokered from the retailer's facilities.
+    fulfilled_by: str | None = None
+    ship_by: datetime | None = None  # the channel's promise: ship no later than, deliver no later than
+    deliver_by: datetime | None = None
 
     @property
     def line_discounts(self) -> Decimal:
