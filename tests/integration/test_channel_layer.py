@@ -91,3 +91,29 @@ def test_the_registry_names_the_channels_it_knows() -> None:
     assert channels.translator("shopify").kind == "shopify"
     with pytest.raises(LookupError, match="orderhub knows shopify"):
         channels.translator("myspace")
+
+
+def test_an_order_the_channel_ships_itself_is_recorded_and_never_reserved(hub: Hub, market: int,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from orderhub.adapters.store.schema import order_units
+
+    plain = MarketTranslator()
+
+    class ChannelShips(MarketTranslator):
+        def translate(self, topic: str, payload: Any, notified_at: datetime) -> Inbound:
+            order = plain.translate(topic, payload, notified_at)
+            assert isinstance(order, Order)
+            return replace(order, fulfilled_by="channel", ship_by=datetime.fromisoformat("2026-12-09T00:00:00+00:00"))
+
+    monkeypatch.setitem(channels._loaded, "testmarket", ChannelShips())
+    _store(hub, market, "market/order", {"id": "AFN-1", "updated": "2026-12-07T10:00:00+00:00", "price": "9.99",
+                                         "sku": "MUG-1", "qty": 1}, "AFN-1@1")
+    drain(hub)
+    with hub.db.read() as conn:
+        row = conn.execute(select(orders.c.id, orders.c.status, orders.c.fulfilled_by, orders.c.ship_by,
+                                  orders.c.total_price)).one()
+        units = conn.execute(select(order_units.c.id).where(order_units.c.order_id == row.id)).all()
+    assert (row.status, row.fulfilled_by, row.total_price) == ("by_channel", "channel", Decimal("9.99"))
+    assert row.ship_by.isoformat() == "2026-12-09T00:00:00+00:00" and units == []

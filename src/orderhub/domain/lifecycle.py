@@ -36,6 +36,7 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
     RETURNED = "returned"
     REJECTED = "rejected"
+    CHANNEL_FULFILLED = "by_channel"  # the channel ships it from its own stock: recorded, not worked here
 
 
 U = UnitStatus
@@ -75,6 +76,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
     S.REJECTED: frozenset(),
+    S.CHANNEL_FULFILLED: frozenset({S.CANCELLED}),
 }
 
 # Statuses an order can be held in, and that pick/pack/ship may not touch while held.

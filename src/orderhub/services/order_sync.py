@@ -57,8 +57,13 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
 
 
 def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
-    """Orders stored for the first time (and not cancelled already) enter the OMS."""
-    placement.accept(conn, order_ids)
+    """Orders stored for the first time (and not cancelled already) enter the OMS; those the channel ships from
+    its own stock are recorded (customer, revenue) and never reserved or brokered from our facilities."""
+    by_channel = set(conn.execute(select(orders.c.id).where(orders.c.id.in_(order_ids),
+                                                            orders.c.fulfilled_by == "channel")).scalars())
+    if by_channel:
+        conn.execute(orders.update().where(orders.c.id.in_(sorted(by_channel))).values(status="by_channel"))
+    placement.accept(conn, [i for i in order_ids if i not in by_channel])
 
 
 def follow_quantities(conn: Connection, order_id: int) -> None:

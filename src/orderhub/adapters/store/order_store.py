@@ -115,6 +115,10 @@ def channel_payment_status(financial_status: str | None) -> str:
     return financial_status if financial_status in PAYMENT_STATUSES else "pending"
 
 
+# What only some channels say: written when said, never cleared by a channel that does not say it.
+OPTIONAL_ORDER_VALUES = ("fulfilled_by", "ship_by", "deliver_by")
+
+
 def order_values(order: Order) -> dict[str, Any]:
     return dict(
         name=order.name, number=order.number, email=order.email, source_status=order.status.value,
@@ -129,7 +133,8 @@ def order_values(order: Order) -> dict[str, Any]:
         total_line_items_price=order.total_line_items_price, total_tip=order.total_tip,
         total_duties=order.total_duties, total_additional_fees=order.total_additional_fees,
         presentment_currency=order.presentment_currency, presentment_total_price=order.presentment_total_price,
-    )
+    ) | {k: v for k, v in zip(OPTIONAL_ORDER_VALUES, (order.fulfilled_by, order.ship_by, order.deliver_by),
+                              strict=True) if v is not None}
 
 
 def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | None) -> Freshness:

@@ -220,6 +220,10 @@ orders = Table(
     Column("total_price", Money, nullable=False),
     # Shopify's other figures, so an order's totals can be shown adding up (see domain.order_totals).
     Column("taxes_included", Boolean, nullable=False, server_default="0"),
+    # "channel": the channel ships it from its own stock (never reserved or brokered here); and the latest
+    # delivery the channel promised the buyer (its latest ship date is ship_by, above).
+    Column("fulfilled_by", String(16)),
+    Column("deliver_by", UTCDateTime),
     Column("total_line_items_price", Money),
     Column("total_tip", Money, nullable=False, server_default="0"),
     Column("total_duties", Money, nullable=False, server_default="0"),
