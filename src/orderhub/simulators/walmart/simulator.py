@@ -16,6 +16,8 @@ from orderhub.simulators.walmart.defaults import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_SELLER_NAME,
+    FEED_IN_PROGRESS_AFTER_SECONDS,
+    FEED_PROCESSED_AFTER_SECONDS,
     MAX_BODY_BYTES,
     TOKEN_TTL_SECONDS,
 )
@@ -54,6 +56,7 @@ class Simulator:
         self.ids = random.Random(seed + 1)  # ids of orders made from explicit specs
         self.ack_deadline = ack_deadline
         self.max_body_bytes = max_body_bytes
+        self._initial = (token_ttl, ack_deadline, max_body_bytes)
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self.stock_catalogue()
@@ -82,7 +85,10 @@ class Simulator:
                              for a in self.accounts.all()]}
 
     def reset(self) -> None:
-        """Forget orders, stock, feeds, tokens, faults, limits and logs; keep accounts and the clock."""
+        """Forget orders, stock, feeds, tokens, faults, limits, settings and logs; keep accounts and the clock."""
+        self.accounts.token_ttl, self.ack_deadline, self.max_body_bytes = self._initial
+        self.feeds.in_progress_after = FEED_IN_PROGRESS_AFTER_SECONDS
+        self.feeds.processed_after = FEED_PROCESSED_AFTER_SECONDS
         self.orders.reset()
         self.inventory.reset()
         self.feeds.reset()
