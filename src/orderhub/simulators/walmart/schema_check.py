@@ -2,8 +2,9 @@
 
 It understands the parts Walmart's documents use: ``$ref`` (to ``#/components/schemas/X``),
 ``type`` (object, array, string, integer, number, boolean), ``required``, ``properties``,
-``items`` and ``enum``. Unknown properties are allowed, as in the documents. The tests use it
-to hold the simulator's answers (and the published samples) to the published models.
+``items`` and ``enum``. Unknown properties are allowed, as in the documents, unless
+``strict`` asks to flag them (the simulator's answers should invent no field). The tests use
+it to hold the simulator's answers (and the published samples) to the published models.
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ def sample(name: str) -> Any:
     return json.loads((SAMPLES / name).read_text())
 
 
-def check(value: Any, api: str, schema_name: str) -> list[str]:
+def check(value: Any, api: str, schema_name: str, *, strict: bool = False) -> list[str]:
     """Every way ``value`` departs from the schema, as ``path: problem`` lines (empty when it conforms)."""
     problems: list[str] = []
-    _check(value, {"$ref": f"#/components/schemas/{schema_name}"}, schemas(api), "$", problems)
+    _check(value, {"$ref": f"#/components/schemas/{schema_name}"}, schemas(api), "$", problems, strict)
     return problems
 
 
-def _check(value: Any, schema: dict[str, Any], defs: dict[str, Any], path: str, problems: list[str]) -> None:
+def _check(value: Any, schema: dict[str, Any], defs: dict[str, Any], path: str, problems: list[str],
+           strict: bool) -> None:
     if "$ref" in schema:
         schema = defs[schema["$ref"].rsplit("/", 1)[-1]]
     kind = schema.get("type") or ("object" if "properties" in schema else None)
@@ -50,9 +52,13 @@ def _check(value: Any, schema: dict[str, Any], defs: dict[str, Any], path: str, 
         for name in schema.get("required", []):
             if name not in value:
                 problems.append(f"{path}: missing required {name!r}")
-        for name, sub in schema.get("properties", {}).items():
+        properties = schema.get("properties", {})
+        for name, sub in properties.items():
             if name in value and value[name] is not None:
-                _check(value[name], sub, defs, f"{path}.{name}", problems)
+                _check(value[name], sub, defs, f"{path}.{name}", problems, strict)
+        if strict and properties:
+            problems.extend(f"{path}: {name!r} is not in the published model"
+                            for name in value if name not in properties)
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
-            _check(item, schema["items"], defs, f"{path}[{index}]", problems)
+            _check(item, schema["items"], defs, f"{path}[{index}]", problems, strict)
