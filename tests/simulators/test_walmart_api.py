@@ -6,7 +6,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.simulators.test_walmart_helpers import SELLER_A, SELLER_B, WalmartClient, walmart_server, wm  # noqa: F401
+from tests.simulators import test_walmart_helpers as helpers
+from tests.simulators.test_walmart_helpers import SELLER_A, SELLER_B, WalmartClient
+
+walmart_server, wm = helpers.walmart_server, helpers.wm  # the shared fixtures
 
 MUG, TEA, SOAP = "WM-MUG-CAFE", "WM-TEA-MATCHA", "WM-SOAP-LAV"
 
@@ -170,8 +173,9 @@ def test_operations_are_recorded_for_checking(wm: WalmartClient) -> None:
     ops = wm.control("GET", "/operations", purchaseOrderId=po)["operations"]
     assert [o["kind"] for o in ops] == ["acknowledgement", "shipment", "cancellation", "refund"]
     assert ops[1]["lines"][0] | {"shipDateTime": 0} == {
-        "lineNumber": "1", "sku": MUG, "quantity": 1, "carrier": "FedEx", "otherCarrier": None, "methodCode": "Standard",
-        "trackingNumber": "7777", "trackingURL": "https://www.ups.com/track?tracknum=7777", "shipDateTime": 0}
+        "lineNumber": "1", "sku": MUG, "quantity": 1, "carrier": "FedEx", "otherCarrier": None,
+        "methodCode": "Standard", "trackingNumber": "7777", "trackingURL": "https://www.ups.com/track?tracknum=7777",
+        "shipDateTime": 0}
     assert ops[2]["lines"] == [{"lineNumber": "1", "sku": MUG, "quantity": 1,
                                 "reason": "CUSTOMER_REQUESTED_SELLER_TO_CANCEL"}]
     assert ops[3]["lines"][0]["reason"] == "DamagedItem" and ops[3]["lines"][0]["amount"] == "-2.0"

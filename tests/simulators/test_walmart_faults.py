@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.simulators.test_walmart_helpers import SELLER_B, WalmartClient, walmart_server, wm  # noqa: F401
+from tests.simulators import test_walmart_helpers as helpers
+from tests.simulators.test_walmart_helpers import SELLER_B, WalmartClient
+
+walmart_server, wm = helpers.walmart_server, helpers.wm  # the shared fixtures
 
 MUG = "WM-MUG-CAFE"
 

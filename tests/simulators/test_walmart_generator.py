@@ -8,7 +8,10 @@ from click.testing import CliRunner
 from orderhub.simulators.walmart.cli import add_cli
 from orderhub.simulators.walmart.generator import KINDS, OrderGenerator
 from orderhub.simulators.walmart.schema_check import check
-from tests.simulators.test_walmart_helpers import WalmartClient, walmart_server, wm  # noqa: F401
+from tests.simulators import test_walmart_helpers as helpers
+from tests.simulators.test_walmart_helpers import WalmartClient
+
+walmart_server, wm = helpers.walmart_server, helpers.wm  # the shared fixtures
 
 NOW = 1_796_600_000_000
 

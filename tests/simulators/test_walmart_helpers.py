@@ -47,8 +47,8 @@ class WalmartClient:
         return self.tokens[seller.client_id]
 
     def headers(self, seller=SELLER_A, **extra: str) -> dict[str, str]:  # noqa: ANN001
-        return {**SERVICE_HEADERS, "WM_QOS.CORRELATION_ID": str(uuid.uuid4()), "WM_SEC.ACCESS_TOKEN": self.token(seller),
-                **extra}
+        return {**SERVICE_HEADERS, "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+                "WM_SEC.ACCESS_TOKEN": self.token(seller), **extra}
 
     def call(self, method: str, path: str, *, seller=SELLER_A, **kwargs: Any) -> httpx.Response:  # noqa: ANN001
         headers = {**self.headers(seller), **kwargs.pop("headers", {})}

@@ -12,7 +12,10 @@ import pytest
 
 from orderhub.simulators.walmart.generator import KINDS
 from orderhub.simulators.walmart.schema_check import check, sample
-from tests.simulators.test_walmart_helpers import SELLER_A, WalmartClient, walmart_server, wm  # noqa: F401
+from tests.simulators import test_walmart_helpers as helpers
+from tests.simulators.test_walmart_helpers import SELLER_A, WalmartClient
+
+walmart_server, wm = helpers.walmart_server, helpers.wm  # the shared fixtures
 
 
 def test_the_check_finds_departures() -> None:
@@ -29,6 +32,7 @@ def test_the_check_finds_departures() -> None:
 
 @pytest.mark.parametrize("name, api, model", [
     ("orders.all.response.json", "orders", "PurchaseOrderTypeV3"),
+    ("orders.get.response.json", "orders", "GetOrderResponse"),
     ("orders.acknowledge.response.json", "orders", "GetOrderResponse"),
     ("orders.shipping.request.json", "orders", "OrderShipment"),
     ("orders.shipping.response.json", "orders", "GetOrderResponse"),
