@@ -91,6 +91,9 @@ def test_lost_answer_by_dropped_connection(wm: WalmartClient) -> None:
         wm.call("PUT", "/v3/inventory", params={"sku": MUG},
                 json={"sku": MUG, "quantity": {"unit": "EACH", "amount": 4}})
     assert wm.ok("GET", "/v3/inventory", params={"sku": MUG})["quantity"]["amount"] == 4
+    logged = [(r["operation"], r["status"], r["fault"]) for r in wm.control("GET", "/requests")["requests"]
+              if "fault" in r]
+    assert logged == [("updateInventoryForAnItem", "dropped", "lost")]
 
 
 def test_failure_after_lets_some_through_and_matches_only_its_operation(wm: WalmartClient) -> None:

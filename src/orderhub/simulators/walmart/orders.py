@@ -29,6 +29,7 @@ from orderhub.simulators.walmart.model import (
     CREATED,
     DELIVERED,
     SHIPPED,
+    Line,
     Order,
     StatusEntry,
 )
@@ -212,7 +213,7 @@ class OrderBook:
                  "comments": r.comments} for r in requests])
             return order.render()
 
-    def _line(self, order: Order, number: str):  # noqa: ANN202 - Line
+    def _line(self, order: Order, number: str) -> Line:
         line = order.line(number)
         if line is None:
             raise bad_content(ORDERS, "lineNumber", f"Purchase order {order.purchase_order_id} has no line {number}; "

@@ -90,14 +90,15 @@ def endpoint(sim: Simulator, operation: str | Callable[[Request], str], handler:
                 if rule.outcome == "error":
                     raise server_error(rule.status, f"{op} failed (injected {rule.status}); nothing was done.")
             result = await handler(request, account, raw)
-            if rule is not None and rule.outcome == "lost":
-                if rule.drop:
-                    entry["status"] = "dropped"
-                    return DroppedResponse()
+            if rule is not None and rule.outcome == "lost" and not rule.drop:
                 raise server_error(rule.status, f"{op} was carried out but its answer was lost (injected "
                                                 f"{rule.status}).")
-            response = result if isinstance(result, Response) else json_response(result)
-            response.headers.update(limit_headers)
+            if rule is not None and rule.outcome == "lost":
+                entry["status"] = "dropped"
+                response = DroppedResponse()
+            else:
+                response = result if isinstance(result, Response) else json_response(result)
+                response.headers.update(limit_headers)
         except WalmartError as exc:
             entry["errors"] = [exc.entry["code"]]
             response = json_response(exc.body(), exc.status, {**limit_headers, **exc.headers})
