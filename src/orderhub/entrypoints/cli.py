@@ -52,6 +52,7 @@ from orderhub.entrypoints.cli_support import table as _table
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
 from orderhub.simulators.retailpro.cli import add_cli as add_retailpro_simulator
 from orderhub.simulators.tiktok.cli import add_cli as add_tiktok_simulator
+from orderhub.simulators.walmart.cli import add_cli as add_walmart_simulator
 
 
 @click.group(cls=OrderhubGroup)
@@ -407,6 +408,7 @@ cli_secrets.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)
 add_tiktok_simulator(simulate)
+add_walmart_simulator(simulate)
 
 if __name__ == "__main__":
     main()
