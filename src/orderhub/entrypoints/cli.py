@@ -48,6 +48,7 @@ from orderhub.entrypoints.cli_support import (
 )
 from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
+from orderhub.simulators.amazon.cli import add_cli as add_amazon_simulator
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
 from orderhub.simulators.retailpro.cli import add_cli as add_retailpro_simulator
 
@@ -403,6 +404,7 @@ cli_users.register(main)
 cli_secrets.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)
+add_amazon_simulator(simulate)
 
 if __name__ == "__main__":
     main()
