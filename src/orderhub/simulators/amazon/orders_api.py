@@ -5,8 +5,9 @@ parameter notes: ``MarketplaceIds`` is required (at most 50); exactly one of ``C
 and ``LastUpdatedAfter``; the "before" dates at least two minutes before now;
 ``MaxResultsPerPage`` 1-100 (default 100); ``NextToken`` carries the query on and the other
 filters are then not read again. getOrders sees each order as it was the visibility delay ago
-(default 120 s) and says so in ``LastUpdatedBefore`` (or ``CreatedBefore``), so a poller that
-starts its next query there sees every change once.
+(default 120 s) and says so in ``LastUpdatedBefore`` (or ``CreatedBefore``). A "before" date the
+client gives is inclusive, as documented; the one the simulator fills in is exclusive, so a poller
+that starts its next query at the answered ``LastUpdatedBefore`` sees every change exactly once.
 """
 
 from __future__ import annotations
@@ -161,8 +162,9 @@ class OrdersApi:
             raise invalid_input("MaxResultsPerPage must be a whole number from 1 to 100.", "MaxResultsPerPage")
         as_of = now.replace(microsecond=0) - timedelta(seconds=self.sim.visibility_delay)
         by = "created" if created_after is not None else "updated"
-        upper = min(created_before or updated_before or as_of, as_of)
-        return {"seller_id": ctx.seller_id, "kind": "orders", "marketplaces": marketplaces, "by": by,
+        given = created_before or updated_before
+        upper = min(given or as_of, as_of)
+        return {"inclusive": given is not None and given <= as_of,"seller_id": ctx.seller_id, "kind": "orders", "marketplaces": marketplaces, "by": by,
                 "after": after_limit.isoformat(), "before": upper.isoformat(), "as_of": as_of.isoformat(),
                 "statuses": statuses, "channels": channels, "order_ids": order_ids, "size": int(size_text),
                 "offset": 0}
@@ -184,7 +186,8 @@ class OrdersApi:
     @staticmethod
     def _matches(order: Order, state: dict[str, Any], after: datetime, before: datetime) -> bool:
         moment = order.purchase_date if state["by"] == "created" else order.last_update_date
-        return (order.marketplace_id in state["marketplaces"] and after <= moment <= before
+        below = moment <= before if state["inclusive"] else moment < before
+        return (order.marketplace_id in state["marketplaces"] and after <= moment and below
                 and (not state["statuses"] or order.status in state["statuses"])
                 and (not state["channels"] or order.fulfillment_channel in state["channels"])
                 and (not state["order_ids"] or order.amazon_order_id in state["order_ids"]))
