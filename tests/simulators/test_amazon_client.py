@@ -153,5 +153,6 @@ def test_the_feeds_flow_applies_a_json_listings_feed(amazon: Amazon) -> None:
     report = json.loads(feeds.get_feed_result_document(done["resultFeedDocumentId"]))
     assert report["summary"]["messagesAccepted"] == 1 and report["summary"]["messagesInvalid"] == 1
     assert [(i["messageId"], i["sku"], i["code"]) for i in report["issues"]] == [(2, "NO-SUCH-SKU", "SKU_NOT_FOUND")]
-    shown = {row["sku"]: row["quantities"] for row in amazon.control("GET", f"/listings?seller_id={SELLER_A}")["listings"]}
+    rows = amazon.control("GET", f"/listings?seller_id={SELLER_A}")["listings"]
+    shown = {row["sku"]: row["quantities"] for row in rows}
     assert shown["SOAP-LAV"] == {"DEFAULT": 4}

@@ -245,7 +245,8 @@ def _rdt(amazon: Amazon, path: str, elements: list[str]) -> str:
 
 
 def test_buyer_data_needs_a_restricted_data_token(amazon: Amazon) -> None:
-    order_id = amazon.orders({"orders": [{"lines": [{"sku": "MUG-CAFE", "quantity": 1, "gift_message": "Für dich 🎁"}]}]})[0]
+    gift = {"sku": "MUG-CAFE", "quantity": 1, "gift_message": "Für dich 🎁"}
+    order_id = amazon.orders({"orders": [{"lines": [gift]}]})[0]
     plain = amazon.get(f"/orders/v0/orders/{order_id}").json()["payload"]
     assert "BuyerInfo" not in plain
     assert set(plain["ShippingAddress"]) == {"City", "StateOrRegion", "PostalCode", "CountryCode"}
@@ -324,7 +325,8 @@ def test_buyer_cancel_marks_items_and_amazon_events_move_statuses(amazon: Amazon
         {"lines": [{"sku": "MUG-CAFE", "quantity": 1}], "fulfillment_channel": "AFN"}]})
     amazon.control("POST", f"/orders/{unshipped}/events", {"event": "buyer_cancel", "reason": "Found it cheaper 💸"})
     [item] = amazon.get(f"/orders/v0/orders/{unshipped}/orderItems").json()["payload"]["OrderItems"]
-    assert item["BuyerRequestedCancel"] == {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": "Found it cheaper 💸"}
+    assert item["BuyerRequestedCancel"] == {"IsBuyerRequestedCancel": "true",
+                                            "BuyerCancelReason": "Found it cheaper 💸"}
     assert amazon.control("POST", f"/orders/{pending}/events", {"event": "auto_cancel"})["order"]["OrderStatus"] == \
         "Canceled"
     refused = amazon.control("POST", f"/orders/{unshipped}/events", {"event": "auto_cancel"}, expect=409)

@@ -72,7 +72,8 @@ class Tokens:
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if not client_id:
             raise LwaError(400, "invalid_request", "The request is missing a required parameter : client_id")
-        if self.apps.get(client_id) is None or not secrets.compare_digest(self.apps[client_id].encode(), secret.encode()):
+        known = self.apps.get(client_id)
+        if known is None or not secrets.compare_digest(known.encode(), secret.encode()):
             raise LwaError(401, "invalid_client", "Client authentication failed")
         if grant_type == "client_credentials":
             scope = form.get("scope")

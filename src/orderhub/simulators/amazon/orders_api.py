@@ -164,7 +164,8 @@ class OrdersApi:
         by = "created" if created_after is not None else "updated"
         given = created_before or updated_before
         upper = min(given or as_of, as_of)
-        return {"inclusive": given is not None and given <= as_of,"seller_id": ctx.seller_id, "kind": "orders", "marketplaces": marketplaces, "by": by,
+        return {"inclusive": given is not None and given <= as_of, "seller_id": ctx.seller_id, "kind": "orders",
+                "marketplaces": marketplaces, "by": by,
                 "after": after_limit.isoformat(), "before": upper.isoformat(), "as_of": as_of.isoformat(),
                 "statuses": statuses, "channels": channels, "order_ids": order_ids, "size": int(size_text),
                 "offset": 0}
