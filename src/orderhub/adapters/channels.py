@@ -8,10 +8,12 @@ the error log, placement and the outbox do not change.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 from orderhub.adapters.outbound import OutboundPolicy
-from orderhub.domain.channels import Translator
+from orderhub.domain.channels import OrderChannel, StockChannel, Translator
 
 # kind -> the module whose TRANSLATOR reads that channel's inbox records
 _MODULES = {
@@ -22,14 +24,28 @@ TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tikto
 _loaded: dict[str, Translator] = {}
 
 
+def _module(kind: str) -> ModuleType:
+    try:
+        return importlib.import_module(_MODULES[kind])
+    except KeyError:
+        raise LookupError(f"no channel of kind {kind!r}; orderhub knows {', '.join(KINDS)}") from None
+
+
+def order_channel(kind: str) -> Callable[..., OrderChannel] | None:
+    """The kind's ``order_channel(account, hub)`` factory, or None when orderhub sends the kind no operations
+    this way (Shopify's fulfilments have jobs of their own)."""
+    return getattr(_module(kind), "order_channel", None) if kind in _MODULES else None
+
+
+def stock_channel(kind: str) -> Callable[..., StockChannel] | None:
+    """The kind's ``stock_channel(account, hub)`` factory, or None."""
+    return getattr(_module(kind), "stock_channel", None) if kind in _MODULES else None
+
+
 def translator(kind: str) -> Translator:
     found = _loaded.get(kind)
     if found is None:
-        try:
-            module = _MODULES[kind]
-        except KeyError:
-            raise LookupError(f"no channel of kind {kind!r}; orderhub knows {', '.join(KINDS)}") from None
-        found = _loaded[kind] = importlib.import_module(module).TRANSLATOR
+        found = _loaded[kind] = _module(kind).TRANSLATOR
     return found
 
 

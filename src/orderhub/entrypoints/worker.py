@@ -12,7 +12,7 @@ from collections.abc import Callable
 import structlog
 
 from orderhub.bootstrap import Hub
-from orderhub.services import notify, shop_versions
+from orderhub.services import channel_loops, notify, shop_versions
 from orderhub.services.deliver import Deliverer
 from orderhub.services.jobs.manager import JobManager
 
@@ -46,6 +46,7 @@ class Worker:
         if deliver:
             steps.append(("deliverer", Deliverer(hub.db, worker=hub.node, limiter=hub.limiter).run_once))
             steps += notify.worker_steps(hub)
+            steps += channel_loops.worker_steps(hub)
         if schedule:
             jobs = JobManager(hub)
             steps.append(("scheduler", jobs.tick_step))

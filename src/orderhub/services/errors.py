@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from orderhub.adapters.store import error_log
+from orderhub.adapters.store import channel_operations, error_log
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import deliveries, inbox
@@ -74,6 +74,11 @@ def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: 
                 invoicing_retry.requeue_transfer(conn, entry.record_id, payload)
             except invoicing_retry.RetryRefused as exc:
                 raise NotRetryable(f"error {entry_id}: {exc}") from None
+        elif entry.record_type == channel_operations.RECORD_TYPE:
+            if payload is not None:
+                raise NotRetryable(f"error {entry_id} is an operation on a channel; it is sent as orderhub made it")
+            if not channel_operations.requeue(conn, entry.record_id):
+                raise NotRetryable(f"error {entry_id}: operation {entry.record_id} is not waiting; nothing to retry")
         elif entry.record_type == subscription_store.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an outbound webhook; its event cannot be edited")

@@ -25,6 +25,7 @@ from orderhub.clock import utcnow
 from orderhub.domain import lifecycle, money
 from orderhub.domain.brokering import ships
 from orderhub.domain.inventory import LedgerReason
+from orderhub.services import channel_notices
 from orderhub.services.approval import announce
 
 
@@ -85,6 +86,7 @@ def transition(conn: Connection, order: Any, units: Sequence[Any], target: str, 
     status = refresh(conn, order, ctx)
     timeline.add(conn, [timeline.Entry(order.id, kind, {"units": [u.id for u in units], "reason": ctx.reason}
                                        | (detail or {}), ctx.actor)])
+    channel_notices.after_transition(conn, order, units, target, ctx.reason, detail or {})
     return status
 
 

@@ -34,8 +34,8 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
               backoff_max: float = 300.0) -> PushReport:
     """Send every pending value that is due (up to ``limit`` listings), one call per account."""
     report = PushReport()
-    with db.read() as conn:
-        due = channel_stock.due(conn, limit=limit)
+    with db.write() as conn:
+        due = channel_stock.claim(conn, limit=limit)
         found = {account_id: accounts.by_id(conn, account_id) for account_id in due}
     for account_id, items in due.items():
         account = found[account_id]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
@@ -130,16 +130,25 @@ def want(conn: Connection, values: Sequence[tuple[int, str, str, int]]) -> int:
 _UNSENT = or_(channel_stock.c.sent_version.is_(None), channel_stock.c.sent_version != channel_stock.c.version)
 
 
-def due(conn: Connection, *, limit: int, now: datetime | None = None) -> dict[int, list[Pending]]:
-    """Listings whose latest value the channel does not show yet and may be tried now, by active account."""
-    rows = conn.execute(
+def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0) -> dict[int, list[Pending]]:
+    """Take the listings whose latest value the channel does not show yet and may be tried now, by active
+    account, for ``lease_seconds`` (in a write transaction: two pushers never send the same listing at once)."""
+    stmt = (
         select(channel_stock, channel_listings.c.channel_ref)
         .join(shops, shops.c.id == channel_stock.c.account_id)
         .outerjoin(channel_listings, and_(channel_listings.c.account_id == channel_stock.c.account_id,
                                           channel_listings.c.sku == channel_stock.c.sku,
                                           channel_listings.c.location == channel_stock.c.location))
-        .where(_UNSENT, channel_stock.c.available_at <= (now or utcnow()), shops.c.status == "active")
+        .where(_UNSENT, channel_stock.c.available_at <= utcnow(), shops.c.status == "active")
         .order_by(channel_stock.c.account_id, channel_stock.c.changed_at).limit(limit))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=channel_stock, skip_locked=True)
+    rows = conn.execute(stmt).all()
+    until = utcnow() + timedelta(seconds=lease_seconds)
+    for r in rows:  # a new value (want) makes the listing due again at once, lease or not
+        conn.execute(update(channel_stock).where(
+            channel_stock.c.account_id == r.account_id, channel_stock.c.sku == r.sku,
+            channel_stock.c.location == r.location, channel_stock.c.version == r.version).values(available_at=until))
     found: dict[int, list[Pending]] = defaultdict(list)
     for r in rows:
         found[r.account_id].append(Pending(r.account_id, r.sku, r.location, r.wanted, r.version, r.attempts,

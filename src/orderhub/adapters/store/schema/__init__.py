@@ -4,6 +4,7 @@ Tables live in several modules, by concern; import them from here.
 """
 
 from orderhub.adapters.store.schema.base import BigId, metadata
+from orderhub.adapters.store.schema.channel_operations import channel_operations
 from orderhub.adapters.store.schema.channel_stock import channel_listings, channel_stock
 from orderhub.adapters.store.schema.console import (
     console_sessions,
@@ -68,7 +69,7 @@ from orderhub.adapters.store.schema.presell import presell_catalogue, promise_ch
 from orderhub.adapters.store.schema.traffic import traffic_minutes
 
 __all__ = [
-    "BigId", "metadata", "channel_listings", "channel_stock",
+    "BigId", "metadata", "channel_listings", "channel_operations", "channel_stock",
     "console_sessions", "console_sign_in_limits", "console_sign_ins", "console_users", "traffic_minutes",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",
     "job_runs", "job_state", "order_addresses", "order_edits", "order_events", "order_items",
