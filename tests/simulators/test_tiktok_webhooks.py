@@ -41,6 +41,7 @@ def test_a_failed_delivery_is_retried_when_the_clock_reaches_the_backoff(tt: Tik
     hook_receiver.wait_for(2)
     tt.control("POST", "/clock", {"advance": 120})
     hook_receiver.wait_for(3)
+    assert tt.control("POST", "/webhooks/wait", {"timeout": 5})["idle"]  # the third answer is logged too
     ids = {b["tts_notification_id"] for b in hook_receiver.bodies()}
     assert len(ids) == 1
     log = tt.control("GET", "/webhooks/deliveries")["deliveries"]

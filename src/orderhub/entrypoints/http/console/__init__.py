@@ -12,12 +12,22 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from orderhub.entrypoints.http.console import dashboard, errors, inventory, jobs, orders, routing, sign_in, web
+from orderhub.entrypoints.http.console import (
+    channels,
+    dashboard,
+    errors,
+    inventory,
+    jobs,
+    orders,
+    routing,
+    sign_in,
+    web,
+)
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", web.SecuredStatic(StaticFiles(directory=str(web.STATIC))), name="static")
-    for module in (sign_in, dashboard, jobs, errors, orders, inventory, routing):
+    for module in (sign_in, dashboard, jobs, errors, orders, inventory, routing, channels):
         app.include_router(module.router)
 
     @app.exception_handler(web.SignInNeeded)
