@@ -18,6 +18,7 @@ from orderhub.domain.channels import OrderChannel, StockChannel, Translator
 # kind -> the module whose TRANSLATOR reads that channel's inbox records
 _MODULES = {
     "shopify": "orderhub.adapters.shopify.channel",
+    "walmart": "orderhub.adapters.walmart.channel",
 }
 KINDS = tuple(_MODULES)
 TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop"}

@@ -1,0 +1,1 @@
+"""Walmart Marketplace as a channel: orders in, stock and order operations out."""
