@@ -69,17 +69,20 @@ def update_inventory(client: TikTokClient, product_id: str, skus: Sequence[tuple
                 body={"skus": [{"id": s, "inventory": levels} for s, levels in by_sku.items()]})
 
 
-def ship_package(client: TikTokClient, package_id: str, *, tracking: str | None, provider_id: str | None) -> None:
+def ship_package(client: TikTokClient, package_id: str, *, tracking: str | None, provider_id: str | None,
+                 attempts: int | None = None) -> None:
     body: dict[str, Any] = {"handover_method": "PICKUP"}
     if tracking and provider_id:
         body["self_shipment"] = {"tracking_number": tracking, "shipping_provider_id": provider_id}
-    client.call("shipPackage", "POST", f"/fulfillment/202309/packages/{package_id}/ship", body=body)
+    client.call("shipPackage", "POST", f"/fulfillment/202309/packages/{package_id}/ship", body=body,
+                attempts=attempts)
 
 
-def cancel_order(client: TikTokClient, order_id: str, reason: str, line_item_ids: Sequence[str]) -> dict[str, Any]:
+def cancel_order(client: TikTokClient, order_id: str, reason: str, line_item_ids: Sequence[str], *,
+                 attempts: int | None = None) -> dict[str, Any]:
     return client.call("cancelOrder", "POST", "/return_refund/202309/cancellations",
                        body={"order_id": order_id, "cancel_reason": reason,
-                             "order_line_item_ids": list(line_item_ids)}) or {}
+                             "order_line_item_ids": list(line_item_ids)}, attempts=attempts) or {}
 
 
 def cancellation(client: TikTokClient, order_id: str, cancel_id: str) -> dict[str, Any] | None:
@@ -88,12 +91,15 @@ def cancellation(client: TikTokClient, order_id: str, cancel_id: str) -> dict[st
     return next(iter(data.get("cancellations") or []), None)
 
 
-def approve_cancellation(client: TikTokClient, cancel_id: str) -> None:
-    client.call("approveCancellation", "POST", f"/return_refund/202309/cancellations/{cancel_id}/approve", body={})
+def approve_cancellation(client: TikTokClient, cancel_id: str, *, attempts: int | None = None) -> None:
+    client.call("approveCancellation", "POST", f"/return_refund/202309/cancellations/{cancel_id}/approve", body={},
+                attempts=attempts)
 
 
-def reject_cancellation(client: TikTokClient, cancel_id: str, reason: str, comment: str | None) -> None:
+def reject_cancellation(client: TikTokClient, cancel_id: str, reason: str, comment: str | None, *,
+                        attempts: int | None = None) -> None:
     body: dict[str, Any] = {"reject_reason": reason}
     if comment:
         body["comment"] = comment
-    client.call("rejectCancellation", "POST", f"/return_refund/202309/cancellations/{cancel_id}/reject", body=body)
+    client.call("rejectCancellation", "POST", f"/return_refund/202309/cancellations/{cancel_id}/reject", body=body,
+                attempts=attempts)

@@ -12,11 +12,15 @@ after an answer was lost on the way, is harmless:
   shows cancelled already count, so only the rest are cancelled.
 - ``approve_cancellation`` / ``reject_cancellation``: a request already approved (or rejected) is done.
 
+A write is sent once at a time: when its answer does not come (a timeout, a 5xx, a broken answer), the
+order is read again before it is sent again, so work TikTok did behind a lost answer is not done twice.
+
 TikTok has no acknowledgement of orders: ``acknowledge`` does nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from orderhub.adapters.tiktok import api, translate
@@ -96,15 +100,9 @@ class TikTokOrders:
                                      "packages")
             if notice.tracking and provider is None:
                 provider = self._provider(str(payload.get("warehouse_id") or ""), notice.carrier)
-            try:
-                api.ship_package(self.client, package, tracking=notice.tracking, provider_id=provider)
-            except TikTokRefused:
-                if not self._shipped(notice.order_ref, package, notice.tracking):
-                    raise
-            except TikTokUnavailable:
-                # The answer may have been lost after TikTok did the work: look before saying so.
-                if not self._shipped(notice.order_ref, package, notice.tracking):
-                    raise
+            self._write(lambda attempts, package=package, provider=provider: api.ship_package(
+                self.client, package, tracking=notice.tracking, provider_id=provider, attempts=attempts),
+                lambda package=package: self._shipped(notice.order_ref, package, notice.tracking))
 
     def _shipped(self, order_ref: str, package: str, tracking: str | None) -> bool:
         units = [u for units in translate.line_groups(self._order(order_ref)).values() for u in units
@@ -149,23 +147,41 @@ class TikTokOrders:
                                          f"unshipped unit(s) left to cancel, not {more}")
                 chosen += [u.id for u in waiting[:max(0, more)]]
             if chosen:
-                api.cancel_order(self.client, notice.order_ref, reason, chosen)
+                self._write(lambda attempts: api.cancel_order(self.client, notice.order_ref, reason, chosen,
+                                                              attempts=attempts),
+                            lambda: self._cancelled(notice.order_ref, chosen))
+
+    def _cancelled(self, order_ref: str, unit_ids: list[str]) -> bool:
+        units = {u.id: u for g in translate.line_groups(self._order(order_ref)).values() for u in g}
+        return all(units[i].status == "CANCELLED" for i in unit_ids if i in units)
 
     def approve_cancellation(self, order_ref: str, cancel_id: str) -> None:
         with _as_channel_errors():
-            try:
-                api.approve_cancellation(self.client, cancel_id)
-            except (TikTokRefused, TikTokUnavailable):
-                if self._cancel_status(order_ref, cancel_id) not in CANCEL_DONE:
-                    raise
+            self._write(lambda attempts: api.approve_cancellation(self.client, cancel_id, attempts=attempts),
+                        lambda: self._cancel_status(order_ref, cancel_id) in CANCEL_DONE)
 
     def reject_cancellation(self, order_ref: str, cancel_id: str, reason: str = DEFAULT_REJECT_REASON,
                             comment: str | None = None) -> None:
         with _as_channel_errors():
+            self._write(lambda attempts: api.reject_cancellation(self.client, cancel_id, reason, comment,
+                                                                 attempts=attempts),
+                        lambda: self._cancel_status(order_ref, cancel_id) == "CANCELLATION_REQUEST_CANCEL")
+
+    def _write(self, send: Callable[[int], None], done: Callable[[], bool]) -> None:
+        """Send a write one attempt at a time; after a refusal or a lost answer, TikTok's state decides
+        whether it is done (a repeat, or work done behind a lost answer) before it is sent again."""
+        for attempt in range(1, self.client.max_attempts + 1):
             try:
-                api.reject_cancellation(self.client, cancel_id, reason, comment)
-            except (TikTokRefused, TikTokUnavailable):
-                if self._cancel_status(order_ref, cancel_id) != "CANCELLATION_REQUEST_CANCEL":
+                send(1)
+                return
+            except TikTokRefused:
+                if done():
+                    return
+                raise
+            except TikTokUnavailable as exc:
+                if done():
+                    return
+                if attempt == self.client.max_attempts or exc.status == 429:
                     raise
 
     def _cancel_status(self, order_ref: str, cancel_id: str) -> str | None:
