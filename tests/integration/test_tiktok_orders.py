@@ -20,7 +20,8 @@ from orderhub.adapters.tiktok.channel import order_identity
 from orderhub.adapters.tiktok.client import THROTTLED_PAUSE_SECONDS, TikTokAuthError, TikTokUnavailable
 from orderhub.adapters.tiktok.signing import request_signature
 from orderhub.bootstrap import Hub
-from orderhub.services.jobs.tiktok_jobs import IMPORT_JOB, WATERMARK, import_orders
+from orderhub.services.jobs.runner import JobFailed, run_job
+from orderhub.services.jobs.tiktok_jobs import FETCH_JOB, IMPORT_JOB, WATERMARK, import_orders
 from tests.integration.test_tiktok_support import ACCOUNT, Sim, add_account, fast_client
 from tests.support import drain
 
@@ -210,3 +211,15 @@ def test_requests_are_signed_as_the_published_client_signs_them() -> None:
     assert request_signature("s3cret", "/order/202309/orders/search", query, body) == Signer.sign(
         path="/order/202309/orders/search", query=query, content_type="application/json", body=body,
         app_secret="s3cret")
+
+
+def test_the_jobs_run_through_the_job_manager_for_the_account_named(hub: Hub, tt: Sim, account: Account) -> None:
+    placed = tt.order()
+    _run_id, stats = run_job(hub, IMPORT_JOB, None, {"account": ACCOUNT})
+    assert (stats["read"], stats["processed"], stats["failed_accounts"]) == (1, 1, {})
+    drain(hub)
+    assert _stored(hub, placed["id"]) is not None
+    with pytest.raises(JobFailed, match="no TikTok account nobody"):
+        run_job(hub, IMPORT_JOB, None, {"account": "nobody"})
+    _run_id, stats = run_job(hub, FETCH_JOB, None, {})
+    assert stats["accounts"][0]["notified"] == 0
