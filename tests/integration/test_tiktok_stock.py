@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from orderhub.adapters.store import channel_stock, facilities
 from orderhub.adapters.store.accounts import Account
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import channel_stock as channel_stock_table
 from orderhub.adapters.tiktok.channel import stock_channel
+from orderhub.adapters.tiktok.client import THROTTLED_PAUSE_SECONDS
 from orderhub.adapters.tiktok.stock import BULK_THRESHOLD, TikTokStock
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
+from orderhub.domain.channels import ChannelUnavailable, StockUpdate
 from orderhub.services import inventory as inventory_service
 from orderhub.services.jobs.tiktok_jobs import push_stock
 from orderhub.services.stock_push import push_once
@@ -108,8 +112,10 @@ def test_tiktok_down_or_throttled_keeps_the_values_for_later(hub: Hub, tt: Sim, 
     fill = _product(tt, "FILL-2")["FILL-2"].split(":")
     client.call("updateInventory", "POST", f"/product/202309/products/{fill[0]}/inventory/update",
                 body={"skus": [{"id": fill[1], "inventory": [{"quantity": 1}]}]})  # uses this second's request
-    throttled = push_once(hub.db, lambda a: TikTokStock(client), backoff_base=0.0, backoff_max=0.0)
-    assert "updateInventory was throttled" in throttled.unavailable[account.name]
+    stock = TikTokStock(client)
+    with pytest.raises(ChannelUnavailable, match="updateInventory was throttled") as caught:
+        stock.push_stock([StockUpdate("LAMP-1", "", 3, refs["LAMP-1"])])
+    assert caught.value.retry_after == THROTTLED_PAUSE_SECONDS  # TikTok sends no Retry-After
     tt.control("POST", "/rate_limits", {"operation": "updateInventory", "qps": 0})
     SharedRateLimiter(hub.db).reset(f"tiktok:{account.id}:updateInventory")  # the 429's pause, over for the test
     with hub.db.write() as conn:  # and the values' backoff

@@ -119,7 +119,7 @@ class TikTokClient:
                     if self.limiter is not None:
                         self.limiter.pause(bucket_name(self.account, operation),
                                            exc.retry_after or THROTTLED_PAUSE_SECONDS, burst=self._rate(operation))
-                if attempt < limit:
+                if attempt < limit and not (exc.status == 429 and self.limiter is not None):  # the bucket waits
                     self._wait(exc.retry_after if exc.retry_after is not None else self._backoff(attempt))
         assert last is not None
         log.warning("tiktok_unavailable", account=self.account.name, operation=operation, attempts=limit,

@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orderhub.adapters.tiktok import api
-from orderhub.adapters.tiktok.client import TikTokClient, TikTokError, TikTokRefused, TikTokUnavailable
+from orderhub.adapters.tiktok.client import (
+    THROTTLED_PAUSE_SECONDS,
+    TikTokClient,
+    TikTokError,
+    TikTokRefused,
+    TikTokUnavailable,
+)
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
 
 BULK_THRESHOLD = 10  # this many listings or more in one push: one call per product
@@ -71,7 +77,9 @@ class TikTokStock:
                     taken += self._send(product, batch, refused)
         except TikTokUnavailable as exc:
             if not taken:
-                raise ChannelUnavailable(str(exc), retry_after=exc.retry_after) from None
+                wait = exc.retry_after if exc.retry_after is not None else (
+                    THROTTLED_PAUSE_SECONDS if exc.status == 429 else None)
+                raise ChannelUnavailable(str(exc), retry_after=wait) from None
             # Some were taken: the rest wait and go again, like refused ones.
             for u in updates:
                 if (u.sku, u.location) not in self._done:

@@ -156,7 +156,8 @@ def order(payload: Any) -> Order:
         financial_status=_financial(status, bool(paid)),
         fulfillment_status=FULFILMENT.get(status),
         note=f.str("buyer_message", max_len=5000) or None,
-        cancel_reason=(f.str("cancel_reason", max_len=64) or "other") if status == "CANCELLED" else None,
+        # TikTok's reasons are sentences a buyer picked; the stored reason keeps their start.
+        cancel_reason=(f.str("cancel_reason", max_len=500) or "other")[:64] if status == "CANCELLED" else None,
         cancelled_at=cancelled_at if status == "CANCELLED" else None,
         closed_at=updated_at if status == "COMPLETED" else None,
         shipping_address=_address(f.obj("recipient_address")),
