@@ -19,6 +19,7 @@ from orderhub.domain.channels import OrderChannel, StockChannel, Translator
 _MODULES = {
     "shopify": "orderhub.adapters.shopify.channel",
     "walmart": "orderhub.adapters.walmart.channel",
+    "tiktok": "orderhub.adapters.tiktok.channel",
 }
 KINDS = tuple(_MODULES)
 TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop"}

@@ -26,6 +26,7 @@ from orderhub.entrypoints.http import (
     api_subscriptions,
     ops,
     webhooks,
+    webhooks_tiktok,
 )
 from orderhub.entrypoints.http.bodies import BodyBudget
 from orderhub.entrypoints.http.console import install as install_console
@@ -68,6 +69,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_jobs.router)
     app.include_router(api_job_webhooks.router)
     app.include_router(api_invoicing.router)
+    app.include_router(webhooks_tiktok.router)
     app.state.queue_registry = ops.queue_registry(hub)
     install_console(app)
 
