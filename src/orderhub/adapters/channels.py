@@ -16,6 +16,7 @@ from orderhub.domain.channels import Translator
 # kind -> the module whose TRANSLATOR reads that channel's inbox records
 _MODULES = {
     "shopify": "orderhub.adapters.shopify.channel",
+    "amazon": "orderhub.adapters.amazon.channel",
 }
 KINDS = tuple(_MODULES)
 TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop"}
