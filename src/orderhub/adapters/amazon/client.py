@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -89,7 +90,7 @@ class _Token:
 
 # Per process, by (account id, purpose): access and restricted data tokens. A process that starts asks
 # Login with Amazon once; every later call of that process reuses the token until shortly before it expires.
-_TOKENS: dict[tuple[int, str], _Token] = {}
+_TOKENS: dict[tuple[int, str, str], _Token] = {}
 _OBSERVED_RATES: dict[tuple[int, str], float] = {}
 _LOCK = threading.Lock()
 
@@ -142,6 +143,10 @@ class SpApiClient:
         self.waited_seconds = 0.0
         self.throttled = 0
         self._restricted_refused = False
+        # Tokens are the account's as it is set up now: new credentials or endpoints log in afresh.
+        self._fingerprint = hashlib.sha256("\n".join(
+            (self.endpoint, str(account.settings["lwa_endpoint"]), str(account.settings["client_id"]),
+             account.credentials["refresh_token"])).encode()).hexdigest()
 
     def __repr__(self) -> str:
         return f"SpApiClient(account={self.account.name!r})"
@@ -184,7 +189,7 @@ class SpApiClient:
                       time.monotonic() + float(body.get("expires_in") or 3600) - TOKEN_MARGIN_SECONDS)
 
     def access_token(self) -> str:
-        key = (self.account.id, "access")
+        key = (self.account.id, "access", self._fingerprint)
         with _LOCK:
             token = _TOKENS.get(key)
         if token is None or token.expires_at <= time.monotonic():
@@ -196,7 +201,7 @@ class SpApiClient:
     def restricted_token(self) -> str:
         """A restricted data token for the order reads (buyer and address data), or the access token when
         Amazon does not give this app one (buyer data is then absent, as it may be anyway)."""
-        key = (self.account.id, "orders-pii")
+        key = (self.account.id, "orders-pii", self._fingerprint)
         with _LOCK:
             token = _TOKENS.get(key)
         if token is not None and token.expires_at > time.monotonic():
@@ -258,6 +263,7 @@ class SpApiClient:
              json: Any = None, restricted: bool = False) -> Any:
         """One SP-API operation; returns the parsed body (None for an empty one)."""
         retry_after: float | None = None
+        relogged = False
         for attempt in range(1, self.max_attempts + 1):
             self._take(operation)
             token = self.restricted_token() if restricted else self.access_token()
@@ -280,8 +286,10 @@ class SpApiClient:
             if status < 300:
                 return orjson.loads(response.content) if response.content else None
             code, message = _errors_text(response)
-            if status == 403 and "expired" in message.lower() and attempt < self.max_attempts:
-                forget_tokens(self.account.id)  # Amazon says the token expired before we thought: log in again
+            if status == 403 and not relogged and attempt < self.max_attempts:
+                # The token expired or was dropped before we thought (or the credentials changed): log in again
+                relogged = True
+                forget_tokens(self.account.id)
                 continue
             if status in (401, 403):
                 raise AmazonAuthFailed(f"{self._where(operation)}: access denied ({status} {code}: {message}); "

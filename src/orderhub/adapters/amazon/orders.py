@@ -7,6 +7,7 @@ version read by a poll and after a notification is one record.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 from orderhub.adapters.amazon.client import AmazonRefused, SpApiClient
 from orderhub.adapters.amazon.translate import changed_at
 from orderhub.adapters.store.inbox import InboxEntry
+from orderhub.domain.errors import InvalidRecord
 
 ORDER_TOPIC = "amazon/order"
 NOTIFICATION_TOPIC = "amazon/notification"
@@ -30,11 +32,27 @@ def order_identity(order_id: str, updated: datetime) -> str:
     return f"{ORDER_TOPIC}:{order_id}@{iso(updated)}"
 
 
+def _updated(payload: dict[str, Any]) -> datetime | None:
+    try:
+        return changed_at(payload)
+    except InvalidRecord:
+        return None
+
+
+def version_identity(payload: dict[str, Any]) -> str:
+    """``amazon/order:<order id>@<LastUpdateDate>``; an order without a readable LastUpdateDate (the processor
+    will refuse it, naming the field) is told apart by its content."""
+    order_id = str(payload.get("AmazonOrderId"))[:64]
+    updated = _updated(payload)
+    if updated is not None:
+        return order_identity(order_id, updated)
+    return f"{ORDER_TOPIC}:{order_id}#" + hashlib.sha256(orjson.dumps(payload)).hexdigest()[:32]
+
+
 def inbox_entry(account_id: int, payload: dict[str, Any]) -> InboxEntry:
     """An order with its items as an inbox record (``source="poll"``)."""
-    identity = order_identity(str(payload["AmazonOrderId"]), changed_at(payload))
-    return InboxEntry(shop_id=account_id, source="poll", topic=ORDER_TOPIC, identity=identity,
-                      payload=orjson.dumps(payload).decode(), triggered_at=changed_at(payload))
+    return InboxEntry(shop_id=account_id, source="poll", topic=ORDER_TOPIC, identity=version_identity(payload),
+                      payload=orjson.dumps(payload).decode(), triggered_at=_updated(payload))
 
 
 def order_items(client: SpApiClient, order_id: str) -> list[dict[str, Any]]:
@@ -52,7 +70,15 @@ def order_items(client: SpApiClient, order_id: str) -> list[dict[str, Any]]:
 
 
 def with_items(client: SpApiClient, order: dict[str, Any]) -> dict[str, Any]:
-    return dict(order, OrderItems=order_items(client, str(order["AmazonOrderId"])))
+    """The order with its items. An order whose items Amazon will not give (a bad id) is kept as it is: the
+    processor then refuses it, naming what is missing, rather than the poll stopping at it."""
+    order_id = order.get("AmazonOrderId")
+    if not isinstance(order_id, str) or not order_id:
+        return order
+    try:
+        return dict(order, OrderItems=order_items(client, order_id))
+    except AmazonRefused:
+        return order
 
 
 def get_order(client: SpApiClient, order_id: str) -> dict[str, Any] | None:

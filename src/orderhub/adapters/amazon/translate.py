@@ -29,8 +29,9 @@ Unfulfillable        cannot be fulfilled (Amazon-fulfilled orders)            pa
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from orderhub.adapters.shopify.fields import Fields
@@ -79,7 +80,7 @@ class _Line:
 
     def __init__(self, f: Fields) -> None:
         self.fields = f
-        self.id = f.str("OrderItemId", required=True, max_len=100) or ""
+        self.id = f.str("OrderItemId", required=True, max_len=40) or ""
         self.quantity = 0
         self.amounts = dict.fromkeys(("ItemPrice", "ItemTax", "ShippingPrice", "ShippingTax", "ShippingDiscount",
                                       "PromotionDiscount", "GiftWrapPrice", "GiftWrapTax"), ZERO)
@@ -98,12 +99,11 @@ class _Line:
     def item(self, order_id: str, status: str) -> LineItem:
         f = self.fields
         price = self.amounts["ItemPrice"]
-        unit = price / self.quantity if self.quantity else price
-        try:
-            exact = unit.quantize(Decimal("0.01"))
-            unit = exact if exact * self.quantity == price else unit
-        except InvalidOperation:  # pragma: no cover - amounts are bounded by Fields.money
-            pass
+        # ItemPrice is the line's; a unit price that does not divide evenly is rounded up to orderhub's four
+        # places and the cents it adds are taken off as part of the line's discount, so the line comes to
+        # exactly what Amazon charged.
+        unit = (price / self.quantity).quantize(Decimal("0.0001"), ROUND_CEILING) if self.quantity else price
+        rounding = unit * self.quantity - price if self.quantity else ZERO
         if unit < 0:
             raise InvalidRecord(f.path_to("ItemPrice"), f"negative price {price} on item {self.id} of order {order_id}")
         open_quantity = 0 if status in ("Canceled", "Shipped", "InvoiceUnconfirmed") else self.quantity
@@ -112,7 +112,7 @@ class _Line:
                         sku=f.str("SellerSKU") or None, product_id=f.str("ASIN", max_len=40), quantity=self.quantity,
                         price=unit, fulfillable_quantity=max(0, open_quantity - shipped),
                         fulfillment_status="fulfilled" if self.quantity and shipped >= self.quantity else None,
-                        total_discount=self.amounts["PromotionDiscount"], tax=self.amounts["ItemTax"])
+                        total_discount=self.amounts["PromotionDiscount"] + rounding, tax=self.amounts["ItemTax"])
 
 
 def _lines(items: list[Fields], currency: str) -> list[_Line]:
@@ -127,11 +127,11 @@ def _lines(items: list[Fields], currency: str) -> list[_Line]:
 def _address(f: Fields | None) -> Address | None:
     if f is None:
         return None
-    street = [f.str(k, max_len=500) for k in ("AddressLine1", "AddressLine2", "AddressLine3")]
+    street = [f.str(k, max_len=255) for k in ("AddressLine1", "AddressLine2", "AddressLine3")]
     address = Address(name=f.str("Name", max_len=255), company=f.str("CompanyName", max_len=255),
-                      address1=street[0], address2=", ".join(s for s in street[1:] if s) or None,
+                      address1=street[0], address2=", ".join(s for s in street[1:] if s)[:255] or None,
                       city=f.str("City", max_len=255), province=f.str("StateOrRegion", max_len=255),
-                      zip=f.str("PostalCode", max_len=40), country_code=(f.str("CountryCode", max_len=2) or "").upper()
+                      zip=f.str("PostalCode", max_len=32), country_code=(f.str("CountryCode", max_len=2) or "").upper()
                       or None, phone=f.str("Phone", max_len=64))
     return address if any((address.address1, address.city, address.zip, address.country_code)) else None
 
@@ -142,13 +142,15 @@ def _customer(f: Fields | None) -> Customer | None:
     email = f.str("BuyerEmail", max_len=320)
     if not email:
         return None
+    # Amazon's buyer e-mail (an anonymous relay address) is the only stable mark of a buyer; hashed to fit.
+    buyer_id = "amzn-" + hashlib.sha256(email.lower().encode()).hexdigest()[:32]
     # Amazon gives one name as the buyer wrote it; it is kept whole (a split would misorder many scripts).
-    return Customer(shopify_id=email, email=email, last_name=f.str("BuyerName", max_len=255))
+    return Customer(shopify_id=buyer_id, email=email, last_name=f.str("BuyerName", max_len=255))
 
 
 def order(payload: Any) -> Order:
     f = Fields(payload)
-    order_id = f.str("AmazonOrderId", required=True, max_len=64) or ""
+    order_id = f.str("AmazonOrderId", required=True, max_len=40) or ""
     created_at = f.time("PurchaseDate", required=True)
     updated_at = f.time("LastUpdateDate", required=True)
     assert created_at is not None and updated_at is not None
