@@ -3,6 +3,8 @@ matching account, and the order they name read at once, before getOrders shows t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -12,10 +14,17 @@ from orderhub.adapters.store.schema import inbox, job_state
 from orderhub.bootstrap import Hub
 from orderhub.services.jobs.amazon_jobs import import_orders
 from orderhub.testing.server import ServerThread
-from tests.e2e.test_amazon_orders import Sim, add_account, amazon_sim, stored_orders  # noqa: F401 - a fixture
+from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator, stored_orders
 from tests.support import drain
 
 pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def amazon_sim() -> Iterator[Sim]:
+    with running_simulator() as sim:
+        yield sim
+
 
 
 def test_a_notified_order_is_stored_without_waiting_for_the_poll_and_once(hub: Hub, hub_server: ServerThread,

@@ -3,6 +3,7 @@ Amazon's answer is lost), acknowledgement (nothing to send) and cancellation (re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
@@ -10,10 +11,17 @@ import pytest
 from orderhub.adapters.amazon.channel import order_channel
 from orderhub.bootstrap import Hub
 from orderhub.domain.channels import CancelNotice, ChannelRefused, ShipmentNotice
-from tests.e2e.test_amazon_orders import Sim, add_account, amazon_sim  # noqa: F401 - amazon_sim is a fixture
+from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator
 
 pytestmark = pytest.mark.timeout(180)
 SHIPPED = datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def amazon_sim() -> Iterator[Sim]:
+    with running_simulator() as sim:
+        yield sim
+
 
 
 def an_order(sim: Sim, **spec: object) -> dict[str, object]:

@@ -4,6 +4,7 @@ version once, the processor applies it through the Amazon translator, and bad or
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,19 +47,29 @@ class Sim:
         return self.control.get(path).json()
 
 
-@pytest.fixture
-def amazon_sim() -> Iterator[Sim]:
+@contextmanager
+def running_simulator() -> Iterator[Sim]:
+    """An SP-API simulator on loopback, and a client of its control API."""
     _simulator, url, stop = start_in_thread(seed=11)
     forget_tokens()  # tokens of an earlier test's simulator mean nothing to this one
-    with httpx.Client(base_url=url, timeout=30) as control:
-        yield Sim(url, control)
-    stop()
-    forget_tokens()
+    try:
+        with httpx.Client(base_url=url, timeout=30) as control:
+            yield Sim(url, control)
+    finally:
+        stop()
+        forget_tokens()
+
+
+@pytest.fixture
+def amazon_sim() -> Iterator[Sim]:
+    with running_simulator() as sim:
+        yield sim
 
 
 def add_account(hub: Hub, sim: Sim, name: str = "amazon-us", **changes: str) -> Account:
     settings = {"marketplace_id": defaults.DEFAULT_MARKETPLACE_ID, "seller_id": defaults.DEFAULT_SELLER_ID,
-                "client_id": defaults.DEFAULT_CLIENT_ID, "endpoint": sim.url, "lwa_endpoint": f"{sim.url}/auth/o2/token"}
+                "client_id": defaults.DEFAULT_CLIENT_ID, "endpoint": sim.url,
+                "lwa_endpoint": f"{sim.url}/auth/o2/token"}
     secrets = {"client_secret": defaults.DEFAULT_CLIENT_SECRET, "refresh_token": defaults.DEFAULT_REFRESH_TOKEN}
     for key, value in changes.items():
         (secrets if key in secrets else settings)[key] = value
@@ -115,8 +126,8 @@ def test_polled_orders_are_stored_with_lines_totals_buyers_and_statuses(hub: Hub
             assert customer is not None and customer.last_name == amazon["BuyerInfo"]["BuyerName"]
             assert row.email == amazon["BuyerInfo"]["BuyerEmail"]
             ship_to = amazon["ShippingAddress"]
-            assert (address.name, address.address1, address.city, address.zip, address.country_code) == (
-                ship_to["Name"], ship_to["AddressLine1"], ship_to["City"], ship_to["PostalCode"], ship_to["CountryCode"])
+            assert (address.name, address.address1, address.city, address.zip, address.country_code) == tuple(
+                ship_to[k] for k in ("Name", "AddressLine1", "City", "PostalCode", "CountryCode"))
         else:  # Amazon withheld the buyer: a valid order without customer or address
             assert customer is None and address is None and row.email is None
     by_status = {r.source_status for r in found.values()}

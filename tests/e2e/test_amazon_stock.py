@@ -3,6 +3,7 @@ per-SKU problems refused, and a channel that is down or throttled keeps the valu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +16,16 @@ from orderhub.bootstrap import Hub
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
 from orderhub.services import inventory as inventory_service
 from orderhub.services.stock_push import push_once
-from tests.e2e.test_amazon_orders import Sim, add_account, amazon_sim  # noqa: F401 - amazon_sim is a fixture
+from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator
 
 pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def amazon_sim() -> Iterator[Sim]:
+    with running_simulator() as sim:
+        yield sim
+
 
 CATALOGUE = ("TSH-ORG-M", "MUG-CAFE", "MUG-MSK", "TEA-MATCHA-50", "SOAP-LAV", "SNK-NDU-42", "SCF-HANBOK",
              "OIL-ARG-100")
