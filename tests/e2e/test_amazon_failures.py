@@ -97,3 +97,21 @@ def test_tokens_are_reused_and_renewed_when_amazon_forgets_them(hub: Hub, amazon
     client.call("getOrders", "GET", "/orders/v0/orders", params=query)  # refused once, then logged in again
     logins = [r for r in amazon_sim.get("/_sim/requests")["requests"] if r["operation"] == "lwaToken"]
     assert len(logins) == 2
+
+
+def test_one_account_failing_does_not_keep_another_from_its_orders(hub: Hub, amazon_sim: Sim) -> None:
+    from orderhub.adapters.store.schema import orders
+    from orderhub.domain.channels import ChannelUnavailable
+    from orderhub.services.jobs.amazon_jobs import run_import
+    from tests.support import drain
+
+    good = add_account(hub, amazon_sim)
+    add_account(hub, amazon_sim, name="amazon-revoked", refresh_token="Atzr|revoked")
+    amazon_sim.post("/_sim/orders", {"count": 2})
+    amazon_sim.later()
+    with pytest.raises(ChannelUnavailable, match=r"^amazon account amazon-revoked, Login with Amazon: refused"):
+        run_import(hub, {})
+    drain(hub)
+    with hub.db.read() as conn:
+        assert len(conn.execute(select(orders.c.id).where(orders.c.shop_id == good.id)).all()) == 2
+    assert watermark(hub, good.id) is not None

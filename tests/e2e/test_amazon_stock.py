@@ -128,3 +128,26 @@ def test_a_listing_at_a_location_is_refused_and_the_rest_taken(hub: Hub, amazon_
                                                       StockUpdate("MUG-CAFE", "STORE-1", 2)])
     assert list(refused) == [("MUG-CAFE", "STORE-1")] and "as a whole" in refused[("MUG-CAFE", "STORE-1")]
     assert shown(amazon_sim)["MUG-CAFE"] == 4
+
+
+def test_the_push_job_sends_amazon_listings_and_leaves_other_kinds_pending(hub: Hub, amazon_sim: Sim) -> None:
+    from sqlalchemy import update
+
+    from orderhub.adapters.store import shops
+    from orderhub.adapters.store.schema import shops as shops_table
+    from orderhub.services.jobs import registry
+    from orderhub.services.jobs.amazon_jobs import PUSH_JOB, run_push
+
+    account = add_account(hub, amazon_sim)
+    stock(hub, account, {"MUG-CAFE": 6})
+    with hub.db.write() as conn:  # an account of a kind that takes no stock from orderhub
+        other = shops.add(conn, "market-eu", "unused-secret")
+        conn.execute(update(shops_table).where(shops_table.c.id == other.id).values(kind="testmarket"))
+        channel_stock.list_skus(conn, other.id, ["MUG-CAFE"])
+    assert registry.get(PUSH_JOB).definition.per_shop is False
+    stats = run_push(hub, {"limit": 100})
+    assert stats["processed"] == 1 and "market-eu" in stats["unavailable"]
+    assert shown(amazon_sim)["MUG-CAFE"] == 6
+    with hub.db.read() as conn:
+        assert channel_stock.pending_count(conn, other.id) == 1
+        assert "no stock channel for testmarket accounts" in channel_stock.shown(conn, other.id)[0]["last_error"]

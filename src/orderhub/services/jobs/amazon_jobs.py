@@ -142,7 +142,17 @@ def import_orders(hub: Hub, account: Account, params: dict[str, Any], *, client:
 
 
 def run_import(hub: Hub, params: dict[str, Any], progress: Progress = NOWHERE) -> dict[str, Any]:
-    runs = [import_orders(hub, a, params, progress=progress) for a in amazon_accounts(hub, params.get("account"))]
+    """Every account in turn; one that fails does not keep the others from their orders (the run then fails,
+    naming each that did, and the failed ones keep their watermarks)."""
+    runs, failed = [], []
+    for account in amazon_accounts(hub, params.get("account")):
+        try:
+            runs.append(import_orders(hub, account, params, progress=progress))
+        except ChannelUnavailable as exc:
+            failed.append(str(exc))
+            log.warning("amazon_import_failed", account=account.name, error=str(exc))
+    if failed:
+        raise ChannelUnavailable("; ".join(failed))
     read = sum(r["fetched"] + r["notifications"]["notified"] for r in runs)
     processed = sum(r["stored"] + r["notifications"]["stored"] for r in runs)
     return {"accounts": runs, "read": read, "processed": processed}
