@@ -20,6 +20,7 @@ _MODULES = {
     "shopify": "orderhub.adapters.shopify.channel",
     "walmart": "orderhub.adapters.walmart.channel",
     "tiktok": "orderhub.adapters.tiktok.channel",
+    "amazon": "orderhub.adapters.amazon.channel",
 }
 KINDS = tuple(_MODULES)
 TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop"}

@@ -16,6 +16,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from orderhub.adapters.amazon import notifications as amazon
 from orderhub.adapters.shopify import webhooks as shopify
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.bootstrap import Hub
@@ -163,6 +164,8 @@ async def eventbridge_webhook(request: Request) -> Response:
     async def handle(body: bytearray) -> Response:
         try:
             envelope = orjson.loads(body)
+            if amazon.is_amazon(envelope):  # Amazon's ORDER_CHANGE, from the Selling Partner API's partner source
+                return await _amazon_notification(hub, envelope, started)
             detail = envelope["detail"]
             metadata, payload = detail["metadata"], detail["payload"]
             if not isinstance(metadata, dict):
@@ -181,3 +184,11 @@ async def eventbridge_webhook(request: Request) -> Response:
         return await _store(hub, _entry(shop.id, "eventbridge", headers, payload, text), started)
 
     return await _guarded(request, hub, "unknown", handle)
+
+
+async def _amazon_notification(hub: Hub, envelope: dict[str, Any], started: float) -> Response:
+    try:
+        entry = await amazon.inbox_entry(hub.db, envelope)
+    except amazon.NotificationRefused as exc:
+        return _answer(exc.status, str(exc), "unknown", exc.outcome)
+    return await _store(hub, entry, started)

@@ -1,0 +1,1 @@
+"""Amazon Selling Partner API: orders in, stock and shipment confirmations out."""

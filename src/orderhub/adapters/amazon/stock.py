@@ -1,0 +1,161 @@
+"""Stock out to Amazon: the quantity a listing shows is its ``fulfillment_availability`` (merchant-fulfilled,
+``fulfillment_channel_code`` DEFAULT).
+
+A few SKUs go by ``patchListingsItem``, one call each (usage plan 5/s, burst 5). From
+:data:`FEED_THRESHOLD` SKUs on, one ``JSON_LISTINGS_FEED`` carries them all: createFeedDocument,
+the content PUT to its pre-signed URL, createFeed, getFeed until Amazon has processed it, and the
+processing report read back. The feed is asynchronous on Amazon's side; :meth:`AmazonStock.push_stock`
+waits for it (polling getFeed every :data:`FEED_POLL_SECONDS`, for at most :data:`FEED_WAIT_SECONDS`)
+so the pusher learns per SKU what Amazon took. A feed still unprocessed then is reported as
+"unavailable": its quantities stay pending and go again next round, which is harmless, as each
+message sets an absolute quantity.
+
+Per-SKU problems (an ``INVALID`` submission, a report issue, a 400 for one SKU) come back as the
+refused listings, with Amazon's code and message.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Sequence
+from urllib.parse import quote
+
+import orjson
+
+from orderhub.adapters.amazon.client import AmazonRefused, AmazonUnavailable, SpApiClient
+from orderhub.domain.channels import StockUpdate
+
+FEED_THRESHOLD = 10  # from this many changed SKUs in one round, one feed instead of single calls
+FEED_POLL_SECONDS = 30.0
+FEED_WAIT_SECONDS = 1800.0  # Amazon processes most listings feeds within minutes; half an hour is generous
+FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
+CHANNEL_CODE = "DEFAULT"  # merchant-fulfilled stock; Amazon's own (AFN) stock is Amazon's business
+PRODUCT_TYPE = "PRODUCT"  # a patch of fulfillment_availability alone needs no real product type
+
+Refused = dict[tuple[str, str], str]
+
+
+def _availability(quantity: int) -> list[dict[str, object]]:
+    return [{"op": "replace", "path": "/attributes/fulfillment_availability",
+             "value": [{"fulfillment_channel_code": CHANNEL_CODE, "quantity": max(0, quantity)}]}]
+
+
+def _issues_text(issues: list[dict[str, object]]) -> str:
+    return "; ".join(f"{i.get('code', '')}: {i.get('message', '')}".strip() for i in issues)[:1000]
+
+
+class AmazonStock:
+    def __init__(self, client: SpApiClient, *, sleep: Callable[[float], None] | None = None,
+                 feed_threshold: int = FEED_THRESHOLD, poll_seconds: float = FEED_POLL_SECONDS,
+                 wait_seconds: float = FEED_WAIT_SECONDS) -> None:
+        self.client = client
+        self.sleep = sleep or client.sleep
+        self.feed_threshold = feed_threshold
+        self.poll_seconds = poll_seconds
+        self.wait_seconds = wait_seconds
+        self.last_feed_id: str | None = None
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> Refused:
+        refused: Refused = {}
+        wanted = []
+        for u in updates:
+            if u.location:
+                refused[(u.sku, u.location)] = (f"Amazon takes an account's stock as a whole; location "
+                                                f"{u.location!r} cannot be sent (list the SKU without a location)")
+            else:
+                wanted.append(u)
+        if not wanted:
+            return refused
+        if len(wanted) >= self.feed_threshold:
+            return refused | self._feed(wanted)
+        return refused | self._single(wanted)
+
+    # -- single calls
+
+    def _single(self, updates: list[StockUpdate]) -> Refused:
+        c = self.client
+        refused: Refused = {}
+        taken = 0
+        for n, u in enumerate(updates):
+            path = f"/listings/2021-08-01/items/{quote(c.seller_id, safe='')}/{quote(u.sku, safe='')}"
+            try:
+                answer = c.call("patchListingsItem", "PATCH", path, params={"marketplaceIds": c.marketplace_id},
+                                json={"productType": PRODUCT_TYPE, "patches": _availability(u.quantity)}) or {}
+            except AmazonRefused as exc:
+                refused[(u.sku, u.location)] = str(exc)
+                continue
+            except AmazonUnavailable as exc:
+                if not taken and not refused:
+                    raise
+                for rest in updates[n:]:  # some were taken: the others go again next round
+                    refused[(rest.sku, rest.location)] = f"not sent: {exc}"
+                return refused
+            if answer.get("status") == "ACCEPTED":
+                taken += 1
+            else:
+                refused[(u.sku, u.location)] = (f"Amazon answered {answer.get('status')} for SKU {u.sku}: "
+                                                f"{_issues_text(answer.get('issues') or [])}")
+        return refused
+
+    # -- the listings feed
+
+    def feed_document(self, updates: list[StockUpdate]) -> bytes:
+        messages = [{"messageId": n, "sku": u.sku, "operationType": "PATCH", "productType": PRODUCT_TYPE,
+                     "patches": _availability(u.quantity)} for n, u in enumerate(updates, start=1)]
+        return orjson.dumps({"header": {"sellerId": self.client.seller_id, "version": "2.0", "issueLocale": "en_US"},
+                             "messages": messages})
+
+    def _feed(self, updates: list[StockUpdate]) -> Refused:
+        c = self.client
+        document = c.call("createFeedDocument", "POST", "/feeds/2021-06-30/documents",
+                          json={"contentType": FEED_CONTENT_TYPE}) or {}
+        c.put_document(str(document["url"]), self.feed_document(updates), FEED_CONTENT_TYPE)
+        created = c.call("createFeed", "POST", "/feeds/2021-06-30/feeds",
+                         json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [c.marketplace_id],
+                               "inputFeedDocumentId": document["feedDocumentId"]}) or {}
+        feed_id = str(created["feedId"])
+        self.last_feed_id = feed_id
+        waited = 0.0
+        while True:
+            feed = c.call("getFeed", "GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}") or {}
+            status = feed.get("processingStatus")
+            if status in ("DONE", "FATAL", "CANCELLED"):
+                break
+            if waited >= self.wait_seconds:
+                raise AmazonUnavailable(f"amazon account {c.account.name}, createFeed: feed {feed_id} is still "
+                                        f"{status} after {waited:.0f} s; its quantities go again next round",
+                                        retry_after=self.poll_seconds)
+            self.sleep(self.poll_seconds)
+            waited += self.poll_seconds
+        report = self._report(feed)
+        if status != "DONE":
+            issues = [i for i in report.get("issues") or [] if not i.get("sku")]
+            raise AmazonUnavailable(f"amazon account {c.account.name}, createFeed: feed {feed_id} ended {status}"
+                                    + (f": {_issues_text(issues)}" if issues else ""))
+        refused: Refused = {}
+        by_message = {n: u for n, u in enumerate(updates, start=1)}
+        for issue in report.get("issues") or []:
+            if issue.get("severity") != "ERROR":
+                continue
+            update = by_message.get(issue.get("messageId"))  # type: ignore[arg-type]
+            if update is None:
+                continue
+            key = (update.sku, update.location)
+            text = f"feed {feed_id} message {issue.get('messageId')}: {issue.get('code')}: {issue.get('message')}"
+            refused[key] = f"{refused[key]}; {text}" if key in refused else text
+        return refused
+
+    def _report(self, feed: dict[str, object]) -> dict[str, list[dict[str, object]]]:
+        result = feed.get("resultFeedDocumentId")
+        if not result:
+            return {}
+        document = self.client.call("getFeedDocument", "GET",
+                                    f"/feeds/2021-06-30/documents/{quote(str(result), safe='')}") or {}
+        content = self.client.get_document(str(document["url"]))
+        if document.get("compressionAlgorithm") == "GZIP":
+            content = gzip.decompress(content)
+        try:
+            report = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return {}
+        return report if isinstance(report, dict) else {}
