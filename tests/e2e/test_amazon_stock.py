@@ -135,8 +135,8 @@ def test_the_push_job_sends_amazon_listings_and_leaves_other_kinds_pending(hub: 
 
     from orderhub.adapters.store import shops
     from orderhub.adapters.store.schema import shops as shops_table
-    from orderhub.services.jobs import registry
-    from orderhub.services.jobs.amazon_jobs import PUSH_JOB, run_push
+    from orderhub.services.jobs.channel_jobs import PUSH_STOCK
+    from orderhub.services.jobs.manager import JobManager
 
     account = add_account(hub, amazon_sim)
     stock(hub, account, {"MUG-CAFE": 6})
@@ -144,10 +144,9 @@ def test_the_push_job_sends_amazon_listings_and_leaves_other_kinds_pending(hub: 
         other = shops.add(conn, "market-eu", "unused-secret")
         conn.execute(update(shops_table).where(shops_table.c.id == other.id).values(kind="testmarket"))
         channel_stock.list_skus(conn, other.id, ["MUG-CAFE"])
-    assert registry.get(PUSH_JOB).definition.per_shop is False
-    stats = run_push(hub, {"limit": 100})
-    assert stats["processed"] == 1 and "market-eu" in stats["unavailable"]
+    run = JobManager(hub).run_now(PUSH_STOCK, None, {"limit": 100})
+    assert run.status == "succeeded" and (run.stats["sent"], list(run.stats["unavailable"])) == (1, ["market-eu"])
     assert shown(amazon_sim)["MUG-CAFE"] == 6
     with hub.db.read() as conn:
         assert channel_stock.pending_count(conn, other.id) == 1
-        assert "no stock channel for testmarket accounts" in channel_stock.shown(conn, other.id)[0]["last_error"]
+        assert "orderhub sends testmarket accounts no stock" in channel_stock.shown(conn, other.id)[0]["last_error"]

@@ -115,3 +115,15 @@ def test_a_wrong_signature_or_an_unknown_account_is_refused_and_nothing_is_store
     assert len(_notifications(hub)) == 1
     stats = _fetch(hub, account)  # an order TikTok does not know: its signal is cleared, nothing stored
     assert (stats["notified"], stats["missing"], stats["stored"]) == (1, 1, 0)
+
+
+def test_a_notification_without_a_signature_is_refused_before_its_body_is_read(hub, hub_server) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    host, port = hub_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        # A body of 10 MB is announced and never sent: the door answers from the headers alone.
+        sock.sendall(b"POST /webhooks/tiktok/nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 10000000\r\n\r\n")
+        answer = sock.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 401")

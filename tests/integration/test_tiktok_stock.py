@@ -18,7 +18,6 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
 from orderhub.services import inventory as inventory_service
-from orderhub.services.jobs.tiktok_jobs import push_stock
 from orderhub.services.stock_push import push_once
 from tests.integration.test_tiktok_support import SHOP_ID, Sim, fast_client
 
@@ -120,5 +119,5 @@ def test_tiktok_down_or_throttled_keeps_the_values_for_later(hub: Hub, tt: Sim, 
     SharedRateLimiter(hub.db).reset(f"tiktok:{account.id}:updateInventory")  # the 429's pause, over for the test
     with hub.db.write() as conn:  # and the values' backoff
         conn.execute(channel_stock_table.update().values(available_at=utcnow()))
-    assert push_stock(hub, {}, channel_for=_channel(hub))["processed"] == 1
+    assert push_once(hub.db, _channel(hub)).sent == 1
     assert _shown(tt)["LAMP-1"][MAIN] == 3

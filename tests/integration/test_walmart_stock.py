@@ -7,7 +7,7 @@ import pytest
 from orderhub.adapters.store import channel_stock, facilities
 from orderhub.adapters.walmart import inventory as walmart_inventory
 from orderhub.services import inventory as inventory_service
-from orderhub.services.jobs.walmart_jobs import stock_channel_for
+from orderhub.services.channel_loops import stock_channel_for
 from orderhub.services.stock_push import push_once
 from orderhub.simulators.walmart.defaults import DEFAULT_CLIENT_ID
 from tests.integration import test_walmart_support as support

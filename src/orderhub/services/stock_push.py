@@ -7,7 +7,7 @@ A channel that is down keeps its values pending, with backoff, and gets the late
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import structlog
@@ -31,11 +31,12 @@ class PushReport:
 
 
 def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backoff_base: float = 1.0,
-              backoff_max: float = 300.0) -> PushReport:
-    """Send every pending value that is due (up to ``limit`` listings), one call per account."""
+              backoff_max: float = 300.0, account_ids: Collection[int] | None = None) -> PushReport:
+    """Send every pending value that is due (up to ``limit`` listings; of ``account_ids`` only, when given),
+    one call per account."""
     report = PushReport()
     with db.write() as conn:
-        due = channel_stock.claim(conn, limit=limit)
+        due = channel_stock.claim(conn, limit=limit, account_ids=account_ids)
         found = {account_id: accounts.by_id(conn, account_id) for account_id in due}
     for account_id, items in due.items():
         account = found[account_id]

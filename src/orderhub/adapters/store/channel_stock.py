@@ -130,7 +130,8 @@ def want(conn: Connection, values: Sequence[tuple[int, str, str, int]]) -> int:
 _UNSENT = or_(channel_stock.c.sent_version.is_(None), channel_stock.c.sent_version != channel_stock.c.version)
 
 
-def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0) -> dict[int, list[Pending]]:
+def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0,
+          account_ids: Iterable[int] | None = None) -> dict[int, list[Pending]]:
     """Take the listings whose latest value the channel does not show yet and may be tried now, by active
     account, for ``lease_seconds`` (in a write transaction: two pushers never send the same listing at once)."""
     stmt = (
@@ -141,6 +142,8 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0) -> dict
                                           channel_listings.c.location == channel_stock.c.location))
         .where(_UNSENT, channel_stock.c.available_at <= utcnow(), shops.c.status == "active")
         .order_by(channel_stock.c.account_id, channel_stock.c.changed_at).limit(limit))
+    if account_ids is not None:
+        stmt = stmt.where(channel_stock.c.account_id.in_(sorted(set(account_ids))))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=channel_stock, skip_locked=True)
     rows = conn.execute(stmt).all()

@@ -27,6 +27,7 @@ from orderhub.entrypoints.http.console.web import SESSION_COOKIE
 
 # The webhook receivers refuse on their own headers before reading, through the same budget.
 SELF_GUARDED = frozenset({("POST", "/webhooks/shopify"), ("POST", "/webhooks/eventbridge")})
+SELF_GUARDED_PREFIXES = ("/webhooks/tiktok/",)  # POST /webhooks/tiktok/{account}
 _BEARER_MISSING = "missing or invalid bearer token; create one with `orderhub token create`"
 
 
@@ -50,7 +51,8 @@ class BodyGuard:
         self.app, self.settings, self.budget = app, settings, budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (scope["method"], scope["path"]) in SELF_GUARDED:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in SELF_GUARDED or (
+                scope["method"] == "POST" and scope["path"].startswith(SELF_GUARDED_PREFIXES)):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

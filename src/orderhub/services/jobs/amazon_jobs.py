@@ -1,7 +1,7 @@
 """Amazon's jobs: import orders (notified ones at once, then everything updated since the last run) and push
 stock to Amazon listings.
 
-**amazon-import-orders**, per active Amazon account (or the one named):
+**import-amazon-orders**, per active Amazon account (or the one named):
 
 1. Orders Amazon notified (ORDER_CHANGE, kept by the processor as signals) are read with getOrder and
    getOrderItems and stored, without waiting for getOrders to show the change (Amazon documents that
@@ -15,13 +15,13 @@ stock to Amazon listings.
 The job manager runs per-shop jobs for Shopify shops only, so these run for the whole hub and loop over
 the Amazon accounts themselves.
 
-**amazon-push-stock**: :func:`orderhub.services.stock_push.push_once` with each account's Amazon stock
-channel (patchListingsItem for a few SKUs, a JSON_LISTINGS_FEED for many; see adapters/amazon/stock.py).
+Stock goes out through the channel-neutral pusher (the worker's stock-pusher loop and push-channel-stock),
+with Amazon's stock channel: patchListingsItem for a few SKUs, a JSON_LISTINGS_FEED for many
+(adapters/amazon/stock.py).
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,6 @@ import orjson
 import structlog
 from sqlalchemy import delete, select
 
-from orderhub.adapters import channels
 from orderhub.adapters.amazon import channel as amazon
 from orderhub.adapters.amazon.client import SpApiClient
 from orderhub.adapters.amazon.notifications import KEY_PREFIX, NOTIFIED_JOB
@@ -40,16 +39,14 @@ from orderhub.adapters.store.inbox import insert_entries
 from orderhub.adapters.store.schema import inbox, job_state
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
-from orderhub.domain.channels import ChannelUnavailable, StockChannel
+from orderhub.domain.channels import ChannelUnavailable
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.jobs.registry import register
 from orderhub.services.progress import NOWHERE, Progress
-from orderhub.services.stock_push import push_once
 
 log = structlog.get_logger(__name__)
 
-IMPORT_JOB = "amazon-import-orders"
-PUSH_JOB = "amazon-push-stock"
+IMPORT_JOB = "import-amazon-orders"
 WATERMARK = "LastUpdatedBefore"
 MIN_OVERLAP_SECONDS = 120  # Amazon: order changes can take about two minutes to show in getOrders
 DEFAULT_OVERLAP_SECONDS = 300
@@ -108,7 +105,7 @@ def import_notified(hub: Hub, account: Account, client: SpApiClient) -> dict[str
 
 def import_orders(hub: Hub, account: Account, params: dict[str, Any], *, client: SpApiClient | None = None,
                   progress: Progress = NOWHERE, **client_options: Any) -> dict[str, Any]:
-    """One account's run of amazon-import-orders; returns what it read and stored."""
+    """One account's run of import-amazon-orders; returns what it read and stored."""
     client = client or amazon.client(account, hub, **client_options)
     stats: dict[str, Any] = {"account": account.name, "pages": 0, "fetched": 0, "stored": 0, "duplicates": 0}
     stats["notifications"] = import_notified(hub, account, client)
@@ -158,36 +155,6 @@ def run_import(hub: Hub, params: dict[str, Any], progress: Progress = NOWHERE) -
     return {"accounts": runs, "read": read, "processed": processed}
 
 
-class _NoStockChannel:
-    """An account whose kind of channel takes no stock from orderhub yet: its listings wait, said why."""
-
-    def __init__(self, account: Account) -> None:
-        self.account = account
-
-    def push_stock(self, updates: Any) -> dict[tuple[str, str], str]:
-        raise ChannelUnavailable(f"{self.account.kind} account {self.account.name}: orderhub has no stock channel "
-                                 f"for {self.account.kind} accounts yet", retry_after=3600.0)
-
-
-def stock_channel_for(hub: Hub, account: Account) -> StockChannel:
-    """The stock channel of any account: pending listings are due for every kind at once, so one pusher run
-    sends each account's through its own kind's channel module (``stock_channel(account, hub)``)."""
-    if account.kind == amazon.KIND:
-        return amazon.stock_channel(account, hub)
-    module = channels._MODULES.get(account.kind)  # the registry's modules; no public accessor yet
-    make = getattr(importlib.import_module(module), "stock_channel", None) if module else None
-    return make(account, hub) if make else _NoStockChannel(account)
-
-
-def run_push(hub: Hub, params: dict[str, Any]) -> dict[str, Any]:
-    def channel_for(account: Account) -> StockChannel:
-        return stock_channel_for(hub, account)
-
-    report = push_once(hub.db, channel_for, limit=int(params.get("limit") or 1000))
-    return {"read": report.sent + report.refused + report.superseded, "processed": report.sent,
-            "failed": report.refused, "superseded": report.superseded, "unavailable": report.unavailable}
-
-
 register(Definition(
     name=IMPORT_JOB, category="orders", per_shop=False, default_schedule="every-15-minutes",
     description="Amazon orders: import orders Amazon notified, then every order updated since the last run "
@@ -197,10 +164,3 @@ register(Definition(
             Param("overlap_seconds", ParamKind.INT, f"re-read this many seconds before the watermark (at least "
                                                     f"{MIN_OVERLAP_SECONDS}; default {DEFAULT_OVERLAP_SECONDS})"))),
     lambda ctx: run_import(ctx.hub, ctx.params, ctx.progress))
-
-register(Definition(
-    name=PUSH_JOB, category="inventory", per_shop=False, default_schedule="every-5-minutes",
-    min_interval_seconds=60,
-    description="Amazon stock: send each listed SKU's latest quantity to its Amazon listings",
-    params=(Param("limit", ParamKind.INT, "send at most this many listings per run", default=1000),)),
-    lambda ctx: run_push(ctx.hub, ctx.params))

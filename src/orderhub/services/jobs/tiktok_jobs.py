@@ -7,7 +7,8 @@
   after every page is stored.
 - ``fetch-tiktok-orders`` fetches the orders TikTok's notifications named (the webhook door stores them;
   the processor keeps each as a signal, newest per order) and stores them the same way.
-- ``push-tiktok-stock`` sends the accounts' pending stock values (services/stock_push.py).
+- stock goes out through the channel-neutral pusher (the worker's stock-pusher loop and
+  ``push-channel-stock``), with TikTok's stock channel (adapters/tiktok/stock.py).
 
 UNPAID orders are not stored (see adapters/tiktok/translate.py): orderhub reserves nothing for an order
 that may never be paid; TikTok's next version of it (paid, or cancelled) has a new update time and comes in
@@ -19,7 +20,7 @@ they work on every active TikTok account. (The job manager's per-shop runs are S
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,20 +33,17 @@ from orderhub.adapters.store import accounts, job_store
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
 from orderhub.adapters.store.schema import job_state
 from orderhub.adapters.tiktok import api
-from orderhub.adapters.tiktok.channel import FETCH_JOB, ORDER_TOPIC, client_for, order_identity, stock_channel
+from orderhub.adapters.tiktok.channel import FETCH_JOB, ORDER_TOPIC, client_for, order_identity
 from orderhub.adapters.tiktok.client import TikTokClient, TikTokError
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
-from orderhub.domain.channels import ChannelUnavailable, StockChannel, StockUpdate
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.jobs.registry import register
 from orderhub.services.progress import NOWHERE, Progress
-from orderhub.services.stock_push import push_once
 
 log = structlog.get_logger(__name__)
 
 IMPORT_JOB = "import-tiktok-orders"
-PUSH_JOB = "push-tiktok-stock"
 WATERMARK = "update_time"
 FIRST_RUN_DAYS = 7  # how far back the first poll of an account reads
 SKIPPED_STATUSES = frozenset({"UNPAID"})
@@ -156,31 +154,6 @@ def fetch_notified(hub: Hub, account: accounts.Account, *, client: TikTokClient 
     return stats
 
 
-def push_stock(hub: Hub, params: dict[str, Any], *,
-               channel_for: Callable[[accounts.Account], StockChannel] | None = None) -> dict[str, Any]:
-    """Send pending stock values to TikTok accounts (one call per account and round, services/stock_push.py).
-
-    The pusher works through every account's pending values; those of accounts that are not TikTok ones
-    (or not the one named) are left to their own channel's job: they stay pending, tried again later."""
-    names = {a.name for a in tiktok_accounts(hub, params.get("account"))}
-    make = channel_for or (lambda account: stock_channel(account, hub))
-
-    def channel(account: accounts.Account) -> StockChannel:
-        return make(account) if account.name in names else _NotHere(account)
-
-    report = push_once(hub.db, channel)
-    return {"read": report.sent + report.refused, "processed": report.sent, "failed": report.refused,
-            "superseded": report.superseded, "unavailable": report.unavailable}
-
-
-class _NotHere:
-    def __init__(self, account: accounts.Account) -> None:
-        self.account = account
-
-    def push_stock(self, updates: Sequence[StockUpdate]) -> dict[tuple[str, str], str]:
-        raise ChannelUnavailable(f"{self.account.kind} account {self.account.name} is not pushed by {PUSH_JOB}")
-
-
 def _each_account(hub: Hub, params: dict[str, Any], work: Callable[[accounts.Account], dict[str, Any]]
                   ) -> dict[str, Any]:
     results, failures = [], {}
@@ -211,7 +184,3 @@ register(Definition(name=FETCH_JOB, category="orders", per_shop=False,
                     description="TikTok notified orders: fetch the orders TikTok's notifications named",
                     default_schedule="every-5-minutes", params=(ACCOUNT,)),
          lambda ctx: _each_account(ctx.hub, ctx.params, lambda a: fetch_notified(ctx.hub, a)))
-register(Definition(name=PUSH_JOB, category="inventory", per_shop=False,
-                    description="TikTok stock: send the quantities TikTok shops should show",
-                    default_schedule="every-5-minutes", params=(ACCOUNT,)),
-         lambda ctx: push_stock(ctx.hub, ctx.params))

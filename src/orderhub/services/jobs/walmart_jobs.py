@@ -1,6 +1,6 @@
 """The Walmart jobs: import orders (and acknowledge them within Walmart's four hours), and push stock.
 
-**walmart-import-orders** reads, per Walmart account, the orders released and not acknowledged yet
+**import-walmart-orders** reads, per Walmart account, the orders released and not acknowledged yet
 (``GET /v3/orders/released``) and every order changed since its watermark less an overlap (``GET
 /v3/orders`` by ``lastModifiedStartDate``, seller-fulfilled and WFS), page by page. Each version of an
 order goes to the inbox once (topic ``walmart/order``, identity ``order:<purchaseOrderId>@<version>``: a
@@ -12,20 +12,18 @@ acknowledged three hours after release (``ack_due_soon``; Walmart's deadline is 
 latest version read, moves only after everything read is stored; a run that fails stores what it read and
 the next run reads from the old watermark again (the inbox drops what it has).
 
-**walmart-push-stock** sends the stock outbox (services/stock_push.py) with each account's channel.
+Stock goes out through the channel-neutral pusher (the worker's stock-pusher loop and push-channel-stock),
+with Walmart's stock channel (adapters/walmart/inventory.py).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import delete, select
 
-from orderhub.adapters import channels
 from orderhub.adapters.store import accounts, job_store
 from orderhub.adapters.store.accounts import Account
 from orderhub.adapters.store.db import upsert
@@ -33,19 +31,17 @@ from orderhub.adapters.store.inbox import InboxEntry, insert_entries
 from orderhub.adapters.store.schema import job_state
 from orderhub.adapters.walmart import orders as walmart_orders
 from orderhub.adapters.walmart import translate
-from orderhub.adapters.walmart.channel import ORDER_TOPIC, client_for, identity, stock_channel
+from orderhub.adapters.walmart.channel import ORDER_TOPIC, client_for, identity
 from orderhub.adapters.walmart.client import WalmartClient
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
-from orderhub.domain.channels import ChannelRefused, ChannelUnavailable, StockChannel
+from orderhub.domain.channels import ChannelRefused, ChannelUnavailable
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.jobs import Definition, Param, ParamKind, Policy
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.registry import register
-from orderhub.services.stock_push import push_once
 
-IMPORT = "walmart-import-orders"
-PUSH_STOCK = "walmart-push-stock"
+IMPORT = "import-walmart-orders"
 WATERMARK = "lastModified"
 ACK_WARNING = timedelta(hours=3)  # Walmart wants an acknowledgement within four hours of release
 ACK_KEPT = timedelta(days=7)  # acknowledged orders' bookkeeping is dropped after this
@@ -232,57 +228,6 @@ def _run_import(ctx: JobContext) -> dict[str, Any]:
     return totals
 
 
-# -- stock -----------------------------------------------------------------------------------------------
-
-def stock_channel_for(hub: Hub) -> Any:
-    """Each account's stock channel, by its kind: Walmart's here, other kinds' from their channel module's
-    ``stock_channel(account, hub)`` (the pusher sends every due account in one round)."""
-
-    def channel_for(account: Account) -> StockChannel:
-        if account.kind == "walmart":
-            return stock_channel(account, hub)
-        module = importlib.import_module(channels._MODULES[account.kind]) if account.kind in channels._MODULES \
-            else None
-        factory = getattr(module, "stock_channel", None)
-        if factory is None:
-            raise ChannelUnavailable(f"{account.kind} account {account.name}: orderhub cannot push stock to "
-                                     f"{account.kind} yet")
-        return factory(account, hub)
-
-    return _Guarded(channel_for)
-
-
-class _Guarded:
-    """A channel_for whose failure to build a channel (no key, a blocked endpoint) reads as unavailable."""
-
-    def __init__(self, build: Any) -> None:
-        self.build = build
-
-    def __call__(self, account: Account) -> StockChannel:
-        try:
-            return self.build(account)
-        except (ValueError, KeyError) as exc:
-            return _Unavailable(f"{account.kind} account {account.name}: {exc}")
-
-
-class _Unavailable:
-    def __init__(self, why: str) -> None:
-        self.why = why
-
-    def push_stock(self, updates: Iterable[Any]) -> dict[tuple[str, str], str]:
-        raise ChannelUnavailable(self.why)
-
-
-def _run_push(ctx: JobContext) -> dict[str, Any]:
-    report = push_once(ctx.hub.db, stock_channel_for(ctx.hub), backoff_base=ctx.hub.settings.backoff_base_seconds,
-                       backoff_max=ctx.hub.settings.backoff_max_seconds)
-    for name, why in report.unavailable.items():
-        ctx.log(f"{name}: {why}", "warning")
-    ctx.count(processed=report.sent, failed=report.refused)
-    return {"sent": report.sent, "refused": report.refused, "superseded": report.superseded,
-            "unavailable": report.unavailable}
-
-
 ACCOUNT = Param("account", ParamKind.TEXT, "the Walmart account (its name); all active ones when not given")
 register(Definition(
     name=IMPORT, category="orders", per_shop=False, default_schedule="every-15-minutes", min_interval_seconds=60,
@@ -295,8 +240,3 @@ register(Definition(
             Param("first_run_days", ParamKind.INT, f"a first run reads orders created this many days back "
                                                    f"(default {FIRST_RUN_DAYS}, at most 180)")),
     policy=Policy(max_retries=2)), _run_import)
-register(Definition(
-    name=PUSH_STOCK, category="inventory", per_shop=False, default_schedule="every-5-minutes",
-    min_interval_seconds=60,
-    description="Channel stock: send the quantities each channel account should show (Walmart: single calls for "
-                "a few SKUs, the inventory feed for many)"), _run_push)
