@@ -14,11 +14,11 @@ fires for the next ``times`` of them:
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from orderhub.simulators.amazon.errors import SpApiError
+from orderhub.simulators.rulebook import RuleBook
 
 OUTCOMES = ("error", "timeout", "lost")
 
@@ -76,32 +76,11 @@ def parse_rule(body: dict[str, Any], operations: set[str]) -> FailureRule:
     return rule
 
 
-class Faults:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FailureRule] = []
-
-    def add(self, rule: FailureRule) -> int:
-        with self._lock:
-            self._rules.append(rule)
-            return len(self._rules)
-
-    def take(self, operation: str) -> FailureRule | None:
-        """The first matching rule with uses left, with one use taken (a copy)."""
-        with self._lock:
-            for rule in self._rules:
-                if rule.matches(operation):
-                    if rule.passed < rule.after:
-                        rule.passed += 1
-                        continue
-                    rule.used += 1
-                    return FailureRule(**asdict(rule))
-        return None
+class Faults(RuleBook[FailureRule]):
+    """The failure rules in force (simulators/rulebook.py), matched by operation."""
 
     def rules(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(r) for r in self._rules]
+        return [asdict(r) for r in self.all()]
 
     def reset(self) -> None:
-        with self._lock:
-            self._rules.clear()
+        self.clear()

@@ -15,11 +15,11 @@ Latency adds ``fixed`` seconds plus a uniform random ``0..jitter`` to every matc
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from orderhub.simulators.retailpro.errors import fail
+from orderhub.simulators.rulebook import RuleBook
 
 Outcome = Literal["error", "timeout"]
 
@@ -107,40 +107,19 @@ def parse_latency(body: dict[str, Any]) -> Latency:
     return Latency(_number(body, "fixed", 0.0), _number(body, "jitter", 0.0), path)
 
 
-class Faults:
+class Faults(RuleBook[FailureRule]):
     """The rules and latency in force; rules are tried in the order they were added."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FailureRule] = []
+        super().__init__()
         self.latency = Latency()
 
-    def add(self, rule: FailureRule) -> int:
-        with self._lock:
-            self._rules.append(rule)
-            return len(self._rules)
-
-    def take(self, method: str, path: str) -> FailureRule | None:
-        """The first matching rule with uses left, with one use taken."""
-        with self._lock:
-            for rule in self._rules:
-                if rule.matches(method, path):
-                    if rule.passed < rule.after:
-                        rule.passed += 1
-                        continue
-                    rule.used += 1
-                    return FailureRule(**asdict(rule))
-        return None
-
     def rules(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r.describe() for r in self._rules]
+        return [r.describe() for r in self.all()]
 
     def reset_rules(self) -> None:
-        with self._lock:
-            self._rules.clear()
+        self.clear()
 
     def reset(self) -> None:
-        with self._lock:
-            self._rules.clear()
-            self.latency = Latency()
+        self.clear()
+        self.latency = Latency()

@@ -12,10 +12,10 @@ lets that many matching requests through first.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from orderhub.simulators.rulebook import RuleBook
 from orderhub.simulators.tiktok.errors import BAD_FIELD, fail
 
 Outcome = Literal["error", "timeout", "lost"]
@@ -32,6 +32,9 @@ class FailureRule:
     after: int = 0
     used: int = 0
     passed: int = 0
+
+    def matches(self, operation: str) -> bool:
+        return self.operation in ("*", operation)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,31 +63,8 @@ def parse_rule(body: dict[str, Any]) -> FailureRule:
     return rule
 
 
-class Faults:
-    def __init__(self) -> None:
-        self._rules: list[FailureRule] = []
-        self._lock = threading.Lock()
-
-    def add(self, rule: FailureRule) -> None:
-        with self._lock:
-            self._rules.append(rule)
-
-    def take(self, operation: str) -> FailureRule | None:
-        with self._lock:
-            for rule in self._rules:
-                if rule.used >= rule.times or rule.operation not in ("*", operation):
-                    continue
-                if rule.passed < rule.after:
-                    rule.passed += 1
-                    continue
-                rule.used += 1
-                return FailureRule(**asdict(rule))
-        return None
+class Faults(RuleBook[FailureRule]):
+    """The failure rules in force (simulators/rulebook.py), matched by operation."""
 
     def rules(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r.describe() for r in self._rules]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
+        return [r.describe() for r in self.all()]
