@@ -64,7 +64,7 @@ def stored_versions(hub: Hub) -> dict[str, str]:
 
 
 def latest_versions(control: httpx.Client) -> dict[str, str]:
-    from orderhub.adapters.shopify.fields import parse_time
+    from orderhub.adapters.fields import parse_time
 
     return {i: parse_time(o["updated_at"]).strftime("%Y-%m-%dT%H:%M:%S") for i, o in sim_orders(control).items()}
 

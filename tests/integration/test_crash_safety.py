@@ -25,7 +25,7 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from orderhub.adapters.shopify.fields import parse_time
+from orderhub.adapters.fields import parse_time
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import error_log, inbox, order_events, orders
 from tests.processes import Processes, running, wait_for

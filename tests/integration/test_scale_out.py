@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from orderhub.adapters.shopify.fields import parse_time
+from orderhub.adapters.fields import parse_time
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import (
     deliveries,

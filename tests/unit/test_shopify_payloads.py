@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orderhub.adapters.fields import numeric_id
 from orderhub.adapters.shopify import graphql_orders, translate
-from orderhub.adapters.shopify.fields import shopify_id
 from orderhub.adapters.shopify.webhooks import MissingHeaders, identity, read_headers, sign, verify
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Freshness, freshness
@@ -58,10 +58,10 @@ def test_validation_rules() -> None:
 
 
 def test_ids_above_2_53_stay_exact() -> None:
-    assert shopify_id(2**63 - 1, "id") == "9223372036854775807"
-    assert shopify_id("gid://shopify/Order/9007199254740993", "id") == "9007199254740993"
+    assert numeric_id(2**63 - 1, "id") == "9223372036854775807"
+    assert numeric_id("gid://shopify/Order/9007199254740993", "id") == "9007199254740993"
     with pytest.raises(InvalidRecord):
-        shopify_id(1.5, "id")
+        numeric_id(1.5, "id")
 
 
 def test_identity_is_the_same_for_webhook_and_graphql_times_of_one_version() -> None:

@@ -49,8 +49,8 @@ import orjson
 import structlog
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from orderhub.adapters.fields import parse_time
 from orderhub.adapters.shopify import graphql_orders, translate
-from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.store import error_log
 from orderhub.adapters.store.db import Database

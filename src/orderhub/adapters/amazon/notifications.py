@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from orderhub.adapters.amazon.orders import NOTIFICATION_TOPIC
-from orderhub.adapters.shopify.fields import Fields
+from orderhub.adapters.fields import Fields
 from orderhub.adapters.store import accounts
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inbox import InboxEntry

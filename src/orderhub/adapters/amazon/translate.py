@@ -34,7 +34,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from orderhub.adapters.shopify.fields import Fields
+from orderhub.adapters.fields import Fields
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Address, Customer, LineItem, Order, ShippingLine
 

@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import orjson
 
-from orderhub.adapters.shopify.fields import Fields, parse_time, shopify_id
+from orderhub.adapters.fields import Fields, numeric_id, parse_time
 from orderhub.adapters.shopify.graphql import AdminClient, ShopifyError
 from orderhub.adapters.shopify.graphql_orders import (
     _DISCOUNT_APPLICATION_FIELDS,
@@ -538,7 +538,7 @@ def parse_order(group: Group) -> BulkOrder:
         raise InvalidRecord(f"{where}.{exc.field}" if exc.field else where, exc.problem) from None
     if not payload.get("updated_at"):
         raise InvalidRecord(f"{where}.updatedAt", "required field is missing")
-    return BulkOrder(id=shopify_id(payload["id"], f"{where}.id"), name=payload.get("name") or "",
+    return BulkOrder(id=numeric_id(payload["id"], f"{where}.id"), name=payload.get("name") or "",
                      updated_at=parse_time(payload["updated_at"], f"{where}.updatedAt"), payload=payload)
 
 

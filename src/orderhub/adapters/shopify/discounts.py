@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from orderhub.adapters.shopify.fields import Fields
+from orderhub.adapters.fields import Fields
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import DiscountAllocation, DiscountApplication
 

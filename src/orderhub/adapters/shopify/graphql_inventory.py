@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orderhub.adapters.fields import numeric_id, parse_time
 from orderhub.adapters.shopify import api_versions
-from orderhub.adapters.shopify.fields import parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.graphql_products import paged
 
@@ -92,7 +92,7 @@ class Location:
 
 
 def locations(client: AdminClient) -> list[Location]:
-    return [Location(shopify_id(n["id"], "locations.id"), n.get("name") or "", bool(n.get("isActive", True)))
+    return [Location(numeric_id(n["id"], "locations.id"), n.get("name") or "", bool(n.get("isActive", True)))
             for nodes in paged(client, LOCATIONS_QUERY, {}, "locations") for n in nodes]
 
 
@@ -112,7 +112,7 @@ class ItemLevels:
 
 def _level(node: dict[str, Any]) -> Level:
     stamp = node.get("updatedAt")
-    return Level(location_id=shopify_id(node["location"]["id"], "inventoryLevels.location.id"),
+    return Level(location_id=numeric_id(node["location"]["id"], "inventoryLevels.location.id"),
                  quantities={q["name"]: int(q["quantity"]) for q in node.get("quantities") or []},
                  updated_at=None if stamp is None else parse_time(stamp, "inventoryLevels.updatedAt"))
 
@@ -129,7 +129,7 @@ def item_levels(client: AdminClient, names: Sequence[str]) -> Iterator[list[Item
                                                           "after": connection["pageInfo"]["endCursor"]})
                 connection = (data.get("inventoryItem") or {}).get("inventoryLevels") or {}
                 level_nodes += connection.get("nodes") or []
-            page.append(ItemLevels(shopify_id(n["id"], "inventoryItems.id"), n.get("sku"),
+            page.append(ItemLevels(numeric_id(n["id"], "inventoryItems.id"), n.get("sku"),
                                    tuple(_level(level) for level in level_nodes)))
         yield page
 
@@ -229,7 +229,7 @@ def set_quantities(client: AdminClient, *, name: str, reason: str, quantities: S
     group = result.get("inventoryAdjustmentGroup") or {}
     return SetResult(
         created_at=parse_time(group["createdAt"], "createdAt") if group.get("createdAt") else None,
-        changes=tuple(Change(c["name"], shopify_id(c["item"]["id"], "changes.item.id"),
-                             shopify_id(c["location"]["id"], "changes.location.id"), int(c["delta"]),
+        changes=tuple(Change(c["name"], numeric_id(c["item"]["id"], "changes.item.id"),
+                             numeric_id(c["location"]["id"], "changes.location.id"), int(c["delta"]),
                              c.get("quantityAfterChange")) for c in group.get("changes") or []),
         errors=tuple(_error(e) for e in result.get("userErrors") or []))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from orderhub.adapters.fields import numeric_id
 from orderhub.adapters.shopify import api_versions
-from orderhub.adapters.shopify.fields import shopify_id
 
 # Lines beyond this page are fetched with MORE_LINES_QUERY; a small page keeps the query cost low.
 LINES_PER_ORDER = 10
@@ -135,7 +135,7 @@ def _shop_set(money_set: Any) -> dict[str, Any] | None:
 
 
 def _gid(value: Any) -> str | None:
-    return None if value is None else shopify_id(value, "id")
+    return None if value is None else numeric_id(value, "id")
 
 
 def _ref_id(obj: Any) -> str | None:
@@ -202,7 +202,7 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
     contact = api_versions.customer_contact(customer)  # defaultEmailAddress where the version has it
     name = node.get("name") or ""
     return {
-        "id": int(shopify_id(node["id"], "id")),
+        "id": int(numeric_id(node["id"], "id")),
         "name": name,
         "order_number": name.lstrip("#") or None,
         "email": node.get("email"),
@@ -234,12 +234,12 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
             "presentment_money": _money(node["totalPriceSet"].get("presentmentMoney"))},
         "discount_applications": [_application(a) for a in _index_ordered(_nodes(node.get("discountApplications")))],
         "customer": None if not customer else {
-            "id": int(shopify_id(customer["id"], "customer.id")), "email": contact[0],
+            "id": int(numeric_id(customer["id"], "customer.id")), "email": contact[0],
             "first_name": customer.get("firstName"), "last_name": customer.get("lastName"), "phone": contact[1]},
         "shipping_address": _address(node.get("shippingAddress")),
         "billing_address": _address(node.get("billingAddress")),
         "line_items": [{
-            "id": int(shopify_id(li["id"], "line_items.id")),
+            "id": int(numeric_id(li["id"], "line_items.id")),
             "sku": li.get("sku"), "title": li.get("title"), "variant_title": li.get("variantTitle"),
             "quantity": li.get("quantity"), "current_quantity": li.get("currentQuantity"),
             "requires_shipping": li.get("requiresShipping", True),
@@ -250,7 +250,7 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
             "variant_id": _ref_id(li.get("variant")), "product_id": _ref_id(li.get("product")),
         } for li in _nodes(node.get("lineItems"))],
         "shipping_lines": [{
-            "id": int(shopify_id(s["id"], "shipping_lines.id")), "title": s.get("title"), "code": s.get("code"),
+            "id": int(numeric_id(s["id"], "shipping_lines.id")), "title": s.get("title"), "code": s.get("code"),
             "price": _amount(s.get("originalPriceSet")), "discounted_price": _amount(s.get("discountedPriceSet")),
             "is_removed": bool(s.get("isRemoved")), "discount_allocations": _allocations(s),
         } for s in _nodes(node.get("shippingLines"))],

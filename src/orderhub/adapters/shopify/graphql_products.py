@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from orderhub.adapters.shopify.fields import shopify_id
+from orderhub.adapters.fields import numeric_id
 from orderhub.adapters.shopify.graphql import AdminClient
 
 MAX_COST = 1000
@@ -102,7 +102,7 @@ def _rest_of(client: AdminClient, query: str, root: str, object_id: str, connect
 
 
 def _int_id(value: Any, path: str) -> int:
-    return int(shopify_id(value, path))
+    return int(numeric_id(value, path))
 
 
 def to_rest(node: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, Any]:
@@ -153,9 +153,9 @@ def collections(client: AdminClient) -> Iterator[Collection]:
                                "products")
             rule_set = n.get("ruleSet") or {}
             yield Collection(
-                id=shopify_id(n["id"], "collections.id"), title=n.get("title") or "", handle=n.get("handle"),
+                id=numeric_id(n["id"], "collections.id"), title=n.get("title") or "", handle=n.get("handle"),
                 updated_at=n.get("updatedAt"),
                 rules=tuple({"column": r.get("column"), "relation": r.get("relation"), "condition": r.get("condition")}
                             for r in rule_set.get("rules") or []),
                 disjunctive=bool(rule_set.get("appliedDisjunctively")),
-                product_ids=tuple(shopify_id(p["id"], "collections.products.id") for p in members))
+                product_ids=tuple(numeric_id(p["id"], "collections.products.id") for p in members))

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from orderhub.adapters.fields import Fields
 from orderhub.adapters.shopify import discounts
-from orderhub.adapters.shopify.fields import Fields
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import (
     Address,

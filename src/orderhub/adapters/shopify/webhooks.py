@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers
 
-from orderhub.adapters.shopify.fields import parse_time, shopify_id
+from orderhub.adapters.fields import numeric_id, parse_time
 from orderhub.domain.errors import InvalidRecord
 
 ORDER_TOPICS = frozenset({
@@ -115,20 +115,20 @@ def identity(topic: str, payload: Any, webhook_id: str | None, raw: bytes | str 
     try:
         if isinstance(payload, dict):
             if topic in ORDER_TOPICS:
-                return f"order:{shopify_id(payload['id'], 'id')}@{_version(payload)}"
+                return f"order:{numeric_id(payload['id'], 'id')}@{_version(payload)}"
             if topic == "refunds/create":
-                return f"refund:{shopify_id(payload['id'], 'id')}"
+                return f"refund:{numeric_id(payload['id'], 'id')}"
             if topic == "order_transactions/create":
-                return f"transaction:{shopify_id(payload['id'], 'id')}"
+                return f"transaction:{numeric_id(payload['id'], 'id')}"
             if topic == "orders/edited":
-                return f"order_edit:{shopify_id(payload['order_edit']['id'], 'id')}"
+                return f"order_edit:{numeric_id(payload['order_edit']['id'], 'id')}"
             if topic in ("products/create", "products/update"):
-                return f"product:{shopify_id(payload['id'], 'id')}@{_version(payload)}"
+                return f"product:{numeric_id(payload['id'], 'id')}@{_version(payload)}"
             if topic == "products/delete":
-                return f"product_delete:{shopify_id(payload['id'], 'id')}"
+                return f"product_delete:{numeric_id(payload['id'], 'id')}"
             if topic == "inventory_levels/update":
-                item = shopify_id(payload["inventory_item_id"], "inventory_item_id")
-                location = shopify_id(payload["location_id"], "location_id")
+                item = numeric_id(payload["inventory_item_id"], "inventory_item_id")
+                location = numeric_id(payload["location_id"], "location_id")
                 return f"inventory_level:{item}:{location}@{_version(payload)}"
     except (KeyError, TypeError, InvalidRecord):
         pass  # malformed: known by its body; the processor reports what is wrong

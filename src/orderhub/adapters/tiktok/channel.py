@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orderhub.adapters.shopify.fields import Fields
+from orderhub.adapters.fields import Fields
 from orderhub.adapters.store.accounts import Account
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.tiktok import translate

@@ -49,7 +49,7 @@ from typing import Any
 
 import pycountry
 
-from orderhub.adapters.shopify.fields import Fields
+from orderhub.adapters.fields import Fields
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Address, Customer, LineItem, Order, ShippingLine
 

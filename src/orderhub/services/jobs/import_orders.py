@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
+from orderhub.adapters.fields import parse_time
 from orderhub.adapters.shopify import api_versions, graphql_orders
-from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import job_store

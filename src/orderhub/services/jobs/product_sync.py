@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, select
 
+from orderhub.adapters.fields import parse_time
 from orderhub.adapters.shopify import graphql_products
-from orderhub.adapters.shopify.fields import parse_time
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import job_store
 from orderhub.adapters.store.db import upsert

@@ -27,8 +27,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, exists, select
 
+from orderhub.adapters.fields import numeric_id, parse_time
 from orderhub.adapters.shopify import order_cancel
-from orderhub.adapters.shopify.fields import parse_time, shopify_id
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.graphql_products import paged
 from orderhub.adapters.shopify.webhooks import identity
@@ -77,17 +77,17 @@ def refund_to_rest(order_id: str, node: dict[str, Any]) -> dict[str, Any]:
         return ((money_set or {}).get("shopMoney") or {}).get("amount")
 
     return {
-        "id": int(shopify_id(node["id"], "refund.id")), "order_id": int(order_id), "created_at": node.get("createdAt"),
+        "id": int(numeric_id(node["id"], "refund.id")), "order_id": int(order_id), "created_at": node.get("createdAt"),
         "note": node.get("note"),
         "refund_line_items": [{
-            "line_item_id": int(shopify_id(li["lineItem"]["id"], "refund_line_items.line_item.id")),
+            "line_item_id": int(numeric_id(li["lineItem"]["id"], "refund_line_items.line_item.id")),
             "quantity": li.get("quantity"), "restock_type": (li.get("restockType") or "no_restock").lower(),
-            "location_id": (int(shopify_id(li["location"]["id"], "refund_line_items.location.id"))
+            "location_id": (int(numeric_id(li["location"]["id"], "refund_line_items.location.id"))
                             if li.get("location") else None),
             "subtotal": amount(li.get("subtotalSet")),
         } for li in (node.get("refundLineItems") or {}).get("nodes") or []],
         "transactions": [{
-            "id": int(shopify_id(t["id"], "transactions.id")), "kind": (t.get("kind") or "").lower(),
+            "id": int(numeric_id(t["id"], "transactions.id")), "kind": (t.get("kind") or "").lower(),
             "status": (t.get("status") or "").lower(), "gateway": t.get("gateway"),
             "amount": amount(t.get("amountSet")),
             "currency": ((t.get("amountSet") or {}).get("shopMoney") or {}).get("currencyCode"),
@@ -125,7 +125,7 @@ def import_returns(ctx: JobContext) -> dict[str, Any]:
         ctx.check()
         entries = []
         for order in nodes:
-            order_id = shopify_id(order["id"], "order.id")
+            order_id = numeric_id(order["id"], "order.id")
             updated = parse_time(order["updatedAt"], f"order {order_id} updatedAt")
             newest = updated if newest is None or updated > newest else newest
             for node in _complete(client, order):

@@ -28,7 +28,7 @@ import orjson
 import structlog
 from sqlalchemy import delete, select
 
-from orderhub.adapters.shopify.fields import parse_time
+from orderhub.adapters.fields import parse_time
 from orderhub.adapters.store import accounts, job_store
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
 from orderhub.adapters.store.schema import job_state

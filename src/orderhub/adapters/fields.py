@@ -1,4 +1,5 @@
-"""Reading hostile JSON field by field, with errors that name the exact field."""
+"""Reading hostile JSON field by field, with errors that name the exact field: every channel's translator
+(Shopify, Amazon, Walmart, TikTok Shop) reads its payloads with it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ MAX_INT = 2**31 - 1  # whole numbers are stored as 32-bit integers
 
 
 def parse_time(value: str, path: str = "time") -> datetime:
-    """Shopify times are ISO 8601 with an offset (REST) or ``Z`` (GraphQL)."""
+    """ISO 8601 times with an offset or ``Z`` (Shopify's REST and GraphQL, the marketplaces' APIs)."""
     if not isinstance(value, str):
         raise InvalidRecord(path, f"expected an ISO 8601 time, got {type(value).__name__}")
     try:
@@ -28,8 +29,9 @@ def parse_time(value: str, path: str = "time") -> datetime:
         raise InvalidRecord(path, f"time {value[:40]!r} is out of range") from None
 
 
-def shopify_id(value: Any, path: str) -> str:
-    """Ids are kept as strings: they exceed 2^53. Accepts ints, digit strings and gids."""
+def numeric_id(value: Any, path: str) -> str:
+    """Numeric ids (Shopify's, TikTok's) kept as strings: they exceed 2^53. Accepts ints, digit strings and
+    Shopify's gids."""
     if isinstance(value, bool):
         raise InvalidRecord(path, "expected an id, got a boolean")
     if isinstance(value, int):
@@ -39,7 +41,7 @@ def shopify_id(value: Any, path: str) -> str:
         tail = tail.split("?", 1)[0]
         if tail.isdigit() and len(tail) <= 30:
             return tail
-    raise InvalidRecord(path, f"not a Shopify id: {str(value)[:40]!r}")
+    raise InvalidRecord(path, f"not a numeric id: {str(value)[:40]!r}")
 
 
 class Fields:
@@ -70,7 +72,7 @@ class Fields:
 
     def id(self, key: str = "id", required: bool = True) -> str | None:
         value = self._get(key, required)
-        return None if value is None else shopify_id(value, self._p(key))
+        return None if value is None else numeric_id(value, self._p(key))
 
     def str(self, key: str, *, required: bool = False, max_len: int = 255) -> str | None:
         value = self._get(key, required)
