@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from orderhub.adapters.store import tokens
-from orderhub.adapters.store.schema import inbox, job_state
+from orderhub.adapters.store.schema import inbox, job_runs, job_state
 from orderhub.bootstrap import Hub
 from orderhub.services.jobs.amazon_jobs import import_orders
 from orderhub.testing.server import ServerThread
@@ -46,6 +46,9 @@ def test_a_notified_order_is_stored_without_waiting_for_the_poll_and_once(hub: H
         rows = conn.execute(select(inbox.c.topic, inbox.c.shop_id, inbox.c.source)).all()
     assert [tuple(r) for r in rows] == [("amazon/notification", account.id, "eventbridge")]
     drain(hub)
+    with hub.db.read() as conn:  # the import job is started at once, not at its next scheduled run
+        runs = conn.execute(select(job_runs.c.job, job_runs.c.trigger, job_runs.c.status)).all()
+    assert [tuple(r) for r in runs] == [("import-amazon-orders", "signal", "queued")]
 
     # No clock advance: getOrders does not show the order yet, the notification brings it in.
     stats = import_orders(hub, account, {})

@@ -127,3 +127,23 @@ def test_a_notification_without_a_signature_is_refused_before_its_body_is_read(h
                      b"Content-Length: 10000000\r\n\r\n")
         answer = sock.recv(4096).decode()
     assert answer.startswith("HTTP/1.1 401")
+
+
+def test_a_notification_starts_the_fetch_at_once_and_many_start_it_once(
+        hub: Hub, hub_server: ServerThread, tt: Sim, account: Account) -> None:
+    from orderhub.adapters.store.schema import job_runs
+    from orderhub.services.jobs.manager import JobManager
+
+    _hook(tt, hub_server)
+    placed = [tt.order(status="AWAITING_SHIPMENT") for _ in range(3)]  # nine notifications
+    _wait(tt)
+    drain(hub)
+    with hub.db.read() as conn:
+        runs = conn.execute(select(job_runs).where(job_runs.c.job == FETCH_JOB)).all()
+    assert [(r.status, r.trigger) for r in runs] == [("queued", "signal")]  # not the next scheduled run
+    assert JobManager(hub).work_once()[0] == 1
+    drain(hub)
+    with hub.db.read() as conn:
+        stored = {r.shopify_id for r in conn.execute(select(orders.c.shopify_id))}
+        assert conn.execute(select(job_state).where(job_state.c.job == FETCH_JOB)).first() is None
+    assert stored == {o["id"] for o in placed}

@@ -338,3 +338,4 @@ class JobSignal:
     job: str
     key: str
     value: dict[str, Any]
+    run: str | None = None  # the job to start at once on it (queued unless a run of it is already waiting)

@@ -14,10 +14,11 @@ import orjson
 import pycountry
 from sqlalchemy import Connection
 
+from orderhub.adapters.store import job_store, privacy_store
 from orderhub.adapters.store import order_store as store
-from orderhub.adapters.store import privacy_store
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import job_state
+from orderhub.clock import utcnow
 from orderhub.domain import money
 from orderhub.domain.channels import Inbound
 from orderhub.domain.model import (
@@ -120,6 +121,10 @@ def apply(conn: Connection, source: Source, record: Inbound) -> Result:
             upsert(conn, job_state, dict(job=record.job, shop_id=account, key=record.key,
                                          value=orjson.dumps(record.value).decode()),
                    keys=("job", "shop_id", "key"), update=("value",))
+            if record.run and job_store.waiting_run(conn, record.run, 0) is None:
+                # the channel said something changed: read it now, not at the next scheduled run
+                job_store.queue(conn, job=record.run, shop_id=None, params="{}", trigger="signal",
+                                available_at=utcnow())
             return Result("recorded")
     raise TypeError(f"no applier for {type(record).__name__}")
 

@@ -25,6 +25,7 @@ from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import JobSignal
 
 SOURCE_PREFIX = "aws.partner/sellingpartnerapi.amazon.com"
+IMPORT_JOB = "import-amazon-orders"  # reads the notified orders at once, and polls
 NOTIFIED_JOB = "amazon-notified-orders"  # job_state rows (per account) of orders Amazon said changed
 KEY_PREFIX = "order:"
 
@@ -83,4 +84,5 @@ def signal(payload: Any) -> JobSignal:
     trigger = change.obj("OrderChangeTrigger")
     return JobSignal(NOTIFIED_JOB, f"{KEY_PREFIX}{order_id}",
                      {"order_id": order_id, "change": change.str("OrderChangeType", max_len=64),
-                      "at": trigger.str("TimeOfOrderChange", max_len=40) if trigger else None})
+                      "at": trigger.str("TimeOfOrderChange", max_len=40) if trigger else None},
+                     run=IMPORT_JOB)

@@ -47,7 +47,8 @@ def notification_signal(payload: Any) -> JobSignal:
     if not order_id.isdigit():
         raise InvalidRecord("data.order_id", f"not a TikTok order id: {order_id[:40]!r}")
     return JobSignal(FETCH_JOB, order_id, {"notification_id": f.str("tts_notification_id", max_len=40),
-                                           "type": f.data.get("type"), "update_time": data.data.get("update_time")})
+                                           "type": f.data.get("type"), "update_time": data.data.get("update_time")},
+                     run=FETCH_JOB)
 
 
 class TikTokTranslator:

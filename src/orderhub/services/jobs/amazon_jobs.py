@@ -31,7 +31,7 @@ from sqlalchemy import delete, select
 
 from orderhub.adapters.amazon import channel as amazon
 from orderhub.adapters.amazon.client import SpApiClient
-from orderhub.adapters.amazon.notifications import KEY_PREFIX, NOTIFIED_JOB
+from orderhub.adapters.amazon.notifications import IMPORT_JOB, KEY_PREFIX, NOTIFIED_JOB
 from orderhub.adapters.amazon.orders import OrderPages, get_order, inbox_entry, version_identity, with_items
 from orderhub.adapters.store import accounts, job_store
 from orderhub.adapters.store.accounts import Account
@@ -46,7 +46,6 @@ from orderhub.services.progress import NOWHERE, Progress
 
 log = structlog.get_logger(__name__)
 
-IMPORT_JOB = "import-amazon-orders"
 WATERMARK = "LastUpdatedBefore"
 MIN_OVERLAP_SECONDS = 120  # Amazon: order changes can take about two minutes to show in getOrders
 DEFAULT_OVERLAP_SECONDS = 300

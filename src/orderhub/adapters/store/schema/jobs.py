@@ -58,7 +58,7 @@ job_runs = Table(
     Column("tick_at", UTCDateTime),  # the schedule's tick it runs for: one run per tick, on any number of nodes
     # queued | running | succeeded | failed | timed_out | cancelled | skipped
     Column("status", String(16), nullable=False),
-    Column("trigger", String(16), nullable=False),  # manual | schedule | chain | retry | backfill
+    Column("trigger", String(16), nullable=False),  # manual | schedule | chain | retry | backfill | signal
     Column("attempt", Integer, nullable=False, server_default="1"),
     Column("parent_run_id", BigInteger),  # the run that chained or retried into this one
     Column("params", Text, nullable=False),
