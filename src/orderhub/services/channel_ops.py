@@ -48,6 +48,7 @@ def send_once(hub: Hub, *, limit: int = 100) -> SendReport:
         due = channel_operations.claim(conn, limit=limit)
         found = {op.account_id: accounts.by_id(conn, op.account_id) for op in due}
     channels_of: dict[int, Any] = {}
+    taken: list[int] = []  # marked done together at the end: a repeat after a crash is harmless
     for op in due:
         account = found[op.account_id]
         if account is None:
@@ -76,7 +77,9 @@ def send_once(hub: Hub, *, limit: int = 100) -> SendReport:
                     error=f"{what}: {exc}", payload=orjson.dumps(op.payload).decode()))
             report.refused.append(f"{what}: {exc}")
             continue
+        taken.append(op.id)
+    if taken:
         with hub.db.write() as conn:
-            channel_operations.done(conn, op.id)
-        report.done += 1
+            channel_operations.done(conn, taken)
+    report.done = len(taken)
     return report

@@ -3,6 +3,7 @@ cancellation, in the transaction that made it; sent until the channel takes it, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -55,8 +56,9 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0) -> list
             for r in rows]
 
 
-def done(conn: Connection, op_id: int) -> None:
-    conn.execute(update(ops).where(ops.c.id == op_id).values(status="done", done_at=utcnow(), last_error=None))
+def done(conn: Connection, op_ids: Sequence[int]) -> None:
+    """The channel took these operations."""
+    conn.execute(update(ops).where(ops.c.id.in_(op_ids)).values(status="done", done_at=utcnow(), last_error=None))
 
 
 def later(conn: Connection, op_id: int, error: str, delay_seconds: float) -> None:

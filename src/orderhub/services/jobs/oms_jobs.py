@@ -100,12 +100,16 @@ def auto_cancel(hub: Hub, shop: Shop | None, params: dict[str, Any]) -> dict[str
         by_order.setdefault(r.order_id, []).append(r.id)
     for order_id, unit_ids in sorted(by_order.items()):
         with hub.db.write() as conn:
-            order = conn.execute(select(orders).where(orders.c.id == order_id)).one()
             units = [u for u in conn.execute(select(order_units).where(order_units.c.id.in_(unit_ids)))
                      if u.status == "approved"]  # brokered meanwhile: keep
-            if units:
-                fulfilment.transition(conn, order, units, "cancelled",
-                                      fulfilment.Ctx("job:auto-cancel", "auto-cancel date passed"), kind="cancelled")
+            # a unit parked for want of stock is cancelled as out of stock: the channel tells its buyer so
+            short = [u for u in units if u.queue == "backorder_parking"]
+            for group, why in ((short, "out of stock: auto-cancel date passed"),
+                               ([u for u in units if u not in short], "auto-cancel date passed")):
+                if group:
+                    order = conn.execute(select(orders).where(orders.c.id == order_id)).one()
+                    fulfilment.transition(conn, order, group, "cancelled", fulfilment.Ctx("job:auto-cancel", why),
+                                          kind="cancelled")
     return {"orders": len(by_order), "units_cancelled": sum(len(v) for v in by_order.values())}
 
 

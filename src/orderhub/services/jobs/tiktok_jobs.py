@@ -44,6 +44,7 @@ from orderhub.services.progress import NOWHERE, Progress
 log = structlog.get_logger(__name__)
 
 IMPORT_JOB = "import-tiktok-orders"
+FETCH_ROUNDS = 100  # rounds one fetch run makes while notifications keep coming
 WATERMARK = "update_time"
 FIRST_RUN_DAYS = 7  # how far back the first poll of an account reads
 SKIPPED_STATUSES = frozenset({"UNPAID"})
@@ -126,16 +127,30 @@ def import_orders(hub: Hub, account: accounts.Account, params: dict[str, Any], *
     return stats
 
 
-def fetch_notified(hub: Hub, account: accounts.Account, *, client: TikTokClient | None = None) -> dict[str, Any]:
-    """Fetch the orders notifications named and store them as order records; a signal is cleared only when
-    the order it named was stored and no newer notification came meanwhile."""
+def fetch_notified(hub: Hub, account: accounts.Account, *, client: TikTokClient | None = None,
+                   rounds: int = FETCH_ROUNDS) -> dict[str, Any]:
+    """Fetch the orders notifications named and store them as order records, round after round while new
+    notifications keep coming (a burst is read by one run, up to ``rounds`` rounds, not by a run each)."""
+    total: dict[str, Any] = {}
+    for _ in range(rounds):
+        stats, client = _fetch_round(hub, account, client)
+        total = stats if not total else {k: v if k == "account" else total[k] + v for k, v in stats.items()}
+        if not stats["notified"]:
+            break
+    return total
+
+
+def _fetch_round(hub: Hub, account: accounts.Account, client: TikTokClient | None
+                 ) -> tuple[dict[str, Any], TikTokClient | None]:
+    """One round: a signal is cleared only when the order it named was stored and no newer notification
+    came meanwhile."""
     with hub.db.read() as conn:
         signals = {r.key: r.value for r in conn.execute(select(job_state.c.key, job_state.c.value).where(
             job_state.c.job == FETCH_JOB, job_state.c.shop_id == account.id))}
     stats: dict[str, Any] = {"account": account.name, "notified": len(signals), "fetched": 0, "stored": 0,
                              "duplicates": 0, "skipped": 0, "missing": 0}
     if not signals:
-        return stats
+        return stats, client
     client = client or client_for(account, hub)
     found = api.order_details(client, sorted(signals))
     counts = store_orders(hub, account, found)
@@ -151,7 +166,7 @@ def fetch_notified(hub: Hub, account: accounts.Account, *, client: TikTokClient 
         for key, value in signals.items():  # only the signals read: a newer one for the order stays
             conn.execute(delete(job_state).where(job_state.c.job == FETCH_JOB, job_state.c.shop_id == account.id,
                                                  job_state.c.key == key, job_state.c.value == value))
-    return stats
+    return stats, client
 
 
 def _each_account(hub: Hub, params: dict[str, Any], work: Callable[[accounts.Account], dict[str, Any]]
