@@ -332,8 +332,10 @@ def _cli(db_url: str, *args: str) -> Result:
     return CliRunner().invoke(main, [*args, "--db", db_url])
 
 
-def test_the_shop_command_names_the_location_and_lists_the_known_variants(hub: Hub, sim: Sim, db_url: str) -> None:
+def test_the_shop_command_names_the_location_and_lists_the_known_variants(
+        hub: Hub, sim: Sim, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _shop_with_products(hub, sim)
+    monkeypatch.setattr(shopify_listings, "LIST_CHUNK", 3)  # a big catalogue is listed a part at a time
     skus = _catalogue_skus(sim)
     none = _cli(db_url, "shop", "stock-location", SHOP)
     assert none.exit_code == 0 and f"shop {SHOP} gets no stock in real time" in none.stdout

@@ -185,10 +185,11 @@ class ShopifyStock:
                 f"{item}, location {location}): {why}{hint}")
 
     def _call(self, send: Callable[[], T]) -> T:
+        throttled = self.client.throttled_count
         try:
             return send()
         except _Pause as exc:
-            raise _Unsent(self._paused(exc), exc.seconds) from None
+            raise _Unsent(self._paused(exc, self.client.throttled_count > throttled), exc.seconds) from None
         except GraphQLErrors as exc:
             raise _Unsent(f"Shopify shop {self.shop.domain}: {exc}", self._refill_seconds(exc)) from None
         except ShopifyError as exc:  # unreachable, 5xx or 429 each attempt, the token refused
@@ -203,13 +204,15 @@ class ShopifyStock:
             return None
         return max(1.0, (self.client.last_requested_cost - throttle.available) / throttle.restore_rate)
 
-    def _paused(self, exc: _Pause) -> str:
+    def _paused(self, exc: _Pause, throttled: bool) -> str:
         if exc.status == 429:
             why = "answered 429 Too Many Requests"
         elif exc.status is not None and exc.status >= 500:
             why = f"answered {exc.status}"
+        elif throttled:
+            why = "throttled the request (THROTTLED: the app's query cost bucket is empty)"
         else:
-            why = "throttled the request (THROTTLED: its query cost bucket is empty)"
+            why = "has too little left in the app's query cost bucket for the next request"
         return f"Shopify shop {self.shop.domain} {why}; try again in {exc.seconds:.1f} s"
 
     def read_stock(self, listings: Sequence[tuple[str, str, str | None]]) -> dict[Key, int]:

@@ -21,6 +21,7 @@ from orderhub.adapters.store.schema import channel_listings, shops, variants
 from orderhub.adapters.store.schema import channel_stock as channel_stock_table
 
 SETTING = "stock_location"  # key in shops.settings: {"id": location id, "name": its name in Shopify}
+LIST_CHUNK = 1000  # SKUs listed per call
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,11 @@ def sync_shop(conn: Connection, shop_id: int) -> int:
     live = {} if location is None else _live(conn, shop_id)
     keep = {(sku, location.id) for sku in live} if location is not None else set()
     _unlist(conn, shop_id, [key for key in _listed(conn, shop_id) if key not in keep])
-    if location is not None and live:
-        channel_stock.list_skus(conn, shop_id, live, location=location.id, refs=live)
+    if location is not None:
+        skus = sorted(live)
+        for start in range(0, len(skus), LIST_CHUNK):  # a shop's whole catalogue: within the bind-parameter limits
+            chunk = skus[start:start + LIST_CHUNK]
+            channel_stock.list_skus(conn, shop_id, chunk, location=location.id, refs={s: live[s] for s in chunk})
     return len(keep)
 
 
