@@ -138,7 +138,7 @@ def _mapping(ctx: JobContext, client: AdminClient) -> Mapping:
     mapping = without_pushed(mapping, pushed.id if pushed else None)
     for code, name in mapping.pushed.items():
         ctx.log(f"Shopify location {name} (facility {code}) gets its stock from the real-time stock pusher "
-                f"(orderhub shop stock-location); this job leaves it alone")
+                "(orderhub shop stock-location); this job leaves it alone")
     return mapping
 
 
