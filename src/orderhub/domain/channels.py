@@ -63,6 +63,10 @@ class StockUpdate:
     location: str
     quantity: int
     channel_ref: str | None = None  # the channel's own id of the listing, when orderhub knows it
+    # Which value of the listing this is (bumped with each new one) and how often it was tried: a channel whose
+    # writes take an idempotency key derives it from these, so a retry is recognised and a new value is not.
+    version: int = 0
+    attempts: int = 0
 
 
 class ChannelUnavailable(Exception):

@@ -1,4 +1,4 @@
-"""``orderhub shop``: the Shopify stores orderhub receives from (add, list, set, subscribe).
+"""``orderhub shop``: the Shopify stores orderhub receives from (add, list, set, subscribe, stock-location).
 
 Each shop talks to Shopify through one Admin API version. ``shop list`` and ``shop set`` warn
 when that version leaves Shopify's support within 60 days (or has left it), naming the date and
@@ -14,6 +14,7 @@ import click
 from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.store import shops
 from orderhub.bootstrap import Hub
+from orderhub.entrypoints import cli_shop_stock
 from orderhub.entrypoints.cli_secrets import secret_option
 from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
 from orderhub.services import shop_versions
@@ -56,6 +57,8 @@ def register(main: click.Group) -> None:
     @main.group()
     def shop() -> None:
         """Shops orderhub receives from."""
+
+    cli_shop_stock.register(shop)
 
     @shop.command("add")
     @click.argument("domain")

@@ -42,7 +42,7 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
         account = found[account_id]
         if account is None:
             continue
-        updates = [StockUpdate(i.sku, i.location, i.wanted, i.channel_ref) for i in items]
+        updates = [StockUpdate(i.sku, i.location, i.wanted, i.channel_ref, i.version, i.attempts) for i in items]
         try:
             refused = channel_for(account).push_stock(updates)
         except ChannelUnavailable as exc:

@@ -1,16 +1,24 @@
-"""Shopify as a channel: its webhook and poll topics read as canonical records (see domain/channels.py)."""
+"""Shopify as a channel: its webhook and poll topics read as canonical records (see domain/channels.py), and
+the shop's stock at its stock location (adapters/shopify/stock.py). Orders' fulfilments have jobs of their own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orderhub.adapters.shopify import translate
+from orderhub.adapters.shopify.stock import ShopifyStock
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
+from orderhub.adapters.store import shopify_listings, shops
+from orderhub.adapters.store.accounts import Account
+from orderhub.adapters.store.secrets import SecretKeyError
 from orderhub.domain.channels import Inbound, UnknownTopic
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import JobSignal
+
+if TYPE_CHECKING:
+    from orderhub.bootstrap import Hub
 
 BULK_OPERATION_PREFIX = "gid://shopify/BulkOperation/"
 
@@ -62,3 +70,19 @@ class ShopifyTranslator:
 
 
 TRANSLATOR = ShopifyTranslator()
+
+
+def stock_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyStock:
+    """The shop's stock channel: its access token and stock location read from the hub's database. Raises
+    ValueError saying what is missing."""
+    if hub is None:
+        raise ValueError(f"Shopify shop {account.name}: its access token is read from orderhub's database")
+    try:
+        with hub.db.read() as conn:
+            shop = shops.by_id(conn, account.id)
+            location = shopify_listings.stock_location(conn, account.id)
+    except SecretKeyError as exc:
+        raise ValueError(f"Shopify shop {account.name}: {exc}") from None
+    if shop is None:
+        raise ValueError(f"no Shopify shop {account.name}; `orderhub shop list` shows them")
+    return ShopifyStock.for_shop(shop, location, **options)

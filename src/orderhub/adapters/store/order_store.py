@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
+from orderhub.adapters.store import shopify_listings
 from orderhub.adapters.store.db import upsert, upsert_many
 from orderhub.adapters.store.schema import (
     customers,
@@ -318,6 +319,7 @@ def apply_product(conn: Connection, shop_id: int, product: Product) -> Freshness
     conn.execute(update(variants).where(
         variants.c.shop_id == shop_id, variants.c.product_shopify_id == product.shopify_id,
         variants.c.shopify_id.not_in(kept), variants.c.deleted_at.is_(None)).values(deleted_at=product.updated_at))
+    shopify_listings.sync_product(conn, shop_id, product.shopify_id)  # new variants' stock goes out at once
     return fresh
 
 
@@ -335,6 +337,7 @@ def delete_product(conn: Connection, shop_id: int, deletion: ProductDeletion) ->
     conn.execute(update(variants).where(
         variants.c.shop_id == shop_id, variants.c.product_shopify_id == deletion.shopify_id,
         variants.c.deleted_at.is_(None)).values(deleted_at=deletion.deleted_at))
+    shopify_listings.sync_product(conn, shop_id, deletion.shopify_id)
     return "applied"
 
 

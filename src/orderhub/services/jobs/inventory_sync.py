@@ -3,7 +3,9 @@
 **Locations and facilities.** A Shopify location is the facility whose code is the
 location's name (exactly, else ignoring case), unless the parameter ``locations`` maps
 it: ``Shop location=WH-BER, 86543210=ST-MUC`` (a location's name or id, then a facility
-code). A location with no facility is left alone, and said so in the run's log.
+code). A location with no facility is left alone, and said so in the run's log. So is the
+shop's stock location, whose available the real-time stock pusher sets from a sales channel's
+ATP (``orderhub shop stock-location``; adapters/shopify/stock.py): neither job reads or writes it.
 
 **Which quantity.** With ``quantity=available`` (the default) Shopify's *available* stands
 for orderhub's ATP at the facility (on hand less reserved less safety stock): the upload
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,7 +44,7 @@ from sqlalchemy import Connection, delete, select
 from orderhub.adapters.shopify import graphql_inventory as api
 from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import inventory_store
+from orderhub.adapters.store import inventory_store, shopify_listings
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.schema import inventory_levels, job_state, outbox, variants
 from orderhub.adapters.store.shops import Shop
@@ -73,6 +75,7 @@ class Mapping:
     location_of: dict[str, str]  # facility code -> location id
     names: dict[str, str]  # location id -> name
     unmapped: tuple[str, ...] = ()  # names of locations with no facility
+    pushed: dict[str, str] = field(default_factory=dict)  # facility code -> the location the stock pusher feeds
 
 
 def location_mapping(conn: Connection, locations: Sequence[api.Location], spec: str | None) -> Mapping:
@@ -112,13 +115,30 @@ def location_mapping(conn: Connection, locations: Sequence[api.Location], spec: 
     return Mapping(facility_of, location_of, {loc.id: loc.name for loc in locations}, tuple(unmapped))
 
 
+def without_pushed(mapping: Mapping, location_id: str | None) -> Mapping:
+    """The mapping less the location the real-time stock pusher feeds (``orderhub shop stock-location``): there
+    Shopify's available is a sales channel's ATP, set by the pusher, not a facility's quantity."""
+    if location_id is None or location_id not in mapping.facility_of:
+        return mapping
+    _fid, code = mapping.facility_of[location_id]
+    return replace(mapping, facility_of={k: v for k, v in mapping.facility_of.items() if k != location_id},
+                   location_of={k: v for k, v in mapping.location_of.items() if v != location_id},
+                   pushed={code: mapping.names.get(location_id, location_id)})
+
+
 def _mapping(ctx: JobContext, client: AdminClient) -> Mapping:
+    assert ctx.shop is not None
     found = api.locations(client)
     with ctx.hub.db.read() as conn:
         mapping = location_mapping(conn, found, ctx.params.get("locations"))
+        pushed = shopify_listings.stock_location(conn, ctx.shop.id)
     if mapping.unmapped:
         ctx.log(f"Shopify location(s) with no facility, left alone: {', '.join(mapping.unmapped)} (name a facility "
                 "after the location, or map it with the locations parameter)", "warning")
+    mapping = without_pushed(mapping, pushed.id if pushed else None)
+    for code, name in mapping.pushed.items():
+        ctx.log(f"Shopify location {name} (facility {code}) gets its stock from the real-time stock pusher "
+                "(orderhub shop stock-location); this job leaves it alone")
     return mapping
 
 
@@ -362,7 +382,7 @@ def _plan(ctx: JobContext, client: AdminClient, mapping: Mapping, rows: Sequence
     for r in rows:
         payload = orjson.loads(r.payload)
         last[(payload["sku"], payload["facility"])] = (r.id, payload)
-    counts = {"events": len(rows), "superseded": len(rows) - len(last), "unchanged": 0, "unmapped": 0}
+    counts = {"events": len(rows), "superseded": len(rows) - len(last), "unchanged": 0, "unmapped": 0, "pushed": 0}
     with ctx.hub.db.read() as conn:
         items = _items_of(conn, ctx.shop.id, [sku for sku, _ in last])
     entries: list[Entry] = []
@@ -370,6 +390,10 @@ def _plan(ctx: JobContext, client: AdminClient, mapping: Mapping, rows: Sequence
         record = {"sku": sku, "facility": facility, "event_id": event_id, name: payload.get(
             "atp" if name == "available" else "on_hand")}
         location = mapping.location_of.get(facility)
+        if facility in mapping.pushed:  # the stock pusher sets that location
+            counts["pushed"] += 1
+            ctx.count(skipped=1)
+            continue
         if location is None:
             counts["unmapped"] += 1
             ctx.failed_record(record, f"SKU {sku} at {facility} (event {event_id}): facility {facility} is no Shopify "
@@ -517,8 +541,8 @@ def upload_changes(ctx: JobContext) -> dict[str, Any]:
         raise ValueError(f"limit must be at least 1 (got {limit})")
     client = admin_client(shop)
     mapping = _mapping(ctx, client)
-    totals: dict[str, int] = {"events": 0, "superseded": 0, "unchanged": 0, "unmapped": 0, "set": 0, "already": 0,
-                              "conflicts": 0, "rejected": 0, "requests": 0, "resumed": 0}
+    totals: dict[str, int] = {"events": 0, "superseded": 0, "unchanged": 0, "unmapped": 0, "pushed": 0, "set": 0,
+                              "already": 0, "conflicts": 0, "rejected": 0, "requests": 0, "resumed": 0}
     with ctx.hub.db.read() as conn:
         pending = _state(conn, shop.id, PLAN)
     if pending is not None:  # a run stopped after writing its plan: finish it first, with the same keys
