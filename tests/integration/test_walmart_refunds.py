@@ -21,6 +21,7 @@ from orderhub.services import errors, fulfilment
 from orderhub.services import inventory as inventory_service
 from orderhub.services.channel_ops import send_once
 from orderhub.services.jobs import walmart_jobs
+from orderhub.simulators.walmart.schema_check import check
 from tests.integration import test_walmart_support as support
 from tests.integration.test_walmart_support import Walmart
 from tests.oms_support import place
@@ -160,3 +161,22 @@ def test_a_refund_of_a_line_walmart_does_not_have_is_refused(walmart: Walmart) -
     notice = RefundNotice(po, (("9", 1),), Decimal("1.00"), "USD", "returned", "return-1", (("9", Decimal("1.00")),))
     with pytest.raises(Exception, match=f"purchase order {po} has no line 9"):
         order_channel(walmart.account, walmart.hub).refund(notice)
+
+
+def test_the_refund_body_orderhub_sends_is_walmarts_published_model(walmart: Walmart,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[Any] = []
+    real = walmart_client.WalmartClient.call
+
+    def keep(self: Any, operation: str, *args: Any, **kwargs: Any) -> Any:
+        if operation == "refundOrderLines":
+            sent.append(kwargs["json"])
+        return real(self, operation, *args, **kwargs)
+
+    monkeypatch.setattr(walmart_client.WalmartClient, "call", keep)
+    po, order_id = _shipped_order(walmart)
+    _return(walmart, order_id, "1", 3, "Umtausch")
+    assert send_once(walmart.hub).done == 1
+    [body] = sent
+    assert check(body, "orders", "OrderRefund_json", strict=True) == []
+    assert body["orderRefund"]["purchaseOrderId"] == po
