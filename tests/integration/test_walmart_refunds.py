@@ -17,7 +17,7 @@ from orderhub.adapters.walmart import client as walmart_client
 from orderhub.adapters.walmart import orders as walmart_orders
 from orderhub.adapters.walmart.channel import order_channel
 from orderhub.domain.channels import RefundNotice
-from orderhub.services import errors, fulfilment
+from orderhub.services import errors, fulfilment, order_sync
 from orderhub.services import inventory as inventory_service
 from orderhub.services.channel_ops import send_once
 from orderhub.services.jobs import walmart_jobs
@@ -180,3 +180,17 @@ def test_the_refund_body_orderhub_sends_is_walmarts_published_model(walmart: Wal
     [body] = sent
     assert check(body, "orders", "OrderRefund_json", strict=True) == []
     assert body["orderRefund"]["purchaseOrderId"] == po
+
+
+def test_a_return_refunded_with_nothing_owes_walmart_nothing(walmart: Walmart) -> None:
+    po, order_id = _shipped_order(walmart)
+    _return(walmart, order_id, "2", 1, "kept as a goodwill gesture", refund=Decimal("0"))
+    assert send_once(walmart.hub).done == 0 and walmart.operations("refund", po) == []
+
+
+def test_a_refund_the_channel_made_itself_is_not_told_back(walmart: Walmart) -> None:
+    po, order_id = _shipped_order(walmart)
+    with walmart.hub.db.write() as conn:  # as order_sync records a refund the channel reported
+        fulfilment.return_units(conn, order_id, fulfilment.Ctx(order_sync.ACTOR, "refund 77 on the channel"),
+                                item_id=_item(walmart, order_id, "2"), quantity=1)
+    assert send_once(walmart.hub).done == 0 and walmart.operations("refund", po) == []

@@ -3,7 +3,7 @@ notice, a cancellation notice or a refund notice, owed in the same transaction a
 (adapters/store/channel_operations.py).
 
 Channels orderhub sends no operations to this way (Shopify, whose fulfilments have jobs of their own) owe
-nothing; neither does a cancellation the channel made itself, nor a return refunded with nothing.
+nothing; neither does a cancellation or a refund the channel made itself, nor a return refunded with nothing.
 """
 
 from __future__ import annotations
@@ -95,10 +95,13 @@ def _refund_notice(conn: Connection, order: Any, units: Sequence[Any], items: di
                    lines: tuple[tuple[str, int], ...], reason: str | None,
                    detail: dict[str, Any]) -> RefundNotice | None:
     """The refund a return owes the channel, from its ``returns`` row; None when it refunds nothing."""
-    found = conn.execute(select(returns.c.refund_amount, returns.c.currency, returns.c.disposition)
+    # Imported here: order_sync imports fulfilment, which imports this module.
+    from orderhub.services.order_sync import ACTOR as CHANNEL_REFUND
+
+    found = conn.execute(select(returns.c.refund_amount, returns.c.currency, returns.c.disposition, returns.c.actor)
                          .where(returns.c.id == detail["return_id"])).first()
-    if found is None or Decimal(found.refund_amount) <= 0:
-        return None
+    if found is None or Decimal(found.refund_amount) <= 0 or found.actor == CHANNEL_REFUND:
+        return None  # nothing to refund, or the channel refunded it itself (order_sync.after_refund)
     currency = found.currency or order.currency
     weights: dict[str, Decimal] = {}
     for u in units:
