@@ -194,3 +194,8 @@ def test_a_refund_the_channel_made_itself_is_not_told_back(walmart: Walmart) -> 
         fulfilment.return_units(conn, order_id, fulfilment.Ctx(order_sync.ACTOR, "refund 77 on the channel"),
                                 item_id=_item(walmart, order_id, "2"), quantity=1)
     assert send_once(walmart.hub).done == 0 and walmart.operations("refund", po) == []
+
+
+def test_a_line_refunded_by_another_return_is_not_taken_for_this_one() -> None:
+    line = {"refund": {"refundComments": "return-12: wrong size"}}
+    assert walmart_orders._refunded_by(line, "return-12") and not walmart_orders._refunded_by(line, "return-1")

@@ -103,11 +103,12 @@ def _refund_notice(conn: Connection, order: Any, units: Sequence[Any], items: di
     if found is None or Decimal(found.refund_amount) <= 0 or found.actor == CHANNEL_REFUND:
         return None  # nothing to refund, or the channel refunded it itself (order_sync.after_refund)
     currency = found.currency or order.currency
+    amount = Decimal(found.refund_amount).quantize(Decimal(1).scaleb(-money.decimals(currency)))
     weights: dict[str, Decimal] = {}
     for u in units:
         line = items[u.item_id].shopify_id
         weights[line] = weights.get(line, Decimal("0")) + Decimal(u.price or 0)
-    shares = split_amount(Decimal(found.refund_amount), currency, sorted(weights.items()))
-    return RefundNotice(order.shopify_id, lines, Decimal(found.refund_amount), currency,
+    shares = split_amount(amount, currency, sorted(weights.items()))
+    return RefundNotice(order.shopify_id, lines, amount, currency,
                         refund_reason(reason, found.disposition), f"return-{detail['return_id']}", shares,
                         (reason or None) and reason[:200])

@@ -250,7 +250,8 @@ def _charge(line: dict[str, Any], kind: str, name: str | None = None) -> tuple[D
 
 
 def _refunded_by(line: dict[str, Any], reference: str) -> bool:
-    return str((line.get("refund") or {}).get("refundComments") or "").startswith(reference)
+    comment = str((line.get("refund") or {}).get("refundComments") or "")
+    return comment == reference or comment.startswith(f"{reference}:")  # return-1 is not return-12
 
 
 def _number(amount: Decimal) -> float | int:
