@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from orderhub.domain.model import (
@@ -112,6 +113,27 @@ class CancelNotice:
     reason: str
 
 
+REFUND_REASONS = ("returned", "damaged")
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """Tell the channel to refund the buyer for units of its order that came back (``reason`` one of
+    REFUND_REASONS: ``damaged`` when they came back unsellable)."""
+
+    order_ref: str
+    lines: tuple[tuple[str, int], ...]  # (the channel's line id, units returned)
+    amount: Decimal  # what the buyer gets back, in ``currency``
+    currency: str
+    reason: str
+    reference: str  # orderhub's id of the return (``return-<id>``): the channel's idempotency key where it has one
+    line_amounts: tuple[tuple[str, Decimal], ...] = ()  # ``amount`` split over the lines (it sums to ``amount``)
+    note: str | None = None  # why, in the words of whoever recorded the return
+
+    def amount_of(self, line: str) -> Decimal:
+        return next((a for ref, a in self.line_amounts if ref == line), Decimal("0"))
+
+
 class ChannelRefused(Exception):
     """The channel refused the operation for good (an unknown line, an order in the wrong state): it goes to
     the error log for a person, not round again."""
@@ -126,3 +148,8 @@ class OrderChannel(Protocol):
     def confirm_shipment(self, notice: ShipmentNotice) -> None: ...
 
     def cancel_lines(self, notice: CancelNotice) -> None: ...
+
+    def refund(self, notice: RefundNotice) -> None:
+        """Refund the buyer. A channel with no refund through its API raises ChannelRefused saying where a
+        person does it (the channel's seller portal)."""
+        ...

@@ -1,4 +1,5 @@
-"""The channel-operations sender: confirms shipments and cancels lines on the channels that sold them.
+"""The channel-operations sender: confirms shipments, cancels lines and refunds returns on the channels that
+sold them.
 
 Each operation is sent outside any database transaction and marked done when the channel took it; a channel
 that is down gets it again with backoff; one the channel refuses for good waits in the error log, where a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,7 +19,14 @@ import structlog
 from orderhub.adapters import channels
 from orderhub.adapters.store import accounts, channel_operations, error_log
 from orderhub.bootstrap import Hub
-from orderhub.domain.channels import CancelNotice, ChannelRefused, ChannelUnavailable, OrderChannel, ShipmentNotice
+from orderhub.domain.channels import (
+    CancelNotice,
+    ChannelRefused,
+    ChannelUnavailable,
+    OrderChannel,
+    RefundNotice,
+    ShipmentNotice,
+)
 from orderhub.services.process import backoff
 
 log = structlog.get_logger(__name__)
@@ -38,6 +47,10 @@ def _perform(channel: OrderChannel, op: channel_operations.Operation) -> None:
                                                 datetime.fromisoformat(p["shipped_at"]), p["reference"]))
     elif op.kind == "cancel":
         channel.cancel_lines(CancelNotice(p["order_ref"], lines, p["reason"]))
+    elif op.kind == "refund":
+        shares = tuple((str(line), Decimal(str(a))) for line, a in p.get("line_amounts") or ())
+        channel.refund(RefundNotice(p["order_ref"], lines, Decimal(str(p["amount"])), p["currency"], p["reason"],
+                                    p["reference"], shares, p.get("note")))
     else:
         raise ChannelRefused(f"orderhub does not know the operation {op.kind!r}")
 

@@ -11,13 +11,18 @@
 - ``cancel_lines``: refused. Orders API v0 has no JSON cancellation; Amazon cancels through the order
   fulfilment feed (POST_ORDER_ACKNOWLEDGEMENT_DATA with a cancellation reason), which orderhub does not
   send yet: a person cancels the lines in Seller Central.
+- ``refund``: refused. Amazon has no JSON refund for merchant-fulfilled orders in the SP-API: the Orders API
+  has none, and the Feeds API takes refunds only in the order adjustment feeds (POST_PAYMENT_ADJUSTMENT_DATA,
+  XML, and POST_FLAT_FILE_PAYMENT_ADJUSTMENT_DATA, tab-separated; Amazon's "Order Feed Type Values" page),
+  which orderhub does not send yet: a person refunds the order in Seller Central (Manage Orders, Refund order).
 """
 
 from __future__ import annotations
 
 from orderhub.adapters.amazon.client import AmazonRefused, SpApiClient
 from orderhub.adapters.amazon.orders import ORDERS_PATH, iso, order_items
-from orderhub.domain.channels import CANCEL_REASONS, CancelNotice, ChannelRefused, ShipmentNotice
+from orderhub.domain import money
+from orderhub.domain.channels import CANCEL_REASONS, CancelNotice, ChannelRefused, RefundNotice, ShipmentNotice
 
 # Amazon's carrier codes orderhub's carrier names map to; any other carrier goes as "Other" with its name.
 CARRIER_CODES = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL", "dhl express": "DHL",
@@ -72,3 +77,11 @@ class AmazonOrders:
             f"amazon account {self.client.account.name}: order {notice.order_ref} was not cancelled on Amazon. "
             f"Amazon cancels lines through its order fulfilment feed (reason {CANCEL_REASON_CODES.get(notice.reason)}),"
             " which orderhub does not send yet; cancel the lines in Seller Central")
+
+    def refund(self, notice: RefundNotice) -> None:
+        lines = ", ".join(f"{quantity} x item {line}" for line, quantity in notice.lines)
+        raise ChannelRefused(
+            f"amazon account {self.client.account.name}: order {notice.order_ref} was not refunded on Amazon "
+            f"({money.with_currency(notice.amount, notice.currency)} for {lines}, {notice.reference}). Amazon takes "
+            "refunds of merchant orders only through its order adjustment feed, which orderhub does not send yet; "
+            "refund the order in Seller Central (Orders, Manage Orders, Refund order), then dismiss this entry")

@@ -103,3 +103,24 @@ def reject_cancellation(client: TikTokClient, cancel_id: str, reason: str, comme
         body["comment"] = comment
     client.call("rejectCancellation", "POST", f"/return_refund/202309/cancellations/{cancel_id}/reject", body=body,
                 attempts=attempts)
+
+
+def create_return(client: TikTokClient, body: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+    """Create Return (``POST /return_refund/202309/returns``): a seller-initiated refund or return. The key makes
+    a repeat answer the first request's answer, so the call is safe to send again."""
+    return client.call("createReturn", "POST", "/return_refund/202309/returns",
+                       query={"idempotency_key": idempotency_key}, body=body) or {}
+
+
+def order_returns(client: TikTokClient, order_id: str) -> list[dict[str, Any]]:
+    """Every return of one order (``POST /return_refund/202309/returns/search``)."""
+    found: list[dict[str, Any]] = []
+    token = ""
+    while True:
+        query = {"page_size": str(PAGE_SIZE), **({"page_token": token} if token else {})}
+        data = client.call("searchReturns", "POST", "/return_refund/202309/returns/search", query=query,
+                           body={"order_ids": [order_id]}) or {}
+        found += list(data.get("return_orders") or [])
+        token = str(data.get("next_page_token") or "")
+        if not token:
+            return found

@@ -1,4 +1,5 @@
-"""What orderhub does to a TikTok shop's orders: ship, cancel lines, answer buyers' cancellation requests.
+"""What orderhub does to a TikTok shop's orders: ship, cancel lines, answer buyers' cancellation requests, refund
+returns.
 
 Lines are orderhub's (translate.line_groups: a line is the units of one SKU and price, under its first
 unit's id); TikTok works on units and ships whole packages, so each operation reads the order first and
@@ -11,6 +12,9 @@ after an answer was lost on the way, is harmless:
 - ``cancel_lines``: a notice's quantity is how many units of the line are not to ship in all; units TikTok
   shows cancelled already count, so only the rest are cancelled.
 - ``approve_cancellation`` / ``reject_cancellation``: a request already approved (or rejected) is done.
+- ``refund``: a seller-initiated ``REFUND`` (Create Return) of the returned units, for the return's amount,
+  under TikTok's ``idempotency_key`` (orderhub's reference of the return): sent again, TikTok answers the
+  first request's return and refunds nothing twice.
 
 A write is sent once at a time: when its answer does not come (a timeout, a 5xx, a broken answer), the
 order is read again before it is sent again, so work TikTok did behind a lost answer is not done twice.
@@ -25,7 +29,15 @@ from typing import Any
 
 from orderhub.adapters.tiktok import api, translate
 from orderhub.adapters.tiktok.client import TikTokAuthError, TikTokClient, TikTokRefused, TikTokUnavailable
-from orderhub.domain.channels import CANCEL_REASONS, CancelNotice, ChannelRefused, ChannelUnavailable, ShipmentNotice
+from orderhub.domain.channels import (
+    CANCEL_REASONS,
+    REFUND_REASONS,
+    CancelNotice,
+    ChannelRefused,
+    ChannelUnavailable,
+    RefundNotice,
+    ShipmentNotice,
+)
 
 # orderhub's reasons as TikTok's seller cancellation reason names (TikTok lists the names a shop may use
 # per region; these are the seller-side ones for orders awaiting shipment).
@@ -37,6 +49,13 @@ TIKTOK_CANCEL_REASONS = {
     "other": "seller_cancel_reason_other",
 }
 assert set(TIKTOK_CANCEL_REASONS) == set(CANCEL_REASONS)
+# orderhub's refund reasons as the reason names of a seller's Create Return. TikTok lists the names a shop may
+# use per order line (Get Aftersale Eligibility, available_reason_names); these follow the seller reason
+# names above and are to be checked against that list for a shop's region.
+TIKTOK_REFUND_REASONS = {"returned": "seller_refund_reason_buyer_returned_item",
+                         "damaged": "seller_refund_reason_item_damaged"}
+assert set(TIKTOK_REFUND_REASONS) == set(REFUND_REASONS)
+RETURN_CLOSED = ("REFUND_OR_RETURN_REQUEST_REJECT", "RETURN_OR_REFUND_REQUEST_CANCEL")
 DEFAULT_REJECT_REASON = "seller_reject_apply_product_has_been_packed"
 CANCEL_DONE = ("CANCELLATION_REQUEST_SUCCESS", "CANCELLATION_REQUEST_COMPLETE")
 
@@ -154,6 +173,32 @@ class TikTokOrders:
     def _cancelled(self, order_ref: str, unit_ids: list[str]) -> bool:
         units = {u.id: u for g in translate.line_groups(self._order(order_ref)).values() for u in g}
         return all(units[i].status == "CANCELLED" for i in unit_ids if i in units)
+
+    def refund(self, notice: RefundNotice) -> None:
+        with _as_channel_errors():
+            reason = TIKTOK_REFUND_REASONS.get(notice.reason)
+            if reason is None:
+                raise ChannelRefused(f"refund reason {notice.reason!r} is not one of {', '.join(REFUND_REASONS)}")
+            payload = self._order(notice.order_ref)
+            groups = translate.line_groups(payload)
+            in_returns = {str(item.get("order_line_item_id"))
+                          for r in api.order_returns(self.client, notice.order_ref)
+                          if r.get("return_status") not in RETURN_CLOSED for item in r.get("return_line_items") or []}
+            chosen: list[str] = []
+            for line_id, quantity in notice.lines:
+                shipped = [u for u in self._line(notice.order_ref, groups, line_id)
+                           if u.status != "CANCELLED" and u.tracking]
+                if quantity > len(shipped):
+                    raise ChannelRefused(f"TikTok order {notice.order_ref} line {line_id} has {len(shipped)} shipped "
+                                         f"unit(s), not {quantity} to refund")
+                # Units in no return first; when too few are left, this is a repeat TikTok answers by its key
+                # (or TikTok refuses it, naming the unit already returned).
+                shipped.sort(key=lambda u: u.id in in_returns)
+                chosen += [u.id for u in shipped[:quantity]]
+            api.create_return(self.client, {
+                "order_id": notice.order_ref, "return_type": "REFUND", "return_reason": reason,
+                "order_line_item_ids": chosen, "refund_total": str(notice.amount), "currency": notice.currency,
+            }, idempotency_key=notice.reference)
 
     def approve_cancellation(self, order_ref: str, cancel_id: str) -> None:
         with _as_channel_errors():

@@ -19,7 +19,7 @@ from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.walmart import client as walmart_client
 from orderhub.adapters.walmart import orders, translate
 from orderhub.adapters.walmart.inventory import WalmartStock
-from orderhub.domain.channels import CancelNotice, Inbound, ShipmentNotice, UnknownTopic
+from orderhub.domain.channels import CancelNotice, Inbound, RefundNotice, ShipmentNotice, UnknownTopic
 from orderhub.domain.errors import InvalidRecord
 
 ORDER_TOPIC = "walmart/order"
@@ -78,6 +78,9 @@ class WalmartOrders:
 
     def cancel_lines(self, notice: CancelNotice) -> None:
         orders.cancel(self.client, notice)
+
+    def refund(self, notice: RefundNotice) -> None:
+        orders.refund(self.client, notice)
 
 
 def order_channel(account: Account, hub: Any) -> WalmartOrders:

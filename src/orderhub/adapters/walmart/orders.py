@@ -1,4 +1,5 @@
-"""Walmart's Orders API: reading orders page by page, and the operations on them (acknowledge, ship, cancel).
+"""Walmart's Orders API: reading orders page by page, and the operations on them (acknowledge, ship, cancel,
+refund).
 
 Reading: ``GET /v3/orders/released`` (orders with a line still ``Created``) and ``GET /v3/orders`` by
 ``lastModifiedStartDate``; a page's ``list.meta.nextCursor`` is the query string of the next page, and a
@@ -8,19 +9,30 @@ Operations are idempotent although Walmart's are not all so: before each attempt
 and only what it does not show yet is sent. Shipping is keyed by tracking number (units of a line shipped
 under that tracking number are already shipped); a cancellation by its Walmart reason code (units of a line
 cancelled with that reason count towards the notice's quantity); acknowledging an order without ``Created``
-lines does nothing. So a repeated notice, or a retry after Walmart's answer was lost, sends nothing twice.
+lines does nothing; a refund by orderhub's reference of the return, which goes in ``refundComments`` (a line
+whose refund shows that reference is refunded already; Walmart also refuses to refund more than was
+charged). So a repeated notice, or a retry after Walmart's answer was lost, sends nothing twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
 from orderhub.adapters.walmart.client import WalmartAuthError, WalmartClient, WalmartRefused
 from orderhub.adapters.walmart.translate import CANCELLED, CREATED, DELIVERED, SHIPPED, unwrap
-from orderhub.domain.channels import CancelNotice, ChannelRefused, ChannelUnavailable, ShipmentNotice
+from orderhub.domain import money
+from orderhub.domain.channels import (
+    REFUND_REASONS,
+    CancelNotice,
+    ChannelRefused,
+    ChannelUnavailable,
+    RefundNotice,
+    ShipmentNotice,
+)
 
 PAGE_SIZE = 100  # "limit" of the order lists: default 100, at most 200
 MAX_AGE = timedelta(days=180)  # Walmart serves orders of the last 180 days only
@@ -29,6 +41,11 @@ SHIP_NODE_TYPES = ("SellerFulfilled", "WFSFulfilled")  # WFS orders are listed o
 CANCEL_CODES = {"out_of_stock": "SELLER_CANCEL_OUT_OF_STOCK", "customer_request": "CUSTOMER_REQUESTED_SELLER_TO_CANCEL",
                 "fraud": "SELLER_CANCEL_FRAUD_STOP_SHIPMENT", "address": "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE",
                 "other": "SELLER_CANCEL_PRICING_ERROR"}
+# orderhub's refund reasons (domain/channels.py REFUND_REASONS) as Walmart's refundReason values (the enum of
+# RefundChargeType in the published Orders API)
+REFUND_CODES = {"returned": "Customer returned item", "damaged": "DamagedItem"}
+assert set(REFUND_CODES) == set(REFUND_REASONS)
+REFUND_COMMENT_CHARS = 200
 # Carriers Walmart names in carrierName.carrier; any other goes as otherCarrier
 CARRIERS = {c.lower(): c for c in ("UPS", "USPS", "FedEx", "DHL", "OnTrac", "LaserShip", "Airborne", "UDS", "Pilot",
                                    "Estes", "SAIA", "Ensenda", "Streamlite", "StoneAndCompany", "Freight")}
@@ -137,7 +154,8 @@ def _operate(client: WalmartClient, operation: str, purchase_order_id: str, body
             client.sleep(client.backoff(attempt))
 
 
-_PATHS = {"acknowledgeOrders": "acknowledge", "shippingUpdates": "shipping", "cancelOrderLines": "cancel"}
+_PATHS = {"acknowledgeOrders": "acknowledge", "shippingUpdates": "shipping", "cancelOrderLines": "cancel",
+          "refundOrderLines": "refund"}
 
 
 def acknowledge(client: WalmartClient, purchase_order_id: str) -> bool:
@@ -215,3 +233,65 @@ def cancel(client: WalmartClient, notice: CancelNotice) -> None:
         return {"orderCancellation": {"orderLines": {"orderLine": wanted}}} if wanted else None
 
     _operate(client, "cancelOrderLines", notice.order_ref, body_for)
+
+
+def _charge(line: dict[str, Any], kind: str, name: str | None = None) -> tuple[Decimal, Decimal]:
+    """What the line charged of ``kind`` (PRODUCT, SHIPPING), and the tax on it."""
+    amount = tax = Decimal("0")
+    for charge in (line.get("charges") or {}).get("charge") or []:
+        if charge.get("chargeType") != kind or (name and charge.get("chargeName") != name):
+            continue
+        try:
+            amount += Decimal(str((charge.get("chargeAmount") or {}).get("amount") or 0))
+            tax += Decimal(str(((charge.get("tax") or {}).get("taxAmount") or {}).get("amount") or 0))
+        except InvalidOperation:
+            continue
+    return amount, tax
+
+
+def _refunded_by(line: dict[str, Any], reference: str) -> bool:
+    comment = str((line.get("refund") or {}).get("refundComments") or "")
+    return comment == reference or comment.startswith(f"{reference}:")  # return-1 is not return-12
+
+
+def _number(amount: Decimal) -> float | int:
+    """A money amount as the JSON number Walmart's MoneyType takes."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def refund(client: WalmartClient, notice: RefundNotice) -> None:
+    """Refund Order Lines (``POST /v3/orders/{purchaseOrderId}/refund``): a PRODUCT charge per line, negative,
+    with the tax on that share of the line's price; the return's reference leads ``refundComments``."""
+    code = REFUND_CODES.get(notice.reason)
+    if code is None:
+        raise ChannelRefused(f"{client.who}: {notice.reason!r} is not a refund reason orderhub knows "
+                             f"({', '.join(REFUND_CODES)})")
+    comment = f"{notice.reference}: {notice.note}" if notice.note else notice.reference
+    step = Decimal(1).scaleb(-money.decimals(notice.currency))
+
+    def body_for(order: dict[str, Any]) -> dict[str, Any] | None:
+        lines = _lines(order)
+        wanted = []
+        for number, _quantity in notice.lines:
+            line = lines.get(number)
+            if line is None:
+                raise ChannelRefused(f"{client.who}: purchase order {notice.order_ref} has no line {number}; its "
+                                     f"lines are {', '.join(lines) or 'none'}")
+            amount = notice.amount_of(number)
+            if amount <= 0 or _refunded_by(line, notice.reference):
+                continue
+            price, tax = _charge(line, "PRODUCT", "ItemPrice")
+            charge: dict[str, Any] = {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                                      "chargeAmount": {"currency": notice.currency, "amount": _number(-amount)}}
+            if tax and price > 0:  # the tax on the refunded share of the price goes back with it
+                share = (tax * min(amount, price) / price).quantize(step, ROUND_HALF_UP)
+                charge["tax"] = {"taxName": "ItemPriceTax",
+                                 "taxAmount": {"currency": notice.currency, "amount": _number(-share)}}
+            wanted.append({"lineNumber": number, "isFullRefund": False, "refunds": {"refund": [{
+                "refundComments": comment[:REFUND_COMMENT_CHARS],
+                "refundCharges": {"refundCharge": [{"refundReason": code, "charge": charge}]}}]}})
+        if not wanted:
+            return None
+        return {"orderRefund": {"purchaseOrderId": notice.order_ref, "orderLines": {"orderLine": wanted}}}
+
+    _operate(client, "refundOrderLines", notice.order_ref, body_for)

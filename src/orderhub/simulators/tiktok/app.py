@@ -10,7 +10,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from orderhub.simulators.tiktok import api_after_sales, api_fulfillment, api_orders, api_products, api_shop
+from orderhub.simulators.tiktok import (
+    api_after_sales,
+    api_fulfillment,
+    api_orders,
+    api_products,
+    api_returns,
+    api_shop,
+)
 from orderhub.simulators.tiktok.api_tokens import token_routes
 from orderhub.simulators.tiktok.control import ControlApi
 from orderhub.simulators.tiktok.errors import UNKNOWN_PATH, TikTokError, error_response
@@ -28,6 +35,7 @@ async def _unrouted(request: Request, exc: Exception) -> Response:
 
 
 def create_app(sim: Simulator) -> Starlette:
-    table = [*api_orders.TABLE, *api_fulfillment.TABLE, *api_after_sales.TABLE, *api_products.TABLE, *api_shop.TABLE]
+    table = [*api_orders.TABLE, *api_fulfillment.TABLE, *api_after_sales.TABLE, *api_returns.TABLE,
+             *api_products.TABLE, *api_shop.TABLE]
     return Starlette(routes=[*routes(sim, table), *token_routes(sim), *ControlApi(sim).routes()],
                      exception_handlers={HTTPException: _unrouted})

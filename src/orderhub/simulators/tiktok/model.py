@@ -10,6 +10,11 @@ from typing import Any
 ORDER_STATUSES = ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION",
                   "IN_TRANSIT", "DELIVERED", "COMPLETED", "CANCELLED")
 FULFILLMENT_TYPES = ("FULFILLMENT_BY_SELLER", "FULFILLMENT_BY_TIKTOK")
+RETURN_TYPES = ("REFUND", "RETURN_AND_REFUND")  # what a seller may create (Create Return)
+RETURN_STATUSES = ("RETURN_OR_REFUND_REQUEST_PENDING", "REFUND_OR_RETURN_REQUEST_REJECT", "AWAITING_BUYER_SHIP",
+                   "BUYER_SHIPPED_ITEM", "REJECT_RECEIVE_PACKAGE", "RETURN_OR_REFUND_REQUEST_SUCCESS",
+                   "RETURN_OR_REFUND_REQUEST_CANCEL", "RETURN_OR_REFUND_REQUEST_COMPLETE")
+RETURN_CLOSED = ("REFUND_OR_RETURN_REQUEST_REJECT", "RETURN_OR_REFUND_REQUEST_CANCEL")  # its items may go again
 CANCEL_STATUSES = ("CANCELLATION_REQUEST_PENDING", "CANCELLATION_REQUEST_SUCCESS", "CANCELLATION_REQUEST_CANCEL",
                    "CANCELLATION_REQUEST_COMPLETE")
 
@@ -100,6 +105,26 @@ class Cancellation:
     create_time: int
     update_time: int
     reject_reason: str | None = None
+
+
+@dataclass
+class Return:
+    """An after-sales request: here the seller's own (Create Return), refunding ``refund_total`` for its items."""
+
+    id: str
+    order_id: str
+    shop_id: str
+    role: str  # SELLER (the buyer's requests are not simulated)
+    return_type: str
+    status: str
+    reason: str
+    line_item_ids: list[str]
+    refund_total: Decimal
+    currency: str
+    create_time: int
+    update_time: int
+    shipment_type: str | None = None
+    handover_method: str | None = None
 
 
 @dataclass

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderhub.simulators.tiktok.model import Cancellation, Order, Product, Warehouse
+from orderhub.simulators.tiktok.model import Cancellation, Order, Product, Return, Warehouse
 
 
 @dataclass
@@ -22,6 +22,8 @@ class ShopData:
     orders: dict[str, Order] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     cancellations: dict[str, Cancellation] = field(default_factory=dict)
+    returns: dict[str, Return] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (operation, key) -> answer
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # event_type -> {address, create/update_time}
 
     def default_warehouse(self) -> Warehouse:
