@@ -17,6 +17,7 @@ from typing import Any
 
 from orderhub.simulators.walmart.clock import Clock
 from orderhub.simulators.walmart.errors import INVENTORY, bad_content, not_found
+from orderhub.simulators.walmart.generator import CATALOGUE
 from orderhub.simulators.walmart.records import Operations
 
 DEFAULT_NODE = ""
@@ -86,7 +87,8 @@ class Inventory:
         """The seller's items as ``GET /v3/items`` lists them (``ItemResponse``), by SKU."""
         with self._lock:
             skus = sorted(self._catalogue.get(seller, set()))
-        return [{"mart": "WALMART_US", "sku": sku, "wpid": wpid(seller, sku), "productName": sku,
+        names = {p.sku: p.name for p in CATALOGUE}
+        return [{"mart": "WALMART_US", "sku": sku, "wpid": wpid(seller, sku), "productName": names.get(sku, sku),
                  "publishedStatus": "PUBLISHED", "lifecycleStatus": "ACTIVE"} for sku in skus]
 
     def listing(self, seller: str | None = None) -> list[dict[str, Any]]:
