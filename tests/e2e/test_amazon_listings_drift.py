@@ -4,6 +4,8 @@ orderhub's back, which the pusher then corrects."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
 import pytest
 from sqlalchemy import select
@@ -16,10 +18,16 @@ from orderhub.services import inventory as inventory_service
 from orderhub.services.jobs.channel_jobs import CHECK_STOCK, SYNC_LISTINGS
 from orderhub.services.jobs.manager import JobManager
 from orderhub.services.stock_push import push_once
-from tests.e2e.test_amazon_orders import Sim, add_account, amazon_sim  # noqa: F401 - the simulator fixture
+from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator
 from tests.e2e.test_amazon_stock import shown, stock
 
 pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def amazon_sim() -> Iterator[Sim]:
+    with running_simulator() as sim:
+        yield sim
 
 
 def _entries(hub: Hub, record_type: str) -> list[dict[str, object]]:

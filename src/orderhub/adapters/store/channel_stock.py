@@ -202,7 +202,8 @@ def known_skus(conn: Connection, skus: Iterable[str]) -> set[str]:
     for start in range(0, len(wanted), 500):  # bounded IN lists
         chunk = wanted[start:start + 500]
         found.update(conn.execute(union(select(inventory.c.sku).where(inventory.c.sku.in_(chunk)),
-                                        select(variants.c.sku).where(variants.c.sku.in_(chunk)))).scalars())
+                                        select(variants.c.sku).where(variants.c.sku.in_(chunk),
+                                                                     variants.c.deleted_at.is_(None)))).scalars())
     return found
 
 
