@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from orderhub.adapters.outbound import OutboundPolicy
-from orderhub.domain.channels import OrderChannel, StockChannel, Translator
+from orderhub.domain.channels import OrderChannel, StockChannel, StockReader, Translator
 
 # kind -> the module whose TRANSLATOR reads that channel's inbox records
 _MODULES = {
@@ -43,6 +43,12 @@ def order_channel(kind: str) -> Callable[..., OrderChannel] | None:
 def stock_channel(kind: str) -> Callable[..., StockChannel] | None:
     """The kind's ``stock_channel(account, hub)`` factory, or None."""
     return getattr(_module(kind), "stock_channel", None) if kind in _MODULES else None
+
+
+def stock_reader(kind: str) -> Callable[..., StockReader] | None:
+    """The kind's ``stock_reader(account, hub)`` factory: what the channel shows per listing (the drift check;
+    a reader that also has ``read_listings`` serves the listings sync), or None when orderhub cannot read it."""
+    return getattr(_module(kind), "stock_reader", None) if kind in _MODULES else None
 
 
 def translator(kind: str) -> Translator:

@@ -7,11 +7,11 @@ processor applies that by its type alone: no part of the pipeline asks which cha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from orderhub.domain.model import (
     AppUninstalled,
@@ -86,6 +86,40 @@ class StockChannel(Protocol):
     def push_stock(self, updates: Sequence[StockUpdate]) -> dict[tuple[str, str], str]:
         """Send the quantities. Returns the listings the channel refused, (sku, location) -> its reason (they
         are tried again later; the others are taken). Raises ChannelUnavailable when none was taken."""
+        ...
+
+
+# -- what the channel shows ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChannelListing:
+    """One SKU an account sells, as the channel lists it (``location`` '': the account as a whole)."""
+
+    sku: str
+    channel_ref: str | None  # the channel's own id of the listing (ASIN, Walmart item id, TikTok product:sku)
+    location: str = ""
+
+
+# A listing orderhub asks the channel about: (sku, location, channel_ref).
+ListingKey = tuple[str, str, str | None]
+
+
+class StockReader(Protocol):
+    """What one account's channel shows, read back (the drift check compares it with what orderhub sent)."""
+
+    def read_stock(self, listings: Sequence[ListingKey]) -> dict[tuple[str, str], int]:
+        """The quantity the channel shows for each listing, (sku, location) -> quantity. A listing the channel
+        does not have is left out. Raises ChannelUnavailable when the channel cannot be read."""
+        ...
+
+
+@runtime_checkable
+class ListingReader(Protocol):
+    """A channel that can say which SKUs an account sells."""
+
+    def read_listings(self) -> Iterator[list[ChannelListing]]:
+        """Every listing of the account, a page at a time. Raises ChannelUnavailable when the channel cannot
+        be read."""
         ...
 
 

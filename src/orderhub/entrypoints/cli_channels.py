@@ -8,11 +8,12 @@ from typing import Any
 import click
 
 from orderhub.adapters.channels import ACCOUNT_FIELDS, TITLES, AccountField, account_values
-from orderhub.adapters.store import accounts
+from orderhub.adapters.store import accounts, channel_stock
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.cli_oms import domain_problems
 from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
+from orderhub.services.channel_listings import list_by_hand, unlist_by_hand
 
 
 @click.group("channel")
@@ -124,6 +125,72 @@ def _status_command(name: str, status: str, doc: str) -> None:
 
 _status_command("disable", "disabled", "Stop reading orders from and sending to a channel ACCOUNT (by name).")
 _status_command("enable", "active", "Work with a disabled channel ACCOUNT (by name) again.")
+
+
+# -- listings: which SKUs an account sells, and what orderhub sends it ----------------------------------------
+
+@channel.command("listings")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@read_only_hub
+def channel_listings(hub: Hub, account: str, as_json: bool) -> None:
+    """What orderhub sends a channel ACCOUNT: each SKU it lists, the quantity wanted, the one the channel took,
+    whether the latest is still to send, and the channel's last error."""
+    with hub.db.read() as conn:
+        found = accounts.get(conn, account, secrets=False)
+        if found is None:
+            raise click.ClickException(f"no channel account {account}; `orderhub channel list` shows them")
+        rows = channel_stock.listed(conn, found.id)
+    if as_json:
+        print_json({"account": found.name, "kind": found.kind, "listings": rows})
+        return
+    if not rows:
+        click.echo(f"{found.kind} account {found.name} lists no SKU; `orderhub channel list-sku {found.name} SKU` or "
+                   "the sync-channel-listings job lists them")
+        return
+    table(f"Listings of {found.name} ({found.kind})", ["SKU", "location", "channel ref", "wanted", "sent", "pending",
+                                                      "last error"],
+          [[r["sku"], r["location"], r["channel_ref"], r["wanted"], r["sent"], r["pending"], r["last_error"]]
+           for r in rows], drop_empty=("location", "channel ref", "last error"))
+
+
+def _refs(given: tuple[str, ...]) -> dict[str, str]:
+    refs = {}
+    for pair in given:
+        sku, sep, ref = pair.partition("=")
+        if not sep or not sku.strip() or not ref.strip():
+            raise click.BadParameter(f"{pair!r} is not SKU=ID", param_hint="--ref")
+        refs[sku.strip()] = ref.strip()
+    return refs
+
+
+@channel.command("list-sku")
+@click.argument("account")
+@click.argument("skus", nargs=-1, required=True)
+@click.option("--location", default="", help="The channel's warehouse or ship node ('' : the account as a whole).")
+@click.option("--ref", "refs", multiple=True, metavar="SKU=ID",
+              help="The channel's own id of a SKU's listing (TikTok Shop: PRODUCT_ID:SKU_ID); repeat for more.")
+@writing_hub
+def channel_list_sku(hub: Hub, account: str, skus: tuple[str, ...], location: str, refs: tuple[str, ...]) -> None:
+    """List SKUs on a channel ACCOUNT: from now on orderhub sends it their stock (each SKU must be one orderhub
+    knows)."""
+    with domain_problems(), hub.db.write() as conn:
+        found, new = list_by_hand(conn, account, list(skus), location=location, refs=_refs(refs))
+        pending = channel_stock.pending_count(conn, found.id)
+    click.echo(f"{found.kind} account {found.name}: {new} SKU(s) newly listed{' at ' + location if location else ''}"
+               f", {len(set(skus)) - new} listed already; {pending} value(s) to send")
+
+
+@channel.command("unlist-sku")
+@click.argument("account")
+@click.argument("skus", nargs=-1, required=True)
+@click.option("--location", default=None, help="Only the listing at this location (default: every location).")
+@writing_hub
+def channel_unlist_sku(hub: Hub, account: str, skus: tuple[str, ...], location: str | None) -> None:
+    """Stop sending stock of SKUs to a channel ACCOUNT (the channel keeps showing its last quantity)."""
+    with domain_problems(), hub.db.write() as conn:
+        found, gone = unlist_by_hand(conn, account, list(skus), location=location)
+    click.echo(f"{found.kind} account {found.name}: {gone} listing(s) removed; orderhub sends them no more stock")
 
 
 def register(main: click.Group) -> None:

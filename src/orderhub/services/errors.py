@@ -23,6 +23,8 @@ FILE_ROW = "job_file_row"  # rows of files the file jobs read (see services/jobs
 BULK_ORDER = "bulk_order"  # orders a bulk import set aside (see services/jobs/initial_load.py)
 INVOICE = "invoice"  # orders invoicing could not pass on (see services/invoicing/rejections.py)
 INVOICE_TRANSFER = "invoice_transfer"  # transfer slips Retail Pro refused (see services/invoicing/send.py)
+LISTING = "channel_listing"  # SKUs a channel lists and orderhub does not know (services/channel_listings.py)
+STOCK_DRIFT = "channel_stock"  # listings whose channel showed another quantity (services/stock_drift.py)
 
 
 def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: Any = None) -> None:
@@ -74,6 +76,13 @@ def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: 
                 invoicing_retry.requeue_transfer(conn, entry.record_id, payload)
             except invoicing_retry.RetryRefused as exc:
                 raise NotRetryable(f"error {entry_id}: {exc}") from None
+        elif entry.record_type == LISTING:
+            raise NotRetryable(f"error {entry_id} is a SKU a channel lists and orderhub does not know "
+                               f"({entry.error}); add the product to orderhub and run sync-channel-listings (it "
+                               "lists the SKU and resolves this entry), or dismiss this entry")
+        elif entry.record_type == STOCK_DRIFT:
+            raise NotRetryable(f"error {entry_id} records listings whose channel showed another quantity; orderhub "
+                               "already sent its values again, so there is nothing to retry: dismiss this entry")
         elif entry.record_type == channel_operations.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an operation on a channel; it is sent as orderhub made it")

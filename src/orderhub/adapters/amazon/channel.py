@@ -54,6 +54,10 @@ def stock_channel(account: Account, hub: Hub, **options: Any) -> AmazonStock:
     return AmazonStock(client(account, hub, **options))
 
 
+# What Amazon shows, read back by the same adapter (adapters/channels.py: stock_reader).
+stock_reader = stock_channel
+
+
 def order_channel(account: Account, hub: Hub, **options: Any) -> AmazonOrders:
     """The account's :class:`OrderChannel`."""
     return AmazonOrders(client(account, hub, **options))

@@ -54,6 +54,7 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "confirmShipment": UsagePlan(2.0, 10),
     "getListingsItem": UsagePlan(5.0, 10),
     "patchListingsItem": UsagePlan(5.0, 5),
+    "searchListingsItems": UsagePlan(5.0, 5),
     "createFeedDocument": UsagePlan(0.5, 15),
     "createFeed": UsagePlan(0.0083, 15),
     "getFeed": UsagePlan(2.0, 15),

@@ -12,18 +12,24 @@ message sets an absolute quantity.
 
 Per-SKU problems (an ``INVALID`` submission, a report issue, a 400 for one SKU) come back as the
 refused listings, with Amazon's code and message.
+
+Read back (the listings sync and the drift check): ``searchListingsItems`` lists the seller's listings
+in the marketplace, 20 a page by SKU (the ASIN is each one's ``channel_ref``; Amazon pages through at
+most 1000 listings), and with ``identifiers`` (20 SKUs a call) and ``includedData=fulfillmentAvailability``
+says what each shows. A SKU with a comma cannot be one of a comma-separated list: it is read alone by
+``getListingsItem``.
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from urllib.parse import quote
 
 import orjson
 
 from orderhub.adapters.amazon.client import AmazonRefused, AmazonUnavailable, SpApiClient
-from orderhub.domain.channels import StockUpdate
+from orderhub.domain.channels import ChannelListing, ListingKey, StockUpdate
 
 FEED_THRESHOLD = 10  # from this many changed SKUs in one round, one feed instead of single calls
 FEED_POLL_SECONDS = 30.0
@@ -31,6 +37,7 @@ FEED_WAIT_SECONDS = 1800.0  # Amazon processes most listings feeds within minute
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 CHANNEL_CODE = "DEFAULT"  # merchant-fulfilled stock; Amazon's own (AFN) stock is Amazon's business
 PRODUCT_TYPE = "PRODUCT"  # a patch of fulfillment_availability alone needs no real product type
+SEARCH_PAGE_SIZE = 20  # searchListingsItems' largest page, and the most identifiers one call takes
 
 Refused = dict[tuple[str, str], str]
 
@@ -38,6 +45,11 @@ Refused = dict[tuple[str, str], str]
 def _availability(quantity: int) -> list[dict[str, object]]:
     return [{"op": "replace", "path": "/attributes/fulfillment_availability",
              "value": [{"fulfillment_channel_code": CHANNEL_CODE, "quantity": max(0, quantity)}]}]
+
+
+def _merchant_quantity(item: dict[str, object]) -> int:
+    rows = [r for r in item.get("fulfillmentAvailability") or [] if isinstance(r, dict)]  # type: ignore[attr-defined]
+    return next((int(r.get("quantity") or 0) for r in rows if r.get("fulfillmentChannelCode") == CHANNEL_CODE), 0)
 
 
 def _issues_text(issues: list[dict[str, object]]) -> str:
@@ -69,6 +81,59 @@ class AmazonStock:
         if len(wanted) >= self.feed_threshold:
             return refused | self._feed(wanted)
         return refused | self._single(wanted)
+
+    # -- reading back
+
+    def read_listings(self) -> Iterator[list[ChannelListing]]:
+        """Every listing of the seller in the account's marketplace, 20 a page, its ASIN as channel_ref."""
+        token = None
+        while True:
+            params = {"marketplaceIds": self.client.marketplace_id, "includedData": "summaries",
+                      "pageSize": SEARCH_PAGE_SIZE, "sortBy": "sku", "sortOrder": "ASC"}
+            if token:
+                params["pageToken"] = token
+            page = self._search(params)
+            yield [ChannelListing(str(item["sku"]), self._asin(item)) for item in page.get("items") or []
+                   if item.get("sku")]
+            token = (page.get("pagination") or {}).get("nextToken")
+            if not token:
+                return
+
+    def read_stock(self, listings: Sequence[ListingKey]) -> dict[tuple[str, str], int]:
+        """The merchant-fulfilled quantity each listed SKU shows (0 when it has none). Amazon takes stock by
+        account, so a listing at a location has nothing to read and is left out."""
+        skus = sorted({sku for sku, location, _ref in listings if not location})
+        shown: dict[tuple[str, str], int] = {}
+        alone = [s for s in skus if "," in s]
+        together = [s for s in skus if "," not in s]
+        for start in range(0, len(together), SEARCH_PAGE_SIZE):
+            chunk = together[start:start + SEARCH_PAGE_SIZE]
+            page = self._search({"marketplaceIds": self.client.marketplace_id, "pageSize": SEARCH_PAGE_SIZE,
+                                 "includedData": "fulfillmentAvailability", "identifiersType": "SKU",
+                                 "identifiers": ",".join(chunk)})
+            for item in page.get("items") or []:
+                shown[(str(item.get("sku")), "")] = _merchant_quantity(item)
+        for sku in alone:
+            path = f"/listings/2021-08-01/items/{quote(self.client.seller_id, safe='')}/{quote(sku, safe='')}"
+            try:
+                item = self.client.call("getListingsItem", "GET", path, params={
+                    "marketplaceIds": self.client.marketplace_id, "includedData": "fulfillmentAvailability"}) or {}
+            except AmazonRefused:  # not listed: nothing shown to compare
+                continue
+            shown[(sku, "")] = _merchant_quantity(item)
+        asked = set(skus)
+        return {key: quantity for key, quantity in shown.items() if key[0] in asked}
+
+    def _search(self, params: dict[str, object]) -> dict[str, object]:
+        path = f"/listings/2021-08-01/items/{quote(self.client.seller_id, safe='')}"
+        answer = self.client.call("searchListingsItems", "GET", path, params=params)
+        return answer if isinstance(answer, dict) else {}
+
+    def _asin(self, item: dict[str, object]) -> str | None:
+        summaries = [s for s in item.get("summaries") or [] if isinstance(s, dict)]  # type: ignore[attr-defined]
+        mine = next((s for s in summaries if s.get("marketplaceId") == self.client.marketplace_id),
+                    summaries[0] if summaries else {})
+        return str(mine["asin"]) if mine.get("asin") else None
 
     # -- single calls
 

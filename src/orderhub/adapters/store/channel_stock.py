@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, union, update
 
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import presell_store
 from orderhub.adapters.store import thresholds as threshold_store
 from orderhub.adapters.store.db import upsert, upsert_many
-from orderhub.adapters.store.schema import channel_listings, channel_stock, inventory, shops
+from orderhub.adapters.store.schema import channel_listings, channel_stock, inventory, shops, variants
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import Position, channel_atp
 from orderhub.domain.planning import ThresholdBook
@@ -191,3 +191,93 @@ def shown(conn: Connection, account_id: int) -> list[dict[str, Any]]:
 def pending_count(conn: Connection, account_id: int) -> int:
     return int(conn.execute(select(func.count()).select_from(channel_stock)
                             .where(channel_stock.c.account_id == account_id, _UNSENT)).scalar_one())
+
+
+# -- listings a person manages, and the drift check ---------------------------------------------------------
+
+def known_skus(conn: Connection, skus: Iterable[str]) -> set[str]:
+    """Those of ``skus`` orderhub knows: in its inventory or its product catalogue."""
+    wanted = sorted(set(skus))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[start:start + 500]
+        found.update(conn.execute(union(select(inventory.c.sku).where(inventory.c.sku.in_(chunk)),
+                                        select(variants.c.sku).where(variants.c.sku.in_(chunk),
+                                                                     variants.c.deleted_at.is_(None)))).scalars())
+    return found
+
+
+def unlist(conn: Connection, account_id: int, skus: Iterable[str], *, location: str | None = None) -> int:
+    """The account no longer sells these SKUs (at ``location``; at every location when None): nothing more
+    is sent for them, and what was pending is dropped. Returns how many listings went."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return 0
+    where_listing = [channel_listings.c.account_id == account_id, channel_listings.c.sku.in_(wanted)]
+    where_stock = [channel_stock.c.account_id == account_id, channel_stock.c.sku.in_(wanted)]
+    if location is not None:
+        where_listing.append(channel_listings.c.location == location)
+        where_stock.append(channel_stock.c.location == location)
+    conn.execute(delete(channel_stock).where(*where_stock))
+    return int(conn.execute(delete(channel_listings).where(*where_listing)).rowcount or 0)
+
+
+def listed(conn: Connection, account_id: int) -> list[dict[str, Any]]:
+    """Each listing of the account with what orderhub sends it: the value wanted, the value the channel
+    took, whether the latest is still to send, and the channel's last refusal."""
+    pending = and_(channel_stock.c.version.is_not(None),
+                   or_(channel_stock.c.sent_version.is_(None), channel_stock.c.sent_version != channel_stock.c.version))
+    rows = conn.execute(
+        select(channel_listings.c.sku, channel_listings.c.location, channel_listings.c.channel_ref,
+               channel_listings.c.listed_at, channel_stock.c.wanted, channel_stock.c.sent, channel_stock.c.changed_at,
+               channel_stock.c.sent_at, channel_stock.c.attempts, channel_stock.c.last_error, pending.label("pending"))
+        .outerjoin(channel_stock, and_(channel_stock.c.account_id == channel_listings.c.account_id,
+                                       channel_stock.c.sku == channel_listings.c.sku,
+                                       channel_stock.c.location == channel_listings.c.location))
+        .where(channel_listings.c.account_id == account_id)
+        .order_by(channel_listings.c.sku, channel_listings.c.location)).all()
+    return [dict(r._mapping, pending=bool(r.pending), attempts=r.attempts or 0) for r in rows]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A listing as orderhub last sent it, for the drift check."""
+
+    sku: str
+    location: str
+    channel_ref: str | None
+    wanted: int
+    version: int
+    sent: int | None
+    sent_version: int | None
+
+    @property
+    def in_step(self) -> bool:
+        """The channel took the latest value: it should show ``sent``."""
+        return self.sent is not None and self.sent_version == self.version
+
+
+def sent_values(conn: Connection, account_id: int) -> list[Sent]:
+    """Every listing of the account that has a value, with what the channel last took."""
+    return [Sent(r.sku, r.location, r.channel_ref, r.wanted, r.version, r.sent, r.sent_version)
+            for r in conn.execute(
+                select(channel_stock.c.sku, channel_stock.c.location, channel_listings.c.channel_ref,
+                       channel_stock.c.wanted, channel_stock.c.version, channel_stock.c.sent,
+                       channel_stock.c.sent_version)
+                .join(channel_listings, and_(channel_listings.c.account_id == channel_stock.c.account_id,
+                                             channel_listings.c.sku == channel_stock.c.sku,
+                                             channel_listings.c.location == channel_stock.c.location))
+                .where(channel_stock.c.account_id == account_id)
+                .order_by(channel_stock.c.sku, channel_stock.c.location))]
+
+
+def drifted(conn: Connection, account_id: int, item: Sent, note: str) -> bool:
+    """The channel shows something other than the value it took: that value is due again at once (the
+    pusher sends it), with ``note`` as the listing's last error until it is taken. False (nothing changes)
+    when the listing moved on since ``item`` was read (a new value, or one sent meanwhile)."""
+    done = conn.execute(update(channel_stock).where(
+        channel_stock.c.account_id == account_id, channel_stock.c.sku == item.sku,
+        channel_stock.c.location == item.location, channel_stock.c.version == item.version,
+        channel_stock.c.sent_version == item.version).values(sent_version=None, available_at=utcnow(), attempts=0,
+                                                              last_error=note[:2000]))
+    return bool(done.rowcount)

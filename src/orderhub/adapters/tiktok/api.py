@@ -60,6 +60,36 @@ def shipping_providers(client: TikTokClient, warehouse_id: str) -> list[dict[str
     return list(providers.values())
 
 
+PRODUCTS_PAGE = 100
+MAX_INVENTORY_IDS = 100
+
+
+def search_products(client: TikTokClient, *, status: str = "ACTIVATE",
+                    page_size: int = PRODUCTS_PAGE) -> Iterator[list[dict[str, Any]]]:
+    """The shop's products in ``status`` with their SKUs, a page at a time (``POST
+    /product/202502/products/search``)."""
+    token = ""
+    while True:
+        query = {"page_size": str(page_size), **({"page_token": token} if token else {})}
+        data = client.call("searchProducts", "POST", "/product/202502/products/search", query=query,
+                           body={"status": status}) or {}
+        yield list(data.get("products") or [])
+        token = str(data.get("next_page_token") or "")
+        if not token:
+            return
+
+
+def inventory(client: TikTokClient, sku_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The per-warehouse stock of these SKUs (``POST /product/202309/inventory/search``), by product."""
+    found: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(sku_ids))
+    for start in range(0, len(unique), MAX_INVENTORY_IDS):
+        data = client.call("inventorySearch", "POST", "/product/202309/inventory/search",
+                           body={"sku_ids": unique[start:start + MAX_INVENTORY_IDS]}) or {}
+        found += list(data.get("inventory") or [])
+    return found
+
+
 def update_inventory(client: TikTokClient, product_id: str, skus: Sequence[tuple[str, str, int]]) -> None:
     """Set the quantities of SKUs of one product: (sku id, warehouse id, quantity)."""
     by_sku: dict[str, list[dict[str, Any]]] = {}

@@ -85,5 +85,9 @@ def stock_channel(account: Account, hub: Hub | None, **options: Any) -> TikTokSt
     return TikTokStock(client_for(account, hub, **options))
 
 
+# What TikTok shows, read back by the same adapter (adapters/channels.py: stock_reader).
+stock_reader = stock_channel
+
+
 def order_channel(account: Account, hub: Hub | None, **options: Any) -> TikTokOrders:
     return TikTokOrders(client_for(account, hub, **options))

@@ -9,11 +9,15 @@ TikTok warehouse id; '' is the shop's default warehouse (from ``GET /logistics/2
 A few changed listings go one SKU a call, so one refusal costs nothing else; from :data:`BULK_THRESHOLD`
 on, one call per product carries all its SKUs (TikTok has no cross-product feed for stock), and a product
 whose call is refused is tried SKU by SKU so only the bad SKU waits.
+
+Read back (the listings sync and the drift check): ``searchProducts`` lists the shop's live products with
+their SKUs (each SKU's ``channel_ref`` is ``"<product id>:<sku id>"``), and ``inventorySearch`` says what
+each SKU shows per warehouse (its ``available_quantity``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from orderhub.adapters.tiktok import api
 from orderhub.adapters.tiktok.client import (
@@ -23,7 +27,7 @@ from orderhub.adapters.tiktok.client import (
     TikTokRefused,
     TikTokUnavailable,
 )
-from orderhub.domain.channels import ChannelUnavailable, StockUpdate
+from orderhub.domain.channels import ChannelListing, ChannelUnavailable, ListingKey, StockUpdate
 
 BULK_THRESHOLD = 10  # this many listings or more in one push: one call per product
 MAX_QUANTITY = 99999  # the most TikTok takes for one SKU and warehouse
@@ -53,6 +57,41 @@ class TikTokStock:
                                     "warehouse; add one in TikTok Seller Center")
             self._default_warehouse = str(chosen["id"])
         return self._default_warehouse
+
+    def read_listings(self) -> Iterator[list[ChannelListing]]:
+        """Every SKU of the shop's live products, a page of products at a time."""
+        pages = api.search_products(self.client)
+        while True:
+            try:
+                products = next(pages)
+            except StopIteration:
+                return
+            except TikTokError as exc:
+                raise _unavailable(exc) from None
+            yield [ChannelListing(str(sku["seller_sku"]), f"{product['id']}:{sku['id']}")
+                   for product in products for sku in product.get("skus") or []
+                   if sku.get("seller_sku") and sku.get("id")]
+
+    def read_stock(self, listings: Sequence[ListingKey]) -> dict[Key, int]:
+        """The available quantity each listing shows at its warehouse ('' : the shop's default one). A listing
+        without a TikTok product and SKU id, or one TikTok does not have, is left out."""
+        refs = {(sku, location): parse_ref(ref) for sku, location, ref in listings}
+        try:
+            found = api.inventory(self.client, [ref[1] for ref in refs.values() if ref is not None])
+            default = self.default_warehouse() if any(not loc for _, loc in refs) else ""
+        except TikTokError as exc:
+            raise _unavailable(exc) from None
+        levels = {(str(p.get("product_id")), str(s.get("id"))): {str(w.get("warehouse_id")): w.get("available_quantity")
+                                                                 for w in s.get("warehouse_inventory") or []}
+                  for p in found for s in p.get("skus") or []}
+        shown: dict[Key, int] = {}
+        for (sku, location), ref in refs.items():
+            by_warehouse = levels.get(ref) if ref is not None else None
+            if by_warehouse is None:
+                continue
+            quantity = by_warehouse.get(location or default)
+            shown[(sku, location)] = quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else 0
+        return shown
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> dict[Key, str]:
         refused: dict[Key, str] = {}
@@ -101,3 +140,12 @@ class TikTokStock:
             return 0
         self._done.update((u.sku, u.location) for u, _, _ in batch)
         return len(batch)
+
+
+def _unavailable(exc: TikTokError) -> ChannelUnavailable:
+    """A read that failed: TikTok down or throttled (with its wait), or the credentials refused."""
+    wait = None
+    if isinstance(exc, TikTokUnavailable):
+        wait = exc.retry_after if exc.retry_after is not None else (
+            THROTTLED_PAUSE_SECONDS if exc.status == 429 else None)
+    return ChannelUnavailable(str(exc), retry_after=wait)

@@ -64,6 +64,10 @@ def stock_channel(account: Account, hub: Any) -> WalmartStock:
     return WalmartStock(client_for(account, hub))
 
 
+# What Walmart shows, read back by the same adapter (adapters/channels.py: stock_reader).
+stock_reader = stock_channel
+
+
 class WalmartOrders:
     """The OrderChannel of one Walmart account (each operation idempotent: see orders.py)."""
 

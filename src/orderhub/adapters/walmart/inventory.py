@@ -9,6 +9,11 @@
   description) or ``ERROR`` (every item refused). Walmart allows 10 inventory feeds an hour, so the
   threshold keeps small changes off the feed.
 
+Read back (the listings sync and the drift check): ``GET /v3/items`` lists the seller's items, 50 a page by
+``nextCursor`` (the ``wpid`` is each one's ``channel_ref``), and ``GET /v3/inventory?sku=`` (``shipNode`` for
+a listing's location) says what one shows; an item Walmart refuses to show (404: not the seller's) is left
+out.
+
 A listing whose outcome is unknown is never reported as taken. Walmart down, throttled or refusing the
 key raises ChannelUnavailable when nothing was taken; when some listings were taken before it, the rest are
 returned as refused (with the reason) and go again with the next round.
@@ -18,19 +23,20 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
 
 from orderhub.adapters.walmart.client import WalmartClient, WalmartRefused
-from orderhub.domain.channels import ChannelUnavailable, StockUpdate
+from orderhub.domain.channels import ChannelListing, ChannelUnavailable, ListingKey, StockUpdate
 
 BULK_THRESHOLD = 20
 FEED_POLL_SECONDS = 2.0  # between status reads of a feed being processed
 FEED_WAIT_SECONDS = 120.0  # a feed not processed by then is left to Walmart; its listings go again later
 FEED_DETAILS_PAGE = 50  # getFeedItemStatus: "limit cannot be more than 50"
 FEED_VERSION = "1.4"
+ITEMS_PAGE = 50  # getAllItems: limit "cannot be more than 50"
 
 
 class WalmartStock:
@@ -65,6 +71,35 @@ class WalmartStock:
                     raise
                 refused.update({(u.sku, u.location): f"not sent: {exc}" for u in batch})
         return refused
+
+    # -- reading back ---------------------------------------------------------------------------------
+
+    def read_listings(self) -> Iterator[list[ChannelListing]]:
+        """Every item of the seller, a page at a time, its wpid as channel_ref."""
+        cursor = "*"
+        while True:
+            page = self.client.json("getAllItems", "GET", "/v3/items",
+                                    params={"nextCursor": cursor, "limit": str(ITEMS_PAGE)})
+            items = (page or {}).get("ItemResponse") if isinstance(page, dict) else None
+            yield [ChannelListing(str(i["sku"]), str(i["wpid"]) if i.get("wpid") else None)
+                   for i in items or [] if isinstance(i, dict) and i.get("sku")]
+            cursor = str(page.get("nextCursor") or "") if isinstance(page, dict) else ""
+            if not items or not cursor:
+                return
+
+    def read_stock(self, listings: Sequence[ListingKey]) -> dict[tuple[str, str], int]:
+        """What each listing shows, one getInventory call each."""
+        shown: dict[tuple[str, str], int] = {}
+        for sku, location, _ref in dict.fromkeys(listings):
+            params = {"sku": sku, **({"shipNode": location} if location else {})}
+            try:
+                body = self.client.json("getInventory", "GET", "/v3/inventory", params=params)
+            except WalmartRefused:  # not an item of the seller (404): nothing shown to compare
+                continue
+            amount = ((body or {}).get("quantity") or {}).get("amount") if isinstance(body, dict) else None
+            if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+                shown[(sku, location)] = int(amount)
+        return shown
 
     # -- one call per SKU ------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""The admin API for channel accounts (Amazon, Walmart, TikTok Shop; Shopify shops are listed too).
+"""The admin API for channel accounts (Amazon, Walmart, TikTok Shop; Shopify shops are listed too), and the
+SKUs each one lists (``/{name}/listings``: what orderhub sends it).
 
-Reading needs any token (viewer); adding, changing, enabling and disabling needs admin. Secrets go in
-and are never given back: an account shows which of them are set, not their values.
+Reading needs any token (viewer); adding, changing, enabling and disabling, listing and unlisting needs
+admin. Secrets go in and are never given back: an account shows which of them are set, not their values.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from orderhub.adapters.channels import ACCOUNT_FIELDS, account_values
-from orderhub.adapters.store import accounts
+from orderhub.adapters.store import accounts, channel_stock
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http.api import hub_of, require_role, require_token
+from orderhub.services.channel_listings import MAX_LOCATION, MAX_REF, MAX_SKU, MAX_SKUS, list_by_hand, unlist_by_hand
 
 router = APIRouter(prefix="/api/channels/accounts", dependencies=[Depends(require_token)], tags=["channels"])
 HubDep = Annotated[Hub, Depends(hub_of)]
@@ -31,6 +33,18 @@ class NewAccount(BaseModel):
         default_factory=dict, max_length=20, description="the kind's settings and secrets by name, as "
         "`orderhub channel add KIND --help` lists them (e.g. marketplace_id, client_id, client_secret)")
     sales_channel: Annotated[str, Field(max_length=32)] | None = None
+
+
+Sku = Annotated[str, Field(min_length=1, max_length=MAX_SKU)]
+
+
+class NewListings(BaseModel):
+    skus: list[Sku] = Field(..., min_length=1, max_length=MAX_SKUS, description="SKUs orderhub knows")
+    location: Annotated[str, Field(max_length=MAX_LOCATION)] = Field(
+        "", description="the channel's warehouse or ship node; '' (default) is the account as a whole")
+    refs: dict[Sku, Annotated[str, Field(max_length=MAX_REF)]] = Field(
+        default_factory=dict, max_length=MAX_SKUS,
+        description="the channel's own id of a SKU's listing, by SKU (TikTok Shop: PRODUCT_ID:SKU_ID)")
 
 
 def _found(account: accounts.Account | None, name: str) -> dict[str, Any]:
@@ -83,3 +97,42 @@ def disable_account(name: str, hub: HubDep) -> dict[str, Any]:
 @router.post("/{name}/enable", dependencies=ADMIN)
 def enable_account(name: str, hub: HubDep) -> dict[str, Any]:
     return _set_status(hub, name, "active")
+
+
+@router.get("/{name}/listings")
+def get_listings(name: str, hub: HubDep) -> dict[str, Any]:
+    """Each SKU the account lists: the quantity wanted, the one the channel took, whether the latest is still
+    to send, and the channel's last error."""
+    with hub.db.read() as conn:
+        account = accounts.get(conn, name, secrets=False)
+        if account is None:
+            raise HTTPException(404, f"no channel account {name}")
+        return {"account": account.name, "kind": account.kind, "listings": channel_stock.listed(conn, account.id)}
+
+
+@router.post("/{name}/listings", dependencies=ADMIN)
+def add_listings(name: str, body: NewListings, hub: HubDep) -> dict[str, Any]:
+    """List SKUs on the account: from now on orderhub sends it their stock."""
+    try:
+        with hub.db.write() as conn:
+            account, new = list_by_hand(conn, name, body.skus, location=body.location, refs=dict(body.refs))
+            return {"account": account.name, "listed": new, "pending": channel_stock.pending_count(conn, account.id)}
+    except LookupError as exc:
+        raise HTTPException(404, str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.delete("/{name}/listings", dependencies=ADMIN)
+def remove_listings(name: str, hub: HubDep,
+                    sku: Annotated[list[Annotated[str, Field(max_length=MAX_SKU)]], Query(max_length=MAX_SKUS)],
+                    location: Annotated[str | None, Query(max_length=MAX_LOCATION)] = None) -> dict[str, Any]:
+    """Stop sending stock of the SKUs (``?sku=A&sku=B``; only at ``location`` when given)."""
+    try:
+        with hub.db.write() as conn:
+            account, gone = unlist_by_hand(conn, name, sku, location=location)
+            return {"account": account.name, "unlisted": gone}
+    except LookupError as exc:
+        raise HTTPException(404, str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None

@@ -147,6 +147,17 @@ class Listings:
                                           "at": iso(listing.updated)})
         return []
 
+    def search(self, seller_id: str, *, skus: list[str] | None = None, asins: list[str] | None = None,
+               sort_by: str = "lastUpdatedDate", descending: bool = True) -> list[Listing]:
+        """The seller's listings (only those with these SKUs or ASINs, when given), in searchListingsItems'
+        order: by SKU, createdDate or lastUpdatedDate, ties broken by SKU."""
+        key = {"sku": lambda lst: (lst.sku,), "createdDate": lambda lst: (lst.created, lst.sku),
+               "lastUpdatedDate": lambda lst: (lst.updated, lst.sku)}[sort_by]
+        with self._lock:
+            found = [copy.deepcopy(lst) for (seller, _), lst in self._listings.items() if seller == seller_id
+                     and (skus is None or lst.sku in skus) and (asins is None or lst.asin in asins)]
+        return sorted(found, key=key, reverse=descending)
+
     def delete(self, seller_id: str, sku: str) -> bool:
         with self._lock:
             return self._listings.pop((seller_id, sku), None) is not None

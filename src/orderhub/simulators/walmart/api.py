@@ -3,7 +3,7 @@
 Paths and operation names are those of Walmart's published OpenAPI documents (Auth,
 Orders, Inventory, Feeds): ``tokenAPI``, ``getAllReleasedOrders``, ``getAllOrders``,
 ``getAnOrder``, ``acknowledgeOrders``, ``shippingUpdates``, ``cancelOrderLines``,
-``refundOrderLines``, ``getInventory``, ``updateInventoryForAnItem``, ``updateBulkInventory``
+``refundOrderLines``, ``getAllItems``, ``getInventory``, ``updateInventoryForAnItem``, ``updateBulkInventory``
 (``updateBulkInventoryMultiNode`` for ``feedType=MP_INVENTORY``), ``getAllFeedStatuses`` and
 ``getFeedItemStatus``. Answers are JSON (the Token API answers XML unless asked for JSON,
 as its reference shows both).
@@ -21,9 +21,19 @@ from starlette.routing import Route
 from orderhub.simulators.walmart import order_queries, order_requests
 from orderhub.simulators.walmart.auth import Account, token_xml
 from orderhub.simulators.walmart.defaults import FEED_DETAILS_MAX_LIMIT
-from orderhub.simulators.walmart.errors import FEEDS, INVENTORY, ORDERS, bad_content, bad_param, json_response
+from orderhub.simulators.walmart.errors import (
+    FEEDS,
+    INVENTORY,
+    ITEMS,
+    ORDERS,
+    bad_content,
+    bad_param,
+    json_response,
+    not_found,
+)
 from orderhub.simulators.walmart.feeds import check_feed_size
 from orderhub.simulators.walmart.inventory import DEFAULT_NODE, parse_quantity
+from orderhub.simulators.walmart.item_pages import page_of_items
 from orderhub.simulators.walmart.pipeline import endpoint, json_body
 from orderhub.simulators.walmart.simulator import Simulator
 
@@ -61,6 +71,7 @@ class WalmartApi:
                   methods=["POST"]),
             Route("/v3/orders/{purchaseOrderId}/refund", endpoint(sim, "refundOrderLines", self.refund),
                   methods=["POST"]),
+            Route("/v3/items", endpoint(sim, "getAllItems", self.all_items), methods=["GET"]),
             Route("/v3/inventory", endpoint(sim, "getInventory", self.get_inventory), methods=["GET"]),
             Route("/v3/inventory", endpoint(sim, "updateInventoryForAnItem", self.put_inventory), methods=["PUT"]),
             Route("/v3/feeds", endpoint(sim, _feed_operation, self.submit_feed), methods=["POST"]),
@@ -117,7 +128,16 @@ class WalmartApi:
         lines = order_requests.parse_refund(json_body(raw, ORDERS), po)
         return {"order": self.sim.orders.refund(_seller(account).client_id, po, lines)}
 
-    # -- inventory ----------------------------------------------------------------------------------
+    # -- items and inventory ------------------------------------------------------------------------
+
+    async def all_items(self, request: Request, account: Account | None, raw: bytes) -> Any:
+        items = self.sim.inventory.items(_seller(account).client_id)
+        sku = request.query_params.get("sku")
+        if sku is not None:
+            items = [i for i in items if i["sku"] == sku]
+            if not items:
+                raise not_found(ITEMS, "sku", f"No item with SKU {sku!r}.")
+        return page_of_items(items, dict(request.query_params))
 
     async def get_inventory(self, request: Request, account: Account | None, raw: bytes) -> Any:
         sku = _sku(request)

@@ -21,6 +21,7 @@ from starlette.responses import Response
 GATEWAY = "GMP_GATEWAY_API"
 ORDERS = "GMP_ORDER_API"
 INVENTORY = "GMP_INVENTORY_API"
+ITEMS = "GMP_ITEM_QUERY_API"  # the simulator's name for the item service (errors name their service)
 FEEDS = "GMP_FEED_API"
 
 

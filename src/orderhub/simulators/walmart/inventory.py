@@ -1,6 +1,8 @@
 """What the channel shows: the listed quantity of each seller's SKU, per ship node.
 
-``PUT /v3/inventory?sku=`` sets it (``{"sku", "quantity": {"unit": "EACH", "amount": N}}``,
+``GET /v3/items`` lists the seller's items (``ItemResponse``: sku, the ``wpid`` Walmart gave the item,
+its name, its published and lifecycle status). ``PUT /v3/inventory?sku=`` sets the quantity
+(``{"sku", "quantity": {"unit": "EACH", "amount": N}}``,
 the published ``Inventory`` schema), ``GET /v3/inventory?sku=`` reads it, and inventory feeds
 set many at once when they are processed. ``shipNode`` is optional; without it the seller's
 default node (``""`` here) is meant. A SKU must exist in the seller's catalogue first
@@ -9,14 +11,27 @@ default node (``""`` here) is meant. A SKU must exist in the seller's catalogue 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Any
 
 from orderhub.simulators.walmart.clock import Clock
 from orderhub.simulators.walmart.errors import INVENTORY, bad_content, not_found
+from orderhub.simulators.walmart.generator import CATALOGUE
 from orderhub.simulators.walmart.records import Operations
 
 DEFAULT_NODE = ""
+_WPID_LETTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def wpid(seller: str, sku: str) -> str:
+    """The Walmart product id of a seller's item: 12 letters and digits, the same for the same item."""
+    digest = int.from_bytes(hashlib.sha256(f"{seller}\x00{sku}".encode()).digest()[:10], "big")
+    letters = []
+    for _ in range(11):
+        digest, n = divmod(digest, len(_WPID_LETTERS))
+        letters.append(_WPID_LETTERS[n])
+    return "0" + "".join(letters)  # Walmart's examples start with 0
 
 
 def parse_quantity(value: Any, path: str) -> int:
@@ -67,6 +82,14 @@ class Inventory:
         if feed_id:
             details["feedId"] = feed_id
         self.operations.record("inventory", seller, self.clock.now_ms(), **details)
+
+    def items(self, seller: str) -> list[dict[str, Any]]:
+        """The seller's items as ``GET /v3/items`` lists them (``ItemResponse``), by SKU."""
+        with self._lock:
+            skus = sorted(self._catalogue.get(seller, set()))
+        names = {p.sku: p.name for p in CATALOGUE}
+        return [{"mart": "WALMART_US", "sku": sku, "wpid": wpid(seller, sku), "productName": names.get(sku, sku),
+                 "publishedStatus": "PUBLISHED", "lifecycleStatus": "ACTIVE"} for sku in skus]
 
     def listing(self, seller: str | None = None) -> list[dict[str, Any]]:
         """Every SKU's listed quantity per node (0 for catalogue SKUs never set)."""

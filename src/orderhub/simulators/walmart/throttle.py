@@ -45,6 +45,7 @@ LIMITS: dict[str, Limit] = {
     "cancelOrderLines": Limit(5000, MINUTE, _UNCONFIRMED),
     "refundOrderLines": Limit(5000, MINUTE, _UNCONFIRMED),
     "getInventory": Limit(5000, MINUTE, _UNCONFIRMED),
+    "getAllItems": Limit(5000, MINUTE, _UNCONFIRMED),
     "updateInventoryForAnItem": Limit(5000, MINUTE, _UNCONFIRMED),
     "getFeedItemStatus": Limit(5000, MINUTE, _UNCONFIRMED),
     "getAllFeedStatuses": Limit(5000, MINUTE, _UNCONFIRMED),
