@@ -113,7 +113,7 @@ def test_every_channel_shows_the_atp_before_and_after_a_tiktok_order_and_tiktok_
     # The TikTok order: in orderhub once, shipped, and TikTok shows orderhub's shipment.
     assert outcome.tiktok_order is not None and outcome.placed and outcome.confirmed
     with hub.db.read() as conn:
-        row = conn.execute(select(orders.c.status, orders.c.source_status)
+        row = conn.execute(select(orders.c.status)
                            .where(orders.c.shopify_id == outcome.tiktok_order)).one()
     assert row.status == "shipped"
     shipments = act.get("tiktok", "/_sim/operations?kind=shipment")["data"]["operations"]

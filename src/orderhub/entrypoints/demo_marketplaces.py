@@ -46,8 +46,8 @@ class Marketplaces:
 
     urls: dict[str, str]
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
-    _stops: list[Callable[[], None]] = field(default_factory=list)
-    _allowed_before: str | None = None
+    stops: list[Callable[[], None]] = field(default_factory=list)
+    allowed_before: str | None = None  # the process's ORDERHUB_OUTBOUND_ALLOWED_HOSTS before: back on close()
 
     def get(self, kind: str, path: str, **params: str) -> Any:
         answer = self.http.get(f"{self.urls[kind]}{path}", params=params or None)
@@ -70,12 +70,12 @@ class Marketplaces:
 
     def close(self) -> None:
         self.http.close()
-        for stop in reversed(self._stops):
+        for stop in reversed(self.stops):
             stop()
-        if self._allowed_before is None:
+        if self.allowed_before is None:
             os.environ.pop(ENV_ALLOWED, None)
         else:
-            os.environ[ENV_ALLOWED] = self._allowed_before
+            os.environ[ENV_ALLOWED] = self.allowed_before
 
 
 def start(shopify_url: str, *, seed: int) -> Marketplaces:
@@ -84,15 +84,15 @@ def start(shopify_url: str, *, seed: int) -> Marketplaces:
     from orderhub.simulators.tiktok.server import start_in_thread as start_tiktok
     from orderhub.simulators.walmart.server import start_in_thread as start_walmart
 
-    market = Marketplaces({"shopify": shopify_url}, _allowed_before=os.environ.get(ENV_ALLOWED))
+    market = Marketplaces({"shopify": shopify_url}, allowed_before=os.environ.get(ENV_ALLOWED))
     # orderhub calls only public addresses unless told otherwise; the demo's channels are on loopback, and
-    # this process (the demo's own) is told so until the act closes them.
-    hosts = [h for h in (market._allowed_before or "").split(",") if h.strip()]
+    # this process (the demo's own) is told so until they are closed.
+    hosts = [h for h in (market.allowed_before or "").split(",") if h.strip()]
     os.environ[ENV_ALLOWED] = ",".join([*hosts, "127.0.0.1"])
     try:
         for kind, starter in (("amazon", start_amazon), ("walmart", start_walmart), ("tiktok", start_tiktok)):
             _sim, url, stop = starter(seed=seed)
-            market._stops.append(stop)
+            market.stops.append(stop)
             market.urls[kind] = url
     except BaseException:
         market.close()
