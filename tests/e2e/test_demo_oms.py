@@ -1,7 +1,9 @@
-"""``orderhub demo`` through the CLI: orders placed, brokered from stocked facilities, one shipped."""
+"""``orderhub demo`` through the CLI: orders placed, brokered from stocked facilities, one shipped; then a
+TikTok Shop order placed and shipped, with every channel showing orderhub's stock before and after it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from orderhub.adapters.store.schema import order_invoices, order_units, orders, outbox, shipments, workflows
+from orderhub.adapters.store.schema import order_invoices, order_units, orders, outbox, shipments, shops, workflows
 from orderhub.bootstrap import build
 from orderhub.config import Settings
 from orderhub.entrypoints.cli import main
+from orderhub.entrypoints.demo import SHOP
+from orderhub.entrypoints.demo_channels import BOUGHT, LISTED
 from orderhub.services import placement
 
 N_ORDERS = 20  # enough for the short SKUs to run out, few enough to take seconds
@@ -41,7 +45,8 @@ def _scalar(db_url: str, stmt: Any) -> int:
 def test_demo_exits_zero_having_lost_and_doubled_nothing(demo):  # type: ignore[no-untyped-def]
     result, db_url = demo
     assert result.exit_code == 0, result.output
-    assert _scalar(db_url, select(func.count()).select_from(orders)) == N_ORDERS
+    assert _scalar(db_url, select(func.count()).select_from(orders).where(orders.c.shop_id == _shop_id(db_url, SHOP))
+                   ) == N_ORDERS
     for heading in ("Orders by OMS status", "Stock per facility", "Events in the outbox", "Timeline of order"):
         assert heading in result.output
     assert "渋谷" in result.output and "🏭" in result.output  # Unicode facility names survive
@@ -65,12 +70,45 @@ def test_short_skus_leave_approved_orders_in_backorder_parking(demo):  # type: i
 
 def test_the_walked_order_is_shipped_with_a_tracking_number(demo):  # type: ignore[no-untyped-def]
     result, db_url = demo
-    shipped = _scalar(db_url, select(func.count()).select_from(orders).where(orders.c.status == "shipped"))
+    shipped = _scalar(db_url, select(func.count()).select_from(orders).where(
+        orders.c.status == "shipped", orders.c.shop_id == _shop_id(db_url, SHOP)))
     assert shipped == 1
     tracked = select(func.count()).select_from(shipments).where(
         shipments.c.status == "shipped", shipments.c.tracking_number.is_not(None), shipments.c.carrier == "DHL")
     assert _scalar(db_url, tracked) >= 1
     assert "the order is shipped" in result.output
+
+
+def test_the_tiktok_order_is_placed_shipped_and_every_channel_showed_orderhub_s_stock(demo):  # type: ignore[no-untyped-def]
+    result, db_url = demo
+    tiktok = _shop_id(db_url, "tiktok-us")
+    assert _scalar(db_url, select(func.count()).select_from(orders).where(orders.c.shop_id == tiktok)) == 1
+    assert _scalar(db_url, select(func.count()).select_from(orders).where(
+        orders.c.shop_id == tiktok, orders.c.status == "shipped")) == 1
+    assert _scalar(db_url, select(func.count()).select_from(shipments).join(orders).where(
+        orders.c.shop_id == tiktok, shipments.c.carrier == "USPS")) == 1
+    text = " ".join(result.output.split())
+    rows = {sku: _row(text, "What each channel shows", sku) for sku in LISTED}
+    after = {sku: _row(text, "After TikTok order", sku) for sku in LISTED}
+    for sku, cells in rows.items():  # the ATP, then Amazon, TikTok Shop and Walmart showing the same
+        assert len(cells) == 4 and len(set(cells)) == 1, (sku, cells)
+        assert len(set(after[sku])) == 1 and after[sku][0] == cells[0] - dict(BOUGHT).get(sku, 0), (sku, after[sku])
+    for label, value in (("listings on Amazon, TikTok Shop, Walmart", "12"),
+                         ("showing orderhub's stock, before the TikTok order", "12"),
+                         ("showing orderhub's stock, after it", "12"), ("TikTok order placed in the OMS", "yes"),
+                         ("its shipment confirmed on TikTok", "yes")):
+        assert f"│ {label} │ {value} │" in text, label
+
+
+def _row(text: str, table: str, sku: str) -> list[int]:
+    """The numbers of one SKU's row in the first table after ``table``'s title, as printed."""
+    found = re.search(rf"│ {re.escape(sku)} │ (\d+) │ (\d+) │ (\d+) │ (\d+) │", text[text.index(table):])
+    assert found, (table, sku)
+    return [int(n) for n in found.groups()]
+
+
+def _shop_id(db_url: str, name: str) -> int:
+    return _scalar(db_url, select(shops.c.id).where(shops.c.domain == name))
 
 
 def test_each_placed_order_is_announced_once(demo):  # type: ignore[no-untyped-def]

@@ -8,6 +8,8 @@ the inbox and places each new order (reserve, approve, broker), runs the
 approval and brokering jobs after a delivery of one short SKU, walks one order
 through pick, pack and ship, and shows that every order landed once, at its
 latest version, was announced once, with the broken ones waiting in the error log.
+Then simulated Amazon, Walmart and TikTok Shop join (demo_channels.py): a TikTok
+order lowers the stock every channel shows, and its shipment is confirmed on TikTok.
 
 A run is deterministic: the simulator is seeded (``--seed``), sends one webhook
 at a time, and the inbox is processed only once everything has arrived, so two
@@ -16,6 +18,7 @@ runs with the same seed and order count print the same summary.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import threading
@@ -34,15 +37,18 @@ from orderhub import logs
 from orderhub.adapters.store import error_log, migrate, shops, tokens
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import inbox as inbox_store
-from orderhub.adapters.store.schema import facilities, inbox, order_units, orders, outbox, workflows
+from orderhub.adapters.store.schema import inbox, orders, outbox, workflows
 from orderhub.bootstrap import Hub, build
 from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
+from orderhub.entrypoints import demo_marketplaces as marketplaces
+from orderhub.entrypoints.demo_channels import run_channels
+from orderhub.entrypoints.demo_fulfilment import ACTOR, brokered_whole, walk
 from orderhub.entrypoints.demo_invoicing import invoice_shipped
 from orderhub.entrypoints.demo_summary import look_further, oms_summary, summary
-from orderhub.services import fulfilment, placement, webhook_categories
 from orderhub.services import inventory as inventory_service
+from orderhub.services import placement, webhook_categories
 from orderhub.services.jobs.runner import run_job
 from orderhub.simulators.shopify.generator import CATALOGUE
 
@@ -53,7 +59,6 @@ BAD_ORDERS = {"no_line_items": 1, "negative_quantity": 1, "unknown_currency": 1,
 TOPICS = ["orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/fulfilled",
           "orders/partially_fulfilled", "orders/edited", "refunds/create", "inventory_levels/update",
           "products/create", "products/update", "products/delete", "app/uninstalled"]
-ACTOR = "demo"
 DEFAULT_SEED = 7
 WORKDIR = Path("orderhub-demo")
 MARK = ".orderhub-demo"  # written into the demo's folder: only a folder with it is replaced by a later run
@@ -192,6 +197,7 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         api_token = tokens.create(conn, "demo")
     server = ServerThread(create_app(hub)).start()
     worker: Worker | None = None  # started with --keep-running, once the demo's own steps are done
+    stack = contextlib.ExitStack()
     control = httpx.Client(base_url=sim_url, timeout=60)
     try:
         console.print(f"    Shopify simulator: {sim_url}    orderhub: {server.url}")
@@ -227,7 +233,7 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
                       "running the approval and brokering jobs ...")
         _restock_and_broker(hub, console)
 
-        walked = _pick_order_to_walk(hub)
+        walked = brokered_whole(hub)
         shipped = False
         if walked is None:
             console.print("[bold]7.[/bold] Skipped: no online order is brokered whole (every unit reserved at a "
@@ -235,7 +241,7 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         else:
             console.print(f"[bold]7.[/bold] Walking order {walked[1]} through fulfilment at {walked[2]}: "
                           "pick, pack, ship ...")
-            shipped = _walk(hub, console, walked[0]) == "shipped"
+            shipped = walk(hub, console, walked[0], CARRIER) == "shipped"
 
         c = _counts(hub)  # before invoicing, whose refusals (if any) are error-log entries of their own
         aligned = True
@@ -246,7 +252,10 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         else:
             console.print("[bold]8.[/bold] Skipped: invoicing in Retail Pro needs a shipped order, and step 7 "
                           + ("shipped none" if walked is None else "did not ship its order"))
-        summary(console, hub, c, n_orders, time.monotonic() - started)
+        market = marketplaces.start(sim_url, seed=seed)
+        stack.callback(market.close)  # up until the end, for --keep-running
+        sold = run_channels(hub, console, market, hub_url=server.url)
+        summary(console, hub, c, n_orders, time.monotonic() - started, sold)
         oms_summary(console, hub, walked[0] if walked else None)
         look_further(console, db_url, walked[0] if walked else None, RESTOCK[0])
         if keep_running:
@@ -263,11 +272,12 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         expected_good = n_orders
         nothing_lost_or_doubled = (c["orders"] == expected_good and c["errors"] == sum(BAD_ORDERS.values())
                                    and c["placed_events"] == c["announced"] == c["placed"])
-        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned else 1
+        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned and sold.ok else 1
     finally:
         control.close()
         if worker is not None:
             worker.stop()
+        stack.close()  # the channels' simulators
         server.stop()
         stop_sim()
         hub.close()
@@ -379,33 +389,3 @@ def _restock_and_broker(hub: Hub, console: Console) -> None:
     console.print(f"    approve-orders: {approved['approved']} of {approved['checked']} waiting orders approved")
     console.print(f"    broker-orders: {brokered['orders']} approved orders with parked units: "
                   f"{brokered['units_brokered']} units brokered, {brokered['units_parked']} still parked")
-
-
-def _pick_order_to_walk(hub: Hub) -> tuple[int, str, str] | None:
-    """The first online order brokered whole (every unit reserved at a facility): id, name, facility codes."""
-    with hub.db.read() as conn:
-        # An online order: one sold at a store's POS was invoiced there, not by orderhub.
-        row = conn.execute(select(orders.c.id, orders.c.name).where(orders.c.status == "brokered",
-                                                                    orders.c.channel != "pos")
-                           .order_by(orders.c.id).limit(1)).first()
-        codes = [] if row is None else sorted({r.code for r in conn.execute(
-            select(facilities.c.code).join(order_units, order_units.c.facility_id == facilities.c.id)
-            .where(order_units.c.order_id == row.id))})
-    return None if row is None else (int(row.id), str(row.name), ", ".join(codes))
-
-
-def _walk(hub: Hub, console: Console, order_id: int) -> str:
-    """Pick, pack and ship one order, each step its own transaction as at a real facility."""
-    ctx = fulfilment.Ctx(ACTOR)
-    with hub.db.write() as conn:
-        fulfilment.pick(conn, order_id, ctx)
-    with hub.db.write() as conn:
-        status, shipment_ids = fulfilment.pack(conn, order_id, ctx)
-    console.print(f"    picked, packed into shipment {', '.join(map(str, shipment_ids))}")
-    for shipment_id in shipment_ids:
-        tracking = f"DEMO{order_id:06d}{shipment_id:06d}"
-        with hub.db.write() as conn:
-            status = fulfilment.ship(conn, order_id, ctx, shipment_id=shipment_id, tracking_number=tracking,
-                                     carrier=CARRIER)
-        console.print(f"    shipment {shipment_id} shipped with {CARRIER}, tracking {tracking}; the order is {status}")
-    return status

@@ -18,9 +18,11 @@ from orderhub.adapters.store.schema import facilities, inventory, order_units, o
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.entrypoints.cli_support import timeline_detail
+from orderhub.entrypoints.demo_channels import ChannelsOutcome
 
 
-def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float) -> None:
+def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float,
+            sold: ChannelsOutcome | None = None) -> None:
     with hub.db.read() as conn:
         entries = error_log.list_entries(conn, error_log.ErrorFilter(status="open"))
     table = Table(title=f"Summary ({seconds:.0f} s)")
@@ -34,6 +36,9 @@ def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, second
     table.add_row("  order.placed events, one per placed order", _once_each(c["placed_events"], c["announced"]))
     table.add_row("orders not placed yet: waiting for payment, or to retry a step", str(c["waiting"]))
     table.add_row("orders not placed: stopped and compensated (e.g. cancelled first)", str(c["compensated"]))
+    if sold is not None:
+        table.add_section()
+        _channel_rows(table, sold)
     console.print(table)
     errors = Table(title="Error log")
     for col in ("id", "field", "error"):
@@ -41,6 +46,16 @@ def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, second
     for e in entries:
         errors.add_row(str(e.id), e.field or "", e.error)
     console.print(errors)
+
+
+def _channel_rows(table: Table, sold: ChannelsOutcome) -> None:
+    """The omnichannel act: each channel showing orderhub's stock, before and after the TikTok order."""
+    table.add_row(f"listings on {', '.join(sold.columns) or 'no channel'}", str(sold.listings))
+    for when, agreeing in zip(("  showing orderhub's stock, before the TikTok order",
+                               "  showing orderhub's stock, after it"), sold.agreeing, strict=False):
+        table.add_row(when, str(agreeing))
+    table.add_row("TikTok order placed in the OMS", "yes" if sold.placed else "no")
+    table.add_row("  its shipment confirmed on TikTok", "yes" if sold.confirmed else "no")
 
 
 def _once_each(events: int, orders_announced: int) -> str:
