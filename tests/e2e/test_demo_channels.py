@@ -6,20 +6,17 @@ gains a stock channel gets a column of its own."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from rich.console import Console
 from sqlalchemy import select
 
-from orderhub.adapters import channels
 from orderhub.adapters.store import accounts, facilities, shops
 from orderhub.adapters.store.schema import orders
 from orderhub.bootstrap import Hub
-from orderhub.domain.channels import StockUpdate
 from orderhub.entrypoints import demo_marketplaces as marketplaces
 from orderhub.entrypoints.demo_channels import BOUGHT, CARRIER, LISTED, ChannelsOutcome, run_channels
 from orderhub.services import inventory as inventory_service
@@ -85,7 +82,8 @@ def test_every_channel_shows_the_atp_before_and_after_a_tiktok_order_and_tiktok_
         hub: Hub, hub_server: ServerThread, market: marketplaces.Marketplaces) -> None:
     outcome, act = _run(hub, hub_server, market)
     assert outcome.ok, act.output.getvalue()
-    assert outcome.columns == ["Amazon", "TikTok Shop", "Walmart"] and outcome.listings == 3 * len(LISTED)
+    assert outcome.columns == ["Amazon", "Shopify", "TikTok Shop", "Walmart"]
+    assert outcome.listings == 4 * len(LISTED)
     assert outcome.agreeing == [outcome.listings, outcome.listings]
 
     # What each channel took, in order, from its own records: the ATP, then the ATP less what TikTok sold.
@@ -109,6 +107,11 @@ def test_every_channel_shows_the_atp_before_and_after_a_tiktok_order_and_tiktok_
             if r["sku"] in LISTED} == AFTER
     stock = act.get("tiktok", "/_sim/stock", shop_id=marketplaces.TIKTOK_SHOP["id"])["data"]["stock"]
     assert {r["seller_sku"]: r["total"] for r in stock if r["seller_sku"] in LISTED} == AFTER
+    with hub.db.read() as conn:  # the store's own available, at the location the pusher sets
+        shop = accounts.get(conn, SHOP)
+    assert shop is not None
+    shown = marketplaces.CHANNELS["shopify"].shown(market, shop)
+    assert {sku: shown[sku] for sku in LISTED} == AFTER
 
     # The TikTok order: in orderhub once, shipped, and TikTok shows orderhub's shipment.
     assert outcome.tiktok_order is not None and outcome.placed and outcome.confirmed
@@ -132,42 +135,7 @@ def test_a_channel_that_does_not_take_the_stock_fails_the_act(
     outcome, act = _run(hub, hub_server, market)
     assert not outcome.ok
     # Walmart still shows the 0 it was listed with; the others show orderhub's ATP.
-    assert outcome.agreeing == [2 * len(LISTED) + 1, 2 * len(LISTED) + 1]  # SNK-NDU-38 is 0 on Walmart too
+    assert outcome.agreeing == [3 * len(LISTED) + 1, 3 * len(LISTED) + 1]  # SNK-NDU-38 is 0 on Walmart too
     assert "unavailable: walmart-us:" in act.text()
     assert {r["sku"]: r["quantity"] for r in act.get("walmart", "/_sim/inventory")["inventory"]
             if r["sku"] in LISTED} == dict.fromkeys(LISTED, 0)
-
-
-class ShopifyAvailable:
-    """A stand-in Shopify stock channel: sets ``available`` at the shop's first location through the
-    simulator, as a Shopify stock channel would through the Admin API."""
-
-    def __init__(self, shopify_url: str) -> None:
-        self.url = shopify_url
-
-    def push_stock(self, updates: Sequence[StockUpdate]) -> dict[tuple[str, str], str]:
-        body = httpx.get(f"{self.url}/_sim/products", params={"shop": SHOP}, timeout=10).json()
-        items = {v["sku"]: v["inventory_item_id"] for p in body["products"] for v in p["variants"] if v.get("sku")}
-        for u in updates:
-            httpx.post(f"{self.url}/_sim/inventory_levels", timeout=10, json={
-                "shop": SHOP, "inventory_item_id": items[u.sku], "location_id": body["locations"][0],
-                "available": u.quantity}).raise_for_status()
-        return {}
-
-
-def test_a_kind_with_a_stock_channel_gets_a_column_read_from_its_own_simulator(
-        hub: Hub, hub_server: ServerThread, market: marketplaces.Marketplaces,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    known = channels.stock_channel
-    shopify = ShopifyAvailable(market.urls["shopify"])
-    monkeypatch.setattr(channels, "stock_channel",
-                        lambda kind: (lambda account, hub: shopify) if kind == "shopify" else known(kind))
-    outcome, act = _run(hub, hub_server, market)
-    assert outcome.ok, act.output.getvalue()
-    assert outcome.columns == ["Amazon", "Shopify", "TikTok Shop", "Walmart"]
-    assert outcome.agreeing == [4 * len(LISTED), 4 * len(LISTED)]
-    with hub.db.read() as conn:
-        account = accounts.get(conn, SHOP)
-    assert account is not None
-    shown = marketplaces.CHANNELS["shopify"].shown(market, account)
-    assert {sku: shown[sku] for sku in LISTED} == AFTER

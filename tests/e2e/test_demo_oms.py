@@ -90,12 +90,12 @@ def test_the_tiktok_order_is_placed_shipped_and_every_channel_showed_orderhub_s_
     text = " ".join(result.output.split())
     rows = {sku: _row(text, "What each channel shows", sku) for sku in LISTED}
     after = {sku: _row(text, "After TikTok order", sku) for sku in LISTED}
-    for sku, cells in rows.items():  # the ATP, then Amazon, TikTok Shop and Walmart showing the same
+    for sku, cells in rows.items():  # the ATP, then Amazon, Shopify, TikTok Shop and Walmart showing the same
         assert len(cells) == 4 and len(set(cells)) == 1, (sku, cells)
         assert len(set(after[sku])) == 1 and after[sku][0] == cells[0] - dict(BOUGHT).get(sku, 0), (sku, after[sku])
-    for label, value in (("listings on Amazon, TikTok Shop, Walmart", "12"),
-                         ("showing orderhub's stock, before the TikTok order", "12"),
-                         ("showing orderhub's stock, after it", "12"), ("TikTok order placed in the OMS", "yes"),
+    for label, value in (("listings on Amazon, Shopify, TikTok Shop, Walmart", "16"),
+                         ("showing orderhub's stock, before the TikTok order", "16"),
+                         ("showing orderhub's stock, after it", "16"), ("TikTok order placed in the OMS", "yes"),
                          ("its shipment confirmed on TikTok", "yes")):
         assert f"│ {label} │ {value} │" in text, label
 

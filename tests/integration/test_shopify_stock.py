@@ -394,3 +394,18 @@ def test_the_factory_says_what_a_shop_without_an_access_token_needs(hub: Hub, si
 def _account_of(hub: Hub, sim: Sim) -> accounts.Account:
     connect(hub, sim)
     return _account(hub)
+
+
+def test_the_drift_check_finds_an_available_changed_in_shopify_and_the_pusher_sets_it_back(
+        hub: Hub, sim: Sim) -> None:
+    from orderhub.services.stock_drift import check_account
+
+    _shop_with_products(hub, sim)
+    _sell_from(hub, sim)
+    _adjust(hub, MUG, 6)
+    assert _push(hub).unavailable == {}
+    sim.set_level(MUG, SHOP_LOCATION, 40)  # someone typed 40 in Shopify's admin
+    report = check_account(hub.db, _account(hub), stock_channel(_account(hub), hub))
+    assert [(d.sku, d.shown, d.sent) for d in report.found[SHOP]] == [(MUG, 40, 6)]
+    assert _push(hub).sent == 1 and sim.available(MUG, SHOP_LOCATION) == 6
+    assert check_account(hub.db, _account(hub), stock_channel(_account(hub), hub)).found == {}

@@ -79,8 +79,10 @@ def run_channels(hub: Hub, console: Console, market: marketplaces.Marketplaces, 
     ids = [a.id for a in shown]
     for account in shown:
         refs = marketplaces.CHANNELS[account.kind].offer(market, account, hub, items())
-        with hub.db.write() as conn:
-            channel_stock.list_skus(conn, account.id, LISTED, refs=refs)
+        if refs is not None:
+            with hub.db.write() as conn:
+                channel_stock.list_skus(conn, account.id, LISTED, refs=refs)
+    shown = _stock_accounts(hub)  # as the offers left them (a Shopify shop's stock location)
     outcome.listings = len(LISTED) * len(shown)
     _push(hub, console, market, ids)
     outcome.agreeing.append(_show(console, hub, market, shown, "What each channel shows"))
@@ -128,7 +130,7 @@ def _show(console: Console, hub: Hub, market: marketplaces.Marketplaces, shown: 
     with hub.db.read() as conn:
         atp = {sku: inventory_service.view(conn, sku)["atp"] for sku in LISTED}
         for a in shown:
-            wanted[a.id] = {r["sku"]: r["wanted"] for r in channel_stock.shown(conn, a.id) if not r["location"]}
+            wanted[a.id] = {r["sku"]: r["wanted"] for r in channel_stock.shown(conn, a.id)}  # one location each
     columns = []
     for a in shown:
         table.add_column(channels.TITLES[a.kind], justify="right")

@@ -17,10 +17,11 @@ import httpx
 
 from orderhub.adapters.channels import account_values
 from orderhub.adapters.outbound import ENV_ALLOWED
-from orderhub.adapters.store import accounts
+from orderhub.adapters.store import accounts, shopify_listings, shops
 from orderhub.adapters.tiktok import api as tiktok_api
 from orderhub.adapters.tiktok.channel import client_for as tiktok_client
 from orderhub.bootstrap import Hub
+from orderhub.services.jobs.runner import run_job
 from orderhub.simulators.amazon import defaults as amazon
 from orderhub.simulators.tiktok import defaults as tiktok
 from orderhub.simulators.tiktok.simulator import DEFAULT_SELLERS as TIKTOK_SELLERS
@@ -48,6 +49,7 @@ class Marketplaces:
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     stops: list[Callable[[], None]] = field(default_factory=list)
     allowed_before: str | None = None  # the process's ORDERHUB_OUTBOUND_ALLOWED_HOSTS before: back on close()
+    stock_locations: dict[str, str] = field(default_factory=dict)  # Shopify shop -> its stock location's id
 
     def get(self, kind: str, path: str, **params: str) -> Any:
         answer = self.http.get(f"{self.urls[kind]}{path}", params=params or None)
@@ -123,12 +125,14 @@ def add_accounts(hub: Hub, market: Marketplaces) -> list[accounts.Account]:
 
 # -- per kind: the SKUs put on sale, and what the channel shows ---------------------------------------------
 
-Offer = Callable[[Marketplaces, accounts.Account, Hub, Sequence[Item]], dict[str, str]]
+Offer = Callable[[Marketplaces, accounts.Account, Hub, Sequence[Item]], dict[str, str] | None]
 Shown = Callable[[Marketplaces, accounts.Account], dict[str, int]]
 
 
 class Channel(NamedTuple):
-    offer: Offer  # puts the SKUs on sale at 0 units; returns the channel's own id of each listing, if it needs one
+    # puts the SKUs on sale at 0 units; returns the channel's own id of each listing, if it needs one, or None
+    # when its listings are made already (a Shopify shop's, from its stock location)
+    offer: Offer
     shown: Shown  # SKU -> the units a buyer can order there
 
 
@@ -181,21 +185,32 @@ def _tiktok_shown(market: Marketplaces, account: accounts.Account) -> dict[str, 
 
 
 def _shopify_offer(market: Marketplaces, account: accounts.Account, hub: Hub, items: Sequence[Item]
-                   ) -> dict[str, str]:
-    return {}  # the demo's store sells these SKUs already
+                   ) -> dict[str, str] | None:
+    """The store sells these SKUs already: its first location becomes the one the stock pusher sets (as
+    `orderhub shop stock-location` does), which lists every variant orderhub knows there. None: the listings
+    are made."""
+    with hub.db.read() as conn:
+        shop = shops.by_id(conn, account.id)
+    run_job(hub, "sync-products", shop, {"collections": "false"})  # the variants orderhub then knows
+    processor = hub.processor()
+    while processor.run_once()[0]:
+        pass
+    first = market.get("shopify", "/_sim/locations", shop=account.name)["locations"][0]
+    market.stock_locations[account.name] = str(first["id"])
+    with hub.db.write() as conn:
+        shopify_listings.set_stock_location(conn, account.id,
+                                            shopify_listings.StockLocation(str(first["id"]), first["name"]))
+    return None
 
 
 def _shopify_shown(market: Marketplaces, account: accounts.Account) -> dict[str, int]:
-    """``available`` at the location the shop's settings name (by id, GID or name), else its first one."""
+    """``available`` at the shop's stock location."""
     shop = account.name
     body = market.get("shopify", "/_sim/products", shop=shop)
-    locations = market.get("shopify", "/_sim/locations", shop=shop)["locations"]
-    named = {str(v) for k, v in account.settings.items() if "location" in k and v}
-    chosen = next((loc["id"] for loc in locations if {str(loc["id"]), f"gid://shopify/Location/{loc['id']}",
-                                                      str(loc["name"])} & named), locations[0]["id"])
+    chosen = market.stock_locations.get(shop)
     skus = {v["inventory_item_id"]: v["sku"] for p in body["products"] for v in p["variants"] if v.get("sku")}
     return {skus[level["inventory_item_id"]]: int(level["available"] or 0) for level in body["inventory_levels"]
-            if level["location_id"] == chosen and level["inventory_item_id"] in skus}
+            if str(level["location_id"]) == chosen and level["inventory_item_id"] in skus}
 
 
 CHANNELS: dict[str, Channel] = {

@@ -86,3 +86,8 @@ def stock_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyS
     if shop is None:
         raise ValueError(f"no Shopify shop {account.name}; `orderhub shop list` shows them")
     return ShopifyStock.for_shop(shop, location, **options)
+
+
+# What Shopify shows at the stock location, read back by the same adapter (adapters/channels.py:
+# stock_reader; the drift check). Its listings are kept from its products (adapters/store/shopify_listings.py).
+stock_reader = stock_channel
