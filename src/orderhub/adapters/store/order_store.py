@@ -168,9 +168,12 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
 
 def stored_detail(order: Order, edits_reapplied: int) -> dict[str, Any]:
     """What the timeline says about a version of an order that was stored."""
-    return {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
-            "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
-            "edits_reapplied": edits_reapplied}
+    detail = {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
+              "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
+              "edits_reapplied": edits_reapplied, "channel": order.channel, "source_name": order.source_name}
+    if order.channel_information is not None:  # where Shopify says it was sold, as a person reads it
+        detail["sold_through"] = order.channel_information.describe()
+    return detail
 
 
 def item_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
