@@ -1,0 +1,134 @@
+"""Each order's channel through the processor: Shopify's own sources, the social apps (named by the Admin
+API's channel information or by the shop's mapping of its source names) and the marketplaces' kinds; a
+routing rule tells the social orders apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from orderhub.adapters.store import routing_store, source_channels
+from orderhub.adapters.store.schema import orders
+from orderhub.bootstrap import Hub
+from orderhub.entrypoints.cli import main
+from orderhub.services.console import orders_view
+from tests.oms_support import order, place
+from tests.support import BIG_ID, SHOP, drain, order_payload, put
+
+META_APP = "2329312"  # the Facebook & Instagram app's id: a key of the shop's, only a mapping names it
+# Orders read through the Admin API carry Order.channelInformation (graphql_orders.to_rest puts it here).
+INSTAGRAM = {"app_title": "Facebook & Instagram", "handle": "instagram-shopping",
+             "channel_name": "Facebook & Instagram", "sub_channel_name": "Instagram Shopping"}
+FACEBOOK = dict(INSTAGRAM, handle="facebook-shops", sub_channel_name="Facebook Shops")
+TIKTOK_APP = {"app_title": "TikTok", "handle": "tiktok-shop", "channel_name": "TikTok",
+              "sub_channel_name": "TikTok Shop"}
+
+
+def channels(hub: Hub) -> dict[int, str]:
+    with hub.db.read() as conn:
+        return {int(r.shopify_id): r.channel for r in conn.execute(select(orders.c.shopify_id, orders.c.channel))}
+
+
+def test_each_kind_of_source_gives_its_channel(hub: Hub, oms: Any) -> None:
+    sources: list[tuple[dict[str, Any], str]] = [
+        ({"source_name": "web"}, "online"), ({"source_name": "pos"}, "pos"), ({"source_name": "iphone"}, "online"),
+        ({"source_name": "android"}, "online"), ({"source_name": "shopify_draft_order"}, "online"),
+        ({"source_name": META_APP}, "online"),  # unknown: online, and the order page shows the key
+        ({"source_name": None}, "online"),
+        ({"source_name": META_APP, "channel_information": INSTAGRAM}, "instagram"),
+        ({"source_name": META_APP, "channel_information": FACEBOOK}, "facebook"),
+        ({"source_name": "4383523", "channel_information": TIKTOK_APP}, "tiktok"),
+        ({"source_name": "web", "channel_information": {"app_title": "Online Store"}}, "online"),
+    ]
+    for i, (fields, _) in enumerate(sources):
+        put(hub, "orders/create", order_payload(BIG_ID + i * 1000, **fields), shop_id=oms.shop.id)
+    drain(hub)
+    assert channels(hub) == {BIG_ID + i * 1000: expected for i, (_, expected) in enumerate(sources)}
+    unknown = order(hub, BIG_ID + 5000)
+    assert (unknown["channel"], unknown["source_name"], unknown["sold_through"]) == ("online", META_APP, None)
+    shown = order(hub, BIG_ID + 7000)
+    assert shown["sold_through"] == "Facebook & Instagram · Instagram Shopping"
+
+
+def test_a_shops_mapping_of_its_source_names_applies_from_the_next_order_and_stored_orders_keep_theirs(
+        hub: Hub, oms: Any) -> None:
+    processor = hub.processor()  # one processor throughout: the mapping is read again for each batch
+    put(hub, "orders/create", order_payload(BIG_ID, source_name=META_APP), shop_id=oms.shop.id)
+    processor.run_once()
+    with hub.db.write() as conn:
+        assert source_channels.set_channel(conn, SHOP, META_APP, "instagram") == {META_APP: "instagram"}
+        source_channels.set_channel(conn, SHOP, "755357713", "wholesale")
+    put(hub, "orders/create", order_payload(BIG_ID + 1000, source_name=META_APP), shop_id=oms.shop.id)
+    put(hub, "orders/create", order_payload(BIG_ID + 2000, source_name="755357713"), shop_id=oms.shop.id)
+    processor.run_once()
+    # A newer version of the first order goes the per-record path and takes the mapping too.
+    put(hub, "orders/updated", order_payload(BIG_ID, updated_at="2026-11-23T11:00:00-05:00",
+                                             source_name=META_APP), shop_id=oms.shop.id)
+    drain(hub)
+    assert channels(hub) == {BIG_ID: "instagram", BIG_ID + 1000: "instagram", BIG_ID + 2000: "wholesale"}
+    with hub.db.write() as conn:
+        source_channels.set_channel(conn, SHOP, META_APP, None)
+        # The operator's word wins over what the channel information names.
+        source_channels.set_channel(conn, SHOP, "4383523", "tiktok-shop")
+        assert "wholesale" in orders_view.choices(conn).channels  # the filters offer the shops' own codes
+        assert {"instagram", "facebook", "tiktok", "amazon", "walmart"} <= set(orders_view.choices(conn).channels)
+    put(hub, "orders/create", order_payload(BIG_ID + 3000, source_name=META_APP), shop_id=oms.shop.id)
+    put(hub, "orders/create", order_payload(BIG_ID + 4000, source_name="4383523", channel_information=TIKTOK_APP),
+        shop_id=oms.shop.id)
+    drain(hub)
+    found = channels(hub)
+    assert (found[BIG_ID], found[BIG_ID + 3000], found[BIG_ID + 4000]) == ("instagram", "online", "tiktok-shop")
+
+
+def test_mappings_are_checked_and_refused_with_what_to_do(hub: Hub, oms: Any) -> None:
+    with hub.db.write() as conn:
+        with pytest.raises(ValueError, match="is not a channel code"):
+            source_channels.set_channel(conn, SHOP, META_APP, "Insta Gram")
+        with pytest.raises(ValueError, match="is not a source name"):
+            source_channels.set_channel(conn, SHOP, "two words", "instagram")
+        with pytest.raises(LookupError, match="no shop nope.myshopify.com"):
+            source_channels.set_channel(conn, "nope.myshopify.com", META_APP, "instagram")
+        with pytest.raises(LookupError, match="has no channel for the source name"):
+            source_channels.set_channel(conn, SHOP, META_APP, None)
+
+
+def test_the_cli_maps_a_source_name_and_shop_show_lists_the_mapping(hub: Hub, oms: Any) -> None:
+    db = ["--db", hub.settings.database_url]
+    runner = CliRunner()
+    done = runner.invoke(main, ["shop", "source-channel", SHOP, META_APP, "Instagram", *db])
+    assert done.exit_code == 0, done.output
+    assert f"orders with source name {META_APP} are sold through instagram" in done.output
+    shown = runner.invoke(main, ["shop", "show", SHOP, "--json", *db])
+    assert shown.exit_code == 0, shown.output
+    assert '"source_channels"' in shown.output and f'"{META_APP}": "instagram"' in shown.output
+    assert "secret" not in shown.output.lower()
+    refused = runner.invoke(main, ["shop", "source-channel", SHOP, META_APP, *db])
+    assert refused.exit_code != 0 and "either a CHANNEL for SOURCE or --remove" in refused.output
+    removed = runner.invoke(main, ["shop", "source-channel", SHOP, META_APP, "--remove", *db])
+    assert removed.exit_code == 0 and "no longer mapped" in removed.output
+    table = runner.invoke(main, ["shop", "show", SHOP, *db])
+    assert "none mapped" in table.output
+
+
+def test_a_routing_rule_for_instagram_takes_the_instagram_orders(hub: Hub, oms: Any) -> None:
+    with hub.db.write() as conn:
+        routing_store.save_run(conn, {"name": "social first 📸", "routings": [
+            {"name": "Instagram", "filters": {"queues": ["brokering"], "channels": ["instagram"]},
+             "rules": [{"name": "social orders"}]},
+            {"name": "everything else", "filters": {"queues": ["brokering"]}, "rules": [{"name": "any warehouse"}]}]})
+        source_channels.set_channel(conn, SHOP, META_APP, "instagram")
+    put(hub, "orders/create", order_payload(BIG_ID, source_name=META_APP), shop_id=oms.shop.id)
+    put(hub, "orders/create", order_payload(BIG_ID + 1000, source_name="web"), shop_id=oms.shop.id)
+    drain(hub)
+    place(hub)
+
+    def routed(shopify_id: int) -> tuple[str, str]:
+        found = order(hub, shopify_id)
+        brokering = next(t for t in found["timeline"] if t["kind"] == "brokering")
+        return found["channel"], brokering["detail"]["routing"]
+
+    assert routed(BIG_ID) == ("instagram", "Instagram")
+    assert routed(BIG_ID + 1000) == ("online", "everything else")
