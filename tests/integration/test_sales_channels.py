@@ -132,3 +132,20 @@ def test_a_routing_rule_for_instagram_takes_the_instagram_orders(hub: Hub, oms: 
 
     assert routed(BIG_ID) == ("instagram", "Instagram")
     assert routed(BIG_ID + 1000) == ("online", "everything else")
+
+
+def test_a_newer_version_that_knows_less_keeps_the_channel_stored(hub: Hub, oms: Any) -> None:
+    # Read through the Admin API first (the reconcile), then Shopify's webhook of a later change: the
+    # webhook does not name the sub-channel, and the order stays an Instagram one.
+    put(hub, "orders/create", order_payload(BIG_ID, source_name=META_APP, channel_information=INSTAGRAM),
+        shop_id=oms.shop.id)
+    put(hub, "orders/create", order_payload(BIG_ID + 1000, source_name="pos"), shop_id=oms.shop.id)
+    drain(hub)
+    put(hub, "orders/updated", order_payload(BIG_ID, updated_at="2026-11-23T11:00:00-05:00", source_name=META_APP),
+        shop_id=oms.shop.id)
+    # What Shopify's own sources say is known, not guessed: it applies.
+    put(hub, "orders/updated", order_payload(BIG_ID + 1000, updated_at="2026-11-23T11:00:00-05:00",
+                                             source_name="web"), shop_id=oms.shop.id)
+    drain(hub)
+    assert channels(hub) == {BIG_ID: "instagram", BIG_ID + 1000: "online"}
+    assert order(hub, BIG_ID)["source_name"] == META_APP and order(hub, BIG_ID)["version"] == 2

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from orderhub.domain.model import Order
-from orderhub.domain.sales_channels import ChannelInformation, check_code, check_source, classify, mapped
+from orderhub.domain.sales_channels import ChannelInformation, check_code, check_source, classify, is_guess, mapped
 from orderhub.services.source_channels import with_mapping
 
 META = ChannelInformation(app_title="Facebook & Instagram", channel_name="Facebook & Instagram")
@@ -63,3 +63,10 @@ def test_codes_and_source_names_are_checked() -> None:
     for bad in ("", "two words", "x" * 65):
         with pytest.raises(ValueError, match="is not a source name"):
             check_source(bad)
+
+
+def test_only_online_for_a_source_nothing_names_is_a_guess() -> None:
+    assert is_guess("online", "2329312", None) and is_guess("online", None, None)
+    assert not is_guess("online", "web", None) and not is_guess("online", "shopify_draft_order", None)
+    assert not is_guess("online", "2329312", ChannelInformation(app_title="Online Store"))
+    assert not is_guess("instagram", "2329312", None) and not is_guess("pos", "pos", None)

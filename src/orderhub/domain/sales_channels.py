@@ -70,6 +70,14 @@ def classify(source_name: str | None, info: ChannelInformation | None = None) ->
     return POS if (source_name or "").strip().lower() == POS else ONLINE
 
 
+def is_guess(channel: str, source_name: str | None, info: ChannelInformation | None) -> bool:
+    """True when ``channel`` says only that nothing more is known: ``online`` for a source name that is
+    not Shopify's own, with no channel information. A newer version of a stored order that is a guess
+    keeps the channel stored (a webhook after an Admin API read, which named the sub-channel)."""
+    return (channel == ONLINE and info is None
+            and (source_name or "").strip().lower() not in SHOPIFY_ONLINE_SOURCES)
+
+
 def mapped(source_name: str | None, mapping: Mapping[str, str]) -> str | None:
     """The channel the shop's operator gave this source name (exactly as Shopify sends it), or None."""
     if not source_name or not mapping:

@@ -32,7 +32,7 @@ from orderhub.adapters.store.schema import (
     variants,
 )
 from orderhub.clock import utcnow
-from orderhub.domain import money
+from orderhub.domain import money, sales_channels
 from orderhub.domain.model import (
     Address,
     Customer,
@@ -158,6 +158,8 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
         order_pk = row.id
     else:
         order_pk = current.id
+        if sales_channels.is_guess(order.channel, order.source_name, order.channel_information):
+            del values["channel"]  # what was known of it before stays
         conn.execute(update(orders).where(orders.c.id == order_pk).values(**values, version=orders.c.version + 1))
     _replace_children(conn, order_pk, order)
     edits = _reapply_edits(conn, shop_id, order_pk, order.shopify_id, after=order.updated_at)
