@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -29,7 +30,8 @@ TIKTOK_APP = {"app_title": "TikTok", "handle": "tiktok-shop", "channel_name": "T
 
 def channels(hub: Hub) -> dict[int, str]:
     with hub.db.read() as conn:
-        return {int(r.shopify_id): r.channel for r in conn.execute(select(orders.c.shopify_id, orders.c.channel))}
+        return {int(r.shopify_id): r.channel for r in conn.execute(select(orders.c.shopify_id, orders.c.channel))
+                if r.shopify_id.isdigit()}  # the Shopify shop's orders
 
 
 def test_each_kind_of_source_gives_its_channel(hub: Hub, oms: Any) -> None:
@@ -149,3 +151,42 @@ def test_a_newer_version_that_knows_less_keeps_the_channel_stored(hub: Hub, oms:
     drain(hub)
     assert channels(hub) == {BIG_ID: "instagram", BIG_ID + 1000: "online"}
     assert order(hub, BIG_ID)["source_name"] == META_APP and order(hub, BIG_ID)["version"] == 2
+
+
+def test_the_classify_job_works_out_the_channel_of_stored_orders_again(hub: Hub, oms: Any) -> None:
+    from orderhub.adapters.store import accounts
+    from orderhub.adapters.store.schema import inbox, order_events
+    from orderhub.services.jobs.classify_channels import NAME
+    from orderhub.services.jobs.runner import JobFailed, run_job
+    from tests.integration.test_amazon_translate import payload as amazon_order
+
+    with hub.db.write() as conn:
+        seller = accounts.add(conn, "amazon", "de-seller", {"marketplace_id": "A1PA6795UKMFR9"}, {})
+    put(hub, "amazon/order", amazon_order(), shop_id=seller.id)
+    for i, source in enumerate((META_APP, META_APP, "web", "pos", "755357713")):
+        put(hub, "orders/create", order_payload(BIG_ID + i * 1000, source_name=source), shop_id=oms.shop.id)
+    drain(hub)
+    with hub.db.write() as conn:
+        # As orders stored before orderhub told the channels apart: the marketplace's orders were online, and
+        # the versions did not record their source (one inbox record is purged already).
+        conn.execute(orders.update().values(channel="online").where(orders.c.shop_id == seller.id))
+        for r in conn.execute(select(order_events.c.id, order_events.c.detail)).all():
+            detail = {k: v for k, v in orjson.loads(r.detail).items() if k not in ("source_name", "channel")}
+            conn.execute(order_events.update().where(order_events.c.id == r.id)
+                         .values(detail=orjson.dumps(detail).decode()))
+        conn.execute(inbox.delete().where(inbox.c.payload.contains(str(BIG_ID + 1000))))
+        source_channels.set_channel(conn, SHOP, META_APP, "instagram")
+    _run, stats = run_job(hub, NAME, None, {})
+    assert (stats["changed"], stats["unknown_source"], stats["now"]) == (2, 1, {"amazon": 1, "instagram": 1})
+    found = channels(hub)
+    assert [found[BIG_ID + i * 1000] for i in range(5)] == ["instagram", "online", "online", "pos", "online"]
+    with hub.db.read() as conn:
+        amazon = conn.execute(select(orders.c.channel).where(orders.c.shop_id == seller.id)).scalar_one()
+    assert amazon == "amazon"
+    moved = [t for t in order(hub, BIG_ID)["timeline"] if t["kind"] == "channel"]
+    assert [(t["actor"], t["detail"]) for t in moved] == [
+        ("job:classify-order-channels", {"from": "online", "to": "instagram", "source_name": META_APP})]
+    # Run again: nothing left to change. One account only; an unknown one is named.
+    assert run_job(hub, NAME, None, {"account": SHOP})[1]["changed"] == 0
+    with pytest.raises(JobFailed, match="no channel account nope"):
+        run_job(hub, NAME, None, {"account": "nope"})

@@ -27,6 +27,7 @@ from orderhub.adapters.store.schema import (
     shops,
 )
 from orderhub.domain import money
+from orderhub.domain.sales_channels import ChannelInformation
 
 
 @dataclass(frozen=True)
@@ -197,5 +198,15 @@ def _sold(timeline: list[dict[str, Any]]) -> dict[str, Any]:
     for event in reversed(timeline):
         detail = event["detail"]
         if event["kind"] in ("created", "updated") and isinstance(detail, dict) and "source_name" in detail:
-            return {"source_name": detail.get("source_name"), "sold_through": detail.get("sold_through")}
+            info = channel_information(detail)
+            return {"source_name": detail.get("source_name"), "sold_through": info.describe() if info else None}
     return {"source_name": None, "sold_through": None}
+
+
+def channel_information(detail: dict[str, Any]) -> ChannelInformation | None:
+    """The channel information an order's created or updated event recorded, if any."""
+    found = detail.get("channel_information")
+    if not isinstance(found, dict):
+        return None
+    fields = ("app_title", "handle", "channel_name", "sub_channel_name")
+    return ChannelInformation(**{k: found[k] for k in fields if isinstance(found.get(k), str)})

@@ -173,8 +173,8 @@ def stored_detail(order: Order, edits_reapplied: int) -> dict[str, Any]:
     detail = {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
               "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
               "edits_reapplied": edits_reapplied, "channel": order.channel, "source_name": order.source_name}
-    if order.channel_information is not None:  # where Shopify says it was sold, as a person reads it
-        detail["sold_through"] = order.channel_information.describe()
+    if order.channel_information is not None:  # where Shopify says it was sold (the Admin API's word)
+        detail["channel_information"] = dataclasses.asdict(order.channel_information)
     return detail
 
 
