@@ -100,6 +100,12 @@ def test_mappings_are_checked_and_refused_with_what_to_do(hub: Hub, oms: Any) ->
 def test_the_cli_maps_a_source_name_and_shop_show_lists_the_mapping(hub: Hub, oms: Any) -> None:
     db = ["--db", hub.settings.database_url]
     runner = CliRunner()
+    put(hub, "orders/create", order_payload(BIG_ID, source_name=META_APP, channel_information=INSTAGRAM),
+        shop_id=oms.shop.id)
+    drain(hub)
+    shown_order = runner.invoke(main, ["orders", "show", str(BIG_ID), *db])
+    assert (f"  channel instagram (source {META_APP}), sold through Facebook & Instagram · Instagram Shopping"
+            in shown_order.output), shown_order.output
     done = runner.invoke(main, ["shop", "source-channel", SHOP, META_APP, "Instagram", *db])
     assert done.exit_code == 0, done.output
     assert f"orders with source name {META_APP} are sold through instagram" in done.output
