@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import insert, select, update
 
-from orderhub.adapters import channels
+from orderhub.adapters.shopify.channel import TRANSLATOR as SHOPIFY
 from orderhub.adapters.store import accounts, order_queries, source_channels
 from orderhub.adapters.store.schema import inbox, order_events, orders
 from orderhub.clock import utcnow
@@ -39,8 +39,9 @@ BATCH = 500
 Sold = tuple[str | None, ChannelInformation | None]  # source name, channel information
 
 
-def _sold(conn: Connection, kind: str, account_id: int, shopify_ids: list[str]) -> dict[str, Sold]:
-    """How each order was sold, as its latest stored version says (orders that cannot say are left out)."""
+def _sold(conn: Connection, account_id: int, shopify_ids: list[str]) -> dict[str, Sold]:
+    """How each of a shop's orders was sold, as its latest stored version says (orders that cannot say are
+    left out)."""
     latest: dict[str, Any] = {}
     for r in conn.execute(select(order_events.c.order_shopify_id, order_events.c.inbox_id, order_events.c.detail)
                           .where(order_events.c.shop_id == account_id,
@@ -49,20 +50,24 @@ def _sold(conn: Connection, kind: str, account_id: int, shopify_ids: list[str]) 
                           .order_by(order_events.c.id)):
         latest[r.order_shopify_id] = r
     found: dict[str, Sold] = {}
-    payloads = _payloads(conn, [r.inbox_id for r in latest.values() if r.inbox_id is not None])
-    translator = channels.translator(kind)
+    unrecorded: dict[str, int] = {}  # stored before versions recorded it: its inbox record says
     for shopify_id, event in latest.items():
         detail = orjson.loads(event.detail)
         if isinstance(detail, dict) and "source_name" in detail:
             found[shopify_id] = (detail["source_name"], order_queries.channel_information(detail))
-        elif event.inbox_id in payloads:  # stored before versions recorded it: its inbox record says
-            topic, payload, at = payloads[event.inbox_id]
-            try:
-                record = translator.translate(topic, orjson.loads(payload), at)
-            except (InvalidRecord, ValueError):
-                continue
-            if isinstance(record, Order):
-                found[shopify_id] = (record.source_name, record.channel_information)
+        elif event.inbox_id is not None:
+            unrecorded[shopify_id] = event.inbox_id
+    payloads = _payloads(conn, list(unrecorded.values()))
+    for shopify_id, inbox_id in unrecorded.items():
+        if inbox_id not in payloads:
+            continue
+        topic, payload, at = payloads[inbox_id]
+        try:
+            record = SHOPIFY.translate(topic, orjson.loads(payload), at)
+        except (InvalidRecord, ValueError):
+            continue
+        if isinstance(record, Order):
+            found[shopify_id] = (record.source_name, record.channel_information)
     return found
 
 
@@ -74,13 +79,14 @@ def _payloads(conn: Connection, inbox_ids: list[int]) -> dict[int, tuple[str, st
         .where(inbox.c.id.in_(inbox_ids)))}
 
 
-def _channel(kind: str, sold: Sold, mapping: dict[str, str]) -> tuple[str, bool]:
-    """The order's channel by today's rules, and whether it is only a guess (online, nothing named)."""
-    if kind in sales_channels.MARKETPLACES:
-        return kind, False
+def _channel(sold: Sold, mapping: dict[str, str]) -> tuple[str, bool]:
+    """A Shopify order's channel by today's rules, and whether it is only a guess (online, nothing named)."""
     source, info = sold
-    channel = sales_channels.mapped(source, mapping) or sales_channels.classify(source, info)
-    return channel, sales_channels.is_guess(channel, source, info) and sales_channels.mapped(source, mapping) is None
+    channel = sales_channels.mapped(source, mapping)
+    if channel is not None:
+        return channel, False
+    channel = sales_channels.classify(source, info)
+    return channel, sales_channels.is_guess(channel, source, info)
 
 
 def _accounts(ctx: JobContext) -> list[Any]:
@@ -111,13 +117,17 @@ def classify(ctx: JobContext) -> dict[str, Any]:
                 if not batch:
                     break
                 after = batch[-1].id
-                sold = _sold(conn, account.kind, account.id, [r.shopify_id for r in batch])
+                shopify = account.kind == "shopify"
+                sold = _sold(conn, account.id, [r.shopify_id for r in batch]) if shopify else {}
                 for row in batch:
-                    if account.kind not in sales_channels.MARKETPLACES and row.shopify_id not in sold:
+                    how = sold.get(row.shopify_id, (None, None))
+                    if account.kind in sales_channels.MARKETPLACES:  # a marketplace's orders take its kind
+                        channel, guess = account.kind, False
+                    elif shopify and row.shopify_id in sold:
+                        channel, guess = _channel(how, mapping)
+                    else:
                         skipped += 1
                         continue
-                    how = sold.get(row.shopify_id, (None, None))
-                    channel, guess = _channel(account.kind, how, mapping)
                     if channel == row.channel or (guess and row.channel != sales_channels.ONLINE):
                         continue
                     conn.execute(update(orders).where(orders.c.id == row.id).values(channel=channel))
