@@ -95,7 +95,8 @@ class OrderGenerator:
 
     def __init__(self, seed: int | None, next_id: NextId) -> None:
         self.rng = random.Random(seed)
-        self._social = random.Random(seed)  # which web sales came through a social app (see _sales_channel)
+        # which web sales came through a social app (see _sales_channel): a stream of its own
+        self._social = random.Random(None if seed is None else f"{seed}/sales-channel")
         self.next_id = next_id
         self._customers: list[dict[str, Any]] = []
 
