@@ -78,7 +78,7 @@ def sample(hub: Hub) -> dict[str, str]:
     _ok(url, "token", "create", "--name", "ops")
     return {"entry_id": str(errors[0]["id"]), "ref": order["name"], "sku": "SKU-1", "name": "approve-orders",
             "run_id": str(run["run_id"]), "order_id": str(order["id"]), "reconciliation_id": str(reconciliation),
-            "subscription_id": "1", "shop": SHOP, "account": SHOP}
+            "subscription_id": "1", "shop": SHOP, "account": SHOP, "domain": SHOP}
 
 
 def _ok(url: str, *args: str) -> str:

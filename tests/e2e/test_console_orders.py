@@ -155,7 +155,10 @@ def test_the_order_page_shows_the_order_its_units_payments_and_timeline(hub: Hub
         assert page.status_code == 200
         html = page.text
         assert 'data-test="order-name">#1993<' in html and 'data-test="order-status">brokered<' in html
-        assert f"Shopify id {BIG_ID}" in html and "test-shop.myshopify.com · online" in html
+        assert f"Shopify id {BIG_ID}" in html and "test-shop.myshopify.com · channel online ·" in html
+        # The source Shopify named is shown beside the channel (here none: the body had no source_name).
+        pos_page = client.get(f"/orders/{orders.pos}").text
+        assert "test-shop.myshopify.com · channel pos (source pos) ·" in pos_page
         assert 'data-test="payment-status">paid<' in html and 'data-test="fulfillment-status">unfulfilled<' in html
         assert "<strong>38.20 EUR</strong>" in html and "2.50 EUR" in html  # totals, discounts
         # Its discount application: the code, what it was worth, and what it took off the items.

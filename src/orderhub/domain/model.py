@@ -12,6 +12,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from orderhub.domain.sales_channels import ChannelInformation, classify
+
 
 class Freshness(str, Enum):
     """How an incoming version compares with the one stored."""
@@ -166,6 +168,16 @@ class Order:
     fulfilled_by: str | None = None
     ship_by: datetime | None = None  # the channel's promise: ship no later than, deliver no later than
     deliver_by: datetime | None = None
+    channel_information: ChannelInformation | None = None  # Shopify's sales channel, when read through its API
+    # orderhub's channel of the order (domain/sales_channels.py): a marketplace's translator gives its kind,
+    # the shop's source-name mapping gives the operator's code; left empty, it is worked out from
+    # source_name and channel_information (``dataclasses.replace`` keeps it: pass channel="" to work it out
+    # again).
+    channel: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.channel:
+            object.__setattr__(self, "channel", classify(self.source_name, self.channel_information))
 
     @property
     def line_discounts(self) -> Decimal:
@@ -180,12 +192,6 @@ class Order:
         lines = [*self.items, *self.shipping_lines]
         return sum((a.amount for line in lines for a in line.discount_allocations if a.application_index == index),
                    Decimal("0"))
-
-    @property
-    def channel(self) -> str:
-        """orderhub's channel of the order: ``pos`` when a store's POS sold it (it is never invoiced again,
-        the POS did that), ``online`` otherwise."""
-        return "pos" if (self.source_name or "").lower() == "pos" else "online"
 
     @property
     def status(self) -> OrderStatus:

@@ -325,6 +325,9 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
                f"fulfillment {order['fulfillment_status']}, version {order['version']}")
     click.echo(f"  in Shopify: {order['source_status']}, {order['source_financial_status'] or '-'}, "
                f"{order['source_fulfillment_status'] or 'unfulfilled'}")
+    sold = f" (source {order['source_name']})" if order["source_name"] else ""
+    through = f", sold through {order['sold_through']}" if order["sold_through"] else ""
+    click.echo(f"  channel {order['channel']}{sold}{through}")
     click.echo(f"  total {order['total_price']} {order['currency']} (tax {order['total_tax']}, "
                f"shipping {order['total_shipping']}, discounts {order['total_discounts']}, "
                f"refunded {order['total_refunded']})")

@@ -1,4 +1,5 @@
-"""``orderhub shop``: the Shopify stores orderhub receives from (add, list, set, subscribe, stock-location).
+"""``orderhub shop``: the Shopify stores orderhub receives from (add, list, show, set, source-channel,
+stock-location, subscribe).
 
 Each shop talks to Shopify through one Admin API version. ``shop list`` and ``shop set`` warn
 when that version leaves Shopify's support within 60 days (or has left it), naming the date and
@@ -12,7 +13,7 @@ import re
 import click
 
 from orderhub.adapters.shopify import api_versions
-from orderhub.adapters.store import shops
+from orderhub.adapters.store import shops, source_channels
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints import cli_shop_stock
 from orderhub.entrypoints.cli_secrets import secret_option
@@ -121,6 +122,57 @@ def register(main: click.Group) -> None:
         ends = f", supported until {state.support_ends}" if state.support_ends else ""
         click.echo(f"shop {changed.domain} now uses Shopify API version {changed.api_version}{ends}")
         _warn([state])
+
+    @shop.command("show")
+    @click.argument("domain")
+    @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+    @read_only_hub
+    def shop_show(hub: Hub, domain: str, as_json: bool) -> None:
+        """Show one shop (DOMAIN): its API version, and the channels its own source names are mapped to."""
+        found = _shop(hub, domain)
+        with hub.db.read() as conn:
+            mapping = source_channels.of_shop(conn, found.domain)
+        data = {"id": found.id, "domain": found.domain, "status": found.status, "api_version": found.api_version,
+                "admin_url": found.admin_url, "access_token": "set" if found.access_token else "not set",
+                "source_channels": mapping}
+        if as_json:
+            print_json(data)
+            return
+        for key in ("id", "domain", "status", "api_version", "admin_url", "access_token"):
+            click.echo(f"{key.replace('_', ' ')}: {data[key] if data[key] is not None else ''}")
+        if not mapping:
+            click.echo("source channels: none mapped (pos is pos; web, iphone, android, shopify_draft_order "
+                       "and unmapped sources are online)")
+            return
+        table("Source channels", ["source name", "channel"], [[k, v] for k, v in mapping.items()])
+
+    @shop.command("source-channel")
+    @click.argument("domain")
+    @click.argument("source")
+    @click.argument("channel", required=False)
+    @click.option("--remove", is_flag=True, help="Forget the channel of SOURCE (its orders are online again).")
+    @writing_hub
+    def shop_source_channel(hub: Hub, domain: str, source: str, channel: str | None, remove: bool) -> None:
+        """Orders of shop DOMAIN whose Shopify source_name is SOURCE are sold through CHANNEL.
+
+        SOURCE is the key Shopify gives a sales channel app's orders in the shop (the app's id, or a handle
+        of it), as the order page shows it; CHANNEL is a code such as instagram, facebook, tiktok or one of
+        your own. The mapping applies to orders read from now on; orders stored already keep their channel.
+        """
+        if remove == (channel is not None):
+            raise click.UsageError("give either a CHANNEL for SOURCE or --remove, e.g. "
+                                   f"`orderhub shop source-channel {domain} {source} instagram`")
+        with hub.db.write() as conn:
+            try:
+                mapping = source_channels.set_channel(conn, domain, source, None if remove else channel)
+            except (LookupError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from None
+        if remove:
+            click.echo(f"shop {domain.strip().lower()}: orders with source name {source.strip()} are no longer mapped "
+                       f"({len(mapping)} source name(s) still mapped)")
+        else:
+            click.echo(f"shop {domain.strip().lower()}: orders with source name {source.strip()} are sold through "
+                       f"{mapping[source.strip()]}, from the next order read")
 
     @shop.command("subscribe")
     @click.argument("domain")

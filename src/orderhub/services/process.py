@@ -18,7 +18,6 @@ import structlog
 from sqlalchemy import Connection
 from sqlalchemy.exc import DataError
 
-from orderhub.adapters import channels
 from orderhub.adapters.store import destinations as dest_store
 from orderhub.adapters.store import error_log, inbox, new_orders, traffic
 from orderhub.adapters.store import order_store as store
@@ -32,7 +31,7 @@ from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.events import check_destination_event
 from orderhub.domain.model import Order, OrderEdit, OrderStatus, Refund
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
-from orderhub.services import inbound, order_sync
+from orderhub.services import inbound, order_sync, source_channels
 from orderhub.services.inbound import Result
 
 log = structlog.get_logger(__name__)
@@ -150,6 +149,7 @@ class Processor:
             rows = inbox.claim(conn, limit=limit)
             if not rows:
                 return 0
+            self._translators.clear()  # read again per batch: a shop's new source-name mapping applies at once
             http = dest_store.http_destinations(conn)
             rest = self._store_new_orders(conn, rows, http) if self.bulk_new_orders else rows
             for row in rest:
@@ -239,9 +239,10 @@ class Processor:
         log.info("inbox_record_to_error_log", inbox_id=row.id, topic=row.topic, kind=kind, field=field)
 
     def _translator(self, conn: Connection, shop_id: int) -> Translator:
-        """The translator of the kind of channel the record's account belongs to."""
+        """The translator of the kind of channel the record's account belongs to, with the account's
+        mapping of source names to channels."""
         if shop_id not in self._translators:
-            self._translators[shop_id] = channels.translator(shop_store.kind_of(conn, shop_id))
+            self._translators[shop_id] = source_channels.translator_for(conn, shop_id)
         return self._translators[shop_id]
 
     def _domain(self, conn: Connection, shop_id: int) -> str:

@@ -198,7 +198,7 @@ def order(payload: Any) -> Order:
         shipping_address=_address(f.obj("ShippingAddress")),
         cancelled_at=updated_at if status == "Canceled" else None,
         cancel_reason="amazon" if status == "Canceled" else None,
-        tags=tuple(tags), source_name="amazon",
+        tags=tuple(tags), source_name="amazon", channel="amazon",
         fulfilled_by="channel" if f.str("FulfillmentChannel", max_len=8) == "AFN" else None,
         ship_by=f.time("LatestShipDate"), deliver_by=f.time("LatestDeliveryDate"),
     )

@@ -35,6 +35,10 @@ _LINE_FIELDS = f"""
 _SHIPPING_LINE_FIELDS = (f"id title code isRemoved originalPriceSet {{ {_MONEY} }} "
                          f"discountedPriceSet {{ {_MONEY} }} {_ALLOCATIONS}")
 
+# Where the order was sold: the sales channel's app and, when the app defines them, its channel and
+# sub-channel (Admin API ChannelInformation, ChannelDefinition and App objects).
+_CHANNEL_INFORMATION = "channelDefinition { handle channelName subChannelName } app { title }"
+
 # Orders carry few discount applications; an order with more has the rest fetched with MORE_DISCOUNTS_QUERY.
 DISCOUNTS_PER_ORDER = 5
 
@@ -61,6 +65,7 @@ def order_fields(version: str) -> str:
     return f"""
 id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
 displayFinancialStatus displayFulfillmentStatus tags note sourceName
+channelInformation {{ {_CHANNEL_INFORMATION} }}
 taxesIncluded dutiesIncluded presentmentCurrencyCode
 subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} presentmentMoney {{ amount currencyCode }} }}
 totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
@@ -196,8 +201,18 @@ def _nodes(connection: Any) -> list[Any]:
     return [e["node"] for e in connection.get("edges") or []]
 
 
+def _channel_information(info: Any) -> dict[str, Any] | None:
+    """Order.channelInformation, kept beside the REST fields (REST has no such field; the translator
+    reads it under this key)."""
+    if not info:
+        return None
+    definition, app = info.get("channelDefinition") or {}, info.get("app") or {}
+    return {"app_title": app.get("title"), "handle": definition.get("handle"),
+            "channel_name": definition.get("channelName"), "sub_channel_name": definition.get("subChannelName")}
+
+
 def to_rest(node: dict[str, Any]) -> dict[str, Any]:
-    """A GraphQL Order node as the REST/webhook order payload."""
+    """A GraphQL Order node as the REST/webhook order payload (and its channel information)."""
     customer = node.get("customer")
     contact = api_versions.customer_contact(customer)  # defaultEmailAddress where the version has it
     name = node.get("name") or ""
@@ -218,6 +233,7 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
         "tags": ", ".join(node.get("tags") or []),
         "note": node.get("note"),
         "source_name": node.get("sourceName"),
+        "channel_information": _channel_information(node.get("channelInformation")),
         "subtotal_price": _amount(node.get("subtotalPriceSet")),
         "total_price": _amount(node.get("totalPriceSet")),
         "total_tax": _amount(node.get("totalTaxSet")),

@@ -1,4 +1,9 @@
-"""Shopify webhook payloads (REST shape) to orderhub's canonical model."""
+"""Shopify webhook payloads (REST shape) to orderhub's canonical model.
+
+An order's channel (domain/sales_channels.py) is worked out from its ``source_name`` (web, pos, iphone,
+android, shopify_draft_order, or a sales channel app's id or handle) and, for orders read through the Admin
+API, the channel information Shopify names; the shop's own mapping of source names is applied by the
+processor (services/source_channels.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from orderhub.domain.model import (
     Transaction,
     Variant,
 )
+from orderhub.domain.sales_channels import ChannelInformation
 
 
 def order(payload: Any, notified_at: datetime | None = None) -> Order:
@@ -89,6 +95,7 @@ def order(payload: Any, notified_at: datetime | None = None) -> Order:
         billing_address=_address(f.obj("billing_address")),
         shipping_lines=shipping_lines,
         source_name=f.str("source_name", max_len=64),
+        channel_information=_channel_information(f.obj("channel_information")),
         discount_applications=applied,
         taxes_included=f.bool("taxes_included", False),
         total_line_items_price=(f.shop_amount("total_line_items_price")
@@ -145,6 +152,16 @@ def _shipping_line(f: Fields) -> ShippingLine:
         discounted_price=discounted,
         discount_allocations=allocated,
     )
+
+
+def _channel_information(f: Fields | None) -> ChannelInformation | None:
+    """The sales channel as the Admin API names it: orders read through GraphQL carry it under this key
+    (graphql_orders.to_rest); webhook bodies never do."""
+    if f is None:
+        return None
+    info = ChannelInformation(app_title=f.str("app_title"), handle=f.str("handle"),
+                              channel_name=f.str("channel_name"), sub_channel_name=f.str("sub_channel_name"))
+    return info if any((info.app_title, info.handle, info.channel_name, info.sub_channel_name)) else None
 
 
 def _customer(f: Fields | None) -> Customer | None:

@@ -27,6 +27,7 @@ from orderhub.adapters.store.schema import (
     shops,
 )
 from orderhub.domain import money
+from orderhub.domain.sales_channels import ChannelInformation
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: 
                 before_id: int | None = None) -> list[dict[str, Any]]:
     """Newest first (by orderhub id); ``before_id`` continues a page (cursor pagination)."""
     stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,
-                   orders.c.status, orders.c.payment_status, orders.c.fulfillment_status, orders.c.currency,
+                   orders.c.channel, orders.c.status, orders.c.payment_status, orders.c.fulfillment_status,
+                   orders.c.currency,
                    orders.c.total_price, orders.c.source_created_at.label("created_at"),
                    orders.c.source_updated_at.label("updated_at"), orders.c.version)
             .join(shops, shops.c.id == orders.c.shop_id))
@@ -185,4 +187,26 @@ def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
                order_events.c.at)
         .where(order_events.c.shop_id == row.shop_id, order_events.c.order_shopify_id == row.shopify_id)
         .order_by(order_events.c.id))]
+    order.update(_sold(order["timeline"]))
     return order
+
+
+def _sold(timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the stored version of the order says it was sold: its source name (Shopify's source_name:
+    web, pos, an app's id ...) and the sales channel Shopify named, from the latest version stored that
+    recorded them (orders stored before orderhub recorded them have none)."""
+    for event in reversed(timeline):
+        detail = event["detail"]
+        if event["kind"] in ("created", "updated") and isinstance(detail, dict) and "source_name" in detail:
+            info = channel_information(detail)
+            return {"source_name": detail.get("source_name"), "sold_through": info.describe() if info else None}
+    return {"source_name": None, "sold_through": None}
+
+
+def channel_information(detail: dict[str, Any]) -> ChannelInformation | None:
+    """The channel information an order's created or updated event recorded, if any."""
+    found = detail.get("channel_information")
+    if not isinstance(found, dict):
+        return None
+    fields = ("app_title", "handle", "channel_name", "sub_channel_name")
+    return ChannelInformation(**{k: found[k] for k in fields if isinstance(found.get(k), str)})

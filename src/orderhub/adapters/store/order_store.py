@@ -33,7 +33,7 @@ from orderhub.adapters.store.schema import (
     variants,
 )
 from orderhub.clock import utcnow
-from orderhub.domain import money
+from orderhub.domain import money, sales_channels
 from orderhub.domain.model import (
     Address,
     Customer,
@@ -159,6 +159,8 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
         order_pk = row.id
     else:
         order_pk = current.id
+        if sales_channels.is_guess(order.channel, order.source_name, order.channel_information):
+            del values["channel"]  # what was known of it before stays
         conn.execute(update(orders).where(orders.c.id == order_pk).values(**values, version=orders.c.version + 1))
     _replace_children(conn, order_pk, order)
     edits = _reapply_edits(conn, shop_id, order_pk, order.shopify_id, after=order.updated_at)
@@ -169,9 +171,12 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
 
 def stored_detail(order: Order, edits_reapplied: int) -> dict[str, Any]:
     """What the timeline says about a version of an order that was stored."""
-    return {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
-            "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
-            "edits_reapplied": edits_reapplied}
+    detail = {"updated_at": order.updated_at.isoformat(), "status": order.status.value,
+              "financial_status": order.financial_status, "fulfillment_status": order.fulfillment_status,
+              "edits_reapplied": edits_reapplied, "channel": order.channel, "source_name": order.source_name}
+    if order.channel_information is not None:  # where Shopify says it was sold (the Admin API's word)
+        detail["channel_information"] = dataclasses.asdict(order.channel_information)
+    return detail
 
 
 def item_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:

@@ -162,7 +162,7 @@ def order(payload: Any) -> Order:
         closed_at=updated_at if status == "COMPLETED" else None,
         shipping_address=_address(f.obj("recipient_address")),
         shipping_lines=shipping,
-        source_name="tiktok",
+        source_name="tiktok", channel="tiktok",
         tags=tuple(t for t in ("on-hold" if status == "ON_HOLD" else "",
                                "buyer-requested-cancel" if f.bool("is_buyer_request_cancel", False) else "") if t),
         fulfilled_by="channel" if f.str("fulfillment_type", max_len=40) == "FULFILLMENT_BY_TIKTOK" else None,

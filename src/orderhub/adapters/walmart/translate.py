@@ -285,7 +285,7 @@ def order(payload: Any) -> Order:
         cancelled_at=updated_at if all_cancelled else None,
         cancel_reason=CANCEL_REASONS.get(reasons[-1], "other") if all_cancelled and reasons else
         ("other" if all_cancelled else None),
-        shipping_address=address, shipping_lines=shipping_lines, source_name=KIND,
+        shipping_address=address, shipping_lines=shipping_lines, source_name=KIND, channel=KIND,
         fulfilled_by="channel" if ship_node_type == WFS else None,
         ship_by=epoch_ms(shipping_info, "estimatedShipDate") if shipping_info is not None else None,
         deliver_by=epoch_ms(shipping_info, "estimatedDeliveryDate") if shipping_info is not None else None,

@@ -21,6 +21,7 @@ from orderhub.adapters.store import order_queries, routing_store
 from orderhub.bootstrap import Hub
 from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.domain.routing import RoutingConfigError
+from orderhub.domain.sales_channels import BUILT_IN
 from orderhub.entrypoints.http.api import MAX_INT, Ids, hub_of, require_role, require_token
 from orderhub.services import approval, brokering, fulfilment, routing_run
 from orderhub.services import inventory as inventory_service
@@ -64,9 +65,14 @@ def _order_action(hub: Hub, ref: str, shop: str | None, action: Callable[[Connec
 
 # -- orders --------------------------------------------------------------------------------------------
 
+CHANNEL_FILTER = (f"only orders sold through this channel: {', '.join(BUILT_IN)}, or a code a shop maps its "
+                  "source names to (`orderhub shop source-channel`)")
+
+
 @router.get("/orders")
 def list_orders(hub: HubDep, shop: str | None = None, status: str | None = None,
-                payment_status: str | None = None, channel: str | None = None,
+                payment_status: str | None = None,
+                channel: str | None = Query(None, max_length=32, description=CHANNEL_FILTER),
                 q: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=500),
                 cursor: int | None = Query(None, ge=1, le=MAX_INT, description="next_cursor of the previous page")
                 ) -> dict[str, Any]:

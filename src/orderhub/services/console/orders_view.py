@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, or_, select
 
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import order_queries
+from orderhub.adapters.store import order_queries, source_channels
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.order_store import PAYMENT_STATUSES
 from orderhub.adapters.store.schema import customers, order_items, orders, shops, workflows
 from orderhub.domain import money as amounts
 from orderhub.domain.brokering import ships
 from orderhub.domain.lifecycle import HOLDABLE, OrderStatus
+from orderhub.domain.sales_channels import BUILT_IN
 from orderhub.services.fulfilment import CANCELLABLE
 from orderhub.services.placement import KIND as PLACEMENT
 
@@ -212,8 +213,8 @@ class Choices:
 
 def choices(conn: Connection) -> Choices:
     shop_domains = [r.domain for r in conn.execute(select(shops.c.domain).order_by(shops.c.domain))]
-    # Orders come in as online or pos; channels configured for ATP may name others.
-    channels = sorted({"online", "pos", *facility_store.channel_codes(conn)})
+    # The built-in channels, the marketplaces' and the shops' own codes, and those configured for ATP.
+    channels = sorted({*BUILT_IN, *source_channels.channels_in_use(conn), *facility_store.channel_codes(conn)})
     return Choices(shop_domains, channels)
 
 

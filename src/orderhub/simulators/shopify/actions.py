@@ -13,6 +13,7 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+from orderhub.simulators.shopify import sales_channels
 from orderhub.simulators.shopify.clock import rest_time
 from orderhub.simulators.shopify.generator import (
     BAD_KINDS,
@@ -52,9 +53,13 @@ def _snapshot(record: dict[str, Any]) -> dict[str, Any]:
 # -- orders -----------------------------------------------------------------------------------------
 
 def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int,
-                 bad: dict[str, int], skus: list[str] | None = None) -> tuple[list[int], list[int], list[Event]]:
-    """``count`` valid orders and the requested bad ones, of the variants with ``skus`` only if given; each
-    fires orders/create then orders/updated."""
+                 bad: dict[str, int], skus: list[str] | None = None, sales_channel: str | None = None
+                 ) -> tuple[list[int], list[int], list[Event]]:
+    """``count`` valid orders and the requested bad ones, of the variants with ``skus`` only if given, sold
+    through ``sales_channel`` if given (else each through one drawn); each fires orders/create then
+    orders/updated."""
+    if sales_channel is not None:
+        sales_channels.check(sales_channel)
     unknown = sorted(set(bad) - set(BAD_KINDS))
     if unknown or count < 0 or any(n < 0 for n in bad.values()):
         raise ValueError(f"cannot place {count} orders and bad ones {bad}: counts must not be negative and "
@@ -76,9 +81,11 @@ def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int
             number = shop.next_order_number
             shop.next_order_number += 1
             kwargs: dict[str, Any] = {"number": number, "now": store.clock.now(), "tz": shop.tz,
-                                      "currency": shop.currency, "taxes_included": shop.taxes_included}
+                                      "currency": shop.currency, "taxes_included": shop.taxes_included,
+                                      "sales_channel": sales_channel}
             order = (generator.order(products, **kwargs) if kind is None
                      else generator.bad_order(kind, products, **kwargs))
+            shop.sales_channels[order["id"]] = order.pop(sales_channels.PRIVATE_KEY)
             shop.orders[order["id"]] = order
             (good_ids if kind is None else bad_ids).append(order["id"])
             events += [("orders/create", _snapshot(order)), ("orders/updated", _snapshot(order))]

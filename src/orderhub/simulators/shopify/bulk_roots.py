@@ -50,8 +50,9 @@ def _orders(store: Store, shop: Shop, args: dict[str, Any], catalogue: Catalogue
         with store.lock:
             rest = shop.orders.get(order_id)
             rest = None if rest is None else copy.deepcopy(rest)
+            sold = shop.sales_channels.get(order_id)
         if rest is not None:
-            yield order_node(rest)
+            yield order_node(rest, sold)
     if catalogue is not None:
         for rest in synthetic_orders(catalogue, products, shop.tz, shop.currency):
             if matches(rest):

@@ -102,7 +102,8 @@ class ControlApi:
         skus = body.get("skus")
         good, broken = self.sim.place_orders(body.get("shop"), int(body.get("count", 1)),
                                              seed=None if seed is None else int(seed), bad=bad,
-                                             skus=None if skus is None else [str(s) for s in skus])
+                                             skus=None if skus is None else [str(s) for s in skus],
+                                             sales_channel=body.get("sales_channel"))
         return {"order_ids": good, "bad_order_ids": broken}
 
     async def get_order(self, request: Request, body: dict[str, Any]) -> Any:

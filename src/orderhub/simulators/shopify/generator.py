@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from orderhub.simulators.shopify import locales
+from orderhub.simulators.shopify import locales, sales_channels
 from orderhub.simulators.shopify.clock import rest_time
 from orderhub.simulators.shopify.locales import Locale
 from orderhub.simulators.shopify.money import (
@@ -34,6 +34,7 @@ from orderhub.simulators.shopify.store import gid
 NextId = Callable[[str], int]
 BAD_KINDS = ("no_line_items", "negative_quantity", "unknown_currency", "malformed_address")
 FINANCIAL_STATUSES = ("pending", "authorized", "paid")
+SOCIAL_SHARE = 0.25  # of the online store's sales, those made through the Facebook & Instagram or TikTok app
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class OrderGenerator:
 
     def __init__(self, seed: int | None, next_id: NextId) -> None:
         self.rng = random.Random(seed)
+        # which web sales came through a social app (see _sales_channel): a stream of its own
+        self._social = random.Random(None if seed is None else f"{seed}/sales-channel")
         self.next_id = next_id
         self._customers: list[dict[str, Any]] = []
 
@@ -129,9 +132,9 @@ class OrderGenerator:
     # -- orders -------------------------------------------------------------------------------------
 
     def order(self, products: list[dict[str, Any]], *, number: int, now: datetime, tz: timezone,
-              currency: str, taxes_included: bool = False) -> dict[str, Any]:
+              currency: str, taxes_included: bool = False, sales_channel: str | None = None) -> dict[str, Any]:
         """A valid order, numbered ``number`` (1001, ...), placed ``now``; ``taxes_included`` when the shop's
-        prices include tax."""
+        prices include tax; sold through ``sales_channel`` (sales_channels.py), else one drawn."""
         rng = self.rng
         home = rng.choice(locales.LOCALES)
         billing_locale = home if rng.random() < 0.75 else rng.choice(locales.LOCALES)
@@ -179,15 +182,24 @@ class OrderGenerator:
         for line in lines:
             line_taxes(line, currency, presentment, taxes_included)
         recompute_totals(order)
+        sales_channels.stamp(order, sales_channel or self._sales_channel(order["source_name"]))
         return order
 
+    def _sales_channel(self, source: str) -> str:
+        """Some of the checkout's sales come through the social apps: drawn apart, so the rest of an order
+        stays what the same seed always made."""
+        if source == "web" and self._social.random() < SOCIAL_SHARE:
+            return self._social.choice(sales_channels.SOCIAL)
+        return source
+
     def bad_order(self, kind: str, products: list[dict[str, Any]], *, number: int, now: datetime, tz: timezone,
-                  currency: str, taxes_included: bool = False) -> dict[str, Any]:
+                  currency: str, taxes_included: bool = False, sales_channel: str | None = None
+                  ) -> dict[str, Any]:
         """An order broken in the way ``kind`` names (one of BAD_KINDS): Shopify never sends these."""
         if kind not in BAD_KINDS:
             raise ValueError(f"unknown bad order kind {kind!r}; expected one of {', '.join(BAD_KINDS)}")
         order = self.order(products, number=number, now=now, tz=tz, currency=currency,
-                           taxes_included=taxes_included)
+                           taxes_included=taxes_included, sales_channel=sales_channel)
         if kind == "no_line_items":
             order["line_items"] = []
             recompute_totals(order)

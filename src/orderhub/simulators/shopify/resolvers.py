@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from orderhub.simulators.shopify import discount_nodes
+from orderhub.simulators.shopify import discount_nodes, sales_channels
 from orderhub.simulators.shopify.catalogue_search import parse_catalogue
 from orderhub.simulators.shopify.clock import utc_z
 from orderhub.simulators.shopify.money import dec, money_set
@@ -145,8 +145,9 @@ def _by_id(item: dict[str, Any]) -> SortKey:
     return (item["id"], item["id"])
 
 
-def order_node(rest: dict[str, Any]) -> dict[str, Any]:
-    """An Order object from an order in REST shape."""
+def order_node(rest: dict[str, Any], sales_channel: str | None = None) -> dict[str, Any]:
+    """An Order object from an order in REST shape, sold through ``sales_channel`` (the shop records it
+    for each order it takes; else the one the order's source_name names)."""
     customer = rest.get("customer")
     lines, shipping = rest["line_items"], rest["shipping_lines"]
     return {
@@ -189,6 +190,7 @@ def order_node(rest: dict[str, Any]) -> dict[str, Any]:
             shipping, _by_id, first=first, after=after, field_name="shippingLines",
             node=lambda sl: _shipping_line(sl, rest)),
         "refunds": lambda _info, first=None: _refunds(rest, first),
+        "channelInformation": sales_channels.channel_information(sales_channel or sales_channels.key_of(rest)),
     }
 
 
@@ -217,15 +219,16 @@ def _orders(info: GraphQLResolveInfo, first: int | None = None, after: str | Non
     with ctx.store.lock:
         found = [copy.deepcopy(o) for o in ctx.shop.orders.values() if matches(o)]
     value = ORDER_SORT[sortKey]
+    sold = dict(ctx.shop.sales_channels)
     return connection(found, lambda o: (value(o), o["id"]), first=first, after=after, field_name="orders",
-                      reverse=reverse, node=order_node)
+                      reverse=reverse, node=lambda o: order_node(o, sold.get(o["id"])))
 
 
 def _order(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
     ctx: RequestContext = info.context
     with ctx.store.lock:
         rest = ctx.shop.orders.get(parse_gid(id, "Order"))
-        return None if rest is None else order_node(copy.deepcopy(rest))
+        return None if rest is None else order_node(copy.deepcopy(rest), ctx.shop.sales_channels.get(rest["id"]))
 
 
 def _products(info: GraphQLResolveInfo, first: int | None = None, after: str | None = None,

@@ -103,13 +103,16 @@ class Simulator:
     # -- changes ------------------------------------------------------------------------------------
 
     def place_orders(self, domain: str | None, count: int, *, seed: int | None = None,
-                     bad: dict[str, int] | None = None, skus: list[str] | None = None) -> tuple[list[int], list[int]]:
+                     bad: dict[str, int] | None = None, skus: list[str] | None = None,
+                     sales_channel: str | None = None) -> tuple[list[int], list[int]]:
         """Place ``count`` valid orders and the requested bad ones (of the products with ``skus`` only, if
-        given); returns (valid ids, bad ids)."""
+        given; sold through ``sales_channel`` if given: web, pos, shopify_draft_order, instagram, facebook,
+        tiktok); returns (valid ids, bad ids)."""
         shop = self.store.shop(domain)
         generator = (self._generators[shop.domain] if seed is None
                      else OrderGenerator(seed, self.store.next_id))
-        good, broken, events = actions.place_orders(self.store, shop, generator, count, bad or {}, skus)
+        good, broken, events = actions.place_orders(self.store, shop, generator, count, bad or {}, skus,
+                                                    sales_channel)
         self.emit(shop, events)
         return good, broken
 

@@ -88,6 +88,9 @@ class Shop:
     jobs: dict[int, bool] = field(default_factory=dict)  # job id -> done
     # (owner type, owner id) -> (namespace, key) -> metafield record (see metafields.py)
     metafields: dict[tuple[str, int], dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
+    # order id -> the sales channel it was sold through (sales_channels.py): the Admin API names it, webhook
+    # bodies do not
+    sales_channels: dict[int, str] = field(default_factory=dict)
     next_order_number: int = 1001
     installed: bool = True
 

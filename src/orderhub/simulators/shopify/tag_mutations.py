@@ -64,8 +64,8 @@ def _too_long(tags: list[str], limit: int) -> list[dict[str, Any]]:
     return [_error("tags", f"Tag '{t}' is too long (maximum is {limit} characters)") for t in tags if len(t) > limit]
 
 
-def _order_result(rest: dict[str, Any]) -> dict[str, Any]:
-    return {**order_node(copy.deepcopy(rest)), "__typename": "Order"}
+def _order_result(ctx: RequestContext, rest: dict[str, Any]) -> dict[str, Any]:
+    return {**order_node(copy.deepcopy(rest), ctx.shop.sales_channels.get(rest["id"])), "__typename": "Order"}
 
 
 def _tags_change(info: GraphQLResolveInfo, id: str, tags: list[str],
@@ -91,7 +91,7 @@ def _tags_change(info: GraphQLResolveInfo, id: str, tags: list[str],
             record["tags"] = join_tags(after)
             touch(ctx.store, ctx.shop, record)
             events.append(snapshot(ORDER_TOPIC if kind == "Order" else PRODUCT_TOPIC, record))
-        node = _order_result(record) if kind == "Order" else shop_product_node(ctx.store, ctx.shop, record)
+        node = _order_result(ctx, record) if kind == "Order" else shop_product_node(ctx.store, ctx.shop, record)
     fire(ctx, events)
     return {"node": node, "userErrors": []}
 
@@ -125,7 +125,7 @@ def _order_update(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, 
             order.update(different)
             touch(ctx.store, ctx.shop, order)
             events.append(snapshot(ORDER_TOPIC, order))
-        node = _order_result(order)
+        node = _order_result(ctx, order)
     fire(ctx, events)
     return {"order": node, "userErrors": []}
 
