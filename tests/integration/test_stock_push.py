@@ -4,14 +4,18 @@ values coalesce to the latest per listing, and the pusher sends them, keeping th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orderhub.adapters.store import accounts, channel_stock, facilities
+from orderhub.adapters.store import accounts, channel_stock, error_log, facilities
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.bootstrap import Hub
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
+from orderhub.services import errors
 from orderhub.services import inventory as inventory_service
 from orderhub.services.stock_push import push_once
 
@@ -97,6 +101,31 @@ def test_a_refused_listing_waits_and_the_others_are_taken(hub: Hub) -> None:
         rows = {r["sku"]: r for r in channel_stock.shown(conn, account_id)}
     assert rows["TEE-1"]["last_error"] == "SKU TEE-1 is not in the seller's catalogue"
     assert rows["TEE-1"]["attempts"] == 1
+
+
+def _refusals(hub: Hub) -> list[Any]:
+    with hub.db.read() as conn:
+        return error_log.list_entries(conn, error_log.ErrorFilter())
+
+
+def test_a_refused_listing_waits_in_the_error_log_once_until_the_channel_takes_it(hub: Hub) -> None:
+    account_id, channel = _setup(hub)
+    channel.refuses = {"TEE-1": "SKU TEE-1 is not in the seller's catalogue"}
+    push_once(hub.db, lambda a: channel, backoff_base=0.0, backoff_max=0.0)
+    push_once(hub.db, lambda a: channel, backoff_base=0.0, backoff_max=0.0)  # refused again: the same entry
+    [entry] = _refusals(hub)
+    assert (entry.status, entry.topic, entry.shop_id) == ("open", "amazon/stock", account_id)
+    assert entry.error == ("amazon account amazon-us refused the stock of SKU TEE-1 (0): "
+                           "SKU TEE-1 is not in the seller's catalogue")
+    with hub.db.read() as conn:
+        assert len(orjson.loads(error_log.get(conn, entry.id).attempts)) == 1  # one per value, not per round
+
+    channel.refuses = {}  # the SKU was added in Seller Central; a person retries the entry
+    errors.retry(hub.db, entry.id)
+    assert push_once(hub.db, lambda a: channel, backoff_base=0.0, backoff_max=0.0).sent == 1
+    assert channel.shows[("TEE-1", "")] == 0 and _refusals(hub)[0].status == "resolved"
+    with pytest.raises(errors.NotRetryable, match="resolved"):
+        errors.retry(hub.db, entry.id)
 
 
 def test_a_value_that_changes_during_the_call_is_sent_next_round(hub: Hub) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import update
 
-from orderhub.adapters.store import channel_operations, error_log
+from orderhub.adapters.store import channel_operations, channel_stock, error_log
 from orderhub.adapters.store import subscriptions as subscription_store
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import deliveries, inbox
@@ -25,6 +25,7 @@ INVOICE = "invoice"  # orders invoicing could not pass on (see services/invoicin
 INVOICE_TRANSFER = "invoice_transfer"  # transfer slips Retail Pro refused (see services/invoicing/send.py)
 LISTING = "channel_listing"  # SKUs a channel lists and orderhub does not know (services/channel_listings.py)
 STOCK_DRIFT = "channel_stock"  # listings whose channel showed another quantity (services/stock_drift.py)
+STOCK_REFUSED = "stock_refused"  # listings whose channel refused their stock (services/stock_push.py)
 
 
 def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: Any = None) -> None:
@@ -83,6 +84,15 @@ def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: 
         elif entry.record_type == STOCK_DRIFT:
             raise NotRetryable(f"error {entry_id} records listings whose channel showed another quantity; orderhub "
                                "already sent its values again, so there is nothing to retry: dismiss this entry")
+        elif entry.record_type == STOCK_REFUSED:
+            if payload is not None:
+                raise NotRetryable(f"error {entry_id} is a listing's stock; orderhub sends its latest value, "
+                                   "which cannot be edited")
+            listing = orjson.loads(entry.payload or "{}")
+            if not channel_stock.due_now(conn, int(listing.get("account_id", 0)), str(listing.get("sku", "")),
+                                         str(listing.get("location", ""))):
+                raise NotRetryable(f"error {entry_id}: the listing has nothing left to send (its value was taken "
+                                   "or it is no longer listed); dismiss this entry")
         elif entry.record_type == channel_operations.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an operation on a channel; it is sent as orderhub made it")

@@ -3,18 +3,27 @@
 One call per account and round, outside any database transaction; a listing is marked sent only if its
 value is still the latest when the channel answers, so a movement during the call is sent next round.
 A channel that is down keeps its values pending, with backoff, and gets the latest ones when it is back.
+A listing the channel refuses (an unknown SKU, a feed's per-SKU error) is tried again with backoff too, and
+waits in the error log, one entry per listing, naming the account, the SKU and the channel's reason; the
+entry is resolved when the channel takes a value of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import hashlib
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 import structlog
+from sqlalchemy import Connection, update
 
-from orderhub.adapters.store import accounts, channel_stock
+from orderhub.adapters.store import accounts, channel_stock, error_log
 from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.schema import error_log as error_table
+from orderhub.clock import utcnow
 from orderhub.domain.channels import ChannelUnavailable, StockChannel, StockUpdate
+from orderhub.services.errors import STOCK_REFUSED
 from orderhub.services.process import backoff
 
 log = structlog.get_logger(__name__)
@@ -54,13 +63,45 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
             log.warning("stock_push_unavailable", account=account.name, listings=len(items), error=str(exc))
             continue
         with db.write() as conn:
+            taken: list[channel_stock.Pending] = []
             for item in items:
                 reason = refused.get((item.sku, item.location))
                 if reason is not None:
                     channel_stock.failed(conn, item, reason, backoff(item.attempts + 1, backoff_base, backoff_max))
+                    if item.attempts == 0:  # once per value: a listing refused for days keeps one entry
+                        _record_refusal(conn, account, item, reason)
                     report.refused += 1
                 elif channel_stock.sent(conn, item):
+                    taken.append(item)
                     report.sent += 1
                 else:
                     report.superseded += 1
+            _resolve_refusals(conn, taken)
     return report
+
+
+def refusal_id(account_id: int, sku: str, location: str) -> int:
+    """The error-log record id of a listing's refusals: stable per (account, SKU, location)."""
+    digest = hashlib.blake2b(f"refused\x00{account_id}\x00{sku}\x00{location}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _record_refusal(conn: Connection, account: accounts.Account, item: channel_stock.Pending, reason: str) -> None:
+    where = f" at {item.location}" if item.location else ""
+    error_log.record(conn, error_log.Failure(
+        record_type=STOCK_REFUSED, record_id=refusal_id(item.account_id, item.sku, item.location),
+        shop_id=item.account_id, topic=f"{account.kind}/stock", source="channel", kind="channel_refused",
+        error=f"{account.kind} account {account.name} refused the stock of SKU {item.sku}{where} "
+              f"({item.wanted}): {reason}"[:2000],
+        payload=orjson.dumps({"account_id": item.account_id, "sku": item.sku, "location": item.location,
+                              "quantity": item.wanted}).decode(), field=item.sku[:200]))
+
+
+def _resolve_refusals(conn: Connection, taken: Sequence[channel_stock.Pending]) -> None:
+    """The channel took these listings' values: their refusals in the error log are over."""
+    ids = sorted({refusal_id(i.account_id, i.sku, i.location) for i in taken})
+    for start in range(0, len(ids), 500):
+        conn.execute(update(error_table).where(
+            error_table.c.record_type == STOCK_REFUSED, error_table.c.record_id.in_(ids[start:start + 500]),
+            error_table.c.status.in_(("open", "retrying"))).values(status="resolved", resolved_at=utcnow(),
+                                                                   updated_at=utcnow()))

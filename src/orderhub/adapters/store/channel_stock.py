@@ -159,6 +159,14 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0,
     return dict(found)
 
 
+def due_now(conn: Connection, account_id: int, sku: str, location: str) -> bool:
+    """Send the listing's latest value at the pusher's next round (a person retries it). False when it has no
+    value waiting to be sent."""
+    return bool(conn.execute(update(channel_stock).where(
+        channel_stock.c.account_id == account_id, channel_stock.c.sku == sku, channel_stock.c.location == location,
+        _UNSENT).values(available_at=utcnow(), attempts=0)).rowcount)
+
+
 def sent(conn: Connection, item: Pending) -> bool:
     """The channel took ``item``'s value. False (nothing changes) when a newer value came meanwhile: that one
     is still to send."""
