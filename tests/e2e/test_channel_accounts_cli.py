@@ -65,7 +65,10 @@ def test_names_are_one_account_s_and_mistakes_are_one_line(hub: Hub, db_url: str
 
 def test_a_sales_channel_is_set_under_channel_set(db_url: str) -> None:
     assert _cli(db_url, "channel", "set", "online", "--threshold", "2") == \
-        "channel online: threshold 2, groups all facilities\n"
+        "channel online: threshold 2, groups all facilities; 0 listing(s) to send a new quantity\n"
+    assert _cli(db_url, "channel", "set", "social", "--last-units", "3") == (
+        "channel social: threshold 0, groups all facilities, the last 3 unit(s) of every SKU kept for it; "
+        "0 listing(s) to send a new quantity\n")
     added = _cli(db_url, "channel", "add", "tiktok", "tiktok-uk", "--app-key", "k", "--app-secret", "s",
                  "--access-token", "t", "--shop-cipher", "GCP_x", "--sales-channel", "online")
     assert "sells through online" in added

@@ -188,3 +188,26 @@ def test_whatever_happens_the_channel_ends_showing_the_final_quantity(hub: Hub, 
     assert final == on_hand and listing["wanted"] == listing["sent"] == final
     # This example's channel saw the last value sent, if any was sent during it.
     assert channel.shows.get(("P-1", ""), final) == final
+
+
+def _wanted(hub: Hub, *account_ids: int) -> list[int]:
+    with hub.db.read() as conn:
+        return [next(r["wanted"] for r in channel_stock.shown(conn, a) if r["sku"] == "MUG-🦋") for a in account_ids]
+
+
+def test_the_last_units_kept_for_one_channel_are_shown_there_alone(hub: Hub) -> None:
+    amazon, _channel = _setup(hub)  # 7 mugs; amazon-us sells through "online"
+    with hub.db.write() as conn:
+        tiktok = accounts.add(conn, "tiktok", "tiktok-us", {"app_key": "k", "shop_cipher": "c",
+                                                            "endpoint": "http://127.0.0.1:9"},
+                              {"app_secret": "s", "access_token": "t"}, sales_channel="social").id
+        channel_stock.list_skus(conn, tiktok, ["MUG-🦋"])
+        facility_store.set_channel(conn, "social", last_units=3)  # the last 3 of every SKU go on social only
+        assert channel_stock.refresh_all(conn) == 1  # Amazon's mug: 7 - 3
+    assert _wanted(hub, amazon, tiktok) == [4, 7]
+    _adjust(hub, -5)  # 2 left: all of them kept for social
+    assert _wanted(hub, amazon, tiktok) == [0, 2]
+    with hub.db.write() as conn:
+        facility_store.set_channel(conn, "social", last_units=0)
+        channel_stock.refresh_all(conn)
+    assert _wanted(hub, amazon, tiktok) == [2, 2]

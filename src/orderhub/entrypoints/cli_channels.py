@@ -26,15 +26,23 @@ def channel() -> None:
 @click.option("--name", default=None, help="Its name.")
 @click.option("--threshold", type=click.IntRange(min=0), default=None, help="Units held back from this channel.")
 @click.option("--groups", default=None, help="Comma-separated facility groups it sells from ('' for all).")
+@click.option("--last-units", type=click.IntRange(min=0), default=None,
+              help="Offer the last N units of every SKU on this channel only: every other channel shows N fewer "
+                   "(0: none kept).")
 @writing_hub
-def channel_set(hub: Hub, code: str, name: str | None, threshold: int | None, groups: str | None) -> None:
-    """Create or change a sales channel (CODE, e.g. online): its ATP threshold and facility groups."""
+def channel_set(hub: Hub, code: str, name: str | None, threshold: int | None, groups: str | None,
+                last_units: int | None) -> None:
+    """Create or change a sales channel (CODE, e.g. online): its ATP threshold, facility groups and the last units
+    kept for it. Every listing's quantity is worked out again at once."""
     with domain_problems(), hub.db.write() as conn:
-        facility_store.set_channel(conn, code, name=name, threshold=threshold,
+        facility_store.set_channel(conn, code, name=name, threshold=threshold, last_units=last_units,
                                    groups=tuple(g for g in groups.split(",") if g) if groups is not None else None)
+        changed = channel_stock.refresh_all(conn)
         ch = facility_store.get_channel(conn, code)
     assert ch is not None
-    click.echo(f"channel {ch.code}: threshold {ch.threshold}, groups {', '.join(ch.groups) or 'all facilities'}")
+    kept = f", the last {ch.last_units} unit(s) of every SKU kept for it" if ch.last_units else ""
+    click.echo(f"channel {ch.code}: threshold {ch.threshold}, groups {', '.join(ch.groups) or 'all facilities'}"
+               f"{kept}; {changed} listing(s) to send a new quantity")
 
 
 @channel.group("add")

@@ -79,15 +79,23 @@ def refresh(conn: Connection, skus: Iterable[str]) -> int:
         positions[r.sku].append((r.facility_id, Position(r.on_hand, r.reserved, r.safety_stock)))
     facts = presell_store.product_facts(conn, wanted)
     views = {code: _view(conn, code) for code in {r.sales_channel for r in listings}}
+    kept = facility_store.last_units(conn)  # units other channels keep for themselves: never shown here
     values = []
     for r in listings:
         threshold, facilities, book = views[r.sales_channel]
         fact = facts.get(r.sku)
         applied = book.applicable(r.sales_channel, sku=r.sku, category=fact.category if fact else None,
                                   tags=fact.tags if fact else (), default=threshold)
+        held = sum(n for code, n in kept.items() if code != r.sales_channel)
         values.append((r.account_id, r.sku, r.location,
-                       channel_atp(positions[r.sku], threshold=applied.threshold, facilities=facilities)))
+                       channel_atp(positions[r.sku], threshold=applied.threshold + held, facilities=facilities)))
     return want(conn, values)
+
+
+def refresh_all(conn: Connection, *, batch: int = 500) -> int:
+    """Work out every listing again (a sales channel's threshold, facilities or kept units changed)."""
+    skus = sorted(conn.execute(select(channel_listings.c.sku).distinct()).scalars())
+    return sum(refresh(conn, skus[start:start + batch]) for start in range(0, len(skus), batch))
 
 
 def _view(conn: Connection, code: str) -> tuple[int, frozenset[int] | None, ThresholdBook]:

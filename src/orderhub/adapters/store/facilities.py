@@ -152,15 +152,20 @@ class Channel:
     name: str
     threshold: int
     groups: tuple[str, ...]
+    last_units: int = 0  # the last N units of every SKU are offered on this channel only
 
 
 def set_channel(conn: Connection, code: str, *, name: str | None = None, threshold: int | None = None,
-                groups: tuple[str, ...] | None = None) -> None:
-    """Create or change a channel: its ATP threshold and the facility groups it sells from."""
-    if threshold is not None and threshold < 0:
-        raise ValueError(f"channel {code}: threshold cannot be negative (got {threshold})")
-    values: dict[str, Any] = {"code": code, "name": name or code, "threshold": threshold or 0}
-    update_cols = [k for k, v in (("name", name), ("threshold", threshold)) if v is not None]
+                groups: tuple[str, ...] | None = None, last_units: int | None = None) -> None:
+    """Create or change a channel: its ATP threshold, the facility groups it sells from, and the last units
+    of every SKU kept for it alone."""
+    for what, value in (("threshold", threshold), ("last units", last_units)):
+        if value is not None and value < 0:
+            raise ValueError(f"channel {code}: {what} cannot be negative (got {value})")
+    values: dict[str, Any] = {"code": code, "name": name or code, "threshold": threshold or 0,
+                              "last_units": last_units or 0}
+    update_cols = [k for k, v in (("name", name), ("threshold", threshold), ("last_units", last_units))
+                   if v is not None]
     upsert(conn, channels, values, keys=("code",), update=update_cols or None)
     channel_id = conn.execute(select(channels.c.id).where(channels.c.code == code)).scalar_one()
     if groups is not None:
@@ -181,7 +186,13 @@ def get_channel(conn: Connection, code: str) -> Channel | None:
         select(facility_groups.c.code).join(channel_facility_groups,
                                             channel_facility_groups.c.group_id == facility_groups.c.id)
         .where(channel_facility_groups.c.channel_id == row.id).order_by(facility_groups.c.code)))
-    return Channel(row.id, row.code, row.name, row.threshold, groups)
+    return Channel(row.id, row.code, row.name, row.threshold, groups, row.last_units)
+
+
+def last_units(conn: Connection) -> dict[str, int]:
+    """Sales channel code -> the last units of every SKU offered there alone, for the channels that keep any."""
+    return {r.code: r.last_units for r in conn.execute(select(channels.c.code, channels.c.last_units)
+                                                         .where(channels.c.last_units > 0))}
 
 
 def channel_facilities(conn: Connection, channel: Channel) -> frozenset[int] | None:

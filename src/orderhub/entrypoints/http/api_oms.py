@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from orderhub.adapters.store import channel_stock, order_queries, routing_store
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import order_queries, routing_store
 from orderhub.bootstrap import Hub
 from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.domain.routing import RoutingConfigError
@@ -281,6 +281,8 @@ class ChannelBody(BaseModel):
     name: Annotated[str, Field(max_length=255)] | None = None
     threshold: int | None = Field(None, ge=0, le=10_000_000)
     groups: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=50)
+    last_units: int | None = Field(None, ge=0, le=10_000_000, description="the last N units of every SKU offered "
+                                   "on this channel only: every other channel shows N fewer")
 
 
 @router.get("/channels")
@@ -292,8 +294,9 @@ def list_channels(hub: HubDep) -> dict[str, Any]:
 @router.put("/channels/{code}", dependencies=ADMIN)
 def set_channel(code: str, body: ChannelBody, hub: HubDep) -> dict[str, Any]:
     with _problems(), hub.db.write() as conn:
-        facility_store.set_channel(conn, code, name=body.name, threshold=body.threshold,
+        facility_store.set_channel(conn, code, name=body.name, threshold=body.threshold, last_units=body.last_units,
                                    groups=tuple(body.groups) if body.groups is not None else None)
+        channel_stock.refresh_all(conn)  # every listing's quantity, under the channel's new terms
         return {"channel": vars(facility_store.get_channel(conn, code))}
 
 

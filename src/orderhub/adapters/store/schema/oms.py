@@ -79,6 +79,8 @@ channels = Table(
     Column("code", String(32), nullable=False, unique=True),
     Column("name", String(255), nullable=False),
     Column("threshold", Integer, nullable=False, server_default="0"),
+    # the last N units of every SKU go on this channel only: every other channel shows N fewer
+    Column("last_units", Integer, nullable=False, server_default="0"),
 )
 
 channel_facility_groups = Table(
