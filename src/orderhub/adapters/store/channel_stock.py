@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, union, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, tuple_, union, update
 
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import presell_store
@@ -156,10 +156,10 @@ def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0,
         stmt = stmt.with_for_update(of=channel_stock, skip_locked=True)
     rows = conn.execute(stmt).all()
     until = utcnow() + timedelta(seconds=lease_seconds)
-    for r in rows:  # a new value (want) makes the listing due again at once, lease or not
-        conn.execute(update(channel_stock).where(
-            channel_stock.c.account_id == r.account_id, channel_stock.c.sku == r.sku,
-            channel_stock.c.location == r.location, channel_stock.c.version == r.version).values(available_at=until))
+    key = tuple_(channel_stock.c.account_id, channel_stock.c.sku, channel_stock.c.location, channel_stock.c.version)
+    for start in range(0, len(rows), 500):  # a new value (want) makes the listing due again at once, lease or not
+        batch = [(r.account_id, r.sku, r.location, r.version) for r in rows[start:start + 500]]
+        conn.execute(update(channel_stock).where(key.in_(batch)).values(available_at=until))
     found: dict[int, list[Pending]] = defaultdict(list)
     for r in rows:
         found[r.account_id].append(Pending(r.account_id, r.sku, r.location, r.wanted, r.version, r.attempts,
