@@ -180,7 +180,7 @@ def _refs(given: tuple[str, ...]) -> dict[str, str]:
               help="The channel's own id of a SKU's listing (TikTok Shop: PRODUCT_ID:SKU_ID); repeat for more.")
 @writing_hub
 def channel_list_sku(hub: Hub, account: str, skus: tuple[str, ...], location: str, refs: tuple[str, ...]) -> None:
-    """List SKUs on a channel ACCOUNT: from now on orderhub sends it their stock (each SKU must be one orderhub
+    """List SKUS on a channel ACCOUNT: from now on orderhub sends it their stock (each SKU must be one orderhub
     knows)."""
     with domain_problems(), hub.db.write() as conn:
         found, new = list_by_hand(conn, account, list(skus), location=location, refs=_refs(refs))
@@ -195,7 +195,7 @@ def channel_list_sku(hub: Hub, account: str, skus: tuple[str, ...], location: st
 @click.option("--location", default=None, help="Only the listing at this location (default: every location).")
 @writing_hub
 def channel_unlist_sku(hub: Hub, account: str, skus: tuple[str, ...], location: str | None) -> None:
-    """Stop sending stock of SKUs to a channel ACCOUNT (the channel keeps showing its last quantity)."""
+    """Stop sending the stock of SKUS to a channel ACCOUNT (the channel keeps showing its last quantity)."""
     with domain_problems(), hub.db.write() as conn:
         found, gone = unlist_by_hand(conn, account, list(skus), location=location)
     click.echo(f"{found.kind} account {found.name}: {gone} listing(s) removed; orderhub sends them no more stock")
