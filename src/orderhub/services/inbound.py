@@ -7,7 +7,7 @@ here; each kind of record has one applier, and none of them asks where the recor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -39,6 +39,7 @@ from orderhub.domain.model import (
 from orderhub.domain.validation import validate_order
 from orderhub.services import order_sync
 
+SIGNAL_GATHER = timedelta(seconds=1)
 _CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
 _COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}  # Kosovo, as Shopify uses
 
@@ -122,9 +123,10 @@ def apply(conn: Connection, source: Source, record: Inbound) -> Result:
                                          value=orjson.dumps(record.value).decode()),
                    keys=("job", "shop_id", "key"), update=("value",))
             if record.run and job_store.waiting_run(conn, record.run, 0) is None:
-                # the channel said something changed: read it now, not at the next scheduled run
+                # the channel said something changed: read it now, not at the next scheduled run (a second on,
+                # so the notifications of a burst are read together)
                 job_store.queue(conn, job=record.run, shop_id=None, params="{}", trigger="signal",
-                                available_at=utcnow())
+                                available_at=utcnow() + SIGNAL_GATHER)
             return Result("recorded")
     raise TypeError(f"no applier for {type(record).__name__}")
 
