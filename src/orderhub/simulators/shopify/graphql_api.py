@@ -138,6 +138,7 @@ class GraphQLApi:
                                "documentation": RATE_LIMITS_DOC}}],
                 "extensions": {"cost": self._cost(shop, requested, None)}}, deprecated
         if not shop.bucket.take(requested):
+            shop.throttled += 1
             return 200, {"errors": [{"message": "Throttled",
                                      "extensions": {"code": "THROTTLED", "documentation": RATE_LIMITS_DOC}}],
                          "extensions": {"cost": self._cost(shop, requested, None)}}, deprecated

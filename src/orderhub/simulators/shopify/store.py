@@ -81,6 +81,7 @@ class Shop:
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     locations: list[int] = field(default_factory=list)
     location_names: dict[int, str] = field(default_factory=dict)
+    throttled: int = 0  # Admin API requests refused with THROTTLED: a client that honours the cost limit sees few
     collections: dict[str, int] = field(default_factory=dict)  # title -> id: one collection per product type
     collection_stamps: dict[int, str] = field(default_factory=dict)  # id -> when it was made (REST time)
     idempotency: dict[str, tuple[str, Any]] = field(default_factory=dict)  # key -> (request fingerprint, result)
@@ -109,7 +110,7 @@ class Shop:
         """The shop for the control API, without its secrets."""
         return {**self.rest_payload(), "api_version": self.api_version, "installed": self.installed,
                 "orders": len(self.orders), "products": len(self.products),
-                "subscriptions": len(self.subscriptions)}
+                "subscriptions": len(self.subscriptions), "throttled": self.throttled}
 
 
 class Store:
