@@ -39,7 +39,7 @@ def amazon_sim() -> Iterator[Sim]:
 
 def imported(hub: Hub, sim: Sim, lines: list[dict[str, Any]]) -> tuple[str, int]:
     """An Amazon order with ``lines`` imported and placed in orderhub: (Amazon's id, orderhub's id)."""
-    with hub.db.write() as conn:
+    with hub.db.read() as conn:
         account = accounts.get(conn, "amazon-us")
     if account is None:
         account = add_account(hub, sim)
@@ -138,7 +138,7 @@ def test_an_error_in_amazons_processing_report_refuses_the_cancellation(hub: Hub
             channel.confirm_shipment(ShipmentNotice(ref, ((mug, 1),), "UPS", "1Z999AA10123456784", SHIPPED, "SHP-1"))
         amazon_sim.later(seconds)
 
-    channel.feeds.sleep = sleep
+    channel.feeds.sleep = sleep  # the feed's polls wait on the simulator's clock
     with pytest.raises(ChannelRefused) as refused:
         channel.cancel_lines(CancelNotice(ref, ((mug, 1),), "out_of_stock"))
     [feed] = amazon_sim.get("/_sim/feeds")["feeds"]
