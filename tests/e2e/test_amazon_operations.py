@@ -1,5 +1,5 @@
 """Operations on Amazon orders against the SP-API simulator: shipment confirmations (twice harmless, also when
-Amazon's answer is lost), acknowledgement (nothing to send) and cancellation (refused for a person)."""
+Amazon's answer is lost) and acknowledgement (nothing to send). Cancellations: test_amazon_cancellations.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from orderhub.adapters.amazon.channel import order_channel
 from orderhub.bootstrap import Hub
-from orderhub.domain.channels import CancelNotice, ChannelRefused, ShipmentNotice
+from orderhub.domain.channels import ChannelRefused, ShipmentNotice
 from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator
 
 pytestmark = pytest.mark.timeout(180)
@@ -90,7 +90,7 @@ def test_confirmations_amazon_refuses_for_good_name_the_account_and_operation(hu
     assert amazon_sim.get("/_sim/shipments")["shipments"] == []
 
 
-def test_acknowledge_sends_nothing_and_cancel_is_refused_for_a_person(hub: Hub, amazon_sim: Sim) -> None:
+def test_acknowledge_sends_nothing(hub: Hub, amazon_sim: Sim) -> None:
     account = add_account(hub, amazon_sim)
     view = an_order(amazon_sim)
     order_id = str(view["order"]["AmazonOrderId"])
@@ -99,9 +99,4 @@ def test_acknowledge_sends_nothing_and_cancel_is_refused_for_a_person(hub: Hub, 
     channel.acknowledge(order_id)
     channel.acknowledge(order_id)
     assert len(amazon_sim.get("/_sim/requests")["requests"]) == before
-    cancel = CancelNotice(order_ref=order_id, lines=((view["items"][0]["OrderItemId"], 1),), reason="out_of_stock")
-    with pytest.raises(ChannelRefused) as refused:
-        channel.cancel_lines(cancel)
-    assert "order fulfilment feed (reason NoInventory)" in str(refused.value)
-    assert "amazon-us" in str(refused.value) and order_id in str(refused.value)
     assert amazon_sim.get(f"/_sim/orders/{order_id}")["order"]["OrderStatus"] == "Unshipped"

@@ -4,11 +4,11 @@
 A few SKUs go by ``patchListingsItem``, one call each (usage plan 5/s, burst 5). From
 :data:`FEED_THRESHOLD` SKUs on, one ``JSON_LISTINGS_FEED`` carries them all: createFeedDocument,
 the content PUT to its pre-signed URL, createFeed, getFeed until Amazon has processed it, and the
-processing report read back. The feed is asynchronous on Amazon's side; :meth:`AmazonStock.push_stock`
-waits for it (polling getFeed every :data:`FEED_POLL_SECONDS`, for at most :data:`FEED_WAIT_SECONDS`)
-so the pusher learns per SKU what Amazon took. A feed still unprocessed then is reported as
-"unavailable": its quantities stay pending and go again next round, which is harmless, as each
-message sets an absolute quantity.
+processing report read back (feed_flow.py, shared with the order feeds). The feed is asynchronous
+on Amazon's side; :meth:`AmazonStock.push_stock` waits for it (polling getFeed every
+:data:`FEED_POLL_SECONDS`, for at most :data:`FEED_WAIT_SECONDS`) so the pusher learns per SKU what
+Amazon took. A feed still unprocessed then is reported as "unavailable": its quantities stay pending
+and go again next round, which is harmless, as each message sets an absolute quantity.
 
 Per-SKU problems (an ``INVALID`` submission, a report issue, a 400 for one SKU) come back as the
 refused listings, with Amazon's code and message.
@@ -22,12 +22,12 @@ says what each shows. A SKU with a comma cannot be one of a comma-separated list
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable, Iterator, Sequence
 from urllib.parse import quote
 
 import orjson
 
+from orderhub.adapters.amazon import feed_flow
 from orderhub.adapters.amazon.client import AmazonRefused, AmazonUnavailable, SpApiClient
 from orderhub.domain.channels import ChannelListing, ListingKey, StockUpdate
 
@@ -172,27 +172,11 @@ class AmazonStock:
 
     def _feed(self, updates: list[StockUpdate]) -> Refused:
         c = self.client
-        document = c.call("createFeedDocument", "POST", "/feeds/2021-06-30/documents",
-                          json={"contentType": FEED_CONTENT_TYPE}) or {}
-        c.put_document(str(document["url"]), self.feed_document(updates), FEED_CONTENT_TYPE)
-        created = c.call("createFeed", "POST", "/feeds/2021-06-30/feeds",
-                         json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [c.marketplace_id],
-                               "inputFeedDocumentId": document["feedDocumentId"]}) or {}
-        feed_id = str(created["feedId"])
-        self.last_feed_id = feed_id
-        waited = 0.0
-        while True:
-            feed = c.call("getFeed", "GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}") or {}
-            status = feed.get("processingStatus")
-            if status in ("DONE", "FATAL", "CANCELLED"):
-                break
-            if waited >= self.wait_seconds:
-                raise AmazonUnavailable(f"amazon account {c.account.name}, createFeed: feed {feed_id} is still "
-                                        f"{status} after {waited:.0f} s; its quantities go again next round",
-                                        retry_after=self.poll_seconds)
-            self.sleep(self.poll_seconds)
-            waited += self.poll_seconds
-        report = self._report(feed)
+        processed = feed_flow.submit(c, "JSON_LISTINGS_FEED", self.feed_document(updates), FEED_CONTENT_TYPE,
+                                     sleep=self.sleep, poll_seconds=self.poll_seconds, wait_seconds=self.wait_seconds,
+                                     again="its quantities go again next round", on_created=self._created)
+        feed_id, status = processed.feed_id, processed.status
+        report = _report(processed.report)
         if status != "DONE":
             issues = [i for i in report.get("issues") or [] if not i.get("sku")]
             raise AmazonUnavailable(f"amazon account {c.account.name}, createFeed: feed {feed_id} ended {status}"
@@ -210,17 +194,16 @@ class AmazonStock:
             refused[key] = f"{refused[key]}; {text}" if key in refused else text
         return refused
 
-    def _report(self, feed: dict[str, object]) -> dict[str, list[dict[str, object]]]:
-        result = feed.get("resultFeedDocumentId")
-        if not result:
-            return {}
-        document = self.client.call("getFeedDocument", "GET",
-                                    f"/feeds/2021-06-30/documents/{quote(str(result), safe='')}") or {}
-        content = self.client.get_document(str(document["url"]))
-        if document.get("compressionAlgorithm") == "GZIP":
-            content = gzip.decompress(content)
-        try:
-            report = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return {}
-        return report if isinstance(report, dict) else {}
+    def _created(self, feed_id: str) -> None:
+        self.last_feed_id = feed_id
+
+
+def _report(content: bytes | None) -> dict[str, list[dict[str, object]]]:
+    """The listings feed's JSON processing report ({} when there is none or it cannot be read)."""
+    if not content:
+        return {}
+    try:
+        report = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return {}
+    return report if isinstance(report, dict) else {}

@@ -9,7 +9,9 @@
 - ``POST /_sim/orders`` ``{"seller_id", "count"}`` generated, or ``{"seller_id", "orders": [spec]}``
   explicit (lines with SKUs and quantities, status, channel, buyer); ``GET /_sim/orders``,
   ``GET /_sim/orders/{id}``; ``POST /_sim/orders/{id}/events`` ``{"event", "reason"}``.
-- Recorded operations: ``GET /_sim/shipments``, ``GET /_sim/stock_updates``, ``GET /_sim/feeds``;
+- Recorded operations: ``GET /_sim/shipments``, ``GET /_sim/stock_updates``, ``GET /_sim/feeds``,
+  ``GET /_sim/refunds`` (order adjustment feeds' refunds); an order's view shows each item's cancelled
+  units and reason (``cancellations``);
   ``GET /_sim/listings`` (what Amazon shows per SKU), ``POST /_sim/listings`` to list SKUs.
 - ``POST``/``GET``/``DELETE /_sim/failures`` (see :mod:`.faults`).
 - ``POST /_sim/notifications`` ``{"order_id", "url", "authorization"}`` sends one ORDER_CHANGE now;
@@ -35,6 +37,7 @@ from orderhub.simulators.amazon.control_checks import bad, number, only, order_s
 from orderhub.simulators.amazon.errors import SpApiError, json_response, not_found
 from orderhub.simulators.amazon.faults import parse_rule
 from orderhub.simulators.amazon.lifecycle import EVENTS, LifecycleError, apply_event
+from orderhub.simulators.amazon.order_feeds import refunds
 from orderhub.simulators.amazon.orders import Order, render_item, render_order
 from orderhub.simulators.amazon.simulator import Simulator
 
@@ -64,7 +67,11 @@ def _view(order: Order) -> dict[str, Any]:
     """An order as the control API shows it: everything, buyer data included, and its version."""
     return {"order": render_order(order, restricted=FULL), "version": order.version,
             "seller_id": order.seller_id, "cancel_reason": order.cancel_reason,
-            "items": [render_item(i, order.currency, restricted=FULL) for i in order.items]}
+            "items": [render_item(i, order.currency, restricted=FULL) for i in order.items],
+            "cancellations": [{"order_item_id": i.order_item_id, "quantity_ordered": i.quantity_ordered,
+                               "quantity_cancelled": i.quantity_cancelled, "cancel_reason": i.cancel_reason}
+                              for i in order.items if i.quantity_cancelled],
+            "refunds": [dict(r, order_item_id=i.order_item_id) for i in order.items for r in i.refunds]}
 
 
 class ControlApi:
@@ -85,6 +92,7 @@ class ControlApi:
             Route("/_sim/orders/{orderId}", _guard(s, lambda b, r: _view(self._order(r))), methods=["GET"]),
             Route("/_sim/orders/{orderId}/events", _guard(s, self.event), methods=["POST"]),
             Route("/_sim/shipments", g(lambda: {"shipments": s.orders.shipments()}), methods=["GET"]),
+            Route("/_sim/refunds", g(lambda: {"refunds": refunds(s.orders.all())}), methods=["GET"]),
             Route("/_sim/stock_updates", g(lambda: {"stock_updates": s.listings.updates()}), methods=["GET"]),
             Route("/_sim/feeds", g(lambda: {"feeds": [dict(f.render(), seller_id=f.seller_id, report=f.report)
                                                       for f in s.feeds.feeds()]}), methods=["GET"]),

@@ -6,8 +6,10 @@ it is ``IN_QUEUE``, then ``IN_PROGRESS``, then ``DONE`` (or ``FATAL``) as the si
 passes the configured times; it is processed when it reaches ``DONE``. A ``JSON_LISTINGS_FEED``
 (``samples/listings_feed_schema_v2.json``) applies its messages to the listings and writes a
 processing report (``samples/listings_feed_processing_report_schema_v2.json``) whose issues name
-each message's ``messageId`` and ``sku``. Other feed types end ``FATAL``: the simulator does not
-process them.
+each message's ``messageId`` and ``sku``. The XML order feeds ``POST_ORDER_ACKNOWLEDGEMENT_DATA`` and
+``POST_PAYMENT_ADJUSTMENT_DATA`` are read by :mod:`.xml_feeds` and applied by :mod:`.order_feeds`;
+their report is Amazon's XML ``ProcessingReport``. Other feed types end ``FATAL``: the simulator does
+not process them.
 """
 
 from __future__ import annotations
@@ -27,9 +29,22 @@ from orderhub.simulators.amazon.catalogue import Product, product
 from orderhub.simulators.amazon.clock import Clock, iso_ms
 from orderhub.simulators.amazon.listings import Listings, issue, patch_issues
 from orderhub.simulators.amazon.models import check_schema, problems
+from orderhub.simulators.amazon.order_feeds import MESSAGE_TYPES, OrderFeeds
+from orderhub.simulators.amazon.order_store import OrderStore
 from orderhub.simulators.amazon.samples import load
+from orderhub.simulators.amazon.xml_feeds import (
+    ENVELOPE_ERROR,
+    MESSAGE_ERROR,
+    PARSE_ERROR,
+    FeedRefused,
+    Result,
+    envelope,
+    parse,
+    report,
+)
 
 LISTINGS_FEED = "JSON_LISTINGS_FEED"
+XML_REPORT_TYPE = "text/xml; charset=UTF-8"
 
 
 @dataclass
@@ -76,10 +91,12 @@ def _rows_for(attributes: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Feeds:
-    def __init__(self, clock: Clock, listings: Listings, *, queue_seconds: float, processing_seconds: float,
-                 url_seconds: int) -> None:
+    def __init__(self, clock: Clock, listings: Listings, orders: OrderStore, *, queue_seconds: float,
+                 processing_seconds: float, url_seconds: int, max_document_bytes: int) -> None:
         self.clock = clock
         self.listings = listings
+        self.order_feeds = OrderFeeds(clock, orders)
+        self.max_document_bytes = max_document_bytes
         self.queue_seconds = queue_seconds
         self.processing_seconds = processing_seconds
         self.url_seconds = url_seconds
@@ -168,6 +185,11 @@ class Feeds:
 
     def _process(self, feed: Feed) -> None:
         doc = self._documents.get(feed.input_document_id)
+        if feed.feed_type in MESSAGE_TYPES and doc is not None and doc.content is not None:
+            content, summary = self._run_xml(feed, doc.content)
+            feed.status, feed.report = "DONE", summary
+            feed.result_document_id = self.new_document(feed.seller_id, XML_REPORT_TYPE, content).document_id
+            return
         report, fatal = self._run(feed, doc)
         feed.status = "FATAL" if fatal else "DONE"
         feed.report = report
@@ -184,12 +206,12 @@ class Feeds:
             return {"header": header, "issues": [{"code": "FATAL", "severity": "ERROR", "message": message}],
                     "summary": summary}, True
 
-        if feed.feed_type != LISTINGS_FEED:
-            return fatal(f"The feed type {feed.feed_type} is not processed by this simulator; "
-                         f"use {LISTINGS_FEED}.")
         if doc is None or doc.content is None:
             return fatal(f"The feed document {feed.input_document_id} has no content; PUT it to the document's "
                          "url before createFeed.")
+        if feed.feed_type != LISTINGS_FEED:
+            return fatal(f"The feed type {feed.feed_type} is not processed by this simulator; use "
+                         f"{', '.join([LISTINGS_FEED, *MESSAGE_TYPES])}.")
         try:
             body = json.loads(doc.content.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -216,6 +238,34 @@ class Feeds:
             else:
                 summary["messagesAccepted"] += 1
         return {"header": header, "issues": issues, "summary": summary}, False
+
+    def _run_xml(self, feed: Feed, content: bytes) -> tuple[bytes, dict[str, Any]]:
+        """An XML order feed applied message by message; its processing report, and a summary for /_sim/feeds."""
+        results: list[Result] = []
+        processed = 0
+        merchant = feed.seller_id
+        try:
+            found = envelope(parse(content, self.max_document_bytes))
+            if found.merchant != feed.seller_id:
+                raise FeedRefused(f"Header/MerchantIdentifier {found.merchant} is not the seller who submitted the "
+                                  f"feed ({feed.seller_id}).")
+            if found.message_type != MESSAGE_TYPES[feed.feed_type]:
+                raise FeedRefused(f"MessageType {found.message_type[:40]!r} does not go with {feed.feed_type}; "
+                                  f"expected {MESSAGE_TYPES[feed.feed_type]}.")
+        except FeedRefused as exc:
+            code = ENVELOPE_ERROR if str(exc).startswith(("Header/MerchantIdentifier", "MessageType")) else PARSE_ERROR
+            results.append(Result(0, code, str(exc)))
+        else:
+            results += [Result(n, MESSAGE_ERROR, text) for n, text in found.problems]
+            processed = len(found.messages) + len(found.problems)
+            for message_id, body in found.messages:
+                results += self.order_feeds.apply(feed.feed_type, feed.seller_id, feed.feed_id, message_id, body)
+        xml = report(merchant, feed.feed_id, processed, results)
+        summary = {"format": "xml", "messages_processed": processed,
+                   "results": [{"message_id": r.message_id, "result_code": r.kind, "code": r.code,
+                                "description": r.description, "order_id": r.order_id, "item_code": r.item_code}
+                               for r in results]}
+        return xml, summary
 
     def _message(self, feed: Feed, message: Any) -> list[dict[str, Any]]:
         found = problems(message, load("listings_feed_schema_v2.json")["properties"]["messages"]["items"], {})

@@ -58,7 +58,7 @@ def apply_event(order: Order, event: str, reason: str | None = None) -> None:
             raise LifecycleError(f"Order {order.amazon_order_id} is MFN: the seller ships it with confirmShipment.")
         _require(order, ("Unshipped", "PartiallyShipped"), "ship")
         for item in order.items:
-            item.quantity_shipped = item.quantity_ordered
+            item.quantity_shipped = item.quantity
         order.status = "Shipped"
     elif event == "unfulfillable":
         if order.fulfillment_channel != "AFN":

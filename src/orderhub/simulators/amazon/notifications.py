@@ -44,8 +44,8 @@ def order_change(order: Order, change_type: str, reason: str, now: Any) -> dict[
         "EarliestShipDate": iso_ms(order.earliest_ship_date), "LatestShipDate": iso_ms(order.latest_ship_date),
         "OrderPrograms": ["Prime"] if order.is_prime else [], "ShippingPrograms": [],
         "OrderItems": [{"OrderItemId": i.order_item_id, "SellerSKU": i.seller_sku, "SupplySourceId": None,
-                        "OrderItemStatus": "Shipped" if i.unshipped == 0 else "Unshipped",
-                        "Quantity": i.quantity_ordered, "QuantityShipped": i.quantity_shipped,
+                        "OrderItemStatus": "Shipped" if i.unshipped == 0 and i.quantity_shipped else "Unshipped",
+                        "Quantity": i.quantity, "QuantityShipped": i.quantity_shipped,
                         "IsBuyerRequestedCancel": i.buyer_cancel_reason is not None} for i in order.items],
     }
     return {

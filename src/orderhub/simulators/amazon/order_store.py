@@ -48,16 +48,21 @@ class OrderStore:
         self._tell(snapshot, "OrderStatusChange", "New order")
         return snapshot
 
-    def change(self, order_id: str, mutate: Callable[[Order], None], change_type: str, reason: str) -> Order:
-        """Apply ``mutate`` to the order (it may raise, leaving the order as it was) and record the new version."""
+    def change(self, order_id: str, mutate: Callable[[Order], None], change_type: str, reason: str, *,
+               new_version: bool = True) -> Order:
+        """Apply ``mutate`` to the order (it may raise, leaving the order as it was) and record the new version.
+        With ``new_version`` False the change is kept without a new version or a notification (what Amazon
+        records beside the order, such as a refund)."""
         with self._lock:
             order = self._orders[order_id]
             trial = copy.deepcopy(order)
             mutate(trial)
             self._orders[order_id] = trial
-            self._stamp(trial, first=False)
+            if new_version:
+                self._stamp(trial, first=False)
             snapshot = copy.deepcopy(trial)
-        self._tell(snapshot, change_type, reason)
+        if new_version:
+            self._tell(snapshot, change_type, reason)
         return snapshot
 
     def _tell(self, order: Order, change_type: str, reason: str) -> None:

@@ -49,10 +49,26 @@ class Item:
     gift_wrap_level: str | None = None
     gift_wrap_price: Decimal | None = None
     buyer_cancel_reason: str | None = None  # set when the buyer asked to cancel
+    # Units the seller cancelled by an order acknowledgement feed, and its CancelReason (order_feeds.py)
+    quantity_cancelled: int = 0
+    cancel_reason: str | None = None
+    # Refunds taken from order adjustment feeds: {"adjustment_id", "reason", "components": {type: amount}, ...}
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def quantity(self) -> int:
+        """The units the order still holds: ordered, less those the seller cancelled."""
+        return self.quantity_ordered - self.quantity_cancelled
 
     @property
     def unshipped(self) -> int:
-        return self.quantity_ordered - self.quantity_shipped
+        return self.quantity - self.quantity_shipped
+
+    def share(self, amount: Decimal) -> Decimal:
+        """A line amount (given for every unit ordered) for the units the order still holds."""
+        if not self.quantity_cancelled or not self.quantity_ordered:
+            return amount
+        return amount * self.quantity / self.quantity_ordered
 
 
 @dataclass
@@ -84,8 +100,8 @@ class Order:
     version: int = 1
 
     def total(self) -> Decimal:
-        return sum((i.item_price + i.item_tax + i.shipping_price - i.promotion_discount
-                    + (i.gift_wrap_price or Decimal("0")) for i in self.items), Decimal("0"))
+        return sum((i.share(i.item_price + i.item_tax + i.shipping_price - i.promotion_discount
+                            + (i.gift_wrap_price or Decimal("0"))) for i in self.items), Decimal("0"))
 
     def item(self, order_item_id: str) -> Item | None:
         return next((i for i in self.items if i.order_item_id == order_item_id), None)
@@ -151,13 +167,13 @@ def render_item(item: Item, currency: str, *, restricted: frozenset[str] = froze
         "SellerSKU": item.seller_sku,
         "OrderItemId": item.order_item_id,
         "Title": item.title,
-        "QuantityOrdered": item.quantity_ordered,
+        "QuantityOrdered": item.quantity,
         "QuantityShipped": item.quantity_shipped,
         "ProductInfo": {"NumberOfItems": "1"},
-        "ItemPrice": money(item.item_price, currency),
-        "ItemTax": money(item.item_tax, currency),
-        "ShippingPrice": money(item.shipping_price, currency),
-        "PromotionDiscount": money(item.promotion_discount, currency),
+        "ItemPrice": money(item.share(item.item_price), currency),
+        "ItemTax": money(item.share(item.item_tax), currency),
+        "ShippingPrice": money(item.share(item.shipping_price), currency),
+        "PromotionDiscount": money(item.share(item.promotion_discount), currency),
         "IsGift": "true" if item.is_gift else "false",
         "ConditionId": "New",
         "ConditionSubtypeId": "New",

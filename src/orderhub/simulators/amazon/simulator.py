@@ -59,9 +59,9 @@ class Simulator:
         self.faults = Faults()
         self.orders = OrderStore(self.clock)
         self.listings = Listings(self.clock)
-        self.feeds = Feeds(self.clock, self.listings, queue_seconds=defaults.FEED_QUEUE_SECONDS,
+        self.feeds = Feeds(self.clock, self.listings, self.orders, queue_seconds=defaults.FEED_QUEUE_SECONDS,
                            processing_seconds=defaults.FEED_PROCESSING_SECONDS,
-                           url_seconds=defaults.DOCUMENT_URL_SECONDS)
+                           url_seconds=defaults.DOCUMENT_URL_SECONDS, max_document_bytes=defaults.MAX_DOCUMENT_BYTES)
         self.sender = Sender(list(retry_schedule))
         self.destinations: list[dict[str, str | None]] = []
         self.orders.listeners.append(self._order_changed)
