@@ -91,6 +91,31 @@ def test_an_order_cancelled_for_lack_of_stock_is_cancelled_on_amazon_with_no_inv
     assert len(deliveries) == 1
 
 
+def test_the_cancellations_of_one_round_go_in_one_feed_and_a_refused_one_fails_alone(hub: Hub,
+                                                                                    amazon_sim: Sim) -> None:
+    placed = [imported(hub, amazon_sim, [{"sku": "MUG-CAFE", "quantity": 1}]) for _ in range(3)]
+    shipped_ref = placed[2][0]
+    with hub.db.read() as conn:
+        account = accounts.get(conn, "amazon-us")
+    assert account is not None
+    mug = items_of(amazon_sim, shipped_ref)["MUG-CAFE"]  # shipped from Seller Central meanwhile
+    order_channel(account, hub, sleep=lambda s: None).confirm_shipment(
+        ShipmentNotice(shipped_ref, ((mug, 1),), "UPS", "1Z999AA10123456784", SHIPPED, "SHP-9"))
+    with hub.db.write() as conn:
+        for _ref, order_id in placed:
+            fulfilment.cancel(conn, order_id, OUT_OF_STOCK)
+    report = send_once(hub)
+    assert (report.done, len(report.refused)) == (2, 1) and "has shipped" in report.refused[0]
+    for ref, _order_id in placed[:2]:
+        assert amazon_sim.get(f"/_sim/orders/{ref}")["order"]["OrderStatus"] == "Canceled"
+    [feed] = amazon_sim.get("/_sim/feeds")["feeds"]  # one feed, a message per order
+    assert feed["feedType"] == "POST_ORDER_ACKNOWLEDGEMENT_DATA" and feed["report"]["results"] == []
+    assert feed["report"]["messages_processed"] == 2
+    with hub.db.read() as conn:
+        [entry] = error_log.list_entries(conn, error_log.ErrorFilter())
+    assert shipped_ref in entry.error
+
+
 def test_a_partial_cancel_cancels_one_item_and_a_repeat_sends_nothing(hub: Hub, amazon_sim: Sim) -> None:
     ref, order_id = imported(hub, amazon_sim, [{"sku": "MUG-CAFE", "quantity": 1},
                                                {"sku": "TEA-MATCHA-50", "quantity": 2}])

@@ -173,6 +173,16 @@ class ChannelRefused(Exception):
     the error log for a person, not round again."""
 
 
+class BatchCancels(Protocol):
+    """An order channel that takes many orders' cancellations in one call (Amazon's acknowledgement feed): the
+    sender hands it every cancellation it has for the account at once."""
+
+    def cancel_many(self, notices: Sequence[CancelNotice]) -> list[ChannelRefused | None]:
+        """Per notice: None (cancelled, now or before) or why the channel refused it. Raises
+        ChannelUnavailable when none is known to be taken."""
+        ...
+
+
 class OrderChannel(Protocol):
     """The operations orderhub performs on one account's orders. Each raises ChannelUnavailable (try again
     later) or ChannelRefused (for a person); doing one twice must be harmless (the channel's idempotency)."""

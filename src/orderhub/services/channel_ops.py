@@ -1,5 +1,6 @@
 """The channel-operations sender: confirms shipments, cancels lines and refunds returns on the channels that
-sold them.
+sold them. Each account's operations go on a thread of their own, so a slow channel holds up no other; a
+channel that takes many cancellations in one call (Amazon's acknowledgement feed) gets them together.
 
 Each operation is sent outside any database transaction and marked done when the channel took it; a channel
 that is down gets it again with backoff; one the channel refuses for good waits in the error log, where a
@@ -8,10 +9,11 @@ person retries or dismisses it. Channels' own idempotency makes a repeat harmles
 
 from __future__ import annotations
 
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import orjson
 import structlog
@@ -20,6 +22,7 @@ from orderhub.adapters import channels
 from orderhub.adapters.store import accounts, channel_operations, error_log
 from orderhub.bootstrap import Hub
 from orderhub.domain.channels import (
+    BatchCancels,
     CancelNotice,
     ChannelRefused,
     ChannelUnavailable,
@@ -30,6 +33,9 @@ from orderhub.domain.channels import (
 from orderhub.services.process import backoff
 
 log = structlog.get_logger(__name__)
+
+MAX_ACCOUNTS_AT_ONCE = 8  # accounts whose operations one round sends side by side
+LEASE_SECONDS = 660.0  # longer than the slowest call (an Amazon order feed waits up to ten minutes)
 
 
 @dataclass
@@ -56,39 +62,49 @@ def _perform(channel: OrderChannel, op: channel_operations.Operation) -> None:
 
 
 def send_once(hub: Hub, *, limit: int = 100) -> SendReport:
-    report = SendReport()
+    """Send the operations that are due, each account's on its own thread: a channel that is slow to answer
+    (Amazon processing a feed) never holds up the others."""
     with hub.db.write() as conn:
-        due = channel_operations.claim(conn, limit=limit)
+        due = channel_operations.claim(conn, limit=limit, lease_seconds=LEASE_SECONDS)
         found = {op.account_id: accounts.by_id(conn, op.account_id) for op in due}
-    channels_of: dict[int, Any] = {}
-    taken: list[int] = []  # marked done together at the end: a repeat after a crash is harmless
+    by_account: dict[int, list[channel_operations.Operation]] = defaultdict(list)
     for op in due:
-        account = found[op.account_id]
-        if account is None:
+        by_account[op.account_id].append(op)
+    work = [(account, by_account[account_id]) for account_id, account in found.items() if account is not None]
+    if len(work) > 1:
+        with ThreadPoolExecutor(min(len(work), MAX_ACCOUNTS_AT_ONCE), thread_name_prefix="channel-ops") as pool:
+            reports = list(pool.map(lambda w: _send_account(hub, *w), work))
+    else:
+        reports = [_send_account(hub, *w) for w in work]
+    return SendReport(sum(r.done for r in reports), sum(r.later for r in reports),
+                      [line for r in reports for line in r.refused])
+
+
+def _send_account(hub: Hub, account: accounts.Account, ops: list[channel_operations.Operation]) -> SendReport:
+    report = SendReport()
+    taken: list[int] = []  # marked done together at the end: a repeat after a crash is harmless
+    try:
+        factory = channels.order_channel(account.kind)
+        if factory is None:
+            raise ChannelRefused(f"orderhub sends {account.kind} no operations")
+        channel = factory(account, hub)
+    except ChannelRefused as exc:
+        for op in ops:
+            _refused(hub, account, op, exc, report)
+        return report
+    batched = [op for op in ops if op.kind == "cancel"] if hasattr(channel, "cancel_many") else []
+    if batched:
+        _cancel_together(hub, account, channel, batched, report, taken)
+    for op in ops:
+        if op in batched:
             continue
-        what = f"{account.kind} account {account.name}: {op.kind} of order {op.payload.get('order_ref')}"
         try:
-            if op.account_id not in channels_of:
-                factory = channels.order_channel(account.kind)
-                if factory is None:
-                    raise ChannelRefused(f"orderhub sends {account.kind} no operations")
-                channels_of[op.account_id] = factory(account, hub)
-            _perform(channels_of[op.account_id], op)
+            _perform(channel, op)
         except ChannelUnavailable as exc:
-            with hub.db.write() as conn:
-                channel_operations.later(conn, op.id, str(exc), exc.retry_after or backoff(
-                    op.attempts + 1, hub.settings.backoff_base_seconds, hub.settings.backoff_max_seconds))
-            report.later += 1
-            log.warning("channel_operation_later", account=account.name, operation=op.kind, error=str(exc))
+            _later(hub, account, op, exc, report)
             continue
         except ChannelRefused as exc:
-            with hub.db.write() as conn:
-                channel_operations.parked(conn, op.id, str(exc))
-                error_log.record(conn, error_log.Failure(
-                    record_type=channel_operations.RECORD_TYPE, record_id=op.id, shop_id=op.account_id,
-                    topic=f"{account.kind}/{op.kind}", source="channel", kind="channel_refused",
-                    error=f"{what}: {exc}", payload=orjson.dumps(op.payload).decode()))
-            report.refused.append(f"{what}: {exc}")
+            _refused(hub, account, op, exc, report)
             continue
         taken.append(op.id)
     if taken:
@@ -96,3 +112,45 @@ def send_once(hub: Hub, *, limit: int = 100) -> SendReport:
             channel_operations.done(conn, taken)
     report.done = len(taken)
     return report
+
+
+def _cancel_together(hub: Hub, account: accounts.Account, channel: BatchCancels,
+                     ops: list[channel_operations.Operation], report: SendReport, taken: list[int]) -> None:
+    notices = [CancelNotice(op.payload["order_ref"], tuple((str(line), int(n)) for line, n in op.payload["lines"]),
+                            op.payload["reason"]) for op in ops]
+    try:
+        results = channel.cancel_many(notices)
+    except ChannelUnavailable as exc:
+        for op in ops:
+            _later(hub, account, op, exc, report)
+        return
+    for op, failure in zip(ops, results, strict=True):
+        if failure is None:
+            taken.append(op.id)
+        else:
+            _refused(hub, account, op, failure, report)
+
+
+def _what(account: accounts.Account, op: channel_operations.Operation) -> str:
+    return f"{account.kind} account {account.name}: {op.kind} of order {op.payload.get('order_ref')}"
+
+
+def _later(hub: Hub, account: accounts.Account, op: channel_operations.Operation, exc: ChannelUnavailable,
+           report: SendReport) -> None:
+    with hub.db.write() as conn:
+        channel_operations.later(conn, op.id, str(exc), exc.retry_after or backoff(
+            op.attempts + 1, hub.settings.backoff_base_seconds, hub.settings.backoff_max_seconds))
+    report.later += 1
+    log.warning("channel_operation_later", account=account.name, operation=op.kind, error=str(exc))
+
+
+def _refused(hub: Hub, account: accounts.Account, op: channel_operations.Operation, exc: Exception,
+             report: SendReport) -> None:
+    what = _what(account, op)
+    with hub.db.write() as conn:
+        channel_operations.parked(conn, op.id, str(exc))
+        error_log.record(conn, error_log.Failure(
+            record_type=channel_operations.RECORD_TYPE, record_id=op.id, shop_id=op.account_id,
+            topic=f"{account.kind}/{op.kind}", source="channel", kind="channel_refused",
+            error=f"{what}: {exc}", payload=orjson.dumps(op.payload).decode()))
+    report.refused.append(f"{what}: {exc}")

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orderhub.adapters.amazon.client import AmazonRefused, SpApiClient
 from orderhub.adapters.amazon.order_feeds import OrderFeeds
 from orderhub.adapters.amazon.orders import ORDERS_PATH, iso, order_items
@@ -66,6 +68,10 @@ class AmazonOrders:
     def cancel_lines(self, notice: CancelNotice) -> None:
         """Cancel the lines through the order acknowledgement feed (order_feeds.py)."""
         self.feeds.cancel(notice)
+
+    def cancel_many(self, notices: Sequence[CancelNotice]) -> list[ChannelRefused | None]:
+        """Many orders' cancellations in one acknowledgement feed (domain.channels.BatchCancels)."""
+        return self.feeds.cancel_many(notices)
 
     def refund(self, notice: RefundNotice) -> None:
         """Refund the returned lines through the order adjustment feed (order_feeds.py)."""

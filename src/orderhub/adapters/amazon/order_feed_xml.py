@@ -56,16 +56,25 @@ class ReportResult:
     item_code: str | None = None
 
 
-def _envelope(merchant: str, message_type: str) -> tuple[ET.Element, ET.Element]:
+def _root(merchant: str, message_type: str) -> ET.Element:
     root = ET.Element("AmazonEnvelope", {"xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
                                          "xsi:noNamespaceSchemaLocation": "amzn-envelope.xsd"})
     header = ET.SubElement(root, "Header")
     ET.SubElement(header, "DocumentVersion").text = DOCUMENT_VERSION
     ET.SubElement(header, "MerchantIdentifier").text = merchant
     ET.SubElement(root, "MessageType").text = message_type
+    return root
+
+
+def _message(root: ET.Element, message_id: int, message_type: str) -> ET.Element:
     message = ET.SubElement(root, "Message")
-    ET.SubElement(message, "MessageID").text = "1"
-    return root, ET.SubElement(message, message_type)
+    ET.SubElement(message, "MessageID").text = str(message_id)
+    return ET.SubElement(message, message_type)
+
+
+def _envelope(merchant: str, message_type: str) -> tuple[ET.Element, ET.Element]:
+    root = _root(merchant, message_type)
+    return root, _message(root, 1, message_type)
 
 
 def _bytes(root: ET.Element) -> bytes:
@@ -74,13 +83,20 @@ def _bytes(root: ET.Element) -> bytes:
 
 def acknowledgement(merchant: str, order_id: str, items: list[tuple[str, str]]) -> bytes:
     """An order acknowledgement cancelling ``items`` ((AmazonOrderItemCode, CancelReason)) of the order."""
-    root, body = _envelope(merchant, "OrderAcknowledgement")
-    ET.SubElement(body, "AmazonOrderID").text = order_id
-    ET.SubElement(body, "StatusCode").text = "Failure"
-    for code, reason in items:
-        item = ET.SubElement(body, "Item")
-        ET.SubElement(item, "AmazonOrderItemCode").text = code
-        ET.SubElement(item, "CancelReason").text = reason
+    return acknowledgements(merchant, [(order_id, items)])
+
+
+def acknowledgements(merchant: str, orders: list[tuple[str, list[tuple[str, str]]]]) -> bytes:
+    """One feed of order acknowledgements, message N cancelling the items of the N-th order."""
+    root = _root(merchant, "OrderAcknowledgement")
+    for message_id, (order_id, items) in enumerate(orders, start=1):
+        body = _message(root, message_id, "OrderAcknowledgement")
+        ET.SubElement(body, "AmazonOrderID").text = order_id
+        ET.SubElement(body, "StatusCode").text = "Failure"
+        for code, reason in items:
+            item = ET.SubElement(body, "Item")
+            ET.SubElement(item, "AmazonOrderItemCode").text = code
+            ET.SubElement(item, "CancelReason").text = reason
     return _bytes(root)
 
 

@@ -15,13 +15,14 @@ has no JSON operation for either; Amazon's "Order Feed Type Values" page):
 Both go through the Feeds API (feed_flow.py) and wait for Amazon to process the feed. An error in its
 processing report is :class:`ChannelRefused` with Amazon's code and message; a feed not processed in
 :data:`WAIT_SECONDS`, one that ends FATAL or CANCELLED, or Amazon down, is :class:`ChannelUnavailable`
-(sent again later, harmless as above). Each operation is its own feed: createFeed's usage plan (one
-every two minutes after a burst of 15) paces a spike of cancellations, which then wait their turn.
+(sent again later, harmless as above). The cancellations the sender has for an account at once go in one
+feed, a message per order (createFeed's usage plan allows one feed every two minutes after a burst of 15);
+a refund is a feed of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -94,12 +95,43 @@ class OrderFeeds:
     # -- cancel
 
     def cancel(self, notice: CancelNotice) -> None:
+        failure = self.cancel_many([notice])[0]
+        if failure is not None:
+            raise failure
+
+    def cancel_many(self, notices: Sequence[CancelNotice]) -> list[ChannelRefused | None]:
+        """Cancel the notices' items in one acknowledgement feed, one message per order. Returns, per notice,
+        None (cancelled, now or before) or why Amazon refused it; raises ChannelUnavailable when the feed as a
+        whole did not go through (every notice goes again later, harmlessly)."""
+        results: list[ChannelRefused | None] = [None] * len(notices)
+        batch: list[tuple[int, str, list[tuple[str, str]]]] = []
+        for index, notice in enumerate(notices):
+            try:
+                chosen = self._to_cancel(notice)
+            except ChannelRefused as exc:
+                results[index] = exc
+                continue
+            if chosen:
+                batch.append((index, notice.order_ref, chosen))
+        if not batch:
+            return results
+        content = order_feed_xml.acknowledgements(self.client.seller_id, [(ref, chosen) for _, ref, chosen in batch])
+        label = batch[0][1] if len(batch) == 1 else f"{batch[0][1]} and {len(batch) - 1} more"
+        errors = self._send(label, ACKNOWLEDGEMENT_FEED, content)
+        for message_id, (index, order_ref, chosen) in enumerate(batch, start=1):
+            said = [e for e in errors if e.message_id == message_id]
+            if said and not self._cancelled(order_ref, [line for line, _ in chosen]):
+                results[index] = self._refused(order_ref, ACKNOWLEDGEMENT_FEED, said)
+        return results
+
+    def _to_cancel(self, notice: CancelNotice) -> list[tuple[str, str]]:
+        """The notice's items Amazon still has to cancel, with Amazon's reason (none: done already)."""
         reason = CANCEL_REASON_CODES.get(notice.reason)
         if reason is None:
             raise ChannelRefused(f"cancel reason {notice.reason!r} is not one of {', '.join(CANCEL_REASONS)}")
         order = self._order(notice.order_ref)
         if order.get("OrderStatus") == "Canceled":
-            return
+            return []
         items = self._items(order)
         chosen: list[tuple[str, str]] = []
         for line, quantity in notice.lines:
@@ -117,12 +149,7 @@ class OrderFeeds:
                     "Ship the other units, then cancel these in Seller Central (Manage Orders, Refund order: "
                     f"quantity cancelled, reason {reason}), and dismiss this entry")
             chosen.append((line, reason))
-        if not chosen:
-            return
-        content = order_feed_xml.acknowledgement(self.client.seller_id, notice.order_ref, chosen)
-        errors = self._send(notice.order_ref, ACKNOWLEDGEMENT_FEED, content)
-        if errors and not self._cancelled(notice.order_ref, [line for line, _ in chosen]):
-            raise self._refused(notice.order_ref, ACKNOWLEDGEMENT_FEED, errors)
+        return chosen
 
     def _cancelled(self, order_ref: str, lines: list[str]) -> bool:
         """Whether Amazon shows the lines cancelled (the feed's error was about a cancellation already made)."""
