@@ -63,6 +63,26 @@ def _today() -> date:
     return utcnow().date()
 
 
+def graphql_endpoint(shop: Any) -> str:
+    """The Admin GraphQL endpoint of a shop (adapters/store/shops.py Shop) at its API version."""
+    base = (shop.admin_url or f"https://{shop.domain}").rstrip("/")
+    return f"{base}/admin/api/{shop.api_version}/graphql.json"
+
+
+def for_shop(shop: Any, **options: Any) -> "AdminClient":
+    """An Admin API client of a shop (adapters/store/shops.py Shop) with its token and API version; ``options``
+    as AdminClient takes them. Raises ValueError saying what to set."""
+    if not shop.access_token:
+        raise ValueError(f"shop {shop.domain} has no access token; add one with "
+                         f"`orderhub shop add {shop.domain} --secret ... --access-token ...`")
+    try:
+        version = api_versions.parse(shop.api_version)
+    except api_versions.InvalidVersion as exc:
+        raise ValueError(f"shop {shop.domain}: {exc}; set one with `orderhub shop set {shop.domain} "
+                         f"--api-version VERSION`") from None
+    return AdminClient(graphql_endpoint(shop), shop.access_token, api_version=version, **options)
+
+
 class AdminClient:
     def __init__(self, endpoint: str, access_token: str, *, client: httpx.Client | None = None,
                  max_attempts: int = 8, timeout: float = 30.0,

@@ -24,9 +24,8 @@ from typing import TypeVar
 
 import httpx
 
-from orderhub.adapters.shopify import api_versions
 from orderhub.adapters.shopify import graphql_inventory as api
-from orderhub.adapters.shopify.graphql import AdminClient, GraphQLErrors, ShopifyError
+from orderhub.adapters.shopify.graphql import AdminClient, GraphQLErrors, ShopifyError, for_shop
 from orderhub.adapters.store.shopify_listings import StockLocation
 from orderhub.adapters.store.shops import Shop
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
@@ -67,24 +66,10 @@ class Waits:
         self.last_status = response.status_code
 
 
-def graphql_endpoint(shop: Shop) -> str:
-    base = (shop.admin_url or f"https://{shop.domain}").rstrip("/")
-    return f"{base}/admin/api/{shop.api_version}/graphql.json"
-
-
 def admin_client(shop: Shop, waits: Waits, *, timeout: float = 20.0) -> AdminClient:
     """An Admin API client for the shop whose long waits end the call. Raises ValueError saying what to set."""
-    if not shop.access_token:
-        raise ValueError(f"shop {shop.domain} has no access token; add one with "
-                         f"`orderhub shop add {shop.domain} --secret ... --access-token ...`")
-    try:
-        version = api_versions.parse(shop.api_version)
-    except api_versions.InvalidVersion as exc:
-        raise ValueError(f"shop {shop.domain}: {exc}; set one with `orderhub shop set {shop.domain} "
-                         f"--api-version VERSION`") from None
     http = httpx.Client(timeout=timeout, event_hooks={"response": [waits.saw]})
-    return AdminClient(graphql_endpoint(shop), shop.access_token, client=http, api_version=version, sleep=waits,
-                       max_attempts=MAX_ATTEMPTS)
+    return for_shop(shop, client=http, sleep=waits, max_attempts=MAX_ATTEMPTS)
 
 
 def idempotency_key(shop_id: int, batch: Sequence[tuple[StockUpdate, str, str]]) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from orderhub.adapters.fields import parse_time
-from orderhub.adapters.shopify import api_versions, graphql_orders
-from orderhub.adapters.shopify.graphql import AdminClient
+from orderhub.adapters.shopify import graphql_orders
+from orderhub.adapters.shopify.graphql import AdminClient, for_shop
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import job_store
 from orderhub.adapters.store.inbox import InboxEntry, insert_entries
@@ -57,21 +57,8 @@ CANCELLED_ORDERS = Poll("import-cancelled-orders", "updated_at", "status:cancell
 CANCELLED_ITEMS = Poll("import-cancelled-items", "updated_at", keep=_reduced_lines)
 
 
-def graphql_endpoint(shop: Shop) -> str:
-    base = (shop.admin_url or f"https://{shop.domain}").rstrip("/")
-    return f"{base}/admin/api/{shop.api_version}/graphql.json"
-
-
 def admin_client(shop: Shop) -> AdminClient:
-    if not shop.access_token:
-        raise ValueError(f"shop {shop.domain} has no access token; add one with "
-                         f"`orderhub shop add {shop.domain} --secret ... --access-token ...`")
-    try:
-        version = api_versions.parse(shop.api_version)
-    except api_versions.InvalidVersion as exc:
-        raise ValueError(f"shop {shop.domain}: {exc}; set one with `orderhub shop set {shop.domain} "
-                         f"--api-version VERSION`") from None
-    return AdminClient(graphql_endpoint(shop), shop.access_token, api_version=version)
+    return for_shop(shop)
 
 
 def _read_watermark(hub: Hub, shop: Shop, poll: Poll) -> datetime | None:
