@@ -320,8 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between reads of what the channels show")
     ap.add_argument("--designs", default=",".join(DEFAULT_DESIGNS),
                     help=f"designs to run, of {', '.join(DESIGNS)} (default {','.join(DEFAULT_DESIGNS)})")
-    ap.add_argument("--postgres-url", help="a PostgreSQL server (URL of a database there) to create the hubs' "
-                                           "databases on, instead of SQLite")
+    ap.add_argument("--postgres-url", help="a PostgreSQL server (URL of a database there) to make the hubs' "
+                                           "databases on, instead of SQLite: bench_channels_DESIGN, dropped first "
+                                           "if they exist")
     ap.add_argument("--pg", action="store_true", help="start a throwaway PostgreSQL for the hubs' databases")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--quick", action="store_true")
