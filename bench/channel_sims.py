@@ -101,7 +101,8 @@ def seed(sims: Simulators, skus: list[str], quantity: int, tiktok_warehouse: str
     refs = {}
     for first in range(0, len(skus), SKUS_PER_TIKTOK_PRODUCT):
         group = skus[first:first + SKUS_PER_TIKTOK_PRODUCT]
-        body: dict[str, Any] = {"shop_id": sims.tiktok_shop["id"], "title": f"Bench product {first // 10}",
+        body: dict[str, Any] = {"shop_id": sims.tiktok_shop["id"],
+                                "title": f"Bench product {first // SKUS_PER_TIKTOK_PRODUCT}",
                                 "skus": [{"seller_sku": s} for s in group]}
         if tiktok_warehouse:
             body["stock"] = {tiktok_warehouse: quantity}
