@@ -1,7 +1,8 @@
 """A viral spike: 2,000 TikTok orders within about a minute for a SKU with 300 units, while Shopify and Amazon
 customers buy it too, all through orderhub's doors and a running worker, each simulator at its default limits.
 
-Nothing is oversold; the orders that cannot be filled are cancelled back on their channel as out of stock;
+Nothing is oversold; the orders that cannot be filled are cancelled back on their channel as out of stock
+(TikTok's and Amazon's by the channel-operations sender; Shopify's by `upload-cancellations`, on its schedule);
 every channel (Shopify, Amazon, Walmart, TikTok) shows 0 for the SKU soon after the last unit went; no
 channel's rate limit is exceeded.
 
@@ -52,6 +53,7 @@ UNITS = 300
 TIKTOK_ORDERS = 2000
 SHOPIFY_ORDERS = 100
 AMAZON_ORDERS = 20  # Amazon's getOrder allows a burst of 20 and then one every 2 s
+AMAZON_EVERY_SECONDS = 1.5
 SETTLE_SECONDS = 240.0  # how long the whole spike may take to be in orderhub and placed, on a loaded machine
 ZERO_WITHIN_SECONDS = 60.0  # every channel shows 0 this soon after the last unit went
 
@@ -212,10 +214,11 @@ def _spike(hub_url: str, ch: Channels) -> None:
                                       secret=SHOPIFY_SECRET)
                 assert answer.status_code == 200, answer.text
 
-    def amazon() -> None:
+    def amazon() -> None:  # through the flood and after it: the later ones find nothing left
         for _ in range(AMAZON_ORDERS):
             ch.call(ch.amazon, "POST", "/orders", {"orders": [{"lines": [{"sku": SKU, "quantity": 1}],
                                                                "status": "Unshipped"}]})
+            time.sleep(AMAZON_EVERY_SECONDS)
 
     threads = [threading.Thread(target=guarded(work)) for work in (tiktok, shopify, amazon)]
     for t in threads:
@@ -254,6 +257,15 @@ def _ops(hub: Hub) -> Any:
         return conn.execute(select(channel_operations.c.status, channel_operations.c.kind, func.count(),
                                    func.max(channel_operations.c.last_error))
                             .group_by(channel_operations.c.status, channel_operations.c.kind)).all()
+
+
+def _unfilled(hub: Hub, made: dict[str, accounts.Account]) -> dict[str, list[str]]:
+    """The channel's order ids of the orders orderhub cancelled for want of stock, per marketplace."""
+    with hub.db.read() as conn:
+        return {kind: sorted(conn.execute(select(orders.c.shopify_id).distinct().join(
+            order_units, order_units.c.order_id == orders.c.id).where(
+            orders.c.shop_id == made[kind].id, order_units.c.status == "cancelled")).scalars())
+            for kind in ("tiktok", "amazon")}
 
 
 def _orders_in(hub: Hub) -> int:
@@ -299,15 +311,18 @@ def test_a_viral_spike_oversells_nothing_cancels_the_rest_as_out_of_stock_and_ev
         cancelled = _units(hub)["cancelled"]
         assert cancelled == expected - UNITS
 
+        unfilled = _unfilled(hub, made)
+        assert unfilled["amazon"], "the last Amazon customers came after the last unit went"
+
         def told() -> bool:
-            shown = channels.call(channels.tiktok, "GET", "/operations", kind="cancellation")["operations"]
-            return len(shown) == tiktok_unfilled
-        with hub.db.read() as conn:
-            tiktok_unfilled = int(conn.execute(select(func.count()).select_from(order_units).join(
-                orders, orders.c.id == order_units.c.order_id).where(
-                orders.c.shop_id == made["tiktok"].id, order_units.c.status == "cancelled")).scalar_one())
-        _wait("TikTok told of every cancellation", told, 180, lambda: (tiktok_unfilled, len(channels.call(
-            channels.tiktok, "GET", "/operations", kind="cancellation")["operations"]), _ops(hub)))
+            on_tiktok = channels.call(channels.tiktok, "GET", "/operations", kind="cancellation")["operations"]
+            on_amazon = [ref for ref in unfilled["amazon"] if channels.call(
+                channels.amazon, "GET", f"/orders/{ref}")["order"]["OrderStatus"] == "Canceled"]
+            return len(on_tiktok) == len(unfilled["tiktok"]) and len(on_amazon) == len(unfilled["amazon"])
+        _wait("every unfilled order cancelled on its channel", told, 240,
+              lambda: ({k: len(v) for k, v in unfilled.items()}, _ops(hub)))
+        for ref in unfilled["amazon"]:
+            assert channels.call(channels.amazon, "GET", f"/orders/{ref}")["cancel_reason"] == "NoInventory"
         reasons = {op.get("reason") for op in channels.call(channels.tiktok, "GET", "/operations", kind="cancellation")
                    ["operations"]}
         assert reasons == {"seller_cancel_reason_out_of_stock"}

@@ -3,6 +3,8 @@ values coalesce to the latest per listing, and the pusher sends them, keeping th
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,7 @@ from orderhub.bootstrap import Hub
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
 from orderhub.services import errors
 from orderhub.services import inventory as inventory_service
+from orderhub.services.channel_loops import StockPusher
 from orderhub.services.stock_push import push_once
 
 AMAZON = {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "A2", "client_id": "c", "endpoint": "http://127.0.0.1:9",
@@ -211,3 +214,60 @@ def test_the_last_units_kept_for_one_channel_are_shown_there_alone(hub: Hub) -> 
         facility_store.set_channel(conn, "social", last_units=0)
         channel_stock.refresh_all(conn)
     assert _wanted(hub, amazon, tiktok) == [2, 2]
+
+
+def test_an_account_waiting_on_its_channel_holds_up_no_other_account(hub: Hub) -> None:
+    """Amazon's and Walmart's feeds take minutes to be processed: meanwhile the other accounts' stock goes."""
+    _account_id, _ = _setup(hub)
+    with hub.db.write() as conn:
+        other = accounts.add(conn, "amazon", "amazon-eu", AMAZON, {"client_secret": "s", "refresh_token": "r"})
+        channel_stock.list_skus(conn, other.id, ["MUG-🦋"])
+    other_took = threading.Event()
+
+    class Slow(FakeChannel):
+        """Takes its values only once the other account's have gone (or gives up after a generous while)."""
+
+        def push_stock(self, updates: Sequence[StockUpdate]) -> dict[tuple[str, str], str]:
+            self.waited_for_other = other_took.wait(timeout=20)
+            return super().push_stock(updates)
+
+    class Quick(FakeChannel):
+        def push_stock(self, updates: Sequence[StockUpdate]) -> dict[tuple[str, str], str]:
+            refused = super().push_stock(updates)
+            other_took.set()
+            return refused
+
+    slow, quick = Slow(), Quick()
+    pusher = StockPusher(hub, lambda a: slow if a.name == "amazon-us" else quick)
+    for _ in range(60):  # the worker's loop, until both accounts show their values
+        pusher.step()
+        if slow.shows and quick.shows:
+            break
+    assert quick.shows == {("MUG-🦋", ""): 7}
+    assert slow.waited_for_other  # the slow account's push was still in flight when the other one's went
+    assert slow.shows == {("MUG-🦋", ""): 7, ("TEE-1", ""): 0}
+    with hub.db.read() as conn:
+        assert channel_stock.due_accounts(conn) == []
+
+
+def test_a_push_that_fails_rests_its_account_and_goes_again(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    account_id, channel = _setup(hub)
+    claim, failed = channel_stock.claim, []
+
+    def flaky_claim(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("database is locked")  # a blip, not the channel's doing
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(channel_stock, "claim", flaky_claim)
+    pusher = StockPusher(hub, lambda a: channel)
+    for _ in range(60):  # the worker's loop
+        done, wait = pusher.step()
+        if channel.shows:
+            break
+        if not done:
+            time.sleep(wait)
+    assert failed and channel.shows == {("MUG-🦋", ""): 7, ("TEE-1", ""): 0}
+    with hub.db.read() as conn:
+        assert channel_stock.pending_count(conn, account_id) == 0

@@ -1,16 +1,27 @@
 """The worker's loops for what goes out to the channels: the latest stock of every listing, and the operations
-owed on their orders (shipments, cancellations). Both run in every `orderhub worker` and `orderhub serve`."""
+owed on their orders (shipments, cancellations). Both run in every `orderhub worker` and `orderhub serve`.
+
+Stock goes to each account in a thread of its own (:class:`StockPusher`): a channel's bulk feed takes minutes
+to be processed (Amazon's, Walmart's), and the other accounts' stock must not wait for it.
+"""
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections.abc import Callable, Sequence
 
+import structlog
+
 from orderhub.adapters import channels
-from orderhub.adapters.store import accounts
+from orderhub.adapters.store import accounts, channel_stock
 from orderhub.bootstrap import Hub
 from orderhub.domain.channels import ChannelUnavailable, StockChannel, StockUpdate
 from orderhub.services.channel_ops import send_once
-from orderhub.services.stock_push import push_once
+from orderhub.services.stock_push import PushReport, push_once
+
+log = structlog.get_logger(__name__)
 
 Step = Callable[[], tuple[int, float]]
 IDLE_SECONDS = 1.0  # how long a loop with nothing to send waits before it looks again
@@ -42,14 +53,67 @@ def stock_channel_for(hub: Hub) -> Callable[[accounts.Account], StockChannel]:
     return channel_for
 
 
-def worker_steps(hub: Hub) -> list[tuple[str, Step]]:
-    channel_for = stock_channel_for(hub)
+class StockPusher:
+    """The stock-pusher loop's step: each account with values due is pushed in its own thread (at most one push
+    per account at a time in this process; other processes are kept off the same listings by the claim's
+    lease), so an account waiting for its channel holds up no other account."""
 
-    def push_stock() -> tuple[int, float]:
-        report = push_once(hub.db, channel_for, backoff_base=hub.settings.backoff_base_seconds,
-                           backoff_max=hub.settings.backoff_max_seconds)
-        done = report.sent + report.refused + report.superseded + len(report.unavailable)
+    def __init__(self, hub: Hub, channel_for: Callable[[accounts.Account], StockChannel] | None = None) -> None:
+        self.hub = hub
+        self.channel_for = channel_for or stock_channel_for(hub)
+        self._running: set[int] = set()
+        self._finished: queue.Queue[tuple[int, PushReport | None]] = queue.Queue()
+        self._failures: dict[int, int] = {}
+        self._resting: dict[int, float] = {}  # account id -> time.monotonic() its next push may start
+
+    def _push(self, account_id: int) -> None:
+        report = None
+        try:
+            report = push_once(self.hub.db, self.channel_for, account_ids=[account_id],
+                               backoff_base=self.hub.settings.backoff_base_seconds,
+                               backoff_max=self.hub.settings.backoff_max_seconds)
+        except Exception as exc:  # a database blip: this account rests a moment, the others go on
+            log.error("stock_push_failed", account_id=account_id, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._finished.put((account_id, report))
+
+    def _reap(self, block: bool) -> int:
+        reaped = 0
+        while True:
+            try:
+                account_id, report = self._finished.get(block=block and not reaped, timeout=IDLE_SECONDS)
+            except queue.Empty:
+                return reaped
+            self._running.discard(account_id)
+            reaped += 1
+            if report is None:
+                failures = self._failures[account_id] = self._failures.get(account_id, 0) + 1
+                self._resting[account_id] = time.monotonic() + min(30.0, 0.5 * 2 ** min(failures, 6))
+            else:
+                self._failures.pop(account_id, None)
+                self._resting.pop(account_id, None)
+
+    def step(self) -> tuple[int, float]:
+        """Start a push for every account with values due and none in flight. Returns (pushes started or
+        finished, how long to wait before the next step)."""
+        done = self._reap(block=False)
+        with self.hub.db.read() as conn:
+            due = channel_stock.due_accounts(conn)
+        now = time.monotonic()
+        for account_id in due:
+            if account_id in self._running or self._resting.get(account_id, 0.0) > now:
+                continue
+            self._running.add(account_id)
+            threading.Thread(target=self._push, args=(account_id,), name=f"stock-pusher-{account_id}",
+                             daemon=True).start()
+            done += 1
+        if not done and self._running:
+            done = self._reap(block=True)  # wake when a push ends, to start that account's next one
         return done, 0.0 if done else IDLE_SECONDS
+
+
+def worker_steps(hub: Hub) -> list[tuple[str, Step]]:
+    push_stock = StockPusher(hub).step
 
     def send_operations() -> tuple[int, float]:
         report = send_once(hub)

@@ -175,6 +175,15 @@ def due_now(conn: Connection, account_id: int, sku: str, location: str) -> bool:
         _UNSENT).values(available_at=utcnow(), attempts=0)).rowcount)
 
 
+def due_accounts(conn: Connection) -> list[int]:
+    """The active accounts with a listing whose latest value may be sent now."""
+    return [int(r.account_id) for r in conn.execute(
+        select(channel_stock.c.account_id).distinct()
+        .join(shops, shops.c.id == channel_stock.c.account_id)
+        .where(_UNSENT, channel_stock.c.available_at <= utcnow(), shops.c.status == "active")
+        .order_by(channel_stock.c.account_id))]
+
+
 def sent(conn: Connection, item: Pending) -> bool:
     """The channel took ``item``'s value. False (nothing changes) when a newer value came meanwhile: that one
     is still to send."""
