@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from orderhub.adapters.amazon import stock as amazon_stock
 from orderhub.adapters.amazon.channel import stock_channel
-from orderhub.adapters.amazon.stock import FEED_THRESHOLD
 from orderhub.adapters.store import channel_stock, facilities
 from orderhub.adapters.store.accounts import Account
 from orderhub.bootstrap import Hub
@@ -66,9 +66,11 @@ def test_a_few_skus_go_by_single_patches_and_an_unknown_one_is_refused(hub: Hub,
     assert len(amazon_sim.get("/_sim/stock_updates")["stock_updates"]) == before + 1
 
 
-def test_many_skus_go_in_one_listings_feed_and_its_report_refuses_per_sku(hub: Hub, amazon_sim: Sim) -> None:
+def test_many_skus_go_in_one_listings_feed_and_its_report_refuses_per_sku(hub: Hub, amazon_sim: Sim,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(amazon_stock, "FEED_THRESHOLD", 10)  # the feed's path without hundreds of SKUs
     account = add_account(hub, amazon_sim)
-    extra = [f"BULK-{n:02d}-ü" for n in range(FEED_THRESHOLD)]
+    extra = [f"BULK-{n:02d}-ü" for n in range(amazon_stock.FEED_THRESHOLD)]
     amazon_sim.post("/_sim/listings", {"listings": [{"sku": s, "quantity": 0} for s in extra]})
     quantities = {sku: n + 1 for n, sku in enumerate([*CATALOGUE[:3], *extra])} | {"NOT-LISTED": 4}
     stock(hub, account, quantities)

@@ -52,8 +52,9 @@ SHOPIFY_SHOP, SHOPIFY_SECRET, SHOPIFY_TOKEN = "viral-gloss.myshopify.com", "glos
 UNITS = 300
 TIKTOK_ORDERS = 2000
 SHOPIFY_ORDERS = 100
-AMAZON_ORDERS = 20  # Amazon's getOrder allows a burst of 20 and then one every 2 s
-AMAZON_EVERY_SECONDS = 1.5
+AMAZON_EVERY_SECONDS = 2.0  # Amazon's getOrder allows a burst of 20 and then one every 2 s
+AMAZON_AFTER = 3  # Amazon orders placed after the last unit went
+AMAZON_MOST = 60
 SETTLE_SECONDS = 240.0  # how long the whole spike may take to be in orderhub and placed, on a loaded machine
 ZERO_WITHIN_SECONDS = 60.0  # every channel shows 0 this soon after the last unit went
 
@@ -188,9 +189,11 @@ def _shopify_order(n: int) -> dict[str, Any]:
     return order_payload(order_id=6_000_000 + n, line_items=[line], discount_codes=[], discount_applications=[])
 
 
-def _spike(hub_url: str, ch: Channels) -> None:
-    """The buyers: TikTok's flood, and Shopify's and Amazon's customers at the same time."""
+def _spike(hub_url: str, ch: Channels, gone: threading.Event) -> int:
+    """The buyers: TikTok's flood, and Shopify's and Amazon's customers at the same time. Returns how many
+    orders Amazon's customers placed."""
     failures: list[BaseException] = []
+    amazon_orders: list[str] = []
 
     def guarded(work: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -214,10 +217,12 @@ def _spike(hub_url: str, ch: Channels) -> None:
                                       secret=SHOPIFY_SECRET)
                 assert answer.status_code == 200, answer.text
 
-    def amazon() -> None:  # through the flood and after it: the later ones find nothing left
-        for _ in range(AMAZON_ORDERS):
-            ch.call(ch.amazon, "POST", "/orders", {"orders": [{"lines": [{"sku": SKU, "quantity": 1}],
-                                                               "status": "Unshipped"}]})
+    def amazon() -> None:  # through the flood and after the last unit went: those find nothing left
+        after = 0
+        while after < AMAZON_AFTER and len(amazon_orders) < AMAZON_MOST:
+            amazon_orders.extend(ch.call(ch.amazon, "POST", "/orders", {"orders": [
+                {"lines": [{"sku": SKU, "quantity": 1}], "status": "Unshipped"}]})["order_ids"])
+            after += gone.is_set()
             time.sleep(AMAZON_EVERY_SECONDS)
 
     threads = [threading.Thread(target=guarded(work)) for work in (tiktok, shopify, amazon)]
@@ -226,6 +231,7 @@ def _spike(hub_url: str, ch: Channels) -> None:
     for t in threads:
         t.join()
     assert not failures, failures
+    return len(amazon_orders)
 
 
 class Watch(threading.Thread):
@@ -237,12 +243,14 @@ class Watch(threading.Thread):
         self.hub, self.channels = hub, channels
         self.gone_at: float | None = None
         self.zero_at: float | None = None
+        self.gone = threading.Event()
         self.halt = threading.Event()
 
     def run(self) -> None:
-        while not self.halt.wait(1.0) and self.zero_at is None:
+        while not self.halt.wait(1.0) and self.zero_at is None:  # gone: set at once, the channels follow
             if self.gone_at is None and sum(n for s, n in _units(self.hub).items() if s == "brokered") >= UNITS:
                 self.gone_at = time.monotonic()
+                self.gone.set()
             if self.gone_at is not None and set(self.channels.shown().values()) == {0}:
                 self.zero_at = time.monotonic()
 
@@ -289,8 +297,8 @@ def test_a_viral_spike_oversells_nothing_cancels_the_rest_as_out_of_stock_and_ev
               lambda: (channels.shown(), _listings(hub, made)))
         watch = Watch(hub, channels)
         watch.start()
-        _spike(hub_server.url, channels)
-        expected = TIKTOK_ORDERS + SHOPIFY_ORDERS + AMAZON_ORDERS
+        amazon_orders = _spike(hub_server.url, channels, watch.gone)
+        expected = TIKTOK_ORDERS + SHOPIFY_ORDERS + amazon_orders
         _wait("every order in orderhub", lambda: _orders_in(hub) == expected, SETTLE_SECONDS)
         _wait("every unit placed", lambda: "created" not in _units(hub) and sum(_units(hub).values()) == expected,
               SETTLE_SECONDS)

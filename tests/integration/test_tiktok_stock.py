@@ -11,6 +11,7 @@ from orderhub.adapters.store import channel_stock, facilities
 from orderhub.adapters.store.accounts import Account
 from orderhub.adapters.store.ratelimit import SharedRateLimiter
 from orderhub.adapters.store.schema import channel_stock as channel_stock_table
+from orderhub.adapters.tiktok import stock as tiktok_stock
 from orderhub.adapters.tiktok.channel import stock_channel
 from orderhub.adapters.tiktok.client import THROTTLED_PAUSE_SECONDS
 from orderhub.adapters.tiktok.stock import BULK_THRESHOLD, TikTokStock
@@ -45,11 +46,17 @@ def _stock(hub: Hub, account: Account, skus: dict[str, int], refs: dict[str, str
         channel_stock.list_skus(conn, account.id, list(skus), location=location, refs=refs)
 
 
+def _stock_more(hub: Hub, sku: str, quantity: int) -> None:
+    with hub.db.write() as conn:
+        inventory_service.adjust(conn, sku, "WH-1", actor="test", reason="received", delta=quantity)
+
+
 def _channel(hub: Hub) -> Any:
     return lambda account: TikTokStock(fast_client(account, hub))
 
 
 def test_a_few_changed_skus_go_one_call_each_to_the_default_warehouse(hub: Hub, tt: Sim, account: Account) -> None:
+    tiktok_stock.forget_warehouses()  # what an earlier test's pushes read
     refs = _product(tt, "BOOK-1", "BOOK-2")
     _stock(hub, account, {"BOOK-1": 7, "BOOK-2": 0}, refs)
     report = push_once(hub.db, _channel(hub))
@@ -64,6 +71,9 @@ def test_a_few_changed_skus_go_one_call_each_to_the_default_warehouse(hub: Hub, 
     assert _shown(tt)["BOOK-1"][MAIN] == 4
     updates = [op for op in tt.operations("stock_update") if op["seller_sku"] == "BOOK-1"]
     assert [(op["warehouse_id"], op["quantity"]) for op in updates] == [(MAIN, 7), (MAIN, 4)]
+    _stock_more(hub, "BOOK-2", 2)
+    assert push_once(hub.db, _channel(hub)).sent == 1 and _shown(tt)["BOOK-2"][MAIN] == 2
+    assert len(tt.requests("getWarehouseList")) == 1  # the shop's warehouses read once, not on every push
 
 
 def test_many_changed_skus_go_one_call_per_product_and_a_bad_one_waits_alone(

@@ -48,6 +48,7 @@ def test_a_few_skus_go_by_single_calls_and_an_unknown_one_is_refused(walmart: Wa
 def test_many_skus_go_by_the_inventory_feed_with_per_item_errors_refused(walmart: Walmart,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     walmart.control("POST", "config", {"feed_in_progress_after": 0, "feed_processed_after": 0})
+    monkeypatch.setattr(walmart_inventory, "BULK_THRESHOLD", 20)  # the feed's path without a thousand SKUs
     skus = {f"WM-BULK-{n:02}": n for n in range(walmart_inventory.BULK_THRESHOLD)}
     for sku in skus:
         walmart.control("POST", "inventory", {"sku": sku, "quantity": 0})

@@ -31,7 +31,10 @@ from orderhub.adapters.amazon import feed_flow
 from orderhub.adapters.amazon.client import AmazonRefused, AmazonUnavailable, SpApiClient
 from orderhub.domain.channels import ChannelListing, ListingKey, StockUpdate
 
-FEED_THRESHOLD = 10  # from this many changed SKUs in one round, one feed instead of single calls
+# From this many changed SKUs in one round, one feed instead of single calls. A feed takes Amazon a minute or
+# more to process while single calls go at 5 a second: below about 300 SKUs (a minute of calls) the single
+# calls show the new quantities sooner; above, the feed does, and spares the calls' budget.
+FEED_THRESHOLD = 300
 FEED_POLL_SECONDS = 30.0
 FEED_WAIT_SECONDS = 1800.0  # Amazon processes most listings feeds within minutes; half an hour is generous
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -58,11 +61,11 @@ def _issues_text(issues: list[dict[str, object]]) -> str:
 
 class AmazonStock:
     def __init__(self, client: SpApiClient, *, sleep: Callable[[float], None] | None = None,
-                 feed_threshold: int = FEED_THRESHOLD, poll_seconds: float = FEED_POLL_SECONDS,
+                 feed_threshold: int | None = None, poll_seconds: float = FEED_POLL_SECONDS,
                  wait_seconds: float = FEED_WAIT_SECONDS) -> None:
         self.client = client
         self.sleep = sleep or client.sleep
-        self.feed_threshold = feed_threshold
+        self.feed_threshold = FEED_THRESHOLD if feed_threshold is None else feed_threshold
         self.poll_seconds = poll_seconds
         self.wait_seconds = wait_seconds
         self.last_feed_id: str | None = None

@@ -17,6 +17,7 @@ each SKU shows per warehouse (its ``available_quantity``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 
 from orderhub.adapters.tiktok import api
@@ -41,6 +42,17 @@ def parse_ref(ref: str | None) -> tuple[str, str] | None:
     return (product, sku) if product.isdigit() and sku.isdigit() else None
 
 
+# A shop's default warehouse, read once an hour, not on every push ((account id, endpoint, shop cipher) ->
+# (warehouse id, when read)).
+WAREHOUSE_TTL_SECONDS = 3600.0
+_WAREHOUSES: dict[tuple[int, str, str], tuple[str, float]] = {}
+
+
+def forget_warehouses() -> None:
+    """Read every shop's warehouses again at its next push."""
+    _WAREHOUSES.clear()
+
+
 class TikTokStock:
     def __init__(self, client: TikTokClient) -> None:
         self.client = client
@@ -50,12 +62,19 @@ class TikTokStock:
 
     def default_warehouse(self) -> str:
         if self._default_warehouse is None:
+            settings = self.client.account.settings
+            account = (self.client.account.id, str(settings.get("endpoint")), str(settings.get("shop_cipher")))
+            known = _WAREHOUSES.get(account)
+            if known is not None and time.monotonic() - known[1] < WAREHOUSE_TTL_SECONDS:
+                self._default_warehouse = known[0]
+                return known[0]
             found = api.warehouses(self.client)
             chosen = next((w for w in found if w.get("is_default")), found[0] if found else None)
             if chosen is None:
                 raise TikTokRefused(f"TikTok account {self.client.account.name}: getWarehouseList lists no "
                                     "warehouse; add one in TikTok Seller Center")
             self._default_warehouse = str(chosen["id"])
+            _WAREHOUSES[account] = (self._default_warehouse, time.monotonic())
         return self._default_warehouse
 
     def read_listings(self) -> Iterator[list[ChannelListing]]:

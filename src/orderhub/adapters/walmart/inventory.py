@@ -31,9 +31,15 @@ import orjson
 from orderhub.adapters.walmart.client import WalmartClient, WalmartRefused
 from orderhub.domain.channels import ChannelListing, ChannelUnavailable, ListingKey, StockUpdate
 
-BULK_THRESHOLD = 20
+# From this many listings in one round, the bulk feed. Walmart processes a feed in minutes (it quotes up to
+# thirty) and takes ten an hour, while single updates go at ten a second: below a thousand listings (under
+# two minutes of calls) single calls show the new quantities sooner and leave the feeds for big changes.
+BULK_THRESHOLD = 1000
 FEED_POLL_SECONDS = 2.0  # between status reads of a feed being processed
-FEED_WAIT_SECONDS = 120.0  # a feed not processed by then is left to Walmart; its listings go again later
+# A feed not processed by then is left to Walmart and its listings go again later. It is as long as Walmart
+# may take, so a feed that is on its way is not sent again (each one spends one of the ten an hour); the
+# account's pusher waits for it in a thread of its own (services/channel_loops.py).
+FEED_WAIT_SECONDS = 1800.0
 FEED_DETAILS_PAGE = 50  # getFeedItemStatus: "limit cannot be more than 50"
 FEED_VERSION = "1.4"
 ITEMS_PAGE = 50  # getAllItems: limit "cannot be more than 50"
@@ -42,11 +48,11 @@ ITEMS_PAGE = 50  # getAllItems: limit "cannot be more than 50"
 class WalmartStock:
     """The StockChannel of one Walmart account."""
 
-    def __init__(self, client: WalmartClient, *, bulk_threshold: int = BULK_THRESHOLD,
+    def __init__(self, client: WalmartClient, *, bulk_threshold: int | None = None,
                  feed_wait: float = FEED_WAIT_SECONDS, feed_poll: float = FEED_POLL_SECONDS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.client = client
-        self.bulk_threshold = bulk_threshold
+        self.bulk_threshold = BULK_THRESHOLD if bulk_threshold is None else bulk_threshold
         self.feed_wait = feed_wait
         self.feed_poll = feed_poll
         self.monotonic = monotonic
