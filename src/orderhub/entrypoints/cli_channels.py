@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,7 +16,7 @@ from orderhub.adapters.store import facilities as facility_store
 from orderhub.bootstrap import Hub
 from orderhub.domain.channels import ChannelRefused, ChannelUnavailable
 from orderhub.entrypoints.cli_oms import cli_actor, domain_problems
-from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
+from orderhub.entrypoints.cli_support import JSON_HELP, cell, print_json, read_only_hub, table, writing_hub
 from orderhub.services.channel_listings import list_by_hand, unlist_by_hand
 from orderhub.services.jobs import tiktok_cancellations
 
@@ -252,10 +253,13 @@ def channel_cancellations(hub: Hub, account: str, as_json: bool) -> None:
     if not found["requests"]:
         click.echo(f"tiktok account {found['account']} has no pending cancellation request (rule: {rule})")
         return
-    table(f"Pending cancellation requests of {found['account']} (rule: {rule})",
-          ["request", "order", "reason", "requested at", "the rule would", "why"],
-          [[r["request"], r["order"], r["reason"], r["requested_at"], r["rule_would"], r["why"]]
-           for r in found["requests"]])
+    # A block per request, not a table: two 18-digit ids and the reasons leave a table no room at 80 columns.
+    click.echo(f"Pending cancellation requests of {found['account']} (rule: {rule})")
+    for r in found["requests"]:
+        when = cell(datetime.fromisoformat(r["requested_at"])) if r["requested_at"] else "unknown time"
+        click.echo(f"{r['request']}  order {r['order']}  requested {when}")
+        click.echo(f"  reason: {r['reason'] or '-'}")
+        click.echo(f"  the rule would: {r['rule_would']} ({r['why']})")
     if found["more"]:
         click.echo(f"more than {len(found['requests'])} requests are pending; the oldest are shown")
 

@@ -281,10 +281,12 @@ def tiktok_account(hub: Hub, name: str) -> accounts.Account:
 
 def list_pending(hub: Hub, name: str, *, client: TikTokClient | None = None,
                  limit: int = MAX_REQUESTS) -> dict[str, Any]:
-    """The account's pending requests, each with what the rule would do with it and why."""
+    """The account's pending requests, each with what the rule would do with it and why. LookupError: no such
+    account; ChannelUnavailable / ChannelRefused: TikTok's answer."""
     account = tiktok_account(hub, name)
     rule = rule_of(account)
-    requests, more = pending(client or client_for(account, hub), limit)
+    with as_channel_errors():
+        requests, more = pending(client or client_for(account, hub), limit)
     with hub.db.read() as conn:
         entries = _entries(conn, account, [r.cancel_id for r in requests])
         proposals = [propose(conn, account, r) for r in requests]
