@@ -103,7 +103,8 @@ def test_an_unpicked_order_s_request_is_approved_and_orderhub_cancels_it_and_rel
     [(kind, actor, detail)] = _timeline(hub, order_ref)
     assert (kind, actor) == ("cancel_request_approved", "rule:approve-unpicked")
     assert detail == {"request": cancel_id, "buyer_reason": "Ordered by mistake 🙈",
-                      "decided_by": "rule approve-unpicked", "why": "no unit of the order is picked, packed or shipped in orderhub"}
+                      "decided_by": "rule approve-unpicked",
+                      "why": "no unit of the order is picked, packed or shipped in orderhub"}
 
     drain(hub)  # the cancelled order the run fetched: orderhub's own flow cancels it
     with hub.db.read() as conn:
@@ -201,6 +202,7 @@ def test_a_refusal_waits_in_the_error_log_for_a_person(hub: Hub, tt: Sim, accoun
     assert entry.record_type == errors.TIKTOK_CANCELLATION and entry.kind == "channel_refused"
     assert f"TikTok refused to approve the buyer's cancellation request {cancel_id} of order {order_ref}" in entry.error
     assert f"orderhub channel cancellation {ACCOUNT} {cancel_id} approve|reject" in entry.error
+    assert entry.error.count(f"TikTok account {ACCOUNT}") == 1
     attempts = len(tt.requests("approveCancellation"))
     stats = _decide(hub, account)  # a person has it: the rule leaves it alone
     assert (stats["held"], stats["refused"]) == (1, 0) and len(tt.requests("approveCancellation")) == attempts
@@ -236,3 +238,17 @@ def test_the_rule_is_an_account_setting_checked_when_given(hub: Hub, tt: Sim, ac
     assert tiktok_cancellations.rule_of(changed) == "manual"
     assert tiktok_cancellations.rule_of(Account(1, "tiktok", "x", "active", None, {"cancellation_rule": "?"})) == \
         "manual"  # a rule orderhub does not know approves nothing
+
+
+def test_a_request_answered_elsewhere_meanwhile_is_no_error(hub: Hub, tt: Sim, account: Account, warehouse: int,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    order_ref, _order_id = _in_orderhub(hub, account, tt)
+    cancel_id = tt.event(order_ref, "buyer_cancel")["cancel_id"]
+    client = fast_client(account, hub)
+    listed = tiktok_cancellations.pending(client)
+    # Between the run's search and its answer, a person rejects the request in TikTok's Seller Center.
+    monkeypatch.setattr(tiktok_cancellations, "pending", lambda client, limit: (
+        api.reject_cancellation(client, cancel_id, DEFAULT_REJECT_REASON, None), listed)[1])
+    stats = _decide(hub, account)
+    assert (stats["approved"], stats["refused"], stats["answered_elsewhere"]) == (0, 0, 1)
+    assert _open_errors(hub) == [] and tt.operations("cancellation_approved") == []

@@ -181,6 +181,7 @@ def _refused(conn: Connection, account: accounts.Account, request: Request, acti
              run_id: int | None) -> int:
     payload = {"account": account.name, "request": request.cancel_id, "order": request.order_ref, "action": action,
                "buyer_reason": request.reason}
+    error = error.removeprefix(f"TikTok account {account.name}: ")  # the entry names the account once
     return error_log.record(conn, error_log.Failure(
         record_type=TIKTOK_CANCELLATION, record_id=_error_id(account, request.cancel_id), shop_id=account.id,
         topic="tiktok/cancellation", source="channel", kind="channel_refused", payload=orjson.dumps(payload).decode(),
@@ -188,7 +189,16 @@ def _refused(conn: Connection, account: accounts.Account, request: Request, acti
         error=(f"TikTok account {account.name}: TikTok refused to {action} the buyer's cancellation request "
                f"{request.cancel_id} of order {request.order_ref}: {error}. Decide it by hand (`orderhub channel "
                f"cancellation {account.name} {request.cancel_id} approve|reject`), retry this entry (the next "
-               "decide-tiktok-cancellations run answers it again), or dismiss it to leave the request alone")))
+               "decide-tiktok-cancellations run answers it again), or dismiss it to leave the request alone.")))
+
+
+def _answered_meanwhile(client: TikTokClient, request: Request) -> bool:
+    """Whether the request is no longer pending at TikTok (False when that cannot be read now)."""
+    try:
+        found = api.cancellation(client, request.order_ref, request.cancel_id)
+    except TikTokError:
+        return False
+    return found is not None and found.get("cancel_status") != PENDING
 
 
 def _fetch(hub: Hub, account: accounts.Account, client: TikTokClient, order_refs: Iterable[str]) -> dict[str, int]:
@@ -221,7 +231,8 @@ def decide_account(hub: Hub, account: accounts.Account, *, client: TikTokClient 
     client = client or client_for(account, hub)
     rule = rule_of(account)
     stats: dict[str, Any] = {"account": account.name, "rule": rule, "notified": 0, "pending": 0, "approved": 0,
-                             "rejected": 0, "waiting": 0, "left": 0, "held": 0, "refused": 0, "unavailable": 0}
+                             "rejected": 0, "waiting": 0, "left": 0, "held": 0, "refused": 0, "unavailable": 0,
+                             "answered_elsewhere": 0}
     signals = _signals(hub, account)
     stats["notified"] = len(signals)
     fetched = _fetch(hub, account, client, signals)
@@ -251,6 +262,9 @@ def decide_account(hub: Hub, account: accounts.Account, *, client: TikTokClient 
             log.warning("tiktok_cancellations_unavailable", account=account.name, error=str(exc))
             break
         except ChannelRefused as exc:
+            if _answered_meanwhile(client, request):  # a person (or TikTok itself) answered it first
+                stats["answered_elsewhere"] += 1
+                continue
             with hub.db.write() as conn:
                 _refused(conn, account, request, proposal.action, str(exc), run_id)
             stats["refused"] += 1
