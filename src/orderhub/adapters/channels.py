@@ -68,6 +68,7 @@ class AccountField:
     help: str
     secret: bool = False
     default: str | None = None  # the real service; tests and the demo point elsewhere
+    choices: tuple[str, ...] = ()  # the values it may take (any, when empty)
 
     @property
     def required(self) -> bool:
@@ -98,6 +99,10 @@ ACCOUNT_FIELDS: dict[str, tuple[AccountField, ...]] = {
         AccountField("access_token", "Access token the shop granted the app.", secret=True),
         AccountField("shop_cipher", "The shop's cipher (from the authorized shops list)."),
         AccountField("endpoint", "TikTok Shop Partner API endpoint.", default="https://open-api.tiktokglobalshop.com"),
+        AccountField("cancellation_rule", "How buyers' cancellation requests are answered: approve-unpicked "
+                                          "(approve while nothing of the order is picked, else reject) or manual "
+                                          "(a person decides).", default="approve-unpicked",
+                     choices=("approve-unpicked", "manual")),
     ),
 }
 
@@ -119,6 +124,10 @@ def account_values(kind: str, given: dict[str, str | None]) -> tuple[dict[str, s
     missing = [f.name for f in fields if not values[f.name]]
     if missing:
         raise ValueError(f"a {kind} account needs {', '.join(missing)}")
+    for f in fields:
+        if f.choices and values[f.name] not in f.choices:
+            raise ValueError(f"{f.name} of a {kind} account is one of {', '.join(f.choices)}, not "
+                             f"{values[f.name][:40]!r}")
     policy = OutboundPolicy.from_env()
     for f in fields:
         if f.name.endswith("endpoint"):

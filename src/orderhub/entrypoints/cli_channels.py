@@ -3,6 +3,9 @@ accounts orders come from (Amazon, Walmart, TikTok Shop; Shopify shops are `orde
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import click
@@ -11,9 +14,11 @@ from orderhub.adapters.channels import ACCOUNT_FIELDS, TITLES, AccountField, acc
 from orderhub.adapters.store import accounts, channel_stock
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.bootstrap import Hub
-from orderhub.entrypoints.cli_oms import domain_problems
-from orderhub.entrypoints.cli_support import JSON_HELP, print_json, read_only_hub, table, writing_hub
+from orderhub.domain.channels import ChannelRefused, ChannelUnavailable
+from orderhub.entrypoints.cli_oms import cli_actor, domain_problems
+from orderhub.entrypoints.cli_support import JSON_HELP, cell, print_json, read_only_hub, table, writing_hub
 from orderhub.services.channel_listings import list_by_hand, unlist_by_hand
+from orderhub.services.jobs import tiktok_cancellations
 
 
 @click.group("channel")
@@ -199,6 +204,82 @@ def channel_unlist_sku(hub: Hub, account: str, skus: tuple[str, ...], location: 
     with domain_problems(), hub.db.write() as conn:
         found, gone = unlist_by_hand(conn, account, list(skus), location=location)
     click.echo(f"{found.kind} account {found.name}: {gone} listing(s) removed; orderhub sends them no more stock")
+
+
+# -- TikTok Shop: buyers' cancellation requests ------------------------------------------------------------------
+
+@channel.command("cancellation-rule")
+@click.argument("account")
+@click.argument("rule", type=click.Choice(tiktok_cancellations.RULES))
+@writing_hub
+def channel_cancellation_rule(hub: Hub, account: str, rule: str) -> None:
+    """How a TikTok Shop ACCOUNT answers buyers' cancellation requests: approve-unpicked (approve while nothing of
+    the order is picked, packed or shipped, else reject) or manual (a person decides)."""
+    with domain_problems(), hub.db.write() as conn:
+        found = accounts.get(conn, account, secrets=False)
+        if found is None or found.kind != "tiktok":
+            raise LookupError(f"no TikTok account {account}; `orderhub channel list --kind tiktok` shows them")
+        changed = accounts.update_settings(conn, found.name, {"cancellation_rule": rule})
+    click.echo(f"tiktok account {changed.name}: buyers' cancellation requests are "
+               + ("decided by a person (`orderhub channel cancellations` lists them)" if rule == "manual" else
+                  "approved while nothing of the order is picked, else rejected"))
+
+
+@contextmanager
+def _tiktok_problems() -> Iterator[None]:
+    """TikTok's answers as one clear line, like the domain's errors."""
+    try:
+        with domain_problems():
+            yield
+    except ChannelUnavailable as exc:
+        raise click.ClickException(f"{exc}; nothing was decided, try again later") from None
+    except ChannelRefused as exc:
+        raise click.ClickException(f"TikTok refused: {exc}") from None
+
+
+@channel.command("cancellations")
+@click.argument("account")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
+@writing_hub
+def channel_cancellations(hub: Hub, account: str, as_json: bool) -> None:
+    """The buyers' cancellation requests a TikTok Shop ACCOUNT has pending: each request, its order, the buyer's
+    reason, when it was made, and what the account's rule would do with it."""
+    with _tiktok_problems():
+        found = tiktok_cancellations.list_pending(hub, account)
+    if as_json:
+        print_json(found)
+        return
+    rule = found["rule"]
+    if not found["requests"]:
+        click.echo(f"tiktok account {found['account']} has no pending cancellation request (rule: {rule})")
+        return
+    # A block per request, not a table: two 18-digit ids and the reasons leave a table no room at 80 columns.
+    click.echo(f"Pending cancellation requests of {found['account']} (rule: {rule})")
+    for r in found["requests"]:
+        when = cell(datetime.fromisoformat(r["requested_at"])) if r["requested_at"] else "unknown time"
+        click.echo(f"{r['request']}  order {r['order']}  requested {when}")
+        click.echo(f"  reason: {r['reason'] or '-'}")
+        click.echo(f"  the rule would: {r['rule_would']} ({r['why']})")
+    if found["more"]:
+        click.echo(f"more than {len(found['requests'])} requests are pending; the oldest are shown")
+
+
+@channel.command("cancellation")
+@click.argument("account")
+@click.argument("request")
+@click.argument("decision", type=click.Choice(tiktok_cancellations.DECISIONS))
+@click.option("--reason", default=None,
+              help="Why (on the order's timeline). A rejection sends it to TikTok as the seller's comment, or as "
+                   "the reject reason when it is one of TikTok's names (seller_reject_...).")
+@writing_hub
+def channel_cancellation(hub: Hub, account: str, request: str, decision: str, reason: str | None) -> None:
+    """Approve or reject a buyer's cancellation REQUEST on a TikTok Shop ACCOUNT (an approval cancels the order
+    at TikTok; orderhub then cancels its units and releases their stock)."""
+    with _tiktok_problems():
+        done = tiktok_cancellations.decide_by_hand(hub, account, request, decision, actor=cli_actor(), reason=reason)
+    said = f" ({done['reject_reason']})" if done["reject_reason"] else ""
+    click.echo(f"tiktok account {done['account']}: cancellation request {done['request']} of order {done['order']} "
+               f"{tiktok_cancellations.DONE[decision]}{said}")
 
 
 def register(main: click.Group) -> None:

@@ -26,6 +26,8 @@ INVOICE_TRANSFER = "invoice_transfer"  # transfer slips Retail Pro refused (see 
 LISTING = "channel_listing"  # SKUs a channel lists and orderhub does not know (services/channel_listings.py)
 STOCK_DRIFT = "channel_stock"  # listings whose channel showed another quantity (services/stock_drift.py)
 STOCK_REFUSED = "stock_refused"  # listings whose channel refused their stock (services/stock_push.py)
+# buyers' cancellation requests TikTok refused an answer to (services/jobs/tiktok_cancellations.py)
+TIKTOK_CANCELLATION = "tiktok_cancel"  # (record_type holds 16 characters)
 
 
 def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: Any = None) -> None:
@@ -93,6 +95,11 @@ def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: 
                                          str(listing.get("location", ""))):
                 raise NotRetryable(f"error {entry_id}: the listing has nothing left to send (its value was taken "
                                    "or it is no longer listed); dismiss this entry")
+        elif entry.record_type == TIKTOK_CANCELLATION:
+            if payload is not None:
+                raise NotRetryable(f"error {entry_id} is a buyer's cancellation request; TikTok's request cannot "
+                                   "be edited (`orderhub channel cancellation` decides it by hand)")
+            # nothing to queue: the next decide-tiktok-cancellations run answers the request again
         elif entry.record_type == channel_operations.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an operation on a channel; it is sent as orderhub made it")

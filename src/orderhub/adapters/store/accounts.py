@@ -106,3 +106,18 @@ def set_status(conn: Connection, name: str, status: str) -> Account:
     if not done.rowcount:
         raise ValueError(f"{found.kind} account {found.name} is uninstalled; add it again to use it")
     return found
+
+
+def update_settings(conn: Connection, name: str, changes: dict[str, Any]) -> Account:
+    """Change some settings of an account (not a Shopify shop), keeping its other settings and its secrets."""
+    row = conn.execute(select(shops.c.id, shops.c.kind, shops.c.settings).where(
+        shops.c.domain == name.strip().lower())).first()
+    if row is None:
+        raise LookupError(f"no channel account {name}; `orderhub channel list` shows them")
+    if row.kind == "shopify":
+        raise ValueError(f"{name} is a Shopify shop; `orderhub shop` changes shops")
+    settings = {**orjson.loads(row.settings or "{}"), **changes}
+    conn.execute(update(shops).where(shops.c.id == row.id).values(settings=orjson.dumps(settings).decode()))
+    found = get(conn, name, secrets=False)
+    assert found is not None
+    return found

@@ -121,6 +121,27 @@ def cancellation(client: TikTokClient, order_id: str, cancel_id: str) -> dict[st
     return next(iter(data.get("cancellations") or []), None)
 
 
+def search_cancellations(client: TikTokClient, *, statuses: Sequence[str] = (), order_ids: Sequence[str] = (),
+                         cancel_ids: Sequence[str] = (), page_size: int = PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+    """Cancellations with these statuses (and orders or ids, when given), oldest first, a page at a time
+    (``POST /return_refund/202309/cancellations/search``; the filters are Search Cancellations' request body)."""
+    body: dict[str, Any] = {}
+    for key, values in (("cancel_status", statuses), ("order_ids", order_ids), ("cancel_ids", cancel_ids)):
+        if values:
+            body[key] = list(values)
+    token = ""
+    while True:
+        query = {"page_size": str(page_size), "sort_field": "create_time", "sort_order": "ASC"}
+        if token:
+            query["page_token"] = token
+        data = client.call("searchCancellations", "POST", "/return_refund/202309/cancellations/search", query=query,
+                           body=body) or {}
+        yield list(data.get("cancellations") or [])
+        token = str(data.get("next_page_token") or "")
+        if not token:
+            return
+
+
 def approve_cancellation(client: TikTokClient, cancel_id: str, *, attempts: int | None = None) -> None:
     client.call("approveCancellation", "POST", f"/return_refund/202309/cancellations/{cancel_id}/approve", body={},
                 attempts=attempts)

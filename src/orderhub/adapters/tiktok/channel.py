@@ -7,7 +7,10 @@ Topics:
   under the identity (order id, ``update_time``) so each version is one record however it came;
 - ``tiktok/notification``: a webhook as TikTok sent it. Reading it needs no network: it becomes a
   :class:`JobSignal` for the ``fetch-tiktok-orders`` job (services/jobs/tiktok_jobs.py), which fetches the
-  order and stores it as a ``tiktok/order`` record.
+  order and stores it as a ``tiktok/order`` record. A cancellation's notification (type 11,
+  CANCELLATION_STATUS_CHANGE) signals ``decide-tiktok-cancellations`` instead
+  (services/jobs/tiktok_cancellations.py), which fetches the order the same way and then answers the
+  buyer's pending requests.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 ORDER_TOPIC = "tiktok/order"
 NOTIFICATION_TOPIC = "tiktok/notification"
 FETCH_JOB = "fetch-tiktok-orders"
+DECIDE_JOB = "decide-tiktok-cancellations"
+CANCELLATION_STATUS_CHANGE = 11  # the notification type of TikTok's cancellation webhook
 
 
 def order_identity(order_id: str, update_time: Any) -> str:
@@ -46,9 +51,14 @@ def notification_signal(payload: Any) -> JobSignal:
     order_id = data.str("order_id", required=True, max_len=40) or ""
     if not order_id.isdigit():
         raise InvalidRecord("data.order_id", f"not a TikTok order id: {order_id[:40]!r}")
-    return JobSignal(FETCH_JOB, order_id, {"notification_id": f.str("tts_notification_id", max_len=40),
-                                           "type": f.data.get("type"), "update_time": data.data.get("update_time")},
-                     run=FETCH_JOB)
+    value = {"notification_id": f.str("tts_notification_id", max_len=40), "type": f.data.get("type"),
+             "update_time": data.data.get("update_time")}
+    if f.data.get("type") == CANCELLATION_STATUS_CHANGE:
+        # A buyer asked to cancel, or a request changed: its job fetches the order and answers at once.
+        value |= {"cancel_id": data.str("cancel_id", max_len=40),
+                  "cancel_status": data.str("cancel_status", max_len=64)}
+        return JobSignal(DECIDE_JOB, order_id, value, run=DECIDE_JOB)
+    return JobSignal(FETCH_JOB, order_id, value, run=FETCH_JOB)
 
 
 class TikTokTranslator:

@@ -248,3 +248,6 @@ class _as_channel_errors:
         if isinstance(exc, TikTokRefused):
             raise ChannelRefused(str(exc)) from None
         return False
+
+
+as_channel_errors = _as_channel_errors  # for callers that read TikTok through api.py directly

@@ -1,5 +1,6 @@
 """The admin API for channel accounts (Amazon, Walmart, TikTok Shop; Shopify shops are listed too), and the
-SKUs each one lists (``/{name}/listings``: what orderhub sends it).
+SKUs each one lists (``/{name}/listings``: what orderhub sends it), and a TikTok Shop account's pending buyers'
+cancellation requests (``/{name}/cancellations``: listed, and approved or rejected by a person).
 
 Reading needs any token (viewer); adding, changing, enabling and disabling, listing and unlisting needs
 admin. Secrets go in and are never given back: an account shows which of them are set, not their values.
@@ -7,17 +8,20 @@ admin. Secrets go in and are never given back: an account shows which of them ar
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from orderhub.adapters.channels import ACCOUNT_FIELDS, account_values
 from orderhub.adapters.store import accounts, channel_stock
 from orderhub.adapters.store import facilities as facility_store
 from orderhub.bootstrap import Hub
+from orderhub.domain.channels import ChannelRefused, ChannelUnavailable
 from orderhub.entrypoints.http.api import hub_of, require_role, require_token
 from orderhub.services.channel_listings import MAX_LOCATION, MAX_REF, MAX_SKU, MAX_SKUS, list_by_hand, unlist_by_hand
+from orderhub.services.jobs import tiktok_cancellations
 
 router = APIRouter(prefix="/api/channels/accounts", dependencies=[Depends(require_token)], tags=["channels"])
 HubDep = Annotated[Hub, Depends(hub_of)]
@@ -136,3 +140,42 @@ def remove_listings(name: str, hub: HubDep,
         raise HTTPException(404, str(exc).strip("'\"")) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+class CancellationDecision(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=tiktok_cancellations.MAX_REASON)] | None = Field(
+        None, description="why (on the order's timeline); a rejection sends it to TikTok as the seller's comment, "
+                          "or as the reject reason when it is one of TikTok's names (seller_reject_...)")
+
+
+CancelId = Annotated[str, Path(max_length=40, pattern=r"^[0-9]+$")]
+
+
+def _tiktok_call(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """TikTok's answers and the request's mistakes as HTTP answers that say what was wrong."""
+    try:
+        return call()
+    except LookupError as exc:
+        raise HTTPException(404, str(exc).strip("'\"")) from None
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ChannelUnavailable as exc:
+        raise HTTPException(503, f"{exc}; nothing was decided, try again later") from None
+    except ChannelRefused as exc:
+        raise HTTPException(409, f"TikTok refused: {exc}") from None
+
+
+@router.get("/{name}/cancellations", dependencies=ADMIN)
+def get_cancellations(name: str, hub: HubDep) -> dict[str, Any]:
+    """A TikTok Shop account's pending buyers' cancellation requests, each with what the account's rule would do
+    with it and why (read from TikTok: admin, like deciding them)."""
+    return _tiktok_call(lambda: tiktok_cancellations.list_pending(hub, name))
+
+
+@router.post("/{name}/cancellations/{cancel_id}", dependencies=ADMIN)
+def decide_cancellation(name: str, cancel_id: CancelId, body: CancellationDecision, hub: HubDep,
+                        request: Request) -> dict[str, Any]:
+    """Approve or reject one pending request; the order's timeline names the token that decided."""
+    return _tiktok_call(lambda: tiktok_cancellations.decide_by_hand(
+        hub, name, cancel_id, body.decision, actor=f"api:{request.state.token_name}", reason=body.reason))
