@@ -6,7 +6,9 @@ checked in constant time before anything else is done with it. An unknown accoun
 as a wrong signature, after the same work, so account names cannot be probed. A verified notification is
 stored in the inbox as it came (topic ``tiktok/notification``, identity its ``tts_notification_id``, so a
 redelivery is one record) and answered 200 at once; the ``fetch-tiktok-orders`` job fetches the order it
-names (services/jobs/tiktok_jobs.py). Notifications that name no order are kept as unsupported.
+names (services/jobs/tiktok_jobs.py), or ``decide-tiktok-cancellations`` answers the buyer's cancellation
+request it announces (services/jobs/tiktok_cancellations.py). Notifications that name no order are kept as
+unsupported.
 """
 
 from __future__ import annotations
