@@ -153,3 +153,47 @@ def test_what_the_channel_cancelled_itself_is_not_told_back(hub: Hub, market: tu
 def test_reasons_in_the_channels_terms() -> None:
     assert [cancel_reason(t) for t in ("Out of stock", "suspected fraud", "customer asked", None, "damaged")] == \
         ["out_of_stock", "fraud", "customer_request", "other", "other"]
+
+
+def test_an_account_waiting_on_its_channel_holds_up_no_other_account(
+        hub: Hub, market: tuple[int, FakeOrders], monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from orderhub.services.channel_loops import OperationsSender
+
+    account, fake = market
+    release = threading.Event()
+
+    class SlowOrders(FakeOrders):  # an Amazon feed waiting minutes for Amazon
+        def cancel_lines(self, notice: CancelNotice) -> None:
+            release.wait(30)
+            super().cancel_lines(notice)
+
+    slow = SlowOrders()
+    with hub.db.write() as conn:
+        slow_account = accounts.add(conn, "walmart", "market-slow", {}, {}).id
+        conn.execute(update(shops_table).where(shops_table.c.id == slow_account).values(kind="testmarket"))
+        inventory_service.adjust(conn, "MUG-1", "WH-1", actor="test", reason="received", delta=10)
+    sys.modules["tests_market_channel"].order_channel = (  # type: ignore[attr-defined]
+        lambda acc, hub: slow if acc.id == slow_account else fake)
+    waiting, quick = _order(hub, slow_account, "S-1"), _order(hub, account, "Q-1")
+    with hub.db.write() as conn:
+        fulfilment.cancel(conn, waiting, fulfilment.Ctx("test", "out of stock"))
+        fulfilment.cancel(conn, quick, fulfilment.Ctx("test", "out of stock"))
+    sender = OperationsSender(hub)
+    try:
+        for _ in range(100):  # the worker's loop, while the slow channel still holds its call
+            done, wait = sender.step()
+            if fake.cancellations:
+                break
+            time.sleep(wait or 0.05)
+        assert [n.order_ref for n in fake.cancellations] == ["Q-1"] and slow.cancellations == []
+    finally:
+        release.set()
+    for _ in range(100):
+        done, wait = sender.step()
+        if slow.cancellations:
+            break
+        time.sleep(wait or 0.05)
+    assert [n.order_ref for n in slow.cancellations] == ["S-1"]

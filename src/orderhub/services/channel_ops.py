@@ -10,6 +10,7 @@ person retries or dismisses it. Channels' own idempotency makes a repeat harmles
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,11 +62,11 @@ def _perform(channel: OrderChannel, op: channel_operations.Operation) -> None:
         raise ChannelRefused(f"orderhub does not know the operation {op.kind!r}")
 
 
-def send_once(hub: Hub, *, limit: int = 100) -> SendReport:
-    """Send the operations that are due, each account's on its own thread: a channel that is slow to answer
-    (Amazon processing a feed) never holds up the others."""
+def send_once(hub: Hub, *, limit: int = 100, account_ids: Collection[int] | None = None) -> SendReport:
+    """Send the operations that are due (of ``account_ids`` only, when given), each account's on its own
+    thread: a channel that is slow to answer (Amazon processing a feed) never holds up the others."""
     with hub.db.write() as conn:
-        due = channel_operations.claim(conn, limit=limit, lease_seconds=LEASE_SECONDS)
+        due = channel_operations.claim(conn, limit=limit, lease_seconds=LEASE_SECONDS, account_ids=account_ids)
         found = {op.account_id: accounts.by_id(conn, op.account_id) for op in due}
     by_account: dict[int, list[channel_operations.Operation]] = defaultdict(list)
     for op in due:

@@ -3,7 +3,7 @@ cancellation, in the transaction that made it; sent until the channel takes it, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -40,12 +40,23 @@ def enqueue(conn: Connection, account_id: int, order_id: int, kind: str, referen
            keys=("account_id", "kind", "reference"))
 
 
-def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0) -> list[Operation]:
+def due_accounts(conn: Connection) -> list[int]:
+    """The active accounts with an operation that may be sent now."""
+    return [int(a) for a in conn.execute(
+        select(ops.c.account_id).distinct().join(shops, shops.c.id == ops.c.account_id)
+        .where(ops.c.status == "pending", ops.c.available_at <= utcnow(), shops.c.status == "active")
+        .order_by(ops.c.account_id)).scalars()]
+
+
+def claim(conn: Connection, *, limit: int, lease_seconds: float = 120.0,
+          account_ids: Iterable[int] | None = None) -> list[Operation]:
     """Take pending operations that may be tried now, of active accounts, oldest first, for ``lease_seconds``
     (in a write transaction: two senders never take the same one; one that dies gives it back by the lease)."""
     stmt = (select(ops).join(shops, shops.c.id == ops.c.account_id)
             .where(ops.c.status == "pending", ops.c.available_at <= utcnow(), shops.c.status == "active")
             .order_by(ops.c.id).limit(limit))
+    if account_ids is not None:
+        stmt = stmt.where(ops.c.account_id.in_(sorted(set(account_ids))))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=ops, skip_locked=True)
     rows = conn.execute(stmt).all()
