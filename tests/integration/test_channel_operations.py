@@ -197,3 +197,16 @@ def test_an_account_waiting_on_its_channel_holds_up_no_other_account(
             break
         time.sleep(wait or 0.05)
     assert [n.order_ref for n in slow.cancellations] == ["S-1"]
+
+
+def test_the_send_channel_operations_job_sends_what_is_owed_for_one_account(
+        hub: Hub, market: tuple[int, FakeOrders]) -> None:
+    from orderhub.services.jobs.runner import JobFailed, run_job
+
+    account, fake = market
+    _walk(hub, _order(hub, account, "M-9"))
+    with pytest.raises(JobFailed, match="no channel account nobody"):
+        run_job(hub, "send-channel-operations", None, {"account": "nobody"})
+    _run_id, stats = run_job(hub, "send-channel-operations", None, {"account": "market-eu"})
+    assert (stats["done"], stats["later"], stats["refused"]) == (1, 0, 0)
+    assert [n.order_ref for n in fake.shipments] == ["M-9"]

@@ -3,7 +3,8 @@
 **push-channel-stock** sends each listing's latest quantity to its channel account (services/stock_push.py,
 through each account's own kind of stock channel). Every worker already does this continuously (the
 ``stock-pusher`` loop); the job is the same work on demand or on a schedule, for one account or all, with
-a record of what it sent in the run history.
+a record of what it sent in the run history. **send-channel-operations** does the same for the shipments,
+cancellations and refunds owed to the channels (services/channel_ops.py; the ``channel-operations`` loop).
 
 **sync-channel-listings** lists on each account every SKU its channel sells and orderhub knows
 (services/channel_listings.py); **check-channel-stock** compares what each channel shows with what it took
@@ -21,26 +22,21 @@ from orderhub.domain.channels import ChannelRefused, ChannelUnavailable, Listing
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.channel_listings import SyncReport, sync_account
 from orderhub.services.channel_loops import stock_channel_for
+from orderhub.services.channel_ops import send_once
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.registry import register
 from orderhub.services.stock_drift import DriftReport, check_account
 from orderhub.services.stock_push import push_once
 
 PUSH_STOCK = "push-channel-stock"
+SEND_OPERATIONS = "send-channel-operations"
 SYNC_LISTINGS = "sync-channel-listings"
 CHECK_STOCK = "check-channel-stock"
 ACCOUNT = Param("account", ParamKind.TEXT, "only this channel account (its name); every active one when not given")
 
 
 def run_push(ctx: JobContext) -> dict[str, Any]:
-    name = ctx.params.get("account")
-    account_ids = None
-    if name:
-        with ctx.hub.db.read() as conn:
-            account = accounts.get(conn, name, secrets=False)
-        if account is None:
-            raise LookupError(f"no channel account {name}; `orderhub channel list` shows them")
-        account_ids = [account.id]
+    account_ids = _account_ids(ctx)
     report = push_once(ctx.hub.db, stock_channel_for(ctx.hub), limit=int(ctx.params.get("limit") or 1000),
                        backoff_base=ctx.hub.settings.backoff_base_seconds,
                        backoff_max=ctx.hub.settings.backoff_max_seconds, account_ids=account_ids)
@@ -59,6 +55,35 @@ register(Definition(
     params=(ACCOUNT,
             Param("limit", ParamKind.INT, "send at most this many listings per run", default=1000))),
     run_push)
+
+
+def _account_ids(ctx: JobContext) -> list[int] | None:
+    name = ctx.params.get("account")
+    if not name:
+        return None
+    with ctx.hub.db.read() as conn:
+        account = accounts.get(conn, name, secrets=False)
+    if account is None:
+        raise LookupError(f"no channel account {name}; `orderhub channel list` shows them")
+    return [account.id]
+
+
+def run_operations(ctx: JobContext) -> dict[str, Any]:
+    report = send_once(ctx.hub, limit=int(ctx.params.get("limit") or 100), account_ids=_account_ids(ctx))
+    for line in report.refused:
+        ctx.log(line, "warning")
+    ctx.count(read=report.done + report.later + len(report.refused), processed=report.done,
+              failed=len(report.refused), skipped=report.later)
+    return {"done": report.done, "later": report.later, "refused": len(report.refused)}
+
+
+register(Definition(
+    name=SEND_OPERATIONS, category="fulfilment", per_shop=False, default_schedule="every-5-minutes",
+    min_interval_seconds=60,
+    description="Channel operations: confirm shipments, cancel lines and refund returns on the channels that "
+                "sold the orders (what the worker's channel-operations loop sends continuously)",
+    params=(ACCOUNT, Param("limit", ParamKind.INT, "send at most this many operations per run", default=100))),
+    run_operations)
 
 
 # -- reading the channels back -------------------------------------------------------------------------------
