@@ -213,8 +213,9 @@ def channel_unlist_sku(hub: Hub, account: str, skus: tuple[str, ...], location: 
 @click.argument("rule", type=click.Choice(tiktok_cancellations.RULES))
 @writing_hub
 def channel_cancellation_rule(hub: Hub, account: str, rule: str) -> None:
-    """How a TikTok Shop ACCOUNT answers buyers' cancellation requests: approve-unpicked (approve while nothing of
-    the order is picked, packed or shipped, else reject) or manual (a person decides)."""
+    """Set the RULE by which a TikTok Shop ACCOUNT answers buyers' cancellation requests: approve-unpicked
+    (approve while nothing of the order is picked, packed or shipped, else reject) or manual (a person
+    decides)."""
     with domain_problems(), hub.db.write() as conn:
         found = accounts.get(conn, account, secrets=False)
         if found is None or found.kind != "tiktok":
@@ -273,8 +274,8 @@ def channel_cancellations(hub: Hub, account: str, as_json: bool) -> None:
                    "the reject reason when it is one of TikTok's names (seller_reject_...).")
 @writing_hub
 def channel_cancellation(hub: Hub, account: str, request: str, decision: str, reason: str | None) -> None:
-    """Approve or reject a buyer's cancellation REQUEST on a TikTok Shop ACCOUNT (an approval cancels the order
-    at TikTok; orderhub then cancels its units and releases their stock)."""
+    """Answer a buyer's cancellation REQUEST on a TikTok Shop ACCOUNT with a DECISION, approve or reject (an
+    approval cancels the order at TikTok; orderhub then cancels its units and releases their stock)."""
     with _tiktok_problems():
         done = tiktok_cancellations.decide_by_hand(hub, account, request, decision, actor=cli_actor(), reason=reason)
     said = f" ({done['reject_reason']})" if done["reject_reason"] else ""
