@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from orderhub.adapters.store import migrate
 from orderhub.adapters.store.db import Database
 from orderhub.bootstrap import Hub, build
 from orderhub.config import Settings
-from orderhub.testing.postgres import PostgresServer, find_bindir, start_postgres
+from orderhub.testing.postgres import PostgresServer, find_bindir
 from orderhub.testing.server import ServerThread
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -29,16 +30,37 @@ hypothesis_settings.register_profile("orderhub", deadline=None)
 hypothesis_settings.load_profile("orderhub")
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | None]:
-    # A PostgreSQL database has no file to keep its secret keys beside: every test process shares one key file.
+@pytest.fixture(scope="session", autouse=True)
+def _secret_key_file(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A PostgreSQL database has no file to keep its secret keys beside: every test process (each pytest-xdist
+    worker, and the orderhub processes it starts) shares one key file. Named before the first test, so that no
+    test depends on which ran before it in its worker."""
     os.environ.setdefault("ORDERHUB_SECRET_KEY_FILE", str(tmp_path_factory.mktemp("keys") / "secret.keys"))
-    if find_bindir() is None:
+
+
+def _start_postgres(bindir: str, attempts: int = 3) -> PostgresServer:
+    """A server of this test process's own. pytest-xdist workers start theirs at the same moment, each on a port
+    it found free: should another process take that port before the server binds it, start again on another."""
+    for _ in range(attempts - 1):
+        server = PostgresServer(bindir=bindir)
+        try:
+            return server.start()
+        except (subprocess.CalledProcessError, RuntimeError):
+            server.stop()  # most likely its port was taken meanwhile: a new data directory, another port
+    return PostgresServer(bindir=bindir).start()  # a last failure keeps its data directory and log to read
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | None]:
+    """One PostgreSQL server per test process (per xdist worker): its template database migrated once, and a
+    database copied from it for every test that asks (make_db_url)."""
+    bindir = find_bindir()
+    if bindir is None:
         if os.environ.get("ORDERHUB_REQUIRE_POSTGRES"):
             pytest.fail("PostgreSQL is required (ORDERHUB_REQUIRE_POSTGRES) but not installed")
         yield None
         return
-    server = start_postgres()
+    server = _start_postgres(bindir)
     try:
         url = server.create_database("orderhub_template")
         db = Database(url)
@@ -46,7 +68,21 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServ
         db.dispose()
         yield server
     finally:
-        server.stop()
+        _stop_postgres(server)
+
+
+def _stop_postgres(server: PostgresServer) -> None:
+    """Stop the server now; delete its data directory in a process the test run does not wait for. With a
+    database per test it holds gigabytes in tens of thousands of files: deleting them took 20 s and more at the
+    end of every worker's run on a busy machine, and nothing needs them gone before the run ends."""
+    if not server.datadir:
+        return
+    datadir, server.datadir = server.datadir, ""
+    subprocess.run(server._cmd(f"{server.bindir}/pg_ctl", "-D", datadir, "-m", "immediate", "-w", "stop"),
+                   capture_output=True)
+    # the shell starts rm in the background and exits: rm carries on, a child of no test process
+    subprocess.run(["sh", "-c", 'rm -rf -- "$1" </dev/null >/dev/null 2>&1 &', "sh", datadir], check=True,
+                   stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")

@@ -57,7 +57,9 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> CountedChecks:
 def proxied(settings: Settings) -> Iterator[tuple[Hub, list[ServerThread]]]:
     """Two hubs on one database, each serving the console behind a trusted proxy on loopback."""
     hubs = [build(replace(settings, trusted_proxies=("127.0.0.1",), console_password_checks=2)) for _ in range(2)]
-    servers = [ServerThread(create_app(h)).start() for h in hubs]
+    # Keep-alive past uvicorn's 5 s: on a busy machine opening the bursts' clients one by one takes longer, and a
+    # connection the server closed meanwhile would be reset under the burst's request.
+    servers = [ServerThread(create_app(h), timeout_keep_alive=120).start() for h in hubs]
     yield hubs[0], servers
     for server in servers:
         server.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 from orderhub.simulators.shopify.graphql_api import INVALID_TOKEN
 from orderhub.simulators.shopify.store import TWO_TO_53
+from tests.processes import wait_for
 from tests.simulators.conftest import SHOP_A, SHOP_B, TOKENS, SimClient
 
 PAGE = """
@@ -84,6 +85,10 @@ def test_page_size_rules(sim_client: SimClient) -> None:
 
 def test_cursor_pagination_returns_every_order_once_in_sort_order(sim_client: SimClient) -> None:
     placed = sim_client.place(23)
+    # The clock counts whole seconds: on a busy machine the placements may reach into the second of the first
+    # update, which would tie with them. Updates in a later second than every placement sort after them all.
+    placed_by = sim_client.sim.store.clock.now()
+    wait_for(lambda: sim_client.sim.store.clock.now() > placed_by, timeout=5, what="the next second")
     for order_id in placed[::4]:
         sim_client.control("POST", f"/orders/{order_id}/update", {"note": "later"})
     by_updated = _all_pages(sim_client, 5, sort="UPDATED_AT")
