@@ -16,7 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -24,14 +27,15 @@ from sqlalchemy import select
 from orderhub.adapters import channels
 from orderhub.adapters.store import accounts, channel_stock
 from orderhub.adapters.store import inbox as inbox_store
-from orderhub.adapters.store.schema import orders, outbox, shipments
+from orderhub.adapters.store.schema import job_runs, orders, outbox, shipments
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.entrypoints import demo_marketplaces as marketplaces
 from orderhub.entrypoints.demo_fulfilment import brokered_whole, walk
 from orderhub.services import inventory as inventory_service
 from orderhub.services.channel_loops import stock_channel_for
 from orderhub.services.channel_ops import send_once
-from orderhub.services.jobs.runner import run_job
+from orderhub.services.jobs.manager import JobManager
 from orderhub.services.stock_push import push_once
 from orderhub.simulators.shopify.generator import CATALOGUE
 
@@ -150,7 +154,6 @@ def _show(console: Console, hub: Hub, market: marketplaces.Marketplaces, shown: 
 def _tiktok_sale(hub: Hub, console: Console, market: marketplaces.Marketplaces, address: str) -> str:
     """A buyer orders on TikTok; its webhooks reach orderhub's door (``address``), the fetch job reads the
     order, and orderhub processes and places it. Returns TikTok's order id."""
-    name = marketplaces.ACCOUNTS["tiktok"]
     for event in ("ORDER_STATUS_CHANGE", "CANCELLATION_STATUS_CHANGE"):
         market.send("tiktok", "PUT", "/_sim/webhooks", {"shop_id": marketplaces.TIKTOK_SHOP["id"],
                                                         "event_type": event, "address": address})
@@ -164,11 +167,22 @@ def _tiktok_sale(hub: Hub, console: Console, market: marketplaces.Marketplaces, 
     _quiet(hub, market)
     deliveries = market.get("tiktok", "/_sim/webhooks/deliveries")["data"]["deliveries"]
     delivered = sum(1 for d in deliveries if d.get("status") == 200)
-    _run_id, fetched = run_job(hub, "fetch-tiktok-orders", None, {"account": name})
+    fetched = _signalled(hub, "fetch-tiktok-orders")
     _settle(hub)
     console.print(f"    {delivered} webhook(s) answered 200 and stored; fetch-tiktok-orders read "
                   f"{fetched['fetched']} order(s) from TikTok: {fetched['stored']} new version(s) stored")
     return order_ref
+
+
+def _signalled(hub: Hub, job: str) -> dict[str, Any]:
+    """Run what the channel's notifications started (a run with trigger ``signal``, due a second after them),
+    as a worker's job loop would; returns that run's statistics."""
+    JobManager(hub).work_once(utcnow() + timedelta(seconds=5))
+    with hub.db.read() as conn:
+        row = conn.execute(select(job_runs.c.stats).where(job_runs.c.job == job, job_runs.c.trigger == "signal")
+                           .order_by(job_runs.c.id.desc()).limit(1)).first()
+    stats = orjson.loads(row.stats) if row is not None else {}
+    return {"fetched": 0, "stored": 0} | (stats if isinstance(stats, dict) else {})
 
 
 def _quiet(hub: Hub, market: marketplaces.Marketplaces) -> None:
@@ -193,7 +207,7 @@ def _ship(hub: Hub, console: Console, market: marketplaces.Marketplaces, order_i
     for refused in report.refused:
         console.print(f"    refused: {refused}", highlight=False)
     _quiet(hub, market)  # TikTok's status change comes back: the order as TikTok now has it
-    run_job(hub, "fetch-tiktok-orders", None, {"account": marketplaces.ACCOUNTS["tiktok"]})
+    _signalled(hub, "fetch-tiktok-orders")
     _settle(hub)
     detail = market.get("tiktok", f"/_sim/orders/{order_ref}")["data"]
     # Every unit names its package's tracking number: all of them must be orderhub's.
