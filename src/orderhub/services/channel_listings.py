@@ -16,13 +16,12 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import accounts, channel_stock, error_log
 from orderhub.adapters.store.accounts import Account
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import error_log as error_table
-from orderhub.clock import utcnow
 from orderhub.domain.channels import ChannelListing, ListingReader
 from orderhub.services.errors import LISTING
 
@@ -106,12 +105,7 @@ def _report_unknown(conn: Connection, account: Account, unknown: list[ChannelLis
 
 def _resolve(conn: Connection, ids: list[int]) -> None:
     """SKUs reported unknown that orderhub knows now: their entries are resolved."""
-    now = utcnow()
-    for start in range(0, len(ids), 500):
-        conn.execute(update(error_table).where(
-            error_table.c.record_type == RECORD_TYPE, error_table.c.record_id.in_(ids[start:start + 500]),
-            error_table.c.status.in_(("open", "retrying"))).values(status="resolved", resolved_at=now,
-                                                                    updated_at=now))
+    error_log.resolve_open(conn, RECORD_TYPE, ids)
 
 
 # -- listings a person manages (CLI and API) ------------------------------------------------------------------

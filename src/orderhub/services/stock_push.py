@@ -10,19 +10,17 @@ entry is resolved when the channel takes a value of it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import orjson
 import structlog
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from orderhub.adapters.store import accounts, channel_stock, error_log
 from orderhub.adapters.store.db import Database
-from orderhub.adapters.store.schema import error_log as error_table
-from orderhub.clock import utcnow
 from orderhub.domain.channels import ChannelUnavailable, StockChannel, StockUpdate
+from orderhub.services.channel_listings import record_id
 from orderhub.services.errors import STOCK_REFUSED
 from orderhub.services.process import backoff
 
@@ -82,8 +80,7 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
 
 def refusal_id(account_id: int, sku: str, location: str) -> int:
     """The error-log record id of a listing's refusals: stable per (account, SKU, location)."""
-    digest = hashlib.blake2b(f"refused\x00{account_id}\x00{sku}\x00{location}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    return record_id("refused", account_id, sku, location)
 
 
 def _record_refusal(conn: Connection, account: accounts.Account, item: channel_stock.Pending, reason: str) -> None:
@@ -99,9 +96,4 @@ def _record_refusal(conn: Connection, account: accounts.Account, item: channel_s
 
 def _resolve_refusals(conn: Connection, taken: Sequence[channel_stock.Pending]) -> None:
     """The channel took these listings' values: their refusals in the error log are over."""
-    ids = sorted({refusal_id(i.account_id, i.sku, i.location) for i in taken})
-    for start in range(0, len(ids), 500):
-        conn.execute(update(error_table).where(
-            error_table.c.record_type == STOCK_REFUSED, error_table.c.record_id.in_(ids[start:start + 500]),
-            error_table.c.status.in_(("open", "retrying"))).values(status="resolved", resolved_at=utcnow(),
-                                                                   updated_at=utcnow()))
+    error_log.resolve_open(conn, STOCK_REFUSED, (refusal_id(i.account_id, i.sku, i.location) for i in taken))

@@ -86,6 +86,18 @@ def by_id(conn: Connection, account_id: int, *, secrets: bool = True) -> Account
     return None if row is None else _account(conn, row, secrets=secrets)
 
 
+def to_work(conn: Connection, kind: str, title: str, name: str | None) -> list[Account]:
+    """The account of ``kind`` a job names (any status: a person asked for it), else every active one of the
+    kind; secrets read. Raises ValueError when the name is no ``title`` account."""
+    if name:
+        found = get(conn, name)
+        if found is None or found.kind != kind:
+            raise ValueError(f"no {title} account {name}; `orderhub channel list` shows the accounts")
+        return [found]
+    listed = [a for a in all_accounts(conn, kind) if a.status == "active"]
+    return [a for a in (by_id(conn, a.id) for a in listed) if a is not None]
+
+
 def all_accounts(conn: Connection, kind: str | None = None) -> list[Account]:
     """Every account (of ``kind``), by name; secrets are named, not read."""
     stmt = select(shops).order_by(shops.c.kind, shops.c.domain)

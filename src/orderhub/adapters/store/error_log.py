@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,17 @@ def resolve(conn: Connection, record_type: str, record_id: int) -> None:
     conn.execute(update(error_log).where(
         error_log.c.record_type == record_type, error_log.c.record_id == record_id,
         error_log.c.status == "retrying").values(status="resolved", resolved_at=utcnow(), updated_at=utcnow()))
+
+
+def resolve_open(conn: Connection, record_type: str, record_ids: Iterable[int]) -> None:
+    """These records went through on their own (no retry was asked): their open entries are resolved."""
+    ids = sorted(set(record_ids))
+    now = utcnow()
+    for start in range(0, len(ids), 500):
+        conn.execute(update(error_log).where(
+            error_log.c.record_type == record_type, error_log.c.record_id.in_(ids[start:start + 500]),
+            error_log.c.status.in_(("open", "retrying"))).values(status="resolved", resolved_at=now,
+                                                                  updated_at=now))
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,15 @@ def _lines(order: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(line.get("lineNumber")): line for line in (order.get("orderLines") or {}).get("orderLine") or []}
 
 
+def _line(client: WalmartClient, order_ref: str, lines: dict[str, dict[str, Any]], number: str) -> dict[str, Any]:
+    """The order's line ``number``; the channel refuses an operation on a line the order does not have."""
+    line = lines.get(number)
+    if line is None:
+        raise ChannelRefused(f"{client.who}: purchase order {order_ref} has no line {number}; its lines are "
+                             f"{', '.join(lines) or 'none'}")
+    return line
+
+
 def _statuses(line: dict[str, Any]) -> list[dict[str, Any]]:
     return (line.get("orderLineStatuses") or {}).get("orderLineStatus") or []
 
@@ -187,10 +196,7 @@ def ship(client: WalmartClient, notice: ShipmentNotice) -> None:
         method = (order.get("shippingInfo") or {}).get("methodCode")
         wanted = []
         for number, quantity in notice.lines:
-            line = lines.get(number)
-            if line is None:
-                raise ChannelRefused(f"{client.who}: purchase order {notice.order_ref} has no line {number}; its "
-                                     f"lines are {', '.join(lines) or 'none'}")
+            line = _line(client, notice.order_ref, lines, number)
             left = quantity - _count(line, SHIPPED, tracking=notice.tracking) \
                 - _count(line, DELIVERED, tracking=notice.tracking)
             if left > 0:
@@ -222,10 +228,7 @@ def cancel(client: WalmartClient, notice: CancelNotice) -> None:
         lines = _lines(order)
         wanted = []
         for number, quantity in notice.lines:
-            line = lines.get(number)
-            if line is None:
-                raise ChannelRefused(f"{client.who}: purchase order {notice.order_ref} has no line {number}; its "
-                                     f"lines are {', '.join(lines) or 'none'}")
+            line = _line(client, notice.order_ref, lines, number)
             left = quantity - _count(line, CANCELLED, reason=code)
             if left > 0:
                 wanted.append({"lineNumber": number, "orderLineStatuses": {"orderLineStatus": [{
@@ -273,10 +276,7 @@ def refund(client: WalmartClient, notice: RefundNotice) -> None:
         lines = _lines(order)
         wanted = []
         for number, _quantity in notice.lines:
-            line = lines.get(number)
-            if line is None:
-                raise ChannelRefused(f"{client.who}: purchase order {notice.order_ref} has no line {number}; its "
-                                     f"lines are {', '.join(lines) or 'none'}")
+            line = _line(client, notice.order_ref, lines, number)
             amount = notice.amount_of(number)
             if amount <= 0 or _refunded_by(line, notice.reference):
                 continue

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
 from orderhub.adapters.shopify import bulk
@@ -38,7 +38,6 @@ from orderhub.adapters.store.inbox import InboxEntry, insert_entries
 from orderhub.adapters.store.schema import error_log as error_table
 from orderhub.adapters.store.schema import job_state, variants
 from orderhub.adapters.store.shops import Shop
-from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.jobs import Definition, Param, ParamKind, Policy
 from orderhub.domain.model import Freshness, Product, Variant
@@ -309,18 +308,13 @@ def _write_orders(ctx: JobContext, batch: OrderBatch) -> None:
         ctx.count(processed=new, skipped=len(stored) - new)
     if not batch.unknown and not batch.fixed:
         return
-    now = utcnow()
     with ctx.hub.db.write() as conn:
         for u in batch.unknown:
             error_log.record(conn, error_log.Failure(
                 record_type=RECORD_TYPE, record_id=u.record_id, shop_id=shop.id, topic=TOPIC, source=SOURCE,
                 kind="validation", error=_describe(shop, u), field=f"line_items[{u.lines[0][0]}].sku",
                 payload=u.payload.decode(), job_run_id=ctx.run_id))
-        if batch.fixed:
-            conn.execute(update(error_table).where(
-                error_table.c.record_type == RECORD_TYPE, error_table.c.record_id.in_(batch.fixed),
-                error_table.c.status.in_(("open", "retrying"))).values(status="resolved", resolved_at=now,
-                                                                        updated_at=now))
+        error_log.resolve_open(conn, RECORD_TYPE, batch.fixed)
 
 
 def import_orders(ctx: JobContext, lines: Iterable[bytes], *, operation_id: str | None = None,

@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select
 
 from orderhub.adapters.store import accounts, error_log, timeline
 from orderhub.adapters.store.schema import error_log as error_table
@@ -42,7 +42,6 @@ from orderhub.adapters.tiktok.channel import DECIDE_JOB, client_for
 from orderhub.adapters.tiktok.client import TikTokClient, TikTokError
 from orderhub.adapters.tiktok.operations import DEFAULT_REJECT_REASON, TikTokOrders, as_channel_errors, should_approve
 from orderhub.bootstrap import Hub
-from orderhub.clock import utcnow
 from orderhub.domain.channels import ChannelRefused, ChannelUnavailable
 from orderhub.domain.jobs import Definition, Param, ParamKind
 from orderhub.services.channel_listings import record_id
@@ -170,11 +169,7 @@ def _decided(conn: Connection, account: accounts.Account, request: Request, orde
         if reject_reason:
             detail["reject_reason"] = reject_reason
         timeline.add(conn, [timeline.Entry(order_id, f"cancel_request_{DONE[action]}", detail, actor)])
-    now = utcnow()
-    conn.execute(update(error_table).where(
-        error_table.c.record_type == TIKTOK_CANCELLATION,
-        error_table.c.record_id == _error_id(account, request.cancel_id),
-        error_table.c.status.in_(("open", "retrying"))).values(status="resolved", resolved_at=now, updated_at=now))
+    error_log.resolve_open(conn, TIKTOK_CANCELLATION, [_error_id(account, request.cancel_id)])
 
 
 def _refused(conn: Connection, account: accounts.Account, request: Request, action: str, error: str,

@@ -53,13 +53,7 @@ SKIPPED_STATUSES = frozenset({"UNPAID"})
 def tiktok_accounts(hub: Hub, name: str | None) -> list[accounts.Account]:
     """The account named (any status: asked for by name), else every active TikTok account; secrets read."""
     with hub.db.read() as conn:
-        if name:
-            found = accounts.get(conn, name)
-            if found is None or found.kind != "tiktok":
-                raise ValueError(f"no TikTok account {name}; `orderhub channel list` shows the accounts")
-            return [found]
-        listed = [a for a in accounts.all_accounts(conn, "tiktok") if a.status == "active"]
-        return [a for a in (accounts.get(conn, a.name) for a in listed) if a is not None]
+        return accounts.to_work(conn, "tiktok", "TikTok", name)
 
 
 def _entry(account: accounts.Account, payload: dict[str, Any]) -> InboxEntry:

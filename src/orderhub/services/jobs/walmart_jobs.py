@@ -51,13 +51,7 @@ FIRST_RUN_DAYS = 7  # a first run reads orders created this many days back (Walm
 def walmart_accounts(hub: Hub, name: str | None) -> list[Account]:
     """The active Walmart accounts (secrets decrypted), or the one named."""
     with hub.db.read() as conn:
-        if name:
-            found = accounts.get(conn, name)
-            if found is None or found.kind != "walmart":
-                raise ValueError(f"no Walmart account {name}; `orderhub channel list` shows the accounts")
-            return [found]
-        listed = [a for a in accounts.all_accounts(conn, "walmart") if a.status == "active"]
-        return [a for a in (accounts.by_id(conn, a.id) for a in listed) if a is not None]
+        return accounts.to_work(conn, "walmart", "Walmart", name)
 
 
 def _version_ms(payload: dict[str, Any]) -> datetime | None:
