@@ -66,9 +66,11 @@ from orderhub.adapters.store.schema.planning import (
     purchase_orders,
 )
 from orderhub.adapters.store.schema.presell import presell_catalogue, promise_changes
+from orderhub.adapters.store.schema.stores import pos_devices, pos_enrolment_codes, store_sales, store_variances
 from orderhub.adapters.store.schema.traffic import traffic_minutes
 
 __all__ = [
+    "pos_devices", "pos_enrolment_codes", "store_sales", "store_variances",
     "BigId", "metadata", "channel_listings", "channel_operations", "channel_stock",
     "console_sessions", "console_sign_in_limits", "console_sign_ins", "console_users", "traffic_minutes",
     "api_tokens", "customers", "deliveries", "destinations", "error_log", "inbox", "inventory_levels",

@@ -45,6 +45,10 @@ facilities = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The facility's store code in the POS/ERP (Retail Pro); NULL: the same as ``code``.
     Column("pos_store_code", String(32)),
+    # Units of every SKU a store keeps back from online selling (ship from store, pickup): online orders and
+    # the channels see its stock less this (or less the SKU's own safety stock, when that is higher).
+    Column("online_safety_stock", Integer, nullable=False, server_default="0"),
+    Column("timezone", String(64)),  # IANA name: a store's day (today's sales) is its local day; NULL = UTC
 )
 
 facility_groups = Table(
