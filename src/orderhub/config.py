@@ -118,6 +118,10 @@ class Settings:
         "ORDERHUB_MAX_REQUEST_BYTES", "Largest body of any other request (API, console forms) before its "
         "sender is known; a signed-in console user may post up to 4 x the webhook limit (the error log's "
         "payload editor).", INT, default=1024 * 1024)
+    pos_max_batch_bytes: int = setting(
+        "ORDERHUB_POS_MAX_BATCH_BYTES", "Largest batch of sales a POS terminal may send in one request "
+        "(POST /api/pos/sales); a terminal with more queued sends them in several batches.", INT,
+        default=4 * 1024 * 1024)
     max_body_bytes_in_flight: int = setting(
         "ORDERHUB_MAX_BODY_BYTES_IN_FLIGHT", "Request bodies the process holds at once, all doors together: "
         "past it, requests get 503 with Retry-After instead of being buffered (a crowd of slow bodies cannot "

@@ -21,9 +21,10 @@ _MODULES = {
     "walmart": "orderhub.adapters.walmart.channel",
     "tiktok": "orderhub.adapters.tiktok.channel",
     "amazon": "orderhub.adapters.amazon.channel",
+    "pos": "orderhub.adapters.pos.channel",
 }
 KINDS = tuple(_MODULES)
-TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop"}
+TITLES = {"shopify": "Shopify", "amazon": "Amazon", "walmart": "Walmart", "tiktok": "TikTok Shop", "pos": "Store POS"}
 _loaded: dict[str, Translator] = {}
 
 

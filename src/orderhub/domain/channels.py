@@ -27,10 +27,11 @@ from orderhub.domain.model import (
     ShopRedaction,
     Transaction,
 )
+from orderhub.domain.store_sales import StoreSale
 
 # What one inbox record can say, in orderhub's terms.
 Inbound = (Order | OrderEdit | Refund | Transaction | Product | ProductDeletion | InventoryLevel | CustomerRedaction
-           | CustomerDataRequest | ShopRedaction | AppUninstalled | JobSignal)
+           | CustomerDataRequest | ShopRedaction | AppUninstalled | JobSignal | StoreSale)
 
 
 class UnknownTopic(LookupError):

@@ -44,6 +44,8 @@ DESTINATION_EVENTS: dict[str, str] = {
     "order.edited": "An order edit was applied (orders/edited).",
     "order.transaction": "A payment transaction of an order (order_transactions/create).",
     "refund.created": "A refund was applied (refunds/create).",
+    "store_sale.recorded": "A sale, return or exchange made on a store's POS terminal was recorded (pos/sale): "
+                           "its lines, tenders, device and sequence.",
     "product.updated": "A new or newer version of a product (products/create, products/update).",
     "product.deleted": "A product was deleted in Shopify (products/delete).",
     "inventory_level.updated": "Shopify reported a new available quantity at a location "

@@ -51,6 +51,11 @@ def _order(conn: Connection, order_id: int) -> Any:
     return row
 
 
+def order_for_update(conn: Connection, order_id: int) -> Any:
+    """The order's row, locked for the rest of the transaction on PostgreSQL (NotFound when there is none)."""
+    return _order(conn, order_id)
+
+
 def _label(order: Any) -> str:
     return f"order {order.name or order.shopify_id} (id {order.id})"
 

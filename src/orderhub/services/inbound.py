@@ -36,6 +36,7 @@ from orderhub.domain.model import (
     ShopRedaction,
     Transaction,
 )
+from orderhub.domain.store_sales import StoreSale
 from orderhub.domain.validation import validate_order
 from orderhub.services import order_sync
 
@@ -128,6 +129,11 @@ def apply(conn: Connection, source: Source, record: Inbound) -> Result:
                 job_store.queue(conn, job=record.run, shop_id=None, params="{}", trigger="signal",
                                 available_at=utcnow() + SIGNAL_GATHER)
             return Result("recorded")
+        case StoreSale():
+            # Imported here: recording a store sale uses this module's Result and Source.
+            from orderhub.services import store_sales
+
+            return store_sales.apply(conn, source, record)
     raise TypeError(f"no applier for {type(record).__name__}")
 
 

@@ -19,7 +19,7 @@ from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.schema import order_edits, order_items, orders, workflows
 from orderhub.domain.approval import PAID
 from orderhub.domain.model import Freshness, Refund
-from orderhub.services import approval, fulfilment, placement, workflow
+from orderhub.services import approval, counter, fulfilment, placement, workflow
 
 ACTOR = "shopify"
 REDUCED_IN_SHOPIFY = "quantity reduced in Shopify"
@@ -58,12 +58,18 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
 
 def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
     """Orders stored for the first time (and not cancelled already) enter the OMS; those the channel ships from
-    its own stock are recorded (customer, revenue) and never reserved or brokered from our facilities."""
-    by_channel = set(conn.execute(select(orders.c.id).where(orders.c.id.in_(order_ids),
-                                                            orders.c.fulfilled_by == "channel")).scalars())
+    its own stock are recorded (customer, revenue) and never reserved or brokered from our facilities; those
+    taken at a store's counter are completed there, their units leaving the store's stock now."""
+    taken = {r.id: r.fulfilled_by for r in conn.execute(
+        select(orders.c.id, orders.c.fulfilled_by).where(orders.c.id.in_(order_ids),
+                                                         orders.c.fulfilled_by.in_(("channel", "store"))))}
+    by_channel = sorted(i for i, by in taken.items() if by == "channel")
     if by_channel:
-        conn.execute(orders.update().where(orders.c.id.in_(sorted(by_channel))).values(status="by_channel"))
-    placement.accept(conn, [i for i in order_ids if i not in by_channel])
+        conn.execute(orders.update().where(orders.c.id.in_(by_channel)).values(status="by_channel"))
+    at_counter = sorted(i for i, by in taken.items() if by == "store")
+    if at_counter:
+        counter.hand_over(conn, at_counter)
+    placement.accept(conn, [i for i in order_ids if i not in taken])
 
 
 def follow_quantities(conn: Connection, order_id: int) -> None:

@@ -160,6 +160,18 @@ class Processor:
             traffic.add(conn, traffic.PROCESSED, topics, utcnow())  # the dashboard's processing rate
         return len(rows)
 
+    def process_records(self, conn: Connection, rows: list[Any]) -> None:
+        """Apply records taken in the caller's write transaction (inbox.claim_ids), each in its own savepoint,
+        outside the intake rate: a door that stores records and applies them at once (the POS sync API)."""
+        http = dest_store.http_destinations(conn)
+        for row in rows:
+            self._process_one(conn, row, http)
+        topics: dict[str, int] = {}
+        for row in rows:
+            topics[row.topic] = topics.get(row.topic, 0) + 1
+        if topics:
+            traffic.add(conn, traffic.PROCESSED, topics, utcnow())
+
     def _store_new_orders(self, conn: Connection, rows: list[Any], http: list[dest_store.Destination]) -> list[Any]:
         """Store the batch's first versions of unknown orders together; returns the records left to
         the per-record path (everything else, and everything if the batch write fails)."""

@@ -182,6 +182,17 @@ def claim(conn: Connection, *, limit: int) -> list[Any]:
     return list(conn.execute(stmt))
 
 
+def claim_ids(conn: Connection, ids: Sequence[int]) -> list[Any]:
+    """Take these records for the current transaction, those still pending and not held by another worker
+    (a door that just stored them applies them at once; whatever it cannot take, a worker takes later)."""
+    if not ids:
+        return []
+    stmt = select(inbox).where(inbox.c.id.in_(sorted(set(ids))), inbox.c.status == "pending").order_by(inbox.c.id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt))
+
+
 def has_due(conn: Connection) -> bool:
     return conn.execute(select(inbox.c.id).where(
         inbox.c.status == "pending", inbox.c.available_at <= utcnow()).limit(1)).first() is not None

@@ -22,6 +22,7 @@ from orderhub.entrypoints.http import (
     api_job_webhooks,
     api_jobs,
     api_oms,
+    api_pos,
     api_reconcile,
     api_subscriptions,
     ops,
@@ -70,6 +71,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_job_webhooks.router)
     app.include_router(api_invoicing.router)
     app.include_router(webhooks_tiktok.router)
+    app.include_router(api_pos.router)
     app.state.queue_registry = ops.queue_registry(hub)
     install_console(app)
 

@@ -1,4 +1,5 @@
-"""The body guard of the API and the console: bounded bodies for every door but the webhooks.
+"""The body guard of the API and the console: bounded bodies for every door but the webhooks
+and the POS sync API.
 
 The webhook receivers guard their own bodies (they refuse on their headers first, see
 ``webhooks.py``); every other request with a body is checked here before the app sees
@@ -26,7 +27,8 @@ from orderhub.entrypoints.http.bodies import (
 from orderhub.entrypoints.http.console.web import SESSION_COOKIE
 
 # The webhook receivers refuse on their own headers before reading, through the same budget.
-SELF_GUARDED = frozenset({("POST", "/webhooks/shopify"), ("POST", "/webhooks/eventbridge")})
+SELF_GUARDED = frozenset({("POST", "/webhooks/shopify"), ("POST", "/webhooks/eventbridge"),
+                          ("POST", "/api/pos/sales"), ("POST", "/api/pos/enrol")})  # api_pos.py reads its own
 SELF_GUARDED_PREFIXES = ("/webhooks/tiktok/",)  # POST /webhooks/tiktok/{account}
 _BEARER_MISSING = "missing or invalid bearer token; create one with `orderhub token create`"
 

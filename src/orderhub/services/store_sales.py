@@ -1,0 +1,158 @@
+"""Recording a sale synced from a store's POS terminal: what the customer took leaves the store's stock at
+once (and so every channel's quantity, in the same transaction); what the customer brought back returns to
+it, through the order it was bought in - an earlier store sale, or an online order of any channel, whose
+buyer the channel then refunds (services/channel_notices.py).
+
+The processor calls :func:`apply` for each ``pos/sale`` inbox record; the POS sync API runs the processor on
+the records it just stored, so a sale counts the moment its device syncs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Connection, or_, select, update
+
+from orderhub.adapters.store import channel_stock, inventory_store, timeline
+from orderhub.adapters.store import order_store as store
+from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.inventory_store import Movement
+from orderhub.adapters.store.schema import facilities, order_items, order_units, orders, shops, store_sales
+from orderhub.clock import utcnow
+from orderhub.domain.errors import InvalidRecord
+from orderhub.domain.inventory import LedgerReason
+from orderhub.domain.lifecycle import IllegalTransition
+from orderhub.domain.model import Freshness
+from orderhub.domain.store_sales import SaleLine, StoreSale
+from orderhub.services import fulfilment, order_sync
+from orderhub.services.inbound import Result, Source, validate
+
+ACTOR = "store"
+POS_KIND = "pos"
+
+
+class NotYetKnown(LookupError):
+    """The sale returns goods of a store sale orderhub has not received yet (another device is still
+    offline): the record is tried again later, and parked in the error log if it never arrives."""
+
+
+def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
+    facility = conn.execute(select(facilities.c.id, facilities.c.kind).where(facilities.c.code == sale.store)).first()
+    if facility is None:
+        raise InvalidRecord("store", f"no facility {sale.store!r}; add the store (orderhub facility add) and retry")
+    unknown = _unknown_skus(conn, sale)
+    if unknown:
+        index, sku = unknown[0]
+        raise InvalidRecord(f"lines[{index}].sku", f"SKU {sku!r} is not in orderhub's catalogue or inventory "
+                                                   f"({len(unknown)} unknown line(s)); correct the SKU and retry")
+    order_id = _record_order(conn, source, sale, facility.id)
+    for index, line in enumerate(sale.lines):
+        if line.quantity < 0:
+            _take_back(conn, sale, index, line, facility.id, order_id)
+    now = utcnow()
+    flags = sale.flags(now)
+    delay = int((now - sale.device_time).total_seconds()) if sale.device_time is not None else 0
+    upsert(conn, store_sales, dict(
+        inbox_id=source.inbox_id, facility_id=facility.id, device_id=sale.device_id, sale_ref=sale.sale_id,
+        sequence=sale.sequence, order_id=order_id, device_time=sale.device_time, sold_at=sale.counted_at,
+        recorded_at=now, delay_seconds=max(0, delay), units_sold=sum(line.quantity for line in sale.sold),
+        units_returned=-sum(line.quantity for line in sale.brought_back), total=sale.total,
+        currency=sale.currency, flags=",".join(flags)), keys=("inbox_id",))
+    if order_id is not None and flags:
+        timeline.add(conn, [timeline.Entry(order_id, "store_sale_flagged", {"flags": list(flags), "device_time": (
+            sale.device_time.isoformat() if sale.device_time else None), "counted_at": sale.counted_at.isoformat()},
+            ACTOR)])
+    return Result("applied", ("store_sale.recorded", sale))
+
+
+def _unknown_skus(conn: Connection, sale: StoreSale) -> list[tuple[int, str]]:
+    known = channel_stock.known_skus(conn, [line.sku for line in sale.lines])
+    return [(i, line.sku) for i, line in enumerate(sale.lines) if line.sku not in known]
+
+
+def _record_order(conn: Connection, source: Source, sale: StoreSale, facility_id: int) -> int | None:
+    """The order of what the customer took, completed at the store (None when the sale only takes back)."""
+    order = sale.order()
+    if order is None:
+        return None
+    validate(order)
+    fresh = store.apply_order(conn, source.account_id, order, source.inbox_id)
+    row = conn.execute(select(orders.c.id).where(orders.c.shop_id == source.account_id,
+                                                 orders.c.shopify_id == order.shopify_id)).one()
+    if fresh is Freshness.NEW:
+        conn.execute(update(orders).where(orders.c.id == row.id).values(origin_facility_id=facility_id))
+        order_sync.after_ingest(conn, source.account_id, order.shopify_id, fresh)
+        timeline.add(conn, [timeline.Entry(row.id, "store_sale", {
+            "store": sale.store, "device": sale.device_name, "sequence": sale.sequence, "sale_id": sale.sale_id,
+            "tenders": [{"kind": t.kind, "amount": str(t.amount)} for t in sale.tenders]}, ACTOR)])
+    return int(row.id)
+
+
+def _take_back(conn: Connection, sale: StoreSale, index: int, line: SaleLine, facility_id: int,
+               sale_order_id: int | None) -> None:
+    at = f"lines[{index}]"
+    units = -line.quantity
+    damaged = line.condition == "damaged"
+    reason = line.reason or f"brought back to {sale.store}"
+    if line.returns_order is None and line.returns_sale is None:
+        # A return without a receipt: the goods are back on the shelf (or written off), no order to credit.
+        if not damaged:
+            inventory_store.move(conn, [Movement(line.sku, facility_id, units, order_id=sale_order_id)],
+                                 reason=LedgerReason.RETURNED, actor=ACTOR, on_hand_sign=1,
+                                 note=f"{sale.label()}: {reason} (no receipt)")
+        return
+    order_id = (_store_sale_order(conn, line.returns_sale, at) if line.returns_sale is not None
+                else _online_order(conn, line.returns_order or "", at))
+    item_id = _item_with_sku(conn, order_id, line.sku, at)
+    refund = -line.amount + (Decimal("0") if sale.taxes_included else line.tax)
+    ctx = fulfilment.Ctx(ACTOR, f"{reason} ({sale.label()})")
+    try:
+        _status, return_id = fulfilment.return_units(conn, order_id, ctx, item_id=item_id, quantity=units,
+                                                     restock_facility_id=None if damaged else facility_id,
+                                                     damaged=damaged, refund=refund)
+    except IllegalTransition as exc:
+        raise InvalidRecord(f"{at}.returns", str(exc)) from None
+    timeline.add(conn, [timeline.Entry(order_id, "returned_in_store", {
+        "store": sale.store, "device": sale.device_name, "sale_id": sale.sale_id, "return_id": return_id,
+        "units": units, "sku": line.sku, "condition": line.condition}, ACTOR)])
+
+
+def _store_sale_order(conn: Connection, sale_ref: str, at: str) -> int:
+    found = conn.execute(select(orders.c.id).join(shops, shops.c.id == orders.c.shop_id)
+                         .where(shops.c.kind == POS_KIND, orders.c.shopify_id == sale_ref)).first()
+    if found is None:
+        raise NotYetKnown(f"{at}.returns.sale: the store sale {sale_ref!r} has not reached orderhub yet (its device "
+                          "may still be offline); tried again later")
+    return int(found.id)
+
+
+def _online_order(conn: Connection, ref: str, at: str) -> int:
+    """An order of any channel by its name (#1001, with or without the #) or the channel's id."""
+    names = {ref, ref.lstrip("#"), "#" + ref.lstrip("#")}
+    rows = conn.execute(select(orders.c.id, orders.c.name, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id)
+                        .where(or_(orders.c.name.in_(sorted(names)), orders.c.shopify_id == ref))
+                        .order_by(orders.c.id).limit(5)).all()
+    if not rows:
+        raise InvalidRecord(f"{at}.returns.order", f"no order {ref!r} (by name or channel id); check the receipt and "
+                                                   "retry, or take it back without a receipt")
+    if len(rows) > 1:
+        where = ", ".join(f"{r.name or r.id} on {r.domain} (id {r.id})" for r in rows)
+        raise InvalidRecord(f"{at}.returns.order", f"{ref!r} names {len(rows)} orders: {where}; send the channel's "
+                                                   "order id instead")
+    return int(rows[0].id)
+
+
+def _item_with_sku(conn: Connection, order_id: int, sku: str, at: str) -> int:
+    rows = conn.execute(select(order_items.c.id).where(order_items.c.order_id == order_id, order_items.c.sku == sku)
+                        .order_by(order_items.c.id)).all()
+    if not rows:
+        raise InvalidRecord(f"{at}.sku", f"order {order_id} has no line of SKU {sku!r} to take back")
+    if len(rows) == 1:
+        return int(rows[0].id)
+    # Several lines of one SKU: the first with a unit that can still come back.
+    for r in rows:
+        if conn.execute(select(order_units.c.id).where(order_units.c.item_id == r.id,
+                                                       order_units.c.status.in_(("shipped", "completed")))).first():
+            return int(r.id)
+    return int(rows[0].id)
+
