@@ -79,7 +79,8 @@ def test_the_examples_say_what_the_order_looked_like_then() -> None:
 @pytest.mark.parametrize("event_type", list(DESTINATION_EVENTS))
 def test_a_destination_example_is_the_processors_envelope(event_type: str) -> None:
     sent = json.loads(events.destination_body(event_type))
-    assert sent["type"] == event_type and sent["shop"] == events.SHOP
+    shop = events.account_name("BOS01") if event_type == "store_sale.recorded" else events.SHOP  # a store's POS
+    assert sent["type"] == event_type and sent["shop"] == shop
     assert set(sent) == {"id", "type", "shop", "source_topic", "occurred_at", "data"}
     assert sent["data"], f"{event_type}: the example carries no record"
 

@@ -20,6 +20,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from orderhub.adapters import standard_webhooks
+from orderhub.adapters.pos.channel import SALE_TOPIC, account_name
+from orderhub.adapters.pos.channel import TRANSLATOR as POS_TRANSLATOR
 from orderhub.adapters.shopify import translate
 from orderhub.adapters.store import outbox
 from orderhub.adapters.store.inventory_store import Change, changed_payload
@@ -131,9 +133,23 @@ _TRANSACTION = {"id": 389404469, "order_id": 450789469, "kind": "capture", "stat
                 "created_at": "2026-11-23T13:20:01-05:00"}
 
 
+# orderhub's own POS sync API: a sale as a terminal sends it (docs/how-to/pos-terminals.md).
+_STORE_SALE = {"device": {"id": 7, "name": "till-1", "store": "BOS01"}, "received_at": "2026-11-23T18:20:03+00:00",
+               "sale": {"id": "6f1c9a52-3b7e-4d7a-9d55-0c1f1e2a9b10", "sequence": 1041,
+                        "device_time": "2026-11-23T13:19:40-05:00", "currency": "USD", "receipt": "BOS01-1-1041",
+                        "lines": [{"sku": "TEE-M", "quantity": 2, "unit_price": "19.99", "discount": "4.00",
+                                   "tax": "2.00", "title": "T-shirt 👕"}],
+                        "tenders": [{"kind": "card", "amount": "37.98", "reference": "auth 81723"}],
+                        "customer": {"loyalty_id": "L-99812"}}}
+
+
 def destination_body(event_type: str) -> str:
     """The example's body as an HTTP destination receives it."""
-    if event_type == "order.transaction":
+    shop = SHOP
+    if event_type == "store_sale.recorded":
+        topic, shop = SALE_TOPIC, account_name("BOS01")
+        data = POS_TRANSLATOR.translate(topic, _STORE_SALE, SENT_AT)
+    elif event_type == "order.transaction":
         topic, data = "order_transactions/create", translate.transaction(_TRANSACTION)
     elif event_type == "product.deleted":
         topic, data = "products/delete", translate.product_deletion({"id": 788032119674292922}, SENT_AT)
@@ -142,7 +158,7 @@ def destination_body(event_type: str) -> str:
         payload = next(f.payload for f in load_fixtures() if f.name == fixture)
         data = convert(payload)
     ev_id = process.event_id(f"example:{event_type}", 1)
-    return process.envelope(ev_id, event_type, SHOP, topic, SENT_AT, data)
+    return process.envelope(ev_id, event_type, shop, topic, SENT_AT, data)
 
 
 def _example(body: str | bytes, title: str = "Example body") -> str:

@@ -59,11 +59,17 @@ def _calls(dependant: Any) -> Iterator[Any]:
         yield from _calls(sub)
 
 
+# What a route that takes no API token needs instead (its ``openapi_extra``: ``x-orderhub-credential``).
+CREDENTIALS = {"device": "Needs: a POS device credential (`Authorization: Bearer ohpos_...`), from enrolment.",
+               "enrolment-code": "Needs: no token; a one-time enrolment code in the body (`orderhub device code`)."}
+
+
 def required_roles(app: FastAPI) -> dict[tuple[str, str], str]:
-    """(METHOD, path) -> the token role an API operation needs (viewer, operator or admin)."""
+    """(METHOD, path) -> the token role an API operation needs (viewer, operator or admin), or the other
+    credential it takes (CREDENTIALS)."""
     roles = {}
     for route in _api_routes(app.routes):
-        needed = None
+        needed = (getattr(route, "openapi_extra", None) or {}).get("x-orderhub-credential")
         for call in _calls(route.dependant):
             if getattr(call, "__name__", "") == "require_token":
                 needed = needed or VIEWER
@@ -141,7 +147,9 @@ def operation(method: str, path: str, op: dict[str, Any], role: str | None) -> s
         out.append(f"**{text(op['summary'])}**")
     if op.get("description"):
         out.append(text(op["description"]))
-    if role:
+    if role in CREDENTIALS:
+        out.append(CREDENTIALS[role])
+    elif role:
         out.append(f"Needs: a bearer token of scope {code('api')} with role {code(role)} or above.")
     if op.get("parameters"):
         out.append(_parameters(op))

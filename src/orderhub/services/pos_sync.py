@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from orderhub.adapters.pos.channel import KIND, SALE_TOPIC, account_name, envelope, identity
-from orderhub.adapters.store import accounts, inbox, pos_devices
+from orderhub.adapters.store import accounts, channel_stock, inbox, inventory_store, pos_devices
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.pos_devices import Device, Report
@@ -90,10 +91,16 @@ def store_account(db: Database, store: str) -> int:
         found = accounts.get(conn, name, secrets=False)
     if found is not None:
         return found.id
-    with db.write() as conn:
-        found = accounts.get(conn, name, secrets=False)
+    try:
+        with db.write() as conn:
+            found = accounts.get(conn, name, secrets=False)
+            if found is None:
+                found = accounts.add(conn, KIND, name, {"store": store}, {}, sales_channel="pos")
+    except IntegrityError:  # another terminal of the store made it at the same moment
+        with db.read() as conn:
+            found = accounts.get(conn, name, secrets=False)
         if found is None:
-            found = accounts.add(conn, KIND, name, {"store": store}, {}, sales_channel="pos")
+            raise
     return found.id
 
 
@@ -116,8 +123,17 @@ class PosSync:
                                                             store=device.store, received_at=received)).decode())
                    for sale, key in zip(sales, keys, strict=True)]
         stored = inbox.insert_entries(self.db, entries) if entries else []
+        new = [sale for sale, fresh in zip(sales, stored, strict=True) if fresh]
+        skus = _skus(new)
+        if skus:
+            with self.db.write() as conn:  # an unknown SKU gets no row: its sale goes to the error log
+                skus = sorted(channel_stock.known_skus(conn, skus))
+                inventory_store.ensure_rows(conn, device.facility_id, skus)
         with self.db.write() as conn:
-            ids = _ids(conn, account_id, [k for k, new in zip(keys, stored, strict=True) if new])
+            # Two terminals of a store syncing at once sell the same SKUs in different orders: taking the
+            # store's rows of the batch's SKUs first, in one order, makes the second wait instead of deadlock.
+            inventory_store.lock_rows(conn, device.facility_id, skus)
+            ids = _ids(conn, account_id, [k for k, fresh in zip(keys, stored, strict=True) if fresh])
             self.processor.process_records(conn, inbox.claim_ids(conn, list(ids.values())))
         with self.db.write() as conn:
             states = _states(conn, account_id, keys)
@@ -139,6 +155,14 @@ class PosSync:
     def report_only(self, device: Device, report: Report) -> None:
         with self.db.write() as conn:
             pos_devices.seen(conn, device.id, report)
+
+
+def _skus(sales: Sequence[Any]) -> list[str]:
+    """The SKUs the sales name (as sent: a sale that names them wrongly is refused later, by its record)."""
+    found = {line["sku"] for sale in sales if isinstance(sale, dict) and isinstance(sale.get("lines"), list)
+             for line in sale["lines"] if isinstance(line, dict) and isinstance(line.get("sku"), str)
+             and 0 < len(line["sku"]) <= 255}
+    return sorted(found)
 
 
 def _ids(conn: Connection, account_id: int, keys: Sequence[str]) -> dict[str, int]:

@@ -20,7 +20,9 @@ from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import presell_store
 from orderhub.adapters.store import thresholds as threshold_store
 from orderhub.adapters.store.db import upsert, upsert_many
+from orderhub.adapters.store.safety_stock import effective_safety_stock
 from orderhub.adapters.store.schema import channel_listings, channel_stock, inventory, shops, variants
+from orderhub.adapters.store.schema import facilities as facility_table
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import Position, channel_atp
 from orderhub.domain.planning import ThresholdBook
@@ -75,7 +77,9 @@ def refresh(conn: Connection, skus: Iterable[str]) -> int:
         return 0
     positions: dict[str, list[tuple[int, Position]]] = defaultdict(list)
     for r in conn.execute(select(inventory.c.sku, inventory.c.facility_id, inventory.c.on_hand, inventory.c.reserved,
-                                 inventory.c.safety_stock).where(inventory.c.sku.in_(wanted))):
+                                 effective_safety_stock().label("safety_stock"))
+                          .join(facility_table, facility_table.c.id == inventory.c.facility_id)
+                          .where(inventory.c.sku.in_(wanted))):
         positions[r.sku].append((r.facility_id, Position(r.on_hand, r.reserved, r.safety_stock)))
     facts = presell_store.product_facts(conn, wanted)
     views = {code: _view(conn, code) for code in {r.sales_channel for r in listings}}

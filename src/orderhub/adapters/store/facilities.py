@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -16,6 +17,7 @@ from orderhub.adapters.store.schema import (
     facility_daily_load,
     facility_group_members,
     facility_groups,
+    inventory,
 )
 from orderhub.clock import utcnow
 
@@ -40,11 +42,14 @@ class FacilityRecord:
     sequence: int
     active: bool
     pos_store_code: str | None = None  # its store in the POS/ERP; None: the same as code
+    online_safety_stock: int = 0  # units of every SKU kept back from online selling (stores)
+    timezone: str | None = None  # IANA name of its local time (a store's day); None: UTC
     groups: tuple[str, ...] = ()
 
 
 EDITABLE = ("name", "kind", "address1", "city", "province", "zip", "country_code", "latitude", "longitude",
-            "daily_capacity", "ship_from_store", "sequence", "active", "pos_store_code")
+            "daily_capacity", "ship_from_store", "sequence", "active", "pos_store_code", "online_safety_stock",
+            "timezone")
 
 
 def check(values: dict[str, Any], code: str) -> None:
@@ -62,6 +67,22 @@ def check(values: dict[str, Any], code: str) -> None:
     cap = values.get("daily_capacity")
     if cap is not None and cap < 0:
         raise ValueError(f"facility {code}: daily capacity cannot be negative (got {cap})")
+    buffer = values.get("online_safety_stock")
+    if buffer is not None and not (isinstance(buffer, int) and 0 <= buffer <= 1_000_000):
+        raise ValueError(f"facility {code}: online safety stock must be a whole number from 0 (got {buffer!r})")
+    zone = values.get("timezone")
+    if zone is not None and not known_timezone(zone):
+        raise ValueError(f"facility {code}: {str(zone)[:64]!r} is not an IANA time zone (e.g. America/New_York)")
+
+
+def known_timezone(name: str) -> bool:
+    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def add(conn: Connection, code: str, name: str, kind: str, **values: Any) -> int:
@@ -82,6 +103,13 @@ def change(conn: Connection, code: str, **values: Any) -> None:
     check(values, code)
     if not conn.execute(update(facilities).where(facilities.c.code == code).values(**values)).rowcount:
         raise LookupError(f"no facility {code}; list them with `orderhub facility list`")
+    if "online_safety_stock" in values or "active" in values:
+        # What the channels show of this facility's SKUs changes with it. Imported here: channel_stock
+        # reads facilities through this module.
+        from orderhub.adapters.store import channel_stock
+
+        skus = conn.execute(select(inventory.c.sku).where(inventory.c.facility_id == id_of(conn, code))).scalars()
+        channel_stock.refresh(conn, list(skus))
 
 
 def id_of(conn: Connection, code: str) -> int:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text
 
 from orderhub.adapters.store import channel_stock, outbox
 from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.safety_stock import effective_safety_stock, online_buffers
 from orderhub.adapters.store.schema import facilities, inventory, inventory_ledger
 from orderhub.adapters.store.types import UTCDateTime
 from orderhub.clock import utcnow
@@ -48,9 +49,11 @@ class Change:
     after: Position
 
 
+# A store's online safety stock is the floor of every SKU's safety stock there (``:buffer``).
 _RESERVE_ALL = text(
     "UPDATE inventory SET reserved = reserved + :n, updated_at = :now "
-    "WHERE sku = :sku AND facility_id = :facility AND on_hand - reserved - safety_stock >= :n "
+    "WHERE sku = :sku AND facility_id = :facility "
+    "AND on_hand - reserved - (CASE WHEN safety_stock > :buffer THEN safety_stock ELSE :buffer END) >= :n "
     "RETURNING on_hand, reserved, safety_stock").bindparams(bindparam("now", type_=UTCDateTime()))
 _CHANGE = text(
     "UPDATE inventory SET on_hand = on_hand + :on_hand, reserved = reserved + :reserved, updated_at = :now "
@@ -58,13 +61,17 @@ _CHANGE = text(
     "RETURNING on_hand, reserved, safety_stock").bindparams(bindparam("now", type_=UTCDateTime()))
 
 
-def _locked(conn: Connection, sku: str, facility_id: int) -> Position | None:
+def _position(on_hand: int, reserved: int, safety_stock: int, buffer: int) -> Position:
+    return Position(on_hand, reserved, max(safety_stock, buffer))
+
+
+def _locked(conn: Connection, sku: str, facility_id: int, buffer: int = 0) -> Position | None:
     stmt = select(inventory.c.on_hand, inventory.c.reserved, inventory.c.safety_stock).where(
         inventory.c.sku == sku, inventory.c.facility_id == facility_id)
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).first()
-    return None if row is None else Position(row.on_hand, row.reserved, row.safety_stock)
+    return None if row is None else _position(row.on_hand, row.reserved, row.safety_stock, buffer)
 
 
 def _groups(movements: Sequence[Movement]) -> list[tuple[tuple[str, int], list[int]]]:
@@ -83,23 +90,27 @@ def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> li
     now = utcnow()
     ledger: list[dict[str, Any]] = []
     changes: list[Change] = []
-    for (sku, facility_id), indexes in _groups(requests):
+    groups = _groups(requests)
+    buffers = online_buffers(conn, {facility_id for (_sku, facility_id), _ in groups})
+    for (sku, facility_id), indexes in groups:
         quantities = [requests[i].quantity for i in indexes]
         total = sum(quantities)
-        row = conn.execute(_RESERVE_ALL, {"n": total, "sku": sku, "facility": facility_id, "now": now}).first()
+        buffer = buffers[facility_id]
+        row = conn.execute(_RESERVE_ALL, {"n": total, "sku": sku, "facility": facility_id, "now": now,
+                                          "buffer": buffer}).first()
         if row is not None:
             grants = quantities
-            after = Position(row.on_hand, row.reserved, row.safety_stock)
+            after = _position(row.on_hand, row.reserved, row.safety_stock, buffer)
         else:  # not enough for everyone: lock, and grant in arrival order what fits
-            current = _locked(conn, sku, facility_id)
+            current = _locked(conn, sku, facility_id, buffer)
             if current is None:
                 continue
             grants = grant_in_order(current.atp, quantities)
             if not sum(grants):
                 continue
             row = conn.execute(_RESERVE_ALL, {"n": sum(grants), "sku": sku, "facility": facility_id,
-                                              "now": now}).one()
-            after = Position(row.on_hand, row.reserved, row.safety_stock)
+                                              "now": now, "buffer": buffer}).one()
+            after = _position(row.on_hand, row.reserved, row.safety_stock, buffer)
         reserved = after.reserved - sum(grants)
         changes.append(Change(sku, facility_id, Position(after.on_hand, reserved, after.safety_stock), after))
         for i, qty in zip(indexes, grants, strict=True):
@@ -124,7 +135,9 @@ def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReaso
     changes = []
     now = utcnow()
     ledger: list[dict[str, Any]] = []
-    for (sku, facility_id), indexes in _groups(movements):
+    groups = _groups(movements)
+    buffers = online_buffers(conn, {facility_id for (_sku, facility_id), _ in groups})
+    for (sku, facility_id), indexes in groups:
         items = [movements[i] for i in indexes]
         total = sum(m.quantity for m in items)
         _ensure_row(conn, sku, facility_id)
@@ -132,7 +145,7 @@ def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReaso
                                      "sku": sku, "facility": facility_id, "now": now}).first()
         if row is None:
             raise ValueError(f"{sku} at facility {facility_id}: cannot release {total}, fewer are reserved")
-        after = Position(row.on_hand, row.reserved, row.safety_stock)
+        after = _position(row.on_hand, row.reserved, row.safety_stock, buffers[facility_id])
         on_hand, reserved = after.on_hand - on_hand_sign * total, after.reserved - reserved_sign * total
         changes.append(Change(sku, facility_id, Position(on_hand, reserved, after.safety_stock), after))
         for m in items:
@@ -152,19 +165,39 @@ def set_on_hand(conn: Connection, sku: str, facility_id: int, on_hand: int, *, r
     if safety_stock is not None and safety_stock < 0:
         raise ValueError(f"{sku} at facility {facility_id}: safety stock cannot be negative ({safety_stock})")
     _ensure_row(conn, sku, facility_id)
-    before = _locked(conn, sku, facility_id)
+    buffer = online_buffers(conn, [facility_id])[facility_id]
+    before = _locked(conn, sku, facility_id, buffer)
     assert before is not None
     values: dict[str, Any] = {"on_hand": on_hand, "updated_at": utcnow()}
     if safety_stock is not None:
         values["safety_stock"] = safety_stock
     conn.execute(inventory.update().where(inventory.c.sku == sku, inventory.c.facility_id == facility_id)
                  .values(**values))
-    after = Position(on_hand, before.reserved, before.safety_stock if safety_stock is None else safety_stock)
+    after = Position(on_hand, before.reserved, before.safety_stock if safety_stock is None
+                     else max(safety_stock, buffer))
     _append(conn, [_ledger_row(Movement(sku, facility_id, 0), reason, actor, before.on_hand, on_hand,
                                before.reserved, before.reserved, note)])
     change = Change(sku, facility_id, before, after)
     _announce(conn, [change], reason)
     return change
+
+
+def ensure_rows(conn: Connection, facility_id: int, skus: Sequence[str]) -> None:
+    """Make the (SKU, facility) rows that do not exist yet, in SKU order (concurrent callers never deadlock)."""
+    for sku in sorted(set(skus)):
+        _ensure_row(conn, sku, facility_id)
+
+
+def lock_rows(conn: Connection, facility_id: int, skus: Sequence[str]) -> None:
+    """Lock these SKUs' rows at the facility for the transaction, in SKU order (PostgreSQL; SQLite's write
+    transaction holds the whole database already)."""
+    wanted = sorted(set(skus))
+    if not wanted or conn.dialect.name != "postgresql":
+        return
+    for start in range(0, len(wanted), 500):
+        conn.execute(select(inventory.c.id).where(inventory.c.facility_id == facility_id,
+                                                  inventory.c.sku.in_(wanted[start:start + 500]))
+                     .order_by(inventory.c.sku).with_for_update()).all()
 
 
 def _ensure_row(conn: Connection, sku: str, facility_id: int) -> None:
@@ -210,5 +243,7 @@ def positions(conn: Connection, skus: Iterable[str]) -> dict[tuple[str, int], Po
     if not wanted:
         return {}
     rows = conn.execute(select(inventory.c.sku, inventory.c.facility_id, inventory.c.on_hand, inventory.c.reserved,
-                               inventory.c.safety_stock).where(inventory.c.sku.in_(wanted)))
+                               effective_safety_stock().label("safety_stock"))
+                        .join(facilities, facilities.c.id == inventory.c.facility_id)
+                        .where(inventory.c.sku.in_(wanted)))
     return {(r.sku, r.facility_id): Position(r.on_hand, r.reserved, r.safety_stock) for r in rows}

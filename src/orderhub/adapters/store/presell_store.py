@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from orderhub.adapters.store.safety_stock import effective_safety_stock
 from orderhub.adapters.store.schema import (
     customers,
     facilities,
@@ -93,7 +94,7 @@ def positions_by_sku(conn: Connection, skus: Iterable[str]) -> dict[str, list[tu
     if not wanted:
         return out
     for r in conn.execute(select(inventory.c.sku, inventory.c.facility_id, inventory.c.on_hand, inventory.c.reserved,
-                                 inventory.c.safety_stock)
+                                 effective_safety_stock().label("safety_stock"))
                           .join(facilities, facilities.c.id == inventory.c.facility_id)
                           .where(inventory.c.sku.in_(wanted), facilities.c.active.is_(True))):
         out[r.sku].append((r.facility_id, Position(r.on_hand, r.reserved, r.safety_stock)))

@@ -79,7 +79,7 @@ class Enrolment(BaseModel):
     version: str | None = Field(None, max_length=64, description="the POS software's version")
 
 
-@router.post("/api/pos/enrol", tags=["pos"])
+@router.post("/api/pos/enrol", tags=["pos"], openapi_extra={"x-orderhub-credential": "enrolment-code"})
 async def enrol(request: Request) -> Response:
     """Enrol a device with a one-time code: the answer holds its credential, shown this once."""
     hub: Hub = request.app.state.hub
@@ -106,7 +106,7 @@ async def enrol(request: Request) -> Response:
                        "credential": token, "sales_url": "/api/pos/sales"})
 
 
-@router.post("/api/pos/sales", tags=["pos"])
+@router.post("/api/pos/sales", tags=["pos"], openapi_extra={"x-orderhub-credential": "device"})
 async def sales(request: Request) -> Response:
     """Sync a batch of sales: ``{"device": {version, queue_length, oldest_queued_at}, "sales": [...]}``."""
     hub: Hub = request.app.state.hub
@@ -129,7 +129,7 @@ async def sales(request: Request) -> Response:
     return _json(200, {"results": [r.public() for r in results], "server_time": utcnow().isoformat()})
 
 
-@router.get("/api/pos/device", tags=["pos"])
+@router.get("/api/pos/device", tags=["pos"], openapi_extra={"x-orderhub-credential": "device"})
 async def whoami(request: Request) -> Response:
     """What orderhub knows of the calling device (its store, last sync, last sequence received)."""
     hub: Hub = request.app.state.hub
