@@ -23,6 +23,7 @@ from orderhub.entrypoints.http import (
     api_jobs,
     api_oms,
     api_reconcile,
+    api_stores,
     api_subscriptions,
     ops,
     webhooks,
@@ -64,6 +65,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_oms.router)
     app.include_router(api_channels.router)
+    app.include_router(api_stores.router)
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
     app.include_router(api_jobs.router)
