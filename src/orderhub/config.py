@@ -252,6 +252,10 @@ class Settings:
     trusted_proxies: tuple[str, ...] = setting(
         "ORDERHUB_TRUSTED_PROXIES", "Proxies (addresses or networks) whose X-Forwarded-For names the client; "
         "without any, the peer address is the client, whatever the header says.", NETWORKS, default=())
+    pos_silent_minutes: int = setting(
+        "ORDERHUB_POS_SILENT_MINUTES", "A store's POS terminal that has not synced for longer than this many "
+        "minutes is silent: the metrics, the console and the check-pos-devices job say so. A sale that reached "
+        "orderhub more than this many minutes after it was made counts as late.", INT, default=30)
     # See adapters/store/secrets.py for how the keys are used and rotated.
     secret_key: str | None = setting(
         "ORDERHUB_SECRET_KEY", "Keys that encrypt the stored shop, destination and subscription secrets: "

@@ -19,6 +19,7 @@ from orderhub.clock import utcnow
 from orderhub.entrypoints import cli_support
 from orderhub.entrypoints.cli import main
 from tests.integration.test_processor import put
+from tests.stores_support import add_store, enrol
 from tests.support import BIG_ID, SHOP, add_shop, drain, order_payload
 
 # Commands that list or show records, by name: each takes --json.
@@ -76,9 +77,12 @@ def sample(hub: Hub) -> dict[str, str]:
             shop_id=shop.id, since=utcnow(), started_at=utcnow(), actor="test").returning(reconciliations.c.id)
         ).scalar_one()
     _ok(url, "token", "create", "--name", "ops")
+    store_id = add_store(hub)
+    device = enrol(hub, store_id)
     return {"entry_id": str(errors[0]["id"]), "ref": order["name"], "sku": "SKU-1", "name": "approve-orders",
             "run_id": str(run["run_id"]), "order_id": str(order["id"]), "reconciliation_id": str(reconciliation),
-            "subscription_id": "1", "shop": SHOP, "account": SHOP, "domain": SHOP}
+            "subscription_id": "1", "shop": SHOP, "account": SHOP, "domain": SHOP, "store_code": "BOS01",
+            "device_ref": str(device.id)}
 
 
 def _ok(url: str, *args: str) -> str:

@@ -25,6 +25,7 @@ from orderhub.entrypoints import (
     cli_routing,
     cli_secrets,
     cli_shops,
+    cli_stores,
     cli_subscriptions,
     cli_tokens,
     cli_users,
@@ -397,6 +398,7 @@ def demo(n_orders: int, seed: int, keep_running: bool, db_url: str | None) -> No
 # Order management commands and the payment simulator live in their own modules.
 cli_oms.register(main)
 cli_channels.register(main)
+cli_stores.register(main)
 cli_routing.register(main)
 cli_tokens.register(main)
 cli_shops.register(main)

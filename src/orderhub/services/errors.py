@@ -28,6 +28,7 @@ STOCK_DRIFT = "channel_stock"  # listings whose channel showed another quantity 
 STOCK_REFUSED = "stock_refused"  # listings whose channel refused their stock (services/stock_push.py)
 # buyers' cancellation requests TikTok refused an answer to (services/jobs/tiktok_cancellations.py)
 TIKTOK_CANCELLATION = "tiktok_cancel"  # (record_type holds 16 characters)
+POS_SILENT = "pos_silent"  # store POS devices that have not synced for too long (services/pos_alerts.py)
 
 
 def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: Any = None) -> None:
@@ -100,6 +101,10 @@ def retry(db: Database, entry_id: int, payload: str | None = None, *, settings: 
                 raise NotRetryable(f"error {entry_id} is a buyer's cancellation request; TikTok's request cannot "
                                    "be edited (`orderhub channel cancellation` decides it by hand)")
             # nothing to queue: the next decide-tiktok-cancellations run answers the request again
+        elif entry.record_type == POS_SILENT:
+            raise NotRetryable(f"error {entry_id} is a store's POS device that stopped syncing ({entry.error}); "
+                               "nothing orderhub can send again: check-pos-devices resolves the entry when the "
+                               "device syncs again, or once it is revoked (`orderhub device revoke`)")
         elif entry.record_type == channel_operations.RECORD_TYPE:
             if payload is not None:
                 raise NotRetryable(f"error {entry_id} is an operation on a channel; it is sent as orderhub made it")

@@ -22,6 +22,7 @@ from orderhub.adapters.store.schema import (
 from orderhub.clock import utcnow
 
 KINDS = ("warehouse", "store", "dropship")
+SAFETY_STOCK_MAX = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -52,27 +53,31 @@ EDITABLE = ("name", "kind", "address1", "city", "province", "zip", "country_code
             "timezone")
 
 
-def check(values: dict[str, Any], code: str) -> None:
-    """Refuse values a facility cannot have, naming the facility and the field."""
+def check(values: dict[str, Any], code: str, label: str | None = None) -> None:
+    """Refuse values a facility cannot have, naming the facility (``label``: as the caller knows it, e.g.
+    "store BOS01") and the field."""
+    label = label or f"facility {code}"
     if "kind" in values and values["kind"] not in KINDS:
-        raise ValueError(f"facility {code}: kind must be one of {', '.join(KINDS)} (got {values['kind']!r})")
+        raise ValueError(f"{label}: kind must be one of {', '.join(KINDS)} (got {values['kind']!r})")
     lat, lon = values.get("latitude"), values.get("longitude")
     if lat is not None and not -90 <= lat <= 90:
-        raise ValueError(f"facility {code}: latitude must be between -90 and 90 (got {lat})")
+        raise ValueError(f"{label}: latitude must be between -90 and 90 (got {lat})")
     if lon is not None and not -180 <= lon <= 180:
-        raise ValueError(f"facility {code}: longitude must be between -180 and 180 (got {lon})")
+        raise ValueError(f"{label}: longitude must be between -180 and 180 (got {lon})")
     store = values.get("pos_store_code")
     if store is not None and not (store.strip() and len(store) <= 32):
-        raise ValueError(f"facility {code}: the POS store code must be 1 to 32 characters (got {store!r})")
+        raise ValueError(f"{label}: the POS store code must be 1 to 32 characters (got {store!r})")
     cap = values.get("daily_capacity")
     if cap is not None and cap < 0:
-        raise ValueError(f"facility {code}: daily capacity cannot be negative (got {cap})")
+        raise ValueError(f"{label}: daily capacity cannot be negative (got {cap})")
     buffer = values.get("online_safety_stock")
-    if buffer is not None and not (isinstance(buffer, int) and 0 <= buffer <= 1_000_000):
-        raise ValueError(f"facility {code}: online safety stock must be a whole number from 0 (got {buffer!r})")
+    if buffer is not None and not (isinstance(buffer, int) and 0 <= buffer <= SAFETY_STOCK_MAX):
+        raise ValueError(f"{label}: the online safety stock is 0 to {SAFETY_STOCK_MAX:,} units "
+                         f"(got {buffer!r})")
     zone = values.get("timezone")
     if zone is not None and not known_timezone(zone):
-        raise ValueError(f"facility {code}: {str(zone)[:64]!r} is not an IANA time zone (e.g. America/New_York)")
+        raise ValueError(f"{label}: {str(zone)[:64]!r} is not a time zone; give an IANA name such as "
+                         "Europe/Paris")
 
 
 def known_timezone(name: str) -> bool:
@@ -80,7 +85,7 @@ def known_timezone(name: str) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, or not a zone name at all
         return False
     return True
 
@@ -96,11 +101,12 @@ def add(conn: Connection, code: str, name: str, kind: str, **values: Any) -> int
                                                       **values).returning(facilities.c.id)).scalar_one())
 
 
-def change(conn: Connection, code: str, **values: Any) -> None:
+def change(conn: Connection, code: str, *, label: str | None = None, **values: Any) -> int:
+    """Change a facility; returns how many channel listings have a new quantity to send because of it."""
     unknown = set(values) - set(EDITABLE)
     if unknown:
         raise ValueError(f"facility {code}: unknown field(s) {', '.join(sorted(unknown))}")
-    check(values, code)
+    check(values, code, label)
     if not conn.execute(update(facilities).where(facilities.c.code == code).values(**values)).rowcount:
         raise LookupError(f"no facility {code}; list them with `orderhub facility list`")
     if "online_safety_stock" in values or "active" in values:
@@ -109,7 +115,8 @@ def change(conn: Connection, code: str, **values: Any) -> None:
         from orderhub.adapters.store import channel_stock
 
         skus = conn.execute(select(inventory.c.sku).where(inventory.c.facility_id == id_of(conn, code))).scalars()
-        channel_stock.refresh(conn, list(skus))
+        return channel_stock.refresh(conn, list(skus))
+    return 0
 
 
 def id_of(conn: Connection, code: str) -> int:

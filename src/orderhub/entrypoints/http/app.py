@@ -24,6 +24,7 @@ from orderhub.entrypoints.http import (
     api_oms,
     api_pos,
     api_reconcile,
+    api_stores,
     api_subscriptions,
     ops,
     webhooks,
@@ -65,6 +66,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_oms.router)
     app.include_router(api_channels.router)
+    app.include_router(api_stores.router)
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
     app.include_router(api_jobs.router)

@@ -11,12 +11,12 @@ from sqlalchemy import func, select, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from orderhub.adapters.store import error_log, inbox, shops
+from orderhub.adapters.store import error_log, inbox, shops, store_views
 from orderhub.adapters.store.schema import deliveries, job_runs, outbox, subscription_deliveries, workflows
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.entrypoints.http.auth import bearer_ok
-from orderhub.services import shop_versions
+from orderhub.services import pos_alerts, shop_versions
 
 
 async def healthz(request: Request) -> Response:
@@ -57,6 +57,7 @@ class QueueCollector(Collector):
                                  .where(workflows.c.status.in_(("running", "compensating")))
                                  .group_by(workflows.c.kind, workflows.c.status)).all()
             versions = shop_versions.states(shops.all_shops(conn), shop_versions.today())
+            silent = store_views.silent_per_store(conn, pos_alerts.silent_after(self.hub.settings))
         yield GaugeMetricFamily("orderhub_inbox_depth", "Inbox records waiting to be processed", value=depth)
         age = 0.0 if oldest is None else (utcnow() - oldest).total_seconds()
         yield GaugeMetricFamily("orderhub_inbox_oldest_age_seconds", "Age of the oldest waiting record", value=age)
@@ -89,6 +90,11 @@ class QueueCollector(Collector):
                               labels=["kind", "status"])
         for (kind, status), n in sorted(sizes.items()):
             g.add_metric([kind, status], n)
+        yield g
+        g = GaugeMetricFamily("orderhub_pos_devices_silent", "A store's active POS devices that have not synced "
+                              "for longer than ORDERHUB_POS_SILENT_MINUTES, by store", labels=["store"])
+        for store, n in sorted(silent.items()):
+            g.add_metric([store], n)
         yield g
         yield from _version_gauges(versions)
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from orderhub.adapters.store import error_log, inbox, job_store, shops, traffic
+from orderhub.adapters.store import error_log, inbox, job_store, pos_devices, shops, traffic
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import destinations
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import CATEGORIES
+from orderhub.services import pos_alerts
 from orderhub.services.console import integrations
 from orderhub.services.jobs import registry
 
@@ -61,6 +62,7 @@ class Snapshot:
     received_per_minute: dict[str, float]  # topic -> webhooks a minute, recently
     jobs: list[JobLine]
     integrations: list[integrations.Health]
+    silent_devices: tuple[pos_devices.Device, ...] = ()  # stores' POS devices that stopped syncing
 
     @property
     def open_errors(self) -> int:
@@ -89,6 +91,7 @@ def snapshot(hub: Hub) -> Snapshot:
         domains = {s.id: s.domain for s in shops.all_shops(conn)}
         recent = traffic.since(conn, now - RATE_WINDOW - timedelta(minutes=1))
         health = integrations.lines(conn, hub.settings, runs)
+        silent = tuple(pos_devices.silent(conn, pos_alerts.silent_after(hub.settings)))
     processed = sum(_recent(recent, traffic.PROCESSED, now).values())
     delivered = _recent(recent, traffic.DELIVERED, now)
     # The store destination is the processor's own intake limit; the others are HTTP destinations.
@@ -108,7 +111,7 @@ def snapshot(hub: Hub) -> Snapshot:
                                 run.finished_at if run else None, run.processed_count if run else 0,
                                 run.failed_count if run else 0, run.error if run else None,
                                 run.id if run else None))
-    return Snapshot(now, depth, oldest, errors, rates, _recent(recent, traffic.RECEIVED, now), jobs, health)
+    return Snapshot(now, depth, oldest, errors, rates, _recent(recent, traffic.RECEIVED, now), jobs, health, silent)
 
 
 def series(db: Database, hours: float, now: datetime | None = None) -> dict[str, Any]:

@@ -21,13 +21,14 @@ from orderhub.entrypoints.http.console import (
     orders,
     routing,
     sign_in,
+    stores,
     web,
 )
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", web.SecuredStatic(StaticFiles(directory=str(web.STATIC))), name="static")
-    for module in (sign_in, dashboard, jobs, errors, orders, inventory, routing, channels):
+    for module in (sign_in, dashboard, jobs, errors, orders, inventory, routing, channels, stores):
         app.include_router(module.router)
 
     @app.exception_handler(web.SignInNeeded)
