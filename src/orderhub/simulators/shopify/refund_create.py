@@ -159,10 +159,11 @@ def _refund_create(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str,
     return idempotency.run_once(ctx.store, ctx.shop, info, {"input": input}, run, mismatch)
 
 
-def suggested_refund(info: GraphQLResolveInfo, rest: dict[str, Any], refundLineItems: list[dict[str, Any]] | None = None,
-                     refundShipping: bool | None = None, shippingAmount: Any = None,
-                     suggestFullAmount: bool = False) -> dict[str, Any]:
-    """``Order.suggestedRefund``: what the lines are worth, and the payments to give it back from."""
+def suggested_refund(info: GraphQLResolveInfo, rest: dict[str, Any],
+                     refundLineItems: list[dict[str, Any]] | None = None, refundShipping: bool | None = None,
+                     shippingAmount: Any = None, suggestFullAmount: bool = False) -> dict[str, Any]:
+    """``Order.suggestedRefund``: what the lines are worth, and the payments to give it back from (the shipping is
+    not refunded: ``refundShipping`` and ``shippingAmount`` are taken and left aside)."""
     ctx: RequestContext = info.context
     currencies = (rest["currency"], rest["presentment_currency"])
     with ctx.store.lock:

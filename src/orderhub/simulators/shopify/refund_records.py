@@ -64,7 +64,10 @@ def record(store: Store, shop: Shop, order: dict[str, Any], lines: list[tuple[di
         "order_adjustments": [], "duties": []}
     order["refunds"].append(copy.deepcopy(refund))
     came, went = payments.paid_total(shop, order)
-    refunded_all = all(li["current_quantity"] <= 0 for li in order["line_items"]) or (came > 0 and went >= came)
+    # Refunded: nothing left on the order, or all it was paid went back (paid in full: an edit that added to it
+    # after payment leaves it owing, not refunded).
+    all_back = came >= dec(order["total_price"]) and went >= came > 0
+    refunded_all = all(li["current_quantity"] <= 0 for li in order["line_items"]) or all_back
     order["financial_status"] = "refunded" if refunded_all else "partially_refunded"
     recompute_totals(order)
     return [("refunds/create", refund), ("orders/updated", copy.deepcopy(order))]
