@@ -232,4 +232,3 @@ def _refund_of_recorded_return(conn: Connection, shop_id: int, order: Any, refun
         "reason": f"refund {refund.shopify_id} in Shopify is orderhub's refund of return {rid}: "
                   "nothing returned again"}, ACTOR)])
     return True
-
