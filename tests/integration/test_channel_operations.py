@@ -150,6 +150,29 @@ def test_what_the_channel_cancelled_itself_is_not_told_back(hub: Hub, market: tu
     assert send_once(hub).done == 0 and fake.cancellations == []
 
 
+def test_a_channel_owes_only_the_operations_its_kind_takes(hub: Hub, market: tuple[int, FakeOrders],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    account, fake = market
+    module = sys.modules["tests_market_channel"]
+    monkeypatch.setattr(module, "OPERATIONS", frozenset({"refund"}), raising=False)
+    order_id = _order(hub, account, "M-6")
+    _walk(hub, order_id)
+    cancelled = _order(hub, account, "M-7")
+    with hub.db.write() as conn:
+        fulfilment.cancel(conn, cancelled, fulfilment.Ctx("ops", "customer asked"))
+    with hub.db.read() as conn:
+        assert conn.execute(select(channel_operations.ops)).all() == []  # nothing shipped or cancelled is owed
+    assert send_once(hub).done == 0 and fake.shipments == [] and fake.cancellations == []
+
+    # One owed before the kind stopped taking it is refused for a person, not sent.
+    monkeypatch.setattr(module, "OPERATIONS", frozenset({"ship", "cancel", "refund"}))
+    _walk(hub, _order(hub, account, "M-8"))
+    monkeypatch.setattr(module, "OPERATIONS", frozenset({"refund"}))
+    report = send_once(hub)
+    assert report.refused == ["testmarket account market-eu: ship of order M-8: testmarket takes no ship through "
+                              "channel operations"] and fake.shipments == []
+
+
 def test_reasons_in_the_channels_terms() -> None:
     assert [cancel_reason(t) for t in ("Out of stock", "suspected fraud", "customer asked", None, "damaged")] == \
         ["out_of_stock", "fraud", "customer_request", "other", "other"]

@@ -37,8 +37,21 @@ def _module(kind: str) -> ModuleType:
 
 def order_channel(kind: str) -> Callable[..., OrderChannel] | None:
     """The kind's ``order_channel(account, hub)`` factory, or None when orderhub sends the kind no operations
-    this way (Shopify's fulfilments have jobs of their own)."""
+    this way."""
     return getattr(_module(kind), "order_channel", None) if kind in _MODULES else None
+
+
+# What channel operations send (adapters/store/channel_operations.py): a shipment, a cancellation, a refund.
+OPERATIONS = frozenset({"ship", "cancel", "refund"})
+
+
+def order_operations(kind: str) -> frozenset[str]:
+    """The operations the kind takes through channel operations: those its module's ``OPERATIONS`` names beside
+    its ``order_channel`` (Shopify: refunds only; its fulfilments and cancellations have jobs of their own), every
+    one when it names none, none without an order channel."""
+    if order_channel(kind) is None:
+        return frozenset()
+    return frozenset(getattr(_module(kind), "OPERATIONS", OPERATIONS)) & OPERATIONS
 
 
 def stock_channel(kind: str) -> Callable[..., StockChannel] | None:

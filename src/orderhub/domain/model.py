@@ -223,6 +223,9 @@ class Refund:
     # Where ``created_at`` came from: the refund's own created_at, its processed_at, its first transaction,
     # or (Shopify's test notification has none) the time the notification was sent.
     time_source: str = "created_at"
+    # orderhub's return (``return-<id>``) this refund was made for, when orderhub made it on the channel (the
+    # refund of a return recorded in orderhub): it returns nothing again.
+    return_ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 notice, a cancellation notice or a refund notice, owed in the same transaction as the change
 (adapters/store/channel_operations.py).
 
-Channels orderhub sends no operations to this way (Shopify, whose fulfilments have jobs of their own) owe
-nothing; neither does a cancellation or a refund the channel made itself, nor a return refunded with nothing.
+A channel is owed only the operations its kind takes this way (adapters/channels.py ``order_operations``: Shopify
+takes refunds, its fulfilments and cancellations have jobs of their own); nothing is owed for a cancellation or a
+refund the channel made itself, nor for a return refunded with nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from orderhub.clock import utcnow
 from orderhub.domain import money
 from orderhub.domain.channels import CancelNotice, RefundNotice, ShipmentNotice
 
+_OPERATION_OF = {"shipped": "ship", "cancelled": "cancel", "returned": "refund"}
 _REASONS = (("stock", "out_of_stock"), ("fraud", "fraud"), ("address", "address"), ("customer", "customer_request"))
 
 
@@ -58,11 +60,12 @@ def split_amount(amount: Decimal, currency: str,
 def after_transition(conn: Connection, order: Any, units: Sequence[Any], target: str, reason: str | None,
                      detail: dict[str, Any]) -> None:
     """Owe the order's channel a notice for ``units`` that moved to ``target``, if it takes one."""
-    if target not in ("shipped", "cancelled", "returned") or not units:
+    operation = _OPERATION_OF.get(target)
+    if operation is None or not units:
         return
     if target == "cancelled" and order.source_status == "cancelled":
         return  # the channel cancelled it: nothing to tell it
-    if channels.order_channel(shop_store.kind_of(conn, order.shop_id)) is None:
+    if operation not in channels.order_operations(shop_store.kind_of(conn, order.shop_id)):
         return
     items = {r.id: r for r in conn.execute(select(order_items.c.id, order_items.c.shopify_id)
                                            .where(order_items.c.order_id == order.id))}
@@ -72,23 +75,21 @@ def after_transition(conn: Connection, order: Any, units: Sequence[Any], target:
         reference = f"shipment-{detail['shipment_id']}"
         notice: Any = ShipmentNotice(order.shopify_id, lines, detail.get("carrier") or "",
                                      detail.get("tracking_number"), utcnow(), reference)
-        kind = "ship"
     elif target == "cancelled":
         reference = "cancel-" + "-".join(str(u.id) for u in sorted(units, key=lambda u: u.id))
         notice = CancelNotice(order.shopify_id, lines, cancel_reason(reason))
-        kind = "cancel"
     else:
         notice = _refund_notice(conn, order, units, items, lines, reason, detail)
         if notice is None:
             return
-        reference, kind = notice.reference, "refund"
+        reference = notice.reference
     payload = asdict(notice)
     if isinstance(notice, ShipmentNotice):
         payload["shipped_at"] = notice.shipped_at.isoformat()
     if isinstance(notice, RefundNotice):  # money travels as text, never as a float
         payload["amount"] = str(notice.amount)
         payload["line_amounts"] = [[line, str(a)] for line, a in notice.line_amounts]
-    channel_operations.enqueue(conn, order.shop_id, order.id, kind, reference, payload)
+    channel_operations.enqueue(conn, order.shop_id, order.id, operation, reference, payload)
 
 
 def _refund_notice(conn: Connection, order: Any, units: Sequence[Any], items: dict[int, Any],

@@ -96,10 +96,14 @@ def _send_account(hub: Hub, account: accounts.Account, ops: list[channel_operati
     batched = [op for op in ops if op.kind == "cancel"] if hasattr(channel, "cancel_many") else []
     if batched:
         _cancel_together(hub, account, channel, batched, report, taken)
+    taken_here = channels.order_operations(account.kind)
     for op in ops:
         if op in batched:
             continue
         try:
+            if op.kind not in taken_here:
+                raise ChannelRefused(f"{channels.TITLES.get(account.kind, account.kind)} takes no {op.kind} "
+                                     "through channel operations")
             _perform(channel, op)
         except ChannelUnavailable as exc:
             _later(hub, account, op, exc, report)

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import timeline
 from orderhub.adapters.store import units as unit_store
-from orderhub.adapters.store.schema import order_edits, order_items, orders, workflows
+from orderhub.adapters.store.schema import order_edits, order_events, order_items, orders, returns, workflows
+from orderhub.domain import money
 from orderhub.domain.approval import PAID
 from orderhub.domain.model import Freshness, Refund
 from orderhub.services import approval, counter, fulfilment, placement, workflow
@@ -187,11 +188,15 @@ _RESTOCKED = frozenset({"return", "legacy_restock"})
 def after_refund(conn: Connection, shop_id: int, refund: Refund) -> list[int]:
     """A refund recorded in Shopify: its shipped lines become returns in the OMS (restocked where the
     unit shipped from, or a damaged variance). Unshipped lines refunded or cancelled follow from the
-    order's quantities instead (``follow_quantities``). Returns the ids of the returns made."""
-    row = conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id,
-                                                 orders.c.shopify_id == refund.order_id)).first()
+    order's quantities instead (``follow_quantities``). The refund orderhub made for a return it recorded
+    returns nothing again: it goes on the order's timeline beside that return. Returns the ids of the
+    returns made."""
+    row = conn.execute(select(orders.c.id, orders.c.currency).where(orders.c.shop_id == shop_id,
+                                                                    orders.c.shopify_id == refund.order_id)).first()
     if row is None or not refund.lines:
         return []  # the order arrives later; its units are then made for what is left of it
+    if _refund_of_recorded_return(conn, shop_id, row, refund):
+        return []
     items = {r.shopify_id: r.id for r in conn.execute(
         select(order_items.c.shopify_id, order_items.c.id).where(order_items.c.order_id == row.id))}
     made = []
@@ -209,3 +214,27 @@ def after_refund(conn: Connection, shop_id: int, refund: Refund) -> list[int]:
                                                      damaged=damaged, refund=line.subtotal)
         made.append(return_id)
     return made
+
+
+RETURN_REFUNDED = "return_refunded"  # the timeline kind of a channel's refund of a return orderhub recorded
+
+
+def _refund_of_recorded_return(conn: Connection, shop_id: int, order: Any, refund: Refund) -> bool:
+    """Whether ``refund`` is the one orderhub made for a return of this order it recorded (its ``return_ref``);
+    if so, the refund goes on the timeline beside that return, once."""
+    rid = int(refund.return_ref.removeprefix("return-")) if refund.return_ref else None
+    found = None if rid is None else conn.execute(select(returns.c.id, returns.c.actor).where(
+        returns.c.id == rid, returns.c.order_id == order.id)).first()
+    if found is None or found.actor == ACTOR:
+        return False
+    linked = [orjson.loads(d) for d in conn.execute(select(order_events.c.detail).where(
+        order_events.c.shop_id == shop_id, order_events.c.order_shopify_id == refund.order_id,
+        order_events.c.kind == RETURN_REFUNDED)).scalars()]
+    if any(d.get("return_id") == rid for d in linked):
+        return False  # refunded once already: a second refund with its mark is a refund of its own
+    timeline.add(conn, [timeline.Entry(order.id, RETURN_REFUNDED, {
+        "return_id": rid, "refund_id": refund.shopify_id,
+        "amount": money.show(refund.amount, refund.currency or order.currency),
+        "reason": f"refund {refund.shopify_id} in Shopify is orderhub's refund of return {rid}: "
+                  "nothing returned again"}, ACTOR)])
+    return True

@@ -58,6 +58,10 @@ def stock_channel(account: Account, hub: Hub, **options: Any) -> AmazonStock:
 stock_reader = stock_channel
 
 
+# Shipments, cancellations and refunds all go through channel operations (adapters/channels.py).
+OPERATIONS = frozenset({"ship", "cancel", "refund"})
+
+
 def order_channel(account: Account, hub: Hub, **options: Any) -> AmazonOrders:
     """The account's :class:`OrderChannel`."""
     return AmazonOrders(client(account, hub, **options))

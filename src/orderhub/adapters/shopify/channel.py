@@ -1,5 +1,6 @@
-"""Shopify as a channel: its webhook and poll topics read as canonical records (see domain/channels.py), and
-the shop's stock at its stock location (adapters/shopify/stock.py). Orders' fulfilments have jobs of their own."""
+"""Shopify as a channel: its webhook and poll topics read as canonical records (see domain/channels.py), the
+shop's stock at its stock location (adapters/shopify/stock.py), and refunds of the units that came back to orderhub
+(adapters/shopify/refunds.py). Orders' fulfilments and cancellations have jobs of their own."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orderhub.adapters.shopify import translate
+from orderhub.adapters.shopify import graphql, refunds, translate
 from orderhub.adapters.shopify.stock import ShopifyStock
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
 from orderhub.adapters.store import shopify_listings, shops
 from orderhub.adapters.store.accounts import Account
 from orderhub.adapters.store.secrets import SecretKeyError
-from orderhub.domain.channels import Inbound, UnknownTopic
+from orderhub.domain.channels import (
+    CancelNotice,
+    ChannelRefused,
+    Inbound,
+    RefundNotice,
+    ShipmentNotice,
+    UnknownTopic,
+)
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import JobSignal
 
@@ -91,3 +99,44 @@ def stock_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyS
 # What Shopify shows at the stock location, read back by the same adapter (adapters/channels.py:
 # stock_reader; the drift check). Its listings are kept from its products (adapters/store/shopify_listings.py).
 stock_reader = stock_channel
+
+
+# What Shopify takes through channel operations (adapters/channels.py): refunds only. Its fulfilments and
+# cancellations have jobs of their own, which must not be doubled.
+OPERATIONS = frozenset({"refund"})
+_OWN_JOBS = "Shopify's orders are {} by orderhub's Shopify jobs, not by channel operations; dismiss this"
+
+
+class ShopifyOrders:
+    """The refunds orderhub makes on one shop's orders (an :class:`~orderhub.domain.channels.OrderChannel`)."""
+
+    def __init__(self, client: graphql.AdminClient, *, notify: bool = True) -> None:
+        self.client = client
+        self.notify = notify  # whether Shopify emails the customer about the refund
+
+    def acknowledge(self, order_ref: str) -> None:
+        raise ChannelRefused(_OWN_JOBS.format("imported"))
+
+    def confirm_shipment(self, notice: ShipmentNotice) -> None:
+        raise ChannelRefused(_OWN_JOBS.format("fulfilled"))
+
+    def cancel_lines(self, notice: CancelNotice) -> None:
+        raise ChannelRefused(_OWN_JOBS.format("cancelled"))
+
+    def refund(self, notice: RefundNotice) -> None:
+        refunds.refund(self.client, notice, notify=self.notify)
+
+
+def order_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyOrders:
+    """The shop's order channel: its access token and API version read from the hub's database. Raises
+    ChannelRefused saying what a person must set."""
+    if hub is None:
+        raise ChannelRefused(f"Shopify shop {account.name}: its access token is read from orderhub's database")
+    try:
+        with hub.db.read() as conn:
+            shop = shops.by_id(conn, account.id)
+        if shop is None:
+            raise ChannelRefused(f"no Shopify shop {account.name}; `orderhub shop list` shows them")
+        return ShopifyOrders(graphql.for_shop(shop, **options))
+    except (SecretKeyError, ValueError) as exc:
+        raise ChannelRefused(f"Shopify shop {account.name}: {exc}") from None

@@ -13,6 +13,7 @@ from typing import Any
 
 from orderhub.adapters.fields import Fields
 from orderhub.adapters.shopify import discounts
+from orderhub.adapters.shopify.refunds import return_ref
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import (
     Address,
@@ -223,6 +224,7 @@ def refund(payload: Any, notified_at: datetime | None = None, *, order_id: str |
     amount = sum((t.money("amount") for t in transactions), Decimal("0"))
     currency = next((t.str("currency", max_len=3) for t in transactions if t.data.get("currency")), None)
     created_at, time_source = _refund_time(f, all_transactions, notified_at)
+    note = f.str("note", max_len=5000)
     return Refund(
         shopify_id=f.id() or "",
         order_id=f.id("order_id", required=order_id is None) or order_id or "",
@@ -230,11 +232,12 @@ def refund(payload: Any, notified_at: datetime | None = None, *, order_id: str |
         amount=amount,
         currency=currency,
         lines=lines,
-        note=f.str("note", max_len=5000),
+        note=note,
         adjustments=tuple(RefundAdjustment(kind=a.str("kind", max_len=32) or "", amount=a.shop_amount("amount"),
                                            tax=a.shop_amount("tax_amount"), reason=a.str("reason"))
                           for a in f.objs("order_adjustments")),
         time_source=time_source,
+        return_ref=return_ref(note),
     )
 
 

@@ -99,5 +99,9 @@ def stock_channel(account: Account, hub: Hub | None, **options: Any) -> TikTokSt
 stock_reader = stock_channel
 
 
+# Shipments, cancellations and refunds all go through channel operations (adapters/channels.py).
+OPERATIONS = frozenset({"ship", "cancel", "refund"})
+
+
 def order_channel(account: Account, hub: Hub | None, **options: Any) -> TikTokOrders:
     return TikTokOrders(client_for(account, hub, **options))

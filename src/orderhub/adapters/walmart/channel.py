@@ -87,5 +87,9 @@ class WalmartOrders:
         orders.refund(self.client, notice)
 
 
+# Shipments, cancellations and refunds all go through channel operations (adapters/channels.py).
+OPERATIONS = frozenset({"ship", "cancel", "refund"})
+
+
 def order_channel(account: Account, hub: Any) -> WalmartOrders:
     return WalmartOrders(client_for(account, hub))

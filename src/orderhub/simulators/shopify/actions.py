@@ -13,7 +13,7 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-from orderhub.simulators.shopify import sales_channels
+from orderhub.simulators.shopify import payments, refund_records, sales_channels
 from orderhub.simulators.shopify.clock import rest_time
 from orderhub.simulators.shopify.generator import (
     BAD_KINDS,
@@ -22,12 +22,9 @@ from orderhub.simulators.shopify.generator import (
 )
 from orderhub.simulators.shopify.money import (
     ZERO,
-    cents,
     dec,
-    discount,
     fmt,
     line_taxes,
-    money_set,
     recompute_totals,
 )
 from orderhub.simulators.shopify.store import Shop, Store, gid
@@ -87,6 +84,7 @@ def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int
                      else generator.bad_order(kind, products, **kwargs))
             shop.sales_channels[order["id"]] = order.pop(sales_channels.PRIVATE_KEY)
             shop.orders[order["id"]] = order
+            payments.paid(store, shop, order)
             (good_ids if kind is None else bad_ids).append(order["id"])
             events += [("orders/create", _snapshot(order)), ("orders/updated", _snapshot(order))]
     return good_ids, bad_ids, events
@@ -113,6 +111,7 @@ def _pay(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, Any]
                           "orders can be paid")
     order["financial_status"] = "paid"
     _touch(store, shop, order)
+    payments.paid(store, shop, order)
     return [("orders/paid", _snapshot(order)), ("orders/updated", _snapshot(order))]
 
 
@@ -211,40 +210,18 @@ def _refund(store: Store, shop: Shop, order: dict[str, Any], params: dict[str, A
 
 def refund_lines(store: Store, shop: Shop, order: dict[str, Any], lines: list[tuple[dict[str, Any], int]], *,
                  restock: bool, note: str | None) -> list[Event]:
-    """One refund of ``quantity`` units of each line (restocked at the first location, or not); fires
-    refunds/create then orders/updated."""
-    stamp = _touch(store, shop, order)
-    currencies = (order["currency"], order["presentment_currency"])
-    refund_lines_, total = [], ZERO
-    for line, quantity in lines:
-        share = Decimal(quantity) / line["quantity"]
-        subtotal = cents(dec(line["price"]) * quantity - discount(line) * share)
-        tax = sum((cents(dec(t["price"]) * share) for t in line["tax_lines"]), ZERO)
-        restock_type = ("return" if line["fulfillment_status"] else "cancel") if restock else "no_restock"
-        line["current_quantity"] -= quantity
-        line["fulfillable_quantity"] = max(0, line["fulfillable_quantity"] - quantity)
-        total += subtotal if order.get("taxes_included") else subtotal + tax  # included: in the subtotal
-        refund_lines_.append({
-            "id": store.next_id("refund_line_item"), "line_item_id": line["id"], "quantity": quantity,
-            "restock_type": restock_type, "location_id": shop.locations[0] if restock else None,
-            "subtotal": fmt(subtotal), "subtotal_set": money_set(subtotal, *currencies),
-            "total_tax": fmt(tax), "total_tax_set": money_set(tax, *currencies), "line_item": _snapshot(line)})
-    refund_id, transaction_id = store.next_id("refund"), store.next_id("transaction")
-    refund = {
-        "id": refund_id, "admin_graphql_api_id": gid("Refund", refund_id), "order_id": order["id"],
-        "created_at": stamp, "processed_at": stamp, "note": note, "restock": restock, "user_id": None,
-        "refund_line_items": refund_lines_,
-        "transactions": [{
-            "id": transaction_id, "admin_graphql_api_id": gid("OrderTransaction", transaction_id),
-            "order_id": order["id"], "kind": "refund", "status": "success", "amount": fmt(total),
-            "currency": order["currency"], "gateway": (order.get("payment_gateway_names") or ["manual"])[0],
-            "created_at": stamp, "processed_at": stamp, "parent_id": None}],
-        "order_adjustments": [], "duties": []}
-    order["refunds"].append(_snapshot(refund))
-    refunded_all = all(li["current_quantity"] <= 0 for li in order["line_items"])
-    order["financial_status"] = "refunded" if refunded_all else "partially_refunded"
-    recompute_totals(order)
-    return [("refunds/create", refund), ("orders/updated", _snapshot(order))]
+    """One refund of ``quantity`` units of each line (restocked at the first location, or not), what they are worth
+    given back from the order's payments; fires refunds/create then orders/updated."""
+    total = sum((refund_records.due(order, line, quantity) for line, quantity in lines), ZERO)
+    given: list[tuple[dict[str, Any] | None, Decimal]] = list(payments.share(shop, order, total))
+    rest = total - sum((amount for _, amount in given), ZERO)
+    if rest > 0 or not given:
+        given.append((None, rest))  # paid outside the payments the simulator knows of
+    restock_type = {True: "return", False: "cancel"}
+    return refund_records.record(
+        store, shop, order,
+        [(line, quantity, restock_type[bool(line["fulfillment_status"])] if restock else "no_restock",
+          shop.locations[0]) for line, quantity in lines], given, note=note)
 
 
 def cancel_order(store: Store, shop: Shop, order: dict[str, Any], *, reason: str, refund: bool, restock: bool,

@@ -44,6 +44,7 @@ from orderhub.simulators.shopify.inventory_mutations import INVENTORY_MUTATIONS
 from orderhub.simulators.shopify.inventory_nodes import INVENTORY_ROOT
 from orderhub.simulators.shopify.metafield_mutations import METAFIELD_MUTATIONS
 from orderhub.simulators.shopify.order_cancel import ORDER_CANCEL_ROOT
+from orderhub.simulators.shopify.refund_create import REFUND_MUTATIONS
 from orderhub.simulators.shopify.resolvers import ROOT, RequestContext
 from orderhub.simulators.shopify.schema import build
 from orderhub.simulators.shopify.store import Shop, UnknownShop
@@ -57,7 +58,7 @@ MAX_QUERY_COST = 1000
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 _ROOT = {**ROOT, **BULK_ROOT, **COLLECTION_ROOT, **INVENTORY_ROOT, **INVENTORY_MUTATIONS, **ORDER_CANCEL_ROOT,
-         **METAFIELD_MUTATIONS, **TAG_MUTATIONS}
+         **METAFIELD_MUTATIONS, **TAG_MUTATIONS, **REFUND_MUTATIONS}
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -42,7 +42,16 @@ def _transaction(order: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
     amount = money_set(dec(rest["amount"]), order["currency"], order["presentment_currency"])
     return {"id": gid("OrderTransaction", rest["id"]), "kind": str(rest["kind"]).upper(),
             "status": str(rest["status"]).upper(), "amountSet": _bag(amount), "gateway": rest.get("gateway"),
-            "createdAt": rest["created_at"], "processedAt": rest.get("processed_at")}
+            "createdAt": rest["created_at"], "processedAt": rest.get("processed_at"),
+            "parentTransaction": lambda info: _parent(info, order, rest.get("parent_id"))}
+
+
+def _parent(info: Any, order: dict[str, Any], parent_id: int | None) -> dict[str, Any] | None:
+    from orderhub.simulators.shopify import payments
+
+    shop = info.context.shop
+    parent = next((t for t in shop.transactions.get(order["id"], []) if t["id"] == parent_id), None)
+    return None if parent is None else payments.node(shop, order, parent)
 
 
 def refund_node(order: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,8 @@ def order_node(rest: dict[str, Any], sales_channel: str | None = None) -> dict[s
             shipping, _by_id, first=first, after=after, field_name="shippingLines",
             node=lambda sl: _shipping_line(sl, rest)),
         "refunds": lambda _info, first=None: _refunds(rest, first),
+        "transactions": lambda info, first=None: _transactions(info, rest, first),
+        "suggestedRefund": lambda info, **args: _suggested_refund(info, rest, **args),
         "channelInformation": sales_channels.channel_information(sales_channel or sales_channels.key_of(rest)),
     }
 
@@ -198,6 +200,20 @@ def _refunds(rest: dict[str, Any], first: int | None) -> list[dict[str, Any]]:
     from orderhub.simulators.shopify.refund_nodes import refund_nodes  # it shows refunded lines with _line_item
 
     return refund_nodes(rest, first)
+
+
+def _transactions(info: GraphQLResolveInfo, rest: dict[str, Any], first: int | None) -> list[dict[str, Any]]:
+    from orderhub.simulators.shopify import payments
+
+    ctx: RequestContext = info.context
+    with ctx.store.lock:
+        return payments.nodes(ctx.shop, rest, first)
+
+
+def _suggested_refund(info: GraphQLResolveInfo, rest: dict[str, Any], **args: Any) -> dict[str, Any]:
+    from orderhub.simulators.shopify.refund_create import suggested_refund  # it builds on this module
+
+    return suggested_refund(info, rest, **args)
 
 
 def subscription_node(sub: Subscription) -> dict[str, Any]:

@@ -87,6 +87,8 @@ class Shop:
     idempotency: dict[str, tuple[str, Any]] = field(default_factory=dict)  # key -> (request fingerprint, result)
     adjustment_groups: list[dict[str, Any]] = field(default_factory=list)  # every inventory change made, in order
     jobs: dict[int, bool] = field(default_factory=dict)  # job id -> done
+    # order id -> its transactions (payments.py), REST shape: the REST order body does not carry them
+    transactions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # (owner type, owner id) -> (namespace, key) -> metafield record (see metafields.py)
     metafields: dict[tuple[str, int], dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
     # order id -> the sales channel it was sold through (sales_channels.py): the Admin API names it, webhook
