@@ -239,3 +239,41 @@ def close_cancelled(conn: Connection) -> int:
             status=PickupStatus.CANCELLED.value, closed_at=utcnow(), updated_at=utcnow(), code_hash=None,
             code_salt=None))
     return len(rows)
+
+
+# -- reading and settings --------------------------------------------------------------------------------------------
+
+LIST_STATUSES = ("waiting", "ready", "overdue", "collected", "expired", "cancelled", "open")
+
+
+def list_pickups(conn: Connection, *, store: str | None = None, status: str | None = None,
+                 limit: int = 500) -> list[dict[str, Any]]:
+    """Pickup orders of one store (a facility code) or all, by status: waiting, ready, overdue (ready past
+    its collect-by date), collected, expired, cancelled, or open (waiting or ready)."""
+    if status is not None and status not in LIST_STATUSES:
+        raise PickupError(f"status {status!r}: choose one of {', '.join(LIST_STATUSES)}")
+    facility_id = None
+    if store is not None:
+        row = conn.execute(select(facilities.c.id).where(facilities.c.code == store)).first()
+        if row is None:
+            raise NotFound(f"no facility {store}; list them with `orderhub facility list`")
+        facility_id = int(row.id)
+    now = utcnow()
+    statuses = {"overdue": None, "open": ["waiting", "ready"], None: None}.get(status, [status] if status else None)
+    rows = pickup_store.listing(conn, facility_id=facility_id, statuses=statuses,
+                                overdue_at=now if status == "overdue" else None, limit=limit)
+    return [{"order_id": r.order_id, "order": r.name or r.shopify_id, "order_status": r.order_status,
+             "store": r.store, "status": r.pickup_status,
+             "overdue": r.pickup_status == "ready" and r.collect_by is not None and r.collect_by <= now,
+             "ready_at": r.ready_at, "collect_by": r.collect_by, "failed_attempts": r.failed_attempts or 0,
+             "locked": r.locked_at is not None, "collected_at": r.collected_at, "collected_by": r.collected_by}
+            for r in rows]
+
+
+def set_days(conn: Connection, store: str, days: int | None) -> str:
+    """How many days a ready pickup waits at ``store`` (None: the ORDERHUB_PICKUP_DAYS default)."""
+    if days is not None and not 1 <= days <= 365:
+        raise PickupError(f"store {store}: pickup days must be 1 to 365 (got {days})")
+    if not conn.execute(update(facilities).where(facilities.c.code == store).values(pickup_days=days)).rowcount:
+        raise NotFound(f"no facility {store}; list them with `orderhub facility list`")
+    return f"{store}: ready pickups wait {days} day(s)" if days else f"{store}: ready pickups wait the default days"

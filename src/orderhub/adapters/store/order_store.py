@@ -139,6 +139,13 @@ def order_values(order: Order) -> dict[str, Any]:
                                order.customer_locale), strict=True) if v is not None}
 
 
+def pickup_values(conn: Connection, order: Order) -> dict[str, Any]:
+    """The facility the customer collects the order at (None: delivered, or no facility for the location)."""
+    facility = (None if order.pickup_location is None else
+                pickup_store.facility_for_location(conn, order.pickup_location, order.pickup_location_name))
+    return {"pickup_facility_id": facility}
+
+
 def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | None) -> Freshness:
     """Create or replace an order with its items, addresses, customer and shipping lines."""
     now = utcnow()
@@ -151,9 +158,8 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
         return fresh
     customer_id = _upsert_customer(conn, shop_id, order.customer, order.updated_at)
     values = order_values(order) | {"customer_id": customer_id, "updated_at": now}
-    if order.pickup_location is not None:
-        values["pickup_facility_id"] = pickup_store.facility_for_location(conn, order.pickup_location,
-                                                                          order.pickup_location_name)
+    if order.pickup_location is not None:  # a pickup once chosen stays, like the other optional values
+        values |= pickup_values(conn, order)
     if current is None:
         row = upsert(conn, orders, values | {"shop_id": shop_id, "shopify_id": order.shopify_id, "version": 1,
                                               "created_at": now},

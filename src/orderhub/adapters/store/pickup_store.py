@@ -76,7 +76,8 @@ def listing(conn: Connection, *, facility_id: int | None, statuses: Sequence[str
     keeps ready pickups whose collect-by date is before it."""
     status = func.coalesce(pickups.c.status, "waiting").label("pickup_status")
     stmt = (select(orders.c.id.label("order_id"), orders.c.name, orders.c.shopify_id,
-                   orders.c.status.label("order_status"), orders.c.email, facilities.c.code.label("store"), status, pickups.c.ready_at, pickups.c.collect_by,
+                   orders.c.status.label("order_status"), orders.c.email, facilities.c.code.label("store"), status,
+                   pickups.c.ready_at, pickups.c.collect_by,
                    pickups.c.failed_attempts, pickups.c.locked_at, pickups.c.collected_at, pickups.c.collected_by)
             .join(facilities, facilities.c.id == orders.c.pickup_facility_id)
             .outerjoin(pickups, pickups.c.order_id == orders.c.id))
