@@ -22,6 +22,7 @@ from orderhub.entrypoints.http import (
     api_job_webhooks,
     api_jobs,
     api_oms,
+    api_pickups,
     api_reconcile,
     api_subscriptions,
     ops,
@@ -63,6 +64,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.include_router(api.router)
     app.include_router(api_oms.router)
+    app.include_router(api_pickups.router)
     app.include_router(api_channels.router)
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
