@@ -218,6 +218,9 @@ class Settings:
     smtp_from: str | None = setting("ORDERHUB_SMTP_FROM", "Sender address of orderhub's e-mail.", default=None)
     smtp_ca_file: str | None = setting(
         "ORDERHUB_SMTP_CA_FILE", "One more CA to trust for the SMTP server (e.g. a private one).", default=None)
+    pickup_days: int = setting(
+        "ORDERHUB_PICKUP_DAYS", "Days an order ready for pickup in store waits before it is cancelled, for "
+        "stores without their own (`orderhub pickup days`).", INT, default=7)
     retailpro_url: str | None = setting(
         "ORDERHUB_RETAILPRO_URL", "Base URL of the Retail Pro (Prism) server that invoices completed orders; "
         "unset: no invoicing.", default=None)

@@ -75,6 +75,14 @@ class OrderToBroker:
     destination: tuple[float, float] | None = None  # latitude, longitude
     auto_cancel_at: datetime | None = None
     currency: str | None = None  # of the units' prices
+    # Pickup in store: the store the customer collects at. Its units go there only, never split; with no
+    # facility for the location the customer chose (``pickup_location``), they go nowhere.
+    pickup_facility_id: int | None = None
+    pickup_location: str | None = None
+
+    @property
+    def is_pickup(self) -> bool:
+        return self.pickup_facility_id is not None or self.pickup_location is not None
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,7 @@ class Decision:
     auto_cancel_at: datetime | None | Unchanged = UNCHANGED  # UNCHANGED, a new date, or None: cleared
     explanation: tuple[str, ...] = ()
     unplaced: tuple[int, ...] = ()  # unit ids no rule placed or moved: they stay where they are
+    park_reason: str | None = None  # why the moved units wait, when more can be said than the rule's name
 
     @property
     def auto_cancel_changed(self) -> bool:
@@ -278,6 +287,8 @@ def _filter_mismatch(f: OrderFilter, order: OrderToBroker, network: _Network, no
             return "no origin facility"
         if not origin.groups & f.origin_facility_groups:
             return f"origin facility {origin.code} is not in group {_listing(f.origin_facility_groups)}"
+    if f.pickup is not None and order.is_pickup != f.pickup:
+        return "a pickup in store order" if order.is_pickup else "not a pickup in store order"
     return None
 
 
@@ -298,6 +309,8 @@ def _describe_match(f: OrderFilter, order: OrderToBroker, network: _Network) -> 
         parts.append(f"promise date {order.promise_date.date()}")
     if f.origin_facility_groups and order.origin_facility_id in network.by_id:
         parts.append(f"origin facility {network.by_id[order.origin_facility_id].code}")
+    if f.pickup is not None:
+        parts.append("pickup in store" if order.is_pickup else "delivered")
     return ", ".join(parts) or "no filters: every order"
 
 
@@ -333,6 +346,7 @@ class _Progress:
     auto_cancel_at: datetime | None | Unchanged = UNCHANGED
     rule: str | None = None
     distances: dict[int, float | None] = field(default_factory=dict)
+    park_reason: str | None = None
 
     def facilities_used(self) -> set[int]:
         return set(self.placed.values())
@@ -359,7 +373,7 @@ def _broker_order(routing: Routing, order: OrderToBroker, network: _Network, led
         order_id=order.id, routing=routing.name, rule=progress.rule,
         allocations=tuple(sorted(progress.placed.items())), moves=tuple(sorted(progress.moves.items())),
         auto_cancel_at=progress.auto_cancel_at, explanation=tuple(notes),
-        unplaced=tuple(u.id for u in progress.pending))
+        unplaced=tuple(u.id for u in progress.pending), park_reason=progress.park_reason)
 
 
 @dataclass
@@ -390,7 +404,9 @@ class _Attempt:
 
     def run(self, *, last: bool) -> None:
         """Draft by the split policy, drop shares under the minimum, commit, act on what is left."""
-        if self.rule.split is Split.NONE:
+        if self.progress.order.is_pickup:
+            self._draft_pickup()
+        elif self.rule.split is Split.NONE:
             self._draft_whole_order()
         elif self.rule.split is Split.SHIP_GROUP:
             self._draft_ship_groups()
@@ -409,6 +425,47 @@ class _Attempt:
         self.progress.notes.extend(notes)
         if facility is not None:
             self._add(_Chunk(facility, list(units), self._why(facility, _needs(units), 0)))
+
+    def _draft_pickup(self) -> None:
+        """Pickup in store: every waiting unit at the order's pickup store, or none (never split, never
+        elsewhere: the customer comes to that store). The rule's facility groups, capacity and safety stock
+        still apply; ship from store and distance do not (nothing is shipped)."""
+        units = self.progress.pending
+        store = self._pickup_store()
+        if store is None:
+            self.progress.notes.append(f"{self._prefix()}pickup order: {self._no_pickup_store()}")
+            return
+        needs = _needs(units)
+        reason = self._obstacle(store, pickup=True) or self._rejection(store, units) or self._shortage(store, needs)
+        if reason is not None:
+            self.progress.notes.append(f"{self._prefix()}pickup store {store.code} passed over: {reason.text}")
+            return
+        self._add(_Chunk(store, list(units), "the order's pickup store; pickup orders are never split"))
+
+    def _pickup_store(self) -> Facility | None:
+        fid = self.progress.order.pickup_facility_id
+        return None if fid is None else self.network.by_id.get(fid)
+
+    def _no_pickup_store(self) -> str:
+        order = self.progress.order
+        if order.pickup_facility_id is None:
+            return f"pickup location {order.pickup_location} has no facility"
+        return f"pickup store (facility {order.pickup_facility_id}) is not active"
+
+    def _pickup_park_reason(self, units: list[Unit]) -> str:
+        """Why a pickup order's units wait: what its store lacks, by SKU."""
+        store = self._pickup_store()
+        if store is None:
+            return self._no_pickup_store()
+        needs = _needs(units)
+        short = [sku for sku in sorted(needs) if self._usable(sku, store) < needs[sku]]
+        rejected = sorted({u.sku for u in units if store.id in u.rejected_facilities})
+        if rejected:
+            return f"pickup store {store.code} rejected SKU {', '.join(rejected)}"
+        if short:
+            return f"pickup store {store.code} has no stock of SKU {', '.join(short)}"
+        obstacle = self._obstacle(store, pickup=True)
+        return f"pickup store {store.code}: {obstacle.text if obstacle else 'cannot take the units'}"
 
     def _draft_ship_groups(self) -> None:
         """Split by ship group: each group whole from the first facility that can take it."""
@@ -491,8 +548,9 @@ class _Attempt:
             return (0, -self._balance(facility, needs))
         return (0, facility.sequence)
 
-    def _obstacle(self, facility: Facility) -> _Reason | None:
-        """Why the rule's inventory filters pass this facility over, whatever the units."""
+    def _obstacle(self, facility: Facility, *, pickup: bool = False) -> _Reason | None:
+        """Why the rule's inventory filters pass this facility over, whatever the units (for a pickup
+        store, only the filters that matter when nothing is shipped)."""
         rule = self.rule
         if rule.facility_groups_in and not facility.groups & rule.facility_groups_in:
             return _Reason("not in the rule's facility groups",
@@ -500,9 +558,9 @@ class _Attempt:
         if facility.groups & rule.facility_groups_out:
             return _Reason("in an excluded facility group",
                            f"in excluded facility group {_listing(facility.groups & rule.facility_groups_out)}")
-        if rule.ship_from_store_only and facility.kind == "store" and not facility.ship_from_store:
+        if not pickup and rule.ship_from_store_only and facility.kind == "store" and not facility.ship_from_store:
             return _Reason("with ship from store off", "ship from store is off")
-        if rule.max_distance_km is not None:
+        if not pickup and rule.max_distance_km is not None:
             km = self._distance(facility)
             if km is None:
                 return _Reason("without coordinates", "no coordinates to measure distance")
@@ -628,12 +686,15 @@ class _Attempt:
             self.progress.notes.append(f"{self._prefix()}{_units(len(unplaced))} not placed; {then}")
             return
         queue = str(action.queue)  # an Action of kind queue always names one
+        if self.progress.order.is_pickup:
+            self.progress.park_reason = self._pickup_park_reason(unplaced)
         for unit in unplaced:
             self.progress.moves[unit.id] = queue
         self.progress.pending = []
         self.progress.rule = self.rule.name
+        why = f": {self.progress.park_reason}" if self.progress.park_reason else ""
         self.progress.notes.append(f"{self._prefix()}moved {_units(len(unplaced))} ({_skus(unplaced)}) "
-                                   f"to queue {queue}{self._change_auto_cancel()}")
+                                   f"to queue {queue}{why}{self._change_auto_cancel()}")
 
     def _change_auto_cancel(self) -> str:
         """Apply the action's auto-cancel change; the words that say so."""

@@ -174,6 +174,11 @@ class Order:
     # source_name and channel_information (``dataclasses.replace`` keeps it: pass channel="" to work it out
     # again).
     channel: str = ""
+    # Pickup in store: the channel's reference of the location the customer collects at (a Shopify location
+    # id), and its name as the channel gives it; None when the order is delivered.
+    pickup_location: str | None = None
+    pickup_location_name: str | None = None
+    customer_locale: str | None = None  # the language the customer bought in (e.g. "fr", "de-CH")
 
     def __post_init__(self) -> None:
         if not self.channel:

@@ -73,6 +73,7 @@ class OrderFilter:
     categories: frozenset[str] = frozenset()  # at least one unit's product category is listed
     promise_date_within_days: int | None = None  # promise date set and at most now + N days
     origin_facility_groups: frozenset[str] = frozenset()  # the order's origin facility is in one
+    pickup: bool | None = None  # true: only pickup in store orders; false: only orders that are delivered
 
     @property
     def is_empty(self) -> bool:
@@ -135,7 +136,7 @@ class RoutingRun:
 RUN_KEYS = ("name", "routings")
 ROUTING_KEYS = ("name", "filters", "exclusions", "sort", "rules")
 FILTER_KEYS = ("queues", "channels", "shipping_methods", "priorities", "min_priority", "categories",
-               "promise_date_within_days", "origin_facility_groups")
+               "promise_date_within_days", "origin_facility_groups", "pickup")
 RULE_KEYS = ("name", "facility_groups_in", "facility_groups_out", "max_distance_km", "brokering_safety_stock",
              "respect_capacity", "ship_from_store_only", "sorts", "split", "min_shipment_value", "action")
 ACTION_KEYS = ("kind", "queue", "auto_cancel_days", "clear_auto_cancel")
@@ -185,6 +186,7 @@ def _parse_filter(data: Any, path: str) -> OrderFilter:
         promise_date_within_days=_optional(_get(data, "promise_date_within_days"), at("promise_date_within_days"),
                                            _count),
         origin_facility_groups=_strings(_get(data, "origin_facility_groups", []), at("origin_facility_groups")),
+        pickup=_optional(_get(data, "pickup"), at("pickup"), _bool),
     )
 
 

@@ -20,6 +20,7 @@ from orderhub.entrypoints import (
     cli_invoicing,
     cli_jobs,
     cli_oms,
+    cli_pickups,
     cli_progress,
     cli_reconcile,
     cli_routing,
@@ -329,6 +330,11 @@ def orders_show(hub: Hub, ref: str, shop: str | None, as_json: bool) -> None:
     sold = f" (source {order['source_name']})" if order["source_name"] else ""
     through = f", sold through {order['sold_through']}" if order["sold_through"] else ""
     click.echo(f"  channel {order['channel']}{sold}{through}")
+    if order.get("pickup"):
+        p = order["pickup"]
+        until = f", collect by {cell(p['collect_by'])}" if p.get("collect_by") else ""
+        click.echo(f"  pickup in store at {p['store'] or 'location ' + str(p['location']) + ' (no facility)'}: "
+                   f"{p['status']}{until}" + (" (locked: `orderhub pickup reset`)" if p["locked"] else ""))
     click.echo(f"  total {order['total_price']} {order['currency']} (tax {order['total_tax']}, "
                f"shipping {order['total_shipping']}, discounts {order['total_discounts']}, "
                f"refunded {order['total_refunded']})")
@@ -411,6 +417,7 @@ cli_fidelity.register(main)
 cli_destinations.register(main)
 cli_users.register(main)
 cli_secrets.register(main)
+cli_pickups.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)
 add_tiktok_simulator(simulate)

@@ -43,7 +43,9 @@ def approve(conn: Connection, order_ids: Sequence[int], *, actor: str) -> set[in
             continue
         live = [u for u in units[oid] if u.status == "created"]
         failures = evaluate(ApprovalFacts(status=order.status, payment_status=order.payment_status,
-                                          needs_shipping=oid in shipping, shipping_address=addresses.get(oid),
+                                          # collected in store: no address to ship to is needed
+                                          needs_shipping=oid in shipping and order.pickup_facility_id is None,
+                                          shipping_address=addresses.get(oid),
                                           units=[UnitFacts(u.sku, ships(u.ship_group)) for u in live],
                                           known_skus=known))
         if failures:
@@ -77,8 +79,10 @@ def approved_unit(unit: Any) -> dict[str, Any]:
     """The change that moves one created unit on as its order is approved (see ``unit_on_approval``)."""
     move = unit_on_approval(ships=ships(unit.ship_group), has_facility=unit.facility_id is not None,
                             queue=unit.queue)
+    # A unit brokering parked keeps the reason it waits (e.g. its pickup store has no stock).
+    parked = move.status.value == "approved" and unit.queue not in (None, "brokering")
     return {"id": unit.id, "status": move.status.value, "facility_id": unit.facility_id, "queue": move.queue,
-            "reason": move.reason}
+            "reason": move.reason or (unit.reason if parked else None)}
 
 
 def delivered_entries(order_id: int, changes: Sequence[dict[str, Any]], actor: str) -> list[timeline.Entry]:

@@ -99,7 +99,8 @@ def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequenc
                         for u in waiting),
             order_date=o.source_created_at, priority=o.priority, shipping_method=o.shipping_method,
             ship_by=o.ship_by, promise_date=o.promise_date, origin_facility_id=o.origin_facility_id,
-            destination=coords.get(o.id), auto_cancel_at=None, currency=o.currency))
+            destination=coords.get(o.id), auto_cancel_at=None, currency=o.currency,
+            pickup_facility_id=o.pickup_facility_id, pickup_location=o.pickup_location))
     return out
 
 
@@ -168,7 +169,7 @@ def apply(conn: Connection, result: BrokeringResult, candidates: Sequence[OrderT
         for uid, queue in d.moves:
             outcomes[d.order_id].parked.append((uid, queue))
             changes.append({"id": uid, "status": waiting_status, "facility_id": None, "queue": queue,
-                            "reason": f"parked by rule {d.rule!r}" if d.rule else None})
+                            "reason": d.park_reason or (f"parked by rule {d.rule!r}" if d.rule else None)})
     unit_store.save(conn, changes)
     _set_auto_cancel(conn, result, outcomes)
     facility_store.count_orders(conn, now.date().isoformat(), {f: len(o) for f, o in per_facility.items()})

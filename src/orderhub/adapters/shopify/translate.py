@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from orderhub.adapters.fields import Fields
-from orderhub.adapters.shopify import discounts
+from orderhub.adapters.shopify import discounts, pickup
 from orderhub.adapters.shopify.refunds import return_ref
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import (
@@ -67,6 +67,7 @@ def order(payload: Any, notified_at: datetime | None = None) -> Order:
     number = f.str("order_number", max_len=40) or f.str("number", max_len=40)
     presentment = f.presentment_money("total_price_set")
     shop_id = f.id() or ""
+    pickup_id, pickup_name = pickup.location(f)
     return Order(
         shopify_id=shop_id,
         name=f.str("name", max_len=100),
@@ -108,6 +109,9 @@ def order(payload: Any, notified_at: datetime | None = None) -> Order:
         presentment_currency=(presentment[1] or "").upper() or None if presentment else None,
         presentment_total_price=presentment[0] if presentment else None,
         refunds=tuple(refund(r.data, notified_at, order_id=shop_id, path=r.path) for r in f.objs("refunds")),
+        pickup_location=pickup_id,
+        pickup_location_name=pickup_name,
+        customer_locale=f.str("customer_locale", max_len=16),
     )
 
 

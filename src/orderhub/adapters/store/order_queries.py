@@ -21,6 +21,7 @@ from orderhub.adapters.store.schema import (
     order_units,
     orders,
     payment_authorizations,
+    pickups,
     refunds,
     returns,
     shipments,
@@ -138,6 +139,21 @@ def require_order_id(conn: Connection, ref: str, shop: str | None = None) -> int
                       "; list them with `orderhub orders list`")
 
 
+def _pickup(conn: Connection, order: Any) -> dict[str, Any] | None:
+    """The order's pickup in store: the store, the location the customer chose, and the pickup's state (never
+    its code)."""
+    if order.pickup_facility_id is None and order.pickup_location is None:
+        return None
+    store = conn.execute(select(facilities.c.code, facilities.c.name).where(
+        facilities.c.id == order.pickup_facility_id)).first() if order.pickup_facility_id is not None else None
+    p = conn.execute(select(pickups.c.status, pickups.c.ready_at, pickups.c.ready_by, pickups.c.collect_by,
+                            pickups.c.failed_attempts, pickups.c.locked_at, pickups.c.collected_at,
+                            pickups.c.collected_by).where(pickups.c.order_id == order.id)).first()
+    state = _plain(p) if p else {"status": "waiting", "failed_attempts": 0, "locked_at": None}
+    return {"store": store.code if store else None, "store_name": store.name if store else None,
+            "location": order.pickup_location, **state, "locked": state.pop("locked_at") is not None}
+
+
 def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(orders, shops.c.domain.label("shop")).join(shops, shops.c.id == orders.c.shop_id)
                        .where(orders.c.id == order_id)).first()
@@ -177,6 +193,7 @@ def get_order(conn: Connection, order_id: int) -> dict[str, Any] | None:
                                             .where(order_units.c.order_id == order_id).order_by(order_units.c.id))]
     order["shipments"] = [_plain(r) for r in conn.execute(
         select(shipments).where(shipments.c.order_id == order_id).order_by(shipments.c.id))]
+    order["pickup"] = _pickup(conn, row)
     order["returns"] = [_plain(r, row.currency) for r in conn.execute(
         select(returns).where(returns.c.order_id == order_id).order_by(returns.c.id))]
     order["payments"] = [_plain(r, row.currency) for r in conn.execute(

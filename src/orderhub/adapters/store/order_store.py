@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from orderhub.adapters.store import shopify_listings
+from orderhub.adapters.store import pickup_store, shopify_listings
 from orderhub.adapters.store.db import upsert, upsert_many
 from orderhub.adapters.store.schema import (
     customers,
@@ -117,7 +117,7 @@ def channel_payment_status(financial_status: str | None) -> str:
 
 
 # What only some channels say: written when said, never cleared by a channel that does not say it.
-OPTIONAL_ORDER_VALUES = ("fulfilled_by", "ship_by", "deliver_by")
+OPTIONAL_ORDER_VALUES = ("fulfilled_by", "ship_by", "deliver_by", "pickup_location", "customer_locale")
 
 
 def order_values(order: Order) -> dict[str, Any]:
@@ -134,8 +134,16 @@ def order_values(order: Order) -> dict[str, Any]:
         total_line_items_price=order.total_line_items_price, total_tip=order.total_tip,
         total_duties=order.total_duties, total_additional_fees=order.total_additional_fees,
         presentment_currency=order.presentment_currency, presentment_total_price=order.presentment_total_price,
-    ) | {k: v for k, v in zip(OPTIONAL_ORDER_VALUES, (order.fulfilled_by, order.ship_by, order.deliver_by),
-                              strict=True) if v is not None}
+    ) | {k: v for k, v in zip(OPTIONAL_ORDER_VALUES,
+                              (order.fulfilled_by, order.ship_by, order.deliver_by, order.pickup_location,
+                               order.customer_locale), strict=True) if v is not None}
+
+
+def pickup_values(conn: Connection, order: Order) -> dict[str, Any]:
+    """The facility the customer collects the order at (None: delivered, or no facility for the location)."""
+    facility = (None if order.pickup_location is None else
+                pickup_store.facility_for_location(conn, order.pickup_location, order.pickup_location_name))
+    return {"pickup_facility_id": facility}
 
 
 def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | None) -> Freshness:
@@ -150,6 +158,8 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
         return fresh
     customer_id = _upsert_customer(conn, shop_id, order.customer, order.updated_at)
     values = order_values(order) | {"customer_id": customer_id, "updated_at": now}
+    if order.pickup_location is not None:  # a pickup once chosen stays, like the other optional values
+        values |= pickup_values(conn, order)
     if current is None:
         row = upsert(conn, orders, values | {"shop_id": shop_id, "shopify_id": order.shopify_id, "version": 1,
                                               "created_at": now},

@@ -22,6 +22,7 @@ from orderhub.entrypoints.http import (
     api_job_webhooks,
     api_jobs,
     api_oms,
+    api_pickups,
     api_pos,
     api_reconcile,
     api_stores,
@@ -65,6 +66,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.include_router(api.router)
     app.include_router(api_oms.router)
+    app.include_router(api_pickups.router)
     app.include_router(api_channels.router)
     app.include_router(api_stores.router)
     app.include_router(api_subscriptions.router)

@@ -65,6 +65,7 @@ from orderhub.adapters.store.schema.planning import (
     purchase_order_lines,
     purchase_orders,
 )
+from orderhub.adapters.store.schema.pickups import pickup_mails, pickups
 from orderhub.adapters.store.schema.presell import presell_catalogue, promise_changes
 from orderhub.adapters.store.schema.stores import pos_devices, pos_enrolment_codes, store_sales, store_variances
 from orderhub.adapters.store.schema.traffic import traffic_minutes
@@ -83,6 +84,6 @@ __all__ = [
     "reconciliation_findings", "reconciliations", "returns", "routing_rules", "routing_runs", "routings",
     "shipments", "subscription_deliveries", "subscriptions", "workflow_steps", "workflows",
     "imported_files", "inventory_thresholds", "purchase_order_lines", "purchase_orders",
-    "presell_catalogue", "promise_changes",
+    "presell_catalogue", "promise_changes", "pickups", "pickup_mails",
     "invoice_calls", "invoice_transfers", "order_invoices",
 ]

@@ -210,6 +210,10 @@ orders = Table(
     Column("ship_by", UTCDateTime),
     Column("promise_date", UTCDateTime),
     Column("origin_facility_id", Integer),
+    # Pickup in store: the facility the customer collects at, and the channel's reference of that location.
+    Column("pickup_facility_id", Integer, ForeignKey("facilities.id")),
+    Column("pickup_location", String(64)),
+    Column("customer_locale", String(16)),  # the language the customer bought in (e-mails), when known
     Column("approved_at", UTCDateTime),
     Column("lifecycle_version", Integer, nullable=False, server_default="0"),
     Column("currency", String(3), nullable=False),

@@ -49,6 +49,7 @@ facilities = Table(
     # the channels see its stock less this (or less the SKU's own safety stock, when that is higher).
     Column("online_safety_stock", Integer, nullable=False, server_default="0"),
     Column("timezone", String(64)),  # IANA name: a store's day (today's sales) is its local day; NULL = UTC
+    Column("pickup_days", Integer),  # days a ready pickup order waits at this store; NULL = ORDERHUB_PICKUP_DAYS
 )
 
 facility_groups = Table(
