@@ -161,3 +161,33 @@ def test_a_return_of_a_sale_not_yet_synced_waits_for_it(hub: Hub) -> None:
     assert position(hub, "SKU-1", store.id).on_hand == 4
     with hub.db.read() as conn:
         assert len(units.of_orders(conn, [conn.execute(select(orders.c.id)).scalar_one()])) == 1
+
+
+def _shopify_pos_order(hub: Hub, location_id: int) -> None:
+    from tests.support import drain, order_payload, put
+
+    shop = add_shop(hub)
+    put(hub, "orders/create", order_payload(source_name="pos", fulfillment_status="fulfilled",
+                                            location_id=location_id, shipping_lines=[]), shop_id=shop.id)
+    drain(hub)
+
+
+def test_a_shopify_pos_sale_is_a_counter_sale_at_its_store(hub: Hub) -> None:
+    store = make_store(hub, "24826418", {"SKU-1": 5, "SKU-2": 5})  # the facility of Shopify location 24826418
+    _shopify_pos_order(hub, 24826418)
+    found = order(hub)
+    assert found["status"] == "completed" and found["channel"] == "pos"
+    assert {(u["status"], u["facility"]) for u in found["units"]} == {("completed", "24826418")}
+    assert position(hub, "SKU-1", store.id).on_hand == 3 and position(hub, "SKU-2", store.id).on_hand == 4
+
+
+def test_a_shopify_pos_sale_at_a_location_no_facility_stands_for_is_placed_and_says_why(hub: Hub) -> None:
+    make_store(hub, "BOS01", {"SKU-1": 5, "SKU-2": 5}, ship_from_store=True)
+    _shopify_pos_order(hub, 555)
+    place(hub)
+    found = order(hub)
+    assert found["status"] != "completed"
+    with hub.db.read() as conn:
+        kinds = conn.execute(select(order_events.c.kind).where(order_events.c.order_shopify_id == str(BIG_ID))
+                             ).scalars().all()
+    assert "counter_sale_unmapped" in kinds

@@ -179,6 +179,10 @@ class Order:
     pickup_location: str | None = None
     pickup_location_name: str | None = None
     customer_locale: str | None = None  # the language the customer bought in (e.g. "fr", "de-CH")
+    # Taken at a store's counter (``fulfilled_by`` "store"): the channel's reference of that store's location
+    # and its name (a Shopify POS sale's location); orderhub's own POS sales name the facility code.
+    sold_at_location: str | None = None
+    sold_at_location_name: str | None = None
 
     def __post_init__(self) -> None:
         if not self.channel:

@@ -154,7 +154,7 @@ class StoreSale:
             tags=tuple(t for t in (f"loyalty:{self.loyalty_id}" if self.loyalty_id else "",) if t),
             note=self.note, source_name="pos", taxes_included=self.taxes_included,
             total_line_items_price=sum((line.unit_price * line.quantity for line in sold), Decimal("0")),
-            fulfilled_by="store", channel="pos")
+            fulfilled_by="store", channel="pos", sold_at_location=self.store)
 
 
 # -- reading what a terminal sent -------------------------------------------------------------------------------

@@ -61,16 +61,21 @@ def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
     """Orders stored for the first time (and not cancelled already) enter the OMS; those the channel ships from
     its own stock are recorded (customer, revenue) and never reserved or brokered from our facilities; those
     taken at a store's counter are completed there, their units leaving the store's stock now."""
-    taken = {r.id: r.fulfilled_by for r in conn.execute(
-        select(orders.c.id, orders.c.fulfilled_by).where(orders.c.id.in_(order_ids),
-                                                         orders.c.fulfilled_by.in_(("channel", "store"))))}
-    by_channel = sorted(i for i, by in taken.items() if by == "channel")
+    found = conn.execute(select(orders.c.id, orders.c.fulfilled_by, orders.c.origin_facility_id).where(
+        orders.c.id.in_(order_ids), orders.c.fulfilled_by.in_(("channel", "store")))).all()
+    by_channel = sorted(r.id for r in found if r.fulfilled_by == "channel")
     if by_channel:
         conn.execute(orders.update().where(orders.c.id.in_(by_channel)).values(status="by_channel"))
-    at_counter = sorted(i for i, by in taken.items() if by == "store")
+    at_counter = sorted(r.id for r in found if r.fulfilled_by == "store" and r.origin_facility_id is not None)
     if at_counter:
         counter.hand_over(conn, at_counter)
-    placement.accept(conn, [i for i in order_ids if i not in taken])
+    # A counter sale at a location no facility stands for: orderhub cannot take it off a store's stock, so it
+    # is placed like any order (and says why on its timeline).
+    unmapped = sorted(r.id for r in found if r.fulfilled_by == "store" and r.origin_facility_id is None)
+    timeline.add(conn, [timeline.Entry(i, "counter_sale_unmapped", {
+        "reason": "sold at a POS location that is no facility in orderhub (a facility's code is the location's "
+                  "name or id): placed like an online order"}, ACTOR) for i in unmapped])
+    placement.accept(conn, [i for i in order_ids if i not in set(by_channel) | set(at_counter)])
 
 
 def follow_quantities(conn: Connection, order_id: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, or_, select
 
 from orderhub.adapters.store import channel_stock, inventory_store, timeline
 from orderhub.adapters.store import order_store as store
@@ -80,7 +80,6 @@ def _record_order(conn: Connection, source: Source, sale: StoreSale, facility_id
     row = conn.execute(select(orders.c.id).where(orders.c.shop_id == source.account_id,
                                                  orders.c.shopify_id == order.shopify_id)).one()
     if fresh is Freshness.NEW:
-        conn.execute(update(orders).where(orders.c.id == row.id).values(origin_facility_id=facility_id))
         order_sync.after_ingest(conn, source.account_id, order.shopify_id, fresh)
         timeline.add(conn, [timeline.Entry(row.id, "store_sale", {
             "store": sale.store, "device": sale.device_name, "sequence": sale.sequence, "sale_id": sale.sale_id,

@@ -65,7 +65,7 @@ def order_fields(version: str) -> str:
     return f"""
 id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt currencyCode
 displayFinancialStatus displayFulfillmentStatus tags note sourceName
-channelInformation {{ {_CHANNEL_INFORMATION} }}
+channelInformation {{ {_CHANNEL_INFORMATION} }} retailLocation {{ id name }}
 taxesIncluded dutiesIncluded presentmentCurrencyCode
 subtotalPriceSet {{ {_MONEY} }} totalPriceSet {{ {_MONEY} presentmentMoney {{ amount currencyCode }} }}
 totalTaxSet {{ {_MONEY} }} totalDiscountsSet {{ {_MONEY} }} totalShippingPriceSet {{ {_MONEY} }}
@@ -234,6 +234,10 @@ def to_rest(node: dict[str, Any]) -> dict[str, Any]:
         "note": node.get("note"),
         "source_name": node.get("sourceName"),
         "channel_information": _channel_information(node.get("channelInformation")),
+        # REST's location_id: where a POS order was sold (its name beside it, which REST does not give)
+        "location_id": (numeric_id(node["retailLocation"]["id"], "retailLocation.id")
+                        if isinstance(node.get("retailLocation"), dict) and node["retailLocation"].get("id") else None),
+        "location_name": (node.get("retailLocation") or {}).get("name"),
         "subtotal_price": _amount(node.get("subtotalPriceSet")),
         "total_price": _amount(node.get("totalPriceSet")),
         "total_tax": _amount(node.get("totalTaxSet")),

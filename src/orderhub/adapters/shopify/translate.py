@@ -68,6 +68,11 @@ def order(payload: Any, notified_at: datetime | None = None) -> Order:
     presentment = f.presentment_money("total_price_set")
     shop_id = f.id() or ""
     pickup_id, pickup_name = pickup.location(f)
+    source = f.str("source_name", max_len=64)
+    fulfilment = f.str("fulfillment_status", max_len=32)
+    # A POS sale handed over at the counter: fulfilled when sold, at the POS location it names (REST
+    # location_id is "the physical location where the order was processed", null for online orders).
+    at_counter = f.id("location_id", required=False) if source == "pos" and fulfilment == "fulfilled" else None
     return Order(
         shopify_id=shop_id,
         name=f.str("name", max_len=100),
@@ -112,6 +117,9 @@ def order(payload: Any, notified_at: datetime | None = None) -> Order:
         pickup_location=pickup_id,
         pickup_location_name=pickup_name,
         customer_locale=f.str("customer_locale", max_len=16),
+        fulfilled_by="store" if at_counter else None,
+        sold_at_location=at_counter or None,
+        sold_at_location_name=f.str("location_name", max_len=255) if at_counter else None,
     )
 
 

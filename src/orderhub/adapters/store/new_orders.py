@@ -67,7 +67,8 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
     now = utcnow()
     customer_ids = _customers(conn, batch)
     rows = [dict.fromkeys(order_store.OPTIONAL_ORDER_VALUES) | order_store.order_values(n.order)
-            | order_store.pickup_values(conn, n.order) | {
+            | dict.fromkeys(order_store.LOCATION_VALUES)
+            | order_store.location_values(conn, n.order) | {
         "shop_id": n.shop_id, "shopify_id": n.order.shopify_id, "version": 1, "created_at": now, "updated_at": now,
         "customer_id": customer_ids.get((n.shop_id, n.order.customer.shopify_id)) if n.order.customer else None}
         for n in batch]  # one insert of many rows: every row names the same columns

@@ -139,11 +139,20 @@ def order_values(order: Order) -> dict[str, Any]:
                                order.customer_locale), strict=True) if v is not None}
 
 
-def pickup_values(conn: Connection, order: Order) -> dict[str, Any]:
-    """The facility the customer collects the order at (None: delivered, or no facility for the location)."""
-    facility = (None if order.pickup_location is None else
-                pickup_store.facility_for_location(conn, order.pickup_location, order.pickup_location_name))
-    return {"pickup_facility_id": facility}
+LOCATION_VALUES = ("pickup_facility_id", "origin_facility_id")
+
+
+def location_values(conn: Connection, order: Order) -> dict[str, Any]:
+    """The facilities the channel's locations on the order stand for, those it names: where the customer
+    collects it (pickup), and the store whose counter it was taken at (None: no facility for the location)."""
+    out: dict[str, Any] = {}
+    if order.pickup_location is not None:
+        out["pickup_facility_id"] = pickup_store.facility_for_location(conn, order.pickup_location,
+                                                                      order.pickup_location_name)
+    if order.sold_at_location is not None:
+        out["origin_facility_id"] = pickup_store.facility_for_location(conn, order.sold_at_location,
+                                                                      order.sold_at_location_name)
+    return out
 
 
 def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | None) -> Freshness:
@@ -158,8 +167,7 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
         return fresh
     customer_id = _upsert_customer(conn, shop_id, order.customer, order.updated_at)
     values = order_values(order) | {"customer_id": customer_id, "updated_at": now}
-    if order.pickup_location is not None:  # a pickup once chosen stays, like the other optional values
-        values |= pickup_values(conn, order)
+    values |= location_values(conn, order)  # a pickup once chosen stays, like the other optional values
     if current is None:
         row = upsert(conn, orders, values | {"shop_id": shop_id, "shopify_id": order.shopify_id, "version": 1,
                                               "created_at": now},

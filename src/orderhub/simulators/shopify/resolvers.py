@@ -193,7 +193,16 @@ def order_node(rest: dict[str, Any], sales_channel: str | None = None) -> dict[s
         "transactions": lambda info, first=None: _transactions(info, rest, first),
         "suggestedRefund": lambda info, **args: _suggested_refund(info, rest, **args),
         "channelInformation": sales_channels.channel_information(sales_channel or sales_channels.key_of(rest)),
+        # Where a POS order was sold (the REST body's location_id; Admin API 2024-07 and later).
+        "retailLocation": lambda info: _retail_location(info, rest),
     }
+
+
+def _retail_location(info: GraphQLResolveInfo, rest: dict[str, Any]) -> dict[str, Any] | None:
+    from orderhub.simulators.shopify.inventory_nodes import location
+
+    ctx: RequestContext = info.context
+    return None if rest.get("location_id") is None else location(ctx.shop, int(rest["location_id"]))
 
 
 def _refunds(rest: dict[str, Any], first: int | None) -> list[dict[str, Any]]:
