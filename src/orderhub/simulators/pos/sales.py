@@ -33,7 +33,7 @@ class SaleMaker:
     """Rings up sales from ``catalogue``; ``rng`` decides what, so a seed gives the same basket sequence."""
 
     def __init__(self, catalogue: Sequence[Item], rng: random.Random, *, returns: float = 0.0,
-                 clock_skew: float = 0.0, lines: tuple[int, int] = (1, 3)) -> None:
+                 clock_skew: float = 0.0, lines: tuple[int, int] = (1, 3), most: int = 2) -> None:
         if not catalogue:
             raise ValueError("a till needs at least one SKU to sell")
         self.catalogue = list(catalogue)
@@ -41,6 +41,7 @@ class SaleMaker:
         self.returns = returns
         self.clock_skew = clock_skew
         self.lines = lines
+        self.most = most  # units of one line, at most
 
     def _id(self) -> str:
         # Random, never from the seed: two runs of one seed on one state file must not make the same id.
@@ -54,7 +55,8 @@ class SaleMaker:
                 return back
         count = self.rng.randint(*self.lines)
         basket = self.rng.sample(self.catalogue, min(count, len(self.catalogue)))
-        lines = [{"sku": item.sku, "quantity": 1 if self.rng.random() < 0.8 else 2, "unit_price": _money(item.price),
+        lines = [{"sku": item.sku, "quantity": 1 if self.rng.random() < 0.8 else self.rng.randint(1, self.most),
+                  "unit_price": _money(item.price),
                   **({"title": item.title} if item.title else {})} for item in basket]
         total = sum((Decimal(line["unit_price"]) * line["quantity"] for line in lines), Decimal("0"))
         kind = "cash" if self.rng.random() < 0.3 else "card"
