@@ -6,17 +6,21 @@ till's queue is empty at the end."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import orjson
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from orderhub.adapters.store import inventory_store, pos_devices
+from orderhub.adapters.store import accounts, channel_stock, inventory_store, pos_devices, tokens
 from orderhub.adapters.store.schema import inbox, store_sales
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.entrypoints.cli import main
+from orderhub.simulators.pos import catalogue
 from orderhub.simulators.pos.local_queue import LocalState
 from orderhub.testing.server import ServerThread
 from tests.pos_support import make_store
@@ -82,3 +86,17 @@ def test_an_offline_till_resending_its_history_counts_each_sale_once(hub: Hub, h
     assert again.exit_code == 0, again.output
     with hub.db.read() as conn:
         assert pos_devices.find(conn, store.id, "till-1").last_sequence == 32
+
+
+def test_the_catalogue_read_from_orderhub_is_what_the_channels_list_and_the_store_holds(
+        hub: Hub, hub_server: ServerThread) -> None:
+    store = make_store(hub, stock={"MUG-CAFE": 5, "TSH-ORG-M": 0, "茶-MATCHA": 3})
+    with hub.db.write() as conn:
+        account = accounts.add(conn, "walmart", "market-us", {}, {})
+        channel_stock.list_skus(conn, account.id, ["MUG-CAFE", "TSH-ORG-M", "NOT-AT-STORE"])
+        token = tokens.create(conn, "till-catalogue")
+    with httpx.Client(base_url=hub_server.url, timeout=30) as client:
+        items = catalogue.from_orderhub(client, store.code, token, Decimal("12.50"))
+        assert [(i.sku, str(i.price)) for i in items] == [("MUG-CAFE", "12.50")]  # listed and on hand there
+        with pytest.raises(catalogue.CatalogueError, match="admin token"):
+            catalogue.from_orderhub(client, store.code, "wrong", Decimal("1"))

@@ -47,7 +47,7 @@ def add_cli(simulate_group: click.Group) -> click.Command:
     @click.option("--skus", default=None, metavar="SKU:PRICE,...", help="What the till sells, with prices.")
     @click.option("--catalogue", type=click.Path(exists=True, dir_okay=False), default=None,
                   help="What the till sells: JSON [{sku, price, title}] or CSV sku,price[,title].")
-    @click.option("--token", default=None, envvar="ORDERHUB_API_TOKEN",
+    @click.option("--token", default=None,
                   help="An admin API token: the catalogue is read from orderhub (SKUs listed on channels and held "
                        "by the store), each at --price.")
     @click.option("--price", default="19.99", show_default=True, help="Price of SKUs read from orderhub.")
