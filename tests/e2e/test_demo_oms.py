@@ -1,5 +1,6 @@
 """``orderhub demo`` through the CLI: orders placed, brokered from stocked facilities, one shipped; then a
-TikTok Shop order placed and shipped, with every channel showing orderhub's stock before and after it."""
+TikTok Shop order placed and shipped, with every channel showing orderhub's stock before and after it; then a
+store till selling offline, its sales counted once when it syncs and every channel following."""
 
 from __future__ import annotations
 
@@ -12,12 +13,23 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from orderhub.adapters.store.schema import order_invoices, order_units, orders, outbox, shipments, shops, workflows
+from orderhub.adapters.store.schema import (
+    order_invoices,
+    order_items,
+    order_units,
+    orders,
+    outbox,
+    shipments,
+    shops,
+    store_sales,
+    workflows,
+)
 from orderhub.bootstrap import build
 from orderhub.config import Settings
 from orderhub.entrypoints.cli import main
 from orderhub.entrypoints.demo import SHOP
 from orderhub.entrypoints.demo_channels import BOUGHT, LISTED
+from orderhub.entrypoints.demo_store import SALES
 from orderhub.services import placement
 
 N_ORDERS = 20  # enough for the short SKUs to run out, few enough to take seconds
@@ -98,6 +110,37 @@ def test_the_tiktok_order_is_placed_shipped_and_every_channel_showed_orderhub_s_
                          ("showing orderhub's stock, after it", "16"), ("TikTok order placed in the OMS", "yes"),
                          ("its shipment confirmed on TikTok", "yes")):
         assert f"│ {label} │ {value} │" in text, label
+
+
+def test_the_store_s_offline_sales_count_once_and_every_channel_follows(demo):  # type: ignore[no-untyped-def]
+    result, db_url = demo
+    assert _scalar(db_url, select(func.count()).select_from(store_sales)) == SALES
+    units = _scalar(db_url, select(func.sum(store_sales.c.units_sold)))
+    at_store = order_items.c.order_id.in_(select(store_sales.c.order_id))  # the till's sales, not Shopify POS ones
+    sold = _scalar(db_url, select(func.count(order_items.c.sku.distinct())).where(at_store))
+    sku = _text(db_url, select(order_items.c.sku).where(at_store).limit(1))
+    assert units == SALES and sold == 1
+    text = " ".join(result.output.split())
+    assert "10. A store sells offline" in text
+    before = {s: _row(text, "Before the till at ST-SHIBUYA syncs", s) for s in LISTED}
+    after = {s: _row(text, "After the sales at ST-SHIBUYA", s) for s in LISTED}
+    for listed in LISTED:  # every channel shows the ATP, which only the store's SKU changed
+        assert len(set(before[listed])) == 1 and len(set(after[listed])) == 1, (listed, before, after)
+        assert after[listed][0] == before[listed][0] - (units if listed == sku else 0), listed
+    assert re.search(r"│ units off the store's stock, once │ (\d+) → (\d+) │", text)
+    for label, value in (("store sales synced after the till was offline (ST-SHIBUYA)", str(SALES)),
+                         ("listings showing orderhub's stock after the sync", "16 of 16"),
+                         ("the whole queue sent again: nothing changed", "yes")):
+        assert f"│ {label} │ {value} │" in text, label
+
+
+def _text(db_url: str, stmt: Any) -> str:
+    hub = build(Settings(database_url=db_url))
+    try:
+        with hub.db.read() as conn:
+            return str(conn.execute(stmt).scalar_one())
+    finally:
+        hub.close()
 
 
 def _row(text: str, table: str, sku: str) -> list[int]:

@@ -53,6 +53,7 @@ from orderhub.entrypoints.cli_support import print_json as _print_json
 from orderhub.entrypoints.cli_support import table as _table
 from orderhub.simulators.amazon.cli import add_cli as add_amazon_simulator
 from orderhub.simulators.payments.cli import add_cli as add_payments_simulator
+from orderhub.simulators.pos.cli import add_cli as add_pos_simulator
 from orderhub.simulators.retailpro.cli import add_cli as add_retailpro_simulator
 from orderhub.simulators.tiktok.cli import add_cli as add_tiktok_simulator
 from orderhub.simulators.walmart.cli import add_cli as add_walmart_simulator
@@ -423,6 +424,7 @@ add_retailpro_simulator(simulate)
 add_tiktok_simulator(simulate)
 add_walmart_simulator(simulate)
 add_amazon_simulator(simulate)
+add_pos_simulator(simulate)
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,8 @@ approval and brokering jobs after a delivery of one short SKU, walks one order
 through pick, pack and ship, and shows that every order landed once, at its
 latest version, was announced once, with the broken ones waiting in the error log.
 Then simulated Amazon, Walmart and TikTok Shop join (demo_channels.py): a TikTok
-order lowers the stock every channel shows, and its shipment is confirmed on TikTok.
+order lowers the stock every channel shows, and its shipment is confirmed on TikTok. Last, a till at the
+store sells offline and syncs when it comes back (demo_store.py): the store's stock and every channel follow.
 
 A run is deterministic: the simulator is seeded (``--seed``), sends one webhook
 at a time, and the inbox is processed only once everything has arrived, so two
@@ -46,6 +47,7 @@ from orderhub.entrypoints import demo_marketplaces as marketplaces
 from orderhub.entrypoints.demo_channels import run_channels
 from orderhub.entrypoints.demo_fulfilment import ACTOR, brokered_whole, walk
 from orderhub.entrypoints.demo_invoicing import invoice_shipped
+from orderhub.entrypoints.demo_store import run_store
 from orderhub.entrypoints.demo_summary import look_further, oms_summary, summary
 from orderhub.services import inventory as inventory_service
 from orderhub.services import placement, webhook_categories
@@ -255,7 +257,9 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         market = marketplaces.start(sim_url, seed=seed)
         stack.callback(market.close)  # up until the end, for --keep-running
         sold = run_channels(hub, console, market, hub_url=server.url)
-        summary(console, hub, c, n_orders, time.monotonic() - started, sold)
+        till = run_store(hub, console, market, hub_url=server.url, seed=seed,
+                         store=next(f.code for f in FACILITIES if f.kind == "store"))
+        summary(console, hub, c, n_orders, time.monotonic() - started, sold, till)
         oms_summary(console, hub, walked[0] if walked else None)
         look_further(console, db_url, walked[0] if walked else None, RESTOCK[0])
         if keep_running:
@@ -272,7 +276,7 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         expected_good = n_orders
         nothing_lost_or_doubled = (c["orders"] == expected_good and c["errors"] == sum(BAD_ORDERS.values())
                                    and c["placed_events"] == c["announced"] == c["placed"])
-        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned and sold.ok else 1
+        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned and sold.ok and till.ok else 1
     finally:
         control.close()
         if worker is not None:

@@ -36,7 +36,7 @@ from orderhub.services import inventory as inventory_service
 from orderhub.services.channel_loops import stock_channel_for
 from orderhub.services.channel_ops import send_once
 from orderhub.services.jobs.manager import JobManager
-from orderhub.services.stock_push import push_once
+from orderhub.services.stock_push import PushReport, push_once
 from orderhub.simulators.shopify.generator import CATALOGUE
 
 LISTED = ("MUG-CAFE", "SCF-HANBOK", "TSH-ORG-M", "SNK-NDU-38")  # a short one among them: 0 everywhere
@@ -78,7 +78,7 @@ def run_channels(hub: Hub, console: Console, market: marketplaces.Marketplaces, 
     added = marketplaces.add_accounts(hub, market)
     console.print("    accounts: " + ", ".join(f"{a.name} ({a.kind})" for a in added))
     outcome = ChannelsOutcome()
-    shown = _stock_accounts(hub)
+    shown = stock_accounts(hub)
     outcome.columns = [channels.TITLES[a.kind] for a in shown]
     ids = [a.id for a in shown]
     for account in shown:
@@ -86,10 +86,10 @@ def run_channels(hub: Hub, console: Console, market: marketplaces.Marketplaces, 
         if refs is not None:
             with hub.db.write() as conn:
                 channel_stock.list_skus(conn, account.id, LISTED, refs=refs)
-    shown = _stock_accounts(hub)  # as the offers left them (a Shopify shop's stock location)
+    shown = stock_accounts(hub)  # as the offers left them (a Shopify shop's stock location)
     outcome.listings = len(LISTED) * len(shown)
-    _push(hub, console, market, ids)
-    outcome.agreeing.append(_show(console, hub, market, shown, "What each channel shows"))
+    push(hub, console, market, ids)
+    outcome.agreeing.append(show(console, hub, market, shown, "What each channel shows"))
 
     order_ref = _tiktok_sale(hub, console, market, f"{hub_url}/webhooks/tiktok/{marketplaces.ACCOUNTS['tiktok']}")
     outcome.tiktok_order = order_ref
@@ -100,13 +100,13 @@ def run_channels(hub: Hub, console: Console, market: marketplaces.Marketplaces, 
     order_id, status, outcome.placed = order
     console.print(f"    orderhub {'placed' if outcome.placed else 'has not placed'} it as order {order_id} "
                   f"({status}); its units are reserved, so every channel must now show fewer")
-    _push(hub, console, market, ids)
-    outcome.agreeing.append(_show(console, hub, market, shown, f"After TikTok order {order_ref}"))
+    push(hub, console, market, ids)
+    outcome.agreeing.append(show(console, hub, market, shown, f"After TikTok order {order_ref}"))
     outcome.confirmed = _ship(hub, console, market, order_id, order_ref)
     return outcome
 
 
-def _stock_accounts(hub: Hub) -> list[accounts.Account]:
+def stock_accounts(hub: Hub) -> list[accounts.Account]:
     """Every active account whose kind takes stock from orderhub and whose channel the demo can read."""
     with hub.db.read() as conn:
         listed = [a for a in accounts.all_accounts(conn) if a.status == "active" and a.kind in marketplaces.CHANNELS
@@ -115,17 +115,19 @@ def _stock_accounts(hub: Hub) -> list[accounts.Account]:
     return [a for a in found if a is not None]
 
 
-def _push(hub: Hub, console: Console, market: marketplaces.Marketplaces, account_ids: Collection[int]) -> None:
+def push(hub: Hub, console: Console, market: marketplaces.Marketplaces, account_ids: Collection[int]) -> PushReport:
+    """One round of the stock pusher over the accounts, as the worker's loop runs it; returns its report."""
     report = push_once(hub.db, stock_channel_for(hub), account_ids=account_ids)
     _quiet(hub, market)  # a channel may answer a stock change with a webhook of its own (Shopify does)
     line = f"    stock pusher: {report.sent} listing value(s) sent, {report.refused} refused"
     if report.unavailable:
         line += "; unavailable: " + "; ".join(f"{name}: {why}" for name, why in sorted(report.unavailable.items()))
     console.print(line, highlight=False)
+    return report
 
 
-def _show(console: Console, hub: Hub, market: marketplaces.Marketplaces, shown: list[accounts.Account],
-          title: str) -> int:
+def show(console: Console, hub: Hub, market: marketplaces.Marketplaces, shown: list[accounts.Account],
+         title: str) -> int:
     """The table of what each channel shows; returns how many listings show what orderhub wants."""
     table = Table(title=f"{title} (units)")
     table.add_column("SKU")

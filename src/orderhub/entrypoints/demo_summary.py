@@ -19,10 +19,11 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.entrypoints.cli_support import timeline_detail
 from orderhub.entrypoints.demo_channels import ChannelsOutcome
+from orderhub.entrypoints.demo_store import StoreOutcome
 
 
 def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float,
-            sold: ChannelsOutcome | None = None) -> None:
+            sold: ChannelsOutcome | None = None, till: StoreOutcome | None = None) -> None:
     with hub.db.read() as conn:
         entries = error_log.list_entries(conn, error_log.ErrorFilter(status="open"))
     table = Table(title=f"Summary ({seconds:.0f} s)")
@@ -39,6 +40,9 @@ def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, second
     if sold is not None:
         table.add_section()
         _channel_rows(table, sold)
+    if till is not None:
+        table.add_section()
+        _store_rows(table, till)
     console.print(table)
     errors = Table(title="Error log")
     for col in ("id", "field", "error"):
@@ -56,6 +60,14 @@ def _channel_rows(table: Table, sold: ChannelsOutcome) -> None:
         table.add_row(when, str(agreeing))
     table.add_row("TikTok order placed in the OMS", "yes" if sold.placed else "no")
     table.add_row("  its shipment confirmed on TikTok", "yes" if sold.confirmed else "no")
+
+
+def _store_rows(table: Table, till: StoreOutcome) -> None:
+    """The store act: sales made offline, counted once when the till syncs, and every channel following."""
+    table.add_row(f"store sales synced after the till was offline ({till.store})", str(till.recorded))
+    table.add_row("  units off the store's stock, once", f"{till.on_hand[0]} → {till.on_hand[1]}")
+    table.add_row("  listings showing orderhub's stock after the sync", f"{till.agreeing} of {till.listings}")
+    table.add_row("  the whole queue sent again: nothing changed", "yes" if not till.resend_changed else "no")
 
 
 def _once_each(events: int, orders_announced: int) -> str:
