@@ -68,6 +68,9 @@ def test_a_late_sale_that_oversells_the_store_sends_online_units_elsewhere(hub: 
         flags = conn.execute(select(store_sales.c.flags)).scalar_one()
     assert (variance.sku, variance.short, variance.rebrokered, variance.parked) == ("SKU-1", 2, 2, 0)
     assert "late" in flags.split(",")
+    with hub.db.read() as conn:
+        recorded = conn.execute(select(store_sales.c.id, store_sales.c.order_id)).one()
+    assert (variance.store_sale_id, variance.order_id) == (recorded.id, recorded.order_id)  # the sale that oversold
     # the ledger replays to what the store has
     with hub.db.read() as conn:
         ledger = inventory_store.positions(conn, ["SKU-1"])

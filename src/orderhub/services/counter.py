@@ -63,23 +63,24 @@ def hand_over(conn: Connection, order_ids: Sequence[int]) -> list[Shortfall]:
                  .values(status="completed", fulfillment_status="fulfilled", updated_at=utcnow()))
     moved = inventory_store.move(conn, movements, reason=LedgerReason.SOLD, actor=ACTOR, on_hand_sign=-1,
                                  note="sold at the counter") if movements else []
-    return resolve_oversells(conn, moved, order_id=rows[0].id if len(rows) == 1 else None)
+    last_sale = {(m.sku, m.facility_id): m.order_id for m in movements}  # the sale that took the last unit
+    return resolve_oversells(conn, moved, last_sale)
 
 
-def resolve_oversells(conn: Connection, moved: Sequence[Change], *, order_id: int | None,
-                      store_sale_id: int | None = None) -> list[Shortfall]:
+def resolve_oversells(conn: Connection, moved: Sequence[Change],
+                      sold_by: dict[tuple[str, int], int | None]) -> list[Shortfall]:
     """For each (SKU, facility) a counter sale left with fewer units on hand than reserved: broker again the
-    reserved units not picked yet (the most recently brokered first) and record the shortfall."""
+    reserved units not picked yet (the most recently brokered first) and record the shortfall, against the
+    order of the sale (``sold_by``) that took the stock below what was promised."""
     found = []
     for change in moved:
         short = change.after.reserved - max(change.after.on_hand, 0)
         if short > 0:
-            found.append(_resolve(conn, change, short, order_id, store_sale_id))
+            found.append(_resolve(conn, change, short, sold_by.get((change.sku, change.facility_id))))
     return found
 
 
-def _resolve(conn: Connection, change: Change, short: int, order_id: int | None,
-             store_sale_id: int | None) -> Shortfall:
+def _resolve(conn: Connection, change: Change, short: int, order_id: int | None) -> Shortfall:
     u = order_units.c
     victims = conn.execute(select(order_units).where(u.facility_id == change.facility_id, u.sku == change.sku,
                                                      u.status == "brokered")
@@ -110,7 +111,7 @@ def _resolve(conn: Connection, change: Change, short: int, order_id: int | None,
     conn.execute(insert(store_variances).values(
         facility_id=change.facility_id, sku=change.sku, kind="oversell", short=short,
         on_hand_after=change.after.on_hand, reserved_before=change.after.reserved, rebrokered=rebrokered,
-        parked=parked, store_sale_id=store_sale_id, order_id=order_id, note=note, created_at=utcnow()))
+        parked=parked, order_id=order_id, note=note, created_at=utcnow()))
     if order_id is not None:
         timeline.add(conn, [timeline.Entry(order_id, "store_oversell", {
             "facility": code, "sku": change.sku, "short": short, "rebrokered": rebrokered, "parked": parked,

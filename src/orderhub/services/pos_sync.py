@@ -17,17 +17,22 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import structlog
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from orderhub.adapters.pos.channel import KIND, SALE_TOPIC, account_name, envelope, identity
-from orderhub.adapters.store import accounts, channel_stock, inbox, inventory_store, pos_devices
+from orderhub.adapters.pos.channel import KIND, SALE_TOPIC, TRANSLATOR, account_name, envelope, identity
+from orderhub.adapters.store import accounts, channel_stock, inbox, inventory_store, pos_devices, traffic
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.pos_devices import Device, Report
 from orderhub.adapters.store.schema import inbox as inbox_table
 from orderhub.clock import utcnow
+from orderhub.metrics import INBOX_PROCESSED
+from orderhub.services import store_sales
 from orderhub.services.process import Processor
+
+log = structlog.get_logger(__name__)
 
 MAX_SALES = 500  # per batch; a terminal with more queued sends several batches
 SOURCE = "pos"
@@ -124,18 +129,16 @@ class PosSync:
                    for sale, key in zip(sales, keys, strict=True)]
         stored = inbox.insert_entries(self.db, entries) if entries else []
         new = [sale for sale, fresh in zip(sales, stored, strict=True) if fresh]
-        skus = _skus(new)
-        if skus:
-            with self.db.write() as conn:  # an unknown SKU gets no row: its sale goes to the error log
-                skus = sorted(channel_stock.known_skus(conn, skus))
-                inventory_store.ensure_rows(conn, device.facility_id, skus)
         with self.db.write() as conn:
-            # Two terminals of a store syncing at once sell the same SKUs in different orders: taking the
-            # store's rows of the batch's SKUs first, in one order, makes the second wait instead of deadlock.
+            # Two terminals of a store syncing at once sell the same SKUs in different orders: making and taking
+            # the store's rows of the batch's SKUs first, in one order, makes the second wait instead of
+            # deadlock. An unknown SKU gets no row: its sale goes to the error log.
+            skus = sorted(channel_stock.known_skus(conn, _skus(new)))
+            inventory_store.ensure_rows(conn, device.facility_id, skus)
             inventory_store.lock_rows(conn, device.facility_id, skus)
             ids = _ids(conn, account_id, [k for k, fresh in zip(keys, stored, strict=True) if fresh])
-            self.processor.process_records(conn, inbox.claim_ids(conn, list(ids.values())))
-        with self.db.write() as conn:
+            claimed = inbox.claim_ids(conn, list(ids.values()))
+            self.processor.process_records(conn, self._record_together(conn, account_id, claimed))
             states = _states(conn, account_id, keys)
             sequences = [s.get("sequence") for s in sales if isinstance(s, dict)]
             highest = max((q for q in sequences if isinstance(q, int) and not isinstance(q, bool)), default=None)
@@ -151,6 +154,34 @@ class PosSync:
             seen_in_batch.add(key)
             results.append(SaleResult(sale_id, status, detail))
         return results
+
+    def _record_together(self, conn: Connection, account_id: int, rows: list[Any]) -> list[Any]:
+        """Record the batch's plain sales together (store_sales.record_many); returns the records left to the
+        processor one by one (all of them, if recording together fails: e.g. one was recorded meanwhile)."""
+        read = []
+        for row in rows:
+            try:
+                read.append((row, TRANSLATOR.translate(row.topic, orjson.loads(row.payload), row.received_at)))
+            except Exception:  # noqa: BLE001 - the processor reports it, one by one
+                continue
+        if not read:
+            return rows
+        savepoint = conn.begin_nested()
+        try:
+            done = set(store_sales.record_many(conn, account_id, [(row.id, sale) for row, sale in read]))
+            inbox.finish_many(conn, sorted(done), status="done", outcome="applied")
+            for row, sale in read:
+                if row.id in done:
+                    self.processor.announce(conn, row, ("store_sale.recorded", sale))
+            savepoint.commit()
+        except Exception as exc:  # noqa: BLE001
+            savepoint.rollback()
+            log.info("store_sales_batch_fell_back", records=len(read), error=f"{type(exc).__name__}: {exc}")
+            return rows
+        if done:
+            traffic.add(conn, traffic.PROCESSED, {SALE_TOPIC: len(done)}, utcnow())
+            INBOX_PROCESSED.labels(SALE_TOPIC, "applied").inc(len(done))
+        return [row for row in rows if row.id not in done]
 
     def report_only(self, device: Device, report: Report) -> None:
         with self.db.write() as conn:

@@ -262,6 +262,12 @@ class Processor:
             self._shop_domains[shop_id] = shop_store.name_of(conn, shop_id) or str(shop_id)
         return self._shop_domains[shop_id]
 
+    def announce(self, conn: Connection, row: Any, event: tuple[str, Any]) -> None:
+        """Owe every HTTP destination the event of a record applied outside :meth:`process_records`."""
+        http = dest_store.http_destinations(conn)
+        if http:
+            self._enqueue(conn, row, event, http)
+
     def _enqueue(self, conn: Connection, row: Any, event: tuple[str, Any],
                  http: list[dest_store.Destination]) -> None:
         now = utcnow()

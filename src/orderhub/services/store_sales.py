@@ -9,20 +9,29 @@ the records it just stored, so a sale counts the moment its device syncs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, or_, select, update
 
-from orderhub.adapters.store import channel_stock, inventory_store, timeline
+from orderhub.adapters.store import channel_stock, inventory_store, new_orders, timeline
 from orderhub.adapters.store import order_store as store
-from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.inventory_store import Movement
-from orderhub.adapters.store.schema import facilities, order_items, order_units, orders, shops, store_sales
+from orderhub.adapters.store.schema import (
+    facilities,
+    order_items,
+    order_units,
+    orders,
+    shops,
+    store_sales,
+    store_variances,
+)
 from orderhub.clock import utcnow
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.inventory import LedgerReason
 from orderhub.domain.lifecycle import IllegalTransition
-from orderhub.domain.model import Freshness
+from orderhub.domain.model import Freshness, Order
 from orderhub.domain.store_sales import SaleLine, StoreSale
 from orderhub.services import fulfilment, order_sync
 from orderhub.services.inbound import Result, Source, validate
@@ -49,20 +58,78 @@ def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
     for index, line in enumerate(sale.lines):
         if line.quantity < 0:
             _take_back(conn, sale, index, line, facility.id, order_id)
-    now = utcnow()
-    flags = sale.flags(now)
-    delay = int((now - sale.device_time).total_seconds()) if sale.device_time is not None else 0
-    upsert(conn, store_sales, dict(
-        inbox_id=source.inbox_id, facility_id=facility.id, device_id=sale.device_id, sale_ref=sale.sale_id,
-        sequence=sale.sequence, order_id=order_id, device_time=sale.device_time, sold_at=sale.counted_at,
-        recorded_at=now, delay_seconds=max(0, delay), units_sold=sum(line.quantity for line in sale.sold),
-        units_returned=-sum(line.quantity for line in sale.brought_back), total=sale.total,
-        currency=sale.currency, flags=",".join(flags)), keys=("inbox_id",))
-    if order_id is not None and flags:
-        timeline.add(conn, [timeline.Entry(order_id, "store_sale_flagged", {"flags": list(flags), "device_time": (
-            sale.device_time.isoformat() if sale.device_time else None), "counted_at": sale.counted_at.isoformat()},
-            ACTOR)])
+    _recorded(conn, [(source.inbox_id, facility.id, sale, order_id)])
     return Result("applied", ("store_sale.recorded", sale))
+
+
+def record_many(conn: Connection, account_id: int, batch: Sequence[tuple[int, StoreSale]]) -> list[int]:
+    """Record together the sales of a batch that only take goods (none brought back), of a store that exists,
+    whose SKUs orderhub knows and that are not recorded yet: what :func:`apply` writes for each, in a handful
+    of statements. Returns the inbox ids recorded; the others are left to :func:`apply`, one by one. Raises
+    (the caller's savepoint rolls back, and every sale goes one by one) if any turns out to exist already."""
+    stores = {sale.store for _, sale in batch}
+    facility_of = {r.code: r.id for r in conn.execute(
+        select(facilities.c.id, facilities.c.code).where(facilities.c.code.in_(sorted(stores))))}
+    known = channel_stock.known_skus(conn, [line.sku for _, sale in batch for line in sale.lines])
+    plain: dict[new_orders.Key, tuple[int, StoreSale, Order]] = {}
+    for inbox_id, sale in batch:
+        order = sale.order()
+        if (order is None or sale.brought_back or sale.store not in facility_of
+                or any(line.sku not in known for line in sale.lines) or (account_id, sale.sale_id) in plain):
+            continue
+        try:
+            validate(order)
+        except InvalidRecord:
+            continue
+        plain[(account_id, sale.sale_id)] = (inbox_id, sale, order)
+    fresh = new_orders.unknown(conn, list(plain))
+    chosen = [plain[key] for key in plain if key in fresh]
+    if not chosen:
+        return []
+    pks = new_orders.insert_all(conn, [new_orders.NewOrder(account_id, order, inbox_id)
+                                       for inbox_id, _sale, order in chosen])
+    order_ids = [pks[(account_id, sale.sale_id)] for _, sale, _ in chosen]
+    order_sync.after_ingest_new(conn, order_ids)
+    timeline.add(conn, [_sale_entry(pks[(account_id, sale.sale_id)], sale) for _, sale, _ in chosen])
+    _recorded(conn, [(inbox_id, facility_of[sale.store], sale, pks[(account_id, sale.sale_id)])
+                     for inbox_id, sale, _ in chosen])
+    return [inbox_id for inbox_id, _, _ in chosen]
+
+
+def _sale_entry(order_id: int, sale: StoreSale) -> timeline.Entry:
+    return timeline.Entry(order_id, "store_sale", {
+        "store": sale.store, "device": sale.device_name, "sequence": sale.sequence, "sale_id": sale.sale_id,
+        "tenders": [{"kind": t.kind, "amount": str(t.amount)} for t in sale.tenders]}, ACTOR)
+
+
+def _recorded(conn: Connection, done: Sequence[tuple[int, int, StoreSale, int | None]]) -> None:
+    """The ``store_sales`` rows of sales just recorded, (inbox id, facility id, sale, its order id): when each
+    counts, how late it synced, its flags (on its order's timeline too); and the store variances a sale
+    caused are tied to its row."""
+    now = utcnow()
+    rows, flagged = [], []
+    for inbox_id, facility_id, sale, order_id in done:
+        flags = sale.flags(now)
+        delay = int((now - sale.device_time).total_seconds()) if sale.device_time is not None else 0
+        rows.append(dict(
+            inbox_id=inbox_id, facility_id=facility_id, device_id=sale.device_id or None, sale_ref=sale.sale_id,
+            sequence=sale.sequence, order_id=order_id, device_time=sale.device_time, sold_at=sale.counted_at,
+            recorded_at=now, delay_seconds=max(0, delay), units_sold=sum(line.quantity for line in sale.sold),
+            units_returned=-sum(line.quantity for line in sale.brought_back), total=sale.total,
+            currency=sale.currency, flags=",".join(flags)))
+        if order_id is not None and flags:
+            flagged.append(timeline.Entry(order_id, "store_sale_flagged", {
+                "flags": list(flags), "device_time": sale.device_time.isoformat() if sale.device_time else None,
+                "counted_at": sale.counted_at.isoformat()}, ACTOR))
+    upsert_many(conn, store_sales, rows, keys=("inbox_id",), update=())
+    timeline.add(conn, flagged)
+    order_ids = [order_id for _, _, _, order_id in done if order_id is not None]
+    if order_ids:
+        sale_of = select(store_sales.c.id).where(store_sales.c.order_id == store_variances.c.order_id) \
+            .limit(1).scalar_subquery()
+        conn.execute(update(store_variances).where(store_variances.c.order_id.in_(order_ids),
+                                                   store_variances.c.store_sale_id.is_(None))
+                     .values(store_sale_id=sale_of))
 
 
 def _unknown_skus(conn: Connection, sale: StoreSale) -> list[tuple[int, str]]:
@@ -81,9 +148,7 @@ def _record_order(conn: Connection, source: Source, sale: StoreSale, facility_id
                                                  orders.c.shopify_id == order.shopify_id)).one()
     if fresh is Freshness.NEW:
         order_sync.after_ingest(conn, source.account_id, order.shopify_id, fresh)
-        timeline.add(conn, [timeline.Entry(row.id, "store_sale", {
-            "store": sale.store, "device": sale.device_name, "sequence": sale.sequence, "sale_id": sale.sale_id,
-            "tenders": [{"kind": t.kind, "amount": str(t.amount)} for t in sale.tenders]}, ACTOR)])
+        timeline.add(conn, [_sale_entry(row.id, sale)])
     return int(row.id)
 
 

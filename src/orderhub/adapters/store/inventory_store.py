@@ -140,9 +140,12 @@ def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReaso
     for (sku, facility_id), indexes in groups:
         items = [movements[i] for i in indexes]
         total = sum(m.quantity for m in items)
-        _ensure_row(conn, sku, facility_id)
-        row = conn.execute(_CHANGE, {"on_hand": on_hand_sign * total, "reserved": reserved_sign * total,
-                                     "sku": sku, "facility": facility_id, "now": now}).first()
+        change = {"on_hand": on_hand_sign * total, "reserved": reserved_sign * total, "sku": sku,
+                  "facility": facility_id, "now": now}
+        row = conn.execute(_CHANGE, change).first()
+        if row is None and _locked(conn, sku, facility_id) is None:  # no row yet: the first of this SKU here
+            _ensure_row(conn, sku, facility_id)
+            row = conn.execute(_CHANGE, change).first()
         if row is None:
             raise ValueError(f"{sku} at facility {facility_id}: cannot release {total}, fewer are reserved")
         after = _position(row.on_hand, row.reserved, row.safety_stock, buffers[facility_id])
