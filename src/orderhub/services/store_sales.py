@@ -9,11 +9,12 @@ the records it just stored, so a sale counts the moment its device syncs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import Connection, or_, select, update
 
-from orderhub.adapters.store import channel_stock, inventory_store, timeline
+from orderhub.adapters.store import channel_stock, inventory_store, pos_stock, timeline
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.inventory_store import Movement
@@ -40,6 +41,7 @@ def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
     facility = conn.execute(select(facilities.c.id, facilities.c.kind).where(facilities.c.code == sale.store)).first()
     if facility is None:
         raise InvalidRecord("store", f"no facility {sale.store!r}; add the store (orderhub facility add) and retry")
+    sale = _with_skus(conn, sale)
     unknown = _unknown_skus(conn, sale)
     if unknown:
         index, sku = unknown[0]
@@ -63,6 +65,24 @@ def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
             sale.device_time.isoformat() if sale.device_time else None), "counted_at": sale.counted_at.isoformat()},
             ACTOR)])
     return Result("applied", ("store_sale.recorded", sale))
+
+
+def _with_skus(conn: Connection, sale: StoreSale) -> StoreSale:
+    """The sale with a SKU on every line that names only its UPC (as Retail Pro's receipts do). Resolved here,
+    when the record is applied, so that a record parked for an unknown UPC succeeds on retry once a variant has
+    that barcode."""
+    upcs = [line.upc for line in sale.lines if not line.sku and line.upc]
+    if not upcs:
+        return sale
+    found = pos_stock.skus_of_upcs(conn, upcs)
+    for index, line in enumerate(sale.lines):
+        if not line.sku and line.upc not in found:
+            missing = sum(1 for ln in sale.lines if not ln.sku and ln.upc not in found)
+            raise InvalidRecord(f"lines[{index}].upc", f"UPC {line.upc!r} is no variant's barcode (nor a SKU) in "
+                                                       f"orderhub ({missing} such line(s)); add the barcode to the "
+                                                       "variant and retry")
+    return replace(sale, lines=tuple(line if line.sku else replace(line, sku=found[line.upc or ""])
+                                     for line in sale.lines))
 
 
 def _unknown_skus(conn: Connection, sale: StoreSale) -> list[tuple[int, str]]:
