@@ -4,11 +4,12 @@ A Starlette app under uvicorn (the server stack orderhub's own uses), run as its
 
     python bench/pos_naive.py DATABASE_URL WORK_DIR PORT
 
-``POST /sale-line`` with the device's bearer credential and ``{"sale": id, "sku", "quantity"}``: the
-credential is checked (``pos_devices.identify``, as orderhub's API does), then in one transaction the
-line's units leave the store's stock through ``inventory_store.move`` (ledger, ``inventory.changed`` and
-every channel's wanted quantity, like orderhub), and it commits before the answer. No batch, no inbox, no
-sale counted once: a line sent twice leaves the stock twice.
+``POST /sale-line`` with the device's bearer credential and ``{"sale": id, "line": n, "sku", "quantity",
+"unit_price", "device_time"}``: the credential is checked (``pos_devices.identify``, as orderhub's API
+does), then one transaction records the line as a sale of its own - its inbox record and the same rows
+orderhub's recording writes (``store_sales.record_many``: the order, its completed units, the store's
+stock, the ledger, ``inventory.changed`` and every channel's wanted quantity) - and commits before the
+answer. The work per line is orderhub's; what differs is one request and one commit per sale line.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import orjson
 import uvicorn
+from sqlalchemy import insert
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,24 +29,42 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from channel_senders import hub_settings
 
+from orderhub.adapters.pos.channel import SALE_TOPIC, TRANSLATOR, envelope, identity
 from orderhub.adapters.store import pos_devices
-from orderhub.adapters.store.inventory_store import Movement, move
+from orderhub.adapters.store.schema import inbox
 from orderhub.bootstrap import build
-from orderhub.domain.inventory import LedgerReason
+from orderhub.clock import utcnow
+from orderhub.services import store_sales
+from orderhub.services.pos_sync import store_account
 
 
 def create_app(url: str, work: str) -> Starlette:
     hub = build(hub_settings(url, Path(work)))
 
+    accounts: dict[str, int] = {}
+
     def record(token: str, body: bytes) -> int:
-        with hub.db.write() as conn:
+        line = orjson.loads(body)
+        with hub.db.read() as conn:
             device = pos_devices.identify(conn, token)
-            if device is None:
-                return 401
-            line = orjson.loads(body)
-            move(conn, [Movement(str(line["sku"]), device.facility_id, int(line["quantity"]))],
-                 reason=LedgerReason.SOLD, actor="store", on_hand_sign=-1, note=f"sale {line['sale']}")
-        return 200
+        if device is None:
+            return 401
+        if device.store not in accounts:
+            accounts[device.store] = store_account(hub.db, device.store)
+        account_id = accounts[device.store]
+        sale = {"id": f"{line['sale']}:{line['line']}", "device_time": line["device_time"], "currency": "USD",
+                "lines": [{"sku": line["sku"], "quantity": line["quantity"], "unit_price": line["unit_price"]}]}
+        payload = envelope(sale, device_id=device.id, device_name=device.name, store=device.store,
+                           received_at=utcnow())
+        with hub.db.write() as conn:
+            now = utcnow()
+            inbox_id = conn.execute(insert(inbox).values(
+                shop_id=account_id, source="pos", topic=SALE_TOPIC, identity=identity(sale), received_at=now,
+                payload=orjson.dumps(payload).decode(), status="done", outcome="applied", attempts=1,
+                available_at=now, processed_at=now).returning(inbox.c.id)).scalar_one()
+            recorded = store_sales.record_many(conn, account_id, [(inbox_id, TRANSLATOR.translate(
+                SALE_TOPIC, payload, now))])
+        return 200 if recorded else 409
 
     async def sale_line(request: Request) -> Response:
         token = request.headers.get("authorization", "").partition(" ")[2]

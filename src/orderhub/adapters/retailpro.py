@@ -1,4 +1,4 @@
-"""orderhub's client for Retail Pro Prism: sign-in, invoices, transfer slips and store inventory.
+"""orderhub's client for Retail Pro Prism: sign-in, invoices, transfer slips, store inventory and receipts.
 
 A document call ends in an :class:`Outcome` the caller can act on without catching anything:
 ``created`` (the new ``sid``), ``duplicate`` (Retail Pro already had it: the first ``sid``),
@@ -32,6 +32,12 @@ log = structlog.get_logger(__name__)
 INVOICE_PATH = "/api/v1/Document/Ordertoinvoice"
 SLIP_PATH = "/api/v1/Transfer/Slip"
 INVENTORY_PATH = "/api/v1/Inventory"
+DOCUMENT_PATH = "/v1/rest/document"
+MAX_PAGE_SIZE = 200  # receipts per page: a page with every item and tender stays a few hundred kilobytes
+RECEIPT_COLUMNS = ("sid,created_datetime,modified_datetime,origin_application,store_code,workstation_name,"
+                   "document_number,receipt_type,ref_sale_sid,bt_cuid,bt_email,item.item_pos,item.scan_upc,"
+                   "item.alu,item.item_description1,item.quantity,item.original_price,item.price,item.tax_amount,"
+                   "item.item_type,tender.tender_type,tender.tender_name,tender.amount,tender.alphabetic_code")
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_WAIT_SECONDS = 30.0  # the longest pause between attempts, whatever Retry-After asks
 QUOTE_CHARS = 200  # how much of an unreadable answer a message quotes
@@ -224,6 +230,28 @@ class RetailProClient:
             raise RetailProError(f"The inventory of store {store!r} is not a list of UPC and Qty: "
                                  f"{_quote(str(envelope['data']))}.") from None
 
+    def receipts(self, store: str, since: datetime, page_no: int = 1,
+                 page_size: int = MAX_PAGE_SIZE) -> list[dict[str, Any]]:
+        """One page of the store's finished sales documents changed at or after ``since``, oldest change first
+        (``GET /v1/rest/document``, items and tenders included); raises :class:`RetailProError` naming the store."""
+        size = max(1, min(page_size, MAX_PAGE_SIZE))
+        at = since.isoformat(timespec="milliseconds")
+        params = {"filter": f"(store_code,eq,{store})AND(modified_datetime,ge,{at})AND(document_number,nn)",
+                  "cols": RECEIPT_COLUMNS, "sort": "modified_datetime,asc", "page_no": str(page_no),
+                  "page_size": str(size)}
+        try:
+            status, envelope = self._request("GET", DOCUMENT_PATH, [], params=params, bare_list=True)
+        except _Unavailable as exc:
+            raise RetailProError(f"Could not read the receipts of store {store!r}: {exc.detail}") from None
+        if status != 200:
+            raise RetailProError(f"Retail Pro refused to read the receipts of store {store!r} "
+                                 f"({_problem(status, _errors(envelope))}); check the store code.")
+        data = envelope["data"]
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data) or len(data) > size:
+            raise RetailProError(f"The receipts of store {store!r} (page {page_no}) are not a list of at most "
+                                 f"{size} documents: {_quote(str(data))}.")
+        return data
+
     # -- documents ----------------------------------------------------------------------------------
 
     def _document(self, path: str, body: dict[str, Any], about: str) -> Outcome:
@@ -258,7 +286,7 @@ class RetailProClient:
     # -- requests -----------------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, exchanges: list[Exchange], *, params: dict[str, str] | None = None,
-                 body: Any = None) -> tuple[int, dict[str, Any]]:
+                 body: Any = None, bare_list: bool = False) -> tuple[int, dict[str, Any]]:
         """The definite answer (status, envelope), after up to ``attempts`` tries; raises :class:`_Unavailable`.
 
         POSTs are retried after timeouts too, although the first one may have done its work: Retail Pro refuses a
@@ -269,7 +297,7 @@ class RetailProClient:
         attempts, last = self.config.attempts, _Retry("no attempt made")
         for attempt in range(1, attempts + 1):
             try:
-                return self._authorized(method, path, exchanges, params, content)
+                return self._authorized(method, path, exchanges, params, content, bare_list)
             except _Retry as retry:
                 last = retry
             if attempt < attempts:
@@ -279,13 +307,13 @@ class RetailProClient:
                            "later (repeating is safe, Retail Pro refuses duplicates).", last.errors)
 
     def _authorized(self, method: str, path: str, exchanges: list[Exchange], params: dict[str, str] | None,
-                    content: bytes | None) -> tuple[int, dict[str, Any]]:
+                    content: bytes | None, bare_list: bool = False) -> tuple[int, dict[str, Any]]:
         """One try with a session, signing in first when there is none and once more after a 401."""
         for fresh in (False, True):
             if self._token is None or fresh:
                 self._sign_in(exchanges)
             status, envelope, _ = self._send(method, path, exchanges, params=params, content=content,
-                                             session=self._token)
+                                             session=self._token, bare_list=bare_list)
             if status != 401:
                 return status, envelope
             self._token = None
@@ -319,9 +347,10 @@ class RetailProClient:
 
     def _send(self, method: str, path: str, exchanges: list[Exchange], *, params: dict[str, str] | None = None,
               content: bytes | None = None, headers: dict[str, str] | None = None,
-              session: str | None = None) -> tuple[int, dict[str, Any], httpx.Response]:
+              session: str | None = None, bare_list: bool = False) -> tuple[int, dict[str, Any], httpx.Response]:
         """One HTTP request, recorded and logged; raises :class:`_Retry` when there is no definite answer and
-        :class:`_Unavailable` when the answer is not Retail Pro's ``{"data", "errors"}`` envelope."""
+        :class:`_Unavailable` when the answer is not Retail Pro's ``{"data", "errors"}`` envelope (nor, with
+        ``bare_list``, the bare JSON array a v1 REST read answers, which is handed back in an envelope)."""
         headers = dict(headers or {})
         if session:
             headers["Auth-Session"] = session
@@ -356,6 +385,8 @@ class RetailProClient:
         if response is None:
             raise _Retry(error or "no answer")
         envelope = _envelope(answer)
+        if envelope is None and bare_list and isinstance(answer, list) and response.status_code == 200:
+            envelope = {"data": answer, "errors": None}
         errors = _errors(envelope) if envelope is not None else ()
         code = response.status_code
         if code in RETRY_STATUSES or code >= 500:

@@ -52,6 +52,7 @@ class SaleLine:
     returns_order: str | None = None  # brought back: the online order (its name or channel id) it was bought in
     condition: str = "sellable"  # brought back: sellable (back on the shelf) or damaged
     reason: str | None = None
+    upc: str | None = None  # the item's barcode, when the POS knows it by that alone (sku is "" until resolved)
 
     @property
     def amount(self) -> Decimal:
@@ -71,7 +72,7 @@ class Tender:
 class StoreSale:
     sale_id: str
     store: str  # the store's facility code
-    device_id: int
+    device_id: int | None  # None: a POS that is not an enrolled device (Retail Pro's registers)
     device_name: str
     sequence: int | None
     device_time: datetime | None
@@ -221,8 +222,12 @@ def _line(raw: Any, at: str) -> SaleLine:
     condition = _text(raw.get("condition"), f"{at}.condition") or "sellable"
     if condition not in CONDITIONS:
         raise InvalidRecord(f"{at}.condition", f"{condition!r} is not one of {', '.join(CONDITIONS)}")
+    sku = _text(raw.get("sku"), f"{at}.sku")
+    upc = _text(raw.get("upc"), f"{at}.upc", limit=64)
+    if sku is None and upc is None:
+        raise InvalidRecord(f"{at}.sku", "is missing (name the item's sku, or its upc)")
     return SaleLine(
-        sku=_text(raw.get("sku"), f"{at}.sku", required=True) or "", quantity=quantity,
+        sku=sku or "", upc=upc, quantity=quantity,
         unit_price=_amount(raw.get("unit_price"), f"{at}.unit_price"),
         discount=_amount(raw.get("discount"), f"{at}.discount", default=Decimal("0")),
         tax=_amount(raw.get("tax"), f"{at}.tax", default=Decimal("0")),
@@ -242,7 +247,7 @@ def _tender(raw: Any, at: str) -> Tender:
                   _text(raw.get("reference"), f"{at}.reference", limit=100))
 
 
-def read_sale(sale: Any, *, store: str, device_id: int, device_name: str, received_at: datetime,
+def read_sale(sale: Any, *, store: str, device_id: int | None, device_name: str, received_at: datetime,
               known_currency: Any = None) -> StoreSale:
     """The sale a terminal sent, checked; raises InvalidRecord naming the field."""
     if not isinstance(sale, dict):

@@ -10,11 +10,12 @@ the records it just stored, so a sale counts the moment its device syncs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import Connection, or_, select, update
 
-from orderhub.adapters.store import channel_stock, inventory_store, new_orders, timeline
+from orderhub.adapters.store import channel_stock, inventory_store, new_orders, pos_stock, timeline
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.inventory_store import Movement
@@ -49,6 +50,7 @@ def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
     facility = conn.execute(select(facilities.c.id, facilities.c.kind).where(facilities.c.code == sale.store)).first()
     if facility is None:
         raise InvalidRecord("store", f"no facility {sale.store!r}; add the store (orderhub facility add) and retry")
+    sale = _with_skus(conn, sale)
     unknown = _unknown_skus(conn, sale)
     if unknown:
         index, sku = unknown[0]
@@ -130,6 +132,24 @@ def _recorded(conn: Connection, done: Sequence[tuple[int, int, StoreSale, int | 
         conn.execute(update(store_variances).where(store_variances.c.order_id.in_(order_ids),
                                                    store_variances.c.store_sale_id.is_(None))
                      .values(store_sale_id=sale_of))
+
+
+def _with_skus(conn: Connection, sale: StoreSale) -> StoreSale:
+    """The sale with a SKU on every line that names only its UPC (as Retail Pro's receipts do). Resolved here,
+    when the record is applied, so that a record parked for an unknown UPC succeeds on retry once a variant has
+    that barcode."""
+    upcs = [line.upc for line in sale.lines if not line.sku and line.upc]
+    if not upcs:
+        return sale
+    found = pos_stock.skus_of_upcs(conn, upcs)
+    for index, line in enumerate(sale.lines):
+        if not line.sku and line.upc not in found:
+            missing = sum(1 for ln in sale.lines if not ln.sku and ln.upc not in found)
+            raise InvalidRecord(f"lines[{index}].upc", f"UPC {line.upc!r} is no variant's barcode (nor a SKU) in "
+                                                       f"orderhub ({missing} such line(s)); add the barcode to the "
+                                                       "variant and retry")
+    return replace(sale, lines=tuple(line if line.sku else replace(line, sku=found[line.upc or ""])
+                                     for line in sale.lines))
 
 
 def _unknown_skus(conn: Connection, sale: StoreSale) -> list[tuple[int, str]]:

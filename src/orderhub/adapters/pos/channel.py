@@ -61,7 +61,9 @@ class PosTranslator:
         device = payload["device"]
         received = payload.get("received_at")
         at = datetime.fromisoformat(received) if isinstance(received, str) else notified_at
-        return read_sale(payload.get("sale"), store=str(device.get("store")), device_id=int(device.get("id") or 0),
+        device_id = device.get("id")
+        return read_sale(payload.get("sale"), store=str(device.get("store")),
+                         device_id=device_id if isinstance(device_id, int) and device_id > 0 else None,
                          device_name=str(device.get("name")), received_at=at, known_currency=_known_currency)
 
     def describe(self, topic: str, payload: Any) -> str | None:

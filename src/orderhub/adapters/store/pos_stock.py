@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, func, or_, select
 
+from orderhub.adapters.store.channel_stock import known_skus
 from orderhub.adapters.store.schema import inventory, invoice_transfers, order_invoices, order_units, orders, variants
 from orderhub.domain.invoicing import FULFILLED_UNITS
 
@@ -61,4 +62,21 @@ def upcs(conn: Connection, skus: list[str], source: str) -> dict[str, str]:
         upc = {"barcode": barcodes.get(sku), "sku": sku, "barcode-or-sku": barcodes.get(sku) or sku}[source]
         if upc:
             out[sku] = upc
+    return out
+
+
+def skus_of_upcs(conn: Connection, upcs: list[str]) -> dict[str, str]:
+    """UPC → the SKU it scans as: the variant whose barcode it is, else a SKU spelled the same (the transform's
+    ``sku`` and ``barcode-or-sku`` ways); UPCs that are neither are left out."""
+    wanted = sorted(set(upcs))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[start:start + 500]
+        for r in conn.execute(select(variants.c.barcode, variants.c.sku).where(
+                variants.c.barcode.in_(chunk), variants.c.sku.is_not(None), variants.c.sku != "",
+                variants.c.deleted_at.is_(None)).order_by(variants.c.id)):
+            out.setdefault(r.barcode, r.sku)
+    rest = [upc for upc in wanted if upc not in out]
+    if rest:
+        out.update({upc: upc for upc in known_skus(conn, rest)})
     return out

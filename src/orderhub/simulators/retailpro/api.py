@@ -13,6 +13,8 @@ Endpoints:
 - ``GET /v1/rest/session`` describes the caller's session.
 - ``POST /api/v1/Document/Ordertoinvoice`` (see :mod:`.invoices`).
 - ``POST /api/v1/Transfer/Slip`` (see :mod:`.transfers`).
+- ``GET /v1/rest/document`` sales documents (register receipts and invoices) with ``filter``, ``cols``,
+  ``sort``, ``page_no`` and ``page_size`` (see :mod:`.documents`).
 - ``GET /api/v1/Inventory?store=CODE`` a store's on-hand quantities by UPC (the simulator's
   own read path; Prism's real inventory resources were not confirmed from documentation).
 """
@@ -29,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from orderhub.simulators.retailpro import invoices, transfers
+from orderhub.simulators.retailpro import documents, invoices, transfers
 from orderhub.simulators.retailpro.errors import PrismError, fail, json_response, ok
 from orderhub.simulators.retailpro.faults import FailureRule
 from orderhub.simulators.retailpro.simulator import Simulator
@@ -62,6 +64,7 @@ class PrismApi:
             Route(invoices.PATH, self._pipeline(self.invoice), methods=["POST"]),
             Route(transfers.PATH, self._pipeline(self.slip), methods=["POST"]),
             Route("/api/v1/Inventory", self._pipeline(self.inventory), methods=["GET"]),
+            Route(documents.PATH, self._pipeline(self.documents), methods=["GET"]),
         ]
 
     # -- pipeline -----------------------------------------------------------------------------------
@@ -136,6 +139,11 @@ class PrismApi:
     async def slip(self, request: Request) -> Response:
         self._session(request)
         return ok([transfers.create_slip(await json_body(request), self.sim.store)], 201)
+
+    async def documents(self, request: Request) -> Response:
+        """A v1 REST read: the page of documents as a bare JSON array (errors keep the envelope)."""
+        self._session(request)
+        return json_response(documents.query(self.sim.store.documents(), request.query_params))
 
     async def inventory(self, request: Request) -> Response:
         self._session(request)

@@ -10,6 +10,8 @@ errors answer in the service's error shape.
 - ``GET``/``POST /_sim/config`` ``session_idle_seconds``, ``allow_negative_inventory``.
 - ``POST /_sim/latency`` ``{"fixed": s, "jitter": s, "path": prefix}``; ``DELETE`` removes it.
 - ``POST /_sim/failures`` a rule (see :mod:`.faults`); ``GET`` lists rules with uses; ``DELETE`` clears.
+- ``POST /_sim/receipts`` ``{"receipts": [...]}`` sales and returns rung at stores' registers (see
+  :mod:`.receipts`); ``GET /_sim/receipts`` every sales document, invoices included.
 - ``GET /_sim/invoices``, ``GET /_sim/transfers``, ``GET /_sim/requests``, ``GET /_sim/sessions``.
 - ``POST /_sim/sessions/expire`` drop every session (like a Prism restart).
 """
@@ -17,6 +19,7 @@ errors answer in the service's error shape.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -26,7 +29,9 @@ from starlette.routing import Route
 
 from orderhub.simulators.retailpro.errors import PrismError, fail, json_response
 from orderhub.simulators.retailpro.faults import Latency, parse_latency, parse_rule
+from orderhub.simulators.retailpro.receipts import MAX_RECEIPTS, parse_receipt
 from orderhub.simulators.retailpro.simulator import Simulator
+from orderhub.simulators.retailpro.validation import Problems
 
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -86,6 +91,8 @@ class ControlApi:
             Route("/_sim/failures", _guard(self.add_failure, 201), methods=["POST"]),
             Route("/_sim/failures", _guard(lambda _: {"failures": self.sim.faults.rules()}), methods=["GET"]),
             Route("/_sim/failures", _guard(self.clear_failures), methods=["DELETE"]),
+            Route("/_sim/receipts", _guard(self.add_receipts, 201), methods=["POST"]),
+            Route("/_sim/receipts", _guard(lambda _: {"receipts": self.sim.store.documents()}), methods=["GET"]),
             Route("/_sim/invoices", _guard(lambda _: {"invoices": self.sim.store.invoices()}), methods=["GET"]),
             Route("/_sim/transfers", _guard(lambda _: {"transfers": self.sim.store.slips()}), methods=["GET"]),
             Route("/_sim/requests", _guard(lambda _: {"requests": self.sim.requests()}), methods=["GET"]),
@@ -115,6 +122,16 @@ class ControlApi:
         for name in workstations:
             self.sim.sessions.add_workstation(name)
         return {"stores": self.sim.store.stores(), "inventory": self.sim.store.inventory()}
+
+    def add_receipts(self, body: dict[str, Any]) -> Any:
+        raw = body.get("receipts")
+        if not isinstance(raw, list) or not raw or len(raw) > MAX_RECEIPTS:
+            raise fail(400, "FIELD_INVALID", f"receipts must be a list of 1 to {MAX_RECEIPTS} receipts.", "receipts")
+        problems = Problems()
+        checked = [parse_receipt(r, i, problems) for i, r in enumerate(raw)]
+        if problems:
+            raise PrismError(400, problems.entries)
+        return {"receipts": self.sim.store.add_receipts(checked, datetime.now(timezone.utc))}
 
     def configure(self, body: dict[str, Any]) -> Any:
         unknown = sorted(set(body) - {"session_idle_seconds", "allow_negative_inventory"})

@@ -1,4 +1,5 @@
-"""What the simulated Retail Pro holds: stores, UPCs, on-hand quantities, invoices and transfer slips.
+"""What the simulated Retail Pro holds: stores, UPCs, on-hand quantities, invoices, transfer slips and the
+sales documents (register receipts and invoices) that ``GET /v1/rest/document`` reads.
 
 In memory behind one lock, so the app, the control API and test code in other threads
 may use it at once; methods hand out copies. Creating an invoice or a slip checks for a
@@ -16,8 +17,10 @@ import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from orderhub.simulators.retailpro import receipts as receipt_documents
 from orderhub.simulators.retailpro.errors import PrismError, fail
 from orderhub.simulators.retailpro.validation import Problems
 
@@ -36,6 +39,8 @@ class Store:
         self._on_hand: dict[str, dict[str, int]] = defaultdict(dict)
         self._invoices: dict[tuple[str, str], dict[str, Any]] = {}
         self._slips: dict[tuple[str, str], dict[str, Any]] = {}
+        self._documents: list[dict[str, Any]] = []
+        self._store_numbers: dict[str, int] = {}
         self._number = 0
 
     # -- seeding ------------------------------------------------------------------------------------
@@ -94,6 +99,7 @@ class Store:
             self._number += 1
             saved = dict(record, sid=new_sid(), document_number=self._number)
             self._invoices[(store, order_no)] = saved
+            self._documents.append(receipt_documents.invoice_document(saved, self._store_number(store), new_sid))
             return copy.deepcopy(saved)
 
     def create_slip(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +120,49 @@ class Store:
             saved = dict(record, sid=new_sid(), document_number=self._number)
             self._slips[(source, record["SlipNo"])] = saved
             return copy.deepcopy(saved)
+
+    def _store_number(self, store: str) -> int:
+        return self._store_numbers.setdefault(store, len(self._store_numbers) + 1)
+
+    def add_receipts(self, receipts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """Record checked receipts rung at stores' registers and move their stock (down for a sale, up for a
+        return); a 400 naming every unknown store or UPC, or a document number a store already used, records
+        none of them."""
+        problems = Problems()
+        with self._lock:
+            used = {(d["store_code"], d["document_number"]) for d in self._documents}
+            for i, receipt in enumerate(receipts):
+                if receipt["store"] not in self._stores:
+                    problems.add("STORE_UNKNOWN", f"receipts[{i}].store", f"store {receipt['store']!r} is not known.")
+                for j, line in enumerate(receipt["items"]):
+                    if line["upc"] not in self._upcs:
+                        problems.add("UPC_UNKNOWN", f"receipts[{i}].items[{j}].upc",
+                                     f"UPC {line['upc']!r} is not in the Retail Pro catalogue.")
+                key = (receipt["store"], receipt["document_number"])
+                if receipt["document_number"] is not None and key in used:
+                    problems.add("DUPLICATE_DOCUMENT", f"receipts[{i}].document_number",
+                                 f"store {key[0]} already has document {key[1]}.")
+                used.add(key)
+            if problems:
+                raise PrismError(400, problems.entries)
+            made = []
+            for receipt in receipts:
+                store = receipt["store"]
+                number = receipt["document_number"] or 1 + max(
+                    (d["document_number"] or 0 for d in self._documents if d["store_code"] == store), default=0)
+                doc = receipt_documents.document(receipt, new_sid(), number, self._store_number(store), now, new_sid)
+                sign = 1 if receipt["type"] == 1 else -1
+                for line in receipt["items"]:
+                    self._on_hand[store][line["upc"]] = self._on_hand[store].get(line["upc"], 0) \
+                        + sign * line["quantity"]
+                self._documents.append(doc)
+                made.append(copy.deepcopy(doc))
+            return made
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every sales document, register receipts and invoices alike, in the order they were made."""
+        with self._lock:
+            return copy.deepcopy(self._documents)
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -147,4 +196,6 @@ class Store:
             self._on_hand.clear()
             self._invoices.clear()
             self._slips.clear()
+            self._documents.clear()
+            self._store_numbers.clear()
             self._number = 0
