@@ -1,25 +1,29 @@
 """How fast stores' tills can sync their sales, and how soon the online channels show them: orderhub's POS
 sync API against a naive design, in one run.
 
-    PYTHONPATH=src .venv/bin/python bench/pos.py              # about 2 minutes
-    PYTHONPATH=src .venv/bin/python bench/pos.py --quick      # about 1 minute
+    PYTHONPATH=src .venv/bin/python bench/pos.py              # about 6 minutes
+    PYTHONPATH=src .venv/bin/python bench/pos.py --quick      # about 3 minutes
     PYTHONPATH=src .venv/bin/python bench/pos.py --pg         # the hubs on a throwaway PostgreSQL
 
 A hub on SQLite (``--pg`` or ``--postgres-url`` for PostgreSQL) with one store holding N SKUs, and one
 Amazon, Walmart and TikTok Shop account, each on its simulator (``orderhub simulate KIND``, own process
 on loopback), listing every SKU; the stock pusher runs in its own process as ``orderhub worker`` runs it.
-M tills (threads here, each its own HTTP client and credential) sync sales as fast as they are answered
-for T seconds; each sale has 1 to 3 lines.
+M tills (threads here, each its own HTTP client and credential) make sales for T seconds, each sale of 1 to 3
+lines queued on its till when made, and send what they hold as soon as their last request was answered. Each
+design runs twice: flat out (a request full of new sales each time: what the API absorbs) and steady
+(``--rate`` sales a second made together: how long a sale takes to reach the channels, its wait on the
+till included, when tills sell faster than a design takes them).
 
 * ``orderhub``: ``orderhub serve --no-worker`` (its own process): ``POST /api/pos/sales`` with ``--batch``
   sales a request; each sale stored once in the inbox, applied at once (stock, channels' quantities).
 * ``naive``: one HTTP request and one commit per sale line (bench/pos_naive.py, its own process under
   the same uvicorn stack): each line recorded as a sale of its own, with the same rows orderhub writes.
 
-Measured for each: sales and sale lines recorded a second, requests a second and their p50/p99 latency,
-and, for a few probe sales made during the load (a SKU of their own, one unit), the time from the answer
-to the till until every channel's simulator shows the new quantity. The store's stock is checked against
-what was recorded. Prints the table and, last, one JSON line with every figure.
+Measured for each: sales and sale lines recorded a second, requests a second and their p50/p99 latency, the
+most sales waiting on one till and those still there when the tills gave up, and, for a few probe sales made
+during the load (a SKU of their own, one unit), the time from the sale being made until every channel's
+simulator shows the new quantity. The store's stock is checked against what was recorded. Prints the table
+and, last, one JSON line with every figure.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -81,6 +87,8 @@ class Till:
     lines: int = 0  # recorded
     units: dict[str, int] = field(default_factory=dict)  # SKU -> units recorded
     failed: int = 0  # requests not answered 200 (or sales not answered recorded)
+    backlog: int = 0  # the most sales waiting on the till at once
+    unsent: int = 0  # sales still on the till when it gave up
 
 
 def prepare(url: str, work: Path, sims: channel_sims.Simulators, skus: list[str], stock: int,
@@ -194,39 +202,57 @@ def _count(till: Till, lines: list[dict[str, Any]], *, sale: bool) -> None:
         till.units[line["sku"]] = till.units.get(line["sku"], 0) + int(line["quantity"])
 
 
-def load(design: str, base: str, token: str, skus: list[str], batch: int, seconds: float, seed: int,
-         till: Till) -> None:
-    """One till syncing sales for ``seconds``, each request as soon as the last one was answered."""
+def load(design: str, base: str, token: str, skus: list[str], args: argparse.Namespace, rate: float, seed: int,
+         till: Till, probes: list[tuple[float, str]], probed: list[Committed]) -> None:
+    """One till: it sells at its share of ``rate`` (sales a second, all tills together; 0: as fast as it is
+    answered) for ``--seconds`` (every sale queued on the till when it is
+    made, as a till does) and sends what is queued as soon as the last request was answered - up to
+    ``--batch`` sales a request for orderhub, one sale line a request for the naive design - until its queue is
+    empty or ``--drain`` runs out. ``probes`` (seconds into the load, SKU): one-unit sales this till makes then,
+    each timed from the moment it was made until every channel shows it."""
     maker = SaleMaker([Item(s, Decimal(random.Random(s).choice(("9.90", "19.90", "29.90")))) for s in skus],
                       random.Random(seed))
     state = NoState()
+    queue: deque[tuple[dict[str, Any], float, str | None]] = deque()  # (sale, made at, probe SKU)
     sequence = 0
-    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    deadline, gave_up = start + args.seconds, start + args.seconds + args.drain
+    flood = rate <= 0  # no rate: a request full of new sales as soon as the last one was answered
+    per_request = args.batch if design == "orderhub" else 1
+    every = args.devices / rate if not flood else 0.0
+    next_sale, pending_probes = start, sorted(probes)
     with httpx.Client(base_url=base, timeout=60) as http:
-        while time.monotonic() < deadline:
-            sales = []
-            for _ in range(batch if design == "orderhub" else 1):
+        while True:
+            now = time.monotonic()
+            while now < deadline and (len(queue) < per_request if flood else next_sale <= now):
                 sequence += 1
-                sales.append(maker.sale(state) | {"sequence": sequence})  # type: ignore[arg-type]
-            send(http, design, token, sales, till)
+                queue.append((maker.sale(state) | {"sequence": sequence}, time.time(), None))  # type: ignore[arg-type]
+                next_sale += every
+            while pending_probes and start + pending_probes[0][0] <= now:
+                _, sku = pending_probes.pop(0)
+                sequence += 1
+                queue.append(({"id": str(uuid.uuid4()), "sequence": sequence, "currency": "USD",
+                               "device_time": datetime.now(UTC).isoformat(),
+                               "lines": [{"sku": sku, "quantity": 1, "unit_price": "10.00"}],
+                               "tenders": [{"kind": "card", "amount": "10.00"}]}, time.time(), sku))
+            till.backlog = max(till.backlog, len(queue))
+            if not queue:
+                if now >= deadline and not pending_probes:
+                    break
+                time.sleep(max(0.0, min(next_sale - now, 0.05)))
+                continue
+            if now >= gave_up:
+                till.unsent = len(queue)
+                break
+            taken = [queue.popleft() for _ in range(min(len(queue), per_request))]
+            if send(http, design, token, [sale for sale, _, _ in taken], till):
+                probed.extend(Committed(sku, "store", args.stock - 1, made, 0.0) for _, made, sku in taken if sku)
+            else:
+                queue.extendleft(reversed(taken))  # kept on the till, sent again
+                time.sleep(0.2)
 
 
-def probe(design: str, base: str, token: str, probes: list[str], stock: int, seconds: float,
-          done: list[Committed], till: Till) -> None:
-    """One sale of one unit of each probe SKU, spread over the load; when its till heard back."""
-    gap = seconds / (len(probes) + 1)
-    maker = SaleMaker([Item(p, Decimal("10.00")) for p in probes], random.Random(0))
-    with httpx.Client(base_url=base, timeout=60) as http:
-        for n, sku in enumerate(probes, start=1):
-            time.sleep(gap)
-            sale = maker.sale(NoState()) | {"sequence": n,  # type: ignore[arg-type]
-                                            "lines": [{"sku": sku, "quantity": 1, "unit_price": "10.00"}],
-                                            "tenders": [{"kind": "card", "amount": "10.00"}]}
-            if send(http, design, token, [sale], till):
-                done.append(Committed(sku, "store", stock - 1, time.time(), 0.0))
-
-
-def run_design(design: str, url: str, work: Path, args: argparse.Namespace, skus: list[str],
+def run_design(design: str, rate: float, url: str, work: Path, args: argparse.Namespace, skus: list[str],
                probes: list[str]) -> dict[str, Any]:
     log(f"{design}: starting the simulators")
     sims = channel_sims.start(str(work))
@@ -246,15 +272,17 @@ def run_design(design: str, url: str, work: Path, args: argparse.Namespace, skus
         watcher = threading.Thread(target=watch, args=(sims, warehouse, set(probes), args.poll, watching, seen),
                                    daemon=True)
         watcher.start()
-        log(f"{design}: {args.devices} tills syncing for {args.seconds:g} s"
-            + (f", {args.batch} sales a request" if design == "orderhub" else ", one request per sale line"))
+        log(f"{design}: {args.devices} tills selling "
+            + (f"{rate:g} sales/s together" if rate > 0 else "as fast as they are answered")
+            + f" for {args.seconds:g} s"
+            + (f", up to {args.batch} sales a request" if design == "orderhub" else ", one request per sale line"))
         tills = [Till() for _ in range(args.devices)]
-        threads = [threading.Thread(target=load, args=(design, base, tokens[n], skus, args.batch, args.seconds,
-                                                       args.seed + n, tills[n])) for n in range(args.devices)]
         probed: list[Committed] = []
-        probe_till = Till()
-        threads.append(threading.Thread(target=probe, args=(design, base, tokens[-1], probes, args.stock,
-                                                            args.seconds, probed, probe_till)))
+        gap = args.seconds / (len(probes) + 1)
+        schedule = [(gap * (n + 1), sku) for n, sku in enumerate(probes)]
+        threads = [threading.Thread(target=load, args=(
+            design, base, tokens[n], skus, args, rate, args.seed + n, tills[n], schedule if n == 0 else [], probed))
+            for n in range(args.devices)]
         began = time.monotonic()
         for t in threads:
             t.start()
@@ -289,7 +317,9 @@ def run_design(design: str, url: str, work: Path, args: argparse.Namespace, skus
             "requests": len(latencies), "requests_per_second": round(len(latencies) / loaded, 1),
             "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
             "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
-            "failed": sum(t.failed for t in tills) + probe_till.failed, "stock_agrees": stock_agrees,
+            "failed": sum(t.failed for t in tills), "stock_agrees": stock_agrees,
+            "offered_per_second": rate or None, "most_waiting_on_a_till": max(t.backlog for t in tills),
+            "left_on_tills": sum(t.unsent for t in tills),
             "probes": len(probed), "channel_lag_p50": round(percentile(lag, 50), 2),
             "channel_lag_p99": round(percentile(lag, 99), 2), "channel_lag_max": round(max(lag, default=0.0), 2),
             "lag_lower_bounds": open_, "calls": {k: v["calls"] for k, v in counted.items()},
@@ -297,7 +327,7 @@ def run_design(design: str, url: str, work: Path, args: argparse.Namespace, skus
         }
         log(f"{design}: {result['sales_per_second']:,} sales/s ({result['lines_per_second']:,} lines/s), "
             f"p50 {result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms; channels show a store sale "
-            f"{result['channel_lag_p50']} s (p50) after its till heard back")
+            f"{result['channel_lag_p50']} s (p50) after it was made; {result['left_on_tills']} left on the tills")
         if not stock_agrees:
             raise RuntimeError(f"{design}: the store's stock differs from the sales recorded")
         return result
@@ -317,15 +347,17 @@ def run_design(design: str, url: str, work: Path, args: argparse.Namespace, skus
 
 def print_table(res: dict[str, Any]) -> None:
     t = Table(title=f"Store sales synced: {res['devices']} tills for {res['seconds']:g} s over {res['skus']} SKUs, "
-                    f"{res['database']}; lag = till heard back → every channel shows the new quantity")
-    for c in ("design", "sales/s", "lines/s", "requests/s", "p50 ms", "p99 ms", "failed", "stock agrees",
-              "lag p50 s", "lag p99 s", "calls amazon / walmart / tiktok"):
+                    f"{res['database']}; lag = the sale made → every channel shows the new quantity")
+    for c in ("design", "tills sell", "sales/s", "lines/s", "requests/s", "p50 ms", "p99 ms", "most waiting",
+              "left on tills", "stock agrees", "lag p50 s", "lag p99 s", "calls amazon / walmart / tiktok"):
         t.add_column(c, justify="right")
     for r in res["results"]:
         bound = "≥ " if r["lag_lower_bounds"] else ""
-        t.add_row(r["design"], f"{r['sales_per_second']:,.1f}", f"{r['lines_per_second']:,.1f}",
+        load = f"{r['offered_per_second']:g}/s" if r["offered_per_second"] else "flat out"
+        t.add_row(r["design"], load, f"{r['sales_per_second']:,.1f}", f"{r['lines_per_second']:,.1f}",
                   f"{r['requests_per_second']:,.1f}", f"{r['latency_p50_ms']:,.1f}", f"{r['latency_p99_ms']:,.1f}",
-                  f"{r['failed']:,}", "yes" if r["stock_agrees"] else "NO", f"{bound}{r['channel_lag_p50']:,.2f}",
+                  f"{r['most_waiting_on_a_till']:,}", f"{r['left_on_tills']:,}",
+                  "yes" if r["stock_agrees"] else "NO", f"{bound}{r['channel_lag_p50']:,.2f}",
                   f"{bound}{r['channel_lag_p99']:,.2f}", " / ".join(f"{r['calls'][k]:,}" for k in KINDS))
     Console(width=170).print(t)
 
@@ -335,10 +367,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skus", type=int, default=100, help="SKUs the store sells, all listed on every channel")
     ap.add_argument("--devices", type=int, default=4, help="tills syncing at once (default 4)")
     ap.add_argument("--seconds", type=float, default=None, help="seconds of syncing (default 30; quick 12)")
-    ap.add_argument("--batch", type=int, default=50, help="sales a request, orderhub's design (default 50)")
+    ap.add_argument("--batch", type=int, default=50, help="sales a request at most, orderhub's design (default 50)")
+    ap.add_argument("--rate", type=float, default=60.0, help="sales a second the tills make together in the steady "
+                                                             "run (default 60; each design also runs flat out)")
     ap.add_argument("--probes", type=int, default=None, help="probe sales timed to the channels (default 10; "
                                                              "quick 5)")
-    ap.add_argument("--drain", type=float, default=30.0, help="seconds to wait for the channels after the load")
+    ap.add_argument("--drain", type=float, default=30.0, help="seconds the tills go on sending what they still hold "
+                                                              "after the load, and then to wait for the channels")
     ap.add_argument("--stock", type=int, default=1_000_000, help="units of each SKU at the start")
     ap.add_argument("--poll", type=float, default=0.25, help="seconds between reads of what the channels show")
     ap.add_argument("--designs", default=",".join(DESIGNS), help=f"of {', '.join(DESIGNS)}")
@@ -366,15 +401,16 @@ def main(argv: list[str] | None = None) -> int:
         pg_server = start_postgres()
     results = []
     try:
-        for design in designs:
-            url = database_for(args, work, f"bench_pos_{design}", pg_server)
-            results.append(run_design(design, url, work, args, skus, probes))
+        for rate in (0.0, args.rate):  # flat out: what the API absorbs; steady: how soon the channels show a sale
+            for design in designs:
+                url = database_for(args, work, f"bench_pos_{design}_{'steady' if rate else 'flat'}", pg_server)
+                results.append(run_design(design, rate, url, work, args, skus, probes))
     finally:
         if pg_server is not None:
             pg_server.stop()
     res = {"bench": "pos", "date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": mp.cpu_count(),
            "database": "postgresql" if (args.pg or args.postgres_url) else "sqlite", "devices": args.devices,
-           "seconds": args.seconds, "skus": args.skus, "batch": args.batch, "probes": args.probes,
+           "seconds": args.seconds, "skus": args.skus, "batch": args.batch, "rate": args.rate, "probes": args.probes,
            "results": results, "logs": str(work)}
     print_table(res)
     print(orjson.dumps(res).decode())
