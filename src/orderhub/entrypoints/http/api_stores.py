@@ -51,8 +51,8 @@ def list_stores(hub: HubDep) -> dict[str, Any]:
 
 @router.get("/stores/{code}")
 def show_store(code: Code, hub: HubDep) -> dict[str, Any]:
-    """One store: its day, its devices, its pickup counts, and its late and flagged sales and oversells of the last 7 days (50 of
-    each at most; /sales and /variances page through all)."""
+    """One store: its day, its devices, its pickup counts, and its late and flagged sales and oversells of the
+    last 7 days (50 of each at most; /sales and /variances page through all)."""
     now, threshold = utcnow(), pos_alerts.silent_after(hub.settings)
     since = now - store_views.RECENT
     with hub.db.read() as conn:
