@@ -100,8 +100,9 @@ def _at_counter(request: Request, code: str, ref: str, step: Callable[[Connectio
     try:
         with web.hub_of(request).db.write() as conn:
             return step(conn, _pickup_order(conn, code, ref))
-    except (pickups.PickupError, IllegalTransition) as exc:
-        return _render_store(request, code, status=409, problem=str(exc))
+    except ValueError as exc:  # a step the pickup's or the order's state does not allow; a bad value
+        refused = isinstance(exc, (pickups.PickupError, IllegalTransition))
+        return _render_store(request, code, status=409 if refused else 422, problem=str(exc).strip("'\""))
     except LookupError as exc:
         raise web.Refused(404, str(exc).strip("'\"")) from None
 
