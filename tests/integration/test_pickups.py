@@ -30,6 +30,10 @@ LOCATION = 65432109876
 
 @pytest.fixture
 def oms(hub: Hub) -> Any:
+    return pickup_oms(hub)
+
+
+def pickup_oms(hub: Hub) -> Any:
     """make_oms's shop and warehouses (WH-BER has 5 of SKU-1 and SKU-2), and the store BOS01 with 3 of SKU-1."""
     oms = make_oms(hub)
     with hub.db.write() as conn:

@@ -47,7 +47,8 @@ def store() -> None:
 @json_option
 @read_only_hub
 def store_list(hub: Hub, as_json: bool) -> None:
-    """Every store: today's sales (the store's local day), its devices and how many are silent."""
+    """Every store: today's sales (the store's local day), its devices and how many are silent, its pickups
+    waiting, ready and overdue."""
     now = utcnow()
     with hub.db.read() as conn:
         found = store_views.summaries(conn, now, pos_alerts.silent_after(hub.settings))
@@ -58,11 +59,19 @@ def store_list(hub: Hub, as_json: bool) -> None:
         click.echo("no stores yet; a store is a facility of kind store: `orderhub facility add CODE --name NAME "
                    "--kind store`")
         return
-    table("Stores", ["store", "name", "today", "sales", "units", "total", "to look at", "devices"],
+    table("Stores", ["store", "name", "today", "sales", "units", "total", "to look at", "devices", "pickups"],
           [[s.store.code, s.store.name, s.today.day.isoformat(), s.today.sales, s.today.units_sold,
             _totals(s.today.shown_totals()), _issues(s.today), f"{s.devices}" + (f" ({s.silent} silent)"
-                                                                              if s.silent else "")]
-           for s in found], drop_empty=("to look at",))
+                                                                              if s.silent else ""),
+            _pickups(s.pickups)]
+           for s in found], drop_empty=("to look at", "pickups"))
+
+
+def _pickups(counts: dict[str, int]) -> str:
+    """"2 waiting, 3 ready (1 overdue)"; empty when there are none."""
+    overdue = f" ({counts['overdue']} overdue)" if counts["overdue"] else ""
+    return ", ".join(f"{n} {what}" for n, what in ((counts["waiting"], "waiting"),
+                                                    (counts["ready"], "ready" + overdue)) if n)
 
 
 def _issues(t: store_views.DayTotals) -> str:
@@ -105,8 +114,8 @@ VARIANCE_COLUMNS = ["when", "store", "SKU", "short", "sent elsewhere", "waiting"
 @json_option
 @read_only_hub
 def store_show(hub: Hub, store_code: str, as_json: bool) -> None:
-    """One store (CODE): today's sales, its devices, and the late and flagged sales and oversells of the last 7
-    days."""
+    """One store (CODE): today's sales, its devices, its pickups waiting, ready and overdue, and the late and
+    flagged sales and oversells of the last 7 days."""
     now, threshold = utcnow(), pos_alerts.silent_after(hub.settings)
     since = now - store_views.RECENT
     with domain_problems(), hub.db.read() as conn:
@@ -129,6 +138,8 @@ def store_show(hub: Hub, store_code: str, as_json: bool) -> None:
                f"flagged, {t.oversells} oversell(s)")
     click.echo(f"devices: {summary.devices} active, {summary.silent} silent (no sync for more than "
                f"{pos_alerts.minutes(threshold)} min)")
+    click.echo(f"pickups: {_pickups(summary.pickups) or 'none open'}" + (
+        f" (`orderhub pickup list --store {found.code} --status open`)" if any(summary.pickups.values()) else ""))
     if devices:
         table(f"Devices of {found.code}", DEVICE_COLUMNS, _device_rows(devices, now, False),
               drop_empty=("version", "store"))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, false, func, insert, or_, select, update
 
 from orderhub.adapters.store.schema import facilities, orders, pickup_mails, pickups
 from orderhub.clock import utcnow
@@ -69,29 +69,62 @@ def due(conn: Connection, *, expire_before: datetime | None = None, remind_befor
     return conn.execute(stmt.order_by(pickups.c.collect_by, pickups.c.id).limit(limit)).all()
 
 
-def listing(conn: Connection, *, facility_id: int | None, statuses: Sequence[str] | None, overdue_at: datetime | None,
-            limit: int = 500) -> list[Any]:
-    """Pickup orders (with or without a pickup row yet: one without is still waiting), newest first.
-    ``statuses`` filters on the pickup status ("waiting" includes orders without a row); ``overdue_at``
-    keeps ready pickups whose collect-by date is before it."""
-    status = func.coalesce(pickups.c.status, "waiting").label("pickup_status")
-    stmt = (select(orders.c.id.label("order_id"), orders.c.name, orders.c.shopify_id,
-                   orders.c.status.label("order_status"), orders.c.email, facilities.c.code.label("store"), status,
-                   pickups.c.ready_at, pickups.c.collect_by,
-                   pickups.c.failed_attempts, pickups.c.locked_at, pickups.c.collected_at, pickups.c.collected_by)
-            .join(facilities, facilities.c.id == orders.c.pickup_facility_id)
+ENDED_ORDER = ("cancelled", "rejected", "completed")  # a pickup order in one of these without a pickup waits no more
+
+
+def _where(stmt: Select[Any], *, facility_id: int | None, statuses: Sequence[str] | None,
+           overdue_at: datetime | None) -> Select[Any]:
+    """The pickup orders ``listing`` and ``counts`` read: of one facility or all, by pickup status ("waiting"
+    includes live orders without a pickup row yet), ready past ``overdue_at``."""
+    stmt = (stmt.select_from(orders).join(facilities, facilities.c.id == orders.c.pickup_facility_id)
             .outerjoin(pickups, pickups.c.order_id == orders.c.id))
     if facility_id is not None:
         stmt = stmt.where(orders.c.pickup_facility_id == facility_id)
     if statuses:
         wanted = list(statuses)
         stmt = stmt.where(or_(pickups.c.status.in_(wanted),
-                              pickups.c.id.is_(None) if "waiting" in wanted else False))
-        if "waiting" in wanted and len(wanted) == 1:  # orders cancelled before any pickup are not waiting
-            stmt = stmt.where(orders.c.status.not_in(("cancelled", "rejected", "completed")))
+                              and_(pickups.c.id.is_(None), orders.c.status.not_in(ENDED_ORDER))
+                              if "waiting" in wanted else false()))
     if overdue_at is not None:
         stmt = stmt.where(pickups.c.status == "ready", pickups.c.collect_by <= overdue_at)
+    return stmt
+
+
+def listing(conn: Connection, *, facility_id: int | None, statuses: Sequence[str] | None, overdue_at: datetime | None,
+            limit: int = 500) -> list[Any]:
+    """Pickup orders (with or without a pickup row yet: one without is still waiting), newest first.
+    ``statuses`` filters on the pickup status ("waiting" includes orders without a row, unless the order
+    ended); ``overdue_at`` keeps ready pickups whose collect-by date is before it."""
+    status = func.coalesce(pickups.c.status, "waiting").label("pickup_status")
+    stmt = select(orders.c.id.label("order_id"), orders.c.name, orders.c.shopify_id,
+                  orders.c.status.label("order_status"), orders.c.email, facilities.c.code.label("store"), status,
+                  pickups.c.ready_at, pickups.c.collect_by,
+                  pickups.c.failed_attempts, pickups.c.locked_at, pickups.c.collected_at, pickups.c.collected_by)
+    stmt = _where(stmt, facility_id=facility_id, statuses=statuses, overdue_at=overdue_at)
     return conn.execute(stmt.order_by(orders.c.id.desc()).limit(limit)).all()
+
+
+COUNTED = ("waiting", "ready", "overdue")
+
+
+def counts(conn: Connection, now: datetime, facility_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Each facility's id -> how many pickups wait to be made ready, are ready, and are overdue (ready past
+    their collect-by date at ``now``; counted among the ready too): the rows ``listing`` gives for those
+    statuses, counted in the database. A facility without any is left out."""
+    out: dict[int, dict[str, int]] = {}
+    for name, statuses, overdue_at in (("waiting", ["waiting"], None), ("ready", ["ready"], None),
+                                       ("overdue", ["ready"], now)):
+        stmt = _where(select(orders.c.pickup_facility_id, func.count()), facility_id=facility_id,
+                      statuses=statuses, overdue_at=overdue_at)
+        for facility, n in conn.execute(stmt.group_by(orders.c.pickup_facility_id)):
+            out.setdefault(int(facility), dict.fromkeys(COUNTED, 0))[name] = int(n)
+    return out
+
+
+def store_of_order(conn: Connection, order_id: int) -> str | None:
+    """The code of the store an order is collected at; None for an order that is not a pickup (or not there)."""
+    return conn.execute(select(facilities.c.code).join(orders, orders.c.pickup_facility_id == facilities.c.id)
+                        .where(orders.c.id == order_id)).scalar_one_or_none()
 
 
 # -- e-mails -------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What a store operations manager reads of each store: its day's sales (the store's local day), its POS
-terminals and which are silent, the sales that reached orderhub late or with a flag, and the oversells late
-sales revealed. Read only; the CLI, the API and the console show the same answers.
+terminals and which are silent, its pickups waiting, ready and overdue, the sales that reached orderhub late
+or with a flag, and the oversells late sales revealed. Read only; the CLI, the API and the console show the
+same answers.
 
 A sale is *late* when the sale service flagged it ``late`` or it reached orderhub more than the silent
 threshold (ORDERHUB_POS_SILENT_MINUTES) after it was made; it is *flagged* when it carries any other flag
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
 
-from orderhub.adapters.store import pos_devices
+from orderhub.adapters.store import pickup_store, pos_devices
 from orderhub.adapters.store.schema import facilities, store_sales, store_variances
 from orderhub.adapters.store.schema import pos_devices as devices_table
 from orderhub.adapters.store.stores import Store, all_stores
@@ -146,20 +147,29 @@ class Summary:
     today: DayTotals
     devices: int  # active ones
     silent: int
+    pickups: dict[str, int]  # waiting, ready, overdue (the overdue are among the ready): pickup_store.counts
 
     def public(self) -> dict[str, Any]:
         return self.store.public() | {"devices": self.devices, "silent_devices": self.silent,
-                                      "today": self.today.public()}
+                                      "today": self.today.public(), "pickups": self.pickups}
 
 
-def summary(conn: Connection, store: Store, now: datetime, silent_after: timedelta) -> Summary:
+def _no_pickups() -> dict[str, int]:
+    return dict.fromkeys(pickup_store.COUNTED, 0)
+
+
+def summary(conn: Connection, store: Store, now: datetime, silent_after: timedelta,
+            pickups: dict[str, int] | None = None) -> Summary:
     lines = [line for line in device_lines(conn, store.id, now, silent_after) if line.device.status == "active"]
+    if pickups is None:
+        pickups = pickup_store.counts(conn, now, store.id).get(store.id) or _no_pickups()
     return Summary(store, day_totals(conn, store, store.day_of(now), silent_after), len(lines),
-                   sum(line.silent for line in lines))
+                   sum(line.silent for line in lines), pickups)
 
 
 def summaries(conn: Connection, now: datetime, silent_after: timedelta) -> list[Summary]:
-    return [summary(conn, s, now, silent_after) for s in all_stores(conn)]
+    counted = pickup_store.counts(conn, now)  # every store's at once
+    return [summary(conn, s, now, silent_after, counted.get(s.id) or _no_pickups()) for s in all_stores(conn)]
 
 
 # -- sales and oversells ---------------------------------------------------------------------------------------

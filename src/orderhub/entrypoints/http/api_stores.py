@@ -42,7 +42,8 @@ def _store(conn: Any, code: str) -> stores.Store:
 
 @router.get("/stores")
 def list_stores(hub: HubDep) -> dict[str, Any]:
-    """Every store with its day of sales (the store's local day: its time zone), devices and silent devices."""
+    """Every store with its day of sales (the store's local day: its time zone), devices and silent devices, and
+    its pickups waiting, ready and overdue (``pickups``; the overdue are among the ready)."""
     with hub.db.read() as conn:
         found = store_views.summaries(conn, utcnow(), pos_alerts.silent_after(hub.settings))
     return {"stores": [s.public() for s in found]}
@@ -50,8 +51,8 @@ def list_stores(hub: HubDep) -> dict[str, Any]:
 
 @router.get("/stores/{code}")
 def show_store(code: Code, hub: HubDep) -> dict[str, Any]:
-    """One store: its day, its devices, and its late and flagged sales and oversells of the last 7 days (50 of
-    each at most; /sales and /variances page through all)."""
+    """One store: its day, its devices, its pickup counts, and its late and flagged sales and oversells of the
+    last 7 days (50 of each at most; /sales and /variances page through all)."""
     now, threshold = utcnow(), pos_alerts.silent_after(hub.settings)
     since = now - store_views.RECENT
     with hub.db.read() as conn:

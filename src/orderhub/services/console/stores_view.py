@@ -1,5 +1,6 @@
-"""What the console shows of stores: every store's day with its devices, one store's page (devices with their
-last sync and queue, late and flagged sales, oversells), and the silent devices the dashboard warns about."""
+"""What the console shows of stores: every store's day with its devices and pickups, one store's page (devices
+with their last sync and queue, open pickups, late and flagged sales, oversells), and the silent devices the
+dashboard warns about."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from orderhub.adapters.store import pos_devices, store_views, stores
+from orderhub.services import pickups
 
 RECENT_ROWS = 50
+PICKUP_ROWS = 200  # open pickups on a store's page, newest first; `orderhub pickup list` has them all
 
 
 def silent_devices(conn: Connection, silent_after: timedelta) -> list[pos_devices.Device]:
@@ -35,4 +38,5 @@ def store_page(conn: Connection, code: str, now: datetime, silent_after: timedel
             "flagged": store_views.sales(conn, store, late_after=silent_after, since=since, flagged=True,
                                          limit=RECENT_ROWS),
             "oversells": store_views.variances(conn, store.id, since=since, limit=RECENT_ROWS),
+            "pickups": pickups.list_pickups(conn, store=store.code, status="open", limit=PICKUP_ROWS),
             "threshold_minutes": int(silent_after.total_seconds() // 60), "now": now}
