@@ -136,6 +136,18 @@ def all_facilities(conn: Connection, *, active_only: bool = False) -> list[Facil
             for r in conn.execute(stmt)]
 
 
+def chosen_stores(conn: Connection, locations: str | None) -> list[FacilityRecord]:
+    """The active facilities a job's ``locations`` parameter names (comma-separated codes), or every active
+    store when it names none. LookupError naming the codes that are no facility."""
+    wanted = [c.strip() for c in (locations or "").split(",") if c.strip()]
+    every = all_facilities(conn, active_only=True)
+    by_code = {f.code: f for f in every}
+    unknown = [c for c in wanted if c not in by_code]
+    if unknown:
+        raise LookupError(f"no facility {', '.join(unknown)}; list them with `orderhub facility list`")
+    return [by_code[c] for c in wanted] if wanted else [f for f in every if f.kind == "store"]
+
+
 def _group_codes(conn: Connection) -> dict[int, set[str]]:
     out: dict[int, set[str]] = defaultdict(set)
     for r in conn.execute(select(facility_group_members.c.facility_id, facility_groups.c.code)

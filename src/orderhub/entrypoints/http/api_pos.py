@@ -42,19 +42,13 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 async def _body(request: Request, hub: Hub, limit: int) -> bytes | Response:
-    budget: bodies.BodyBudget = request.app.state.body_budget
-    taken = 0
     try:
-        declared = bodies.declared_length(request.headers)
-        bodies.check_length(declared, limit)
-        taken = bodies.reserve(budget, declared, limit)
-        return bytes(await bodies.read_body(request.receive, declared, limit, hub.settings))
+        return await bodies.read_within(request.headers, request.receive, request.app.state.body_budget, limit,
+                                        hub.settings)
     except bodies.Refused as refused:
         return refused.response()
     except bodies.ClientGone:
         return _error(400, "the client disconnected before the body was complete", {"connection": "close"})
-    finally:
-        budget.give(taken)
 
 
 def _device(request: Request, hub: Hub) -> Device | None:

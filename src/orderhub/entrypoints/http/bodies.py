@@ -131,3 +131,17 @@ async def read_body(receive: Receive, declared: int | None, limit: int, settings
     if declared is not None and received != declared:
         raise Refused(400, f"body ended after {received} of the {declared} bytes declared")
     return buffer
+
+
+async def read_within(headers: Mapping[str, str], receive: Receive, budget: BodyBudget, limit: int,
+                      settings: Settings) -> bytes:
+    """The whole body of a request, within ``limit``, the deadline and the shared budget (held while it is
+    read). Raises :class:`Refused` or :class:`ClientGone`."""
+    taken = 0
+    try:
+        declared = declared_length(headers)
+        check_length(declared, limit)
+        taken = reserve(budget, declared, limit)
+        return bytes(await read_body(receive, declared, limit, settings))
+    finally:
+        budget.give(taken)

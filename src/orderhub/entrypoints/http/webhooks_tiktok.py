@@ -52,22 +52,15 @@ def _keys(hub: Hub, name: str) -> tuple[int, str, str] | None:
 
 
 async def _body(request: Request, hub: Hub) -> bytes | Response:
-    budget: bodies.BodyBudget = request.app.state.body_budget
-    limit = hub.settings.max_webhook_bytes
-    taken = 0
     try:
-        declared = bodies.declared_length(request.headers)
-        bodies.check_length(declared, limit)
-        taken = bodies.reserve(budget, declared, limit)
-        return bytes(await bodies.read_body(request.receive, declared, limit, hub.settings))
+        return await bodies.read_within(request.headers, request.receive, request.app.state.body_budget,
+                                        hub.settings.max_webhook_bytes, hub.settings)
     except bodies.Refused as refused:
         WEBHOOKS_RECEIVED.labels(NOTIFICATION_TOPIC, "refused").inc()
         return refused.response()
     except bodies.ClientGone:
         return _answer(400, "the client disconnected before the body was complete", "malformed",
                        {"connection": "close"})
-    finally:
-        budget.give(taken)
 
 
 @router.post("/webhooks/tiktok/{account}", include_in_schema=False)

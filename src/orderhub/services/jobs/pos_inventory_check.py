@@ -67,14 +67,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
     if source not in UPC_SOURCES:
         raise ValueError(f"upc must be one of {', '.join(UPC_SOURCES)}, not {source!r}")
     channels = tuple(c.strip() for c in (ctx.params["pos_channels"] or "").split(",") if c.strip())
-    wanted = [c.strip() for c in (ctx.params["locations"] or "").split(",") if c.strip()]
     with ctx.hub.db.read() as conn:
-        every = facility_store.all_facilities(conn, active_only=True)
-    by_code = {f.code: f for f in every}
-    unknown = [c for c in wanted if c not in by_code]
-    if unknown:
-        raise LookupError(f"no facility {', '.join(unknown)}; list them with `orderhub facility list`")
-    stores = [by_code[c] for c in wanted] if wanted else [f for f in every if f.kind == "store"]
+        stores = facility_store.chosen_stores(conn, ctx.params["locations"])
     stats: dict[str, Any] = {"stores": 0, "compared": 0, "drifting": 0, "unreachable": []}
     logged = 0
     with RetailProClient(RetailProConfig.from_settings(ctx.hub.settings)) as client:

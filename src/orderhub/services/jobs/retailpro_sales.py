@@ -175,14 +175,8 @@ def import_store(ctx: JobContext, client: RetailProClient, processor: Processor,
 
 
 def stores(ctx: JobContext) -> list[Facility]:
-    wanted = [c.strip() for c in (ctx.params.get("locations") or "").split(",") if c.strip()]
     with ctx.hub.db.read() as conn:
-        every = facility_store.all_facilities(conn, active_only=True)
-    by_code = {f.code: f for f in every}
-    unknown = [c for c in wanted if c not in by_code]
-    if unknown:
-        raise LookupError(f"no facility {', '.join(unknown)}; list them with `orderhub facility list`")
-    return [by_code[c] for c in wanted] if wanted else [f for f in every if f.kind == "store"]
+        return facility_store.chosen_stores(conn, ctx.params.get("locations"))
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
