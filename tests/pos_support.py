@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 
-from orderhub.adapters.store import facilities, inventory_store, pos_devices
+from orderhub.adapters.store import inventory_store, pos_devices
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason
+from tests.stores_support import add_store
 
 
 @dataclass
@@ -22,8 +23,9 @@ class Store:
 
 
 def make_store(hub: Hub, code: str = "BOS01", stock: dict[str, int] | None = None, **values: Any) -> Store:
+    """A store (tests/stores_support.py) with ``stock`` on hand."""
+    fid = add_store(hub, code, f"Store {code} 🛍️", **values)
     with hub.db.write() as conn:
-        fid = facilities.add(conn, code, f"Store {code} 🛍️", "store", **values)
         for sku, qty in (stock or {}).items():
             inventory_store.set_on_hand(conn, sku, fid, qty, reason=LedgerReason.RECEIVED, actor="test")
     return Store(fid, code)

@@ -17,18 +17,13 @@ from orderhub.adapters.store.schema import store_sales
 from orderhub.bootstrap import Hub
 from orderhub.services.pos_sync import PosSync
 from tests.pos_support import make_store, sale
+from tests.stores_support import enrol
 
 _stores = itertools.count(1)
 SKUS = ("A", "B", "C")
 
 lines = st.lists(st.tuples(st.sampled_from(SKUS), st.integers(-2, 4).filter(bool)), min_size=1, max_size=3)
 deliveries = st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 6), st.booleans()), min_size=1, max_size=6)
-
-
-def _device(hub: Hub, store_id: int) -> pos_devices.Device:
-    with hub.db.write() as conn:
-        code, _ = pos_devices.new_code(conn, store_id, actor="test")
-        return pos_devices.enrol(conn, code, "till", None)[0]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -38,7 +33,7 @@ def test_any_deliveries_of_the_sales_count_each_once(hub: Hub, sold: list[list[t
     code = f"S{next(_stores)}"
     skus = {sku: f"{code}-{sku}" for sku in SKUS}  # each example its own store and SKUs
     store = make_store(hub, code, {s: 100 for s in skus.values()})
-    device = _device(hub, store.id)
+    device = enrol(hub, store.id, "till")
     sales = [sale([(skus[sku], q) for sku, q in ls], sequence=i + 1, sale_id=str(uuid.uuid4()), tenders=[])
              for i, ls in enumerate(sold)]
     sync = PosSync(hub.db)

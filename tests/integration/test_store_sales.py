@@ -19,16 +19,10 @@ from orderhub.services import fulfilment
 from orderhub.services.pos_sync import PosSync
 from tests.oms_support import ingest, order, place, position
 from tests.pos_support import Store, make_store, sale
+from tests.stores_support import enrol
 from tests.support import BIG_ID, add_shop
 
 Report = pos_devices.Report
-
-
-def _device(hub: Hub, store: Store, name: str = "till-1") -> pos_devices.Device:
-    with hub.db.write() as conn:
-        code, _ = pos_devices.new_code(conn, store.id, actor="test")
-        device, _token = pos_devices.enrol(conn, code, name, "1.0")
-    return device
 
 
 def _sell(hub: Hub, device: pos_devices.Device, sales: list[dict[str, Any]]) -> list[str]:
@@ -53,7 +47,7 @@ def test_a_late_sale_that_oversells_the_store_sends_online_units_elsewhere(hub: 
     _oms, store, wh = _online_order_at_store(hub, store_stock=3)
     with hub.db.write() as conn:
         inventory_store.set_on_hand(conn, "SKU-1", wh, 10, reason=LedgerReason.RECEIVED, actor="test")
-    device = _device(hub, store)
+    device = enrol(hub, store.id)
     offline = sale([("SKU-1", 3)], at=utcnow() - timedelta(hours=2))  # sold offline two hours ago
     assert _sell(hub, device, [offline]) == ["recorded"]
 
@@ -79,7 +73,7 @@ def test_a_late_sale_that_oversells_the_store_sends_online_units_elsewhere(hub: 
 
 def test_an_oversell_with_no_stock_elsewhere_parks_the_units_with_the_reason(hub: Hub) -> None:
     _oms, store, _wh = _online_order_at_store(hub, store_stock=2)
-    device = _device(hub, store)
+    device = enrol(hub, store.id)
     assert _sell(hub, device, [sale([("SKU-1", 1)], at=utcnow() - timedelta(hours=1))]) == ["recorded"]
     at_store = position(hub, "SKU-1", store.id)
     assert (at_store.on_hand, at_store.reserved) == (1, 1)  # one unit still covered, one sent back to brokering
@@ -102,7 +96,7 @@ def test_goods_of_an_online_order_brought_back_to_a_store(hub: Hub) -> None:
             step(conn, oid, fulfilment.Ctx("test"))
         fulfilment.ship(conn, oid, fulfilment.Ctx("test"), tracking_number="1Z", carrier="UPS")
     assert position(hub, "SKU-1", store.id).on_hand == 1
-    device = _device(hub, store)
+    device = enrol(hub, store.id)
     back = sale([("SKU-1", -1)], price="10.00")
     back["lines"][0]["returns"] = {"order": order(hub)["name"]}
     back["tenders"] = []
@@ -126,14 +120,14 @@ def test_a_store_keeps_its_online_safety_stock_back(hub: Hub) -> None:
         assert inventory_store.reserve(conn, [inventory_store.Movement("SKU-1", store.id, 2)], actor="test") == [2]
     assert position(hub, "SKU-1", store.id).atp == 0
     # the counter still sells what the shelf has
-    device = _device(hub, store)
+    device = enrol(hub, store.id)
     assert _sell(hub, device, [sale([("SKU-1", 3)])]) == ["recorded"]
     assert position(hub, "SKU-1", store.id).on_hand == 2
 
 
 def test_device_clocks_are_flagged_and_not_trusted(hub: Hub) -> None:
     store = make_store(hub, "BOS01", {"SKU-1": 5})
-    device = _device(hub, store)
+    device = enrol(hub, store.id)
     future = sale(at=utcnow() + timedelta(days=3), sequence=1)
     past = sale(at=utcnow() - timedelta(days=400), sequence=2)
     assert _sell(hub, device, [future, past]) == ["recorded", "recorded"]
@@ -150,7 +144,7 @@ def test_device_clocks_are_flagged_and_not_trusted(hub: Hub) -> None:
 
 def test_a_return_of_a_sale_not_yet_synced_waits_for_it(hub: Hub) -> None:
     store = make_store(hub, "BOS01", {"SKU-1": 5})
-    till1, till2 = _device(hub, store, "till-1"), _device(hub, store, "till-2")
+    till1, till2 = enrol(hub, store.id, "till-1"), enrol(hub, store.id, "till-2")
     bought = sale([("SKU-1", 2)], sequence=1)
     back = sale([("SKU-1", -1)], sequence=1, tenders=[{"kind": "cash", "amount": "-10.00"}])
     back["lines"][0]["returns"] = {"sale": bought["id"]}
