@@ -54,11 +54,11 @@ def silence(hub: Hub, device_id: int, ago: timedelta) -> None:
 
 def add_sale(conn: Connection, store_id: int, sold_at: datetime, total: str, currency: str = "USD", *,
              device_id: int | None = None, ref: str | None = None, units: int = 1, returned: int = 0,
-             delay: timedelta = timedelta(seconds=5), flags: str = "") -> int:
+             delay: timedelta = timedelta(seconds=5), flags: str = "", sequence: int | None = None) -> int:
     inbox_id = next(_inbox_ids)
     return int(conn.execute(insert(store_sales).values(
         inbox_id=inbox_id, facility_id=store_id, device_id=device_id, sale_ref=ref or f"S-{inbox_id}",
-        sequence=inbox_id, device_time=sold_at, sold_at=sold_at, recorded_at=sold_at + delay,
+        sequence=inbox_id if sequence is None else sequence, device_time=sold_at, sold_at=sold_at, recorded_at=sold_at + delay,
         delay_seconds=int(delay.total_seconds()), units_sold=units, units_returned=returned, total=Decimal(total),
         currency=currency, flags=flags).returning(store_sales.c.id)).scalar_one())
 

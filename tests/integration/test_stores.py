@@ -204,3 +204,18 @@ def test_the_threshold_is_the_setting(hub: Hub) -> None:
     assert pos_alerts.silent_after(longer) == timedelta(hours=1)
     report = pos_alerts.check_devices(hub.db, longer)
     assert (report.silent, report.back) == ([], 1)  # its entry is resolved under the new threshold
+
+
+def test_a_device_s_missing_sales_are_the_gaps_in_its_sequence(hub: Hub) -> None:
+    store_id = add_store(hub)
+    till = enrol(hub, store_id, "till-🌵")
+    other = enrol(hub, store_id, "till-2")
+    with hub.db.write() as conn:
+        for n in (1, 2, 5, 6, 9, 9):  # 9 twice: the same number counts once
+            add_sale(conn, store_id, utcnow(), "1.00", device_id=till.id, sequence=n)
+        add_sale(conn, store_id, utcnow(), "1.00", device_id=other.id, sequence=40)  # from 40 on: none missing
+    with hub.db.read() as conn:
+        lines = {line.device.id: line for line in store_views.device_lines(conn, store_id, utcnow(), timedelta(1))}
+        one = store_views.one_device_line(conn, till, utcnow(), timedelta(1))
+    assert (lines[till.id].missing, lines[other.id].missing) == (4, 0)
+    assert one.missing_ranges == ((3, 4), (7, 8)) and one.public()["missing_ranges"] == [[3, 4], [7, 8]]

@@ -82,10 +82,16 @@ def _issues(t: store_views.DayTotals) -> str:
 def _device_rows(lines: list[store_views.DeviceLine], now: datetime, store: bool = True) -> list[list[Any]]:
     return [[d.device.id, d.device.store if store else "", d.device.name, "SILENT" if d.silent else d.device.status,
              d.device.version, _ago(d.device.last_sync_at, now), d.device.queue_length,
-             _age(d.queue_age_seconds)] for d in lines]
+             _age(d.queue_age_seconds), d.missing or ""] for d in lines]
 
 
-DEVICE_COLUMNS = ["id", "store", "device", "state", "version", "last sync", "queue", "oldest waiting"]
+def _gaps(line: store_views.DeviceLine) -> str:
+    ranges = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in line.missing_ranges)
+    more = ", ..." if sum(b - a + 1 for a, b in line.missing_ranges) < line.missing else ""
+    return f"{line.missing} (sequences {ranges}{more}): still on the device, or lost there"
+
+
+DEVICE_COLUMNS = ["id", "store", "device", "state", "version", "last sync", "queue", "oldest waiting", "missing"]
 
 
 def _sale_rows(sales: list[store_views.SaleLine]) -> list[list[Any]]:
@@ -283,7 +289,7 @@ def device_show(hub: Hub, device_ref: str, store_code: str | None, as_json: bool
     """One POS device (REF: its id, or its name with --store)."""
     now, threshold = utcnow(), pos_alerts.silent_after(hub.settings)
     with domain_problems(), hub.db.read() as conn:
-        line = store_views.device_line(stores.find_device(conn, device_ref, store_code), now, threshold)
+        line = store_views.one_device_line(conn, stores.find_device(conn, device_ref, store_code), now, threshold)
     if as_json:
         print_json(line.public())
         return
@@ -295,7 +301,8 @@ def device_show(hub: Hub, device_ref: str, store_code: str | None, as_json: bool
                          ("sales waiting on it", "unknown" if d.queue_length is None else d.queue_length),
                          ("oldest waiting", _age(line.queue_age_seconds) or "-"),
                          ("last sequence", "-" if d.last_sequence is None else d.last_sequence),
-                         ("sales received", d.sales)):
+                         ("sales received", d.sales),
+                         ("missing (sequence gaps)", _gaps(line) if line.missing else 0)):
         click.echo(f"  {label}: {value}")
     if d.revoked_at:
         click.echo(f"  revoked: {cell(d.revoked_at)}")

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, distinct, func, literal, or_, select
 
 from orderhub.adapters.store import pickup_store, pos_devices
 from orderhub.adapters.store.schema import facilities, store_sales, store_variances
@@ -108,28 +108,65 @@ class DeviceLine:
     device: pos_devices.Device
     silent: bool
     queue_age_seconds: int | None  # how long its oldest waiting sale waits (the device's clock)
+    # Sales the device numbered that orderhub has not received: gaps in its sequence numbers (sales still on it,
+    # or lost there), with the first few missing ranges.
+    missing: int = 0
+    missing_ranges: tuple[tuple[int, int], ...] = ()
 
     def public(self) -> dict[str, Any]:
         out = self.device.public()
-        return out | {"silent": self.silent, "queue_age_seconds": self.queue_age_seconds}
+        return out | {"silent": self.silent, "queue_age_seconds": self.queue_age_seconds, "missing": self.missing,
+                      "missing_ranges": [list(r) for r in self.missing_ranges]}
 
 
 def _silent_since(device: pos_devices.Device) -> datetime:
     return device.last_sync_at or device.enrolled_at
 
 
-def device_line(device: pos_devices.Device, now: datetime, silent_after: timedelta) -> DeviceLine:
+def device_line(device: pos_devices.Device, now: datetime, silent_after: timedelta, missing: int = 0,
+                missing_ranges: tuple[tuple[int, int], ...] = ()) -> DeviceLine:
     silent = device.status == "active" and _silent_since(device) < now - silent_after
     age = None
     if device.queue_length and device.queue_oldest_at is not None:
         age = max(0, int((now - device.queue_oldest_at).total_seconds()))
-    return DeviceLine(device, silent, age)
+    return DeviceLine(device, silent, age, missing, missing_ranges)
 
 
 def device_lines(conn: Connection, store_id: int | None, now: datetime, silent_after: timedelta,
                  *, silent_only: bool = False) -> list[DeviceLine]:
-    lines = [device_line(d, now, silent_after) for d in pos_devices.list_devices(conn, store_id)]
+    devices = pos_devices.list_devices(conn, store_id)
+    gaps = missing_sales(conn, [d.id for d in devices])
+    lines = [device_line(d, now, silent_after, gaps.get(d.id, 0)) for d in devices]
     return [line for line in lines if line.silent or not silent_only]
+
+
+def one_device_line(conn: Connection, device: pos_devices.Device, now: datetime,
+                    silent_after: timedelta) -> DeviceLine:
+    """A device with its missing sales, and the first ranges of them."""
+    return device_line(device, now, silent_after, missing_sales(conn, [device.id]).get(device.id, 0),
+                       missing_ranges(conn, device.id))
+
+
+def missing_sales(conn: Connection, device_ids: list[int]) -> dict[int, int]:
+    """Device id -> sales it numbered (between the lowest and the highest sequence received) that orderhub has
+    not received. Sequences, not clocks, order a device's sales: a gap is a sale still on it, or lost there."""
+    if not device_ids:
+        return {}
+    seq = store_sales.c.sequence
+    rows = conn.execute(select(store_sales.c.device_id, func.min(seq), func.max(seq), func.count(distinct(seq)))
+                        .where(store_sales.c.device_id.in_(device_ids), seq.is_not(None))
+                        .group_by(store_sales.c.device_id)).all()
+    return {int(r[0]): int(r[2] - r[1] + 1 - r[3]) for r in rows}
+
+
+def missing_ranges(conn: Connection, device_id: int, limit: int = 5) -> tuple[tuple[int, int], ...]:
+    """The first ``limit`` runs of sequence numbers missing between those received from the device."""
+    seq = store_sales.c.sequence
+    ordered = select(seq.label("sequence"), func.lag(seq).over(order_by=seq).label("before")).where(
+        store_sales.c.device_id == device_id, seq.is_not(None)).subquery()
+    rows = conn.execute(select(ordered.c.before + 1, ordered.c.sequence - 1)
+                        .where(ordered.c.sequence - ordered.c.before > 1).order_by(ordered.c.sequence).limit(limit))
+    return tuple((int(a), int(b)) for a, b in rows)
 
 
 def silent_per_store(conn: Connection, silent_after: timedelta) -> dict[str, int]:

@@ -143,8 +143,8 @@ def _device(conn: Any, device_id: int) -> pos_devices.Device:
 @router.get("/devices/{device_id}")
 def show_device(device_id: DeviceId, hub: HubDep) -> dict[str, Any]:
     with hub.db.read() as conn:
-        found = _device(conn, device_id)
-    return store_views.device_line(found, utcnow(), pos_alerts.silent_after(hub.settings)).public()
+        return store_views.one_device_line(conn, _device(conn, device_id), utcnow(),
+                                           pos_alerts.silent_after(hub.settings)).public()
 
 
 @router.post("/devices/{device_id}/revoke", dependencies=ADMIN)
@@ -156,5 +156,5 @@ def revoke_device(device_id: DeviceId, hub: HubDep, request: Request) -> dict[st
             raise HTTPException(409, f"device {found.name} (id {found.id}) of store {found.store} was revoked "
                                      "already; enrol the till again with a new code")
         gone = pos_devices.get(conn, found.id)
-    assert gone is not None
-    return store_views.device_line(gone, utcnow(), pos_alerts.silent_after(hub.settings)).public()
+        assert gone is not None
+        return store_views.one_device_line(conn, gone, utcnow(), pos_alerts.silent_after(hub.settings)).public()
