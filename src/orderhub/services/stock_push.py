@@ -45,8 +45,9 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
     with db.write() as conn:
         due = channel_stock.claim(conn, limit=limit, account_ids=account_ids)
         found = {account_id: accounts.by_id(conn, account_id) for account_id in due}
-    for account_id, items in due.items():
+    for account_id, claimed in due.items():
         account = found[account_id]
+        items = sorted(claimed, key=lambda i: (i.sku, i.location))  # marked in channel_stock.want's order
         if account is None:
             continue
         updates = [StockUpdate(i.sku, i.location, i.wanted, i.channel_ref, i.version, i.attempts) for i in items]

@@ -124,7 +124,8 @@ def want(conn: Connection, values: Sequence[tuple[int, str, str, int]]) -> int:
                channel_stock.c.account_id.in_(sorted({a for a, _, _, _ in values}))))
         if (r.account_id, r.sku, r.location) in keys}
     changed = 0
-    for account_id, sku, location, quantity in values:
+    # In one order (the pusher marks what it sent in the same): two transactions never wait on each other in a ring.
+    for account_id, sku, location, quantity in sorted(values):
         before = current.get((account_id, sku, location))
         if before is not None and before[0] == quantity:
             continue
