@@ -80,7 +80,7 @@ class Shows:
 def _sent(hub: Hub, account_id: int) -> None:
     with hub.db.write() as conn:
         for item in channel_stock.claim(conn, limit=10)[account_id]:
-            channel_stock.sent(conn, item)
+            channel_stock.sent_many(conn, [item])
 
 
 def test_a_drift_found_while_a_new_value_comes_is_left_to_the_pusher(hub: Hub) -> None:

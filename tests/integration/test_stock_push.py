@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from orderhub.adapters.store import accounts, channel_stock, error_log, facilities
 from orderhub.adapters.store import facilities as facility_store
+from orderhub.adapters.store.schema import channel_stock as channel_stock_table
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.domain.channels import ChannelUnavailable, StockUpdate
 from orderhub.services import errors
 from orderhub.services import inventory as inventory_service
@@ -270,4 +272,30 @@ def test_a_push_that_fails_rests_its_account_and_goes_again(hub: Hub, monkeypatc
             time.sleep(wait)
     assert failed and channel.shows == {("MUG-🦋", ""): 7, ("TEE-1", ""): 0}
     with hub.db.read() as conn:
+        assert channel_stock.pending_count(conn, account_id) == 0
+
+
+def test_marking_what_the_channel_took_passes_over_a_listing_a_sale_is_changing(hub: Hub) -> None:
+    if hub.db.dialect == "sqlite":
+        pytest.skip("SQLite has one writer at a time: no transaction can be changing a listing meanwhile")
+    account_id, _channel = _setup(hub)
+    with hub.db.write() as conn:
+        items = channel_stock.claim(conn, limit=10)[account_id]
+    marked: list[list[str]] = []
+
+    def mark() -> None:
+        with hub.db.write() as conn:
+            marked.append(sorted(i.sku for i in channel_stock.sent_many(conn, items)))
+
+    with hub.db.write() as sale:  # a sale being recorded holds the mug's listing
+        sale.execute(channel_stock_table.update().where(channel_stock_table.c.sku == "MUG-🦋")
+                     .values(changed_at=utcnow()))
+        marker = threading.Thread(target=mark)
+        marker.start()
+        marker.join(timeout=10)
+        assert not marker.is_alive(), "the pusher waited for the sale's transaction"
+    assert marked == [["TEE-1"]]
+    with hub.db.write() as conn:  # the mug's value goes again (the sale left it as it was): it is marked then
+        mug = [i for i in items if i.sku == "MUG-🦋"]
+        assert [i.sku for i in channel_stock.sent_many(conn, mug)] == ["MUG-🦋"]
         assert channel_stock.pending_count(conn, account_id) == 0

@@ -62,7 +62,6 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
             log.warning("stock_push_unavailable", account=account.name, listings=len(items), error=str(exc))
             continue
         with db.write() as conn:
-            taken: list[channel_stock.Pending] = []
             for item in items:
                 reason = refused.get((item.sku, item.location))
                 if reason is not None:
@@ -70,11 +69,9 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
                     if item.attempts == 0:  # once per value: a listing refused for days keeps one entry
                         _record_refusal(conn, account, item, reason)
                     report.refused += 1
-                elif channel_stock.sent(conn, item):
-                    taken.append(item)
-                    report.sent += 1
-                else:
-                    report.superseded += 1
+            taken = channel_stock.sent_many(conn, [i for i in items if (i.sku, i.location) not in refused])
+            report.sent += len(taken)
+            report.superseded += len(items) - len(taken) - sum(1 for i in items if (i.sku, i.location) in refused)
             _resolve_refusals(conn, taken)
     return report
 

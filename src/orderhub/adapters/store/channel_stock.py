@@ -189,15 +189,32 @@ def due_accounts(conn: Connection) -> list[int]:
         .order_by(channel_stock.c.account_id))]
 
 
-def sent(conn: Connection, item: Pending) -> bool:
-    """The channel took ``item``'s value. False (nothing changes) when a newer value came meanwhile: that one
-    is still to send."""
-    done = conn.execute(update(channel_stock).where(
-        channel_stock.c.account_id == item.account_id, channel_stock.c.sku == item.sku,
-        channel_stock.c.location == item.location, channel_stock.c.version == item.version,
-        channel_stock.c.wanted == item.wanted).values(sent=item.wanted, sent_version=item.version, sent_at=utcnow(),
-                                                        attempts=0, last_error=None))
-    return bool(done.rowcount)
+def sent_many(conn: Connection, items: Sequence[Pending]) -> list[Pending]:
+    """The channel took these values: mark those still the latest; returns them. On PostgreSQL a listing that
+    another transaction is changing right now (a sale being recorded) is left as it is, not waited for: its
+    new value goes at the next round, or, if that transaction leaves it alone, this value goes again
+    (harmless: the same quantity)."""
+    by_key = {(i.account_id, i.sku, i.location, i.version, i.wanted): i for i in items}
+    key = tuple_(channel_stock.c.account_id, channel_stock.c.sku, channel_stock.c.location, channel_stock.c.version,
+                 channel_stock.c.wanted)
+    pk = tuple_(channel_stock.c.account_id, channel_stock.c.sku, channel_stock.c.location)
+    done: list[Pending] = []
+    wanted = sorted(by_key)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        stmt = (select(channel_stock.c.account_id, channel_stock.c.sku, channel_stock.c.location,
+                       channel_stock.c.version, channel_stock.c.wanted).where(key.in_(chunk))
+                .order_by(channel_stock.c.account_id, channel_stock.c.sku, channel_stock.c.location))
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        found = [tuple(r) for r in conn.execute(stmt)]
+        if not found:
+            continue
+        conn.execute(update(channel_stock).where(pk.in_([f[:3] for f in found]))
+                     .values(sent=channel_stock.c.wanted, sent_version=channel_stock.c.version, sent_at=utcnow(),
+                             attempts=0, last_error=None))
+        done += [by_key[f] for f in found]  # type: ignore[index]
+    return done
 
 
 def failed(conn: Connection, item: Pending, error: str, delay_seconds: float) -> None:
