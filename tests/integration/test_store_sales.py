@@ -188,3 +188,22 @@ def test_a_shopify_pos_sale_at_a_location_no_facility_stands_for_is_placed_and_s
         kinds = conn.execute(select(order_events.c.kind).where(order_events.c.order_shopify_id == str(BIG_ID))
                              ).scalars().all()
     assert "counter_sale_unmapped" in kinds
+
+
+def test_sales_stored_but_not_applied_at_once_are_queued_for_a_worker(hub: Hub, monkeypatch: Any) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from tests.support import drain
+
+    store = make_store(hub, "BOS01", {"SKU-1": 5})
+    device = enrol(hub, store.id)
+
+    def database_gone(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("SELECT", {}, Exception("the connection was lost"))
+
+    monkeypatch.setattr(inventory_store, "lock_rows", database_gone)
+    assert _sell(hub, device, [sale([("SKU-1", 2)])]) == ["queued"]  # stored: the till may forget it
+    assert position(hub, "SKU-1", store.id).on_hand == 5
+    monkeypatch.undo()
+    drain(hub)  # a worker applies it
+    assert position(hub, "SKU-1", store.id).on_hand == 3

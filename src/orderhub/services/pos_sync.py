@@ -129,16 +129,21 @@ class PosSync:
                    for sale, key in zip(sales, keys, strict=True)]
         stored = inbox.insert_entries(self.db, entries) if entries else []
         new = [sale for sale, fresh in zip(sales, stored, strict=True) if fresh]
+        try:
+            with self.db.write() as conn:
+                # Two terminals of a store syncing at once sell the same SKUs in different orders: making and
+                # taking the store's rows of the batch's SKUs first, in one order, makes the second wait instead
+                # of deadlock. An unknown SKU gets no row: its sale goes to the error log.
+                skus = sorted(channel_stock.known_skus(conn, _skus(new)))
+                inventory_store.ensure_rows(conn, device.facility_id, skus)
+                inventory_store.lock_rows(conn, device.facility_id, skus)
+                ids = _ids(conn, account_id, [k for k, fresh in zip(keys, stored, strict=True) if fresh])
+                claimed = inbox.claim_ids(conn, list(ids.values()))
+                self.processor.process_records(conn, self._record_together(conn, account_id, claimed))
+        except Exception as exc:  # noqa: BLE001 - the sales are stored: a worker applies them (answered queued)
+            log.warning("pos_batch_not_applied", device=device.id, store=device.store, sales=len(new),
+                        error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}")
         with self.db.write() as conn:
-            # Two terminals of a store syncing at once sell the same SKUs in different orders: making and taking
-            # the store's rows of the batch's SKUs first, in one order, makes the second wait instead of
-            # deadlock. An unknown SKU gets no row: its sale goes to the error log.
-            skus = sorted(channel_stock.known_skus(conn, _skus(new)))
-            inventory_store.ensure_rows(conn, device.facility_id, skus)
-            inventory_store.lock_rows(conn, device.facility_id, skus)
-            ids = _ids(conn, account_id, [k for k, fresh in zip(keys, stored, strict=True) if fresh])
-            claimed = inbox.claim_ids(conn, list(ids.values()))
-            self.processor.process_records(conn, self._record_together(conn, account_id, claimed))
             states = _states(conn, account_id, keys)
             sequences = [s.get("sequence") for s in sales if isinstance(s, dict)]
             highest = max((q for q in sequences if isinstance(q, int) and not isinstance(q, bool)), default=None)
