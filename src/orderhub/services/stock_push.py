@@ -45,9 +45,8 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
     with db.write() as conn:
         due = channel_stock.claim(conn, limit=limit, account_ids=account_ids)
         found = {account_id: accounts.by_id(conn, account_id) for account_id in due}
-    for account_id, claimed in due.items():
+    for account_id, items in due.items():
         account = found[account_id]
-        items = sorted(claimed, key=lambda i: (i.sku, i.location))  # marked in channel_stock.want's order
         if account is None:
             continue
         updates = [StockUpdate(i.sku, i.location, i.wanted, i.channel_ref, i.version, i.attempts) for i in items]
@@ -56,13 +55,13 @@ def push_once(db: Database, channel_for: ChannelFor, *, limit: int = 1000, backo
         except ChannelUnavailable as exc:
             report.unavailable[account.name] = str(exc)
             with db.write() as conn:
-                for item in items:
+                for item in sorted(items, key=lambda i: (i.sku, i.location)):
                     delay = exc.retry_after or backoff(item.attempts + 1, backoff_base, backoff_max)
                     channel_stock.failed(conn, item, f"{account.kind} unavailable: {exc}", delay)
             log.warning("stock_push_unavailable", account=account.name, listings=len(items), error=str(exc))
             continue
         with db.write() as conn:
-            for item in items:
+            for item in sorted(items, key=lambda i: (i.sku, i.location)):  # in channel_stock.want's order
                 reason = refused.get((item.sku, item.location))
                 if reason is not None:
                     channel_stock.failed(conn, item, reason, backoff(item.attempts + 1, backoff_base, backoff_max))
