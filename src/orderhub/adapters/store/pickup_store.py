@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, false, func, insert, or_, select, update
 
+from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.schema import facilities, orders, pickup_mails, pickups
 from orderhub.clock import utcnow
 
@@ -132,16 +134,24 @@ def store_of_order(conn: Connection, order_id: int) -> str | None:
 def add_mail(conn: Connection, *, pickup_id: int, order_id: int, kind: str, recipient: str | None, locale: str,
              subject: str, text: str, html: str) -> int:
     now = utcnow()
+    # Encrypted at rest like every secret: the ready e-mail holds the verification code.
     return int(conn.execute(insert(pickup_mails).values(
         pickup_id=pickup_id, order_id=order_id, kind=kind, recipient=recipient, locale=locale, subject=subject,
-        body_text=text, body_html=html, status="pending", attempts=0, available_at=now, created_at=now)
-        .returning(pickup_mails.c.id)).scalar_one())
+        body_text=secret_box.encrypt(conn, "pickup_mails.body_text", text),
+        body_html=secret_box.encrypt(conn, "pickup_mails.body_html", html),
+        status="pending", attempts=0, available_at=now, created_at=now).returning(pickup_mails.c.id)).scalar_one())
 
 
 def pending_mails(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    return conn.execute(select(pickup_mails).where(pickup_mails.c.status == "pending",
+    """The e-mails due, their bodies decrypted."""
+    rows = conn.execute(select(pickup_mails).where(pickup_mails.c.status == "pending",
                                                    pickup_mails.c.available_at <= now)
                         .order_by(pickup_mails.c.id).limit(limit)).all()
+    about = "pickup e-mail {}"
+    return [SimpleNamespace(**(r._asdict() | {
+        "body_text": secret_box.decrypt(conn, "pickup_mails.body_text", r.body_text, about.format(r.id)),
+        "body_html": secret_box.decrypt(conn, "pickup_mails.body_html", r.body_html, about.format(r.id))}))
+        for r in rows]
 
 
 def mail_sent(conn: Connection, mail_id: int) -> None:

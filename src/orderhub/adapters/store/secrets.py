@@ -212,7 +212,9 @@ def default_key_file(url: str) -> Path | None:
 
 # Every column that holds a credential orderhub must read back, by name (this module needs no schema).
 COLUMNS = (("shops", "webhook_secret"), ("shops", "access_token"), ("shops", "credentials"),
-           ("destinations", "secret"), ("subscriptions", "secret"))
+           ("destinations", "secret"), ("subscriptions", "secret"),
+           # a pickup's ready e-mail carries its verification code until it is sent
+           ("pickup_mails", "body_text"), ("pickup_mails", "body_html"))
 
 
 def _key_ids_in_use(conn: Connection) -> set[str]:
