@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from orderhub.adapters.store import facilities, inventory_store, pos_devices, units
-from orderhub.adapters.store.schema import order_events, orders, returns, store_sales, store_variances
+from orderhub.adapters.store.schema import error_log, order_events, orders, returns, store_sales, store_variances
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason
@@ -207,3 +207,30 @@ def test_sales_stored_but_not_applied_at_once_are_queued_for_a_worker(hub: Hub, 
     monkeypatch.undo()
     drain(hub)  # a worker applies it
     assert position(hub, "SKU-1", store.id).on_hand == 3
+
+
+def test_a_sale_in_an_unknown_currency_waits_in_the_error_log(hub: Hub) -> None:
+    store = make_store(hub, "BOS01", {"SKU-1": 5})
+    device = enrol(hub, store.id)
+    sold, back = sale([("SKU-1", 1)], currency="XYZ"), sale([("SKU-1", -1)], currency="XYZ", tenders=[])
+    assert _sell(hub, device, [sold, back]) == ["error_logged", "error_logged"]
+    assert position(hub, "SKU-1", store.id).on_hand == 5
+    with hub.db.read() as conn:
+        logged = conn.execute(select(error_log.c.error)).scalars().all()
+    assert len(logged) == 2 and all("'XYZ' is not an ISO 4217 currency code" in e for e in logged)
+
+
+def test_every_http_destination_is_owed_each_recorded_store_sale_once(hub: Hub) -> None:
+    from orderhub.adapters.store import destinations
+    from orderhub.adapters.store.schema import deliveries
+
+    store = make_store(hub, "BOS01", {"SKU-1": 5})
+    with hub.db.write() as conn:
+        for name in ("erp", "bi"):
+            destinations.add_http(conn, name, f"https://{name}.example/hook", "s3cret")
+    device = enrol(hub, store.id)
+    sales = [sale([("SKU-1", 1)], sequence=1), sale([("SKU-1", 1)], sequence=2)]
+    assert _sell(hub, device, sales + sales[:1]) == ["recorded", "recorded", "duplicate"]
+    with hub.db.read() as conn:
+        owed = conn.execute(select(deliveries.c.topic, deliveries.c.destination_id)).all()
+    assert len(owed) == 4 and {topic for topic, _ in owed} == {"store_sale.recorded"}

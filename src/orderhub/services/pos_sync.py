@@ -175,9 +175,8 @@ class PosSync:
         try:
             done = set(store_sales.record_many(conn, account_id, [(row.id, sale) for row, sale in read]))
             inbox.finish_many(conn, sorted(done), status="done", outcome="applied")
-            for row, sale in read:
-                if row.id in done:
-                    self.processor.announce(conn, row, ("store_sale.recorded", sale))
+            self.processor.announce(conn, [(row, ("store_sale.recorded", sale)) for row, sale in read
+                                           if row.id in done])
             savepoint.commit()
         except Exception as exc:  # noqa: BLE001
             savepoint.rollback()

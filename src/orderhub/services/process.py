@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -262,10 +263,13 @@ class Processor:
             self._shop_domains[shop_id] = shop_store.name_of(conn, shop_id) or str(shop_id)
         return self._shop_domains[shop_id]
 
-    def announce(self, conn: Connection, row: Any, event: tuple[str, Any]) -> None:
-        """Owe every HTTP destination the event of a record applied outside :meth:`process_records`."""
-        http = dest_store.http_destinations(conn)
-        if http:
+    def announce(self, conn: Connection, applied: Sequence[tuple[Any, tuple[str, Any]]]) -> None:
+        """Owe every HTTP destination the events of records applied outside :meth:`process_records`,
+        (record, event) each."""
+        http = dest_store.http_destinations(conn) if applied else []
+        if not http:
+            return
+        for row, event in applied:
             self._enqueue(conn, row, event, http)
 
     def _enqueue(self, conn: Connection, row: Any, event: tuple[str, Any],

@@ -35,7 +35,7 @@ from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.domain.model import Freshness, Order
 from orderhub.domain.store_sales import SaleLine, StoreSale
 from orderhub.services import fulfilment, order_sync
-from orderhub.services.inbound import Result, Source, validate
+from orderhub.services.inbound import Result, Source, known_currency, validate
 
 ACTOR = "store"
 POS_KIND = "pos"
@@ -47,6 +47,8 @@ class NotYetKnown(LookupError):
 
 
 def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
+    if not known_currency(sale.currency):  # a sale that only takes goods back has no order to validate it
+        raise InvalidRecord("currency", f"{sale.currency!r} is not an ISO 4217 currency code")
     facility = conn.execute(select(facilities.c.id, facilities.c.kind).where(facilities.c.code == sale.store)).first()
     if facility is None:
         raise InvalidRecord("store", f"no facility {sale.store!r}; add the store (orderhub facility add) and retry")

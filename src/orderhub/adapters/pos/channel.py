@@ -44,12 +44,6 @@ def envelope(sale: Any, *, device_id: int, device_name: str, store: str, receive
             "received_at": received_at.isoformat(), "sale": sale}
 
 
-def _known_currency(code: str) -> bool:
-    from orderhub.services.inbound import known_currency  # the catalogue of ISO 4217 codes
-
-    return known_currency(code)
-
-
 class PosTranslator:
     kind = KIND
 
@@ -64,7 +58,7 @@ class PosTranslator:
         device_id = device.get("id")
         return read_sale(payload.get("sale"), store=str(device.get("store")),
                          device_id=device_id if isinstance(device_id, int) and device_id > 0 else None,
-                         device_name=str(device.get("name")), received_at=at, known_currency=_known_currency)
+                         device_name=str(device.get("name")), received_at=at)
 
     def describe(self, topic: str, payload: Any) -> str | None:
         if not isinstance(payload, dict):
