@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select, update
 
+from orderhub.adapters.store import facilities as facility_store
 from orderhub.adapters.store import pickup_store, timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.schema import customers, facilities, orders, pickups
@@ -207,10 +207,7 @@ def remind(conn: Connection, pickup: Any) -> None:
 
 def _when(store: Any, at: datetime) -> str:
     """A time as the store's clock shows it."""
-    try:
-        zone = ZoneInfo(store.timezone) if store.timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
+    zone = facility_store.zone_of(store.timezone)
     local = at.astimezone(zone) if zone else at
     return local.strftime("%Y-%m-%d %H:%M") + ("" if zone else " UTC")
 

@@ -81,13 +81,17 @@ def check(values: dict[str, Any], code: str, label: str | None = None) -> None:
 
 
 def known_timezone(name: str) -> bool:
+    return zone_of(name) is not None
+
+
+def zone_of(name: str | None) -> ZoneInfo | None:
+    """The IANA time zone ``name`` stands for; None when it is empty or no zone (a facility's clock is UTC)."""
     if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
-        return False
+        return None
     try:
-        ZoneInfo(name)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, or not a zone name at all
-        return False
-    return True
+        return None
 
 
 def add(conn: Connection, code: str, name: str, kind: str, **values: Any) -> int:
@@ -109,7 +113,7 @@ def change(conn: Connection, code: str, *, label: str | None = None, **values: A
     check(values, code, label)
     if not conn.execute(update(facilities).where(facilities.c.code == code).values(**values)).rowcount:
         raise LookupError(f"no facility {code}; list them with `orderhub facility list`")
-    if "online_safety_stock" in values or "active" in values:
+    if "online_safety_stock" in values:
         # What the channels show of this facility's SKUs changes with it. Imported here: channel_stock
         # reads facilities through this module.
         from orderhub.adapters.store import channel_stock
