@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from orderhub.adapters.outbound import OutboundPolicy
 from orderhub.domain.channels import OrderChannel, StockChannel, StockReader, Translator
@@ -52,6 +53,19 @@ def order_operations(kind: str) -> frozenset[str]:
     if order_channel(kind) is None:
         return frozenset()
     return frozenset(getattr(_module(kind), "OPERATIONS", OPERATIONS)) & OPERATIONS
+
+
+def consent_purposes(kind: str) -> frozenset[str]:
+    """The marketing-consent purposes the kind's channel holds per customer (its module's ``CONSENT_PURPOSES``;
+    Shopify: e-mail and SMS marketing), which orderhub keeps in step; none for a kind that holds none, so no
+    preference is ever sent to a channel that does not keep it."""
+    return frozenset(getattr(_module(kind), "CONSENT_PURPOSES", ())) if kind in _MODULES else frozenset()
+
+
+def customer_channel(kind: str) -> Callable[..., Any] | None:
+    """The kind's ``customer_channel(account, hub)`` factory (a :class:`~orderhub.domain.channels.CustomerChannel`:
+    consent updates, erasure requests), or None when the kind has no API for its customers."""
+    return getattr(_module(kind), "customer_channel", None) if kind in _MODULES else None
 
 
 def stock_channel(kind: str) -> Callable[..., StockChannel] | None:

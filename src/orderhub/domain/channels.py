@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from orderhub.domain.customers import CustomerUpdate
 from orderhub.domain.model import (
     AppUninstalled,
     CustomerDataRequest,
@@ -31,7 +32,7 @@ from orderhub.domain.store_sales import StoreSale
 
 # What one inbox record can say, in orderhub's terms.
 Inbound = (Order | OrderEdit | Refund | Transaction | Product | ProductDeletion | InventoryLevel | CustomerRedaction
-           | CustomerDataRequest | ShopRedaction | AppUninstalled | JobSignal | StoreSale)
+           | CustomerDataRequest | ShopRedaction | AppUninstalled | JobSignal | StoreSale | CustomerUpdate)
 
 
 class UnknownTopic(LookupError):
@@ -198,3 +199,32 @@ class OrderChannel(Protocol):
         """Refund the buyer. A channel with no refund through its API raises ChannelRefused saying where a
         person does it (the channel's seller portal)."""
         ...
+
+
+@dataclass(frozen=True)
+class ConsentNotice:
+    """A person's marketing consent to set on the channel's customer ``customer_ref`` (its id there)."""
+
+    customer_ref: str
+    purpose: str  # domain/customers.py PURPOSES: those the kind holds (adapters/channels.py consent_purposes)
+    state: str  # granted | pending | withdrawn | not_given
+    occurred_at: datetime
+    opt_in_level: str | None = None
+    reference: str = ""  # what makes it one operation: a repeat must be harmless
+
+
+@dataclass(frozen=True)
+class ErasureNotice:
+    """Ask the channel to erase its customer ``customer_ref``: orderhub erased the person."""
+
+    customer_ref: str
+    reference: str
+
+
+class CustomerChannel(Protocol):
+    """What orderhub tells one account about its customers. Each raises ChannelUnavailable (try again later) or
+    ChannelRefused (for a person); doing one twice must be harmless."""
+
+    def update_consent(self, notice: ConsentNotice) -> None: ...
+
+    def request_erasure(self, notice: ErasureNotice) -> None: ...

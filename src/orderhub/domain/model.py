@@ -56,11 +56,14 @@ class Address:
 
 @dataclass(frozen=True)
 class Customer:
+    """How one channel account knows a person (its id there: ``shopify_id`` for every channel)."""
+
     shopify_id: str
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     phone: str | None = None
+    loyalty_id: str | None = None  # the retailer's loyalty programme's id of the person, when the channel knows it
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,8 @@ class StoreSale:
         at = self.counted_at
         customer = None
         if self.customer_ref or self.loyalty_id:
-            customer = Customer(shopify_id=self.customer_ref or f"loyalty:{self.loyalty_id}", email=self.email)
+            customer = Customer(shopify_id=self.customer_ref or f"loyalty:{self.loyalty_id}", email=self.email,
+                                loyalty_id=self.loyalty_id)
         return Order(
             shopify_id=self.sale_id, currency=self.currency, created_at=at, updated_at=at,
             subtotal_price=subtotal, total_discounts=sum((line.discount for line in sold), Decimal("0")),

@@ -21,6 +21,7 @@ from orderhub.adapters.store.schema import job_state
 from orderhub.clock import utcnow
 from orderhub.domain import money
 from orderhub.domain.channels import Inbound
+from orderhub.domain.customers import CustomerUpdate
 from orderhub.domain.model import (
     AppUninstalled,
     CustomerDataRequest,
@@ -129,6 +130,10 @@ def apply(conn: Connection, source: Source, record: Inbound) -> Result:
                 job_store.queue(conn, job=record.run, shop_id=None, params="{}", trigger="signal",
                                 available_at=utcnow() + SIGNAL_GATHER)
             return Result("recorded")
+        case CustomerUpdate():
+            from orderhub.services import customer_updates
+
+            return customer_updates.apply(conn, source, record)
         case StoreSale():
             # Imported here: recording a store sale uses this module's Result and Source.
             from orderhub.services import store_sales

@@ -104,6 +104,10 @@ stock_reader = stock_channel
 # What Shopify takes through channel operations (adapters/channels.py): refunds only. Its fulfilments and
 # cancellations have jobs of their own, which must not be doubled.
 OPERATIONS = frozenset({"refund"})
+
+# The marketing consent Shopify keeps per customer (emailMarketingConsent, smsMarketingConsent): orderhub keeps
+# them in step (services/consent.py).
+CONSENT_PURPOSES = frozenset({"email_marketing", "sms_marketing"})
 _OWN_JOBS = "Shopify's orders are {} by orderhub's Shopify jobs, not by channel operations; dismiss this"
 
 

@@ -23,18 +23,19 @@ RECORD_TYPE = "channel_op"  # in the error log (its record_type holds 16 charact
 class Operation:
     id: int
     account_id: int
-    order_id: int
+    order_id: int | None  # None: an operation about a person (consent, erase), named by customer_id
     kind: str
     reference: str
     payload: dict[str, Any]
     attempts: int
 
 
-def enqueue(conn: Connection, account_id: int, order_id: int, kind: str, reference: str,
-            payload: dict[str, Any]) -> None:
+def enqueue(conn: Connection, account_id: int, order_id: int | None, kind: str, reference: str,
+            payload: dict[str, Any], *, customer_id: int | None = None) -> None:
     """Owe the channel this operation; the same (account, kind, reference) again is the same operation."""
     now = utcnow()
-    upsert(conn, ops, {"account_id": account_id, "order_id": order_id, "kind": kind, "reference": reference[:100],
+    upsert(conn, ops, {"account_id": account_id, "order_id": order_id, "customer_id": customer_id, "kind": kind,
+                       "reference": reference[:100],
                        "payload": orjson.dumps(payload).decode(), "status": "pending", "attempts": 0,
                        "available_at": now, "created_at": now},
            keys=("account_id", "kind", "reference"))

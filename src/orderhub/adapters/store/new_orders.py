@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from orderhub.adapters.store import order_store
-from orderhub.adapters.store.db import upsert_many
+from orderhub.adapters.store import identities, order_store
 from orderhub.adapters.store.schema import (
-    customers,
     order_addresses,
     order_discounts,
     order_edits,
@@ -28,6 +25,7 @@ from orderhub.adapters.store.schema import (
     orders,
 )
 from orderhub.clock import utcnow
+from orderhub.domain.customers import identity_of
 from orderhub.domain.model import Order
 
 Key = tuple[int, str]  # (shop id, Shopify order id)
@@ -70,7 +68,8 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
             | dict.fromkeys(order_store.LOCATION_VALUES)
             | order_store.location_values(conn, n.order) | {
         "shop_id": n.shop_id, "shopify_id": n.order.shopify_id, "version": 1, "created_at": now, "updated_at": now,
-        "customer_id": customer_ids.get((n.shop_id, n.order.customer.shopify_id)) if n.order.customer else None}
+        "customer_id": customer_ids.get((n.shop_id, buyer.shopify_id))
+        if (buyer := identity_of(n.order)) is not None else None}
         for n in batch]  # one insert of many rows: every row names the same columns
     inserted = conn.execute(insert(orders).returning(orders.c.id, orders.c.shop_id, orders.c.shopify_id,
                                                      sort_by_parameter_order=True), rows)
@@ -92,26 +91,5 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
 
 
 def _customers(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
-    """Upsert the batch's customers (the newest order's details win) and return their ids."""
-    newest: dict[Key, dict[str, Any]] = {}
-    for n in batch:
-        c = n.order.customer
-        if c is None:
-            continue
-        row = order_store.customer_row(n.shop_id, c, n.order.updated_at)
-        known = newest.get((n.shop_id, c.shopify_id))
-        if known is None or known["source_updated_at"] <= row["source_updated_at"]:
-            newest[(n.shop_id, c.shopify_id)] = row
-    if not newest:
-        return {}
-    upsert_many(conn, customers, list(newest.values()), keys=("shop_id", "shopify_id"),
-                update=order_store.CUSTOMER_UPDATE, where=order_store.customer_guard)
-    ids: dict[Key, int] = {}
-    by_shop: dict[int, list[str]] = {}
-    for shop_id, shopify_id in newest:
-        by_shop.setdefault(shop_id, []).append(shopify_id)
-    for shop_id, shopify_ids in by_shop.items():
-        for r in conn.execute(select(customers.c.id, customers.c.shopify_id).where(
-                customers.c.shop_id == shop_id, customers.c.shopify_id.in_(shopify_ids))):
-            ids[(shop_id, r.shopify_id)] = r.id
-    return ids
+    """Store the batch's buyers (the newest order's details win), linked to profiles, and return their ids."""
+    return identities.store(conn, identities.order_rows(conn, [(n.shop_id, n.order) for n in batch]))

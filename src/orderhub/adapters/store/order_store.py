@@ -13,12 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from orderhub.adapters.store import pickup_store, shopify_listings
+from orderhub.adapters.store import identities, pickup_store, shopify_listings
 from orderhub.adapters.store.db import upsert, upsert_many
 from orderhub.adapters.store.schema import (
-    customers,
     inventory_levels,
     order_addresses,
     order_discounts,
@@ -36,7 +35,6 @@ from orderhub.clock import utcnow
 from orderhub.domain import money, sales_channels
 from orderhub.domain.model import (
     Address,
-    Customer,
     Freshness,
     InventoryLevel,
     Order,
@@ -75,36 +73,12 @@ def _lock_order(conn: Connection, shop_id: int, order_id: str) -> Any:
     return conn.execute(stmt).first()
 
 
-CUSTOMER_UPDATE = ("email", "first_name", "last_name", "phone", "source_updated_at")
-
-
-def customer_row(shop_id: int, customer: Customer, at: datetime) -> dict[str, Any]:
-    return dict(shop_id=shop_id, shopify_id=customer.shopify_id, email=customer.email,
-                first_name=customer.first_name, last_name=customer.last_name, phone=customer.phone,
-                source_updated_at=at)
-
-
-def customer_guard(excluded: Any) -> Any:
-    """A redacted customer stays redacted; otherwise the newest order wins."""
-    return and_(customers.c.redacted_at.is_(None),
-                customers.c.source_updated_at.is_(None) | (customers.c.source_updated_at <= excluded.source_updated_at))
-
-
 def _newer_product(excluded: Any) -> Any:
     return products.c.source_updated_at < excluded.source_updated_at
 
 
 def _newer_level(excluded: Any) -> Any:
     return inventory_levels.c.source_updated_at < excluded.source_updated_at
-
-
-def _upsert_customer(conn: Connection, shop_id: int, customer: Customer | None, at: datetime) -> int | None:
-    if customer is None:
-        return None
-    upsert(conn, customers, customer_row(shop_id, customer, at), keys=("shop_id", "shopify_id"),
-           update=CUSTOMER_UPDATE, where=customer_guard)
-    return conn.execute(select(customers.c.id).where(
-        customers.c.shop_id == shop_id, customers.c.shopify_id == customer.shopify_id)).scalar_one()
 
 
 # Shopify collects the payment for its orders: what it reports is the payment's status.
@@ -165,7 +139,7 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
                         {"incoming_updated_at": order.updated_at.isoformat(),
                          "stored_updated_at": current.source_updated_at.isoformat()})
         return fresh
-    customer_id = _upsert_customer(conn, shop_id, order.customer, order.updated_at)
+    customer_id = identities.store_one(conn, shop_id, order)
     values = order_values(order) | {"customer_id": customer_id, "updated_at": now}
     values |= location_values(conn, order)  # a pickup once chosen stays, like the other optional values
     if current is None:

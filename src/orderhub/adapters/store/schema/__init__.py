@@ -12,6 +12,14 @@ from orderhub.adapters.store.schema.console import (
     console_sign_ins,
     console_users,
 )
+from orderhub.adapters.store.schema.customer_profiles import (
+    customer_access_log,
+    customer_consents,
+    customer_match_rules,
+    customer_merges,
+    customer_profiles,
+    customer_separations,
+)
 from orderhub.adapters.store.schema.ingestion import (
     api_tokens,
     customers,
@@ -59,18 +67,20 @@ from orderhub.adapters.store.schema.oms import (
     workflows,
 )
 from orderhub.adapters.store.schema.order_money import order_discounts, order_edits, refunds
+from orderhub.adapters.store.schema.pickups import pickup_mails, pickups
 from orderhub.adapters.store.schema.planning import (
     imported_files,
     inventory_thresholds,
     purchase_order_lines,
     purchase_orders,
 )
-from orderhub.adapters.store.schema.pickups import pickup_mails, pickups
 from orderhub.adapters.store.schema.presell import presell_catalogue, promise_changes
 from orderhub.adapters.store.schema.stores import pos_devices, pos_enrolment_codes, store_sales, store_variances
 from orderhub.adapters.store.schema.traffic import traffic_minutes
 
 __all__ = [
+    "customer_access_log", "customer_consents", "customer_match_rules", "customer_merges", "customer_profiles",
+    "customer_separations",
     "pos_devices", "pos_enrolment_codes", "store_sales", "store_variances",
     "BigId", "metadata", "channel_listings", "channel_operations", "channel_stock",
     "console_sessions", "console_sign_in_limits", "console_sign_ins", "console_users", "traffic_minutes",

@@ -13,8 +13,10 @@ channel_operations = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("account_id", Integer, ForeignKey("shops.id", ondelete="CASCADE"), nullable=False),
-    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
-    Column("kind", String(16), nullable=False),  # ship | cancel
+    # The order it is about; None for what is about a person (their consent, their erasure: customer_id).
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE")),
+    Column("customer_id", BigInteger),  # the identity (customers.id) a consent or erasure is sent for
+    Column("kind", String(16), nullable=False),  # ship | cancel | refund | consent | erase
     Column("reference", String(100), nullable=False),  # what makes it one operation (the shipment, the units)
     Column("payload", Text, nullable=False),  # the notice, as JSON
     Column("status", String(16), nullable=False),  # pending | done | failed (in the error log)

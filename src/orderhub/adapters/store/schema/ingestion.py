@@ -181,7 +181,19 @@ customers = Table(
     Column("phone", String(64)),
     Column("source_updated_at", UTCDateTime),
     Column("redacted_at", UTCDateTime),
+    # A row is one identity of a person: how one channel account knows them (domain/customers.py). It belongs
+    # to one profile, linked by the keys its kind's rules allow (normalised e-mail, E.164 phone, loyalty id).
+    Column("profile_id", BigInteger),
+    Column("email_key", String(320)),
+    Column("phone_key", String(32)),
+    Column("loyalty_key", String(100)),
+    Column("linked_by", String(32)),  # new | email | phone | loyalty | merge | unmerge | split
+    Column("deleted_at", UTCDateTime),  # the channel deleted its customer (orderhub keeps the orders)
     UniqueConstraint("shop_id", "shopify_id"),
+    Index("ix_customers_profile", "profile_id"),
+    Index("ix_customers_email_key", "email_key"),
+    Index("ix_customers_phone_key", "phone_key"),
+    Index("ix_customers_loyalty_key", "loyalty_key"),
 )
 
 orders = Table(
@@ -370,15 +382,18 @@ inventory_levels = Table(
     UniqueConstraint("shop_id", "inventory_item_id", "location_id"),
 )
 
-# GDPR requests (customers/data_request, customers/redact, shop/redact) and what was done.
+# Privacy requests and what was done: a channel's (customers/data_request, customers/redact, shop/redact) and
+# orderhub's own (a person's export or erasure, the retention purge).
 privacy_requests = Table(
     "privacy_requests",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("shop_id", Integer, ForeignKey("shops.id"), nullable=False),
-    Column("kind", String(32), nullable=False),
+    Column("shop_id", Integer, ForeignKey("shops.id")),  # None: asked in orderhub (console, API, CLI)
+    Column("kind", String(32), nullable=False),  # customers/redact | ... | export | erase | retention
     Column("customer_shopify_id", String(40)),
-    Column("inbox_id", BigInteger, nullable=False, unique=True),
+    Column("inbox_id", BigInteger, unique=True),  # the channel's request, when a channel asked
+    Column("profile_id", BigInteger),
+    Column("actor", String(100)),
     Column("result", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

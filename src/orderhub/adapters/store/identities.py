@@ -1,0 +1,85 @@
+"""Storing the identities orders and customer records name (``customers`` rows), with their linking keys, and
+linking those that are new or whose keys changed (adapters/store/customer_links.py).
+
+An identity already linked whose keys did not change costs no more than before profiles existed: one read of the
+batch's identities before the upsert tells which need linking."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, tuple_
+
+from orderhub.adapters.store import customer_links
+from orderhub.adapters.store.db import upsert_many
+from orderhub.adapters.store.schema import customers
+from orderhub.domain.customers import FALLBACK_RULE, identity_of, keys_of, region_of
+from orderhub.domain.model import Customer, Order
+
+Key = tuple[int, str]  # (account id, the channel's id of the person)
+
+UPDATE = ("email", "first_name", "last_name", "phone", "source_updated_at", *customer_links.KEY_COLUMNS)
+
+
+def guard(excluded: Any) -> Any:
+    """A redacted customer stays redacted; otherwise the newest record wins."""
+    return and_(customers.c.redacted_at.is_(None),
+                customers.c.source_updated_at.is_(None) | (customers.c.source_updated_at <= excluded.source_updated_at))
+
+
+def row(account_id: int, person: Customer, at: datetime, *, region: str | None, rule: frozenset[str],
+        phone: str | None = None) -> dict[str, Any]:
+    """The identity's row: what the channel says of the person, and its keys under its kind's ``rule``
+    (``phone``: the number to key by when the person record has none, e.g. the order's billing phone)."""
+    keyed = dataclasses.replace(person, phone=person.phone or phone)
+    return dict(shop_id=account_id, shopify_id=person.shopify_id, email=person.email,
+                first_name=person.first_name, last_name=person.last_name, phone=person.phone,
+                source_updated_at=at) | customer_links.key_values(keys_of(keyed, region=region, rule=rule))
+
+
+def order_rows(conn: Connection, orders: Sequence[tuple[int, Order]]) -> dict[Key, dict[str, Any]]:
+    """The identity row of each order's buyer (its customer, or the guest who checked out), the newest order's
+    details winning when one buyer is on several."""
+    rules = customer_links.account_rules(conn, (account for account, _ in orders))
+    newest: dict[Key, dict[str, Any]] = {}
+    for account, order in orders:
+        person = identity_of(order)
+        if person is None:
+            continue
+        address = order.billing_address or order.shipping_address
+        r = row(account, person, order.updated_at, region=region_of(order), rule=rules.get(account, FALLBACK_RULE),
+                phone=address.phone if address else None)
+        known = newest.get((account, person.shopify_id))
+        if known is None or known["source_updated_at"] <= r["source_updated_at"]:
+            newest[(account, person.shopify_id)] = r
+    return newest
+
+
+def store(conn: Connection, rows: dict[Key, dict[str, Any]]) -> dict[Key, int]:
+    """Upsert these identities, link the new ones and those whose keys changed, and return their ids."""
+    if not rows:
+        return {}
+    cols = (customers.c.id, customers.c.shop_id, customers.c.shopify_id, customers.c.profile_id,
+            *(customers.c[c] for c in customer_links.KEY_COLUMNS))
+    before = {(r.shop_id, r.shopify_id): r for r in conn.execute(select(*cols).where(
+        tuple_(customers.c.shop_id, customers.c.shopify_id).in_(list(rows))))}
+    upsert_many(conn, customers, list(rows.values()), keys=("shop_id", "shopify_id"), update=UPDATE, where=guard)
+    ids = {key: r.id for key, r in before.items()}
+    new = [key for key in rows if key not in before]
+    if new:
+        ids |= {(r.shop_id, r.shopify_id): r.id for r in conn.execute(select(*cols[:3]).where(
+            tuple_(customers.c.shop_id, customers.c.shopify_id).in_(new)))}
+    to_link = [ids[key] for key in new] + [
+        r.id for key, r in before.items() if r.profile_id is None
+        or any(getattr(r, c) != rows[key][c] for c in customer_links.KEY_COLUMNS)]
+    customer_links.link(conn, to_link)
+    return ids
+
+
+def store_one(conn: Connection, account_id: int, order: Order) -> int | None:
+    """Store the buyer of one order; its id (None when the order names nobody)."""
+    rows = order_rows(conn, [(account_id, order)])
+    return next(iter(store(conn, rows).values()), None)
