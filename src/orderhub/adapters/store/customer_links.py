@@ -248,11 +248,16 @@ def unmerge(conn: Connection, merge_id: int, *, actor: str, reason: str | None =
         raise LinkError(f"customer profile {m.merged_id} was erased")
     moved = orjson.loads(m.moved)
     now = utcnow()
+    # Only what is still where the merge put it (the kept profile, or the one that was merged into since): an
+    # identity another unmerge took back already stays where it is.
+    holder = live(conn, m.kept_id)
     if moved["identities"]:
-        conn.execute(update(customers).where(customers.c.id.in_(moved["identities"])).values(
+        conn.execute(update(customers).where(customers.c.id.in_(moved["identities"]),
+                                             customers.c.profile_id == holder).values(
             profile_id=m.merged_id, linked_by="unmerge"))
     if moved["consents"]:
-        conn.execute(update(customer_consents).where(customer_consents.c.id.in_(moved["consents"])).values(
+        conn.execute(update(customer_consents).where(customer_consents.c.id.in_(moved["consents"]),
+                                                     customer_consents.c.profile_id == holder).values(
             profile_id=m.merged_id))
     conn.execute(update(customer_profiles).where(customer_profiles.c.id == m.merged_id).values(
         merged_into=None, updated_at=now))

@@ -1,0 +1,212 @@
+"""One person across channels: identities from Shopify shops (customers and guests), a marketplace and a store's POS
+are linked to one profile by the keys each kind's rules allow, through the processor as orders arrive; merges
+and unmerges keep every identity, order and consent record (Hypothesis), and profiles kept apart stay apart."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from orderhub.adapters.store import accounts, customer_links, inbox
+from orderhub.adapters.store.schema import customer_consents, customer_profiles, customers, orders
+from orderhub.bootstrap import Hub
+from orderhub.domain.customers import ConsentChange
+from orderhub.services import consent
+from tests.support import add_shop, drain, order_payload, put
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+ANA = {"email": "Ana.Lima@Example.com", "phone": "+34 612 345 678"}
+
+
+def _amazon(hub: Hub, account_id: int, order_id: str, *, phone: str, relay: str) -> None:
+    payload = {"AmazonOrderId": order_id, "PurchaseDate": "2026-12-07T09:00:00Z",
+               "LastUpdateDate": "2026-12-07T09:05:00Z", "OrderStatus": "Unshipped", "FulfillmentChannel": "MFN",
+               "OrderTotal": {"CurrencyCode": "EUR", "Amount": "10.00"},
+               "BuyerInfo": {"BuyerEmail": relay, "BuyerName": "Ana Lima"},
+               "ShippingAddress": {"Name": "Ana Lima", "AddressLine1": "Calle Mayor 1", "City": "Madrid",
+                                   "PostalCode": "28013", "CountryCode": "ES", "Phone": phone},
+               "OrderItems": [{"OrderItemId": f"{order_id}-1", "SellerSKU": "SKU-1", "Title": "Mug",
+                               "QuantityOrdered": 1, "QuantityShipped": 0,
+                               "ItemPrice": {"CurrencyCode": "EUR", "Amount": "10.00"}}]}
+    inbox.insert_entries(hub.db, [inbox.InboxEntry(shop_id=account_id, source="poll", topic="amazon/order",
+                                                   identity=f"order:{order_id}", payload=orjson.dumps(payload).decode())])
+
+
+def _profile_of(hub: Hub, account_id: int, ref: str) -> int:
+    with hub.db.read() as conn:
+        return conn.execute(select(customers.c.profile_id).where(
+            customers.c.shop_id == account_id, customers.c.shopify_id == ref)).scalar_one()
+
+
+def _order_profile(hub: Hub, account_id: int, order_ref: str) -> int | None:
+    with hub.db.read() as conn:
+        return conn.execute(select(customers.c.profile_id).join(orders, orders.c.customer_id == customers.c.id)
+                            .where(orders.c.shop_id == account_id, orders.c.shopify_id == order_ref)).scalar_one()
+
+
+def test_a_person_buying_through_shopify_a_guest_checkout_and_amazon_is_one_profile(hub: Hub) -> None:
+    shop_a = add_shop(hub, "shop-a.myshopify.com").id
+    shop_b = add_shop(hub, "shop-b.myshopify.com").id
+    with hub.db.write() as conn:
+        amazon = accounts.add(conn, "amazon", "amazon-es", {"marketplace_id": "A1RKKUPIHCS9HS"}, {}).id
+    put(hub, "orders/create", order_payload(1001, customer={"id": 77, **ANA, "first_name": "Ana"}), shop_id=shop_a)
+    guest = order_payload(2002, email="  ana.lima@example.COM ", customer=None)
+    put(hub, "orders/create", guest, shop_id=shop_b)
+    # Amazon's relay address is not Ana's; her shipping phone is, written the Spanish way
+    _amazon(hub, amazon, "302-0000001-0000001", phone="612 34 56 78", relay="x1@marketplace.amazon.es")
+    # another Amazon buyer who shares nothing with her
+    _amazon(hub, amazon, "302-0000002-0000002", phone="+34 699 000 111", relay="x2@marketplace.amazon.es")
+    drain(hub)
+    ana = _profile_of(hub, shop_a, "77")
+    assert _order_profile(hub, shop_b, "2002") == ana
+    assert _order_profile(hub, amazon, "302-0000001-0000001") == ana
+    assert _order_profile(hub, amazon, "302-0000002-0000002") != ana
+    with hub.db.read() as conn:
+        found = customer_links.identities_of(conn, ana)
+        assert sorted(r.account for r in found) == ["amazon-es", "shop-a.myshopify.com", "shop-b.myshopify.com"]
+        assert {r.linked_by for r in found} >= {"email", "phone"}
+        assert customer_links.find(conn, email="ANA.LIMA@example.com") == [ana]
+        assert customer_links.find(conn, phone="+34612345678") == [ana]
+        assert customer_links.find(conn, email="x1@marketplace.amazon.es") == []  # relay addresses are no key
+
+
+def test_an_update_that_changes_an_email_links_the_identity_again_and_merges_by_rule(hub: Hub) -> None:
+    shop = add_shop(hub).id
+    put(hub, "orders/create", order_payload(1, customer={"id": 10, "email": "one@example.com"}), shop_id=shop)
+    put(hub, "orders/create", order_payload(2, customer={"id": 20, "email": "two@example.com"}), shop_id=shop)
+    drain(hub)
+    first, second = _profile_of(hub, shop, "10"), _profile_of(hub, shop, "20")
+    assert first != second
+    put(hub, "orders/updated", order_payload(2, updated_at="2026-11-24T10:00:00-05:00",
+                                             customer={"id": 20, "email": "ONE@example.com"}), shop_id=shop)
+    drain(hub)
+    assert _profile_of(hub, shop, "20") == _profile_of(hub, shop, "10") == first
+    with hub.db.read() as conn:
+        [merge] = customer_links.merges_of(conn, second)
+    assert (merge.kept_id, merge.merged_id, merge.rule, merge.actor) == (first, second, "email", "rules")
+
+
+def test_an_unmerge_keeps_the_two_apart_when_their_keys_meet_again(hub: Hub) -> None:
+    shop = add_shop(hub).id
+    put(hub, "orders/create", order_payload(1, customer={"id": 10, "email": "shared@example.com"}), shop_id=shop)
+    put(hub, "orders/create", order_payload(2, customer={"id": 20, "email": "shared@example.com"}), shop_id=shop)
+    drain(hub)
+    profile = _profile_of(hub, shop, "10")
+    assert _profile_of(hub, shop, "20") == profile  # the same e-mail: one profile by the rules
+    with hub.db.write() as conn:
+        apart = customer_links.split(conn, _identity(conn, shop, "20"), actor="dpo@shop.example")
+    put(hub, "orders/create", order_payload(3, customer={"id": 20, "email": "shared@example.com"}), shop_id=shop)
+    put(hub, "orders/create", order_payload(4, customer={"id": 30, "email": "shared@example.com"}), shop_id=shop)
+    drain(hub)
+    assert _profile_of(hub, shop, "20") == apart != profile
+    assert _profile_of(hub, shop, "30") in (profile, apart)  # a newcomer joins one of them, merging nothing
+    with hub.db.read() as conn:
+        live = conn.execute(select(func.count()).select_from(customer_profiles)
+                            .where(customer_profiles.c.merged_into.is_(None))).scalar_one()
+    assert live == 2
+
+
+def _identity(conn: Any, shop: int, ref: str) -> int:
+    return conn.execute(select(customers.c.id).where(customers.c.shop_id == shop,
+                                                     customers.c.shopify_id == ref)).scalar_one()
+
+
+def test_identities_stored_before_profiles_existed_are_linked_in_batches(hub: Hub) -> None:
+    shop = add_shop(hub).id
+    put(hub, "orders/create", order_payload(1, customer={"id": 10, "email": "old@example.com"}), shop_id=shop)
+    drain(hub)
+    with hub.db.write() as conn:
+        conn.execute(customers.update().values(profile_id=None, email_key=None))
+        customer_links.set_rule(conn, "shopify", "email", True, "admin")
+        assert customer_links.link_unlinked(conn).linked == 1
+        last, report = customer_links.rekey(conn, 0, 100)
+        assert last > 0 and conn.execute(select(customers.c.email_key)).scalar_one() == "old@example.com"
+
+
+# -- merge and unmerge lose nothing ------------------------------------------------------------------------------
+
+@st.composite
+def merge_plans(draw: st.DrawFn) -> tuple[int, list[tuple[int, int]], list[int]]:
+    people = draw(st.integers(2, 5))
+    merges = draw(st.lists(st.tuples(st.integers(0, people - 1), st.integers(0, people - 1)), max_size=6))
+    undo = draw(st.lists(st.integers(0, 5), max_size=4))
+    return people, merges, undo
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=merge_plans())
+def test_merges_and_unmerges_lose_no_identity_order_or_consent_and_an_unmerge_restores(
+        hub: Hub, plan: tuple[int, list[tuple[int, int]], list[int]]) -> None:
+    people, merge_pairs, undo = plan
+    run = uuid.uuid4().hex[:8]
+    shop = add_shop(hub, f"{run}.myshopify.com").id
+    for p in range(people):  # each person: two orders under one identity, a guest order, one consent change
+        put(hub, "orders/create", order_payload(p * 10 + 1, customer={"id": p + 1, "email": f"p{p}-{run}@x.io"}),
+            shop_id=shop)
+        put(hub, "orders/create", order_payload(p * 10 + 2, customer={"id": p + 1, "email": f"p{p}-{run}@x.io"}),
+            shop_id=shop)
+        put(hub, "orders/create", order_payload(p * 10 + 3, customer=None, email=f"guest{p}-{run}@x.io",
+                                                billing_address=None), shop_id=shop)
+    drain(hub)
+    with hub.db.write() as conn:
+        ids = conn.execute(select(customers.c.id, customers.c.profile_id).where(customers.c.shop_id == shop)).all()
+        profiles = sorted({r.profile_id for r in ids})
+        for i, pid in enumerate(profiles):
+            consent.record(conn, pid, ConsentChange("email_marketing", "granted", T0 + timedelta(minutes=i), "api"))
+        start = _snapshot(conn, shop)
+    done: list[int] = []
+    for a, b in merge_pairs:
+        with hub.db.write() as conn:
+            kept, merged = (customer_links.live(conn, profiles[a % len(profiles)]),
+                            customer_links.live(conn, profiles[b % len(profiles)]))
+            if kept == merged:
+                continue
+            done.append(customer_links.merge(conn, kept, merged, actor="test"))
+            _check_nothing_lost(conn, shop, start)
+    for n in undo:
+        if not done:
+            break
+        merge_id = done[n % len(done)]
+        with hub.db.write() as conn:
+            try:
+                customer_links.unmerge(conn, merge_id, actor="test")
+            except customer_links.LinkError:
+                continue  # merged again since: that merge must be undone first
+            done.remove(merge_id)
+            _check_nothing_lost(conn, shop, start)
+    while done:  # undo the rest, newest first: everything is back where it started
+        with hub.db.write() as conn:
+            customer_links.unmerge(conn, done.pop(), actor="test")
+    with hub.db.read() as conn:
+        assert _snapshot(conn, shop) == start
+
+
+def _snapshot(conn: Any, shop: int) -> dict[str, Any]:
+    """Which identities, orders and consent records each live profile has."""
+    idents = conn.execute(select(customers.c.id, customers.c.profile_id).where(customers.c.shop_id == shop)).all()
+    order_rows = conn.execute(select(orders.c.id, customers.c.profile_id).join(
+        customers, customers.c.id == orders.c.customer_id).where(orders.c.shop_id == shop)).all()
+    profile_ids = sorted({r.profile_id for r in idents})
+    consent_rows = conn.execute(select(customer_consents.c.id, customer_consents.c.profile_id).where(
+        customer_consents.c.profile_id.in_(profile_ids))).all()
+    group: dict[int, list[str]] = {}
+    for kind, rows in (("i", idents), ("o", order_rows), ("c", consent_rows)):
+        for r in rows:
+            group.setdefault(r.profile_id, []).append(f"{kind}{r.id}")
+    return {"groups": sorted(sorted(v) for v in group.values()), "identities": len(idents),
+            "orders": len(order_rows), "consents": len(consent_rows)}
+
+
+def _check_nothing_lost(conn: Any, shop: int, start: dict[str, Any]) -> None:
+    now = _snapshot(conn, shop)
+    assert (now["identities"], now["orders"], now["consents"]) == (
+        start["identities"], start["orders"], start["consents"])
+    live = set(conn.execute(select(customer_profiles.c.id).where(customer_profiles.c.merged_into.is_(None))).scalars())
+    owners = conn.execute(select(customers.c.profile_id).where(customers.c.shop_id == shop)).scalars().all()
+    assert set(owners) <= live  # every identity is on a live profile
