@@ -210,3 +210,55 @@ def _check_nothing_lost(conn: Any, shop: int, start: dict[str, Any]) -> None:
     live = set(conn.execute(select(customer_profiles.c.id).where(customer_profiles.c.merged_into.is_(None))).scalars())
     owners = conn.execute(select(customers.c.profile_id).where(customers.c.shop_id == shop)).scalars().all()
     assert set(owners) <= live  # every identity is on a live profile
+
+
+# -- what a customer says at the counter -------------------------------------------------------------------------
+
+def test_a_loyalty_member_at_the_till_joins_their_profile_and_their_answer_reaches_shopify_only(hub: Hub) -> None:
+    from orderhub.adapters.store.schema import channel_operations
+    from orderhub.services.pos_sync import PosSync
+    from tests.pos_support import make_store, sale
+    from tests.stores_support import enrol
+
+    shop = add_shop(hub, "shop-a.myshopify.com").id
+    with hub.db.write() as conn:
+        amazon = accounts.add(conn, "amazon", "amazon-es", {"marketplace_id": "A1RKKUPIHCS9HS"}, {}).id
+    put(hub, "orders/create", order_payload(1001, customer={"id": 77, **ANA}), shop_id=shop)
+    _amazon(hub, amazon, "302-0000001-0000001", phone="612 34 56 78", relay="x1@marketplace.amazon.es")
+    drain(hub)
+    ana = _profile_of(hub, shop, "77")
+    store = make_store(hub, "MAD01", {"SKU-1": 5})
+    device = enrol(hub, store.id)
+    first = sale(customer={"loyalty_id": "L-0042", "email": "ana.lima@example.com", "first_name": "Ana 🌸",
+                           "marketing": {"email_marketing": False, "sms_marketing": "granted"}})
+    again = sale(sequence=2, customer={"loyalty_id": "L-0042"})  # the card alone: the loyalty id links it
+    statuses = [r.status for r in PosSync(hub.db).take(device, [first, again], __import__(
+        "orderhub.adapters.store.pos_devices", fromlist=["Report"]).Report())]
+    assert statuses == ["recorded", "recorded"]
+    with hub.db.read() as conn:
+        pos_account = conn.execute(select(customers.c.shop_id).where(
+            customers.c.loyalty_key == "L-0042")).scalars().first()
+        history = conn.execute(select(customer_consents).where(customer_consents.c.profile_id == ana)
+                               .order_by(customer_consents.c.purpose)).all()
+        owed = conn.execute(select(channel_operations).where(channel_operations.c.kind == "consent")).all()
+    assert _profile_of(hub, pos_account, "loyalty:L-0042") == ana
+    assert [(h.purpose, h.state, h.source, h.actor) for h in history] == [
+        ("email_marketing", "withdrawn", "pos", "MAD01/till-1"), ("sms_marketing", "granted", "pos", "MAD01/till-1")]
+    # Shopify keeps both preferences and Ana is its customer: both are owed to it; Amazon keeps none
+    assert sorted((o.account_id, orjson.loads(o.payload)["purpose"], orjson.loads(o.payload)["state"]) for o in owed
+                  ) == [(shop, "email_marketing", "withdrawn"), (shop, "sms_marketing", "granted")]
+    assert all(orjson.loads(o.payload)["customer_ref"] == "77" and o.order_id is None for o in owed)
+
+
+def test_a_consent_answer_the_till_cannot_read_is_refused_with_its_field(hub: Hub) -> None:
+    from orderhub.domain.errors import InvalidRecord
+    from orderhub.domain.store_sales import read_sale
+
+    raw = {"id": "s-1", "currency": "EUR", "lines": [{"sku": "SKU-1", "quantity": 1, "unit_price": "1.00"}],
+           "customer": {"loyalty_id": "L-1", "marketing": {"newsletter": True}}}
+    try:
+        read_sale(raw, store="MAD01", device_id=1, device_name="till-1", received_at=T0)
+    except InvalidRecord as exc:
+        assert exc.field == "customer.marketing.newsletter"
+    else:
+        raise AssertionError("an unknown purpose was taken")

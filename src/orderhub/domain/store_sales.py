@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from orderhub.domain.customers import PURPOSES, STATES
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.model import Customer, LineItem, Order
 
@@ -83,6 +84,11 @@ class StoreSale:
     customer_ref: str | None = None
     loyalty_id: str | None = None
     email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    # What the customer said at the counter about marketing, as (purpose, state): domain/customers.py PURPOSES
+    consents: tuple[tuple[str, str], ...] = ()
     receipt: str | None = None
     taxes_included: bool = False
     note: str | None = None
@@ -144,6 +150,7 @@ class StoreSale:
         customer = None
         if self.customer_ref or self.loyalty_id:
             customer = Customer(shopify_id=self.customer_ref or f"loyalty:{self.loyalty_id}", email=self.email,
+                                first_name=self.first_name, last_name=self.last_name, phone=self.phone,
                                 loyalty_id=self.loyalty_id)
         return Order(
             shopify_id=self.sale_id, currency=self.currency, created_at=at, updated_at=at,
@@ -282,5 +289,28 @@ def read_sale(sale: Any, *, store: str, device_id: int | None, device_name: str,
         customer_ref=_text(customer.get("id"), "customer.id", limit=100),
         loyalty_id=_text(customer.get("loyalty_id"), "customer.loyalty_id", limit=100),
         email=_text(customer.get("email"), "customer.email", limit=255),
+        phone=_text(customer.get("phone"), "customer.phone", limit=64),
+        first_name=_text(customer.get("first_name"), "customer.first_name", limit=255),
+        last_name=_text(customer.get("last_name"), "customer.last_name", limit=255),
+        consents=_consents(customer.get("marketing")),
         receipt=_text(sale.get("receipt"), "receipt", limit=64),
         taxes_included=sale.get("taxes_included") is True, note=_text(sale.get("note"), "note", limit=2000))
+
+
+def _consents(raw: Any) -> tuple[tuple[str, str], ...]:
+    """``customer.marketing``: {purpose: true | false | state} as the customer answered at the counter."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or len(raw) > len(PURPOSES):
+        raise InvalidRecord("customer.marketing", "must be an object of purpose: true, false or a state "
+                                                  f"(purposes: {', '.join(PURPOSES)})")
+    out = []
+    for purpose, said in raw.items():
+        if purpose not in PURPOSES:
+            raise InvalidRecord(f"customer.marketing.{str(purpose)[:40]}",
+                                f"unknown purpose; one of {', '.join(PURPOSES)}")
+        state = {True: "granted", False: "withdrawn"}.get(said) if isinstance(said, bool) else said
+        if state not in STATES:
+            raise InvalidRecord(f"customer.marketing.{purpose}", f"must be true, false or one of {', '.join(STATES)}")
+        out.append((purpose, str(state)))
+    return tuple(sorted(out))

@@ -29,7 +29,7 @@ def apply(conn: Connection, source: Source, news: CustomerUpdate) -> Result:
         return Result("applied" if done else "unchanged")
     rule = customer_links.account_rules(conn, [account]).get(account, FALLBACK_RULE)
     identity = identities.store(conn, {key: identities.row(account, news.customer, news.updated_at,
-                                                           region=news.region, rule=rule)})[key]
+                                                           region=news.region, rule=rule)}, replace=True)[key]
     row = conn.execute(select(customers.c.profile_id, customers.c.redacted_at).where(customers.c.id == identity)).one()
     if row.redacted_at is not None or row.profile_id is None:
         return Result("unchanged")  # an erased person stays erased

@@ -20,6 +20,7 @@ from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.inventory_store import Movement
 from orderhub.adapters.store.schema import (
+    customers,
     facilities,
     order_items,
     order_units,
@@ -29,12 +30,13 @@ from orderhub.adapters.store.schema import (
     store_variances,
 )
 from orderhub.clock import utcnow
+from orderhub.domain.customers import ConsentChange
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.inventory import LedgerReason
 from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.domain.model import Freshness, Order
 from orderhub.domain.store_sales import SaleLine, StoreSale
-from orderhub.services import fulfilment, order_sync
+from orderhub.services import consent, fulfilment, order_sync
 from orderhub.services.inbound import Result, Source, known_currency, validate
 
 ACTOR = "store"
@@ -63,6 +65,7 @@ def apply(conn: Connection, source: Source, sale: StoreSale) -> Result:
         if line.quantity < 0:
             _take_back(conn, sale, index, line, facility.id, order_id)
     _recorded(conn, [(source.inbox_id, facility.id, sale, order_id)])
+    _record_consents(conn, [(order_id, sale)])
     return Result("applied", ("store_sale.recorded", sale))
 
 
@@ -97,7 +100,27 @@ def record_many(conn: Connection, account_id: int, batch: Sequence[tuple[int, St
     timeline.add(conn, [_sale_entry(pks[(account_id, sale.sale_id)], sale) for _, sale, _ in chosen])
     _recorded(conn, [(inbox_id, facility_of[sale.store], sale, pks[(account_id, sale.sale_id)])
                      for inbox_id, sale, _ in chosen])
+    _record_consents(conn, [(pks[(account_id, sale.sale_id)], sale) for _, sale, _ in chosen])
     return [inbox_id for inbox_id, _, _ in chosen]
+
+
+def _record_consents(conn: Connection, done: Sequence[tuple[int | None, StoreSale]]) -> None:
+    """What customers said about marketing at the counter, on their profiles (and owed to the channels that hold
+    it); a sale that only took goods back names no identity, and its answer is not kept."""
+    asked = [(order_id, sale) for order_id, sale in done if sale.consents and order_id is not None]
+    if not asked:
+        return
+    who = {r.id: r for r in conn.execute(select(orders.c.id, customers.c.id.label("identity"), customers.c.profile_id)
+                                         .join(customers, customers.c.id == orders.c.customer_id)
+                                         .where(orders.c.id.in_([order_id for order_id, _ in asked])))}
+    for order_id, sale in asked:
+        person = who.get(order_id)
+        if person is None or person.profile_id is None:
+            continue
+        for purpose, state in sale.consents:
+            consent.record(conn, person.profile_id, ConsentChange(
+                purpose, state, sale.counted_at, "pos", actor=f"{sale.store}/{sale.device_name}"),
+                identity_id=person.identity)
 
 
 def _sale_entry(order_id: int, sale: StoreSale) -> timeline.Entry:

@@ -53,19 +53,48 @@ def order_rows(conn: Connection, orders: Sequence[tuple[int, Order]]) -> dict[Ke
         r = row(account, person, order.updated_at, region=region_of(order), rule=rules.get(account, FALLBACK_RULE),
                 phone=address.phone if address else None)
         known = newest.get((account, person.shopify_id))
-        if known is None or known["source_updated_at"] <= r["source_updated_at"]:
+        if known is None:
             newest[(account, person.shopify_id)] = r
+        elif known["source_updated_at"] <= r["source_updated_at"]:
+            newest[(account, person.shopify_id)] = _filled(r, known)
+        else:
+            newest[(account, person.shopify_id)] = _filled(known, r)
     return newest
 
 
-def store(conn: Connection, rows: dict[Key, dict[str, Any]]) -> dict[Key, int]:
-    """Upsert these identities, link the new ones and those whose keys changed, and return their ids."""
+# What an order says of its buyer is what it says, not all there is: a till that scans only the loyalty card says
+# nothing of the e-mail address the customer gave last time. Details an order leaves out are kept (a channel's
+# own customer record, which says everything, replaces them: :func:`store` with ``replace``).
+_DETAILS = (("email", "email_key"), ("phone", "phone_key"), ("first_name", None), ("last_name", None),
+            (None, "loyalty_key"))
+
+
+def _filled(newer: dict[str, Any], older: Any) -> dict[str, Any]:
+    """``newer`` with the details it leaves out taken from ``older`` (a row, or a stored identity)."""
+    get = older.get if isinstance(older, dict) else lambda k: getattr(older, k)
+    out = dict(newer)
+    for detail, key in _DETAILS:
+        said = out[detail] if detail else out[key]
+        if said is None:
+            if detail:
+                out[detail] = get(detail)
+            if key:
+                out[key] = get(key)
+    return out
+
+
+def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = False) -> dict[Key, int]:
+    """Upsert these identities (keeping the details a row leaves out, unless ``replace``), link the new ones and
+    those whose keys changed, and return their ids."""
     if not rows:
         return {}
     cols = (customers.c.id, customers.c.shop_id, customers.c.shopify_id, customers.c.profile_id,
-            *(customers.c[c] for c in customer_links.KEY_COLUMNS))
+            *(customers.c[c] for c in customer_links.KEY_COLUMNS), customers.c.email, customers.c.phone,
+            customers.c.first_name, customers.c.last_name)
     before = {(r.shop_id, r.shopify_id): r for r in conn.execute(select(*cols).where(
         tuple_(customers.c.shop_id, customers.c.shopify_id).in_(list(rows))))}
+    if not replace:
+        rows = {key: _filled(r, before[key]) if key in before else r for key, r in rows.items()}
     upsert_many(conn, customers, list(rows.values()), keys=("shop_id", "shopify_id"), update=UPDATE, where=guard)
     ids = {key: r.id for key, r in before.items()}
     new = [key for key in rows if key not in before]
