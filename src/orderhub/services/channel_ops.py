@@ -36,6 +36,7 @@ from orderhub.domain.channels import (
     RefundNotice,
     ShipmentNotice,
 )
+from orderhub.domain.errors import message
 from orderhub.services.process import backoff
 
 log = structlog.get_logger(__name__)
@@ -70,12 +71,19 @@ def _perform(channel: OrderChannel, op: channel_operations.Operation) -> None:
 
 def _perform_for_customer(channel: CustomerChannel, op: channel_operations.Operation) -> None:
     p = op.payload
-    if op.kind == "consent":
-        channel.update_consent(ConsentNotice(str(p["customer_ref"]), p["purpose"], p["state"],
-                                             datetime.fromisoformat(p["occurred_at"]), p.get("opt_in_level"),
-                                             op.reference))
+    try:
+        if op.kind == "consent":
+            notice: ConsentNotice | ErasureNotice = ConsentNotice(
+                str(p["customer_ref"]), str(p["purpose"]), str(p["state"]), datetime.fromisoformat(p["occurred_at"]),
+                p.get("opt_in_level"), op.reference)
+        else:
+            notice = ErasureNotice(str(p["customer_ref"]), op.reference)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ChannelRefused(f"its payload lacks what the channel needs ({message(exc)}); dismiss this") from None
+    if isinstance(notice, ConsentNotice):
+        channel.update_consent(notice)
     else:
-        channel.request_erasure(ErasureNotice(str(p["customer_ref"]), op.reference))
+        channel.request_erasure(notice)
 
 
 def send_once(hub: Hub, *, limit: int = 100, account_ids: Collection[int] | None = None) -> SendReport:

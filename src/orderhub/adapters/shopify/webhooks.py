@@ -156,8 +156,8 @@ _CONSENT_TOPICS = {
 
 
 def _consent_identity(topic: str, payload: dict[str, Any]) -> str:
-    """A consent change is known by its customer, state and time; one Shopify never dated raises KeyError (its body
-    is its identity then)."""
+    """A consent change is known by its customer, state and time; one Shopify never dated has no time to go by and
+    raises (its body is its identity then)."""
     name, id_key, consent_key = _CONSENT_TOPICS[topic]
     consent = payload[consent_key]
     state = str(consent["state"]).lower()[:20]
