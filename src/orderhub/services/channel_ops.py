@@ -1,6 +1,8 @@
 """The channel-operations sender: confirms shipments, cancels lines and refunds returns on the channels that
-sold them. Each account's operations go on a thread of their own, so a slow channel holds up no other; a
-channel that takes many cancellations in one call (Amazon's acknowledgement feed) gets them together.
+sold them, and tells channels about their customers (a consent change, an erasure: kinds ``consent`` and ``erase``,
+about a person rather than an order, sent through the kind's customer channel). Each account's operations go on a
+thread of their own, so a slow channel holds up no other; a channel that takes many cancellations in one call
+(Amazon's acknowledgement feed) gets them together.
 
 Each operation is sent outside any database transaction and marked done when the channel took it; a channel
 that is down gets it again with backoff; one the channel refuses for good waits in the error log, where a
@@ -27,14 +29,19 @@ from orderhub.domain.channels import (
     CancelNotice,
     ChannelRefused,
     ChannelUnavailable,
+    ConsentNotice,
+    CustomerChannel,
+    ErasureNotice,
     OrderChannel,
     RefundNotice,
     ShipmentNotice,
 )
+from orderhub.domain.errors import message
 from orderhub.services.process import backoff
 
 log = structlog.get_logger(__name__)
 
+CUSTOMER_OPERATIONS = frozenset({"consent", "erase"})  # about a person: order_id None, customer_id the identity
 MAX_ACCOUNTS_AT_ONCE = 8  # accounts whose operations one round sends side by side
 LEASE_SECONDS = 660.0  # longer than the slowest call (an Amazon order feed waits up to ten minutes)
 
@@ -62,6 +69,23 @@ def _perform(channel: OrderChannel, op: channel_operations.Operation) -> None:
         raise ChannelRefused(f"orderhub does not know the operation {op.kind!r}")
 
 
+def _perform_for_customer(channel: CustomerChannel, op: channel_operations.Operation) -> None:
+    p = op.payload
+    try:
+        if op.kind == "consent":
+            notice: ConsentNotice | ErasureNotice = ConsentNotice(
+                str(p["customer_ref"]), str(p["purpose"]), str(p["state"]), datetime.fromisoformat(p["occurred_at"]),
+                p.get("opt_in_level"), op.reference)
+        else:
+            notice = ErasureNotice(str(p["customer_ref"]), op.reference)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ChannelRefused(f"its payload lacks what the channel needs ({message(exc)}); dismiss this") from None
+    if isinstance(notice, ConsentNotice):
+        channel.update_consent(notice)
+    else:
+        channel.request_erasure(notice)
+
+
 def send_once(hub: Hub, *, limit: int = 100, account_ids: Collection[int] | None = None) -> SendReport:
     """Send the operations that are due (of ``account_ids`` only, when given), each account's on its own
     thread: a channel that is slow to answer (Amazon processing a feed) never holds up the others."""
@@ -84,6 +108,46 @@ def send_once(hub: Hub, *, limit: int = 100, account_ids: Collection[int] | None
 def _send_account(hub: Hub, account: accounts.Account, ops: list[channel_operations.Operation]) -> SendReport:
     report = SendReport()
     taken: list[int] = []  # marked done together at the end: a repeat after a crash is harmless
+    about_people = [op for op in ops if op.kind in CUSTOMER_OPERATIONS]
+    if about_people:
+        _send_customer_ops(hub, account, about_people, report, taken)
+    ops = [op for op in ops if op.kind not in CUSTOMER_OPERATIONS]
+    if ops:
+        _send_order_ops(hub, account, ops, report, taken)
+    if taken:
+        with hub.db.write() as conn:
+            channel_operations.done(conn, taken)
+    report.done = len(taken)
+    return report
+
+
+def _send_customer_ops(hub: Hub, account: accounts.Account, ops: list[channel_operations.Operation],
+                       report: SendReport, taken: list[int]) -> None:
+    try:
+        factory = channels.customer_channel(account.kind)
+        if factory is None:
+            raise ChannelRefused(f"orderhub tells {channels.TITLES.get(account.kind, account.kind)} nothing about "
+                                 "its customers (it has no API for their consent or erasure): act in its seller "
+                                 "portal if needed, then dismiss this")
+        channel = factory(account, hub)
+    except ChannelRefused as exc:
+        for op in ops:
+            _refused(hub, account, op, exc, report)
+        return
+    for op in ops:
+        try:
+            _perform_for_customer(channel, op)
+        except ChannelUnavailable as exc:
+            _later(hub, account, op, exc, report)
+            continue
+        except ChannelRefused as exc:
+            _refused(hub, account, op, exc, report)
+            continue
+        taken.append(op.id)
+
+
+def _send_order_ops(hub: Hub, account: accounts.Account, ops: list[channel_operations.Operation],
+                    report: SendReport, taken: list[int]) -> None:
     try:
         factory = channels.order_channel(account.kind)
         if factory is None:
@@ -92,7 +156,7 @@ def _send_account(hub: Hub, account: accounts.Account, ops: list[channel_operati
     except ChannelRefused as exc:
         for op in ops:
             _refused(hub, account, op, exc, report)
-        return report
+        return
     batched = [op for op in ops if op.kind == "cancel"] if hasattr(channel, "cancel_many") else []
     if batched:
         _cancel_together(hub, account, channel, batched, report, taken)
@@ -112,11 +176,6 @@ def _send_account(hub: Hub, account: accounts.Account, ops: list[channel_operati
             _refused(hub, account, op, exc, report)
             continue
         taken.append(op.id)
-    if taken:
-        with hub.db.write() as conn:
-            channel_operations.done(conn, taken)
-    report.done = len(taken)
-    return report
 
 
 def _cancel_together(hub: Hub, account: accounts.Account, channel: BatchCancels,
@@ -137,6 +196,9 @@ def _cancel_together(hub: Hub, account: accounts.Account, channel: BatchCancels,
 
 
 def _what(account: accounts.Account, op: channel_operations.Operation) -> str:
+    if op.kind in CUSTOMER_OPERATIONS:
+        what = f"{op.payload.get('purpose')} consent" if op.kind == "consent" else "erasure"
+        return f"{account.kind} account {account.name}: {what} of customer {op.payload.get('customer_ref')}"
     return f"{account.kind} account {account.name}: {op.kind} of order {op.payload.get('order_ref')}"
 
 

@@ -1,6 +1,8 @@
 """Shopify as a channel: its webhook and poll topics read as canonical records (see domain/channels.py), the
-shop's stock at its stock location (adapters/shopify/stock.py), and refunds of the units that came back to orderhub
-(adapters/shopify/refunds.py). Orders' fulfilments and cancellations have jobs of their own."""
+shop's stock at its stock location (adapters/shopify/stock.py), refunds of the units that came back to orderhub
+(adapters/shopify/refunds.py), and its customers' marketing consent and erasure (adapters/shopify/customers.py
+reads them, adapters/shopify/customer_consent.py tells the shop). Orders' fulfilments and cancellations have jobs
+of their own."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orderhub.adapters.shopify import graphql, refunds, translate
+from orderhub.adapters.shopify import customer_consent, customers, graphql, refunds, translate
 from orderhub.adapters.shopify.stock import ShopifyStock
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
 from orderhub.adapters.store import shopify_listings, shops
@@ -57,6 +59,7 @@ _READERS: dict[str, _Reader] = {
     "shop/redact": lambda payload, _at: translate.shop_redaction(payload),
     "app/uninstalled": lambda payload, _at: translate.app_uninstalled(payload),
     "bulk_operations/finish": _bulk_operation_finished,
+    **customers.READERS,
 }
 
 
@@ -74,7 +77,7 @@ class ShopifyTranslator:
         if isinstance(payload, dict) and topic in ORDER_TOPICS:
             name = payload.get("name")
             return f"{topic} order {name + ' ' if isinstance(name, str) else ''}(Shopify id {payload.get('id')})"
-        return None
+        return customers.describe(topic, payload)
 
 
 TRANSLATOR = ShopifyTranslator()
@@ -106,7 +109,7 @@ stock_reader = stock_channel
 OPERATIONS = frozenset({"refund"})
 
 # The marketing consent Shopify keeps per customer (emailMarketingConsent, smsMarketingConsent): orderhub keeps
-# them in step (services/consent.py).
+# them in step (services/consent.py), through ``customer_channel`` (adapters/channels.py).
 CONSENT_PURPOSES = frozenset({"email_marketing", "sms_marketing"})
 _OWN_JOBS = "Shopify's orders are {} by orderhub's Shopify jobs, not by channel operations; dismiss this"
 
@@ -144,3 +147,9 @@ def order_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyO
         return ShopifyOrders(graphql.for_shop(shop, **options))
     except (SecretKeyError, ValueError) as exc:
         raise ChannelRefused(f"Shopify shop {account.name}: {exc}") from None
+
+
+
+# What orderhub tells the shop about its customers: consent changes, erasure requests (adapters/channels.py:
+# customer_channel; services/channel_ops.py sends them).
+customer_channel = customer_consent.customer_channel

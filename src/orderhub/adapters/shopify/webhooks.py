@@ -25,6 +25,8 @@ SUPPORTED_TOPICS = ORDER_TOPICS | frozenset({
     "products/create", "products/update", "products/delete",
     "app/uninstalled", "customers/data_request", "customers/redact", "shop/redact",
     "bulk_operations/finish",
+    "customers/create", "customers/update", "customers/delete",
+    "customers_email_marketing_consent/update", "customers_marketing_consent/update",
 })
 
 HEADER_TOPIC = "x-shopify-topic"
@@ -126,6 +128,12 @@ def identity(topic: str, payload: Any, webhook_id: str | None, raw: bytes | str 
                 return f"product:{numeric_id(payload['id'], 'id')}@{_version(payload)}"
             if topic == "products/delete":
                 return f"product_delete:{numeric_id(payload['id'], 'id')}"
+            if topic in ("customers/create", "customers/update"):
+                return f"customer:{numeric_id(payload['id'], 'id')}@{_version(payload)}"
+            if topic == "customers/delete":
+                return f"customer_delete:{numeric_id(payload['id'], 'id')}"
+            if topic in _CONSENT_TOPICS:
+                return _consent_identity(topic, payload)
             if topic == "inventory_levels/update":
                 item = numeric_id(payload["inventory_item_id"], "inventory_item_id")
                 location = numeric_id(payload["location_id"], "location_id")
@@ -138,6 +146,22 @@ def identity(topic: str, payload: Any, webhook_id: str | None, raw: bytes | str 
     if not webhook_id:
         raise ValueError(f"{topic} record has neither a versioned identity nor a webhook id")
     return f"webhook:{webhook_id}"
+
+
+# consent topic -> (the record's name, the key of the customer's id, the key of the consent)
+_CONSENT_TOPICS = {
+    "customers_email_marketing_consent/update": ("email_consent", "customer_id", "email_marketing_consent"),
+    "customers_marketing_consent/update": ("sms_consent", "id", "sms_marketing_consent"),
+}
+
+
+def _consent_identity(topic: str, payload: dict[str, Any]) -> str:
+    """A consent change is known by its customer, state and time; one Shopify never dated has no time to go by and
+    raises (its body is its identity then)."""
+    name, id_key, consent_key = _CONSENT_TOPICS[topic]
+    consent = payload[consent_key]
+    state = str(consent["state"]).lower()[:20]
+    return f"{name}:{numeric_id(payload[id_key], id_key)}:{state}@{_version(consent, 'consent_updated_at')}"
 
 
 def _digest(payload: Any, raw: bytes | str | None) -> str | None:

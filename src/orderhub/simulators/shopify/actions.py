@@ -13,7 +13,7 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-from orderhub.simulators.shopify import payments, refund_records, sales_channels
+from orderhub.simulators.shopify import customers, payments, refund_records, sales_channels
 from orderhub.simulators.shopify.clock import rest_time
 from orderhub.simulators.shopify.generator import (
     BAD_KINDS,
@@ -84,6 +84,7 @@ def place_orders(store: Store, shop: Shop, generator: OrderGenerator, count: int
                      else generator.bad_order(kind, products, **kwargs))
             shop.sales_channels[order["id"]] = order.pop(sales_channels.PRIVATE_KEY)
             shop.orders[order["id"]] = order
+            customers.register(store, shop, order.get("customer"))
             payments.paid(store, shop, order)
             (good_ids if kind is None else bad_ids).append(order["id"])
             events += [("orders/create", _snapshot(order)), ("orders/updated", _snapshot(order))]

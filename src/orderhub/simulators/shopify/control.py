@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from orderhub.simulators.shopify import customers
 from orderhub.simulators.shopify.actions import ActionError
 from orderhub.simulators.shopify.graphql_api import json_response
 from orderhub.simulators.shopify.simulator import Simulator
-from orderhub.simulators.shopify.store import UnknownOrder, UnknownShop
+from orderhub.simulators.shopify.store import UnknownCustomer, UnknownOrder, UnknownShop
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[Any]]
 
@@ -36,7 +37,7 @@ def _guard(handler: Handler, status: int = 200) -> Callable[[Request], Awaitable
             if not isinstance(body, dict):
                 raise TypeError("the request body must be a JSON object")
             return json_response(await handler(request, body), status)
-        except (UnknownShop, UnknownOrder) as exc:
+        except (UnknownShop, UnknownOrder, UnknownCustomer) as exc:
             return json_response({"error": exc.args[0]}, 404)
         except ActionError as exc:
             return json_response({"error": str(exc)}, 409)
@@ -59,6 +60,12 @@ class ControlApi:
             Route("/_sim/orders", _guard(self.place_orders, 201), methods=["POST"]),
             Route("/_sim/orders/{order_id:int}", _guard(self.get_order), methods=["GET"]),
             Route("/_sim/orders/{order_id:int}/{action}", _guard(self.change_order), methods=["POST"]),
+            Route("/_sim/customers", _guard(self.list_customers), methods=["GET"]),
+            Route("/_sim/customers", _guard(self.create_customer, 201), methods=["POST"]),
+            Route("/_sim/customers/{customer_id:int}", _guard(self.get_customer), methods=["GET"]),
+            Route("/_sim/customers/{customer_id:int}", _guard(self.update_customer), methods=["POST"]),
+            Route("/_sim/customers/{customer_id:int}/consent", _guard(self.customer_consent), methods=["POST"]),
+            Route("/_sim/customers/{customer_id:int}/delete", _guard(self.delete_customer), methods=["POST"]),
             Route("/_sim/products", _guard(self.list_products), methods=["GET"]),
             Route("/_sim/products", _guard(self.change_product), methods=["POST"]),
             Route("/_sim/inventory_levels", _guard(self.set_inventory_level), methods=["POST"]),
@@ -169,6 +176,38 @@ class ControlApi:
 
     async def set_config(self, request: Request, body: dict[str, Any]) -> Any:
         return self.sim.configure(body)
+
+    # -- customers ----------------------------------------------------------------------------------
+
+    async def list_customers(self, request: Request, body: dict[str, Any]) -> Any:
+        shop = self.sim.store.shop(request.query_params.get("shop"))
+        with self.sim.store.lock:
+            return {"customers": [customers.describe(shop, c) for c in shop.customers.values()]}
+
+    async def create_customer(self, request: Request, body: dict[str, Any]) -> Any:
+        """A customer signs up: {shop, email, phone, first_name, last_name, note, tags, address,
+        email_marketing_consent: {state, opt_in_level, consent_updated_at}, sms_marketing_consent: {...}}."""
+        return {"customer": self.sim.create_customer(body.get("shop"), body)}
+
+    async def get_customer(self, request: Request, body: dict[str, Any]) -> Any:
+        shop = self.sim.store.shop(request.query_params.get("shop"))
+        with self.sim.store.lock:
+            return {"customer": customers.describe(
+                shop, customers.find(self.sim.store, shop, request.path_params["customer_id"]))}
+
+    async def update_customer(self, request: Request, body: dict[str, Any]) -> Any:
+        return {"customer": self.sim.update_customer(body.get("shop"), request.path_params["customer_id"], body)}
+
+    async def customer_consent(self, request: Request, body: dict[str, Any]) -> Any:
+        """The customer changes their consent in the shop: {shop, channel: email | sms, state, opt_in_level,
+        consent_updated_at}."""
+        given = {k: body[k] for k in ("state", "opt_in_level", "consent_updated_at") if k in body}
+        return {"customer": self.sim.set_customer_consent(body.get("shop"), request.path_params["customer_id"],
+                                                          str(body.get("channel", "email")), given)}
+
+    async def delete_customer(self, request: Request, body: dict[str, Any]) -> Any:
+        self.sim.delete_customer(body.get("shop"), request.path_params["customer_id"])
+        return {"deleted": request.path_params["customer_id"]}
 
     # -- bulk operations ----------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from orderhub.simulators.shopify import variable_errors, versions
 from orderhub.simulators.shopify.bulk_resolvers import BULK_ROOT
 from orderhub.simulators.shopify.collection_roots import COLLECTION_ROOT
 from orderhub.simulators.shopify.cost import query_cost
+from orderhub.simulators.shopify.customer_roots import CUSTOMER_ROOT
 from orderhub.simulators.shopify.inventory_mutations import INVENTORY_MUTATIONS
 from orderhub.simulators.shopify.inventory_nodes import INVENTORY_ROOT
 from orderhub.simulators.shopify.metafield_mutations import METAFIELD_MUTATIONS
@@ -58,7 +59,7 @@ MAX_QUERY_COST = 1000
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 _ROOT = {**ROOT, **BULK_ROOT, **COLLECTION_ROOT, **INVENTORY_ROOT, **INVENTORY_MUTATIONS, **ORDER_CANCEL_ROOT,
-         **METAFIELD_MUTATIONS, **TAG_MUTATIONS, **REFUND_MUTATIONS}
+         **METAFIELD_MUTATIONS, **TAG_MUTATIONS, **REFUND_MUTATIONS, **CUSTOMER_ROOT}
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

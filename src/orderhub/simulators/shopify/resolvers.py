@@ -19,6 +19,7 @@ from graphql import GraphQLError, GraphQLResolveInfo
 from orderhub.simulators.shopify import discount_nodes, sales_channels
 from orderhub.simulators.shopify.catalogue_search import parse_catalogue
 from orderhub.simulators.shopify.clock import utc_z
+from orderhub.simulators.shopify.customers import customer_node
 from orderhub.simulators.shopify.money import dec, money_set
 from orderhub.simulators.shopify.pagination import SortKey, connection
 from orderhub.simulators.shopify.product_nodes import available_units, shop_product_node, variant_node
@@ -174,14 +175,7 @@ def order_node(rest: dict[str, Any], sales_channel: str | None = None) -> dict[s
             rest, first, after),
         "currentTotalPriceSet": _bag(rest["current_total_price_set"]),
         "currentSubtotalPriceSet": _bag(rest["current_subtotal_price_set"]),
-        "customer": None if not customer else {
-            "id": gid("Customer", customer["id"]), "legacyResourceId": customer["id"], "email": customer.get("email"),
-            "firstName": customer.get("first_name"), "lastName": customer.get("last_name"),
-            "phone": customer.get("phone"),
-            "defaultEmailAddress": None if not customer.get("email") else {"emailAddress": customer["email"]},
-            "defaultPhoneNumber": None if not customer.get("phone") else {"phoneNumber": customer["phone"]},
-            "displayName": " ".join(filter(None, (customer.get("first_name"), customer.get("last_name"))))
-            or customer.get("email") or ""},
+        "customer": None if not customer else customer_node(customer),
         "shippingAddress": _address(rest.get("shipping_address")),
         "billingAddress": _address(rest.get("billing_address")),
         "lineItems": lambda _info, first=None, after=None: connection(
@@ -296,6 +290,10 @@ def _node(info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
 
         number = parse_gid(id, kind)
         return location(ctx.shop, number) if kind == "Location" else inventory_item(ctx.store, ctx.shop, number)
+    if kind == "Customer":
+        from orderhub.simulators.shopify.customer_roots import customer  # it imports this module
+
+        return customer(ctx, parse_gid(id, kind))
     if kind == "Collection":
         from orderhub.simulators.shopify.collection_roots import collection
 

@@ -32,6 +32,10 @@ TOPICS: dict[str, str] = {
     "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
     "PRODUCTS_CREATE": "products/create", "PRODUCTS_UPDATE": "products/update", "PRODUCTS_DELETE": "products/delete",
     "APP_UNINSTALLED": "app/uninstalled", "BULK_OPERATIONS_FINISH": "bulk_operations/finish",
+    "CUSTOMERS_CREATE": "customers/create", "CUSTOMERS_UPDATE": "customers/update",
+    "CUSTOMERS_DELETE": "customers/delete",
+    "CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE": "customers_email_marketing_consent/update",
+    "CUSTOMERS_MARKETING_CONSENT_UPDATE": "customers_marketing_consent/update",
 }
 TOPIC_ENUMS: dict[str, str] = {topic: enum for enum, topic in TOPICS.items()}
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from orderhub.adapters.shopify.api_versions import served_version
-from orderhub.simulators.shopify import actions
+from orderhub.simulators.shopify import actions, customers
 from orderhub.simulators.shopify.actions import Event
 from orderhub.simulators.shopify.bulk_operations import BulkOperations
 from orderhub.simulators.shopify.delivery import (
@@ -147,6 +147,55 @@ class Simulator:
         shop = self.store.shop(domain)
         self.emit(shop, actions.set_inventory_level(self.store, shop, item, location, available))
 
+    # -- customers ----------------------------------------------------------------------------------
+
+    def create_customer(self, domain: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        """A new customer (customers/create, then its consent topics for the consent it was made with)."""
+        shop = self.store.shop(domain)
+        with self.store.lock:
+            record = customers.new_record(self.store, shop, params)
+            shop.customers[record["id"]] = record
+            events: list[Event] = [(customers.CREATE, customers.customer_body(record))]
+            if record.get("email"):
+                events.append((customers.EMAIL_TOPIC, customers.email_consent_body(record)))
+            if record.get("phone"):
+                events.append((customers.SMS_TOPIC, customers.sms_consent_body(record)))
+            found = customers.describe(shop, record)
+        self.emit(shop, events)
+        return found
+
+    def update_customer(self, domain: str | None, customer_id: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """Change the customer's details (customers/update when anything changed)."""
+        shop = self.store.shop(domain)
+        with self.store.lock:
+            record = customers.find(self.store, shop, customer_id)
+            changed = customers.change_details(self.store, shop, record, params)
+            events: list[Event] = [(customers.UPDATE, customers.customer_body(record))] if changed else []
+            found = customers.describe(shop, record)
+        self.emit(shop, events)
+        return found
+
+    def set_customer_consent(self, domain: str | None, customer_id: Any, channel: str, given: dict[str, Any]
+                             ) -> dict[str, Any]:
+        """The customer changes their e-mail (``channel`` email) or SMS marketing consent in the shop."""
+        if channel not in ("email", "sms"):
+            raise customers.CustomerError(f"consent is by email or sms, not {channel!r}")
+        shop = self.store.shop(domain)
+        with self.store.lock:
+            record = customers.find(self.store, shop, customer_id)
+            changed = customers.set_consent(self.store, shop, record, channel, given, collected_from="SHOPIFY")
+            events = customers.consent_events(record, channel) if changed else []
+            found = customers.describe(shop, record)
+        self.emit(shop, events)
+        return found
+
+    def delete_customer(self, domain: str | None, customer_id: Any) -> None:
+        shop = self.store.shop(domain)
+        with self.store.lock:
+            record = customers.find(self.store, shop, customer_id)
+            del shop.customers[record["id"]]
+        self.emit(shop, [(customers.DELETE, customers.delete_body(record))])
+
     # -- webhooks -----------------------------------------------------------------------------------
 
     def emit(self, shop: Shop, events: list[Event], *, needs_subscription: bool = True) -> None:
@@ -161,6 +210,9 @@ class Simulator:
                 webhook_id = str(uuid.uuid4())
                 # the subscription's version; once unsupported, the oldest supported one (Shopify falls forward)
                 version = served_version(sub.api_version, today)
+                if isinstance(payload, customers.ByVersion):  # a body whose shape the version decides
+                    body = orjson.dumps(payload.for_version(version))
+                    signature = sign(shop.api_secret, body)
                 headers = {"Content-Type": "application/json", "User-Agent": "Shopify-Captain-Hook",
                            "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature,
                            "X-Shopify-Shop-Domain": shop.domain, "X-Shopify-API-Version": version,

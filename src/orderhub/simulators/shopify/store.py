@@ -40,6 +40,10 @@ class UnknownOrder(KeyError):
     pass
 
 
+class UnknownCustomer(KeyError):
+    pass
+
+
 class DuplicateSubscription(ValueError):
     pass
 
@@ -94,6 +98,8 @@ class Shop:
     # order id -> the sales channel it was sold through (sales_channels.py): the Admin API names it, webhook
     # bodies do not
     sales_channels: dict[int, str] = field(default_factory=dict)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)  # REST shape (customers.py)
+    erasure_requests: dict[int, str] = field(default_factory=dict)  # customer id -> when its erasure was asked for
     next_order_number: int = 1001
     installed: bool = True
 
@@ -111,7 +117,7 @@ class Shop:
     def describe(self) -> dict[str, Any]:
         """The shop for the control API, without its secrets."""
         return {**self.rest_payload(), "api_version": self.api_version, "installed": self.installed,
-                "orders": len(self.orders), "products": len(self.products),
+                "orders": len(self.orders), "products": len(self.products), "customers": len(self.customers),
                 "subscriptions": len(self.subscriptions), "throttled": self.throttled}
 
 
