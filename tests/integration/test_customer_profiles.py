@@ -262,3 +262,32 @@ def test_a_consent_answer_the_till_cannot_read_is_refused_with_its_field(hub: Hu
         assert exc.field == "customer.marketing.newsletter"
     else:
         raise AssertionError("an unknown purpose was taken")
+
+
+def test_a_consent_webhook_keeps_what_orderhub_knows_of_the_customer(hub: Hub) -> None:
+    shop = add_shop(hub).id
+    put(hub, "orders/create", order_payload(1, customer={"id": 77, **ANA, "first_name": "Ana", "last_name": "Lima"}),
+        shop_id=shop)
+    drain(hub)
+    put(hub, "customers_email_marketing_consent/update", {
+        "customer_id": 77, "email_address": "ana.lima@example.com",
+        "email_marketing_consent": {"state": "unsubscribed", "opt_in_level": "single_opt_in",
+                                    "consent_updated_at": "2026-12-02T10:00:00Z"}}, shop_id=shop)
+    # a customer orderhub has not heard of: stored with what the webhook says, for the customer record to replace
+    put(hub, "customers_marketing_consent/update", {
+        "id": 88, "phone": "+34 699 111 222",
+        "sms_marketing_consent": {"state": "subscribed", "opt_in_level": "single_opt_in",
+                                  "consent_updated_at": "2026-12-02T10:00:00Z",
+                                  "consent_collected_from": "OTHER"}}, shop_id=shop)
+    drain(hub)
+    put(hub, "customers/update", {"id": 88, "email": "bea@example.com", "first_name": "Bea", "last_name": "Ruiz",
+                                  "phone": "+34 699 111 222", "updated_at": "2026-11-30T10:00:00Z"}, shop_id=shop)
+    drain(hub)
+    with hub.db.read() as conn:
+        ana = conn.execute(select(customers).where(customers.c.shopify_id == "77")).one()
+        bea = conn.execute(select(customers).where(customers.c.shopify_id == "88")).one()
+        states = conn.execute(select(customer_consents.c.purpose, customer_consents.c.state)
+                              .order_by(customer_consents.c.id)).all()
+    assert (ana.first_name, ana.last_name, ana.phone_key) == ("Ana", "Lima", "+34612345678")
+    assert (bea.first_name, bea.email_key) == ("Bea", "bea@example.com")
+    assert [tuple(s) for s in states] == [("email_marketing", "withdrawn"), ("sms_marketing", "granted")]

@@ -313,3 +313,6 @@ class CustomerUpdate:
     region: str | None = None  # the country of the customer's default address (phones without country code)
     consents: tuple[ConsentChange, ...] = ()
     deleted: bool = False
+    # Says only part of what the channel holds (a consent webhook: the id and the address or phone): a customer
+    # known already keeps every detail; one not known yet is stored with what it says, for any record to replace.
+    partial: bool = False

@@ -27,9 +27,16 @@ def apply(conn: Connection, source: Source, news: CustomerUpdate) -> Result:
             customers.c.shop_id == account, customers.c.shopify_id == news.customer.shopify_id,
             customers.c.deleted_at.is_(None)).values(deleted_at=news.updated_at)).rowcount
         return Result("applied" if done else "unchanged")
-    rule = customer_links.account_rules(conn, [account]).get(account, FALLBACK_RULE)
-    identity = identities.store(conn, {key: identities.row(account, news.customer, news.updated_at,
-                                                           region=news.region, rule=rule)}, replace=True)[key]
+    known = conn.execute(select(customers.c.id).where(customers.c.shop_id == account,
+                                                      customers.c.shopify_id == news.customer.shopify_id)).first()
+    if news.partial and known is not None:
+        identity = int(known.id)
+    else:
+        rule = customer_links.account_rules(conn, [account]).get(account, FALLBACK_RULE)
+        row = identities.row(account, news.customer, news.updated_at, region=news.region, rule=rule)
+        if news.partial:
+            row["source_updated_at"] = None  # any record of the customer replaces what a partial one said
+        identity = identities.store(conn, {key: row}, replace=not news.partial)[key]
     row = conn.execute(select(customers.c.profile_id, customers.c.redacted_at).where(customers.c.id == identity)).one()
     if row.redacted_at is not None or row.profile_id is None:
         return Result("unchanged")  # an erased person stays erased

@@ -21,7 +21,7 @@ the person gave elsewhere. A consent applies on every channel (scope ``*``), at 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from orderhub.adapters.fields import Fields
@@ -37,9 +37,6 @@ CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update", "customers/
 STATES = {"subscribed": "granted", "pending": "pending", "unsubscribed": "withdrawn", "not_subscribed": "not_given"}
 NO_CHANGE = frozenset({"redacted", "invalid"})
 OPT_IN_LEVELS = frozenset({"single_opt_in", "confirmed_opt_in", "unknown"})
-# A consent webhook says nothing of the customer's name or address: the identity it stores (when the customer is
-# not known yet) is older than any customer record, which then wins (adapters/store/identities.py guard).
-DETAILS_UNKNOWN = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _consent(f: Fields | None, purpose: str, fallback: datetime) -> ConsentChange | None:
@@ -109,7 +106,7 @@ def email_consent(payload: Any, notified_at: datetime) -> CustomerUpdate:
     f = Fields(payload)
     change = _consent(f.obj("email_marketing_consent", required=True), "email_marketing", notified_at)
     person = Customer(shopify_id=f.id("customer_id") or "", email=f.str("email_address", max_len=320) or None)
-    return CustomerUpdate(person, DETAILS_UNKNOWN, consents=(change,) if change else ())
+    return CustomerUpdate(person, notified_at, consents=(change,) if change else (), partial=True)
 
 
 def sms_consent(payload: Any, notified_at: datetime) -> CustomerUpdate:
@@ -117,7 +114,7 @@ def sms_consent(payload: Any, notified_at: datetime) -> CustomerUpdate:
     f = Fields(payload)
     change = _consent(f.obj("sms_marketing_consent", required=True), "sms_marketing", notified_at)
     person = Customer(shopify_id=f.id() or "", phone=f.str("phone", max_len=64) or None)
-    return CustomerUpdate(person, DETAILS_UNKNOWN, consents=(change,) if change else ())
+    return CustomerUpdate(person, notified_at, consents=(change,) if change else (), partial=True)
 
 
 READERS = {"customers/create": customer, "customers/update": customer, "customers/delete": customer_deletion,

@@ -259,6 +259,7 @@ orders = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("shop_id", "shopify_id"),
     Index("ix_orders_name", "shop_id", "name"),
+    Index("ix_orders_customer", "customer_id"),  # a person's orders across channels (their profile's identities)
 )
 
 order_items = Table(

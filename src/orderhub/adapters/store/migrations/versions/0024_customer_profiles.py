@@ -44,6 +44,7 @@ def upgrade() -> None:
     op.create_index('ix_customers_email_key', 'customers', ['email_key'])
     op.create_index('ix_customers_phone_key', 'customers', ['phone_key'])
     op.create_index('ix_customers_loyalty_key', 'customers', ['loyalty_key'])
+    op.create_index('ix_orders_customer', 'orders', ['customer_id'])
     op.create_table(
         'customer_merges',
         sa.Column('id', BigId, primary_key=True, autoincrement=True),
@@ -133,6 +134,7 @@ def downgrade() -> None:
     op.drop_table('customer_match_rules')
     op.drop_table('customer_separations')
     op.drop_table('customer_merges')
+    op.drop_index('ix_orders_customer', table_name='orders')
     for name in ('ix_customers_loyalty_key', 'ix_customers_phone_key', 'ix_customers_email_key',
                  'ix_customers_profile'):
         op.drop_index(name, table_name='customers')
