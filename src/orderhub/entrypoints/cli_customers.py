@@ -14,7 +14,15 @@ from orderhub.adapters.store import customer_access, customer_views
 from orderhub.bootstrap import Hub
 from orderhub.domain.customers import EVERYWHERE, KEYS, PURPOSES, STATES
 from orderhub.entrypoints.cli_oms import cli_actor, domain_problems
-from orderhub.entrypoints.cli_support import JSON_HELP, console, print_json, read_only_hub, table, writing_hub
+from orderhub.entrypoints.cli_support import (
+    JSON_HELP,
+    console,
+    iso_time,
+    print_json,
+    read_only_hub,
+    table,
+    writing_hub,
+)
 from orderhub.services import customer_admin, customer_linking
 
 json_option = click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
@@ -41,10 +49,12 @@ def search(hub: Hub, email: str | None, phone: str | None, region: str | None, l
     searched: find an order by name with `orderhub orders list`, then its customer)."""
     with domain_problems():
         customer_views.check_search(email, phone, loyalty, region)
-    with hub.db.write() as conn:  # the read is recorded with it
+    with hub.db.read() as conn:
         found = customer_views.search(conn, email=email, phone=phone, loyalty=loyalty, region=region)
-        customer_access.record(conn, (s.id for s in found), cli_actor(), "cli", "search", _searched_by(
-            email, phone, loyalty))
+    if found:
+        with hub.db.write() as conn:
+            customer_access.record(conn, (s.id for s in found), cli_actor(), "cli", "search",
+                                   _searched_by(email, phone, loyalty))
     if as_json:
         print_json([s.public() for s in found])
         return
@@ -69,12 +79,12 @@ def _searched_by(email: str | None, phone: str | None, loyalty: str | None) -> s
 def show(hub: Hub, profile_id: int, orders_limit: int, access: bool, as_json: bool) -> None:
     """Customer profile PROFILE_ID: its identities on every channel, orders, lifetime value, consent and merges.
     A profile merged into another shows that one."""
-    with domain_problems(), hub.db.write() as conn:  # the read is recorded with it
+    with hub.db.read() as conn:
         live = customer_views.live(conn, profile_id)
-        if live is None:
-            raise LookupError(f"no customer profile {profile_id}; find one with `orderhub customer search`")
-        found = customer_views.profile(conn, live, orders_limit=orders_limit)
-        assert found is not None
+        found = None if live is None else customer_views.profile(conn, live, orders_limit=orders_limit)
+    if live is None or found is None:
+        raise click.ClickException(f"no customer profile {profile_id}; find one with `orderhub customer search`")
+    with hub.db.write() as conn:  # the person's data is shown: kept in the access log (this read included)
         customer_access.record(conn, [live], cli_actor(), "cli", "profile", f"orderhub customer show {profile_id}")
         log = customer_access.of_profiles(conn, [live, *found.merged_in]) if access else []
     if as_json:
@@ -118,19 +128,19 @@ def _print_profile(p: customer_views.Profile, asked: int, log: list[Any] | None)
 
 def _print_consent(c: dict[str, Any]) -> None:
     table("Consent in force", ["purpose", "scope", "state", "since", "source", "by"],
-          [[r["purpose"], r["scope"], r["state"], r["occurred_at"][:19], _source(r), r["actor"]]
+          [[r["purpose"], r["scope"], r["state"], iso_time(r["occurred_at"]), _source(r), r["actor"]]
            for r in c["in_force"]], drop_empty=("by",))
     table("Consent history", ["id", "when", "purpose", "scope", "state", "source", "by", "note"],
-          [[r["id"], r["occurred_at"][:19], r["purpose"], r["scope"], r["state"], _source(r), r["actor"], r["note"]]
-           for r in c["history"]], drop_empty=("by", "note"))
+          [[r["id"], iso_time(r["occurred_at"]), r["purpose"], r["scope"], r["state"], _source(r), r["actor"],
+            r["note"]] for r in c["history"]], drop_empty=("by", "note"))
 
 
 def _print_merges_and_log(p: customer_views.Profile, log: list[Any] | None) -> None:
     if p.merges:
-        table("Merges", ["merge", "kept", "merged", "by", "when", "undone"],
-              [[m["id"], m["kept_id"], m["merged_id"], m["by"], m["created_at"][:19],
-                f"{m['undone_at'][:19]} by {m['undone_by']}" if m["undone_at"] else ""] for m in p.merges],
-              drop_empty=("undone",))
+        table("Merges", ["merge", "kept", "merged", "by", "why", "when", "undone"],
+              [[m["id"], m["kept_id"], m["merged_id"], m["by"], m["reason"], iso_time(m["created_at"]),
+                f"{iso_time(m['undone_at'])} by {m['undone_by']}" if m["undone_at"] else ""] for m in p.merges],
+              drop_empty=("why", "undone"))
     if log is not None:
         table("Who read this profile's data", ["when", "who", "via", "what", "detail"],
               [[r.at, r.actor, r.via, r.what, r.detail] for r in log], drop_empty=("detail",))

@@ -66,14 +66,15 @@ def search_customers(request: Request, hub: HubDep,
                      loyalty: Annotated[str | None, Query(max_length=MAX_LOYALTY)] = None) -> dict[str, Any]:
     """Profiles with an identity of exactly this e-mail address (any case), phone number or loyalty id (names
     are not searched). Each profile found is recorded as read."""
-    def step(conn: Any) -> list[customer_views.Summary]:
+    with _answers():
         customer_views.check_search(email, phone, loyalty, region)
+    with hub.db.read() as conn:
         found = customer_views.search(conn, email=email, phone=phone, loyalty=loyalty, region=region)
+    if found:
         by = " or ".join(k for k, v in (("e-mail", email), ("phone", phone), ("loyalty id", loyalty)) if v)
-        customer_access.record(conn, (s.id for s in found), _actor(request), "api", "search", f"by {by}")
-        return found
-
-    return {"profiles": [s.public() for s in _write(hub, step)]}
+        with hub.db.write() as conn:
+            customer_access.record(conn, (s.id for s in found), _actor(request), "api", "search", f"by {by}")
+    return {"profiles": [s.public() for s in found]}
 
 
 @router.get("/rules")
@@ -105,16 +106,14 @@ def show_customer(profile_id: Id, request: Request, hub: HubDep,
     """One profile: its identities, its newest orders from every channel (``orders_total`` counts them all),
     lifetime value by sales channel and currency (cancelled orders not counted, refunds taken off), consent in
     force and its history, and its merges. Recorded as read."""
-    def step(conn: Any) -> dict[str, Any]:
+    with hub.db.read() as conn:
         live = customer_views.live(conn, profile_id)
-        if live is None:
-            raise NotFound(f"no customer profile {profile_id}; GET /api/customers?email=... finds one")
-        found = customer_views.profile(conn, live, orders_limit=orders)
-        assert found is not None
+        found = None if live is None else customer_views.profile(conn, live, orders_limit=orders)
+    if live is None or found is None:
+        raise HTTPException(404, f"no customer profile {profile_id}; GET /api/customers?email=... finds one")
+    with hub.db.write() as conn:
         customer_access.record(conn, [live], _actor(request), "api", "profile", f"GET /api/customers/{profile_id}")
-        return found.public() | {"asked_for": profile_id, "merged_into": live if live != profile_id else None}
-
-    return _write(hub, step)
+    return found.public() | {"asked_for": profile_id, "merged_into": live if live != profile_id else None}
 
 
 @router.get("/{profile_id}/access")

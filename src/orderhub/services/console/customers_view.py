@@ -1,6 +1,6 @@
 """What the console shows of customers: the search by exact e-mail address, phone number or loyalty id, and a
 profile's page (identities, orders from every channel, lifetime value, consent in force and its history, merges,
-who read it). Each read of a person's data is recorded as it is shown, in the transaction that reads it."""
+who read it). The pages record each read of a person's data (console/customers.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from orderhub.adapters.store import customer_access, customer_views
+from orderhub.adapters.store import customer_views
 from orderhub.domain.customers import EVERYWHERE, PURPOSES, STATES
 
 ORDER_ROWS = 100  # orders on a profile's page; `orderhub customer show --orders` and the API show more
@@ -28,11 +28,13 @@ class Search:
         return any(self.values.get(k) for k in ("email", "phone", "loyalty"))
 
 
-def search(conn: Connection, params: dict[str, str], actor: str) -> Search:
-    values = {k: (params.get(k) or "").strip()[:320] for k in FIELDS}
-    found = Search(values)
-    if not found.asked:
-        return found
+def parse(params: dict[str, str]) -> Search:
+    return Search({k: (params.get(k) or "").strip()[:320] for k in FIELDS})
+
+
+def search(conn: Connection, found: Search) -> Search:
+    """The profiles ``found`` asks for (its problem instead when it cannot be searched)."""
+    values = found.values
     email, phone, loyalty = values["email"] or None, values["phone"] or None, values["loyalty"] or None
     region = values["region"] or None
     try:
@@ -41,19 +43,21 @@ def search(conn: Connection, params: dict[str, str], actor: str) -> Search:
         found.problem = str(exc)
         return found
     found.results = customer_views.search(conn, email=email, phone=phone, loyalty=loyalty, region=region)
-    by = " or ".join(k for k, v in (("e-mail", email), ("phone", phone), ("loyalty id", loyalty)) if v)
-    customer_access.record(conn, (s.id for s in found.results), actor, "console", "search", f"by {by}")
     return found
 
 
-def profile_page(conn: Connection, profile_id: int, actor: str) -> dict[str, Any] | None:
-    """The page of a live profile, its read recorded; None when there is no such profile."""
+def searched_by(found: Search) -> str:
+    v = found.values
+    return "by " + " or ".join(k for k, x in (("e-mail", v["email"]), ("phone", v["phone"]),
+                                              ("loyalty id", v["loyalty"])) if x)
+
+
+def profile_page(conn: Connection, profile_id: int) -> dict[str, Any] | None:
+    """The page of a live profile; None when there is no such profile."""
     found = customer_views.profile(conn, profile_id, orders_limit=ORDER_ROWS)
     if found is None:
         return None
-    customer_access.record(conn, [profile_id], actor, "console", "profile", f"/customers/{profile_id}")
-    access = customer_access.of_profiles(conn, [profile_id, *found.merged_in], limit=ACCESS_ROWS)
     return {"p": found, "s": found.summary, "value": [v.public() for v in found.value],
-            "orders": [o.public() for o in found.orders], "consent": found.consent.public(), "access": access,
+            "orders": [o.public() for o in found.orders], "consent": found.consent.public(),
             "purposes": PURPOSES, "states": STATES, "everywhere": EVERYWHERE,
             "scopes": [EVERYWHERE, *found.summary.accounts]}

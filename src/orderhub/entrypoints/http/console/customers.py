@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from orderhub.adapters.store import customer_views
+from orderhub.adapters.store import customer_access, customer_views
 from orderhub.entrypoints.http.console import web
 from orderhub.services import customer_admin
 from orderhub.services.console import customers_view
@@ -41,18 +41,29 @@ def _url(profile_id: int) -> str:
 
 @router.get("/customers")
 def customers_page(request: Request, session: web.Viewer) -> Response:
-    params = {k: v[:320] for k, v in request.query_params.items()}
-    with web.hub_of(request).db.write() as conn:  # the profiles found are recorded as read
-        found = customers_view.search(conn, params, _actor(session))
+    found = customers_view.parse({k: v[:320] for k, v in request.query_params.items()})
+    if found.asked:
+        hub = web.hub_of(request)
+        with hub.db.read() as conn:
+            customers_view.search(conn, found)
+        if found.results:
+            with hub.db.write() as conn:
+                customer_access.record(conn, (s.id for s in found.results), _actor(session), "console", "search",
+                                       customers_view.searched_by(found))
     return web.render(request, "customers.html", status=422 if found.problem else 200, search=found)
 
 
 def _render_profile(request: Request, session: Session, profile_id: int, status: int = 200,
                     **extra: Any) -> Response:
-    with web.hub_of(request).db.write() as conn:  # the read is recorded with it
-        page = customers_view.profile_page(conn, profile_id, _actor(session))
+    hub = web.hub_of(request)
+    with hub.db.read() as conn:
+        page = customers_view.profile_page(conn, profile_id)
     if page is None:
         raise web.Refused(404, f"There is no customer profile {profile_id}; find one by e-mail, phone or loyalty id.")
+    with hub.db.write() as conn:  # the page shows the person's data: kept in the access log
+        customer_access.record(conn, [profile_id], _actor(session), "console", "profile", _url(profile_id))
+        page["access"] = customer_access.of_profiles(conn, [profile_id, *page["p"].merged_in],
+                                                     limit=customers_view.ACCESS_ROWS)  # this read among them
     return web.render(request, "customers_profile.html", status=status, **page, **extra)
 
 
