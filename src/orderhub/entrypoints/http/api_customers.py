@@ -93,8 +93,11 @@ class Rule(BaseModel):
 def set_rules(body: Rule, request: Request, hub: HubDep) -> dict[str, Any]:
     """Let one channel kind link by exactly these keys (an empty list: by none). Identities stored already keep
     their keys until `orderhub customer relink` works them out again."""
-    rules = _write(hub, lambda conn: (customer_admin.set_rule(conn, body.kind, body.keys, actor=_actor(request)),
-                                      customer_admin.rules_table(conn))[1])
+    def step(conn: Any) -> dict[str, list[str]]:
+        customer_admin.set_rule(conn, body.kind, body.keys, actor=_actor(request))
+        return customer_admin.rules_table(conn)
+
+    rules = _write(hub, step)
     return {"kind": body.kind, "keys": rules[body.kind], "rules": rules,
             "note": "identities stored already keep their keys: run `orderhub customer relink` to link them again"}
 
@@ -117,8 +120,7 @@ def show_customer(profile_id: Id, request: Request, hub: HubDep,
 
 
 @router.get("/{profile_id}/access")
-def who_read(profile_id: Id, hub: HubDep,
-                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+def who_read(profile_id: Id, hub: HubDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Who read the profile's data (and that of profiles merged into it), newest first."""
     with hub.db.read() as conn:
         live = customer_views.live(conn, profile_id)
