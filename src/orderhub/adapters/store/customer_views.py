@@ -212,7 +212,8 @@ def lifetime_value(conn: Connection, profile_id: int) -> list[Value]:
                 .join(refunds, and_(refunds.c.shop_id == o.shop_id, refunds.c.order_shopify_id == o.shopify_id))
                 .where(_of_profile(profile_id), ~_cancelled()).execution_options(yield_per=STREAM))
     for r in conn.execute(refunded):
-        values[(r.channel, r.currency)].refunded += r.amount
+        # setdefault: under READ COMMITTED an order stored between the two statements may appear here only
+        values.setdefault((r.channel, r.currency), Value(r.channel, r.currency)).refunded += r.amount
     return sorted(values.values(), key=lambda v: (v.channel, v.currency))
 
 
