@@ -11,9 +11,9 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from orderhub.adapters.store.schema import reconciliations
+from orderhub.adapters.store.schema import customers, orders, reconciliations
 from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.entrypoints import cli_support
@@ -82,7 +82,13 @@ def sample(hub: Hub) -> dict[str, str]:
     return {"entry_id": str(errors[0]["id"]), "ref": order["name"], "sku": "SKU-1", "name": "approve-orders",
             "run_id": str(run["run_id"]), "order_id": str(order["id"]), "reconciliation_id": str(reconciliation),
             "subscription_id": "1", "shop": SHOP, "account": SHOP, "domain": SHOP, "store_code": "BOS01",
-            "device_ref": str(device.id)}
+            "device_ref": str(device.id), "profile_id": str(_profile_of(hub, order["id"]))}
+
+
+def _profile_of(hub: Hub, order_id: int) -> int:
+    with hub.db.read() as conn:
+        return int(conn.execute(select(customers.c.profile_id).join(orders, orders.c.customer_id == customers.c.id)
+                                .where(orders.c.id == order_id)).scalar_one())
 
 
 def _ok(url: str, *args: str) -> str:

@@ -15,6 +15,7 @@ from orderhub.adapters.store.secret_rotation import SecretKeyError
 from orderhub.bootstrap import Hub, build
 from orderhub.entrypoints import (
     cli_channels,
+    cli_customers,
     cli_destinations,
     cli_fidelity,
     cli_invoicing,
@@ -419,6 +420,7 @@ cli_destinations.register(main)
 cli_users.register(main)
 cli_secrets.register(main)
 cli_pickups.register(main)
+cli_customers.register(main)
 add_payments_simulator(simulate)
 add_retailpro_simulator(simulate)
 add_tiktok_simulator(simulate)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
 from orderhub import nesting
-from orderhub.adapters.store import error_log, order_queries, tokens
+from orderhub.adapters.store import customer_access, error_log, order_queries, tokens
 from orderhub.bootstrap import Hub
 from orderhub.clock import as_utc
 from orderhub.entrypoints.http.auth import bearer_identity
@@ -49,15 +49,21 @@ HubDep = Annotated[Hub, Depends(hub_of)]
 
 
 @router.get("/orders/{ref}")
-def show_order(ref: str, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
+def show_order(ref: str, request: Request, hub: HubDep, shop: str | None = None) -> dict[str, Any]:
     """By orderhub id, or by Shopify id or name (``#1001`` or ``1001``) — add ``?shop=`` when several shops
-    share it."""
+    share it. It shows its customer: the read is kept in the customer's access log."""
     with hub.db.read() as conn:
         try:
             order = order_queries.get_order(conn, order_queries.require_order_id(conn, ref, shop))
         except LookupError as exc:
             raise HTTPException(404, str(exc).strip("'\"")) from None
     assert order is not None
+    order["customer_profile_id"] = None
+    if order["customer_id"] is not None:
+        with hub.db.write() as conn:
+            order["customer_profile_id"] = customer_access.record_for_identity(
+                conn, int(order["customer_id"]), f"api:{request.state.token_name}", "api", "order",
+                f"order {order['name'] or order['id']}")
     return order
 
 

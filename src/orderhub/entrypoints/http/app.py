@@ -18,6 +18,7 @@ from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http import (
     api,
     api_channels,
+    api_customers,
     api_invoicing,
     api_job_webhooks,
     api_jobs,
@@ -69,6 +70,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_pickups.router)
     app.include_router(api_channels.router)
     app.include_router(api_stores.router)
+    app.include_router(api_customers.router)
     app.include_router(api_subscriptions.router)
     app.include_router(api_reconcile.router)
     app.include_router(api_jobs.router)

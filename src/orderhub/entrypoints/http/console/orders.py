@@ -17,8 +17,8 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
+from orderhub.adapters.store import customer_access, order_queries
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import order_queries
 from orderhub.domain.lifecycle import IllegalTransition
 from orderhub.entrypoints.http.console import web
 from orderhub.services import approval, fulfilment
@@ -79,8 +79,15 @@ def _order_page(request: Request, order_id: int, *, status: int = 200, problem: 
         page = orders_view.order_page(conn, order_id)
     if page is None:
         raise web.Refused(404, f"There is no order with orderhub id {order_id}; find it from the order list.")
+    profile_id = None
+    session = web.current_session(request)
+    if page.order["customer_id"] is not None and session is not None:  # the page shows the customer: kept
+        with web.hub_of(request).db.write() as conn:
+            profile_id = customer_access.record_for_identity(
+                conn, int(page.order["customer_id"]), f"console:{session.username}", "console", "order",
+                f"order {page.order['name'] or order_id}")
     return web.render(request, "orders_order.html", status=status, page=page, o=page.order, problem=problem,
-                      money=orders_view.money)
+                      money=orders_view.money, customer_profile=profile_id)
 
 
 @router.get("/orders/{ref}")
