@@ -183,3 +183,29 @@ def erase_scoped(conn: Connection, scope: Scope, *, kind: str, now: datetime | N
     return ErasureReport(kind, None, None, now, identities=len(located.identities), orders=len(located.orders),
                          rows=changed, found_by_content={t: len(k) for t, k in located.found.items()},
                          kept=list(KEPT[:2]))
+
+
+@dataclass(frozen=True)
+class Who:
+    """Whom a request is about, as a person confirming it must see them: name, e-mail, how much is held."""
+
+    profile_id: int
+    name: str
+    email: str | None
+    identities: int
+    orders: int
+
+    def confirms(self, answer: str | None) -> bool:
+        """Whether ``answer`` names this person: their profile id, or their name (case and spacing aside)."""
+        given = " ".join((answer or "").split()).casefold()
+        return bool(given) and given in {str(self.profile_id), " ".join(self.name.split()).casefold()}
+
+
+def who(conn: Connection, profile_id: int) -> Who:
+    """The person of ``profile_id`` (raises as :func:`require_profile` does)."""
+    require_profile(conn, profile_id)
+    located = locate(conn, Scope(profile_id=profile_id, search=False))
+    names = [" ".join(p for p in (i.first_name, i.last_name) if p) for i in located.identities]
+    emails = [i.email for i in located.identities if i.email]
+    name = next((n for n in names if n), None) or (emails[0] if emails else f"profile {profile_id}")
+    return Who(profile_id, name, emails[0] if emails else None, len(located.identities), len(located.orders))
