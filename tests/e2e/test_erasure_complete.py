@@ -254,4 +254,5 @@ def test_an_erased_person_is_found_nowhere(hub: Hub, hub_server: ServerThread, s
     assert [orjson.loads(a.payload) for a in asked] == [{"customer_ref": "6100000001"}]
     told = {c["kind"]: c for c in report.to_dict()["channels"]}
     assert told["shopify"]["asked"] and not told["amazon"]["asked"] and "Seller Central" in told["amazon"]["how"]
+    assert not told["pos"]["asked"] and "POS" in told["pos"]["how"]
     assert report.files and report.rows["inbox"] >= 3

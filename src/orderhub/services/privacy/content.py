@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, select
 
 from orderhub.adapters.store import privacy_rows as rows
 from orderhub.adapters.store import secrets as secret_box
@@ -76,6 +76,3 @@ def _files(conn: Connection, t: Table, column: str, person: Person) -> tuple[int
                 found.add(r[0])
     return read, found
 
-
-def count_rows(conn: Connection, name: str) -> int:
-    return int(conn.execute(select(func.count()).select_from(rows.table(name))).scalar_one())

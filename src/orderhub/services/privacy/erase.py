@@ -27,6 +27,7 @@ from orderhub.adapters import channels
 from orderhub.adapters.store import channel_operations
 from orderhub.adapters.store.schema import customer_access_log, customer_profiles, privacy_requests
 from orderhub.clock import utcnow
+from orderhub.domain.customers import GUEST_PREFIX, LOYALTY_PREFIX
 from orderhub.services.privacy import remote_files
 from orderhub.services.privacy.locate import Located, Scope, locate
 from orderhub.services.privacy.redact import redact
@@ -93,14 +94,18 @@ def _channels(conn: Connection, located: Located) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for i in located.identities:
         kind = i.account_kind
-        if has_customer_api(kind):
+        told = {"account": i.account, "kind": kind, "identity": i.id, "asked": False}
+        if not has_customer_api(kind):
+            how = BY_HAND.get(kind, f"{kind} has no API orderhub can ask: ask the channel by hand")
+        elif i.deleted_at is not None:
+            how = "the channel deleted this customer already"
+        elif i.shopify_id.startswith((GUEST_PREFIX, LOYALTY_PREFIX)):
+            how = "a guest checkout: the channel has no customer record to erase"
+        else:
             channel_operations.enqueue(conn, i.shop_id, None, OPERATION, f"erase:{i.id}",
                                        {"customer_ref": i.shopify_id}, customer_id=i.id)
-            out.append({"account": i.account, "kind": kind, "identity": i.id, "asked": True,
-                        "how": "channel operation erase (sent by the channel-operations sender)"})
-        else:
-            out.append({"account": i.account, "kind": kind, "identity": i.id, "asked": False,
-                        "how": BY_HAND.get(kind, f"{kind} has no API orderhub can ask: ask the channel by hand")})
+            told["asked"], how = True, "channel operation erase (sent by the channel-operations sender)"
+        out.append(told | {"how": how})
     return out
 
 

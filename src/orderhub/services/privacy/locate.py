@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, or_, select, tuple_
+from sqlalchemy import Connection, and_, or_, select, tuple_
 
 from orderhub.adapters.store import privacy_rows as rows
-from orderhub.adapters.store import secrets as secret_box
 from orderhub.adapters.store.customer_links import live
 from orderhub.adapters.store.schema import (
     customer_profiles,
@@ -26,7 +25,6 @@ from orderhub.adapters.store.schema import (
     orders,
     shops,
 )
-from orderhub.services.privacy import columns as cols
 from orderhub.services.privacy import content
 from orderhub.services.privacy.scrub import REDACTED, Person
 
@@ -225,10 +223,3 @@ def person_of(conn: Connection, located: Located, name_replacement: str, extra: 
 def _full(first: str | None, last: str | None) -> str | None:
     return " ".join(p for p in (first, last) if p) or None
 
-
-def sealed_text(conn: Connection, t: Table, column: str, value: str | None, key: Any) -> str | None:
-    return secret_box.decrypt(conn, f"{t.name}.{column}", value, f"{t.name} {key}")
-
-
-def text_columns(table: str) -> list[str]:
-    return cols.columns(table, cols.TEXT)
