@@ -107,9 +107,9 @@ def rewrite(conn: Connection, t: Table, changes: dict[Any, dict[str, Any]]) -> i
     for k, values in changes.items():
         if values:
             cols = tuple(sorted(values))
-            by_columns.setdefault(cols, []).append({"p_key": k, **{f"p_{c}": values[c] for c in cols}})
+            by_columns.setdefault(cols, []).append({"p__key": k, **{f"p_{c}": values[c] for c in cols}})
     for cols, params in by_columns.items():
-        conn.execute(update(t).where(key == bindparam("p_key")).values({c: bindparam(f"p_{c}") for c in cols}),
+        conn.execute(update(t).where(key == bindparam("p__key")).values({c: bindparam(f"p_{c}") for c in cols}),
                      params)
     return sum(len(p) for p in by_columns.values())
 

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, select
 
 from orderhub.adapters.sftp import SftpClient, SftpConfig, SftpError
 from orderhub.adapters.store.schema import job_schedules
+from orderhub.services.invoicing.files import MAX_LINE_BYTES
 from orderhub.services.privacy import lines
 from orderhub.services.privacy.scrub import Person
 
@@ -107,7 +108,7 @@ def _listed(sftp: SftpClient, folder_names: list[str]) -> Iterator[Any]:
 
 def _lines(stream: IO[bytes], name: str) -> Iterator[bytes]:
     source: IO[bytes] = gzip.GzipFile(fileobj=stream, mode="rb") if name.endswith(".gz") else stream
-    while line := source.readline(lines.MAX_INFLATED):
+    while line := source.readline(MAX_LINE_BYTES):  # a longer line comes in pieces: memory stays bounded
         yield line
 
 
