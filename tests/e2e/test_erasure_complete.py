@@ -14,14 +14,14 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from orderhub.adapters.amazon.orders import inbox_entry
 from orderhub.adapters.store import (
@@ -42,6 +42,7 @@ from orderhub.adapters.store.schema import (
     orders,
 )
 from orderhub.bootstrap import Hub
+from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
 from orderhub.domain.model import Product, Variant
@@ -56,7 +57,7 @@ from orderhub.testing.sftp_server import SftpServerInfo, SftpTestServer
 from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator
 from tests.oms_support import place
 from tests.pos_support import enrol, sale, sync
-from tests.support import BIG_ID, add_shop, drain, order_payload, post_webhook
+from tests.support import BIG_ID, add_shop, drain, order_payload, post_webhook, put
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -256,3 +257,34 @@ def test_an_erased_person_is_found_nowhere(hub: Hub, hub_server: ServerThread, s
     assert told["shopify"]["asked"] and not told["amazon"]["asked"] and "Seller Central" in told["amazon"]["how"]
     assert not told["pos"]["asked"] and "POS" in told["pos"]["how"]
     assert report.files and report.rows["inbox"] >= 3
+
+
+def test_retention_takes_the_person_out_of_an_old_orders_files_and_keeps_its_invoice(
+        hub: Hub, sftp_server: SftpServerInfo, retailpro: tuple[Simulator, str]) -> None:
+    shop, _ = scene(hub, retailpro)
+    put(hub, "orders/create", the_order(BIG_ID), shop_id=shop.id)
+    drain(hub)
+    place(hub)
+    with hub.db.write() as conn:
+        oid = order_queries.find_order_id(conn, str(BIG_ID))
+        assert oid is not None
+        why = fulfilment.Ctx("test", "shipped in the test")
+        fulfilment.pick(conn, oid, why)
+        fulfilment.pack(conn, oid, why, tracking_number="TRACK-1")
+        fulfilment.ship(conn, oid, why)
+    run_job(hub, "feed-completed-orders", None, {"compress": True})
+    run_job(hub, "transform-invoices", None, {})
+    run_job(hub, "send-invoices", None, {})
+    assert sftp_hits(sftp_server)
+    with hub.db.write() as conn:
+        conn.execute(update(orders).where(orders.c.id == oid).values(updated_at=utcnow() - timedelta(days=31)))
+    _, stats = run_job(hub, "purge-personal-data", None, {"days": 30})
+    assert stats["orders"] == 1 and len(stats["files"]) >= 3
+    assert sftp_hits(sftp_server) == []
+    with hub.db.read() as conn:
+        order = conn.execute(select(orders).where(orders.c.id == oid)).one()
+        call = conn.execute(select(invoice_calls).where(invoice_calls.c.order_id == oid)).first()
+        pseudonym = conn.execute(select(customer_profiles.c.pseudonym)).scalar_one()
+        invoice = conn.execute(select(order_invoices).where(order_invoices.c.order_id == oid)).one()
+    assert order.email is None and invoice.status == "invoiced"
+    assert pseudonym in call.request and EMAIL.lower() not in call.request.lower() and STREET not in call.request

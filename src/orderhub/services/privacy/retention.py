@@ -1,5 +1,5 @@
-"""Retention of personal data: the orders completed (delivered, closed, cancelled, returned, rejected) more than
-ORDERHUB_PERSONAL_DATA_DAYS ago lose their customer's personal data, order by order, as an erasure does it
+"""Retention of personal data: the orders completed (shipped or delivered, closed, cancelled, returned, rejected)
+more than ORDERHUB_PERSONAL_DATA_DAYS ago lose their customer's personal data, order by order, as an erasure does it
 (their addresses, e-mail and note, the raw records they were made from, what was sent about them, the files on
 SFTP that carry them), while the order and its invoice stay, pseudonymised: the name in what is kept is the
 pseudonym of the customer's profile (given one the first time it is needed), or ``[redacted]`` for an order that
@@ -26,7 +26,9 @@ from orderhub.services.privacy.locate import Scope, locate
 from orderhub.services.privacy.redact import redact
 from orderhub.services.privacy.scrub import REDACTED
 
-FINAL = ("completed", "cancelled", "returned", "rejected", "by_channel")
+# Shipped counts: few channels tell orderhub of a delivery, and an order unchanged for the whole retention period
+# after it shipped is done with.
+FINAL = ("shipped", "completed", "cancelled", "returned", "rejected", "by_channel")
 SOURCE_FINAL = ("closed", "cancelled")
 
 
