@@ -221,6 +221,10 @@ class Settings:
     pickup_days: int = setting(
         "ORDERHUB_PICKUP_DAYS", "Days an order ready for pickup in store waits before it is cancelled, for "
         "stores without their own (`orderhub pickup days`).", INT, default=7)
+    personal_data_days: int = setting(
+        "ORDERHUB_PERSONAL_DATA_DAYS", "Days the personal data of a completed order (shipped, closed, cancelled) "
+        "is kept; the job purge-personal-data then erases it, keeping the order and its invoice pseudonymised. "
+        "0: kept.", INT, default=0)
     retailpro_url: str | None = setting(
         "ORDERHUB_RETAILPRO_URL", "Base URL of the Retail Pro (Prism) server that invoices completed orders; "
         "unset: no invoicing.", default=None)

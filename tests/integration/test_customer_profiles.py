@@ -291,3 +291,35 @@ def test_a_consent_webhook_keeps_what_orderhub_knows_of_the_customer(hub: Hub) -
     assert (ana.first_name, ana.last_name, ana.phone_key) == ("Ana", "Lima", "+34612345678")
     assert (bea.first_name, bea.email_key) == ("Bea", "bea@example.com")
     assert [tuple(s) for s in states] == [("email_marketing", "withdrawn"), ("sms_marketing", "granted")]
+
+
+# -- after an erasure ----------------------------------------------------------------------------------------------
+
+def test_an_erased_person_stays_erased_when_their_orders_change_and_is_someone_new_when_they_buy_again(
+        hub: Hub) -> None:
+    from orderhub.adapters.store.schema import order_addresses
+    from orderhub.services.privacy.erase import erase_person
+
+    shop = add_shop(hub).id
+    ana = {"id": 77, **ANA, "first_name": "Ana", "last_name": "Lima"}
+    put(hub, "orders/create", order_payload(1, customer=ana), shop_id=shop)
+    drain(hub)
+    erased = _profile_of(hub, shop, "77")
+    erase_person(hub, erased, actor="dpo@shop.example", reason="the customer asked")
+    # the channel's later version of the erased order (it shipped) changes its state, and brings no one back
+    put(hub, "orders/updated", order_payload(1, updated_at="2026-11-25T10:00:00-05:00", customer=ana,
+                                             fulfillment_status="fulfilled"), shop_id=shop)
+    put(hub, "orders/create", order_payload(2, updated_at="2026-11-26T10:00:00-05:00", customer=ana), shop_id=shop)
+    drain(hub)
+    with hub.db.read() as conn:
+        first = conn.execute(select(orders).where(orders.c.shopify_id == "1")).one()
+        street = conn.execute(select(order_addresses.c.address1, order_addresses.c.country_code)
+                              .where(order_addresses.c.order_id == first.id)).all()
+        old = conn.execute(select(customers).where(customers.c.id == first.customer_id)).one()
+    assert first.source_fulfillment_status == "fulfilled" and first.email is None and first.note is None
+    assert all(r.address1 is None for r in street) and {r.country_code for r in street} == {"DE", "IL"}
+    assert old.profile_id == erased and old.first_name != "Ana" and old.email is None
+    again = _order_profile(hub, shop, "2")
+    assert again not in (None, erased)  # a new profile: nothing links it to the erased one
+    with hub.db.read() as conn:
+        assert customer_links.find(conn, email=ANA["email"]) == [again]

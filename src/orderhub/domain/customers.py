@@ -18,6 +18,7 @@ e-mail is a relay address the marketplace forwards, not the person's: it never l
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from datetime import datetime
 
 import phonenumbers
 
-from orderhub.domain.model import Customer, Order
+from orderhub.domain.model import Address, Customer, Order
 
 KEYS = ("loyalty", "email", "phone")  # in the order a conflict is settled by (the most specific first)
 
@@ -50,6 +51,7 @@ MAX_LOYALTY = 100
 
 GUEST_PREFIX = "guest:"
 LOYALTY_PREFIX = "loyalty:"
+ERASED_PREFIX = "erased:"  # an erased identity's id, once it gave up the channel's (adapters/store/identities.py)
 
 
 def email_key(email: str | None) -> str | None:
@@ -134,6 +136,17 @@ def guest_of(order: Order) -> Customer | None:
 def identity_of(order: Order) -> Customer | None:
     """Who placed the order, as its channel knows them: its customer, or the guest who checked out."""
     return order.customer if order.customer is not None else guest_of(order)
+
+
+def without_personal_data(order: Order) -> Order:
+    """The order with nothing that names or reaches its buyer: no customer, e-mail, note or street; of its
+    addresses only the region stays (what tax and reports need)."""
+    def region(a: Address | None) -> Address | None:
+        return None if a is None else Address(country=a.country, country_code=a.country_code, province=a.province,
+                                               province_code=a.province_code)
+    return dataclasses.replace(order, customer=None, email=None, note=None,
+                               shipping_address=region(order.shipping_address),
+                               billing_address=region(order.billing_address))
 
 
 def region_of(order: Order, default: str | None = None) -> str | None:

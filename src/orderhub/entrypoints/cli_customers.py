@@ -13,6 +13,7 @@ import click
 from orderhub.adapters.store import customer_access, customer_views
 from orderhub.bootstrap import Hub
 from orderhub.domain.customers import EVERYWHERE, KEYS, PURPOSES, STATES
+from orderhub.entrypoints import cli_customer_privacy
 from orderhub.entrypoints.cli_oms import cli_actor, domain_problems
 from orderhub.entrypoints.cli_support import (
     JSON_HELP,
@@ -255,7 +256,9 @@ def relink(hub: Hub, batch: int, region: str | None) -> None:
                f"new profiles, {totals.merges} merges")
 
 
-# `export` and `erase` (cli_customer_privacy.COMMANDS) are added to this group beside these.
+# A person's export and erasure (privacy requests) have a module of their own.
+for _command in cli_customer_privacy.COMMANDS:
+    customer.add_command(_command)
 
 
 def register(main: click.Group) -> None:

@@ -110,13 +110,19 @@ def apply(conn: Connection, source: Source, record: Inbound) -> Result:
             return Result("applied" if applied else fresh.value,
                           ("inventory_level.updated", record) if applied else None)
         case CustomerRedaction():
-            privacy_store.redact_customer(conn, account, record, source.inbox_id)
+            from orderhub.services.privacy import channel_requests  # it reaches the whole store: loaded when asked
+
+            channel_requests.redact_customer(conn, account, record, source.inbox_id)
             return Result("applied")
         case CustomerDataRequest():
-            privacy_store.customer_data(conn, account, record, source.inbox_id)
+            from orderhub.services.privacy import channel_requests
+
+            channel_requests.customer_data(conn, account, record, source.inbox_id)
             return Result("applied")
         case ShopRedaction():
-            privacy_store.redact_shop(conn, account, source.inbox_id)
+            from orderhub.services.privacy import channel_requests
+
+            channel_requests.redact_shop(conn, account, source.inbox_id)
             return Result("applied")
         case AppUninstalled():
             return Result(privacy_store.mark_uninstalled(conn, account, source.notified_at))

@@ -105,7 +105,8 @@ def link(conn: Connection, identity_ids: Collection[int]) -> LinkReport:
         return report
     cols = (customers.c.id, customers.c.profile_id, customers.c.email_key, customers.c.phone_key,
             customers.c.loyalty_key)
-    batch = [_node(r) for r in conn.execute(select(*cols).where(customers.c.id.in_(ids)))]
+    batch = [_node(r) for r in conn.execute(select(*cols).where(customers.c.id.in_(ids),
+                                                                customers.c.redacted_at.is_(None)))]
     wanted = {k: sorted({v for n in batch if (v := getattr(n.keys, k)) is not None}) for k in KEYS}
     conditions = [getattr(customers.c, f"{k}_key").in_(v) for k, v in wanted.items() if v]
     known = [] if not conditions else [

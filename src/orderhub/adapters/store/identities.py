@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, tuple_
+from sqlalchemy import Connection, and_, bindparam, select, tuple_, update
 
 from orderhub.adapters.store import customer_links
 from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.schema import customers
-from orderhub.domain.customers import FALLBACK_RULE, identity_of, keys_of, region_of
+from orderhub.domain.customers import ERASED_PREFIX, FALLBACK_RULE, identity_of, keys_of, region_of
 from orderhub.domain.model import Customer, Order
 
 Key = tuple[int, str]  # (account id, the channel's id of the person)
@@ -90,9 +90,16 @@ def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = 
         return {}
     cols = (customers.c.id, customers.c.shop_id, customers.c.shopify_id, customers.c.profile_id,
             *(customers.c[c] for c in customer_links.KEY_COLUMNS), customers.c.email, customers.c.phone,
-            customers.c.first_name, customers.c.last_name)
+            customers.c.first_name, customers.c.last_name, customers.c.redacted_at)
     before = {(r.shop_id, r.shopify_id): r for r in conn.execute(select(*cols).where(
         tuple_(customers.c.shop_id, customers.c.shopify_id).in_(list(rows))))}
+    erased = [r.id for r in before.values() if r.redacted_at is not None]
+    if erased:
+        # The person was erased and is buying again: that is someone new to orderhub. The erased identity
+        # gives up the channel's id (its orders stay with it, on the erased profile) and a new one is made.
+        conn.execute(update(customers).where(customers.c.id == bindparam("p_id")).values(
+            shopify_id=bindparam("p_name")), [{"p_id": i, "p_name": f"{ERASED_PREFIX}{i}"} for i in erased])
+        before = {key: r for key, r in before.items() if r.redacted_at is None}
     if not replace:
         rows = {key: _filled(r, before[key]) if key in before else r for key, r in rows.items()}
     upsert_many(conn, customers, list(rows.values()), keys=("shop_id", "shopify_id"), update=UPDATE, where=guard)

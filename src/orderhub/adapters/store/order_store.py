@@ -33,6 +33,7 @@ from orderhub.adapters.store.schema import (
 )
 from orderhub.clock import utcnow
 from orderhub.domain import money, sales_channels
+from orderhub.domain.customers import without_personal_data
 from orderhub.domain.model import (
     Address,
     Freshness,
@@ -66,7 +67,8 @@ def add_order_event(conn: Connection, shop_id: int, order_id: str, inbox_id: int
 
 
 def _lock_order(conn: Connection, shop_id: int, order_id: str) -> Any:
-    stmt = select(orders.c.id, orders.c.source_updated_at, orders.c.version).where(
+    stmt = select(orders.c.id, orders.c.source_updated_at, orders.c.version, orders.c.customer_id,
+                  orders.c.personal_data_erased_at).where(
         orders.c.shop_id == shop_id, orders.c.shopify_id == order_id)
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -139,7 +141,13 @@ def apply_order(conn: Connection, shop_id: int, order: Order, inbox_id: int | No
                         {"incoming_updated_at": order.updated_at.isoformat(),
                          "stored_updated_at": current.source_updated_at.isoformat()})
         return fresh
-    customer_id = identities.store_one(conn, shop_id, order)
+    if current is not None and current.personal_data_erased_at is not None:
+        # The person's data was erased (their request, or retention): a later version of the order changes
+        # its state, never brings them back.
+        order = without_personal_data(order)
+        customer_id = current.customer_id
+    else:
+        customer_id = identities.store_one(conn, shop_id, order)
     values = order_values(order) | {"customer_id": customer_id, "updated_at": now}
     values |= location_values(conn, order)  # a pickup once chosen stays, like the other optional values
     if current is None:

@@ -1,103 +1,53 @@
-"""Shopify's privacy requests and uninstalls, applied to the order store: redaction and data requests.
-
-customers/redact and shop/redact erase personal data where orderhub keeps it (customers, the orders'
-e-mail, note and addresses); customers/data_request compiles what is held. Each request is recorded
-once, by the inbox record that carried it.
-"""
+"""What a channel's privacy request names, as stored: its customer (by the channel's id, else by e-mail), the
+orders it lists, every identity and order of an account (shop/redact); and an account's uninstall. What is done
+with them is services/privacy/channel_requests.py."""
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, func, select, update
 
-from orderhub.adapters.store.db import upsert
-from orderhub.adapters.store.order_store import to_json
-from orderhub.adapters.store.schema import customers, order_addresses, orders, privacy_requests, shops
-from orderhub.clock import utcnow
-from orderhub.domain import money
-from orderhub.domain.model import Address, CustomerDataRequest, CustomerRedaction
-
-REDACTED = "[redacted]"
+from orderhub.adapters.store.schema import customers, orders, shops
 
 
-def _customer_filter(shop_id: int, customer_id: str | None, email: str | None) -> Any:
-    cond = customers.c.shop_id == shop_id
-    if customer_id:
-        return and_(cond, customers.c.shopify_id == customer_id)
-    return and_(cond, customers.c.email == email)
+def find_customer(conn: Connection, account_id: int, customer_ref: str | None, email: str | None) -> Any:
+    """The account's identity the request names: by the channel's id of the customer, else by e-mail (case
+    aside); None when orderhub has none."""
+    c = customers.c
+    if customer_ref:
+        return conn.execute(select(customers).where(c.shop_id == account_id, c.shopify_id == customer_ref)).first()
+    if email:
+        return conn.execute(select(customers).where(c.shop_id == account_id,
+                                                    func.lower(c.email) == email.strip().lower())
+                            .order_by(c.id)).first()
+    return None
 
 
-def _order_rows_for(conn: Connection, shop_id: int, customer_pk: int | None, order_ids: tuple[str, ...]) -> list[Any]:
-    cond = orders.c.shopify_id.in_(order_ids) if order_ids else None
-    if customer_pk is not None:
-        cond = orders.c.customer_id == customer_pk if cond is None else (cond | (orders.c.customer_id == customer_pk))
-    if cond is None:
+def listed_orders(conn: Connection, account_id: int, order_refs: Sequence[str]) -> list[int]:
+    """orderhub's ids of the account's orders with these channel ids (those it has)."""
+    if not order_refs:
         return []
-    return conn.execute(select(orders).where(orders.c.shop_id == shop_id, cond)).all()
+    return sorted(conn.execute(select(orders.c.id).where(orders.c.shop_id == account_id,
+                                                         orders.c.shopify_id.in_(list(order_refs)))).scalars())
 
 
-def redact_customer(conn: Connection, shop_id: int, req: CustomerRedaction, inbox_id: int) -> dict[str, Any]:
-    """customers/redact: erase personal data of the customer and the listed orders."""
-    customer = conn.execute(select(customers.c.id).where(
-        _customer_filter(shop_id, req.customer_id, req.email))).first()
-    customer_pk = customer.id if customer else None
-    order_rows = _order_rows_for(conn, shop_id, customer_pk, req.order_ids)
-    now = utcnow()
-    if customer_pk is not None:
-        conn.execute(update(customers).where(customers.c.id == customer_pk).values(
-            email=None, first_name=REDACTED, last_name=REDACTED, phone=None, redacted_at=now))
-    _redact_orders(conn, [r.id for r in order_rows])
-    result = {"customer_found": customer_pk is not None, "orders_redacted": sorted(r.shopify_id for r in order_rows)}
-    _record_privacy(conn, shop_id, "customers/redact", req.customer_id, inbox_id, result)
-    return result
+def order_batches(conn: Connection, account_id: int, size: int = 500) -> Iterator[list[int]]:
+    """Every order of the account, ``size`` ids at a time."""
+    after = 0
+    while True:
+        ids = list(conn.execute(select(orders.c.id).where(orders.c.shop_id == account_id, orders.c.id > after)
+                                .order_by(orders.c.id).limit(size)).scalars())
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
 
 
-def _redact_orders(conn: Connection, order_pks: list[int]) -> None:
-    if not order_pks:
-        return
-    conn.execute(update(orders).where(orders.c.id.in_(order_pks)).values(email=None, note=None))
-    blank = {f.name: None for f in dataclasses.fields(Address)}
-    conn.execute(update(order_addresses).where(order_addresses.c.order_id.in_(order_pks)).values(
-        **blank | {"name": REDACTED}))
-
-
-def customer_data(conn: Connection, shop_id: int, req: CustomerDataRequest, inbox_id: int) -> dict[str, Any]:
-    """customers/data_request: compile what orderhub holds, for the merchant to send on."""
-    customer = conn.execute(select(customers).where(_customer_filter(shop_id, req.customer_id, req.email))).first()
-    order_rows = _order_rows_for(conn, shop_id, customer.id if customer else None, req.order_ids)
-    result = {
-        "data_request_id": req.request_id,
-        "customer": None if customer is None else {
-            "id": customer.shopify_id, "email": customer.email, "first_name": customer.first_name,
-            "last_name": customer.last_name, "phone": customer.phone},
-        "orders": [{"id": o.shopify_id, "name": o.name, "email": o.email,
-                    "total_price": money.show(o.total_price, o.currency), "currency": o.currency,
-                    "created_at": o.source_created_at.isoformat()} for o in order_rows],
-    }
-    _record_privacy(conn, shop_id, "customers/data_request", req.customer_id, inbox_id, result)
-    return result
-
-
-def redact_shop(conn: Connection, shop_id: int, inbox_id: int) -> dict[str, Any]:
-    """shop/redact: erase all customer personal data held for the shop."""
-    now = utcnow()
-    n_customers = conn.execute(update(customers).where(customers.c.shop_id == shop_id).values(
-        email=None, first_name=REDACTED, last_name=REDACTED, phone=None, redacted_at=now)).rowcount
-    order_pks = list(conn.execute(select(orders.c.id).where(orders.c.shop_id == shop_id)).scalars())
-    _redact_orders(conn, order_pks)
-    result = {"customers_redacted": n_customers, "orders_redacted": len(order_pks)}
-    _record_privacy(conn, shop_id, "shop/redact", None, inbox_id, result)
-    return result
-
-
-def _record_privacy(conn: Connection, shop_id: int, kind: str, customer_id: str | None, inbox_id: int,
-                    result: dict[str, Any]) -> None:
-    upsert(conn, privacy_requests, dict(shop_id=shop_id, kind=kind, customer_shopify_id=customer_id,
-                                        inbox_id=inbox_id, result=to_json(result), created_at=utcnow()),
-           keys=("inbox_id",))
+def identities_of_account(conn: Connection, account_id: int) -> list[int]:
+    return sorted(conn.execute(select(customers.c.id).where(customers.c.shop_id == account_id)).scalars())
 
 
 def mark_uninstalled(conn: Connection, shop_id: int, at: datetime) -> str:

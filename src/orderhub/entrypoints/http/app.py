@@ -18,6 +18,7 @@ from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http import (
     api,
     api_channels,
+    api_customer_privacy,
     api_customers,
     api_invoicing,
     api_job_webhooks,
@@ -78,6 +79,7 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(api_invoicing.router)
     app.include_router(webhooks_tiktok.router)
     app.include_router(api_pos.router)
+    app.include_router(api_customer_privacy.router)
     app.state.queue_registry = ops.queue_registry(hub)
     install_console(app)
 

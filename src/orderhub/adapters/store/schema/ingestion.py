@@ -257,9 +257,13 @@ orders = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Its customer's personal data was erased (a person's erasure, a channel's redaction, the retention purge):
+    # what is left is the record the law keeps, pseudonymised.
+    Column("personal_data_erased_at", UTCDateTime),
     UniqueConstraint("shop_id", "shopify_id"),
     Index("ix_orders_name", "shop_id", "name"),
     Index("ix_orders_customer", "customer_id"),  # a person's orders across channels (their profile's identities)
+    Index("ix_orders_personal_data", "personal_data_erased_at", "updated_at"),
 )
 
 order_items = Table(

@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from orderhub.entrypoints.http.console import (
     channels,
+    customer_privacy,
     customers,
     dashboard,
     errors,
@@ -29,7 +30,8 @@ from orderhub.entrypoints.http.console import (
 
 def install(app: FastAPI) -> None:
     app.mount("/static", web.SecuredStatic(StaticFiles(directory=str(web.STATIC))), name="static")
-    for module in (sign_in, dashboard, jobs, errors, orders, customers, inventory, routing, channels, stores):
+    for module in (sign_in, dashboard, jobs, errors, orders, customers, inventory, routing, channels, stores,
+                   customer_privacy):
         app.include_router(module.router)
 
     @app.exception_handler(web.SignInNeeded)
