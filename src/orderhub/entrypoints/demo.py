@@ -45,6 +45,7 @@ from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
 from orderhub.entrypoints import demo_marketplaces as marketplaces
 from orderhub.entrypoints.demo_channels import run_channels
+from orderhub.entrypoints.demo_customers import run_customer
 from orderhub.entrypoints.demo_fulfilment import ACTOR, brokered_whole, walk
 from orderhub.entrypoints.demo_invoicing import invoice_shipped
 from orderhub.entrypoints.demo_store import run_store
@@ -60,7 +61,8 @@ ACCESS_TOKEN = "shpat_demo_token"
 BAD_ORDERS = {"no_line_items": 1, "negative_quantity": 1, "unknown_currency": 1, "malformed_address": 1}
 TOPICS = ["orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/fulfilled",
           "orders/partially_fulfilled", "orders/edited", "refunds/create", "inventory_levels/update",
-          "products/create", "products/update", "products/delete", "app/uninstalled"]
+          "products/create", "products/update", "products/delete", "app/uninstalled", "customers/update",
+          "customers_email_marketing_consent/update"]
 DEFAULT_SEED = 7
 WORKDIR = Path("orderhub-demo")
 MARK = ".orderhub-demo"  # written into the demo's folder: only a folder with it is replaced by a later run
@@ -257,9 +259,10 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         market = marketplaces.start(sim_url, seed=seed)
         stack.callback(market.close)  # up until the end, for --keep-running
         sold = run_channels(hub, console, market, hub_url=server.url)
-        till = run_store(hub, console, market, hub_url=server.url, seed=seed,
-                         store=next(f.code for f in FACILITIES if f.kind == "store"))
-        summary(console, hub, c, n_orders, time.monotonic() - started, sold, till)
+        store = next(f.code for f in FACILITIES if f.kind == "store")
+        till = run_store(hub, console, market, hub_url=server.url, seed=seed, store=store)
+        person = run_customer(hub, console, hub_url=server.url, sim_url=sim_url, shop=SHOP, store=store)
+        summary(console, hub, c, n_orders, time.monotonic() - started, sold, till, person)
         oms_summary(console, hub, walked[0] if walked else None)
         look_further(console, db_url, walked[0] if walked else None, RESTOCK[0])
         if keep_running:
@@ -276,7 +279,8 @@ def run_demo(*, n_orders: int = 60, keep_running: bool = False, db_url: str | No
         expected_good = n_orders
         nothing_lost_or_doubled = (c["orders"] == expected_good and c["errors"] == sum(BAD_ORDERS.values())
                                    and c["placed_events"] == c["announced"] == c["placed"])
-        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned and sold.ok and till.ok else 1
+        acts = sold.ok and till.ok and person.ok
+        return 0 if nothing_lost_or_doubled and (walked is None or shipped) and aligned and acts else 1
     finally:
         control.close()
         if worker is not None:

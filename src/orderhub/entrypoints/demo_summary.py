@@ -19,11 +19,13 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.entrypoints.cli_support import timeline_detail
 from orderhub.entrypoints.demo_channels import ChannelsOutcome
+from orderhub.entrypoints.demo_customers import CustomerOutcome
 from orderhub.entrypoints.demo_store import StoreOutcome
 
 
 def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, seconds: float,
-            sold: ChannelsOutcome | None = None, till: StoreOutcome | None = None) -> None:
+            sold: ChannelsOutcome | None = None, till: StoreOutcome | None = None,
+            person: CustomerOutcome | None = None) -> None:
     with hub.db.read() as conn:
         entries = error_log.list_entries(conn, error_log.ErrorFilter(status="open"))
     table = Table(title=f"Summary ({seconds:.0f} s)")
@@ -43,6 +45,9 @@ def summary(console: Console, hub: Hub, c: dict[str, int], n_orders: int, second
     if till is not None:
         table.add_section()
         _store_rows(table, till)
+    if person is not None and person.profile is not None:
+        table.add_section()
+        _customer_rows(table, person)
     console.print(table)
     errors = Table(title="Error log")
     for col in ("id", "field", "error"):
@@ -68,6 +73,17 @@ def _store_rows(table: Table, till: StoreOutcome) -> None:
     table.add_row("  units off the store's stock, once", f"{till.on_hand[0]} → {till.on_hand[1]}")
     table.add_row("  listings showing orderhub's stock after the sync", f"{till.agreeing} of {till.listings}")
     table.add_row("  the whole queue sent again: nothing changed", "yes" if not till.resend_changed else "no")
+
+
+def _customer_rows(table: Table, person: CustomerOutcome) -> None:
+    """The customer act: one profile for the shop's customer and the store's loyalty member, consent that travels,
+    and a request to be forgotten."""
+    table.add_row("one profile for a Shopify customer and a till's loyalty member",
+                  "yes" if person.identities >= 2 else "no")
+    table.add_row("  consent changes kept, from Shopify then from the till", str(len(person.consent_sources)))
+    table.add_row("  Shopify unsubscribed by the till's answer, its echo ignored",
+                  "yes" if person.shopify_state == "unsubscribed" and not person.echo_changed else "no")
+    table.add_row("  rows holding their e-mail address after the erasure", str(person.mentions))
 
 
 def _once_each(events: int, orders_announced: int) -> str:
