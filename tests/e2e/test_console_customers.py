@@ -114,3 +114,16 @@ def test_an_admin_merges_undoes_splits_and_sets_consent(hub: Hub, hub_server: Se
         wrong = browser.post(f"/customers/{zoe}/consent", data={"csrf": token, "purpose": "mind_reading",
                                                                 "state": "granted"})
         assert wrong.status_code == 422 and "unknown purpose" in html.unescape(wrong.text)
+
+
+def test_the_order_list_shows_customers_and_each_is_kept_as_read(hub: Hub, hub_server: ServerThread) -> None:
+    accounts.add_user(hub.db, "vera", PASSWORD, "viewer")
+    s = scene(hub)
+    with sign_in(hub_server.url, "vera") as browser:
+        listed = browser.get("/orders", params={"channel": "online"})
+    assert listed.status_code == 200
+    assert ("console:vera", "console", "order_list") in _reads(hub, s["zoe"])
+    with hub.db.read() as conn:
+        detail = conn.execute(select(customer_access_log.c.detail).where(
+            customer_access_log.c.what == "order_list")).scalars().first()
+    assert detail == "/orders?channel=online"

@@ -186,7 +186,8 @@ def _rows(conn: Connection, ids: list[int]) -> list[Any]:
         select(orders.c.id, orders.c.name, orders.c.shopify_id, shops.c.domain.label("shop"), orders.c.email,
                orders.c.channel, orders.c.status, orders.c.status_reason, orders.c.payment_status,
                orders.c.fulfillment_status, orders.c.currency, orders.c.total_price,
-               orders.c.source_created_at.label("created_at"), customers.c.first_name, customers.c.last_name)
+               orders.c.source_created_at.label("created_at"), customers.c.first_name, customers.c.last_name,
+               customers.c.profile_id)
         .join(shops, shops.c.id == orders.c.shop_id)
         .outerjoin(customers, customers.c.id == orders.c.customer_id)
         .where(orders.c.id.in_(ids)))}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from sqlalchemy import Connection
@@ -67,6 +68,10 @@ def orders_page(request: Request, session: web.Viewer) -> Response:
             results = orders_view.search(conn, search, before=before, after=after, per_page=per_page)
     raw = {k: params.get(k, "") for k in ("order", "customer", "status", "payment", "channel", "shop", "from", "to")}
     keep = search.query() | ({"per": str(per_page)} if per_page != 50 else {})
+    if results is not None and results.rows:  # the list shows its orders' customers: kept
+        with web.hub_of(request).db.write() as conn:
+            customer_access.record(conn, (r["profile_id"] for r in results.rows), f"console:{session.username}",
+                                   "console", "order_list", f"/orders?{urlencode(keep)}" if keep else "/orders")
     return web.render(request, "orders.html", status=400 if problem else 200, search=search, raw=raw,
                       problem=problem, results=results, choices=choices, keep=keep, per_page=per_page,
                       paged=before is not None or after is not None, money=orders_view.money)
