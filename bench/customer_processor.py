@@ -87,6 +87,23 @@ def _timed(module: Any, name: str, spent: list[float]) -> None:
     setattr(module, name, timed)
 
 
+def _identities() -> Any:
+    from orderhub.adapters.store import identities
+
+    return identities
+
+
+def _links() -> Any:
+    from orderhub.adapters.store import customer_links
+
+    return customer_links
+
+
+# The buyers' storage, piece by piece: (module, function) looked up by their callers in the module at call time.
+PARTS = ((_identities, "order_rows"), (_links, "account_rules"), (_identities, "keys_of"), (_identities, "store"),
+         (_identities, "upsert_many"), (_links, "link"))
+
+
 def _drain(url: str, work: str, variant: str, out: Any) -> None:
     from sqlalchemy import event
 
@@ -98,6 +115,12 @@ def _drain(url: str, work: str, variant: str, out: Any) -> None:
     customer_cpu = [0.0]
     _timed(new_orders, "_customers", customer_cpu)
     _timed(identities, "store_one", customer_cpu)
+    # Its parts, each with what it calls (the designs that have them)
+    parts: dict[str, list[float]] = {}
+    for module, name in PARTS:
+        if hasattr(module(), name):
+            parts[name] = [0.0]
+            _timed(module(), name, parts[name])
     hub = build(settings(url, Path(work)))
     processor = hub.processor()
     statements = [0]
@@ -119,7 +142,8 @@ def _drain(url: str, work: str, variant: str, out: Any) -> None:
     seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu
     hub.close()
     out.put({"records": done, "seconds": seconds, "cpu_seconds": cpu_seconds, "statements": statements[0],
-             "customer_cpu_seconds": customer_cpu[0], "batch_size": processor.batch_size})
+             "customer_cpu_seconds": customer_cpu[0], "parts": {k: v[0] for k, v in parts.items()},
+             "batch_size": processor.batch_size})
 
 
 def run(template: Template, work: Path, variant: str, name: str) -> dict[str, Any]:
@@ -136,6 +160,7 @@ def run(template: Template, work: Path, variant: str, name: str) -> dict[str, An
     result["records_per_second"] = result["records"] / result["seconds"]
     result["cpu_us_per_record"] = 1e6 * result["cpu_seconds"] / result["records"]
     result["customer_cpu_us_per_record"] = 1e6 * result["customer_cpu_seconds"] / result["records"]
+    result["parts_us_per_record"] = {k: 1e6 * v / result["records"] for k, v in result.pop("parts").items()}
     result["statements_per_record"] = result["statements"] / result["records"]
     return result
 

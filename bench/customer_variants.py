@@ -45,13 +45,12 @@ def _pre_profile_rows(conn: Connection, orders: Sequence[tuple[int, Any]]) -> di
 def _pre_profile_store(conn: Connection, rows: dict[tuple[int, str], dict[str, Any]]) -> dict[tuple[int, str], int]:
     """Upsert the customers and read their ids, as before profiles."""
     from orderhub.adapters.store import identities
-    from orderhub.adapters.store.db import upsert_many
     from orderhub.adapters.store.schema import customers
 
     if not rows:
         return {}
-    upsert_many(conn, customers, list(rows.values()), keys=("shop_id", "shopify_id"), update=_PRE_PROFILE_UPDATE,
-                where=identities.guard)
+    identities.upsert_many(conn, customers, list(rows.values()), keys=("shop_id", "shopify_id"),
+                           update=_PRE_PROFILE_UPDATE, where=identities.guard)
     return {(r.shop_id, r.shopify_id): r.id for r in conn.execute(
         select(customers.c.id, customers.c.shop_id, customers.c.shopify_id).where(
             tuple_(customers.c.shop_id, customers.c.shopify_id).in_(list(rows))))}

@@ -46,6 +46,7 @@ import customer_variants
 
 TARGET_OVERHEAD = 0.10
 DEFAULT_VARIANTS = ("baseline", "nolink", "linked", "linked+both")
+PART_NAMES = ("order_rows", "account_rules", "keys_of", "store", "upsert_many", "link")
 
 
 def log(msg: str) -> None:
@@ -84,6 +85,8 @@ def run_processor(args: argparse.Namespace, work: Path, pg: Any) -> dict[str, An
             "cpu_us_per_record": spread([x["cpu_us_per_record"] for x in results]),
             "customer_cpu_us_per_record": spread([x["customer_cpu_us_per_record"] for x in results]),
             "statements_per_record": statistics.median(x["statements_per_record"] for x in results),
+            "parts_us_per_record": {k: statistics.median(x["parts_us_per_record"][k] for x in results)
+                                    for k in last["parts_us_per_record"]},
             "batch_size": last["batch_size"], "identities": last["identities"], "profiles": last["profiles"],
             "orders_with_customer": last["orders_with_customer"], "ok": ok}
     if "baseline" in runs:
@@ -143,6 +146,15 @@ def print_tables(res: dict[str, Any]) -> None:
             met = "met" if max(wall, share) <= TARGET_OVERHEAD else "NOT met"
             console.print(f"Profiles cost the processor {wall:.1%} of its records/s and add {share:.1%} to its CPU "
                           f"(target ≤ {TARGET_OVERHEAD:.0%}: {met}).")
+        names = [n for n in PART_NAMES if any(n in v["parts_us_per_record"] for v in p["variants"].values())]
+        t = Table(title="The buyers' storage piece by piece: CPU µs per record, median, each with what it calls "
+                        "(order_rows: keys and rules; store: upsert and link)", title_justify="left")
+        for c in ("design", *names):
+            t.add_column(c, justify="left" if c == "design" else "right")
+        for v, s in p["variants"].items():
+            t.add_row(v, *(f"{s['parts_us_per_record'][n]:,.0f}" if n in s["parts_us_per_record"] else "—"
+                           for n in names))
+        console.print(t)
     s = res.get("search")
     if s:
         t = Table(title=f"customer_links.find among {s['identities']:,} identities ({s['profiles']:,} profiles), "
