@@ -1,7 +1,7 @@
 """What the unified customer costs: the processor with identity linking against the same processor without it,
 and looking a person up among a million identities against the same lookup without the key indexes.
 
-    PYTHONPATH=src .venv/bin/python bench/customers.py            # SQLite: about 4 minutes
+    PYTHONPATH=src .venv/bin/python bench/customers.py            # SQLite: about 6 minutes
     PYTHONPATH=src .venv/bin/python bench/customers.py --quick    # about a minute
     PYTHONPATH=src .venv/bin/python bench/customers.py --pg       # a throwaway PostgreSQL
 
