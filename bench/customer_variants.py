@@ -5,7 +5,9 @@
   identity with its keys and linked to a profile (adapters/store/identities.py, customer_links.link).
 * ``baseline``: the customer storage orderhub had before profiles, restored in this process: the order's
   customer object only (guests store nothing), no keys, no read of the identities before the upsert, no linking
-  - one upsert of the batch's customers and one read of their ids, as new_orders._customers did.
+  - one upsert of the batch's customers, as new_orders._customers did, and one read of their ids (written as
+  identities.store reads new ones: one statement for all the batch's accounts, where the old code read per
+  account).
 * ``nolink``: diagnostic, between the two: identities and their keys as orderhub stores them, but
   ``customer_links.link`` does nothing (what linking itself costs, beyond the keys and the guest identities).
 * ``linked+oneinsert``, ``linked+rulesonce``, ``linked+both``: diagnostic, ``linked`` with the changes proposed
@@ -43,7 +45,7 @@ def _pre_profile_rows(conn: Connection, orders: Sequence[tuple[int, Any]]) -> di
 
 
 def _pre_profile_store(conn: Connection, rows: dict[tuple[int, str], dict[str, Any]]) -> dict[tuple[int, str], int]:
-    """Upsert the customers and read their ids, as before profiles."""
+    """Upsert the customers as before profiles and read their ids (one statement, as identities.store does)."""
     from orderhub.adapters.store import identities
     from orderhub.adapters.store.schema import customers
 
