@@ -101,7 +101,7 @@ def _links() -> Any:
 
 # The buyers' storage, piece by piece: (module, function) looked up by their callers in the module at call time.
 PARTS = ((_identities, "order_rows"), (_links, "account_rules"), (_identities, "keys_of"), (_identities, "store"),
-         (_identities, "upsert_many"), (_links, "link"))
+         (_identities, "upsert_many"), (_links, "assign"))
 
 
 def _drain(url: str, work: str, variant: str, out: Any) -> None:

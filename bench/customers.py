@@ -9,8 +9,8 @@ and looking a person up among a million identities against the same lookup witho
    address only, ``orders/updated`` of earlier orders, Walmart orders with the buyer's phone) are put in the inbox
    of a database made once; each run drains a copy of it in a fresh child process with ``hub.processor()``'s
    ``run_once`` loop, as the worker does, set up as one design (customer_variants.py): ``baseline`` (the customer
-   storage orderhub had before profiles), ``nolink`` (identities and keys, no linking) and ``linked`` (orderhub),
-   plus ``linked+both`` (orderhub with the two changes proposed in docs/explanation/benchmarks.md). Several rounds,
+   storage orderhub had before profiles), ``nolink`` (identities and keys, no linking) and ``linked`` (orderhub).
+   Several rounds,
    the designs in a different order each round; records/s and CPU µs/record as median and range, SQL statements
    per record (SQLAlchemy's ``before_cursor_execute``), and the overhead 1 - linked/baseline, paired per round.
    Every run must leave every record done and every order stored; linked runs must make one profile per person.
@@ -45,8 +45,8 @@ import customer_search
 import customer_variants
 
 TARGET_OVERHEAD = 0.10
-DEFAULT_VARIANTS = ("baseline", "nolink", "linked", "linked+both")
-PART_NAMES = ("order_rows", "account_rules", "keys_of", "store", "upsert_many", "link")
+DEFAULT_VARIANTS = ("baseline", "nolink", "linked")
+PART_NAMES = ("order_rows", "account_rules", "keys_of", "store", "upsert_many", "assign")
 
 
 def log(msg: str) -> None:
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="records for the processor runs (default 3000; quick 600)")
     ap.add_argument("--rounds", type=int, default=None, help="rounds of every design (default 5; quick 2)")
     ap.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                    help=f"designs, of {', '.join(customer_variants.VARIANTS + customer_variants.DIAGNOSTIC)}")
+                    help=f"designs, of {', '.join(customer_variants.VARIANTS)}")
     ap.add_argument("--customers", type=int, default=None, help="identities for the search (default 1,000,000; "
                                                                 "quick 100,000)")
     ap.add_argument("--lookups", type=int, default=1000, help="existing and as many missing values per key")
@@ -190,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args.records = args.records or (600 if args.quick else 3000)
     args.rounds = args.rounds or (2 if args.quick else 5)
     args.customers = args.customers or (100_000 if args.quick else 1_000_000)
-    unknown = {v.strip() for v in args.variants.split(",")} - set(customer_variants.VARIANTS
-                                                                  + customer_variants.DIAGNOSTIC)
+    unknown = {v.strip() for v in args.variants.split(",")} - set(customer_variants.VARIANTS)
     if unknown:
         ap.error(f"--variants: unknown {', '.join(sorted(unknown))}")
     work = Path(tempfile.mkdtemp(prefix="orderhub-bench-customers-"))

@@ -19,7 +19,9 @@ e-mail is a relay address the marketplace forwards, not the person's: it never l
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +51,7 @@ RELAY_DOMAINS = (
 MAX_EMAIL = 320
 MAX_LOYALTY = 100
 
+_SPACE = re.compile(r"\s")
 GUEST_PREFIX = "guest:"
 LOYALTY_PREFIX = "loyalty:"
 ERASED_PREFIX = "erased:"  # an erased identity's id, once it gave up the channel's (adapters/store/identities.py)
@@ -60,7 +63,7 @@ def email_key(email: str | None) -> str | None:
         return None
     value = email.strip().lower()
     local, at, domain = value.rpartition("@")
-    if not at or not local or "." not in domain or len(value) > MAX_EMAIL or any(c.isspace() for c in value):
+    if not at or not local or "." not in domain or len(value) > MAX_EMAIL or _SPACE.search(value):
         return None
     if is_relay(value):
         return None
@@ -77,8 +80,13 @@ def phone_key(phone: str | None, region: str | None = None) -> str | None:
     without its country code, no region says which country's it is."""
     if not phone or len(phone) > 64:
         return None
+    return _phone_key(phone, (region or "").upper() or None)
+
+
+@functools.lru_cache(maxsize=65536)  # parsing is the dearest part of keying a buyer; returning buyers repeat it
+def _phone_key(phone: str, region: str | None) -> str | None:
     try:
-        parsed = phonenumbers.parse(phone, (region or "").upper() or None)
+        parsed = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
         return None
     if parsed.extension or not phonenumbers.is_valid_number(parsed):
@@ -103,13 +111,15 @@ class Keys:
         return [(k, v) for k in KEYS if (v := getattr(self, k)) is not None]
 
 
-def keys_of(customer: Customer, *, region: str | None, rule: frozenset[str], loyalty: str | None = None) -> Keys:
-    """The keys of one identity under its kind's rule (``rule``: the keys it may link by)."""
+def keys_of(customer: Customer, *, region: str | None, rule: frozenset[str], loyalty: str | None = None,
+            phone: str | None = None) -> Keys:
+    """The keys of one identity under its kind's rule (``rule``: the keys it may link by); ``phone``: the number to
+    key by when the person record has none (the order's billing phone)."""
     loyalty = loyalty or customer.loyalty_id
     if loyalty is None and customer.shopify_id.startswith(LOYALTY_PREFIX):
         loyalty = customer.shopify_id[len(LOYALTY_PREFIX):]
     return Keys(email=email_key(customer.email) if "email" in rule else None,
-                phone=phone_key(customer.phone, region) if "phone" in rule else None,
+                phone=phone_key(customer.phone or phone, region) if "phone" in rule else None,
                 loyalty=loyalty_key(loyalty) if "loyalty" in rule else None)
 
 

@@ -9,12 +9,14 @@ kept, marked ``merged_into``.
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, or_, select, update
 
 from orderhub.adapters.store.schema import (
     customer_consents,
@@ -40,6 +42,17 @@ class LinkError(Exception):
 # -- rules -------------------------------------------------------------------------------------------------------
 
 
+# The rules and the accounts' kinds, per database: every stored order's buyer is keyed by them, and they change by
+# hand, rarely. A rule changed in another process is seen within RULES_TTL seconds (set_rule in this process at
+# once); identities stored meanwhile are keyed again by `orderhub customer relink`, as after every rule change.
+RULES_TTL = 5.0
+_held: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _cache(conn: Connection) -> dict[str, Any]:
+    return _held.setdefault(conn.engine, {"kinds": {}, "rules": None, "until": 0.0})
+
+
 def rules(conn: Connection) -> dict[str, frozenset[str]]:
     """The keys each channel kind links by: the defaults, as the retailer changed them."""
     out = {kind: set(keys) for kind, keys in DEFAULT_RULES.items()}
@@ -56,6 +69,7 @@ def rule_for(table: dict[str, frozenset[str]], kind: str) -> frozenset[str]:
 def set_rule(conn: Connection, kind: str, key: str, enabled: bool, actor: str) -> None:
     if key not in KEYS:
         raise LinkError(f"unknown key {key!r}: one of {', '.join(KEYS)}")
+    _cache(conn)["until"] = 0.0
     now = utcnow()
     done = conn.execute(update(customer_match_rules).where(
         customer_match_rules.c.kind == kind, customer_match_rules.c.key == key).values(
@@ -66,13 +80,22 @@ def set_rule(conn: Connection, kind: str, key: str, enabled: bool, actor: str) -
 
 
 def account_rules(conn: Connection, account_ids: Iterable[int]) -> dict[int, frozenset[str]]:
-    """The rule of each account's channel kind."""
-    ids = sorted(set(account_ids))
+    """The rule of each account's channel kind (read at most every RULES_TTL seconds; an account's kind never
+    changes)."""
+    ids = set(account_ids)
     if not ids:
         return {}
-    table = rules(conn)
-    return {r.id: rule_for(table, r.kind) for r in conn.execute(select(shops.c.id, shops.c.kind)
-                                                                .where(shops.c.id.in_(ids)))}
+    held = _cache(conn)
+    now = time.monotonic()
+    if held["rules"] is None or now >= held["until"]:
+        held["rules"], held["until"] = rules(conn), now + RULES_TTL
+        held["kinds"] = {}  # read again with the rules: an account removed and its id taken by another kind
+    kinds: dict[int, str] = held["kinds"]
+    missing = sorted(ids - kinds.keys())
+    if missing:
+        found = conn.execute(select(shops.c.id, shops.c.kind).where(shops.c.id.in_(missing)))
+        kinds.update((r.id, r.kind) for r in found)
+    return {i: rule_for(held["rules"], kinds[i]) for i in ids if i in kinds}
 
 
 def key_values(keys: Keys) -> dict[str, str | None]:
@@ -96,28 +119,54 @@ def _node(r: Any) -> Node:
     return Node(r.id, r.profile_id, Keys(r.email_key, r.phone_key, r.loyalty_key))
 
 
+_COLS = (customers.c.id, customers.c.profile_id, customers.c.email_key, customers.c.phone_key,
+         customers.c.loyalty_key)
+# Built once: linking runs for every batch the processor stores, and its lists of values expand at execution.
+_BATCH = select(*_COLS).where(customers.c.id.in_(bindparam("ids", expanding=True)), customers.c.redacted_at.is_(None))
+_KNOWN = select(*_COLS).where(
+    or_(customers.c.email_key.in_(bindparam("email", expanding=True)),
+        customers.c.phone_key.in_(bindparam("phone", expanding=True)),
+        customers.c.loyalty_key.in_(bindparam("loyalty", expanding=True))),
+    customers.c.profile_id.is_not(None), customers.c.id.not_in(bindparam("ids", expanding=True)))
+
+
 def link(conn: Connection, identity_ids: Collection[int]) -> LinkReport:
     """Link these identities to profiles by their keys: to the profile of identities they share a key with (merging
     profiles the keys join), else to a new one."""
     report = LinkReport()
     ids = sorted(set(identity_ids))
-    if not ids:
-        return report
-    cols = (customers.c.id, customers.c.profile_id, customers.c.email_key, customers.c.phone_key,
-            customers.c.loyalty_key)
-    batch = [_node(r) for r in conn.execute(select(*cols).where(customers.c.id.in_(ids),
-                                                                customers.c.redacted_at.is_(None)))]
-    wanted = {k: sorted({v for n in batch if (v := getattr(n.keys, k)) is not None}) for k in KEYS}
-    conditions = [getattr(customers.c, f"{k}_key").in_(v) for k, v in wanted.items() if v]
-    known = [] if not conditions else [
-        _node(r) for r in conn.execute(select(*cols).where(or_(*conditions), customers.c.profile_id.is_not(None),
-                                                           customers.c.id.not_in(ids)))]
-    profiles = sorted({n.profile for n in (*batch, *known) if n.profile is not None})
-    separated = _separated(conn, profiles) if len(profiles) > 1 else frozenset()
-    plan = plan_links(batch, known, separated)
-    if plan:
-        _apply(conn, plan, report)
+    if ids:
+        _apply(conn, _plan(conn, [_node(r) for r in conn.execute(_BATCH, {"ids": ids})]), report)
     return report
+
+
+def assign(conn: Connection, nodes: Collection[Node]) -> tuple[dict[int, tuple[int, str]], LinkReport]:
+    """Link ``nodes``: identities as their caller is about to write them, those not stored yet under negative ids.
+    The stored ones are moved to their profiles here; for each one not stored yet, the profile it is to be stored
+    with and the key that linked it (new profiles made, profiles merged, as linking needs)."""
+    report = LinkReport()
+    return (_apply(conn, _plan(conn, list(nodes)), report) if nodes else {}), report
+
+
+def _plan(conn: Connection, batch: list[Node]) -> list[Link]:
+    if not batch:
+        return []
+    stored = [n.identity for n in batch if n.identity > 0]
+    wanted = {k: sorted({v for n in batch if (v := getattr(n.keys, k)) is not None}) for k in KEYS}
+    known = [] if not any(wanted.values()) else [_node(r) for r in conn.execute(_KNOWN, wanted | {"ids": stored})]
+    plan = plan_links(batch, known, frozenset())
+    merging = sorted({p for link in plan for p in (link.profile, *link.absorbed) if link.absorbed and p is not None})
+    if merging:  # only then can a pair a person kept apart matter (rarely: most batches merge nothing)
+        separated = _separated(conn, merging)
+        if separated:
+            plan = plan_links(batch, known, separated)
+    return plan
+
+
+_MOVE = update(customers).where(customers.c.id == bindparam("p_identity")).values(
+    profile_id=bindparam("p_id"), linked_by=bindparam("p_rule"))
+_TOUCH = update(customer_profiles).where(customer_profiles.c.id.in_(bindparam("ids", expanding=True))).values(
+    updated_at=bindparam("now"))
 
 
 def _separated(conn: Connection, profiles: list[int]) -> frozenset[tuple[int, int]]:
@@ -126,26 +175,37 @@ def _separated(conn: Connection, profiles: list[int]) -> frozenset[tuple[int, in
         select(s.low_id, s.high_id).where(s.low_id.in_(profiles), s.high_id.in_(profiles))))
 
 
-def _apply(conn: Connection, plan: list[Link], report: LinkReport) -> None:
+def _apply(conn: Connection, plan: list[Link], report: LinkReport) -> dict[int, tuple[int, str]]:
+    """Make the plan's new profiles and merges, move its stored identities; the (profile, key) of each identity not
+    stored yet (negative ids), for its caller to store it with."""
+    if not plan:
+        return {}
     now = utcnow()
     new = [link for link in plan if link.profile is None]
+    made_now: set[int] = set()
     if new:
-        made = conn.execute(insert(customer_profiles).returning(customer_profiles.c.id, sort_by_parameter_order=True),
+        # New profiles are alike, so which id goes to which group does not matter: one statement for all of them
+        # (asking for the rows' order would make it one INSERT per profile on SQLite).
+        made = conn.execute(insert(customer_profiles).returning(customer_profiles.c.id),
                             [{"created_at": now, "updated_at": now} for _ in new]).scalars().all()
         plan = [Link(made[new.index(link)], link.identities) if link.profile is None else link for link in plan]
+        made_now.update(made)
         report.new_profiles += len(new)
     for link in plan:
         for absorbed in link.absorbed:
             report.merges.append(merge(conn, link.profile or 0, absorbed, actor=RULES_ACTOR, rule=link.rule,
                                        reason=f"the same {link.rule} as an identity of profile {link.profile}"))
     moves = [{"p_id": link.profile, "p_rule": rule, "p_identity": identity}
-             for link in plan for identity, rule in link.identities]
+             for link in plan for identity, rule in link.identities if identity > 0]
     if moves:
-        conn.execute(update(customers).where(customers.c.id == bindparam("p_identity")).values(
-            profile_id=bindparam("p_id"), linked_by=bindparam("p_rule")), moves)
-        report.linked += len(moves)
-    touched = sorted({link.profile for link in plan if link.profile is not None})
-    conn.execute(update(customer_profiles).where(customer_profiles.c.id.in_(touched)).values(updated_at=now))
+        conn.execute(_MOVE, moves)
+    pending = {identity: (int(link.profile or 0), rule) for link in plan for identity, rule in link.identities
+               if identity < 0}
+    report.linked += len(moves) + len(pending)
+    touched = sorted({link.profile for link in plan if link.profile is not None and link.profile not in made_now})
+    if touched:  # profiles that gained identities (a new profile was made at this time)
+        conn.execute(_TOUCH, {"ids": touched, "now": now})
+    return pending
 
 
 def link_unlinked(conn: Connection, limit: int = 500) -> LinkReport:

@@ -6,7 +6,6 @@ batch's identities before the upsert tells which need linking."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, select, tuple_, update
 from orderhub.adapters.store import customer_links
 from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.schema import customers
-from orderhub.domain.customers import ERASED_PREFIX, FALLBACK_RULE, identity_of, keys_of, region_of
+from orderhub.domain.customers import ERASED_PREFIX, FALLBACK_RULE, Keys, Node, identity_of, keys_of, region_of
 from orderhub.domain.model import Customer, Order
 
 Key = tuple[int, str]  # (account id, the channel's id of the person)
@@ -34,10 +33,10 @@ def row(account_id: int, person: Customer, at: datetime, *, region: str | None, 
         phone: str | None = None) -> dict[str, Any]:
     """The identity's row: what the channel says of the person, and its keys under its kind's ``rule``
     (``phone``: the number to key by when the person record has none, e.g. the order's billing phone)."""
-    keyed = dataclasses.replace(person, phone=person.phone or phone)
     return dict(shop_id=account_id, shopify_id=person.shopify_id, email=person.email,
                 first_name=person.first_name, last_name=person.last_name, phone=person.phone,
-                source_updated_at=at) | customer_links.key_values(keys_of(keyed, region=region, rule=rule))
+                source_updated_at=at) | customer_links.key_values(keys_of(person, region=region, rule=rule,
+                                                                          phone=phone))
 
 
 def order_rows(conn: Connection, orders: Sequence[tuple[int, Order]]) -> dict[Key, dict[str, Any]]:
@@ -83,16 +82,22 @@ def _filled(newer: dict[str, Any], older: Any) -> dict[str, Any]:
     return out
 
 
+_PAIR = tuple_(customers.c.shop_id, customers.c.shopify_id)
+# Built once (every batch of orders stores its buyers): the pairs expand at execution.
+_BEFORE = select(customers.c.id, customers.c.shop_id, customers.c.shopify_id, customers.c.profile_id,
+                 *(customers.c[c] for c in customer_links.KEY_COLUMNS), customers.c.email, customers.c.phone,
+                 customers.c.first_name, customers.c.last_name, customers.c.redacted_at,
+                 customers.c.source_updated_at).where(_PAIR.in_(bindparam("keys", expanding=True)))
+_IDS = select(customers.c.id, customers.c.shop_id, customers.c.shopify_id).where(
+    _PAIR.in_(bindparam("keys", expanding=True)))
+
+
 def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = False) -> dict[Key, int]:
     """Upsert these identities (keeping the details a row leaves out, unless ``replace``), link the new ones and
     those whose keys changed, and return their ids."""
     if not rows:
         return {}
-    cols = (customers.c.id, customers.c.shop_id, customers.c.shopify_id, customers.c.profile_id,
-            *(customers.c[c] for c in customer_links.KEY_COLUMNS), customers.c.email, customers.c.phone,
-            customers.c.first_name, customers.c.last_name, customers.c.redacted_at)
-    before = {(r.shop_id, r.shopify_id): r for r in conn.execute(select(*cols).where(
-        tuple_(customers.c.shop_id, customers.c.shopify_id).in_(list(rows))))}
+    before = {(r.shop_id, r.shopify_id): r for r in conn.execute(_BEFORE, {"keys": list(rows)})}
     erased = [r.id for r in before.values() if r.redacted_at is not None]
     if erased:
         # The person was erased and is buying again: that is someone new to orderhub. The erased identity
@@ -102,17 +107,35 @@ def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = 
         before = {key: r for key, r in before.items() if r.redacted_at is None}
     if not replace:
         rows = {key: _filled(r, before[key]) if key in before else r for key, r in rows.items()}
-    upsert_many(conn, customers, list(rows.values()), keys=("shop_id", "shopify_id"), update=UPDATE, where=guard)
-    ids = {key: r.id for key, r in before.items()}
+    # Linked before they are written: a new identity is inserted with its profile (not inserted, then moved), and
+    # what linking needs of the others is handed over, not read back. A row older than the one stored changes
+    # nothing (the guard): the stored keys stand.
     new = [key for key in rows if key not in before]
+    unstored = {key: -(i + 1) for i, key in enumerate(new)}
+    nodes = [Node(unstored[key], None, _keys(rows[key])) for key in new]
+    for key, r in before.items():
+        written = r.source_updated_at is None or r.source_updated_at <= rows[key]["source_updated_at"]
+        keys = _keys(rows[key]) if written else _keys(r._mapping)
+        if r.profile_id is None or keys != _keys(r._mapping):
+            nodes.append(Node(r.id, r.profile_id, keys))
+    assigned, _report = customer_links.assign(conn, nodes)
     if new:
-        ids |= {(r.shop_id, r.shopify_id): r.id for r in conn.execute(select(*cols[:3]).where(
-            tuple_(customers.c.shop_id, customers.c.shopify_id).in_(new)))}
-    to_link = [ids[key] for key in new] + [
-        r.id for key, r in before.items() if r.profile_id is None
-        or any(getattr(r, c) != rows[key][c] for c in customer_links.KEY_COLUMNS)]
-    customer_links.link(conn, to_link)
+        # Inserted with their profile; should another process have inserted one since, its details are updated
+        # and the profile it linked it to stays.
+        upsert_many(conn, customers, [rows[key] | dict(zip(("profile_id", "linked_by"), assigned[unstored[key]],
+                                                                strict=True)) for key in new],
+                    keys=("shop_id", "shopify_id"), update=UPDATE, where=guard)
+    if before:
+        upsert_many(conn, customers, [rows[key] for key in before], keys=("shop_id", "shopify_id"), update=UPDATE,
+                    where=guard)
+    ids = {key: r.id for key, r in before.items()}
+    if new:
+        ids |= {(r.shop_id, r.shopify_id): r.id for r in conn.execute(_IDS, {"keys": new})}
     return ids
+
+
+def _keys(row: Any) -> Keys:
+    return Keys(row["email_key"], row["phone_key"], row["loyalty_key"])
 
 
 def store_one(conn: Connection, account_id: int, order: Order) -> int | None:
