@@ -12,7 +12,7 @@ person retries or dismisses it. Channels' own idempotency makes a repeat harmles
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,16 +134,7 @@ def _send_customer_ops(hub: Hub, account: accounts.Account, ops: list[channel_op
         for op in ops:
             _refused(hub, account, op, exc, report)
         return
-    for op in ops:
-        try:
-            _perform_for_customer(channel, op)
-        except ChannelUnavailable as exc:
-            _later(hub, account, op, exc, report)
-            continue
-        except ChannelRefused as exc:
-            _refused(hub, account, op, exc, report)
-            continue
-        taken.append(op.id)
+    _one_by_one(hub, account, ops, lambda op: _perform_for_customer(channel, op), report, taken)
 
 
 def _send_order_ops(hub: Hub, account: accounts.Account, ops: list[channel_operations.Operation],
@@ -161,14 +152,23 @@ def _send_order_ops(hub: Hub, account: accounts.Account, ops: list[channel_opera
     if batched:
         _cancel_together(hub, account, channel, batched, report, taken)
     taken_here = channels.order_operations(account.kind)
+
+    def perform(op: channel_operations.Operation) -> None:
+        if op.kind not in taken_here:
+            raise ChannelRefused(f"{channels.TITLES.get(account.kind, account.kind)} takes no {op.kind} "
+                                 "through channel operations")
+        _perform(channel, op)
+
+    _one_by_one(hub, account, [op for op in ops if op not in batched], perform, report, taken)
+
+
+def _one_by_one(hub: Hub, account: accounts.Account, ops: list[channel_operations.Operation],
+                perform: Callable[[channel_operations.Operation], None], report: SendReport,
+                taken: list[int]) -> None:
+    """Send each operation: taken, later (the channel is down), or refused into the error log."""
     for op in ops:
-        if op in batched:
-            continue
         try:
-            if op.kind not in taken_here:
-                raise ChannelRefused(f"{channels.TITLES.get(account.kind, account.kind)} takes no {op.kind} "
-                                     "through channel operations")
-            _perform(channel, op)
+            perform(op)
         except ChannelUnavailable as exc:
             _later(hub, account, op, exc, report)
             continue

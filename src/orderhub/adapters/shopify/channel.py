@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from orderhub.adapters.shopify import customer_consent, customers, graphql, refunds, translate
+from orderhub.adapters.shopify import customer_consent, customers, graphql, refunds, shop_client, translate
 from orderhub.adapters.shopify.stock import ShopifyStock
 from orderhub.adapters.shopify.webhooks import ORDER_TOPICS
 from orderhub.adapters.store import shopify_listings, shops
@@ -135,18 +135,8 @@ class ShopifyOrders:
 
 
 def order_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyOrders:
-    """The shop's order channel: its access token and API version read from the hub's database. Raises
-    ChannelRefused saying what a person must set."""
-    if hub is None:
-        raise ChannelRefused(f"Shopify shop {account.name}: its access token is read from orderhub's database")
-    try:
-        with hub.db.read() as conn:
-            shop = shops.by_id(conn, account.id)
-        if shop is None:
-            raise ChannelRefused(f"no Shopify shop {account.name}; `orderhub shop list` shows them")
-        return ShopifyOrders(graphql.for_shop(shop, **options))
-    except (SecretKeyError, ValueError) as exc:
-        raise ChannelRefused(f"Shopify shop {account.name}: {exc}") from None
+    """The shop's order channel. Raises ChannelRefused saying what a person must set."""
+    return ShopifyOrders(shop_client.for_account(account, hub, **options)[0])
 
 
 

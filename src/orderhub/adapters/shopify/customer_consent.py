@@ -23,11 +23,9 @@ from __future__ import annotations
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from orderhub.adapters.shopify import graphql
+from orderhub.adapters.shopify import shop_client
 from orderhub.adapters.shopify.graphql import AdminClient, AuthError, GraphQLErrors, ShopifyError
-from orderhub.adapters.store import shops
 from orderhub.adapters.store.accounts import Account
-from orderhub.adapters.store.secrets import SecretKeyError
 from orderhub.domain.channels import ChannelRefused, ChannelUnavailable, ConsentNotice, ErasureNotice
 
 if TYPE_CHECKING:
@@ -132,15 +130,6 @@ def _utc(notice: ConsentNotice) -> str:
 
 
 def customer_channel(account: Account, hub: Hub | None, **options: Any) -> ShopifyCustomers:
-    """The shop's customer channel: its access token and API version read from the hub's database. Raises
-    ChannelRefused saying what a person must set."""
-    if hub is None:
-        raise ChannelRefused(f"Shopify shop {account.name}: its access token is read from orderhub's database")
-    try:
-        with hub.db.read() as conn:
-            shop = shops.by_id(conn, account.id)
-        if shop is None:
-            raise ChannelRefused(f"no Shopify shop {account.name}; `orderhub shop list` shows them")
-        return ShopifyCustomers(graphql.for_shop(shop, **options), shop.domain)
-    except (SecretKeyError, ValueError) as exc:
-        raise ChannelRefused(f"Shopify shop {account.name}: {exc}") from None
+    """The shop's customer channel. Raises ChannelRefused saying what a person must set."""
+    client, shop = shop_client.for_account(account, hub, **options)
+    return ShopifyCustomers(client, shop.domain)
