@@ -14,11 +14,14 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
 from orderhub.adapters.store.schema import (
+    customer_consents,
+    customer_profiles,
     order_invoices,
     order_items,
     order_units,
     orders,
     outbox,
+    pos_devices,
     shipments,
     shops,
     store_sales,
@@ -29,7 +32,7 @@ from orderhub.config import Settings
 from orderhub.entrypoints.cli import main
 from orderhub.entrypoints.demo import SHOP
 from orderhub.entrypoints.demo_channels import BOUGHT, LISTED
-from orderhub.entrypoints.demo_store import SALES
+from orderhub.entrypoints.demo_store import SALES, TILL
 from orderhub.services import placement
 
 N_ORDERS = 20  # enough for the short SKUs to run out, few enough to take seconds
@@ -114,9 +117,11 @@ def test_the_tiktok_order_is_placed_shipped_and_every_channel_showed_orderhub_s_
 
 def test_the_store_s_offline_sales_count_once_and_every_channel_follows(demo):  # type: ignore[no-untyped-def]
     result, db_url = demo
-    assert _scalar(db_url, select(func.count()).select_from(store_sales)) == SALES
-    units = _scalar(db_url, select(func.sum(store_sales.c.units_sold)))
-    at_store = order_items.c.order_id.in_(select(store_sales.c.order_id))  # the till's sales, not Shopify POS ones
+    till = store_sales.c.device_id.in_(select(pos_devices.c.id).where(pos_devices.c.name == TILL))
+    assert _scalar(db_url, select(func.count()).select_from(store_sales).where(till)) == SALES
+    units = _scalar(db_url, select(func.sum(store_sales.c.units_sold)).where(till))
+    # the till's sales, not Shopify POS ones nor the customer act's
+    at_store = order_items.c.order_id.in_(select(store_sales.c.order_id).where(till))
     sold = _scalar(db_url, select(func.count(order_items.c.sku.distinct())).where(at_store))
     sku = _text(db_url, select(order_items.c.sku).where(at_store).limit(1))
     assert units == SALES and sold == 1
@@ -172,3 +177,19 @@ def test_the_shipped_order_is_invoiced_in_retail_pro_and_stock_agrees(demo):  # 
     assert invoiced == 1
     assert "send-invoices: 1 invoiced, 0 refused" in result.output
     assert "check-pos-inventory: 3 facilities," in result.output and "UPCs compared, 0 drifting" in result.output
+
+
+def test_one_customer_across_the_shop_and_the_till_then_forgotten(demo):  # type: ignore[no-untyped-def]
+    result, db_url = demo
+    text = " ".join(result.output.split())
+    assert "11. One customer across channels" in text
+    for label, value in (("one profile for a Shopify customer and a till's loyalty member", "yes"),
+                         ("consent changes kept, from Shopify then from the till", "2"),
+                         ("Shopify unsubscribed by the till's answer, its echo ignored", "yes"),
+                         ("rows holding their e-mail address after the erasure", "0")):
+        assert f"│ {label} │ {value} │" in text, label
+    erased = _scalar(db_url, select(func.count()).select_from(customer_profiles).where(
+        customer_profiles.c.erased_at.is_not(None)))
+    kept = {source: _scalar(db_url, select(func.count()).select_from(customer_consents).where(
+        customer_consents.c.source == source)) for source in ("shopify", "pos")}
+    assert erased == 1 and kept == {"shopify": 1, "pos": 1}  # the consent history stays; the person is gone

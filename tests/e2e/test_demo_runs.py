@@ -32,6 +32,7 @@ def _summary(output: str) -> str:
     summary = output[output.index("9. Adding Amazon, Walmart and TikTok Shop accounts"):]
     summary = re.sub(r" *Summary \(\d+ s\) *", "Summary (N s)", summary)  # a centred title: its padding too
     summary = re.sub(r"http://127\.0\.0\.1:\d+", "URL", summary)
+    summary = re.sub(r"P-[0-9a-f]{16}", "PSEUDONYM", summary)  # an erased person's: random, by design
     return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", "TIME", summary)
 
 

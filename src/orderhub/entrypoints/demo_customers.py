@@ -178,7 +178,7 @@ def run_customer(hub: Hub, console: Console, *, hub_url: str, sim_url: str, shop
         seen = control.get(f"/_sim/customers/{ref}", params={"shop": shop}).raise_for_status().json()["customer"]
         outcome.shopify_asked = seen.get("data_erasure_requested_at") is not None
         outcome.mentions = _mentions(hub, email)
-        console.print(f"    asked to be forgotten: exported {outcome.exported} files ({len(archive):,} bytes), then "
+        console.print(f"    asked to be forgotten: exported {outcome.exported} files, then "
                       f"erased {sum(report.rows.values())} values in {len(report.rows)} tables under pseudonym "
                       f"{report.pseudonym}; Shopify asked to erase its customer: "
                       f"{'yes' if outcome.shopify_asked else 'no'}; the e-mail address is now in "
