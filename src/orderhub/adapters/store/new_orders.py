@@ -71,8 +71,9 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
         "customer_id": customer_ids.get((n.shop_id, buyer.shopify_id))
         if (buyer := identity_of(n.order)) is not None else None}
         for n in batch]  # one insert of many rows: every row names the same columns
-    inserted = conn.execute(insert(orders).returning(orders.c.id, orders.c.shop_id, orders.c.shopify_id,
-                                                     sort_by_parameter_order=True), rows)
+    # The rows come back named by (shop, channel id), so their order does not matter: asking for it would make
+    # SQLite take one INSERT per order; without it the batch is one statement.
+    inserted = conn.execute(insert(orders).returning(orders.c.id, orders.c.shop_id, orders.c.shopify_id), rows)
     pks = {(r.shop_id, r.shopify_id): r.id for r in inserted}
     children = (
         (order_items, order_store.item_rows),
