@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import gzip
 import io
-import shutil
 import zipfile
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -29,7 +27,6 @@ from orderhub.adapters.store import (
     destinations,
     facilities,
     inventory_store,
-    order_queries,
     order_store,
 )
 from orderhub.adapters.store.inbox import insert_entries
@@ -46,16 +43,15 @@ from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
 from orderhub.domain.model import Product, Variant
-from orderhub.services import fulfilment
 from orderhub.services.jobs.runner import run_job
 from orderhub.services.privacy import erase_person
 from orderhub.services.privacy.export import export_with_manifest
-from orderhub.simulators.retailpro.server import start_in_thread as start_retailpro
 from orderhub.simulators.retailpro.simulator import Simulator
 from orderhub.testing.server import ServerThread
-from orderhub.testing.sftp_server import SftpServerInfo, SftpTestServer
+from orderhub.testing.sftp_server import SftpServerInfo
 from tests.e2e.test_amazon_orders import Sim, add_account, running_simulator
-from tests.oms_support import place
+from tests.integration.invoicing import scene as shared
+from tests.integration.invoicing.scene import UPC_1, UPC_2, place_and_ship, with_sftp_and_retailpro
 from tests.pos_support import enrol, sale, sync
 from tests.support import BIG_ID, add_shop, drain, order_payload, post_webhook, put
 
@@ -69,31 +65,13 @@ LOYALTY = "LOY-88231"
 # Every way the person can be written down: what must be found nowhere after the erasure.
 NEEDLES = (FIRST.lower(), LAST.lower(), EMAIL.lower(), "marigold crescent", "4155550142", "415-555-0142",
            "415 555 0142", "(415) 555-0142", "555-0142", "5550142", LOYALTY.lower())
-USER, PASSWORD, WS = "orderhub", "pässwörd-🔑", "OMS01"
-UPC_1, UPC_2 = "8720116122558", "8720116122565"
-
-
-@pytest.fixture(scope="module")
-def sftp_server() -> Iterator[SftpServerInfo]:
-    with SftpTestServer() as info:
-        yield info
-
-
-@pytest.fixture(scope="module")
-def retailpro() -> Iterator[tuple[Simulator, str]]:
-    simulator, url, stop = start_retailpro({USER: PASSWORD}, (WS,), port=0)
-    yield simulator, url
-    stop()
+sftp_server = shared.sftp_server  # fixtures, one each per test module
+retailpro = shared.retailpro
 
 
 @pytest.fixture
 def settings(settings: Settings, sftp_server: SftpServerInfo, retailpro: tuple[Simulator, str]) -> Settings:
-    for child in sftp_server.root.iterdir():
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
-    return replace(settings, sftp_host=sftp_server.host, sftp_port=sftp_server.port, sftp_user=sftp_server.username,
-                   sftp_key_file=str(sftp_server.client_key_path), sftp_host_key_sha256=sftp_server.host_key_sha256,
-                   retailpro_url=retailpro[1], retailpro_user=USER, retailpro_password=PASSWORD,
-                   retailpro_workstation=WS, retailpro_timeout=5.0)
+    return with_sftp_and_retailpro(settings, sftp_server, retailpro[1], timeout=5.0)
 
 
 @pytest.fixture
@@ -148,6 +126,15 @@ def amazon_order(hub: Hub, sim: Sim) -> None:
     insert_entries(hub.db, [inbox_entry(account.id, payload)])
 
 
+def ship_and_invoice(hub: Hub) -> tuple[int, int]:
+    """Broker and ship the person's Shopify order, then feed, transform and send it to Retail Pro: orderhub's id
+    of the order, and how many orders the send invoiced."""
+    oid = place_and_ship(hub, BIG_ID, "TRACK-1")
+    run_job(hub, "feed-completed-orders", None, {"compress": True})
+    run_job(hub, "transform-invoices", None, {})
+    return oid, run_job(hub, "send-invoices", None, {})[1]["invoiced"]
+
+
 def database_hits(hub: Hub) -> list[str]:
     """Every column of every table that holds one of the needles (LargeBinary decoded, gzip inflated)."""
     found = []
@@ -189,17 +176,8 @@ def test_an_erased_person_is_found_nowhere(hub: Hub, hub_server: ServerThread, s
         assert post_webhook(client, base, "orders/create", broken).status_code == 200
     drain(hub)
     # The order is brokered, shipped, fed to Retail Pro and invoiced: files on SFTP, calls logged.
-    place(hub)
-    with hub.db.write() as conn:
-        oid = order_queries.find_order_id(conn, str(BIG_ID))
-        assert oid is not None
-        why = fulfilment.Ctx("test", "shipped in the test")
-        fulfilment.pick(conn, oid, why)
-        fulfilment.pack(conn, oid, why, tracking_number="TRACK-1")
-        fulfilment.ship(conn, oid, why)
-    run_job(hub, "feed-completed-orders", None, {"compress": True})
-    run_job(hub, "transform-invoices", None, {})
-    assert run_job(hub, "send-invoices", None, {})[1]["invoiced"] == 1
+    oid, invoiced = ship_and_invoice(hub)
+    assert invoiced == 1
     # Amazon: the same phone, written another way, on an order of the simulator's shape.
     amazon_order(hub, amazon)
     # The store's till: a sale to a loyalty member with the same e-mail.
@@ -264,17 +242,7 @@ def test_retention_takes_the_person_out_of_an_old_orders_files_and_keeps_its_inv
     shop, _ = scene(hub, retailpro)
     put(hub, "orders/create", the_order(BIG_ID), shop_id=shop.id)
     drain(hub)
-    place(hub)
-    with hub.db.write() as conn:
-        oid = order_queries.find_order_id(conn, str(BIG_ID))
-        assert oid is not None
-        why = fulfilment.Ctx("test", "shipped in the test")
-        fulfilment.pick(conn, oid, why)
-        fulfilment.pack(conn, oid, why, tracking_number="TRACK-1")
-        fulfilment.ship(conn, oid, why)
-    run_job(hub, "feed-completed-orders", None, {"compress": True})
-    run_job(hub, "transform-invoices", None, {})
-    run_job(hub, "send-invoices", None, {})
+    oid, _invoiced = ship_and_invoice(hub)
     assert sftp_hits(sftp_server)
     with hub.db.write() as conn:
         conn.execute(update(orders).where(orders.c.id == oid).values(updated_at=utcnow() - timedelta(days=31)))

@@ -3,9 +3,6 @@ Retail Pro simulator over loopback HTTP."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -15,34 +12,19 @@ from orderhub.bootstrap import Hub
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
 from orderhub.domain.model import Product, Variant
-from orderhub.simulators.retailpro.server import start_in_thread
 from orderhub.simulators.retailpro.simulator import Simulator
-from orderhub.testing.sftp_server import SftpServerInfo, SftpTestServer
-from tests.integration.invoicing.scene import PASSWORD, UPC_1, UPC_2, USER, WS, Scene
+from orderhub.testing.sftp_server import SftpServerInfo
+from tests.integration.invoicing import scene as shared
+from tests.integration.invoicing.scene import UPC_1, UPC_2, Scene, with_sftp_and_retailpro
 from tests.support import BIG_ID, add_shop
 
-
-@pytest.fixture(scope="module")
-def sftp_server() -> Iterator[SftpServerInfo]:
-    with SftpTestServer() as info:
-        yield info
-
-
-@pytest.fixture(scope="module")
-def retailpro() -> Iterator[tuple[Simulator, str]]:
-    simulator, url, stop = start_in_thread({USER: PASSWORD}, (WS,), port=0)
-    yield simulator, url
-    stop()
+sftp_server = shared.sftp_server  # fixtures, one each per test module
+retailpro = shared.retailpro
 
 
 @pytest.fixture
 def settings(settings: Settings, sftp_server: SftpServerInfo, retailpro: tuple[Simulator, str]) -> Settings:
-    for child in sftp_server.root.iterdir():
-        shutil.rmtree(child) if child.is_dir() else child.unlink()
-    return replace(settings, sftp_host=sftp_server.host, sftp_port=sftp_server.port, sftp_user=sftp_server.username,
-                   sftp_key_file=str(sftp_server.client_key_path), sftp_host_key_sha256=sftp_server.host_key_sha256,
-                   retailpro_url=retailpro[1], retailpro_user=USER, retailpro_password=PASSWORD,
-                   retailpro_workstation=WS, retailpro_timeout=2.0)
+    return with_sftp_and_retailpro(settings, sftp_server, retailpro[1], timeout=2.0)
 
 
 @pytest.fixture
