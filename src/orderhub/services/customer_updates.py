@@ -27,9 +27,9 @@ def apply(conn: Connection, source: Source, news: CustomerUpdate) -> Result:
             customers.c.shop_id == account, customers.c.shopify_id == news.customer.shopify_id,
             customers.c.deleted_at.is_(None)).values(deleted_at=news.updated_at)).rowcount
         return Result("applied" if done else "unchanged")
-    known = conn.execute(select(customers.c.id).where(customers.c.shop_id == account,
-                                                      customers.c.shopify_id == news.customer.shopify_id)).first()
-    if news.partial and known is not None:
+    known = None if not news.partial else conn.execute(select(customers.c.id).where(
+        customers.c.shop_id == account, customers.c.shopify_id == news.customer.shopify_id)).first()
+    if known is not None:
         identity = int(known.id)
     else:
         rule = customer_links.account_rules(conn, [account]).get(account, FALLBACK_RULE)

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from orderhub.adapters import channels
-from orderhub.adapters.store import channel_operations
-from orderhub.adapters.store.schema import customer_access_log, customer_profiles, privacy_requests
+from orderhub.adapters.store import channel_operations, customer_access
+from orderhub.adapters.store.db import upsert
+from orderhub.adapters.store.schema import customer_profiles, privacy_requests
 from orderhub.clock import utcnow
 from orderhub.domain.customers import GUEST_PREFIX, LOYALTY_PREFIX
 from orderhub.services.privacy import remote_files
@@ -114,17 +115,10 @@ def record(conn: Connection, kind: str, *, actor: str, result: dict[str, Any], p
     values = dict(shop_id=shop_id, kind=kind, customer_shopify_id=customer_ref, inbox_id=inbox_id,
                   profile_id=profile_id, actor=actor, result=orjson.dumps(result, default=str).decode(),
                   created_at=utcnow())
-    if inbox_id is not None:
-        existing = conn.execute(select(privacy_requests.c.id).where(privacy_requests.c.inbox_id == inbox_id)).first()
-        if existing is not None:  # the channel's request applied again (a retry): one record of it
-            conn.execute(update(privacy_requests).where(privacy_requests.c.id == existing.id).values(**values))
-            return int(existing.id)
-    return int(conn.execute(insert(privacy_requests).values(**values).returning(privacy_requests.c.id)).scalar_one())
-
-
-def access(conn: Connection, profile_id: int, *, actor: str, via: str, what: str) -> None:
-    conn.execute(insert(customer_access_log).values(profile_id=profile_id, actor=actor[:100], via=via, what=what,
-                                                    detail=None, at=utcnow()))
+    # A channel's request applied again (a retry) is one record of it, by its inbox record; orderhub's own
+    # requests (no inbox record) are each one.
+    return int(upsert(conn, privacy_requests, values, keys=("inbox_id",),
+                      update=tuple(k for k in values if k != "inbox_id"), returning=("id",)).scalar_one())
 
 
 def require_profile(conn: Connection, profile_id: int) -> Any:
@@ -170,7 +164,7 @@ def erase_person(hub: Hub, profile_id: int, *, actor: str, reason: str | None = 
             channels=_channels(conn, located))
         result = report.to_dict() | {"reason": reason}
         record(conn, "erase", actor=actor, result=result, profile_id=profile_id)
-        access(conn, profile_id, actor=actor, via=via, what="erase")
+        customer_access.record(conn, [profile_id], actor, via, "erase")
     log.info("customer_erased", profile_id=profile_id, pseudonym=pseudonym, identities=report.identities,
              orders=report.orders, rows=sum(changed.values()), files=len(rewritten))
     return report

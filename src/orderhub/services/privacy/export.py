@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Connection
 
+from orderhub.adapters.store import customer_access
 from orderhub.adapters.store import privacy_rows as rows
 from orderhub.adapters.store import secrets as secret_box
 from orderhub.clock import utcnow
 from orderhub.services.privacy import columns as cols
 from orderhub.services.privacy import remote_files
-from orderhub.services.privacy.erase import PrivacyError, access, record, require_profile
+from orderhub.services.privacy.erase import PrivacyError, record, require_profile
 from orderhub.services.privacy.locate import Located, Scope, locate
 
 if TYPE_CHECKING:
@@ -143,5 +144,5 @@ def export_with_manifest(hub: Hub, profile_id: int, *, actor: str, via: str = "c
         archive, manifest = build(conn, located, remote, kept, actor=actor, scope="person")
     with hub.db.write() as conn:
         record(conn, "export", actor=actor, result=summary(manifest), profile_id=profile_id)
-        access(conn, profile_id, actor=actor, via=via, what="export")
+        customer_access.record(conn, [profile_id], actor, via, "export")
     return archive, manifest
