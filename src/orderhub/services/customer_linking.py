@@ -7,11 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
 from orderhub.adapters.store import customer_links
 from orderhub.adapters.store.db import Database
-from orderhub.adapters.store.schema import customers
 
 BATCH = 500
 MAX_BATCH = 5000
@@ -61,11 +58,9 @@ def relink(db: Database, *, batch: int = BATCH, region: str | None = None, check
     while True:
         with db.write() as conn:
             last, report = customer_links.rekey(conn, after, batch, region)
-            seen = 0 if last == 0 else conn.execute(select(func.count()).select_from(customers).where(
-                customers.c.id > after, customers.c.id <= last, customers.c.redacted_at.is_(None))).scalar_one()
         if last == 0:
             return totals
-        totals.add(int(seen), report)
+        totals.add(report.keyed, report)
         after = last
         if check is not None:
             check(totals)

@@ -113,6 +113,7 @@ class LinkReport:
     linked: int = 0  # identities given a profile
     new_profiles: int = 0
     merges: list[int] = field(default_factory=list)  # merge ids made by rules
+    keyed: int = 0  # identities whose keys were worked out again (rekey)
 
 
 def _node(r: Any) -> Node:
@@ -234,7 +235,9 @@ def rekey(conn: Connection, after_id: int, limit: int, region: str | None = None
     if changes:
         conn.execute(update(customers).where(customers.c.id == bindparam("p_identity")).values(
             **{c: bindparam(f"p_{c}") for c in KEY_COLUMNS}), changes)
-    return rows[-1].id, link(conn, [r.id for r in rows])
+    report = link(conn, [r.id for r in rows])
+    report.keyed = len(rows)
+    return rows[-1].id, report
 
 
 # -- merge, unmerge, split ---------------------------------------------------------------------------------------
