@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -170,6 +171,10 @@ class Target:
     path: str = "/webhooks/shopify"
 
 
+# The time of the run: a fixed date would fall outside the receiver's replay window a few days later.
+_TRIGGERED_AT = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def request_bytes(target: Target, tag: int, n: int, secret: str = SECRET, shop: str = SHOP) -> bytes:
     """One complete HTTP/1.1 keep-alive request, as Shopify sends it."""
     body = order_body(tag, n)
@@ -187,7 +192,7 @@ def request_bytes(target: Target, tag: int, n: int, secret: str = SECRET, shop: 
         f"X-Shopify-Webhook-Id: {webhook_id(tag, n)}\r\n"
         f"X-Shopify-Event-Id: {webhook_id(tag + 0x8000, n)}\r\n"
         f"X-Shopify-Order-Id: {order_id(tag, n)}\r\n"
-        "X-Shopify-Triggered-At: 2026-11-23T15:00:00.000Z\r\n"
+        f"X-Shopify-Triggered-At: {_TRIGGERED_AT}\r\n"
         "\r\n"
     )
     return head.encode() + body

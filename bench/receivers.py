@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from orderhub.adapters.shopify.webhooks import identity, verify
+from orderhub.adapters.store import shops
 
 _JSON = "application/json"
 
@@ -41,10 +42,10 @@ _JSON = "application/json"
 def _shops(url: str) -> dict[str, tuple[int, str]]:
     """domain -> (shop id, webhook secret), read once at start-up."""
     engine = create_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT domain, id, webhook_secret FROM shops")).all()
+    with engine.connect() as conn:  # secrets are encrypted at rest: read them as orderhub does
+        found = shops.all_shops(conn)
     engine.dispose()
-    return {r.domain: (r.id, r.webhook_secret) for r in rows}
+    return {s.domain: (s.id, s.webhook_secret) for s in found}
 
 
 # -- (a) ceiling -----------------------------------------------------------------------------------
