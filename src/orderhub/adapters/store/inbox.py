@@ -31,7 +31,7 @@ class InboxEntry:
     shop_id: int
     source: str
     topic: str
-    identity: str
+    identity: str | None  # None: the worker derives it (services/identify.py)
     payload: str
     status: str = "pending"  # or "unsupported" for topics orderhub does not handle
     webhook_id: str | None = None
@@ -188,6 +188,16 @@ def claim_ids(conn: Connection, ids: Sequence[int]) -> list[Any]:
     if not ids:
         return []
     stmt = select(inbox).where(inbox.c.id.in_(sorted(set(ids))), inbox.c.status == "pending").order_by(inbox.c.id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt))
+
+
+def claim_unread(conn: Connection, shop_id: int, *, limit: int) -> list[Any]:
+    """Take up to ``limit`` of this shop's pending records that have no identity yet (webhooks the door stored
+    unread), as :func:`claim` takes records: locked on PostgreSQL, skipped when another worker holds them."""
+    stmt = (select(inbox).where(inbox.c.status == "pending", inbox.c.shop_id == shop_id, inbox.c.identity.is_(None))
+            .order_by(inbox.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(conn.execute(stmt))
