@@ -244,7 +244,7 @@ def run_end_to_end(work: Path, n: int, pg_server: Any, *, statements: bool = Fal
         log(f"end to end on {backend}: {n:,} orders")
         e2e = end_to_end(make("e2e"), n)
         e2e.pop("_snapshot")
-        log(f"  {e2e['per_second']:,.0f} orders/s, {e2e['sql']['statements_per']:.1f} statements/order; "
+        log(f"  {e2e['per_second']:,.0f} orders/s, {e2e['sql']['statements_per']:.2f} statements/order; "
             "raw ceiling ...")
         ceil = ceiling(make("ceiling"), n)
         log(f"  ceiling {ceil['per_second']:,.0f} orders/s, {ceil['sql']['statements_per']:.2f} statements/order")
@@ -306,9 +306,9 @@ def print_tables(e2e: list[dict[str, Any]], hot: list[dict[str, Any]], res: dict
     for r in e2e:
         sql = r["orderhub"]["sql"]
         phases = sql["phases"]
-        t.add_row(r["database"], f"{r['orderhub']['per_second']:,.0f}", f"{sql['statements_per']:.1f}",
-                  f"{phases.get('processor', {}).get('statements_per', 0):.1f}",
-                  f"{phases.get('placement', {}).get('statements_per', 0):.1f}",
+        t.add_row(r["database"], f"{r['orderhub']['per_second']:,.0f}", f"{sql['statements_per']:.2f}",
+                  f"{phases.get('processor', {}).get('statements_per', 0):.2f}",
+                  f"{phases.get('placement', {}).get('statements_per', 0):.2f}",
                   f"{r['ceiling']['per_second']:,.0f}", f"{r['ceiling']['sql']['statements_per']:.2f}",
                   f"{r['ratio']:.2f}", "yes" if r["orderhub"]["ok"] else "NO")
     console.print(t)

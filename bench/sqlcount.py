@@ -9,9 +9,9 @@
 It listens to SQLAlchemy's ``before_cursor_execute``: every DB-API ``execute`` or ``executemany`` is one
 statement (an executemany counts once, and the parameter sets it carried are counted as its rows;
 SQLAlchemy's "insertmanyvalues" batches, one multi-row ``INSERT`` per up to 1,000 rows, count the same way).
-``BEGIN`` and ``SAVEPOINT`` are statements too (the driver sends them); ``COMMIT`` and ``ROLLBACK`` of a
-whole transaction are driver calls, not counted. Statements sent through a raw DB-API cursor
-(``inbox.insert_entries``) bypass the engine's events and are not counted.
+``SAVEPOINT`` and ``RELEASE SAVEPOINT`` count, and so does SQLite's ``BEGIN IMMEDIATE`` (orderhub sends it);
+psycopg's implicit ``BEGIN`` and every ``COMMIT`` are driver calls, not counted. Statements sent through a raw
+DB-API cursor (``inbox.insert_entries``) bypass the engine's events and are not counted.
 
 Always on: the total, the rows of executemany statements, and both per phase - one increment each, cheap
 enough to leave on during a timed run. With ``detail=True`` each statement is also filed under
@@ -49,7 +49,7 @@ _SPACE = re.compile(r"\s+")
 _PARAM = re.compile(r"%\(\w+\)s|%s|\?|(?<![:\w]):\w+|\$\d+")
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
-_CAST = re.compile(r"\s*::\s*\w+(?:\s*\[\])?|CAST\(\? AS \w+(?:\(\?(?:, \?)?\))?\)")
+_CAST = re.compile(r"\s*::\s*\w+(?:\s*\[\])?|CAST\(\? AS [\w ]+(?:\(\?(?:, \?)?\))?\)")
 _LIST = re.compile(r"\(\?(?:\s*,\s*\?)+\)")
 _ROWS = re.compile(r"\(\?\)(?:\s*,\s*\(\?\))+")
 _QUALIFIED = re.compile(r"\b\w+\.(\w+)\b")
