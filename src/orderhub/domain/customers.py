@@ -207,9 +207,11 @@ def plan_links(batch: Iterable[Node], known: Iterable[Node], separated: frozense
         return i
 
     by_key: dict[tuple[str, str], int] = {}
+    holders: dict[tuple[str, str], int] = {}  # identities holding each key: all of them end in one group
     joined_by: dict[int, str] = {}
     for n in sorted(nodes.values(), key=lambda n: n.identity):
         for key in n.keys.items():
+            holders[key] = holders.get(key, 0) + 1
             other = by_key.setdefault(key, n.identity)
             a, b = find(other), find(n.identity)
             if a != b:
@@ -218,32 +220,34 @@ def plan_links(batch: Iterable[Node], known: Iterable[Node], separated: frozense
     groups: dict[int, list[int]] = {}
     for i in nodes:
         groups.setdefault(find(i), []).append(i)
+    mine_by_root: dict[int, set[int]] = {}
+    for i in batch_ids:
+        mine_by_root.setdefault(find(i), set()).add(i)
     links: list[Link] = []
     for root, members in groups.items():
-        mine = [i for i in batch_ids if find(i) == root]
+        mine = mine_by_root.get(root)
         if not mine:
             continue
         profiles = sorted({p for i in members if (p := nodes[i].profile) is not None})
         if not profiles:
-            links.append(Link(None, tuple((i, _shared_key(nodes[i], members, nodes) or "new")
-                                          for i in sorted(set(mine)))))
+            links.append(Link(None, tuple((i, _shared_key(nodes[i], holders) or "new") for i in sorted(mine))))
             continue
         if len(profiles) == 1 or not any((a, b) in separated for a in profiles for b in profiles if a < b):
             keep, rest = profiles[0], tuple(profiles[1:])
-            moving = tuple((i, _shared_key(nodes[i], members, nodes) or "new")
-                           for i in sorted(set(mine)) if nodes[i].profile is None)
+            moving = tuple((i, _shared_key(nodes[i], holders) or "new")
+                           for i in sorted(mine) if nodes[i].profile is None)
             if moving or rest:
                 links.append(Link(keep, moving, rest, joined_by.get(root) if rest else None))
             continue
-        links.extend(_kept_apart(mine, nodes))
+        links.extend(_kept_apart(sorted(mine), nodes))
     return links
 
 
-def _shared_key(node: Node, members: list[int], nodes: dict[int, Node]) -> str | None:
-    """The most specific key ``node`` shares with another identity of its group."""
-    for kind, value in node.keys.items():
-        if any((kind, value) in nodes[m].keys.items() for m in members if m != node.identity):
-            return kind
+def _shared_key(node: Node, holders: dict[tuple[str, str], int]) -> str | None:
+    """The most specific key ``node`` shares with another identity (of its group: sharing a key joins it)."""
+    for key in node.keys.items():
+        if holders[key] > 1:
+            return key[0]
     return None
 
 

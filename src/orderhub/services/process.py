@@ -71,9 +71,11 @@ def read(row: Any, translator: Translator) -> Inbound:
         raise InvalidRecord(None, str(exc)) from None
 
 
-def handle(conn: Connection, row: Any, translator: Translator) -> Result:
-    """Apply one inbox record. Raises InvalidRecord for records that can never apply as they are."""
-    return inbound.apply(conn, inbound.Source(row.shop_id, row.id, sent_at(row)), read(row, translator))
+def handle(conn: Connection, row: Any, translator: Translator, record: Inbound | None = None) -> Result:
+    """Apply one inbox record (``record``: what it was read as already, if it was). Raises InvalidRecord for
+    records that can never apply as they are."""
+    return inbound.apply(conn, inbound.Source(row.shop_id, row.id, sent_at(row)),
+                         record if record is not None else read(row, translator))
 
 
 def describe(row: Any, translator: Translator) -> str:
@@ -90,14 +92,17 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
 
 
-def _read_for_batch(row: Any, translator: Translator) -> tuple[new_orders.Key | None, new_orders.NewOrder | None]:
-    """Read a record once for the batch path: the order it is about (orders, edits and refunds), and the
-    record as a new order if it can be one (None when the per-record path must judge it: not an order,
-    invalid - that path reports the error -, or cancelled already)."""
+def _read_for_batch(row: Any, translator: Translator, read_as: dict[int, Inbound]
+                    ) -> tuple[new_orders.Key | None, new_orders.NewOrder | None]:
+    """Read a record once for the batch path (kept in ``read_as`` for the per-record path): the order it is
+    about (orders, edits and refunds), and the record as a new order if it can be one (None when the
+    per-record path must judge it: not an order, invalid - that path reports the error -, or cancelled
+    already)."""
     try:
         record = read(row, translator)
     except Exception:
         return None, None
+    read_as[row.id] = record
     if isinstance(record, OrderEdit | Refund):
         return (row.shop_id, record.order_id), None
     if not isinstance(record, Order):
@@ -129,6 +134,7 @@ class Processor:
         self.limiter = limiter or SharedRateLimiter(db)
         self._shop_domains: dict[int, str] = {}
         self._translators: dict[int, Translator] = {}
+        self._read_as: dict[int, Inbound] = {}  # this batch's records as the batch path read them
 
     def run_once(self) -> tuple[int, float]:
         """Process one batch. Returns (records processed, seconds to wait when nothing could be done)."""
@@ -154,6 +160,7 @@ class Processor:
                 return 0
             rows = identify.identify(conn, claimed)  # the webhooks' content identity; repeats leave the batch
             self._translators.clear()  # read again per batch: a shop's new source-name mapping applies at once
+            self._read_as.clear()
             http = dest_store.http_destinations(conn)
             rest = self._store_new_orders(conn, rows, http) if self.bulk_new_orders else rows
             for row in rest:
@@ -182,7 +189,7 @@ class Processor:
         candidates: dict[new_orders.Key, tuple[Any, new_orders.NewOrder]] = {}
         mentioned: set[new_orders.Key] = set()  # orders other records of the batch change
         for row in rows:
-            key, new = _read_for_batch(row, self._translator(conn, row.shop_id))
+            key, new = _read_for_batch(row, self._translator(conn, row.shop_id), self._read_as)
             if new is not None and new.key not in candidates:  # a second version of it goes per record
                 candidates[new.key] = (row, new)
             elif key is not None:
@@ -218,7 +225,7 @@ class Processor:
     def _process_one(self, conn: Connection, row: Any, http: list[dest_store.Destination]) -> None:
         savepoint = conn.begin_nested()
         try:
-            result = handle(conn, row, self._translator(conn, row.shop_id))
+            result = handle(conn, row, self._translator(conn, row.shop_id), self._read_as.pop(row.id, None))
             if result.event and http:
                 self._enqueue(conn, row, result.event, http)
             inbox.finish(conn, row.id, status="done", outcome=result.outcome)

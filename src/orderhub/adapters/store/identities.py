@@ -6,11 +6,11 @@ batch's identities before the upsert tells which need linking."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
 from orderhub.adapters.store import customer_links
 from orderhub.adapters.store.db import upsert_many
@@ -82,14 +82,23 @@ def _filled(newer: dict[str, Any], older: Any) -> dict[str, Any]:
     return out
 
 
-_PAIR = tuple_(customers.c.shop_id, customers.c.shopify_id)
-# Built once (every batch of orders stores its buyers): the pairs expand at execution.
+# Built once (every batch of orders stores its buyers): the ids expand at execution. One shop at a time, so
+# the unique key's index is used for both columns (a pair IN (VALUES ...) used it for the shop alone on SQLite,
+# reading every identity of the shop).
+_OF_SHOP = and_(customers.c.shop_id == bindparam("shop"), customers.c.shopify_id.in_(bindparam("ids", expanding=True)))
 _BEFORE = select(customers.c.id, customers.c.shop_id, customers.c.shopify_id, customers.c.profile_id,
                  *(customers.c[c] for c in customer_links.KEY_COLUMNS), customers.c.email, customers.c.phone,
                  customers.c.first_name, customers.c.last_name, customers.c.redacted_at,
-                 customers.c.source_updated_at).where(_PAIR.in_(bindparam("keys", expanding=True)))
-_IDS = select(customers.c.id, customers.c.shop_id, customers.c.shopify_id).where(
-    _PAIR.in_(bindparam("keys", expanding=True)))
+                 customers.c.source_updated_at).where(_OF_SHOP)
+_IDS = select(customers.c.id, customers.c.shop_id, customers.c.shopify_id).where(_OF_SHOP)
+
+
+def _read(conn: Connection, stmt: Any, keys: Iterable[Key]) -> list[Any]:
+    """``stmt`` for these (shop, channel id) keys: one statement per shop among them."""
+    by_shop: dict[int, list[str]] = {}
+    for shop, channel_id in keys:
+        by_shop.setdefault(shop, []).append(channel_id)
+    return [r for shop, ids in by_shop.items() for r in conn.execute(stmt, {"shop": shop, "ids": ids})]
 
 
 def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = False) -> dict[Key, int]:
@@ -97,7 +106,7 @@ def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = 
     those whose keys changed, and return their ids."""
     if not rows:
         return {}
-    before = {(r.shop_id, r.shopify_id): r for r in conn.execute(_BEFORE, {"keys": list(rows)})}
+    before = {(r.shop_id, r.shopify_id): r for r in _read(conn, _BEFORE, rows)}
     erased = [r.id for r in before.values() if r.redacted_at is not None]
     if erased:
         # The person was erased and is buying again: that is someone new to orderhub. The erased identity
@@ -130,7 +139,7 @@ def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = 
                     where=guard)
     ids = {key: r.id for key, r in before.items()}
     if new:
-        ids |= {(r.shop_id, r.shopify_id): r.id for r in conn.execute(_IDS, {"keys": new})}
+        ids |= {(r.shop_id, r.shopify_id): r.id for r in _read(conn, _IDS, new)}
     return ids
 
 

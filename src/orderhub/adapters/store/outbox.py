@@ -58,7 +58,16 @@ def add(conn: Connection, event_type: str, payload: dict[str, Any], *, ordering_
 
 
 def add_many(conn: Connection, events: Sequence[Event]) -> None:
-    """One executemany for a batch pipeline's events, in the order given."""
+    """One executemany for a batch pipeline's events, in the order given. Events that carry the same payload
+    (an order's ``order.created`` ... ``order.placed``, say) have it written out once."""
     if events:
         now = utcnow()
-        conn.execute(insert(outbox), [_row(e, now) for e in events])
+        written: dict[int, str] = {}  # id(payload) -> its text; the events hold the payloads alive meanwhile
+        rows = []
+        for e in events:
+            text = written.get(id(e.payload))
+            if text is None:
+                text = written[id(e.payload)] = serialize(e.payload)
+            rows.append({"event_type": e.event_type, "ordering_key": e.ordering_key, "order_id": e.order_id,
+                         "payload": text, "created_at": now})
+        conn.execute(insert(outbox), rows)
