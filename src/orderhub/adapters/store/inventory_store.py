@@ -1,10 +1,11 @@
 """Inventory per SKU and facility, changed only through conditional updates and the ledger.
 
 Reservations never take ATP below zero, whatever number of processes reserve at
-once: each (SKU, facility) is changed by one ``UPDATE ... WHERE on_hand - reserved -
-safety_stock >= n``, so the database decides, not a value read earlier. A batch of
-many orders' reservations for one SKU is one statement; only when stock runs out
-is the row locked and read to grant what still fits, first come first served.
+once: each (SKU, facility) is changed by a conditional ``UPDATE ... WHERE on_hand -
+reserved - safety_stock >= n``, so the database decides, not a value read earlier. A
+batch of many orders' reservations is one statement for all its SKUs (``UPDATE ...
+FROM`` the wanted quantities); only where stock runs out is the row locked and read to
+grant what still fits, first come first served.
 Every change appends ledger rows with the values before and after, and writes one
 ``inventory.changed`` event per (SKU, facility) to the outbox in the same transaction,
 so channels learn of every change in ATP - reservations included - once it commits.
@@ -84,6 +85,40 @@ def _groups(movements: Sequence[Movement]) -> list[tuple[tuple[str, int], list[i
     return sorted(groups.items())
 
 
+_WHOLE_CHUNK = 1000  # (SKU, facility) groups a statement: 4 parameters each, well within SQLite's limit
+
+
+def _reserve_whole(conn: Connection, wanted: list[tuple[str, int, int, int]], now: Any) -> dict[tuple[str, int], Any]:
+    """Reserve each (SKU, facility, quantity, buffer) in full where it all fits, in one statement per chunk of
+    groups; returns the rows changed by (SKU, facility). On PostgreSQL the rows are locked first in the global
+    (SKU, facility) order, as the per-group statements took them, so concurrent batches never deadlock."""
+    changed: dict[tuple[str, int], Any] = {}
+    postgres = conn.dialect.name == "postgresql"
+    floor = "GREATEST" if postgres else "max"
+    for start in range(0, len(wanted), _WHOLE_CHUNK):
+        chunk = wanted[start:start + _WHOLE_CHUNK]
+        params: dict[str, Any] = {"now": now}
+        rows = []
+        for k, (sku, facility_id, n, buffer) in enumerate(chunk):
+            params |= {f"s{k}": sku, f"f{k}": facility_id, f"n{k}": n, f"b{k}": buffer}
+            rows.append(f"(:s{k}, :f{k}, :n{k}, :b{k})")
+        values = ", ".join(rows)
+        if postgres:
+            pairs = ", ".join(f"(:s{k}, :f{k})" for k in range(len(chunk)))
+            conn.execute(text(f"SELECT 1 FROM inventory WHERE (sku, facility_id) IN ({pairs}) "
+                              "ORDER BY sku, facility_id FOR UPDATE"), params)
+        stmt = text(
+            f"WITH wanted (sku, facility_id, n, buffer) AS (VALUES {values}) "
+            "UPDATE inventory SET reserved = inventory.reserved + wanted.n, updated_at = :now FROM wanted "
+            "WHERE inventory.sku = wanted.sku AND inventory.facility_id = wanted.facility_id "
+            f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.buffer) >= wanted.n "
+            "RETURNING inventory.sku, inventory.facility_id, inventory.on_hand, inventory.reserved, "
+            "inventory.safety_stock").bindparams(bindparam("now", type_=UTCDateTime()))
+        for row in conn.execute(stmt, params):
+            changed[(row.sku, row.facility_id)] = row
+    return changed
+
+
 def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> list[int]:
     """Reserve each request whole or not at all; returns the quantity granted per request."""
     granted = [0] * len(requests)
@@ -92,12 +127,12 @@ def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> li
     changes: list[Change] = []
     groups = _groups(requests)
     buffers = online_buffers(conn, {facility_id for (_sku, facility_id), _ in groups})
+    whole = _reserve_whole(conn, [(sku, facility_id, sum(requests[i].quantity for i in indexes), buffers[facility_id])
+                                  for (sku, facility_id), indexes in groups], now)
     for (sku, facility_id), indexes in groups:
         quantities = [requests[i].quantity for i in indexes]
-        total = sum(quantities)
         buffer = buffers[facility_id]
-        row = conn.execute(_RESERVE_ALL, {"n": total, "sku": sku, "facility": facility_id, "now": now,
-                                          "buffer": buffer}).first()
+        row = whole.get((sku, facility_id))
         if row is not None:
             grants = quantities
             after = _position(row.on_hand, row.reserved, row.safety_stock, buffer)
