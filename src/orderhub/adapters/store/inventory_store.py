@@ -112,8 +112,9 @@ def _reserve_whole(conn: Connection, wanted: list[tuple[str, int, int, int]], no
             "UPDATE inventory SET reserved = inventory.reserved + wanted.n, updated_at = :now FROM wanted "
             "WHERE inventory.sku = wanted.sku AND inventory.facility_id = wanted.facility_id "
             f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.buffer) >= wanted.n "
-            "RETURNING inventory.sku, inventory.facility_id, inventory.on_hand, inventory.reserved, "
-            "inventory.safety_stock").bindparams(bindparam("now", type_=UTCDateTime()))
+            "RETURNING inventory.sku, inventory.facility_id, "
+            "inventory.on_hand, inventory.reserved, inventory.safety_stock").bindparams(
+                bindparam("now", type_=UTCDateTime()))
         for row in conn.execute(stmt, params):
             changed[(row.sku, row.facility_id)] = row
     return changed
