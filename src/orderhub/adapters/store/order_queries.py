@@ -65,8 +65,7 @@ def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, before_i
     key = found.key
     where = list(found.where)
     if flt.shop:
-        where.append(orders.c.shop_id == select(shops.c.id).where(shops.c.domain == flt.shop.lower())
-                     .scalar_subquery())
+        where.append(orders.c.shop_id == order_search.shop_id(conn, flt.shop))
     if flt.status:
         where.append(orders.c.status == flt.status)
     if flt.payment_status:

@@ -71,6 +71,16 @@ def source(conn: Connection, text: str | None) -> Source:
     if conn.dialect.name == "sqlite":
         fts = order_search_fts
         return Source(fts.join(orders, orders.c.id == fts.c.rowid), fts.c.rowid, [fts.c.doc.match(fts5_phrase(query))])
+    # The matches first, through the GIN index: left to choose, PostgreSQL walks the newest-first primary key
+    # and tests every document when it expects a page soon, which reads the whole table for a rare fragment.
     doc = order_search_doc
-    return Source(doc.join(orders, orders.c.id == doc.c.order_id), doc.c.order_id,
-                  [doc.c.doc.ilike(like_fragment(query))])
+    matches = (select(doc.c.order_id).where(doc.c.doc.ilike(like_fragment(query)))
+               .cte("matches").prefix_with("MATERIALIZED"))
+    return Source(matches.join(orders, orders.c.id == matches.c.order_id), matches.c.order_id)
+
+
+def shop_id(conn: Connection, domain: str) -> int:
+    """The shop's id (0, which no shop has, for none), looked up first so the planner sees the value: a small
+    shop is read through (shop_id, id), a big one along the primary key."""
+    found = conn.execute(select(shops.c.id).where(shops.c.domain == domain.lower())).scalar()
+    return int(found) if found is not None else 0

@@ -101,7 +101,7 @@ def _conditions(conn: Connection, s: Search) -> list[Any]:
     """The filters other than the search, over ``orders``: each has an index ending in the id (the page order)."""
     where: list[Any] = []
     if s.shop:
-        where.append(orders.c.shop_id == select(shops.c.id).where(shops.c.domain == s.shop).scalar_subquery())
+        where.append(orders.c.shop_id == order_search.shop_id(conn, s.shop))
     if s.order:
         # The few orders with that name or Shopify id, found first in the name and id indexes: left to
         # itself, SQLite would walk the newest-first page order through the whole table instead.
