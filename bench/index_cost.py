@@ -18,6 +18,8 @@ difference, per database, and one JSON line with every figure.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -84,10 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         from orderhub.testing.postgres import start_postgres
 
         server = start_postgres()
+        keys = tempfile.mkdtemp(prefix="orderhub-bench-index-cost-keys-")
+        # A PostgreSQL database has no file beside it for its secret keys: every process shares this one.
+        os.environ.setdefault("ORDERHUB_SECRET_KEY_FILE", f"{keys}/secret.keys")
         try:
             results += rounds(server.create_database, args.orders, args.rounds, "postgresql", console)
         finally:
             server.stop()
+            shutil.rmtree(keys, ignore_errors=True)
     summary = []
     table = Table(title=f"The processor with and without the search and filter indexes ({args.orders:,} orders, "
                         f"{args.rounds} round(s), 1 process)")

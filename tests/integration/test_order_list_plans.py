@@ -47,7 +47,8 @@ def many(hub: Hub) -> Any:
                 "note": "gift wrap please" if k % 50 == 0 else None, "source_created_at": at, "source_updated_at": at,
                 "version": 1, "created_at": at, "updated_at": at})
         conn.execute(insert(orders), rows)
-        if hub.db.is_postgres:
+    if hub.db.is_postgres:  # after the commit, which wrote the search documents
+        with hub.db.write() as conn:
             conn.execute(text("ANALYZE orders"))
             conn.execute(text("ANALYZE order_search"))
     return type("Many", (), {"last_day": (BASE + timedelta(hours=N - 1)).date()})

@@ -16,7 +16,8 @@ never spans two of them.
 
 The triggers (``TRIGGERS``) rewrite an order's document whenever a column it is made of changes:
 on ``orders``, ``order_addresses`` and ``customers`` (an erasure rewrites names and e-mails there,
-so its documents follow in the same transaction). On SQLite a migration that rebuilds one of those
+so its documents follow in the same transaction; on PostgreSQL they are deferred to the commit, so a new
+order's document is written once, not once per row). On SQLite a migration that rebuilds one of those
 tables (``batch_alter_table`` with a copy) drops its triggers: it must create them again.
 """
 

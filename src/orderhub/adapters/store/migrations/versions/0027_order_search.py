@@ -104,14 +104,18 @@ FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
 WHERE {where}"""
 
 POSTGRES_FUNCTIONS = [
+    # Written only when the document changed: a new order's insert, its two addresses and its customer each ask
+    # for a refresh, at commit (the triggers are deferred), and all but the first find it done.
     f"""CREATE FUNCTION order_search_refresh(ids BIGINT[]) RETURNS void LANGUAGE sql AS $$
-        DELETE FROM order_search WHERE order_id = ANY(ids);
-        INSERT INTO order_search (order_id, doc) {POSTGRES_DOC.format(where='o.id = ANY(ids)')};
+        DELETE FROM order_search s WHERE s.order_id = ANY(ids)
+            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = s.order_id);
+        INSERT INTO order_search (order_id, doc) {POSTGRES_DOC.format(where='o.id = ANY(ids)')}
+        ON CONFLICT (order_id) DO UPDATE SET doc = EXCLUDED.doc WHERE order_search.doc IS DISTINCT FROM EXCLUDED.doc;
     $$""",
     f"""CREATE FUNCTION order_search_orders() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'DELETE' THEN
-            DELETE FROM order_search WHERE order_id = OLD.id;
+            PERFORM order_search_refresh(ARRAY[OLD.id]);
         ELSIF TG_OP = 'INSERT' OR {_changed(_ORDER_COLUMNS).replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN
             PERFORM order_search_refresh(ARRAY[NEW.id]);
         END IF;
@@ -169,7 +173,10 @@ def _postgres_upgrade() -> None:
     for function in POSTGRES_FUNCTIONS:
         op.execute(function)
     for name, when in POSTGRES_TRIGGERS.items():
-        op.execute(f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION {name}()")
+        # Deferred to the commit, when the order, its addresses and its customer are all written: one document
+        # written per new order, not one per row.
+        op.execute(f"CREATE CONSTRAINT TRIGGER {name} {when} DEFERRABLE INITIALLY DEFERRED "
+                   f"FOR EACH ROW EXECUTE FUNCTION {name}()")
 
 
 def upgrade() -> None:
