@@ -434,14 +434,34 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a whole process (all threads), from /proc."""
+def _own_cpu_seconds(pid: int) -> float:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return float("nan")
     fields = text[text.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a whole process (all threads) and of its live children (``serve --workers``: the
+    server processes), from /proc."""
+    total = _own_cpu_seconds(pid)
+    for child in _children(pid):
+        used = _own_cpu_seconds(child)
+        if used == used:  # not NaN: it was still there
+            total += used
+    return total
 
 
 def machine_busy_seconds() -> float:

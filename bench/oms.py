@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/oms.py            # a few minutes
     .venv/bin/python bench/oms.py --quick    # about a minute
+    .venv/bin/python bench/oms.py --quick --no-hot --statements    # where the SQL statements come from
+    .venv/bin/python bench/oms.py --quick --no-hot --profile /tmp/oms-prof   # cProfile of the pipeline
 
 (a) **Orders placed end to end**: N distinct 5-line Shopify orders wait in the inbox;
     one process runs the inbox processor and the placement workflow (validate, reserve
@@ -9,7 +11,10 @@
     with events in the outbox) until every order is brokered. Orders per second, on
     SQLite and PostgreSQL, against the **raw ceiling**: inserting the same rows
     (orders, lines, addresses, units, ledger, workflow, timeline and outbox rows) with
-    plain executemany, no logic, in transactions of the same size.
+    plain executemany, no logic, in transactions of the same size. Both are shown with the
+    SQL statements they sent per order (bench/sqlcount.py); ``--statements`` adds a run that
+    files each statement of the pipeline under its shape and call site, and prints the
+    breakdown (the timed run counts only, so its rate is not slowed by the bookkeeping).
 (b) **Reservations on one hot SKU** from 8 processes on PostgreSQL (bench/hot_sku.py):
     orderhub's batched conditional update against the naive ``SELECT ... FOR UPDATE``
     per order, with ample stock (throughput) and with 100 units for everyone (oversell
@@ -37,6 +42,8 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hot_sku
+import processor
+import sqlcount
 
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import destinations, facilities, inbox, inventory_store, migrate, shops
@@ -75,7 +82,9 @@ def order_payload(k: int) -> dict[str, Any]:
         "id": oid, "name": f"#B{k}", "order_number": k, "email": f"kunde{k}@example.com",
         "created_at": "2026-11-23T09:00:00Z", "updated_at": "2026-11-23T09:00:00Z", "currency": "EUR",
         "financial_status": "paid", "fulfillment_status": None, "subtotal_price": "99.50", "total_discounts": "0.00",
-        "total_tax": "15.89", "total_price": "99.50", "tags": "", "note": None,
+        # German prices include VAT (19 %: 15.89 of 99.50); without saying so the total would not add up and
+        # every order would go to the error log instead of being placed.
+        "taxes_included": True, "total_tax": "15.89", "total_price": "99.50", "tags": "", "note": None,
         "customer": {"id": oid + 1, "email": f"kunde{k}@example.com", "first_name": "Zoë", "last_name": "Müller"},
         "shipping_address": {"name": "Zoë Müller", "address1": "Straße 1", "city": "Berlin", "zip": "10115",
                              "country_code": "DE", "latitude": 52.5 + (k % 10) / 100, "longitude": 13.4},
@@ -111,37 +120,63 @@ def prepare(url: str, n: int) -> None:
         hub.close()
 
 
-def _pipeline(url: str, out: Any) -> None:
+def _pipeline(url: str, out: Any, detail: bool = False, profile: str | None = None) -> None:
     # Batches of 200 for both loops (ORDERHUB_WORKER_BATCH_SIZE, ORDERHUB_PLACEMENT_BATCH_SIZE): the
     # processor's SQLite default of 25 keeps the write lock short for webhook receivers; here none run.
     hub = build(Settings(database_url=url, placement_batch_size=200, worker_batch_size=200))
     processor, placement = hub.processor(), hub.placement()
+    counter = sqlcount.Counter(detail=detail).attach(hub.db.engine)
+    spent = {"processor": 0.0, "placement": 0.0, "poll": 0.0}
+    profiler = None
+    if profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     while True:
+        t0 = time.perf_counter()
+        counter.phase = "processor"
         a, _ = processor.run_once()
+        t1 = time.perf_counter()
+        counter.phase = "placement"
         b, _ = placement.run_once()
+        t2 = time.perf_counter()
+        spent["processor"] += t1 - t0
+        spent["placement"] += t2 - t1
         if not a and not b:
+            counter.phase = "poll"
             with hub.db.read() as conn:
                 if not inbox.has_due(conn):
                     break
+            spent["poll"] += time.perf_counter() - t2
     elapsed = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    counter.phase = "verify"
     with hub.db.read() as conn:
         brokered = conn.execute(select(func.count()).where(orders.c.status == "brokered")).scalar_one()
         events = conn.execute(select(func.count()).where(outbox.c.event_type == "order.placed")).scalar_one()
     hub.close()
-    out.put((elapsed, brokered, events))
+    snap = counter.snapshot()
+    snap["phases"].pop("verify", None)
+    snap["statements"] = sum(v["statements"] for v in snap["phases"].values())
+    snap["detail"] = [d for d in snap["detail"] if d["phase"] != "verify"]
+    out.put((elapsed, brokered, events, snap, spent))
 
 
-def end_to_end(url: str, n: int) -> dict[str, Any]:
+def end_to_end(url: str, n: int, *, detail: bool = False, profile: str | None = None) -> dict[str, Any]:
     prepare(url, n)
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    p = ctx.Process(target=_pipeline, args=(url, out))
+    p = ctx.Process(target=_pipeline, args=(url, out, detail, profile))
     p.start()
-    elapsed, brokered, placed = out.get(timeout=3600)
+    elapsed, brokered, placed, snap, spent = out.get(timeout=3600)
     p.join()
     return {"orders": n, "seconds": elapsed, "per_second": n / elapsed, "brokered": brokered,
-            "placed_events": placed, "ok": brokered == n == placed}
+            "placed_events": placed, "ok": brokered == n == placed,
+            "phase_seconds": spent, "sql": sqlcount.per(snap, n), "_snapshot": snap}
 
 
 def ceiling(url: str, n: int, batch: int = 200) -> dict[str, Any]:
@@ -153,6 +188,7 @@ def ceiling(url: str, n: int, batch: int = 200) -> dict[str, Any]:
         with hub.db.write() as conn:
             shop = shops.add(conn, SHOP, "bench-secret")
         now = utcnow()
+        counter = sqlcount.Counter().attach(hub.db.engine)
         started = time.perf_counter()
         for first in range(0, n, batch):
             ks = list(range(first, min(n, first + batch)))
@@ -195,10 +231,11 @@ def ceiling(url: str, n: int, batch: int = 200) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
     finally:
         hub.close()
-    return {"orders": n, "seconds": elapsed, "per_second": n / elapsed}
+    return {"orders": n, "seconds": elapsed, "per_second": n / elapsed, "sql": sqlcount.per(counter.snapshot(), n)}
 
 
-def run_end_to_end(work: Path, n: int, pg_server: Any) -> list[dict[str, Any]]:
+def run_end_to_end(work: Path, n: int, pg_server: Any, *, statements: bool = False,
+                   profile: Path | None = None) -> list[dict[str, Any]]:
     results = []
     backends = [("sqlite", lambda name: f"sqlite:///{work / name}.db")]
     if pg_server is not None:
@@ -206,12 +243,45 @@ def run_end_to_end(work: Path, n: int, pg_server: Any) -> list[dict[str, Any]]:
     for backend, make in backends:
         log(f"end to end on {backend}: {n:,} orders")
         e2e = end_to_end(make("e2e"), n)
-        log(f"  {e2e['per_second']:,.0f} orders/s; raw ceiling ...")
+        e2e.pop("_snapshot")
+        log(f"  {e2e['per_second']:,.0f} orders/s, {e2e['sql']['statements_per']:.2f} statements/order; "
+            "raw ceiling ...")
         ceil = ceiling(make("ceiling"), n)
-        log(f"  ceiling {ceil['per_second']:,.0f} orders/s")
-        results.append({"database": backend, "orderhub": e2e, "ceiling": ceil,
-                        "ratio": e2e["per_second"] / ceil["per_second"]})
+        log(f"  ceiling {ceil['per_second']:,.0f} orders/s, {ceil['sql']['statements_per']:.2f} statements/order")
+        row = {"database": backend, "orderhub": e2e, "ceiling": ceil, "ratio": e2e["per_second"] / ceil["per_second"]}
+        if statements:
+            log(f"  the statements of the pipeline, one by one ({n:,} orders again, not timed)")
+            counted = end_to_end(make("e2e_statements"), n, detail=True)
+            row["breakdown_run"] = {"per_second": counted["per_second"], "ok": counted["ok"]}
+            row["statements"] = counted["sql"]
+            for t in sqlcount.tables(counted.pop("_snapshot"), n, "order", f"{backend}, placement end to end"):
+                Console(width=200).print(t)
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
+            target = profile / f"e2e-{backend}.prof"
+            log(f"  the pipeline under cProfile ({n:,} orders again, not timed) -> {target}")
+            profiled = end_to_end(make("e2e_profile"), n, profile=str(target))
+            row["profile"] = {"file": str(target), "per_second": profiled["per_second"]}
+            print_profile(target, backend)
+        results.append(row)
     return results
+
+
+def print_profile(path: Path, backend: str, limit: int = 40) -> None:
+    """The functions of src/orderhub with the most cumulative time in the profile."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt  # type: ignore[attr-defined]  # the profiled run's time, every function's own time summed
+    mine = [(ct, tt, nc, f"{file[len(sqlcount.ORDERHUB):]}:{line}:{name}")
+            for (file, line, name), (_cc, nc, tt, ct, _callers) in stats.stats.items()  # type: ignore[attr-defined]
+            if file.startswith(sqlcount.ORDERHUB)]
+    t = Table(title=f"{backend}: top cumulative time in src/orderhub (cProfile; run total {total:.2f} s)")
+    for c in ("cumulative s", "share", "own s", "calls", "function"):
+        t.add_column(c, justify="left" if c == "function" else "right")
+    for ct, tt, nc, name in sorted(mine, reverse=True)[:limit]:
+        t.add_row(f"{ct:.3f}", f"{ct / total:.0%}", f"{tt:.3f}", f"{nc:,}", name)
+    Console(width=200).print(t)
 
 
 def run_hot(pg_server: Any, orders: int) -> list[dict[str, Any]]:
@@ -227,13 +297,19 @@ def run_hot(pg_server: Any, orders: int) -> list[dict[str, Any]]:
 
 
 def print_tables(e2e: list[dict[str, Any]], hot: list[dict[str, Any]], res: dict[str, Any]) -> None:
-    console = Console()
+    console = Console(width=200)
     t = Table(title="(a) orders placed end to end (inbox → approved → brokered with reservations → outbox), "
                     "5-line orders")
-    for c in ("database", "orderhub orders/s", "raw ceiling orders/s", "ratio", "all brokered, placed events"):
+    for c in ("database", "orderhub orders/s", "statements/order", "of which processor", "of which placement",
+              "raw ceiling orders/s", "statements/order ", "ratio", "all brokered, placed events"):
         t.add_column(c, justify="right")
     for r in e2e:
-        t.add_row(r["database"], f"{r['orderhub']['per_second']:,.0f}", f"{r['ceiling']['per_second']:,.0f}",
+        sql = r["orderhub"]["sql"]
+        phases = sql["phases"]
+        t.add_row(r["database"], f"{r['orderhub']['per_second']:,.0f}", f"{sql['statements_per']:.2f}",
+                  f"{phases.get('processor', {}).get('statements_per', 0):.2f}",
+                  f"{phases.get('placement', {}).get('statements_per', 0):.2f}",
+                  f"{r['ceiling']['per_second']:,.0f}", f"{r['ceiling']['sql']['statements_per']:.2f}",
                   f"{r['ratio']:.2f}", "yes" if r["orderhub"]["ok"] else "NO")
     console.print(t)
     if hot:
@@ -258,10 +334,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hot-orders", type=int, default=None, help="hot-SKU orders for orderhub (default 20000)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-hot", action="store_true", help="skip the hot-SKU race (b)")
+    ap.add_argument("--statements", action="store_true",
+                    help="also run the pipeline with every statement filed by shape and call site (not timed), "
+                         "print the breakdown and put it in the JSON line")
+    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                    help="also run the pipeline under cProfile (not timed); DIR/e2e-DATABASE.prof, top functions")
     args = ap.parse_args(argv)
     n = args.orders or (600 if args.quick else 3000)
     hot_n = args.hot_orders or (8000 if args.quick else 20000)
     work = Path(tempfile.mkdtemp(prefix="orderhub-bench-oms-"))
+    processor.use_bench_key_file()
     res: dict[str, Any] = {"bench": "oms", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                            "cpus": mp.cpu_count()}
     server = None
@@ -271,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         log("starting a throwaway PostgreSQL")
         server = start_postgres()
     try:
-        e2e = run_end_to_end(work, n, server)
-        hot = run_hot(server, hot_n) if server is not None else []
+        e2e = run_end_to_end(work, n, server, statements=args.statements, profile=args.profile)
+        hot = run_hot(server, hot_n) if server is not None and not args.no_hot else []
     finally:
         if server is not None:
             server.stop()

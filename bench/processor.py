@@ -8,13 +8,16 @@ per batch of ``worker_batch_size`` records, durably committed.
 With ``processes > 1``, that many OS processes (each with its own Hub and
 processor loop) drain the same inbox concurrently; on PostgreSQL they claim
 disjoint batches with ``FOR UPDATE SKIP LOCKED``, on SQLite they take turns on
-the write lock.
+the write lock. Each process counts the SQL statements it sends (bench/sqlcount.py) and
+hands the counts back; ``drain_counted`` also files them by shape and call site.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import payloads
+import sqlcount
 
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import destinations, inbox, migrate, shops
@@ -34,6 +38,13 @@ from orderhub.bootstrap import build
 from orderhub.config import Settings
 
 TAG = 7  # processor orders never collide with the receivers' orders
+
+
+def use_bench_key_file() -> None:
+    """Shops' secrets are stored encrypted; a PostgreSQL database has no key file beside it as a SQLite file does,
+    so the benches name one (ORDERHUB_SECRET_KEY_FILE, created on first use, 0600) unless one is set. Spawned
+    processes inherit it."""
+    os.environ.setdefault("ORDERHUB_SECRET_KEY_FILE", str(Path(tempfile.gettempdir()) / "orderhub-bench.keys"))
 
 
 @dataclass
@@ -48,6 +59,11 @@ class ProcessorResult:
     expected_items: int
     inbox_done: int
     inbox_other: int
+    statements: int = 0  # SQL statements the draining processes sent
+
+    @property
+    def statements_per_order(self) -> float:
+        return self.statements / self.orders if self.orders else 0.0
 
     @property
     def orders_per_second(self) -> float:
@@ -59,7 +75,8 @@ class ProcessorResult:
                 and self.stored_items == self.expected_items)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "orders_per_second": self.orders_per_second, "ok": self.ok}
+        return {**self.__dict__, "orders_per_second": self.orders_per_second, "ok": self.ok,
+                "statements_per_order": self.statements_per_order}
 
 
 def prepare(url: str, n: int) -> tuple[float, int]:
@@ -67,6 +84,7 @@ def prepare(url: str, n: int) -> tuple[float, int]:
 
     Returns (seconds to fill, line items the orders carry).
     """
+    use_bench_key_file()
     hub = build(Settings(database_url=url))
     try:
         migrate.upgrade(hub.db)
@@ -96,9 +114,10 @@ def prepare(url: str, n: int) -> tuple[float, int]:
         hub.close()
 
 
-def _drain(url: str, ready: Any, go: Any, out: Any) -> None:
-    hub = build(Settings(database_url=url))
+def _drain(url: str, ready: Any, go: Any, out: Any, detail: bool = False, batch_size: int = 0) -> None:
+    hub = build(Settings(database_url=url, worker_batch_size=batch_size))
     processor = hub.processor()
+    counter = sqlcount.Counter(detail=detail).attach(hub.db.engine)
     ready.put(1)
     go.wait()
     done = 0
@@ -114,15 +133,18 @@ def _drain(url: str, ready: Any, go: Any, out: Any) -> None:
                 break
         idle += 1  # another process holds the rows just now
         time.sleep(0.001 * min(idle, 20))
-    out.put((done, time.perf_counter()))
+    finished = time.perf_counter()
+    out.put((done, finished, counter.snapshot()))
     hub.close()
 
 
-def drain(url: str, processes: int = 1) -> float:
-    """Seconds from the start signal until every process found nothing left to do."""
+def drain_counted(url: str, processes: int = 1, *, detail: bool = False,
+                  batch_size: int = 0) -> tuple[float, dict[str, Any]]:
+    """(seconds from the start signal until every process found nothing left to do, the statements they sent:
+    a sqlcount snapshot of all of them). ``batch_size`` 0 is the worker's default (ORDERHUB_WORKER_BATCH_SIZE)."""
     ctx = mp.get_context("spawn")  # fresh interpreters: no engine or thread state inherited
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_drain, args=(url, ready, go, out)) for _ in range(processes)]
+    procs = [ctx.Process(target=_drain, args=(url, ready, go, out, detail, batch_size)) for _ in range(processes)]
     for p in procs:
         p.start()
     for _ in procs:
@@ -132,7 +154,12 @@ def drain(url: str, processes: int = 1) -> float:
     finished = [out.get(timeout=3600) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    return max(t for _, t in finished) - started
+    return max(t for _, t, _ in finished) - started, sqlcount.merge(s for _, _, s in finished)
+
+
+def drain(url: str, processes: int = 1) -> float:
+    """Seconds from the start signal until every process found nothing left to do."""
+    return drain_counted(url, processes)[0]
 
 
 def verify(url: str) -> tuple[int, int, int, int]:
@@ -153,8 +180,9 @@ def verify(url: str) -> tuple[int, int, int, int]:
 
 def run(url: str, n: int, processes: int, label: str) -> ProcessorResult:
     fill, expected_items = prepare(url, n)
-    seconds = drain(url, processes)
+    seconds, counted = drain_counted(url, processes)
     stored, items, done, other = verify(url)
     return ProcessorResult(database=label, processes=processes, orders=n, fill_seconds=fill,
                            drain_seconds=seconds, stored_orders=stored, stored_items=items,
-                           expected_items=expected_items, inbox_done=done, inbox_other=other)
+                           expected_items=expected_items, inbox_done=done, inbox_other=other,
+                           statements=counted["statements"])

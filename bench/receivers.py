@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 import uvicorn
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from starlette.applications import Starlette
@@ -146,21 +146,16 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
 
     * ``nostore``      - the inbox writer acknowledges without touching the database
     * ``sync-normal``  - SQLite synchronous=NORMAL (not durable on power loss; not what ships)
-    * ``no-otel``      - FastAPI's native OpenTelemetry checks switched off
-    * ``starlette``    - the webhook route on a bare Starlette app instead of the FastAPI app
-    * ``fast-hmac``    - HMAC with the one-shot ``hmac.digest`` (OpenSSL) instead of ``hmac.new``
     * ``nothread``     - with ``nostore``: the (idle) writer thread is not started either
     * ``batchstats``   - count and time the group-commit batches; printed to stderr at exit
     * ``switch-500us`` - ``sys.setswitchinterval(0.0005)``: a thread waiting for the GIL waits less
     * ``gcstats``      - count and time the cyclic garbage collector's passes; printed at exit
-    * ``handlertime``  - with ``nostore`` (no suspension inside): CPU spent inside the webhook handler
     """
     import dataclasses
 
     from orderhub import logs
     from orderhub.bootstrap import build
     from orderhub.config import Settings
-    from orderhub.entrypoints.http import webhooks
     from orderhub.entrypoints.http.app import create_app
 
     settings = Settings(database_url=url)  # synchronous=FULL, as shipped
@@ -174,43 +169,7 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
         hub.writer.put = put  # type: ignore[method-assign]
     if "nothread" in variants:
         hub.writer.start = lambda: None  # type: ignore[method-assign]
-    if "fast-hmac" in variants:
-        import base64
-        import hmac as hmac_mod
-
-        from orderhub.adapters.shopify import webhooks as shopify
-
-        def sign(secret: str | bytes, body: bytes) -> str:
-            key = secret.encode() if isinstance(secret, str) else secret
-            return base64.b64encode(hmac_mod.digest(key, body, "sha256")).decode()
-        shopify.sign = sign  # type: ignore[assignment]
-    if "handlertime" in variants:
-        import sys
-        import time
-
-        real_handler = webhooks.shopify_webhook
-        spent = [0.0, 0]
-
-        async def timed_handler(request: Any) -> Any:
-            c0 = time.thread_time()
-            try:
-                return await real_handler(request)
-            finally:
-                spent[0] += time.thread_time() - c0
-                spent[1] += 1
-
-        webhooks.shopify_webhook = timed_handler  # type: ignore[assignment]
-        stop3 = hub.writer.stop
-
-        def stop_and_handler_report() -> None:
-            stop3()
-            if spent[1]:
-                print(orjson.dumps({"handlertime": {"calls": spent[1], "cpu_us": 1e6 * spent[0] / spent[1]}}).decode(),
-                      file=sys.stderr, flush=True)
-        hub.writer.stop = stop_and_handler_report  # type: ignore[method-assign]
     app = create_app(hub)  # no Worker: ``orderhub serve --no-worker``
-    if "no-otel" in variants:
-        app._telemetry.update(tracing=False, metrics=False, logs=False)  # read per request by FastAPI
     if "batchstats" in variants:
         report = _batch_stats()
         stop = hub.writer.stop
@@ -231,19 +190,6 @@ def orderhub_app(url: str, variants: frozenset[str] = frozenset()) -> Any:
             stop2()
             gc_report()
         hub.writer.stop = stop_and_gc_report  # type: ignore[method-assign]
-    if "starlette" in variants:
-        from contextlib import asynccontextmanager
-
-        @asynccontextmanager
-        async def lifespan(_app: Any) -> Any:
-            hub.writer.start()
-            yield
-            hub.writer.stop()
-
-        bare = Starlette(routes=[Route("/webhooks/shopify", webhooks.shopify_webhook, methods=["POST"])],
-                         lifespan=lifespan)
-        bare.state.hub = hub
-        return bare
     return app
 
 
@@ -327,8 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     if kind not in APPS or (variants and kind != "orderhub"):
         ap.error(f"unknown receiver {args.kind!r}")
     app = orderhub_app(args.db, frozenset(variants)) if kind == "orderhub" else APPS[kind](args.db)
+    # As `orderhub serve` runs it (serving.server_options): no proxy-headers middleware, for every receiver.
     uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", lifespan="on",
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, proxy_headers=False)
 
 
 if __name__ == "__main__":

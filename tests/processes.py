@@ -157,16 +157,16 @@ class Processes:
         return proc
 
     def serve(self, port: int | None = None, *, worker: bool = False, timeout: float = 30.0,
-              env: dict[str, str] | None = None) -> OrderhubProcess:
-        """``orderhub serve`` on loopback, returned once /healthz answers.
+              env: dict[str, str] | None = None, workers: int = 1) -> OrderhubProcess:
+        """``orderhub serve`` on loopback (``workers`` server processes), returned once /healthz answers.
 
         Without a fixed port, a free one is picked; if another program takes it
         first, start again on another.
         """
         for attempt in range(3):
             chosen = port or free_port()
-            proc = self._start("serve", ["serve", "--host", "127.0.0.1", "--port", str(chosen),
-                                         "--worker" if worker else "--no-worker"], port=chosen, env=env)
+            proc = self._start("serve", ["serve", "--host", "127.0.0.1", "--port", str(chosen), "--workers",
+                                         str(workers), "--worker" if worker else "--no-worker"], port=chosen, env=env)
             try:
                 proc.wait_healthy(timeout)
                 return proc

@@ -32,7 +32,7 @@ from orderhub.bootstrap import Hub
 from orderhub.clock import utcnow
 from orderhub.domain.jobs import CATEGORIES, InvalidParams
 from orderhub.entrypoints.http.app import create_app
-from orderhub.services import webhook_categories
+from orderhub.services import identify, webhook_categories
 from orderhub.services.jobs.import_orders import admin_client
 from orderhub.services.jobs.manager import JobManager
 from orderhub.services.jobs.runner import JobFailed, run_job
@@ -334,6 +334,7 @@ def sim_subscriptions(control: httpx.Client) -> dict[str, list[str]]:
 
 
 def inbox_rows_per_order(hub: Hub, shop_id: int) -> dict[str, int]:
+    identify.settle(hub.db, shop_id)  # the webhooks' identities, as the worker derives them
     with hub.db.read() as conn:
         identities = [r.identity for r in conn.execute(select(inbox.c.identity).where(
             inbox.c.shop_id == shop_id, inbox.c.identity.like("order:%")))]

@@ -27,8 +27,29 @@ def test_valid_webhook_is_stored_then_acknowledged(hub, hub_server):  # type: ig
         row = conn.execute(select(inbox)).one()
     assert row.topic == "orders/create"
     assert row.status == "pending"
-    assert row.identity == "order:9007199254741993@2026-11-23T15:00:00.000000Z"
+    assert row.identity is None  # the door does not parse the body: the worker derives its identity
     assert orjson.loads(row.payload)["id"] == BIG_ID
+    hub.processor().run_once()
+    with hub.db.read() as conn:
+        row = conn.execute(select(inbox)).one()
+    assert (row.status, row.outcome) == ("done", "applied")
+    assert row.identity == "order:9007199254741993@2026-11-23T15:00:00.000000Z"
+
+
+def test_the_same_order_version_again_is_a_duplicate_once_read(hub, hub_server):  # type: ignore[no-untyped-def]
+    """orders/create and orders/updated of one version, under fresh webhook ids: both are answered 200 and
+    stored; the worker reads them, applies the first and finishes the second as a duplicate."""
+    add_shop(hub)
+    with httpx.Client() as client:
+        first = post_webhook(client, hub_server.url, "orders/create", order_payload())
+        again = post_webhook(client, hub_server.url, "orders/updated", order_payload())
+    assert first.json() == again.json() == {"status": "accepted"}
+    hub.processor().run_once()
+    with hub.db.read() as conn:
+        rows = conn.execute(select(inbox.c.topic, inbox.c.identity, inbox.c.outcome).order_by(inbox.c.id)).all()
+    assert [tuple(r) for r in rows] == [
+        ("orders/create", "order:9007199254741993@2026-11-23T15:00:00.000000Z", "applied"),
+        ("orders/updated", None, "duplicate")]
 
 
 def test_redelivery_with_same_webhook_id_is_stored_once(hub, hub_server):  # type: ignore[no-untyped-def]
@@ -69,10 +90,26 @@ def test_headers_are_case_insensitive(hub, hub_server):  # type: ignore[no-untyp
         assert client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers).status_code == 200
 
 
-def test_malformed_json_and_missing_headers_are_400(hub, hub_server):  # type: ignore[no-untyped-def]
+def test_signed_malformed_json_is_kept_and_reported_by_the_worker(hub, hub_server):  # type: ignore[no-untyped-def]
+    from orderhub.adapters.store.schema import error_log
+
     add_shop(hub)
     with httpx.Client() as client:
-        assert post_webhook(client, hub_server.url, "orders/create", b"{not json").status_code == 400
+        assert post_webhook(client, hub_server.url, "orders/create", b"{not json").status_code == 200
+        garbled = post_webhook(client, hub_server.url, "orders/create", b'{"note": "\xff\xfe"}')
+        assert garbled.status_code == 400 and "UTF-8" in garbled.json()["error"]
+    hub.processor().run_once()
+    with hub.db.read() as conn:
+        row = conn.execute(select(inbox)).one()
+        logged = conn.execute(select(error_log)).one()
+    assert (row.status, row.outcome) == ("failed", "validation")
+    assert row.identity.startswith("body:orders/create:")
+    assert logged.record_id == row.id and "payload is not valid JSON" in logged.error
+
+
+def test_missing_headers_are_400(hub, hub_server):  # type: ignore[no-untyped-def]
+    add_shop(hub)
+    with httpx.Client() as client:
         body = orjson.dumps(order_payload())
         headers = webhook_headers("orders/create", body)
         del headers["X-Shopify-Topic"]
@@ -127,11 +164,12 @@ def test_eventbridge_envelope_needs_token_and_lands_in_same_inbox(hub, hub_serve
         assert client.post(url, json=envelope, headers={"Authorization": f"Bearer {api_only}"}).status_code == 401
         ok = client.post(url, json=envelope, headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200, ok.text
-        # The same order version by Shopify webhook is the same record.
+        # The same order version by Shopify webhook is the same record: the worker finds it a duplicate.
         again = post_webhook(client, hub_server.url, "orders/updated", payload)
-        assert again.json() == {"status": "duplicate"}
+        assert again.json() == {"status": "accepted"}
         bad = client.post(url, json={"detail": {}}, headers={"Authorization": f"Bearer {token}"})
         assert bad.status_code == 400
+    hub.processor().run_once()
     with hub.db.read() as conn:
-        row = conn.execute(select(inbox)).one()
-    assert row.source == "eventbridge"
+        rows = conn.execute(select(inbox.c.source, inbox.c.outcome).order_by(inbox.c.id)).all()
+    assert [tuple(r) for r in rows] == [("eventbridge", "applied"), ("webhook", "duplicate")]

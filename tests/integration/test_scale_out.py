@@ -192,7 +192,7 @@ def test_two_servers_three_workers_share_one_postgresql(processes: Processes, pg
                   "--backoff-max", "1")
     processes.cli("destination", "set", "store", "--rate", str(STORE_RATE), "--burst", str(STORE_BURST))
 
-    servers = [processes.serve(), processes.serve()]
+    servers = [processes.serve(workers=2), processes.serve()]  # three server processes on two ports
     workers = [processes.worker() for _ in range(3)]
     urls = [s.url for s in servers]
     wave1, wave2 = webhook_stream()
@@ -206,8 +206,11 @@ def test_two_servers_three_workers_share_one_postgresql(processes: Processes, pg
     latest: dict[int, str] = {}
     for w in sent:  # both versions have the same UTC offset, so text order is time order
         latest[w.order_id] = max(latest.get(w.order_id, w.updated_at), w.updated_at)
+    # The doors recognise a redelivery by its webhook id; the same version under another topic is the
+    # workers' to find (they derive the content identity).
+    redeliveries = len(sent) - len({w.webhook_id for w in sent})
     accepted = Counter(r.json()["status"] for r in responses)
-    assert accepted == {"accepted": len(identities), "duplicate": len(sent) - len(identities)}, accepted
+    assert accepted == {"accepted": len(sent) - redeliveries, "duplicate": redeliveries}, accepted
 
     db = Database(url)
     try:
@@ -244,13 +247,17 @@ def test_two_servers_three_workers_share_one_postgresql(processes: Processes, pg
     finally:
         db.dispose()
 
-    # Stored once: one inbox record per distinct order version, however many times and ways it came.
-    assert len(rows) == len(identities)
-    assert len({r.identity for r in rows}) == len(rows)
+    # Stored once: one inbox record per distinct order version, however many times and ways it came; the
+    # other deliveries of a version are finished as duplicates, without an identity of their own.
+    assert len(rows) == len(sent) - redeliveries
+    kept = [r for r in rows if r.outcome != "duplicate"]
+    assert len(kept) == len(identities)
+    assert len({r.identity for r in kept}) == len(kept)
+    assert {r.identity for r in rows if r.outcome == "duplicate"} == {None}
     # Applied once: every record done, with exactly one timeline row each.
     assert Counter(r.status for r in rows) == {"done": len(rows)}, errors[:3]
     assert not errors, errors[:3]
-    assert set(timeline) == {r.id for r in rows}
+    assert set(timeline) == {r.id for r in kept}
     assert {n for n in timeline.values()} == {1}, [i for i, n in timeline.items() if n != 1][:5]
     # Every order once, at its latest version.
     assert len(stored) == N_ORDERS

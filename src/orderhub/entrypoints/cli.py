@@ -100,8 +100,11 @@ def migrate_cmd(ctx: click.Context, db_url: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--worker/--no-worker", default=True, show_default=True, help="Run the processor in this process too.")
 @click.option("--processors", default=1, show_default=True, type=int, help="Processor loops when --worker.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes answering on the one port, for machines with more than one core "
+                   "(the embedded worker still runs once).")
 @with_hub
-def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None:
+def serve(hub: Hub, host: str, port: int, worker: bool, processors: int, workers: int) -> None:
     """Run the HTTP server (webhooks, API, health, metrics), with an embedded worker by default."""
     import uvicorn
 
@@ -115,6 +118,9 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     except serving.CannotListen as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    if workers > 1:
+        _serve_processes(hub, host, sock, worker, processors, workers)
+        return
     serving.return_freed_memory()
     server = uvicorn.Server(uvicorn.Config(create_app(hub), log_level="warning", access_log=False,
                                            **serving.server_options(hub.settings)))
@@ -123,6 +129,25 @@ def serve(hub: Hub, host: str, port: int, worker: bool, processors: int) -> None
     try:
         server.run(sockets=[sock])
     finally:
+        if background:
+            background.stop()
+        sock.close()
+
+
+def _serve_processes(hub: Hub, host: str, sock: Any, worker: bool, processors: int, workers: int) -> None:
+    from orderhub.entrypoints.http import serving
+    from orderhub.entrypoints.http.server_processes import ServerProcesses
+    from orderhub.entrypoints.worker import Worker
+
+    servers = ServerProcesses(hub.settings, sock, workers)
+    servers.stop_on_signals()
+    servers.start()
+    background = Worker(hub, processors=processors).start() if worker else None
+    click.echo(serving.listening_line(host, sock) + f", {workers} server processes")
+    try:
+        servers.watch()
+    finally:
+        servers.stop()
         if background:
             background.stop()
         sock.close()

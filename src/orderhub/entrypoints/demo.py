@@ -32,7 +32,7 @@ import httpx
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from orderhub import logs
 from orderhub.adapters.store import error_log, migrate, shops, tokens
@@ -104,8 +104,9 @@ CARRIER = "DHL"
 
 def _counts(hub: Hub) -> dict[str, int]:
     with hub.db.read() as conn:
-        by_status: dict[str, int] = {
-            status: n for status, n in conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status))}
+        kept = or_(inbox.c.outcome.is_(None), inbox.c.outcome != "duplicate")  # a repeat the worker found: no record
+        by_status: dict[str, int] = {status: n for status, n in conn.execute(
+            select(inbox.c.status, func.count()).where(kept).group_by(inbox.c.status))}
         n_orders = conn.execute(select(func.count()).select_from(orders)).scalar_one()
         open_errors = error_log.count(conn, error_log.ErrorFilter(status="open"))
         placing = _placements(conn)

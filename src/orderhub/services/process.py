@@ -32,7 +32,7 @@ from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.events import check_destination_event
 from orderhub.domain.model import Order, OrderEdit, OrderStatus, Refund
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
-from orderhub.services import inbound, order_sync, source_channels
+from orderhub.services import identify, inbound, order_sync, source_channels
 from orderhub.services.inbound import Result
 
 log = structlog.get_logger(__name__)
@@ -59,10 +59,12 @@ def sent_at(row: Any) -> Any:
 
 def read(row: Any, translator: Translator) -> Inbound:
     """The canonical record an inbox record stands for. Raises InvalidRecord when it cannot be read."""
-    try:
-        payload = orjson.loads(row.payload)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRecord(None, f"payload is not valid JSON: {exc}") from None
+    payload = identify.parsed_payload(row)
+    if payload is identify.UNREAD:
+        try:
+            payload = orjson.loads(row.payload)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRecord(None, f"payload is not valid JSON: {exc}") from None
     try:
         return translator.translate(row.topic, payload, sent_at(row))
     except UnknownTopic as exc:
@@ -147,19 +149,20 @@ class Processor:
 
     def _process_batch(self, limit: int) -> int:
         with self.db.write() as conn:
-            rows = inbox.claim(conn, limit=limit)
-            if not rows:
+            claimed = inbox.claim(conn, limit=limit)
+            if not claimed:
                 return 0
+            rows = identify.identify(conn, claimed)  # the webhooks' content identity; repeats leave the batch
             self._translators.clear()  # read again per batch: a shop's new source-name mapping applies at once
             http = dest_store.http_destinations(conn)
             rest = self._store_new_orders(conn, rows, http) if self.bulk_new_orders else rows
             for row in rest:
                 self._process_one(conn, row, http)
             topics: dict[str, int] = {}
-            for row in rows:
+            for row in claimed:  # repeats too: the dashboard's received and processed rates balance
                 topics[row.topic] = topics.get(row.topic, 0) + 1
             traffic.add(conn, traffic.PROCESSED, topics, utcnow())  # the dashboard's processing rate
-        return len(rows)
+        return len(claimed)
 
     def process_records(self, conn: Connection, rows: list[Any]) -> None:
         """Apply records taken in the caller's write transaction (inbox.claim_ids), each in its own savepoint,

@@ -42,7 +42,7 @@ REQUIRED_HEADERS = (HEADER_TOPIC, HEADER_SHOP, HEADER_WEBHOOK_ID)
 def sign(secret: str | bytes, body: bytes) -> str:
     """base64(HMAC-SHA256(secret, raw body)), as Shopify puts in X-Shopify-Hmac-Sha256."""
     key = secret.encode() if isinstance(secret, str) else secret
-    return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+    return base64.b64encode(hmac.digest(key, body, "sha256")).decode()  # one-shot: OpenSSL, no Python object
 
 
 def verify(secret: str | bytes, body: bytes, signature: str | None) -> bool:
@@ -74,10 +74,11 @@ def _clean(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
-def read_headers(headers: Mapping[str, str]) -> WebhookHeaders:
-    """Reads X-Shopify-* headers, whatever their case. Raises :class:`MissingHeaders`."""
+def read_headers(headers: Mapping[str, str], *, lowered: bool = False) -> WebhookHeaders:
+    """Reads X-Shopify-* headers, whatever their case (``lowered``: the names are lower-case already).
+    Raises :class:`MissingHeaders`."""
     # Starlette's Headers already match case-insensitively; plain mappings are folded here.
-    lower = headers if isinstance(headers, Headers) else {k.lower(): v for k, v in headers.items()}
+    lower = headers if lowered or isinstance(headers, Headers) else {k.lower(): v for k, v in headers.items()}
     missing = [h for h in REQUIRED_HEADERS if not (lower.get(h) or "").strip()]
     if missing:
         raise MissingHeaders("missing required header(s): " + ", ".join(missing))

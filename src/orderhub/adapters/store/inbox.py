@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import Connection, func, select, update
@@ -26,12 +25,11 @@ from orderhub.clock import utcnow
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class InboxEntry:
+class InboxEntry(NamedTuple):  # a tuple: made once per webhook on the door's path, where a dataclass costs more
     shop_id: int
     source: str
     topic: str
-    identity: str
+    identity: str | None  # None: the worker derives it (services/identify.py)
     payload: str
     status: str = "pending"  # or "unsupported" for topics orderhub does not handle
     webhook_id: str | None = None
@@ -65,17 +63,25 @@ def insert_entries(db: Database, entries: Sequence[InboxEntry]) -> list[bool]:
         else:
             sql = _PG_INSERT
             stamp = now
-        stored = []
-        received: dict[str, int] = {}
+        rows = [(e.shop_id, e.source, e.topic, e.identity, e.webhook_id, e.event_id, e.api_version,
+                 sqlite_time(e.triggered_at) if sqlite and e.triggered_at is not None else e.triggered_at,
+                 stamp, e.payload, e.status, 0, stamp) for e in entries]
         try:
-            for e in entries:
-                triggered: Any = e.triggered_at
-                if sqlite and triggered is not None:
-                    triggered = sqlite_time(triggered)
-                cur.execute(sql, (e.shop_id, e.source, e.topic, e.identity, e.webhook_id, e.event_id,
-                                  e.api_version, triggered, stamp, e.payload, e.status, 0, stamp))
-                new = cur.rowcount == 1
-                stored.append(new)
+            # One call for the batch; only a batch with a duplicate in it (its count of new rows falls short)
+            # is done again row by row, to say which were new.
+            cur.executemany(sql, rows)
+            if cur.rowcount == len(rows):
+                stored = [True] * len(rows)
+            else:
+                cur.execute("ROLLBACK") if sqlite else raw.rollback()
+                if sqlite:
+                    cur.execute("BEGIN IMMEDIATE")
+                stored = []
+                for row in rows:
+                    cur.execute(sql, row)
+                    stored.append(cur.rowcount == 1)
+            received: dict[str, int] = {}
+            for e, new in zip(entries, stored, strict=True):
                 if new:
                     received[e.topic] = received.get(e.topic, 0) + 1
             # the dashboard's per-minute counts: one statement per topic per batch, in its transaction
@@ -188,6 +194,16 @@ def claim_ids(conn: Connection, ids: Sequence[int]) -> list[Any]:
     if not ids:
         return []
     stmt = select(inbox).where(inbox.c.id.in_(sorted(set(ids))), inbox.c.status == "pending").order_by(inbox.c.id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(conn.execute(stmt))
+
+
+def claim_unread(conn: Connection, shop_id: int, *, limit: int) -> list[Any]:
+    """Take up to ``limit`` of this shop's pending records that have no identity yet (webhooks the door stored
+    unread), as :func:`claim` takes records: locked on PostgreSQL, skipped when another worker holds them."""
+    stmt = (select(inbox).where(inbox.c.status == "pending", inbox.c.shop_id == shop_id, inbox.c.identity.is_(None))
+            .order_by(inbox.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(conn.execute(stmt))

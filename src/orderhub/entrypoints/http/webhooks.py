@@ -1,14 +1,14 @@
-"""Webhook receivers: verify, store durably in the inbox, and only then answer 200.
+"""The EventBridge webhook door: Shopify's webhooks (and Amazon's notifications) through an Amazon
+EventBridge forwarder, stored durably in the inbox before the 200.
 
-These doors are open to anyone, so they refuse on the headers whatever they can before
-reading a byte of the body, and read bodies only through ``bodies.read_body``.
+Shopify's own door, the busiest, is ``shopify_door.py``. Both refuse on the headers whatever they can
+before reading a byte of the body, and read bodies only through ``bodies.read_body``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -20,18 +20,13 @@ from orderhub.adapters.amazon import notifications as amazon
 from orderhub.adapters.shopify import webhooks as shopify
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.bootstrap import Hub
-from orderhub.clock import utcnow
 from orderhub.entrypoints.http import bodies
 from orderhub.entrypoints.http.auth import bearer_ok
+from orderhub.entrypoints.http.shopify_door import json_content, topic_label
 from orderhub.metrics import RECEIVE_SECONDS, WEBHOOKS_RECEIVED
 
 log = structlog.get_logger(__name__)
 _JSON = {"content-type": "application/json"}
-
-
-# One answer (and one metrics outcome: /metrics is public) whether the shop is unknown or the signature
-# wrong, so shop domains cannot be probed through them.
-NOT_AUTHENTICATED = "webhook not authenticated: unknown shop, or missing or invalid X-Shopify-Hmac-Sha256"
 
 
 def _answer(status: int, message: str, topic: str, outcome: str, headers: dict[str, str] | None = None
@@ -47,11 +42,6 @@ def _refused(refused: bodies.Refused, topic: str) -> Response:
     return refused.response()
 
 
-def _json_content(request: Request) -> bool:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
-
-
 async def _guarded(request: Request, hub: Hub, topic: str,
                    handle: Callable[[bytearray], Awaitable[Response]]) -> Response:
     """Read the body within the size cap, the deadline and the shared budget, then ``handle`` it."""
@@ -61,7 +51,7 @@ async def _guarded(request: Request, hub: Hub, topic: str,
     try:
         declared = bodies.declared_length(request.headers)
         bodies.check_length(declared, limit)
-        if not _json_content(request):
+        if not json_content(request.headers.get("content-type", "")):
             raise bodies.Refused(415, "Content-Type must be application/json")
         taken = bodies.reserve(budget, declared, limit)
         body = await bodies.read_body(request.receive, declared, limit, hub.settings)
@@ -75,75 +65,23 @@ async def _guarded(request: Request, hub: Hub, topic: str,
         budget.give(taken)
 
 
-def _topic_label(topic: str) -> str:
-    # Bounded label values: unknown topics are counted together.
-    return topic if topic in shopify.SUPPORTED_TOPICS else "unsupported"
-
-
 async def _store(hub: Hub, entry: InboxEntry, started: float) -> Response:
     try:
         stored = await hub.writer.put(entry)
     except Exception:
-        # Not stored: Shopify will deliver again. Say so rather than pretend.
-        return _answer(503, "inbox unavailable; retry later", _topic_label(entry.topic), "store_failed")
+        # Not stored: the sender will deliver again. Say so rather than pretend.
+        return _answer(503, "inbox unavailable; retry later", topic_label(entry.topic), "store_failed")
     RECEIVE_SECONDS.observe(time.perf_counter() - started)
     if not stored:
-        return _answer(200, "duplicate", _topic_label(entry.topic), "duplicate")
+        return _answer(200, "duplicate", topic_label(entry.topic), "duplicate")
     outcome = "accepted" if entry.status == "pending" else "unsupported"
-    return _answer(200, outcome, _topic_label(entry.topic), outcome)
+    return _answer(200, outcome, topic_label(entry.topic), outcome)
 
 
-async def shopify_webhook(request: Request) -> Response:
-    """Headers first (topic, shop, signature present, JSON, size), then the body, then the signature."""
-    started = time.perf_counter()
-    hub: Hub = request.app.state.hub
-    close = {"connection": "close"}  # refused before the body: it is not read, the connection ends
-    try:
-        headers = shopify.read_headers(request.headers)
-    except shopify.MissingHeaders as exc:
-        return _answer(400, str(exc), "unknown", "bad_headers", close)
-    topic = _topic_label(headers.topic)
-    shop = hub.shops.get(headers.shop_domain)
-    if shop is None:
-        return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
-    if not headers.hmac:
-        return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated", close)
-    stale = _outside_window(headers.triggered_at, hub.settings.webhook_max_age_seconds)
-    if stale:
-        return _answer(400, stale, topic, "stale", close)
-
-    async def handle(body: bytearray) -> Response:
-        assert shop is not None
-        if not shopify.verify(shop.webhook_secret, body, headers.hmac):
-            return _answer(401, NOT_AUTHENTICATED, topic, "not_authenticated")
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return _answer(400, "body is not valid JSON", topic, "malformed")
-        return await _store(hub, _entry(shop.id, "webhook", headers, payload, body.decode()), started)
-
-    return await _guarded(request, hub, topic, handle)
-
-
-def _outside_window(triggered_at: datetime | None, window: float) -> str | None:
-    """Why a delivery sent so long ago (or so far ahead) is refused as a possible replay; None when it is not.
-
-    Shopify retries a failed delivery for a few hours, so one sent days ago is someone resending it;
-    the batch poll still brings in anything such a refusal keeps out."""
-    if triggered_at is None or window <= 0:
-        return None
-    age = (utcnow() - triggered_at).total_seconds()
-    if abs(age) <= window:
-        return None
-    when = f"{age / 3600:.1f} hours ago" if age > 0 else f"{-age / 3600:.1f} hours ahead"
-    return (f"X-Shopify-Triggered-At {triggered_at.isoformat()} is {when}, outside the {window / 3600:g}-hour window "
-            "(ORDERHUB_WEBHOOK_MAX_AGE_SECONDS): refused as a possible replay")
-
-
-def _entry(shop_id: int, source: str, h: shopify.WebhookHeaders, payload: Any, text: str) -> InboxEntry:
+def _entry(shop_id: int, h: shopify.WebhookHeaders, payload: Any, text: str) -> InboxEntry:
     supported = h.topic in shopify.SUPPORTED_TOPICS
     return InboxEntry(
-        shop_id=shop_id, source=source, topic=h.topic,
+        shop_id=shop_id, source="eventbridge", topic=h.topic,
         identity=shopify.identity(h.topic, payload, h.webhook_id, text), payload=text,
         status="pending" if supported else "unsupported", webhook_id=h.webhook_id, event_id=h.event_id,
         api_version=h.api_version, triggered_at=h.triggered_at)
@@ -179,9 +117,9 @@ async def eventbridge_webhook(request: Request) -> Response:
             return _answer(400, f"detail.metadata: {exc}", "unknown", "bad_headers")
         shop = hub.shops.get(headers.shop_domain)
         if shop is None:
-            return _answer(401, "unknown shop", _topic_label(headers.topic), "unknown_shop")
+            return _answer(401, "unknown shop", topic_label(headers.topic), "unknown_shop")
         text = orjson.dumps(payload).decode()
-        return await _store(hub, _entry(shop.id, "eventbridge", headers, payload, text), started)
+        return await _store(hub, _entry(shop.id, headers, payload, text), started)
 
     return await _guarded(request, hub, "unknown", handle)
 

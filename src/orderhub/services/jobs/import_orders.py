@@ -22,10 +22,11 @@ from orderhub.adapters.shopify import graphql_orders
 from orderhub.adapters.shopify.graphql import AdminClient, for_shop
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import job_store
-from orderhub.adapters.store.inbox import InboxEntry, insert_entries
+from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.shops import Shop
 from orderhub.bootstrap import Hub
 from orderhub.domain.jobs import Definition, Param, ParamKind
+from orderhub.services import identify
 from orderhub.services.jobs.registry import register
 from orderhub.services.progress import NOWHERE, Progress
 
@@ -153,7 +154,7 @@ def import_new_orders(hub: Hub, shop: Shop | None, params: dict[str, Any], *,
             newest = moment if newest is None or moment > newest else newest
         kept = [p for p in payloads if poll.keep(p)]
         entries = [inbox_entry(shop.id, payload) for payload in kept]
-        stored = insert_entries(hub.db, entries) if entries else []
+        stored = identify.store_polled(hub.db, shop.id, entries)
         stats["pages"] += 1
         stats["fetched"] += len(payloads)
         stats["skipped"] += len(payloads) - len(kept)

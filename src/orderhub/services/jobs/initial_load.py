@@ -34,13 +34,14 @@ from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import error_log
 from orderhub.adapters.store import order_store as store
-from orderhub.adapters.store.inbox import InboxEntry, insert_entries
+from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.schema import error_log as error_table
 from orderhub.adapters.store.schema import job_state, variants
 from orderhub.adapters.store.shops import Shop
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.jobs import Definition, Param, ParamKind, Policy
 from orderhub.domain.model import Freshness, Product, Variant
+from orderhub.services import identify
 from orderhub.services.errors import BULK_ORDER
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.import_orders import admin_client, since_query
@@ -303,7 +304,7 @@ def _write_orders(ctx: JobContext, batch: OrderBatch) -> None:
     shop = ctx.shop
     assert shop is not None
     if batch.entries:
-        stored = insert_entries(ctx.hub.db, batch.entries)
+        stored = identify.store_polled(ctx.hub.db, shop.id, batch.entries)
         new = sum(stored)
         ctx.count(processed=new, skipped=len(stored) - new)
     if not batch.unknown and not batch.fixed:

@@ -27,9 +27,10 @@ from orderhub.adapters.shopify import graphql_products
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import job_store
 from orderhub.adapters.store.db import upsert
-from orderhub.adapters.store.inbox import InboxEntry, insert_entries
+from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.schema import job_state
 from orderhub.domain.jobs import Definition, Param, ParamKind
+from orderhub.services import identify
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.import_orders import admin_client, since_query
 from orderhub.services.jobs.registry import register
@@ -56,7 +57,7 @@ def _sync_products(ctx: JobContext, since: datetime | None) -> dict[str, Any]:
         ctx.check()
         entries = [InboxEntry(shop_id=ctx.shop.id, source="poll", topic=TOPIC, identity=identity(TOPIC, p, None),
                               payload=orjson.dumps(p).decode()) for p in page]
-        stored = insert_entries(ctx.hub.db, entries) if entries else []
+        stored = identify.store_polled(ctx.hub.db, ctx.shop.id, entries)
         for p in page:
             moment = parse_time(p["updated_at"], f"product {p['id']} updated_at")
             newest = moment if newest is None or moment > newest else newest

@@ -33,9 +33,10 @@ from orderhub.adapters.shopify.graphql import AdminClient
 from orderhub.adapters.shopify.graphql_products import paged
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import job_store, timeline
-from orderhub.adapters.store.inbox import InboxEntry, insert_entries
+from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.schema import order_events, orders
 from orderhub.domain.jobs import Definition, Param, ParamKind
+from orderhub.services import identify
 from orderhub.services.jobs.context import JobContext
 from orderhub.services.jobs.import_orders import admin_client, since_query
 from orderhub.services.jobs.registry import register
@@ -136,7 +137,7 @@ def import_returns(ctx: JobContext) -> dict[str, Any]:
                 entries.append(InboxEntry(shop_id=shop.id, source="poll", topic=TOPIC,
                                           identity=identity(TOPIC, payload, None),
                                           payload=orjson.dumps(payload).decode()))
-        stored = insert_entries(ctx.hub.db, entries) if entries else []
+        stored = identify.store_polled(ctx.hub.db, shop.id, entries)
         stats["orders"] += len(nodes)
         stats["refunds"] += len(entries)
         stats["stored"] += sum(stored)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from orderhub.adapters.store.schema.base import BigId, metadata
@@ -85,8 +86,9 @@ inbox = Table(
     Column("available_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
     Column("last_error", Text),
-    UniqueConstraint("shop_id", "identity"),
     UniqueConstraint("shop_id", "webhook_id"),
+    Index("uq_inbox_shop_id_identity", "shop_id", "identity", unique=True,  # only records with an identity
+          sqlite_where=text("identity IS NOT NULL"), postgresql_where=text("identity IS NOT NULL")),
     Index("ix_inbox_claim", "status", "available_at", "id"),
 )
 

@@ -1,0 +1,114 @@
+"""The worker's first step on a batch: the content identity of the Shopify webhooks the door stored unread.
+
+The door keeps the raw body and answers (``entrypoints/http/shopify_door.py``); here the body is
+parsed once, its identity derived (the same order version by webhook, EventBridge or poll is one
+record: ``adapters/shopify/webhooks.identity``), and a record whose identity another record already
+holds is a repeat: it is finished as ``duplicate`` and leaves the batch. The unique key on
+``(shop_id, identity)`` decides between two workers that derive the same identity at once: the
+second one's batch leaves those records for a later batch, which then sees the first one's.
+
+A fixed number of statements per batch: one read of the identities already held, one update that
+sets the new ones, one that finishes the repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from orderhub.adapters.shopify.webhooks import identity
+from orderhub.adapters.store import inbox as inbox_store
+from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.inbox import InboxEntry
+from orderhub.adapters.store.schema import inbox
+from orderhub.metrics import INBOX_PROCESSED
+
+log = structlog.get_logger(__name__)
+
+UNREAD = object()  # a record whose body was not parsed here (``Identified.parsed``)
+
+
+def parsed_payload(row: Any) -> Any:
+    """The body this step already parsed, or ``UNREAD``."""
+    return getattr(row, "parsed", UNREAD)
+
+
+def identify(conn: Connection, rows: Sequence[Any]) -> list[Any]:
+    """The batch with every record's identity: records without one get theirs (as namespaces carrying
+    the parsed body as ``parsed``); repeats are finished and left out."""
+    unread = [r for r in rows if r.identity is None]
+    if not unread:
+        return list(rows)
+    derived: dict[int, SimpleNamespace] = {}
+    for row in unread:
+        try:
+            payload: Any = orjson.loads(row.payload)
+        except orjson.JSONDecodeError:
+            payload = None  # known by its body's digest; the processor reports what is wrong with it
+        fields = row._asdict()
+        fields.update(identity=identity(row.topic, payload, row.webhook_id, row.payload),
+                      parsed=payload if payload is not None else UNREAD)
+        derived[row.id] = SimpleNamespace(**fields)
+    by_shop: dict[int, set[str]] = {}
+    for r in derived.values():
+        by_shop.setdefault(r.shop_id, set()).add(r.identity)
+    held = {(r.shop_id, r.identity) for r in conn.execute(select(inbox.c.shop_id, inbox.c.identity).where(or_(*(
+        and_(inbox.c.shop_id == shop, inbox.c.identity.in_(sorted(names)))  # the unique key's index
+        for shop, names in by_shop.items()))))}
+    fresh: list[SimpleNamespace] = []
+    repeats: list[SimpleNamespace] = []
+    for row in rows:  # in the order they arrived: the first record of an identity is the one kept
+        if row.identity is not None:
+            held.add((row.shop_id, row.identity))
+            continue
+        named = derived[row.id]
+        if (named.shop_id, named.identity) in held:
+            repeats.append(named)
+        else:
+            held.add((named.shop_id, named.identity))
+            fresh.append(named)
+    savepoint = conn.begin_nested()
+    try:
+        if fresh:
+            conn.execute(update(inbox).where(inbox.c.id == bindparam("record")).values(identity=bindparam("named")),
+                         [{"record": r.id, "named": r.identity} for r in fresh])
+    except IntegrityError:  # another worker holds one of them, not yet committed: a later batch will see it
+        savepoint.rollback()
+        log.info("inbox_identity_taken_meanwhile", records=len(fresh))
+        return [r for r in rows if r.identity is not None]
+    savepoint.commit()
+    if repeats:
+        inbox_store.finish_many(conn, [r.id for r in repeats], status="done", outcome="duplicate")
+        for r in repeats:
+            INBOX_PROCESSED.labels(r.topic, "duplicate").inc()
+    kept = {r.id for r in repeats}
+    return [derived.get(r.id, r) for r in rows if r.id not in kept]
+
+
+def settle(db: Database, shop_id: int, *, batch: int = 500) -> None:
+    """Derive the identity of every webhook of this shop still waiting for one, before a batch poll stores
+    what it read: the poll then knows which orders the inbox already holds, as it would had the worker
+    already taken them. Records another worker holds are left to it."""
+    while True:
+        with db.write() as conn:
+            rows = inbox_store.claim_unread(conn, shop_id, limit=batch)
+            if rows:
+                identify(conn, rows)
+        if len(rows) < batch:
+            return
+
+
+def store_polled(db: Database, shop_id: int, entries: Sequence[InboxEntry]) -> list[bool]:
+    """Store records a batch poll of this Shopify shop read (``inbox.insert_entries``: True for each one new),
+    once the shop's webhooks waiting for their identity have it, so a version a webhook brought first is
+    reported as held, not as new."""
+    if not entries:
+        return []
+    settle(db, shop_id)
+    return inbox_store.insert_entries(db, entries)
