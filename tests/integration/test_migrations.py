@@ -16,13 +16,13 @@ from orderhub.adapters.store.schema import search as search_schema
 
 
 def _differences(db: Database) -> list[Any]:
-    """What MetaData declares against what the database holds. The order search index is SQL of its own (an
-    FTS5 table and its shadow tables, or a table MetaData does not declare): it is left out here and checked by
-    name below."""
-    left_out = search_schema.not_in_metadata(db.dialect)
+    """What MetaData declares against what the database holds. The order search indexes are SQL of their own
+    (FTS5 tables, their shadow tables and views, or pg_trgm expression indexes): they are left out here and
+    checked by name below."""
+    left_out = set(search_schema.not_in_metadata(db.dialect)) | set(search_schema.POSTGRES_INDEXES)
 
     def declared(name: str | None, type_: str, _parent: Any) -> bool:
-        return not (type_ == "table" and name in left_out)
+        return not (type_ in ("table", "index") and name in left_out)
 
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": declared})
@@ -30,22 +30,26 @@ def _differences(db: Database) -> list[Any]:
 
 
 def _search_objects(db: Database) -> dict[str, set[str]]:
-    """The search index's tables, indexes and triggers the database holds."""
+    """The search indexes' tables, views, indexes and triggers the database holds."""
     with db.engine.connect() as conn:
         if db.dialect == "sqlite":
-            rows = conn.execute(text("SELECT type, name FROM sqlite_master WHERE name LIKE 'order_search%'")).all()
-            return {kind: {name for t, name in rows if t == kind} for kind in ("table", "index", "trigger")}
-        tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'order_search%'"))
-                     .scalars())
-        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'order_search' "
-                                        "AND indexname LIKE 'ix_%'")).scalars())
+            rows = conn.execute(text("SELECT type, name FROM sqlite_master WHERE name LIKE '%search%' "
+                                     "OR name LIKE '%names'")).all()
+            return {kind: {name for t, name in rows if t == kind} for kind in ("table", "view", "index", "trigger")}
+        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%search%'"))
+                      .scalars())
         triggers = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
-                                         "AND tgname LIKE 'order_search%'")).scalars())
-        return {"table": tables, "index": indexes, "trigger": triggers}
+                                         "AND tgname LIKE '%search%'")).scalars())
+        views = set(conn.execute(text("SELECT viewname FROM pg_views WHERE schemaname = current_schema() "
+                                      "AND viewname LIKE '%names'")).scalars())
+        tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE '%search%'"))
+                     .scalars())
+        return {"table": tables, "view": views, "index": indexes, "trigger": triggers}
 
 
 def _expected_search_objects(dialect: str) -> dict[str, set[str]]:
     return {"table": set(search_schema.not_in_metadata(dialect)),
+            "view": set(search_schema.SQLITE_VIEWS) if dialect == "sqlite" else set(),
             "index": set(search_schema.POSTGRES_INDEXES) if dialect == "postgresql" else set(),
             "trigger": set(search_schema.TRIGGERS[dialect])}
 
@@ -68,7 +72,7 @@ def test_every_migration_undoes_and_redoes(db_url: str) -> None:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "base")
         assert migrate.current_revision(db) is None
-        assert _search_objects(db) == {"table": set(), "index": set(), "trigger": set()}
+        assert _search_objects(db) == {"table": set(), "view": set(), "index": set(), "trigger": set()}
         migrate.upgrade(db)
         assert migrate.is_current(db)
         assert _differences(db) == []

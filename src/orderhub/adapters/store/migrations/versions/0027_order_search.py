@@ -1,5 +1,5 @@
-"""orders: a trigram search index (FTS5 on SQLite, pg_trgm on PostgreSQL) kept by triggers, and an index for
-every filter of the order lists
+"""orders: trigram search indexes on the columns where the searchable text lives (FTS5 on SQLite, pg_trgm on
+PostgreSQL), and an index for every filter of the order lists
 
 Revision ID: 0027
 Revises: 0026
@@ -25,126 +25,93 @@ FILTER_INDEXES = {
     'ix_orders_created': ['source_created_at'],
 }
 
-# -- SQLite: FTS5, trigram tokenizer ---------------------------------------------------------------------------
+# -- SQLite: FTS5 external-content tables, trigram tokenizer ---------------------------------------------------
+#
+# One per table, indexing that table's own columns (no joins): the index holds the trigrams, the text stays in
+# the table (content=...). detail='none': a trigram's entry is the list of rows holding it, no positions (the
+# queries AND a fragment's rarest trigrams and check the whole fragment on those rows themselves), which makes
+# the index several times smaller and cheaper to write. A buyer's name may be split into first and last name:
+# the views give the text as one column, so FTS5's 'rebuild' and 'delete' read what the triggers wrote.
 
-# One document per order, one line per part (a query never holds a line break: no match spans two parts).
-SQLITE_DOC = """
-SELECT o.id,
-       coalesce(o.name, '') || char(10) || o.shopify_id || char(10) || coalesce(o.email, '')
-       || CASE WHEN c.email IS NOT NULL AND c.email IS NOT o.email THEN char(10) || c.email ELSE '' END
-       || char(10) || trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, ''))
-       || char(10) || coalesce((SELECT group_concat(n, char(10)) FROM (
-              SELECT DISTINCT coalesce(a.name, trim(coalesce(a.first_name, '') || ' ' || coalesce(a.last_name, '')))
-                     AS n
-              FROM order_addresses a WHERE a.order_id = o.id)), '')
-       || char(10) || coalesce(o.note, '')
-FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
-WHERE {where}"""
+SQLITE_VIEWS = {
+    'order_address_names': """SELECT id, coalesce(name, trim(coalesce(first_name, '') || ' '
+                                                     || coalesce(last_name, ''))) AS name
+                              FROM order_addresses""",
+    'customer_names': """SELECT id, trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) AS name, email
+                         FROM customers""",
+}
 
+# FTS table: (content, its columns, the table its triggers are on, the columns those read, each column's value)
+SQLITE_FTS = {
+    'order_search': ('orders', 'orders', {
+        'name': 'name', 'shopify_id': 'shopify_id', 'email': 'email', 'note': 'note'}),
+    'order_address_search': ('order_address_names', 'order_addresses', {
+        'name': "coalesce({r}.name, trim(coalesce({r}.first_name, '') || ' ' || coalesce({r}.last_name, '')))"}),
+    'customer_search': ('customer_names', 'customers', {
+        'name': "trim(coalesce({r}.first_name, '') || ' ' || coalesce({r}.last_name, ''))", 'email': 'email'}),
+}
 
-def _refresh(where: str, ids: str) -> str:
-    return (f"DELETE FROM order_search WHERE rowid IN ({ids});\n"
-            f"INSERT INTO order_search (rowid, doc) {SQLITE_DOC.format(where=where)};")
-
-
-_ORDER_COLUMNS = ('name', 'shopify_id', 'email', 'note', 'customer_id')
-_ADDRESS_COLUMNS = ('name', 'first_name', 'last_name', 'order_id')
-_CUSTOMER_COLUMNS = ('email', 'first_name', 'last_name')
-
-
-def _changed(columns: tuple[str, ...]) -> str:
-    return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
-
-
-SQLITE_TRIGGERS = {
-    'order_search_orders_insert': f"""AFTER INSERT ON orders BEGIN
-        INSERT INTO order_search (rowid, doc) {SQLITE_DOC.format(where='o.id = NEW.id')}; END""",
-    'order_search_orders_update': f"""AFTER UPDATE OF {', '.join(_ORDER_COLUMNS)} ON orders
-        WHEN {_changed(_ORDER_COLUMNS)} BEGIN {_refresh('o.id = NEW.id', 'NEW.id')} END""",
-    'order_search_orders_delete': """AFTER DELETE ON orders BEGIN
-        DELETE FROM order_search WHERE rowid = OLD.id; END""",
-    'order_search_addresses_insert': f"""AFTER INSERT ON order_addresses BEGIN
-        {_refresh('o.id = NEW.order_id', 'NEW.order_id')} END""",
-    'order_search_addresses_update': f"""AFTER UPDATE OF {', '.join(_ADDRESS_COLUMNS)} ON order_addresses
-        WHEN {_changed(_ADDRESS_COLUMNS)} BEGIN
-        {_refresh('o.id IN (OLD.order_id, NEW.order_id)', 'OLD.order_id, NEW.order_id')} END""",
-    'order_search_addresses_delete': f"""AFTER DELETE ON order_addresses BEGIN
-        {_refresh('o.id = OLD.order_id', 'OLD.order_id')} END""",
-    # An order may be stored before its customer: the customer's arrival completes its document.
-    'order_search_customers_insert': f"""AFTER INSERT ON customers BEGIN
-        {_refresh('o.customer_id = NEW.id', 'SELECT id FROM orders WHERE customer_id = NEW.id')} END""",
-    'order_search_customers_update': f"""AFTER UPDATE OF {', '.join(_CUSTOMER_COLUMNS)} ON customers
-        WHEN {_changed(_CUSTOMER_COLUMNS)} BEGIN
-        {_refresh('o.customer_id = NEW.id', 'SELECT id FROM orders WHERE customer_id = NEW.id')} END""",
-    'order_search_customers_delete': f"""AFTER DELETE ON customers BEGIN
-        {_refresh('o.customer_id = OLD.id', 'SELECT id FROM orders WHERE customer_id = OLD.id')} END""",
+_SOURCE_COLUMNS = {
+    'order_search': ('name', 'shopify_id', 'email', 'note'),
+    'order_address_search': ('name', 'first_name', 'last_name'),
+    'customer_search': ('first_name', 'last_name', 'email'),
 }
 
 
+def _value(expression: str, row: str) -> str:
+    return expression.format(r=row) if '{r}' in expression else f"{row}.{expression}"
+
+
+def sqlite_triggers() -> dict[str, str]:
+    """The three triggers FTS5's documentation gives for an external-content table, for each table."""
+    out = {}
+    for fts, (_content, source, columns) in SQLITE_FTS.items():
+        names = ', '.join(columns)
+        new = ', '.join(_value(v, 'new') for v in columns.values())
+        old = ', '.join(_value(v, 'old') for v in columns.values())
+        read = _SOURCE_COLUMNS[fts]
+        changed = ' OR '.join(f"old.{c} IS NOT new.{c}" for c in read)
+        out[f'{fts}_insert'] = (f"AFTER INSERT ON {source} BEGIN "
+                                f"INSERT INTO {fts} (rowid, {names}) VALUES (new.id, {new}); END")
+        out[f'{fts}_delete'] = (f"AFTER DELETE ON {source} BEGIN "
+                                f"INSERT INTO {fts} ({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); END")
+        out[f'{fts}_update'] = (f"AFTER UPDATE OF {', '.join(read)} ON {source} WHEN {changed} BEGIN "
+                                f"INSERT INTO {fts} ({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); "
+                                f"INSERT INTO {fts} (rowid, {names}) VALUES (new.id, {new}); END")
+    return out
+
+
 def _sqlite_upgrade() -> None:
-    op.execute("CREATE VIRTUAL TABLE order_search USING fts5(doc, tokenize = 'trigram')")
-    op.execute(f"INSERT INTO order_search (rowid, doc) {SQLITE_DOC.format(where='1 = 1')}")
-    op.execute("INSERT INTO order_search (order_search) VALUES ('optimize')")  # one b-tree, not one per batch
-    for name, body in SQLITE_TRIGGERS.items():
+    for name, body in SQLITE_VIEWS.items():
+        op.execute(f"CREATE VIEW {name} AS {body}")
+    for fts, (content, _source, columns) in SQLITE_FTS.items():
+        op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(columns)}, content='{content}', "
+                   "content_rowid='id', tokenize='trigram', detail='none')")
+        op.execute(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
+    for name, body in sqlite_triggers().items():
         op.execute(f"CREATE TRIGGER {name} {body}")
 
 
-# -- PostgreSQL: pg_trgm ---------------------------------------------------------------------------------------
+def _sqlite_downgrade() -> None:
+    for name in sqlite_triggers():
+        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    for fts in SQLITE_FTS:
+        op.execute(f"DROP TABLE IF EXISTS {fts}")
+    for name in SQLITE_VIEWS:
+        op.execute(f"DROP VIEW IF EXISTS {name}")
 
-POSTGRES_DOC = r"""
-SELECT o.id,
-       concat_ws(E'\n', coalesce(o.name, ''), o.shopify_id, coalesce(o.email, ''),
-                 CASE WHEN c.email IS DISTINCT FROM o.email THEN c.email END,
-                 trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')),
-                 (SELECT string_agg(DISTINCT coalesce(a.name, trim(coalesce(a.first_name, '') || ' '
-                                                                   || coalesce(a.last_name, ''))), E'\n')
-                  FROM order_addresses a WHERE a.order_id = o.id),
-                 o.note)
-FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
-WHERE {where}"""
 
-POSTGRES_FUNCTIONS = [
-    # Written only when the document changed: a new order's insert, its two addresses and its customer each ask
-    # for a refresh, at commit (the triggers are deferred), and all but the first find it done.
-    f"""CREATE FUNCTION order_search_refresh(ids BIGINT[]) RETURNS void LANGUAGE sql AS $$
-        DELETE FROM order_search s WHERE s.order_id = ANY(ids)
-            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = s.order_id);
-        INSERT INTO order_search (order_id, doc) {POSTGRES_DOC.format(where='o.id = ANY(ids)')}
-        ON CONFLICT (order_id) DO UPDATE SET doc = EXCLUDED.doc WHERE order_search.doc IS DISTINCT FROM EXCLUDED.doc;
-    $$""",
-    f"""CREATE FUNCTION order_search_orders() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            PERFORM order_search_refresh(ARRAY[OLD.id]);
-        ELSIF TG_OP = 'INSERT' OR {_changed(_ORDER_COLUMNS).replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN
-            PERFORM order_search_refresh(ARRAY[NEW.id]);
-        END IF;
-        RETURN NULL;
-    END $$""",
-    f"""CREATE FUNCTION order_search_addresses() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'INSERT' THEN
-            PERFORM order_search_refresh(ARRAY[NEW.order_id]);
-        ELSIF TG_OP = 'DELETE' THEN
-            PERFORM order_search_refresh(ARRAY[OLD.order_id]);
-        ELSIF {_changed(_ADDRESS_COLUMNS).replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN
-            PERFORM order_search_refresh(ARRAY[OLD.order_id, NEW.order_id]);
-        END IF;
-        RETURN NULL;
-    END $$""",
-    f"""CREATE FUNCTION order_search_customers() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP <> 'UPDATE' OR {_changed(_CUSTOMER_COLUMNS).replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN
-            PERFORM order_search_refresh(ARRAY(SELECT id FROM orders WHERE customer_id = coalesce(NEW.id, OLD.id)));
-        END IF;
-        RETURN NULL;
-    END $$""",
-]
+# -- PostgreSQL: pg_trgm GIN indexes on expressions, no triggers -----------------------------------------------
+#
+# Parts joined by a line break: a query never holds one (whitespace is collapsed), so no match spans two parts.
 
-POSTGRES_TRIGGERS = {
-    'order_search_orders': f"AFTER INSERT OR DELETE OR UPDATE OF {', '.join(_ORDER_COLUMNS)} ON orders",
-    'order_search_addresses': f"AFTER INSERT OR DELETE OR UPDATE OF {', '.join(_ADDRESS_COLUMNS)} ON order_addresses",
-    'order_search_customers': f"AFTER INSERT OR DELETE OR UPDATE OF {', '.join(_CUSTOMER_COLUMNS)} ON customers",
+POSTGRES_INDEXES = {
+    'ix_orders_search': ('orders', r"(coalesce(name, '') || E'\n' || shopify_id || E'\n' || coalesce(email, '') "
+                                   r"|| E'\n' || coalesce(note, ''))"),
+    'ix_order_addresses_search': ('order_addresses', "(coalesce(name, trim(coalesce(first_name, '') || ' ' "
+                                                     "|| coalesce(last_name, ''))))"),
+    'ix_customers_search': ('customers', r"(trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) "
+                                         r"|| E'\n' || coalesce(email, ''))"),
 }
 
 NO_TRGM = ("orderhub needs the PostgreSQL extension pg_trgm (shipped with PostgreSQL, trusted since version 13) "
@@ -167,16 +134,8 @@ def _create_pg_trgm() -> None:
 
 def _postgres_upgrade() -> None:
     _create_pg_trgm()
-    op.execute("CREATE TABLE order_search (order_id BIGINT PRIMARY KEY, doc TEXT NOT NULL)")
-    op.execute(f"INSERT INTO order_search (order_id, doc) {POSTGRES_DOC.format(where='TRUE')}")
-    op.execute("CREATE INDEX ix_order_search_doc ON order_search USING gin (doc gin_trgm_ops)")
-    for function in POSTGRES_FUNCTIONS:
-        op.execute(function)
-    for name, when in POSTGRES_TRIGGERS.items():
-        # Deferred to the commit, when the order, its addresses and its customer are all written: one document
-        # written per new order, not one per row.
-        op.execute(f"CREATE CONSTRAINT TRIGGER {name} {when} DEFERRABLE INITIALLY DEFERRED "
-                   f"FOR EACH ROW EXECUTE FUNCTION {name}()")
+    for name, (table, expression) in POSTGRES_INDEXES.items():
+        op.execute(f"CREATE INDEX {name} ON {table} USING gin ({expression} gin_trgm_ops)")
 
 
 def upgrade() -> None:
@@ -190,15 +149,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'sqlite':
-        for name in SQLITE_TRIGGERS:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        op.execute("DROP TABLE IF EXISTS order_search")
+        _sqlite_downgrade()
     else:
-        for name, when in POSTGRES_TRIGGERS.items():
-            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {when.rsplit(' ON ', 1)[1]}")
-            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
-        op.execute("DROP FUNCTION IF EXISTS order_search_refresh(BIGINT[])")
-        op.execute("DROP TABLE IF EXISTS order_search")
+        for name in POSTGRES_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
         # pg_trgm stays: a database owner may have created it, and other software may use it.
     for name in FILTER_INDEXES:
         op.drop_index(name, table_name='orders')
