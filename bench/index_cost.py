@@ -6,8 +6,9 @@
 The same N distinct Shopify orders (bench/payloads.py) are put in the inbox of a fresh database and
 drained by one processor process (bench/processor.py's prepare, drain and verify, unchanged), twice:
 
-- ``with``: the schema at head: the search triggers write every order's document (FTS5 trigram on
-  SQLite, a pg_trgm GIN index on PostgreSQL) and the filter indexes are kept;
+- ``with``: the schema at head: the search indexes (FTS5 trigram tables kept by triggers on SQLite,
+  pg_trgm GIN indexes on PostgreSQL, on orders, order_addresses and customers) and the filter indexes
+  are kept;
 - ``without``: the same database taken back to the revision before them (0026) after the inbox is
   filled, so the processor writes orders exactly as before the indexes existed.
 
