@@ -97,6 +97,9 @@ def prepare(directory: Path, orders: int, seed: int, log: Any = print) -> tuple[
     counts = _make(part, orders, seed, log)
     facts = {"rows": counts, "made_seconds": round(time.perf_counter() - began, 1), "bytes": part.stat().st_size}
     part.rename(path)
+    keys = Path(f"{part}.keys")  # the shop's secrets are encrypted with the key file beside the database
+    if keys.exists():
+        keys.rename(f"{path}.keys")
     facts_path.write_bytes(orjson.dumps(facts))
     log(f"  made in {facts['made_seconds']:,.0f}s, {facts['bytes'] / 2**20:,.0f} MB: "
         + ", ".join(f"{n:,} {table}" for table, n in counts.items()))

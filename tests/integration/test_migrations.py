@@ -7,16 +7,51 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from orderhub.adapters.store import migrate
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import metadata
+from orderhub.adapters.store.schema import search as search_schema
 
 
 def _differences(db: Database) -> list[Any]:
+    """What MetaData declares against what the database holds. The order search indexes are SQL of their own
+    (FTS5 tables, their shadow tables and views, or pg_trgm expression indexes): they are left out here and
+    checked by name below."""
+    left_out = set(search_schema.not_in_metadata(db.dialect)) | set(search_schema.POSTGRES_INDEXES)
+
+    def declared(name: str | None, type_: str, _parent: Any) -> bool:
+        return not (type_ in ("table", "index") and name in left_out)
+
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": declared})
         return compare_metadata(context, metadata)
+
+
+def _search_objects(db: Database) -> dict[str, set[str]]:
+    """The search indexes' tables, views, indexes and triggers the database holds."""
+    with db.engine.connect() as conn:
+        if db.dialect == "sqlite":
+            rows = conn.execute(text("SELECT type, name FROM sqlite_master WHERE name LIKE '%search%' "
+                                     "OR name LIKE '%names'")).all()
+            return {kind: {name for t, name in rows if t == kind} for kind in ("table", "view", "index", "trigger")}
+        indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%search%'"))
+                      .scalars())
+        triggers = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+                                         "AND tgname LIKE '%search%'")).scalars())
+        views = set(conn.execute(text("SELECT viewname FROM pg_views WHERE schemaname = current_schema() "
+                                      "AND viewname LIKE '%names'")).scalars())
+        tables = set(conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE '%search%'"))
+                     .scalars())
+        return {"table": tables, "view": views, "index": indexes, "trigger": triggers}
+
+
+def _expected_search_objects(dialect: str) -> dict[str, set[str]]:
+    return {"table": set(search_schema.not_in_metadata(dialect)),
+            "view": set(search_schema.SQLITE_VIEWS) if dialect == "sqlite" else set(),
+            "index": set(search_schema.POSTGRES_INDEXES) if dialect == "postgresql" else set(),
+            "trigger": set(search_schema.TRIGGERS[dialect])}
 
 
 def test_the_migrated_database_is_the_declared_schema(db_url: str) -> None:
@@ -24,6 +59,7 @@ def test_the_migrated_database_is_the_declared_schema(db_url: str) -> None:
     try:
         assert migrate.is_current(db)
         assert _differences(db) == []
+        assert _search_objects(db) == _expected_search_objects(db.dialect)
     finally:
         db.dispose()
 
@@ -36,8 +72,10 @@ def test_every_migration_undoes_and_redoes(db_url: str) -> None:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "base")
         assert migrate.current_revision(db) is None
+        assert _search_objects(db) == {"table": set(), "view": set(), "index": set(), "trigger": set()}
         migrate.upgrade(db)
         assert migrate.is_current(db)
         assert _differences(db) == []
+        assert _search_objects(db) == _expected_search_objects(db.dialect)
     finally:
         db.dispose()

@@ -313,7 +313,8 @@ def orders() -> None:
 @click.option("--shop", default=None, help="Only orders of this shop (its domain).")
 @click.option("--status", default=None, help="created, approved, brokered, shipped, cancelled, ...")
 @click.option("--payment-status", default=None, help="pending, authorized, paid, refunded, ...")
-@click.option("--search", default=None, help="Order name, e-mail or Shopify id.")
+@click.option("--search", default=None, help="Any part (3+ characters) of the order name, channel order id, e-mail, "
+              "note or buyer's name; shorter: the exact order name or id.")
 @click.option("--limit", default=20, show_default=True, help="Show at most this many orders (newest first).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @read_only_hub

@@ -13,6 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.elements import ColumnElement
 
+from orderhub.adapters.store.schema import search as search_schema
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain ``postgres://`` / ``postgresql://`` URLs."""
@@ -104,6 +106,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, path: Path | None = None
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        # The order search checks a fragment on its candidate rows with it (schema/search.py).
+        dbapi_conn.create_function("orderhub_contains", 2, search_schema.contains, deterministic=True)
         if path is not None:  # files left by an older orderhub that did not create them private
             for suffix in ("-wal", "-shm"):
                 _chmod_private(path.with_name(path.name + suffix))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, or_, select
 
+from orderhub.adapters.store import order_search
 from orderhub.adapters.store.schema import (
     customers,
     facilities,
@@ -36,8 +37,7 @@ class OrderFilter:
     shop: str | None = None
     status: str | None = None
     payment_status: str | None = None
-    search: str | None = None
-    since: datetime | None = None
+    search: str | None = None  # any part of the name, e-mail, note ... (order_search)
     channel: str | None = None
 
 
@@ -57,36 +57,35 @@ def _discount(row: Any, order: Any) -> dict[str, Any]:
     return out
 
 
-def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, offset: int = 0,
-                before_id: int | None = None) -> list[dict[str, Any]]:
-    """Newest first (by orderhub id); ``before_id`` continues a page (cursor pagination)."""
+def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, before_id: int | None = None
+                ) -> list[dict[str, Any]]:
+    """Newest first (by orderhub id); ``before_id`` continues a page (cursor pagination). Every filter has an
+    index ending in the id, and the search its trigram index (order_search), so a page reads about its own rows."""
+    found = order_search.source(conn, flt.search)
+    key = found.key
+    where = list(found.where)
+    if flt.shop:
+        where.append(orders.c.shop_id == order_search.shop_id(conn, flt.shop))
+    if flt.status:
+        where.append(orders.c.status == flt.status)
+    if flt.payment_status:
+        where.append(orders.c.payment_status == flt.payment_status)
+    if flt.channel:
+        where.append(orders.c.channel == flt.channel)
+    if before_id is not None:
+        where.append(key < before_id)
+    ids = [r[0] for r in conn.execute(select(key).select_from(found.frm).where(*where)
+                                      .order_by(key.desc()).limit(limit))]
+    if not ids:
+        return []
     stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,
                    orders.c.channel, orders.c.status, orders.c.payment_status, orders.c.fulfillment_status,
                    orders.c.currency,
                    orders.c.total_price, orders.c.source_created_at.label("created_at"),
                    orders.c.source_updated_at.label("updated_at"), orders.c.version)
-            .join(shops, shops.c.id == orders.c.shop_id))
-    if flt.shop:
-        stmt = stmt.where(shops.c.domain == flt.shop.lower())
-    if flt.status:
-        stmt = stmt.where(orders.c.status == flt.status)
-    if flt.payment_status:
-        stmt = stmt.where(orders.c.payment_status == flt.payment_status)
-    if flt.since:
-        stmt = stmt.where(orders.c.source_updated_at >= flt.since)
-    if flt.search:
-        like = f"%{flt.search}%"
-        stmt = stmt.where(or_(orders.c.name.like(like), orders.c.email.like(like), orders.c.shopify_id == flt.search))
-    if flt.channel:
-        stmt = stmt.where(orders.c.channel == flt.channel)
-    if before_id is not None:
-        stmt = stmt.where(orders.c.id < before_id)
-    stmt = stmt.order_by(orders.c.id.desc()).limit(limit).offset(offset)
-    return [_plain(r) for r in conn.execute(stmt)]
-
-
-def count_orders(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(orders)).scalar_one())
+            .join(shops, shops.c.id == orders.c.shop_id).where(orders.c.id.in_(ids)))
+    rows = {r.id: r for r in conn.execute(stmt)}
+    return [_plain(rows[i]) for i in ids if i in rows]
 
 
 def _matching(conn: Connection, ref: str, shop: str | None, *, limit: int) -> list[int]:

@@ -69,11 +69,17 @@ CHANNEL_FILTER = (f"only orders sold through this channel: {', '.join(BUILT_IN)}
                   "source names to (`orderhub shop source-channel`)")
 
 
+SEARCH = ("any part, 3 characters or more, of the order's name, channel order id, e-mail, note or buyer's name, "
+          "in any case and any script; `%`, `_` and quotes are characters like any other. 1 or 2 characters find "
+          "the orders of exactly that name or channel order id (`12` finds `#12`)")
+
+
 @router.get("/orders")
 def list_orders(hub: HubDep, shop: str | None = None, status: str | None = None,
                 payment_status: str | None = None,
                 channel: str | None = Query(None, max_length=32, description=CHANNEL_FILTER),
-                q: str | None = Query(None, max_length=200), limit: int = Query(50, ge=1, le=500),
+                q: str | None = Query(None, max_length=200, description=SEARCH),
+                limit: int = Query(50, ge=1, le=500),
                 cursor: int | None = Query(None, ge=1, le=MAX_INT, description="next_cursor of the previous page")
                 ) -> dict[str, Any]:
     flt = order_queries.OrderFilter(shop=shop, status=status, payment_status=payment_status, search=q,

@@ -268,6 +268,13 @@ orders = Table(
     Index("ix_orders_name", "shop_id", "name"),
     Index("ix_orders_customer", "customer_id"),  # a person's orders across channels (their profile's identities)
     Index("ix_orders_personal_data", "personal_data_erased_at", "updated_at"),
+    # One per filter of the order lists, each ending in the id the lists are ordered by (newest first), so a
+    # page of a rare status reads only its own rows. The search index: schema/search.py.
+    Index("ix_orders_status", "status", "id"),
+    Index("ix_orders_payment_status", "payment_status", "id"),
+    Index("ix_orders_channel", "channel", "id"),
+    Index("ix_orders_shop", "shop_id", "id"),
+    Index("ix_orders_created", "source_created_at"),
 )
 
 order_items = Table(

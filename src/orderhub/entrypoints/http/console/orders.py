@@ -66,7 +66,7 @@ def orders_page(request: Request, session: web.Viewer) -> Response:
         choices = orders_view.choices(conn)
         if problem is None:
             results = orders_view.search(conn, search, before=before, after=after, per_page=per_page)
-    raw = {k: params.get(k, "") for k in ("order", "customer", "status", "payment", "channel", "shop", "from", "to")}
+    raw = {k: params.get(k, "") for k in orders_view.FILTERS} | {"q": params.get("q") or params.get("customer", "")}
     keep = search.query() | ({"per": str(per_page)} if per_page != 50 else {})
     if results is not None and results.rows:  # the list shows its orders' customers: kept
         with web.hub_of(request).db.write() as conn:

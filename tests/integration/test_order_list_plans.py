@@ -1,0 +1,175 @@
+"""The order lists read through an index for every filter and for the search, on SQLite and PostgreSQL: the
+statements the console's and the API's lists really run are captured and explained, and no plan may read the
+whole orders table (a plan is behaviour: which rows a query must read, whatever the machine's speed).
+
+The data is skewed as a shop's is: most orders completed, paid, online, in the big shop; a few cancelled,
+refunded, sold at a store, in a small shop. PostgreSQL is asked with sequential scans priced out
+(enable_seqscan off), which keeps a table this small from hiding a missing index behind a cheap full scan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, text
+
+from orderhub.adapters.store import order_queries, order_search, shops
+from orderhub.adapters.store.schema import customers, orders
+from orderhub.bootstrap import Hub
+from orderhub.services.console import orders_view
+
+N = 2_000
+BASE = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def many(hub: Hub) -> Any:
+    with hub.db.write() as conn:
+        big = shops.add(conn, "big.myshopify.com", "big").id
+        small = shops.add(conn, "small.myshopify.com", "small").id
+        conn.execute(insert(customers), [{"id": c, "shop_id": big, "shopify_id": str(c), "email": f"c{c}@example.com",
+                                          "first_name": "Ann", "last_name": f"Person{c}"} for c in range(1, 201)])
+        rows = []
+        for k in range(N):
+            rare = k % 97 == 0
+            at = BASE + timedelta(hours=k)
+            rows.append({
+                "shop_id": small if k % 101 == 0 else big, "shopify_id": str(10_000 + k), "name": f"#{1000 + k}",
+                "email": f"c{k % 200 + 1}@example.com", "customer_id": k % 200 + 1, "source_status": "open",
+                "status": "cancelled" if rare else "completed", "payment_status": "refunded" if k % 89 == 0 else "paid",
+                "channel": "pos" if k % 83 == 0 else "online", "currency": "EUR", "subtotal_price": 1,
+                "total_discounts": 0, "total_tax": 0, "total_shipping": 0, "total_price": 1,
+                "note": "gift wrap please" if k % 50 == 0 else None, "source_created_at": at, "source_updated_at": at,
+                "version": 1, "created_at": at, "updated_at": at})
+        conn.execute(insert(orders), rows)
+    if hub.db.is_postgres:
+        with hub.db.write() as conn:
+            for table in ("orders", "order_addresses", "customers"):
+                conn.execute(text(f"ANALYZE {table}"))
+    return type("Many", (), {"last_day": (BASE + timedelta(hours=N - 1)).date()})
+
+
+@contextmanager
+def captured(hub: Hub) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECTs run meanwhile, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+
+    event.listen(hub.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(hub.db.engine, "before_cursor_execute", record)
+
+
+def plans(hub: Hub, statements: list[tuple[str, Any]]) -> list[str]:
+    """Each statement's plan, as one text."""
+    out = []
+    with hub.db.engine.connect() as conn:
+        if hub.db.is_postgres:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in statements:
+            if hub.db.is_postgres:
+                rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).all()
+                out.append("\n".join(r[0] for r in rows))
+            else:
+                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+                out.append("\n".join(r[-1] for r in rows))
+    return out
+
+
+def full_scans(plan: str, dialect: str) -> list[str]:
+    """The plan's lines that read a whole table the search reads (or a whole search index)."""
+    if dialect == "postgresql":
+        return [line for line in plan.splitlines()
+                if re.search(r"Seq Scan on (orders|order_addresses|customers)\b", line)]
+    # An FTS5 scan without a MATCH (M in its index string) would read every row.
+    return [line for line in plan.splitlines() if line.strip() in ("SCAN orders", "SCAN order_addresses",
+                                                                     "SCAN customers")
+            or (re.match(r"SCAN \w+_search", line.strip()) and not re.search(r"INDEX \d+:\S*M", line))]
+
+
+def check(hub: Hub, run: Any, index: str) -> None:
+    with captured(hub) as seen:
+        run()
+    assert any("LIMIT" in s[0] for s in seen), seen  # a page: the list, its look ahead or behind, its count
+    explained = plans(hub, seen)
+    for (statement, _), plan in zip(seen, explained, strict=True):
+        assert full_scans(plan, hub.db.dialect) == [], f"{statement}\n{plan}"
+    assert any(re.search(index, plan) for plan in explained), "\n\n".join(explained)
+
+
+def console(hub: Hub, before: int | None = None, **params: str) -> Any:
+    def run() -> None:
+        with hub.db.read() as conn:
+            orders_view.search(conn, orders_view.Search.parse(params), before=before, per_page=25)
+    return run
+
+
+def api(hub: Hub, **flt: Any) -> Any:
+    def run() -> None:
+        with hub.db.read() as conn:
+            order_queries.list_orders(conn, order_queries.OrderFilter(**flt), limit=25, before_id=10 ** 6)
+    return run
+
+
+SEARCH_INDEX = {"sqlite": r"_search VIRTUAL TABLE INDEX \d+:\S*M",
+                "postgresql": "ix_(orders|order_addresses|customers)_search"}
+
+
+@pytest.mark.parametrize(("params", "index"), [
+    ({"status": "cancelled"}, "ix_orders_status"),
+    ({"payment": "refunded"}, "ix_orders_payment_status"),
+    ({"channel": "pos"}, "ix_orders_channel"),
+    ({"shop": "small.myshopify.com"}, "ix_orders_shop"),
+    ({"order": "#1500"}, "ix_orders_name"),
+    ({"q": "person17"}, "search"),
+    ({"q": "gift wrap"}, "search"),
+    ({"q": "15"}, "ix_orders_name"),  # too short for trigrams: the exact name
+    ({"customer": "c17@example"}, "search"),  # the search's older name
+    ({"q": "gift wrap", "status": "cancelled"}, "search"),
+])
+def test_every_console_filter_and_the_search_read_an_index(hub: Hub, many: Any, params: dict[str, str],
+                                                           index: str) -> None:
+    index = SEARCH_INDEX[hub.db.dialect] if index == "search" else index
+    check(hub, console(hub, **params), index)
+    check(hub, console(hub, before=1500, **params), index)  # a later page, and its count
+
+
+def test_a_day_reads_the_creation_index(hub: Hub, many: Any) -> None:
+    day: date = many.last_day - timedelta(days=40)
+    check(hub, console(hub, **{"from": day.isoformat(), "to": day.isoformat()}), "ix_orders_created")
+
+
+@pytest.mark.parametrize(("flt", "index"), [
+    ({"status": "cancelled"}, "ix_orders_status"),
+    ({"payment_status": "refunded"}, "ix_orders_payment_status"),
+    ({"channel": "pos"}, "ix_orders_channel"),
+    ({"shop": "small.myshopify.com"}, "ix_orders_shop"),
+    ({"search": "person17"}, "search"),
+    ({"search": "15"}, "ix_orders_name"),
+])
+def test_every_api_filter_and_the_search_read_an_index(hub: Hub, many: Any, flt: dict[str, str],
+                                                       index: str) -> None:
+    check(hub, api(hub, **flt), SEARCH_INDEX[hub.db.dialect] if index == "search" else index)
+
+
+@pytest.mark.parametrize(("params", "index"), [
+    ({"q": "person17", "status": "cancelled"}, "ix_orders_status"),
+    ({"q": "person17", "channel": "pos"}, "ix_orders_channel"),
+])
+def test_a_common_fragment_with_a_rare_filter_reads_the_filter_index(hub: Hub, many: Any, monkeypatch: Any,
+                                                                     params: dict[str, str], index: str) -> None:
+    """SQLite checks a fragment common in every table on each order it reads, through the filter's index newest
+    first (the bounds set to 0 make every trigram common); PostgreSQL's planner has its indexes either way."""
+    monkeypatch.setattr(order_search, "FIRST_BOUND", 0)
+    monkeypatch.setattr(order_search, "COMMON", 0)
+    check(hub, console(hub, **params), index if hub.db.dialect == "sqlite" else SEARCH_INDEX[hub.db.dialect])
