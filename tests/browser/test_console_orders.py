@@ -46,10 +46,10 @@ def test_filter_open_an_order_and_approve_it(page_for: Any, screens: Screens, or
     assert page.locator("[data-test=order-count]").inner_text() == "3 orders in all; newest first."
     screens.shoot(page, "order-list")
 
-    page.fill("input[name=customer]", "mei@")
+    page.fill("input[name=q]", "mei@")
     page.select_option("select[name=status]", "created")
     page.click("form.order-filters button[type=submit]")
-    page.wait_for_url("**/orders?*customer=mei*")
+    page.wait_for_url("**/orders?*q=mei*")
     rows = page.locator("table.order-list tbody tr")
     assert rows.count() == 1 and "美 Chen" in rows.first.inner_text()
     screens.shoot(page, "order-list-filtered")
