@@ -136,7 +136,8 @@ def test_tags_on_an_order_and_its_user_errors(sim_client: SimClient, receiver: R
     sim_client.idle()
     hooks = receiver.on("/orders", "orders/updated")
     assert len(hooks) == 2  # the add and the remove; the refused add sent nothing
-    assert "backorder" in hooks[0].json()["tags"] and "backorder" not in hooks[1].json()["tags"]
+    # One with the tag, one without: Shopify does not promise the order deliveries arrive in, nor does its simulator.
+    assert sorted("backorder" in h.json()["tags"] for h in hooks) == [False, True]
 
 
 def test_a_product_holds_at_most_250_tags_of_255_characters(sim_client: SimClient) -> None:
