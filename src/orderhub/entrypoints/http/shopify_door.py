@@ -159,7 +159,8 @@ async def receive_webhook(hub: Hub, budget: bodies.BodyBudget, scope: Scope, rec
             await _error(send, 400, "body is not UTF-8 text (Shopify sends JSON in UTF-8)", topic, "malformed")
             return
         del body
-        entry = _entry(shop.id, headers, text)
+        # Stored with its room in the budget still taken: a body waiting for its commit counts as in flight.
+        await _store(hub, send, _entry(shop.id, headers, text), topic, started)
     except bodies.Refused as refused:
         WEBHOOKS_RECEIVED.labels(topic, _OUTCOMES.get(refused.status, "malformed")).inc()
         await _error_refused(send, refused)
@@ -170,7 +171,6 @@ async def receive_webhook(hub: Hub, budget: bodies.BodyBudget, scope: Scope, rec
         return
     finally:
         budget.give(taken)
-    await _store(hub, send, entry, topic, started)
 
 
 async def _error_refused(send: Send, refused: bodies.Refused) -> None:
