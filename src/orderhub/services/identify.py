@@ -31,7 +31,7 @@ from orderhub.metrics import INBOX_PROCESSED
 
 log = structlog.get_logger(__name__)
 
-UNREAD = object()  # a record whose body was not parsed here (``Identified.parsed``)
+UNREAD = object()  # the ``parsed`` of a record whose body was not parsed here
 
 
 def parsed_payload(row: Any) -> Any:

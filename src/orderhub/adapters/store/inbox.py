@@ -73,9 +73,11 @@ def insert_entries(db: Database, entries: Sequence[InboxEntry]) -> list[bool]:
             if cur.rowcount == len(rows):
                 stored = [True] * len(rows)
             else:
-                cur.execute("ROLLBACK") if sqlite else raw.rollback()
                 if sqlite:
+                    cur.execute("ROLLBACK")
                     cur.execute("BEGIN IMMEDIATE")
+                else:
+                    raw.rollback()
                 stored = []
                 for row in rows:
                     cur.execute(sql, row)

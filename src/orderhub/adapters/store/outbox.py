@@ -46,14 +46,14 @@ def serialize(payload: dict[str, Any]) -> str:
     return orjson.dumps(money.to_json(payload, None), default=_default).decode()
 
 
-def _row(e: Event, now: datetime) -> dict[str, Any]:
+def _row(e: Event, now: datetime, payload: str) -> dict[str, Any]:
     return {"event_type": e.event_type, "ordering_key": e.ordering_key, "order_id": e.order_id,
-            "payload": serialize(e.payload), "created_at": now}
+            "payload": payload, "created_at": now}
 
 
 def add(conn: Connection, event_type: str, payload: dict[str, Any], *, ordering_key: str,
         order_id: int | None = None) -> int:
-    row = _row(Event(event_type, payload, ordering_key, order_id), utcnow())
+    row = _row(Event(event_type, payload, ordering_key, order_id), utcnow(), serialize(payload))
     return int(conn.execute(insert(outbox).values(**row).returning(outbox.c.id)).scalar_one())
 
 
@@ -68,6 +68,5 @@ def add_many(conn: Connection, events: Sequence[Event]) -> None:
             text = written.get(id(e.payload))
             if text is None:
                 text = written[id(e.payload)] = serialize(e.payload)
-            rows.append({"event_type": e.event_type, "ordering_key": e.ordering_key, "order_id": e.order_id,
-                         "payload": text, "created_at": now})
+            rows.append(_row(e, now, text))
         conn.execute(insert(outbox), rows)

@@ -117,7 +117,5 @@ class ServerProcesses:
 
 
 def _signal(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass

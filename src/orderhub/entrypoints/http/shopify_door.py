@@ -42,6 +42,11 @@ _WANTED = (shopify.HEADER_TOPIC, shopify.HEADER_HMAC, shopify.HEADER_SHOP, shopi
            "content-length", "content-type", "transfer-encoding", "x-forwarded-proto")
 _WANTED_BYTES = {name.encode(): name for name in _WANTED}
 _OUTCOMES = {408: "too_slow", 413: "too_large", 503: "busy"}
+
+
+def refused_outcome(refused: bodies.Refused) -> str:
+    """The metrics outcome of a body refused on its size, its pace or the budget (else: malformed)."""
+    return _OUTCOMES.get(refused.status, "malformed")
 _ANSWERS = {status: orjson.dumps({"status": status}) for status in ("accepted", "duplicate", "unsupported")}
 
 
@@ -162,7 +167,7 @@ async def receive_webhook(hub: Hub, budget: bodies.BodyBudget, scope: Scope, rec
         # Stored with its room in the budget still taken: a body waiting for its commit counts as in flight.
         await _store(hub, send, _entry(shop.id, headers, text), topic, started)
     except bodies.Refused as refused:
-        WEBHOOKS_RECEIVED.labels(topic, _OUTCOMES.get(refused.status, "malformed")).inc()
+        WEBHOOKS_RECEIVED.labels(topic, refused_outcome(refused)).inc()
         await _error_refused(send, refused)
         return
     except bodies.ClientGone:

@@ -22,7 +22,7 @@ from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http import bodies
 from orderhub.entrypoints.http.auth import bearer_ok
-from orderhub.entrypoints.http.shopify_door import json_content, topic_label
+from orderhub.entrypoints.http.shopify_door import json_content, refused_outcome, topic_label
 from orderhub.metrics import RECEIVE_SECONDS, WEBHOOKS_RECEIVED
 
 log = structlog.get_logger(__name__)
@@ -37,8 +37,7 @@ def _answer(status: int, message: str, topic: str, outcome: str, headers: dict[s
 
 
 def _refused(refused: bodies.Refused, topic: str) -> Response:
-    outcomes = {408: "too_slow", 413: "too_large", 503: "busy"}
-    WEBHOOKS_RECEIVED.labels(topic, outcomes.get(refused.status, "malformed")).inc()
+    WEBHOOKS_RECEIVED.labels(topic, refused_outcome(refused)).inc()
     return refused.response()
 
 
