@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import payloads
+import profiling
 import sqlcount
 
 from orderhub.adapters.store import destinations, inbox, migrate, shops
@@ -137,10 +138,11 @@ def _drain(url: str, ready: Any, go: Any, out: Any, detail: bool = False, batch_
     hub.close()
 
 
-def drain_counted(url: str, processes: int = 1, *, detail: bool = False,
-                  batch_size: int = 0) -> tuple[float, dict[str, Any]]:
+def drain_counted(url: str, processes: int = 1, *, detail: bool = False, batch_size: int = 0,
+                  profile: Path | None = None) -> tuple[float, dict[str, Any]]:
     """(seconds from the start signal until every process found nothing left to do, the statements they sent:
-    a sqlcount snapshot of all of them). ``batch_size`` 0 is the worker's default (ORDERHUB_WORKER_BATCH_SIZE)."""
+    a sqlcount snapshot of all of them). ``batch_size`` 0 is the worker's default (ORDERHUB_WORKER_BATCH_SIZE).
+    With ``profile`` (a path prefix), each process is sampled by py-spy while it works: ``<profile>-<i>.pyspy``."""
     ctx = mp.get_context("spawn")  # fresh interpreters: no engine or thread state inherited
     ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=_drain, args=(url, ready, go, out, detail, batch_size)) for _ in range(processes)]
@@ -148,9 +150,13 @@ def drain_counted(url: str, processes: int = 1, *, detail: bool = False,
         p.start()
     for _ in procs:
         ready.get(timeout=120)
+    samplers = [profiling.Sampler(p.pid, Path(f"{profile}-{i}.pyspy")) for i, p in enumerate(procs)
+                if p.pid is not None] if profile else []
     started = time.perf_counter()
     go.set()
     finished = [out.get(timeout=3600) for _ in procs]
+    for sampler in samplers:
+        sampler.stop()
     for p in procs:
         p.join(timeout=30)
     return max(t for _, t, _ in finished) - started, sqlcount.merge(s for _, _, s in finished)

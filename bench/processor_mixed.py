@@ -3,6 +3,7 @@
     PYTHONPATH=src .venv/bin/python bench/processor_mixed.py                # 2,000 orders' lives: a few minutes
     PYTHONPATH=src .venv/bin/python bench/processor_mixed.py --quick        # 300 orders, under a minute
     PYTHONPATH=src .venv/bin/python bench/processor_mixed.py --statements   # where the statements come from
+    PYTHONPATH=src .venv/bin/python bench/processor_mixed.py --profile      # where the CPU goes (py-spy)
     PYTHONPATH=src .venv/bin/python bench/processor_mixed.py --help         # --orders, --processes, --batch, --no-pg
 
 The inbox is filled as Shopify fills it (bench/mixed_workload.py: every order's ``orders/create``, then its
@@ -16,7 +17,8 @@ The **raw ceiling** (bench/mixed_ceiling.py) writes the same rows with no logic:
 the same batches, and for each the inserts and updates the processor makes for a record of its kind, with
 plain executemany, one transaction per batch. Both are shown with their SQL statements per record
 (bench/sqlcount.py); the row counts of the two databases are compared table by table, so the ceiling writes
-no fewer rows. ``--statements`` adds a run (not timed) that files each statement by shape and call site.
+no fewer rows. ``--statements`` adds a run (not timed) that files each statement by shape and call site;
+``--profile`` adds one (not timed) with the processor sampled by py-spy (bench/profiling.py).
 The last line is one JSON object with every figure.
 """
 
@@ -41,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mixed_ceiling
 import mixed_workload
 import processor
+import profiling
 import sqlcount
 
 from orderhub.adapters.store import destinations, inbox, migrate, shops
@@ -117,9 +120,9 @@ def verify(url: str, workload: mixed_workload.Workload) -> dict[str, Any]:
 
 
 def run_orderhub(url: str, workload: mixed_workload.Workload, processes: int, batch: int,
-                 detail: bool = False) -> dict[str, Any]:
+                 detail: bool = False, profile: Path | None = None) -> dict[str, Any]:
     records = prepare(url, workload)
-    seconds, counted = processor.drain_counted(url, processes, detail=detail, batch_size=batch)
+    seconds, counted = processor.drain_counted(url, processes, detail=detail, batch_size=batch, profile=profile)
     checked = verify(url, workload)
     out = {"processes": processes, "records": records, "seconds": seconds, "records_per_second": records / seconds,
            "verified": checked, "ok": checked["ok"], "sql": sqlcount.per(counted, records)}
@@ -143,7 +146,7 @@ def census(url: str) -> dict[str, int]:
 
 
 def run_backend(label: str, make_url: Any, workload: mixed_workload.Workload, counts: list[int], batch: int,
-                statements: bool) -> dict[str, Any]:
+                statements: bool, profile: Path | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"database": label, "batch": batch, "orderhub": []}
     urls = {}
     for n in counts:
@@ -168,6 +171,13 @@ def run_backend(label: str, make_url: Any, workload: mixed_workload.Workload, co
                                             if v["ceiling"] < v["orderhub"] and t != "traffic_minutes")
     one = result["orderhub"][0]
     result["ratio"] = one["records_per_second"] / result["ceiling"]["records_per_second"]
+    if profile is not None:
+        log(f"{label}: one process under py-spy (not timed)")
+        prefix = profile / f"mixed-{label}"
+        run_orderhub(make_url("mixed_profile"), workload, 1, batch, profile=prefix)
+        found = profiling.summarise(Path(f"{prefix}-0.pyspy"))
+        result["profile"] = found.as_dict()
+        profiling.print_profile(f"{label}: where the processor's CPU goes on the mixed inbox (py-spy)", found)
     if statements:
         log(f"{label}: the statements one by one (not timed)")
         counted = run_orderhub(make_url("mixed_statements"), workload, 1, batch, detail=True)
@@ -220,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--statements", action="store_true",
                     help="also run the processor with every statement filed by shape and call site (not timed), "
                          "print the breakdown and put it in the JSON line")
+    ap.add_argument("--profile", action="store_true",
+                    help="also run one processor under py-spy (not timed): where its CPU goes, by function and layer")
     args = ap.parse_args(argv)
     n = args.orders or (300 if args.quick else 2000)
     counts = [int(x) for x in args.processes.split(",") if x.strip()]
@@ -232,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                            "records": len(workload.records()), "topics": dict(workload.topics),
                            "record_topics": dict(Counter(r.topic for r in workload.records())),
                            "changes": dict(workload.changes)}
+    profile = work if args.profile else None
     results = [run_backend("sqlite", lambda name: f"sqlite:///{work / name}.db", workload, counts,
-                           args.batch or 25, args.statements)]
+                           args.batch or 25, args.statements, profile)]
     if not args.no_pg:
         from orderhub.testing.postgres import start_postgres
 
@@ -241,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         server = start_postgres()
         try:
             results.append(run_backend("postgresql", server.create_database, workload, counts, args.batch or 100,
-                                       args.statements))
+                                       args.statements, profile))
         finally:
             server.stop()
     print_tables(results, workload)

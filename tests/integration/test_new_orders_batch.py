@@ -88,7 +88,7 @@ def state(hub: Hub) -> dict[str, Any]:
 
 
 def process(hub: Hub, *, bulk: bool) -> None:
-    processor = Processor(hub.db, batch_size=100, bulk_new_orders=bulk)
+    processor = Processor(hub.db, batch_size=100, batch_paths=bulk)
     while processor.run_once()[0]:
         pass
 
@@ -102,7 +102,7 @@ def test_batch_path_stores_exactly_what_the_record_path_stores(two_hubs: tuple[H
         for topic, payload in records():
             put(hub, topic, payload, shop_id=shop.id)
     process(batch, bulk=True)
-    assert batches == [("stored", 2)]  # B and C; A has a second version in the batch, D an edit, E is cancelled
+    assert batches == [("stored", 3)]  # A (its second version then updates it), B and C; D has an edit, E is cancelled
     process(single, bulk=False)
     got, want = state(batch), state(single)
     assert set(got["orders"]) == {str(BIG_ID + k) for k in (0, 1000, 2000, 3000, 4000)}

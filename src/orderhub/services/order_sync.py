@@ -8,6 +8,7 @@ approves an order that was placed unpaid.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,10 +17,11 @@ from sqlalchemy import Connection, select
 
 from orderhub.adapters.store import timeline
 from orderhub.adapters.store import units as unit_store
+from orderhub.adapters.store.order_store import channel_payment_status
 from orderhub.adapters.store.schema import order_edits, order_events, order_items, orders, returns, workflows
 from orderhub.domain import money
 from orderhub.domain.approval import PAID
-from orderhub.domain.model import Freshness, Refund
+from orderhub.domain.model import Freshness, Order, Refund
 from orderhub.services import approval, counter, fulfilment, placement, workflow
 
 ACTOR = "shopify"
@@ -76,6 +78,42 @@ def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
         "reason": "sold at a POS location that is no facility in orderhub (a facility's code is the location's "
                   "name or id): placed like an online order"}, ACTOR) for i in unmapped])
     placement.accept(conn, [i for i in order_ids if i not in set(by_channel) | set(at_counter)])
+
+
+def after_ingest_known(conn: Connection, stored: Sequence[tuple[Any, Order]]) -> None:
+    """:func:`after_ingest` for newer versions of many known orders at once, none of them cancelled:
+    ``(the order's row as it was locked before the update, the version stored)`` each."""
+    if not stored:
+        return
+    follow_quantities_many(conn, {row.id: row.status for row, _ in stored})
+    paid = [row.id for row, order in stored
+            if row.status == "created" and channel_payment_status(order.financial_status) in PAID]
+    if paid:
+        workflow.wake(conn, placement.KIND, paid)
+        placed = sorted(conn.execute(select(workflows.c.order_id).where(
+            workflows.c.kind == placement.KIND, workflows.c.order_id.in_(paid),
+            workflows.c.status == "completed")).scalars())
+        if placed and (approved := approval.approve(conn, placed, actor=ACTOR)):
+            approval.announce_approved(conn, sorted(approved))
+
+
+def follow_quantities_many(conn: Connection, statuses: dict[int, str]) -> None:
+    """:func:`follow_quantities` for these orders (id: status): their units and lines read once, and each
+    order whose units no longer match its lines' quantities followed on its own."""
+    units = unit_store.of_orders(conn, statuses)
+    live = [oid for oid in sorted(statuses) if units[oid] and statuses[oid] not in ("cancelled", "rejected")]
+    if not live:
+        return
+    quantities = {(r.order_id, r.id): r.current_quantity for r in conn.execute(
+        select(order_items.c.order_id, order_items.c.id, order_items.c.current_quantity)
+        .where(order_items.c.order_id.in_(live)))}
+    for oid in live:
+        counted: dict[int, int] = defaultdict(int)
+        for u in units[oid]:
+            if _counted_by_shopify(u):
+                counted[u.item_id] += 1
+        if any(counted[item] != quantity for (order, item), quantity in quantities.items() if order == oid):
+            follow_quantities(conn, oid)
 
 
 def follow_quantities(conn: Connection, order_id: int) -> None:

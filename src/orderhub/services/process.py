@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DataError
 
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, inbox, new_orders, traffic
+from orderhub.adapters.store import error_log, inbox, traffic
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store import shops as shop_store
 from orderhub.adapters.store.db import Database, upsert
@@ -30,9 +30,8 @@ from orderhub.clock import utcnow
 from orderhub.domain.channels import Inbound, Translator, UnknownTopic
 from orderhub.domain.errors import InvalidRecord
 from orderhub.domain.events import check_destination_event
-from orderhub.domain.model import Order, OrderEdit, OrderStatus, Refund
 from orderhub.metrics import ERRORS_LOGGED, INBOX_PROCESSED, INBOX_RETRIED
-from orderhub.services import identify, inbound, order_sync, source_channels
+from orderhub.services import identify, inbound, order_batches, source_channels
 from orderhub.services.inbound import Result
 
 log = structlog.get_logger(__name__)
@@ -92,41 +91,14 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
 
 
-def _read_for_batch(row: Any, translator: Translator, read_as: dict[int, Inbound]
-                    ) -> tuple[new_orders.Key | None, new_orders.NewOrder | None]:
-    """Read a record once for the batch path (kept in ``read_as`` for the per-record path): the order it is
-    about (orders, edits and refunds), and the record as a new order if it can be one (None when the
-    per-record path must judge it: not an order, invalid - that path reports the error -, or cancelled
-    already)."""
-    try:
-        record = read(row, translator)
-    except Exception:
-        return None, None
-    read_as[row.id] = record
-    if isinstance(record, OrderEdit | Refund):
-        return (row.shop_id, record.order_id), None
-    if not isinstance(record, Order):
-        return None, None
-    key = (row.shop_id, record.shopify_id)
-    if record.refunds:  # its refunds are applied one by one, with their returns
-        return key, None
-    try:
-        inbound.validate(record)
-    except Exception:
-        return key, None
-    if record.status is OrderStatus.CANCELLED:
-        return key, None
-    return key, new_orders.NewOrder(row.shop_id, record, row.id)
-
-
 class Processor:
-    """``bulk_new_orders=False`` keeps every record on the per-record path (to compare the two)."""
+    """``batch_paths=False`` keeps every record on the per-record path (to compare the two)."""
 
     def __init__(self, db: Database, *, batch_size: int = 100, max_attempts: int = 8,
                  backoff_base: float = 1.0, backoff_max: float = 300.0,
-                 limiter: SharedRateLimiter | None = None, bulk_new_orders: bool = True) -> None:
+                 limiter: SharedRateLimiter | None = None, batch_paths: bool = True) -> None:
         self.db = db
-        self.bulk_new_orders = bulk_new_orders
+        self.batch_paths = batch_paths
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
@@ -134,7 +106,7 @@ class Processor:
         self.limiter = limiter or SharedRateLimiter(db)
         self._shop_domains: dict[int, str] = {}
         self._translators: dict[int, Translator] = {}
-        self._read_as: dict[int, Inbound] = {}  # this batch's records as the batch path read them
+        self._read_as: dict[int, Inbound] = {}  # this batch's records as the batch paths read them
 
     def run_once(self) -> tuple[int, float]:
         """Process one batch. Returns (records processed, seconds to wait when nothing could be done)."""
@@ -162,7 +134,12 @@ class Processor:
             self._translators.clear()  # read again per batch: a shop's new source-name mapping applies at once
             self._read_as.clear()
             http = dest_store.http_destinations(conn)
-            rest = self._store_new_orders(conn, rows, http) if self.bulk_new_orders else rows
+            rest = rows
+            if self.batch_paths:
+                self._read_all(conn, rows)
+                rest = self._apply_together(conn, rest, http, order_batches.take_new)
+                while len(left := self._apply_together(conn, rest, http, order_batches.take_known)) < len(rest):
+                    rest = left  # an order's next version in the batch, if any, goes in the next round
             for row in rest:
                 self._process_one(conn, row, http)
             topics: dict[str, int] = {}
@@ -183,43 +160,42 @@ class Processor:
         if topics:
             traffic.add(conn, traffic.PROCESSED, topics, utcnow())
 
-    def _store_new_orders(self, conn: Connection, rows: list[Any], http: list[dest_store.Destination]) -> list[Any]:
-        """Store the batch's first versions of unknown orders together; returns the records left to
-        the per-record path (everything else, and everything if the batch write fails)."""
-        candidates: dict[new_orders.Key, tuple[Any, new_orders.NewOrder]] = {}
-        mentioned: set[new_orders.Key] = set()  # orders other records of the batch change
+    def _read_all(self, conn: Connection, rows: list[Any]) -> None:
+        """Read each record once for the batch paths (the per-record path takes it from there); a record that
+        cannot be read is left to the per-record path, which reports it."""
         for row in rows:
-            key, new = _read_for_batch(row, self._translator(conn, row.shop_id), self._read_as)
-            if new is not None and new.key not in candidates:  # a second version of it goes per record
-                candidates[new.key] = (row, new)
-            elif key is not None:
-                mentioned.add(key)
-        # An edit or refund of a new order in the same batch keeps that order on the per-record path,
-        # so the records of one order apply in the order they arrived.
-        keys = [k for k in candidates if k not in mentioned]
-        unknown = new_orders.unknown(conn, keys) if keys else set()
-        chosen = [candidates[k] for k in keys if k in unknown]
-        if not chosen:
-            return rows
+            try:
+                self._read_as[row.id] = read(row, self._translator(conn, row.shop_id))
+            except Exception:
+                continue
+
+    def _apply_together(self, conn: Connection, rows: list[Any], http: list[dest_store.Destination],
+                        take: Callable[[Connection, list[Any], dict[int, Inbound]], list[order_batches.Applied]]
+                        ) -> list[Any]:
+        """Apply what the batch path ``take`` picks from ``rows`` together, in one savepoint; returns the records
+        left (everything, if the batch write fails)."""
         savepoint = conn.begin_nested()
         try:
-            pks = new_orders.insert_all(conn, [new for _, new in chosen])
-            order_sync.after_ingest_new(conn, list(pks.values()))
-            for row, new in chosen:
-                if http:
-                    self._enqueue(conn, row, ("order.created", new.order), http)
-            inbox.finish_many(conn, [row.id for row, _ in chosen], status="done", outcome="applied")
-            for row, _ in chosen:
-                if row.last_error is not None:
-                    error_log.resolve(conn, "inbox", row.id)
+            applied = take(conn, rows, self._read_as)
+            for a in applied:
+                if a.event and http:
+                    self._enqueue(conn, a.row, a.event, http)
+            by_outcome: dict[str, list[int]] = {}
+            for a in applied:
+                by_outcome.setdefault(a.outcome, []).append(a.row.id)
+                if a.row.last_error is not None:
+                    error_log.resolve(conn, "inbox", a.row.id)
+            for outcome, ids in by_outcome.items():
+                inbox.finish_many(conn, ids, status="done", outcome=outcome)
             savepoint.commit()
         except Exception as exc:  # e.g. another process stored one of them meanwhile: go record by record
             savepoint.rollback()
-            log.info("new_orders_batch_fell_back", records=len(chosen), error=f"{type(exc).__name__}: {exc}")
+            log.info("order_batch_fell_back", path=take.__name__, records=len(rows),
+                     error=f"{type(exc).__name__}: {exc}")
             return rows
-        for row, _ in chosen:
-            INBOX_PROCESSED.labels(row.topic, "applied").inc()
-        done = {row.id for row, _ in chosen}
+        for a in applied:
+            INBOX_PROCESSED.labels(a.row.topic, a.outcome).inc()
+        done = {a.row.id for a in applied}
         return [row for row in rows if row.id not in done]
 
     def _process_one(self, conn: Connection, row: Any, http: list[dest_store.Destination]) -> None:

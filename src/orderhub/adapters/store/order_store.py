@@ -191,11 +191,11 @@ def item_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
     ) for item in order.items]
 
 
-_ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))  # flat: asdict's deep copy is slow
+ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(Address))  # flat: asdict's deep copy is slow
 
 
 def address_rows(order_pk: int, order: Order) -> list[dict[str, Any]]:
-    return [{"order_id": order_pk, "kind": kind} | {name: getattr(address, name) for name in _ADDRESS_FIELDS}
+    return [{"order_id": order_pk, "kind": kind} | {name: getattr(address, name) for name in ADDRESS_FIELDS}
             for kind, address in (("shipping", order.shipping_address), ("billing", order.billing_address))
             if address is not None]
 
@@ -230,7 +230,7 @@ def _replace_children(conn: Connection, order_pk: int, order: Order) -> None:
     addresses = address_rows(order_pk, order)
     kinds = [a["kind"] for a in addresses]
     upsert_many(conn, order_addresses, addresses, keys=("order_id", "kind"),
-                update=_ADDRESS_FIELDS)
+                update=ADDRESS_FIELDS)
     conn.execute(delete(order_addresses).where(order_addresses.c.order_id == order_pk,
                                                order_addresses.c.kind.not_in(kinds)))
     conn.execute(delete(order_shipping_lines).where(order_shipping_lines.c.order_id == order_pk))

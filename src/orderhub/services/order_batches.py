@@ -1,0 +1,120 @@
+"""The processor's batch paths: records about orders applied a batch at a time, one statement per table.
+
+Most records of a busy shop are first versions of new orders and later versions of known ones.
+:func:`take_new` and :func:`take_known` each pick from a batch the records they can apply exactly
+as the per-record path would (:mod:`inbound`), apply them together and say what came of each; the
+processor leaves every other record (edits, refunds, cancellations, anything invalid, and the other
+records of an order one of those is about) to the per-record path, in the order they arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from orderhub.adapters.store import known_orders, new_orders
+from orderhub.domain.channels import Inbound
+from orderhub.domain.model import Freshness, Order, OrderEdit, OrderStatus, Refund
+from orderhub.services import inbound, order_sync
+
+Key = tuple[int, str]  # (shop id, channel order id)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What came of a record a batch path applied: the inbox outcome, and the event owed to HTTP destinations."""
+
+    row: Any
+    outcome: str
+    event: tuple[str, Any] | None
+
+
+def _key(row: Any, record: Inbound | None) -> Key | None:
+    """The order a record is about (orders, edits and refunds)."""
+    if isinstance(record, Order):
+        return row.shop_id, record.shopify_id
+    if isinstance(record, OrderEdit | Refund):
+        return row.shop_id, record.order_id
+    return None
+
+
+def _storable(order: Order) -> bool:
+    """Whether a version of an order is one the batch paths can store as it is: valid, and not cancelled (a
+    cancellation is followed through the OMS one order at a time)."""
+    if order.status is OrderStatus.CANCELLED:
+        return False
+    try:
+        inbound.validate(order)
+    except Exception:
+        return False  # the per-record path reports it
+    return True
+
+
+def _versions(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
+    """The first record (in the order they arrived) about each order whose records in the batch are all versions
+    of it. The records of an order the batch also edits or refunds apply one by one, in the order they arrived;
+    so does every record of an order after one a batch path leaves (they stay first in line)."""
+    first: dict[Key, Any] = {}
+    mixed: set[Key] = set()
+    for row in rows:
+        record = read_as.get(row.id)
+        if (key := _key(row, record)) is None:
+            continue
+        first.setdefault(key, row)
+        if not isinstance(record, Order):
+            mixed.add(key)
+    return {key: row for key, row in first.items() if key not in mixed}
+
+
+def take_new(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
+    """Store the first versions of orders orderhub has not seen, and take them into the OMS (their later versions
+    in the batch are then versions of known orders)."""
+    firsts = {key: row for key, row in _versions(rows, read_as).items()
+              if not read_as[row.id].refunds and _storable(read_as[row.id])}  # refunds apply one by one
+    unknown = new_orders.unknown(conn, list(firsts)) if firsts else set()
+    chosen = [new_orders.NewOrder(row.shop_id, read_as[row.id], row.id) for k, row in firsts.items() if k in unknown]
+    if not chosen:
+        return []
+    pks = new_orders.insert_all(conn, chosen)
+    order_sync.after_ingest_new(conn, list(pks.values()))
+    by_id = {row.id: row for row in rows}
+    return [Applied(by_id[n.inbox_id], "applied", ("order.created", n.order)) for n in chosen]
+
+
+def take_known(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
+    """Apply the next version in the batch of each order orderhub holds: store the newer ones and follow them
+    through the OMS, note the others on the timeline. The processor takes again until nothing is taken, so
+    several versions of an order apply in turn, in the order they arrived."""
+    chosen = {key: row for key, row in _versions(rows, read_as).items() if _storable(read_as[row.id])}
+    if not chosen:
+        return []
+    stored = known_orders.lock(conn, chosen)
+    chosen = {key: row for key, row in chosen.items()
+              # an order whose data was erased is stored without it, and a cancelled one stays cancelled
+              if (s := stored.get(key)) is not None and s.personal_data_erased_at is None
+              and s.source_status != OrderStatus.CANCELLED.value}
+    refund_keys = {(key[0], r.shopify_id) for key, row in chosen.items() for r in read_as[row.id].refunds}
+    kept = known_orders.stored_refunds(conn, refund_keys) if refund_keys else set()
+    edits = known_orders.latest_edits(conn, chosen) if chosen else {}
+    versions = []
+    for key, row in chosen.items():
+        order = read_as[row.id]
+        if any((key[0], r.shopify_id) not in kept for r in order.refunds):
+            continue  # a refund to keep (with its returns): per record
+        version = known_orders.Version(stored[key], order, row.id)
+        if version.fresh is Freshness.NEWER and (edited := edits.get(key)) is not None and edited > order.updated_at:
+            continue  # edits made after this version apply again on top of it: per record
+        versions.append(version)
+    if not versions:
+        return []
+    newer = [v for v in versions if v.fresh is Freshness.NEWER]
+    known_orders.ignore_all(conn, [v for v in versions if v.fresh is not Freshness.NEWER])
+    if newer:
+        known_orders.update_all(conn, newer)
+        order_sync.after_ingest_known(conn, [(v.stored, v.order) for v in newer])
+    by_id = {row.id: row for row in rows}
+    return [Applied(by_id[v.inbox_id], "applied", ("order.updated", v.order)) if v.fresh is Freshness.NEWER
+            else Applied(by_id[v.inbox_id], v.fresh.value, None) for v in versions]
