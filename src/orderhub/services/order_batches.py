@@ -32,7 +32,7 @@ class Applied:
     event: tuple[str, Any] | None
 
 
-def _key(row: Any, record: Inbound | None) -> Key | None:
+def order_key(row: Any, record: Inbound | None) -> Key | None:
     """The order a record is about (orders, edits and refunds)."""
     if isinstance(record, Order):
         return row.shop_id, record.shopify_id
@@ -61,7 +61,7 @@ def _versions(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any
     mixed: set[Key] = set()
     for row in rows:
         record = read_as.get(row.id)
-        if (key := _key(row, record)) is None:
+        if (key := order_key(row, record)) is None:
             continue
         first.setdefault(key, row)
         if not isinstance(record, Order):

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DataError
 
 from orderhub.adapters.store import destinations as dest_store
-from orderhub.adapters.store import error_log, inbox, traffic
+from orderhub.adapters.store import error_log, inbox, order_locks, traffic
 from orderhub.adapters.store import order_store as store
 from orderhub.adapters.store import shops as shop_store
 from orderhub.adapters.store.db import Database, upsert
@@ -133,10 +133,11 @@ class Processor:
             rows = identify.identify(conn, claimed)  # the webhooks' content identity; repeats leave the batch
             self._translators.clear()  # read again per batch: a shop's new source-name mapping applies at once
             self._read_as.clear()
+            self._read_all(conn, rows)
+            rows, waiting = self._ours(conn, rows)
             http = dest_store.http_destinations(conn)
             rest = rows
             if self.batch_paths:
-                self._read_all(conn, rows)
                 rest = self._apply_together(conn, rest, http, order_batches.take_new)
                 while len(left := self._apply_together(conn, rest, http, order_batches.take_known)) < len(rest):
                     rest = left  # an order's next version in the batch, if any, goes in the next round
@@ -144,9 +145,19 @@ class Processor:
                 self._process_one(conn, row, http)
             topics: dict[str, int] = {}
             for row in claimed:  # repeats too: the dashboard's received and processed rates balance
-                topics[row.topic] = topics.get(row.topic, 0) + 1
+                if row.id not in waiting:
+                    topics[row.topic] = topics.get(row.topic, 0) + 1
             traffic.add(conn, traffic.PROCESSED, topics, utcnow())  # the dashboard's processing rate
-        return len(claimed)
+        return len(claimed) - len(waiting)
+
+    def _ours(self, conn: Connection, rows: list[Any]) -> tuple[list[Any], set[int]]:
+        """The records this batch applies now, and the ids of those that stay pending: the records of an order
+        another worker is applying (``order_locks``) wait for a later batch, so an order's records are applied by
+        one worker at a time."""
+        about = {row.id: order_batches.order_key(row, self._read_as.get(row.id)) for row in rows}
+        held = order_locks.try_lock(conn, {key for key in about.values() if key is not None})
+        waiting = {i for i, key in about.items() if key is not None and key not in held}
+        return [row for row in rows if row.id not in waiting], waiting
 
     def process_records(self, conn: Connection, rows: list[Any]) -> None:
         """Apply records taken in the caller's write transaction (inbox.claim_ids), each in its own savepoint,
@@ -161,7 +172,7 @@ class Processor:
             traffic.add(conn, traffic.PROCESSED, topics, utcnow())
 
     def _read_all(self, conn: Connection, rows: list[Any]) -> None:
-        """Read each record once for the batch paths (the per-record path takes it from there); a record that
+        """Read each record once (the batch paths and the per-record path take it from there); a record that
         cannot be read is left to the per-record path, which reports it."""
         for row in rows:
             try:

@@ -119,7 +119,9 @@ def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = 
     # Linked before they are written: a new identity is inserted with its profile (not inserted, then moved), and
     # what linking needs of the others is handed over, not read back. A row older than the one stored changes
     # nothing (the guard): the stored keys stand.
-    new = [key for key in rows if key not in before]
+    # Written in key order: two processes storing overlapping buyers lock them in the same order, so one waits
+    # for the other instead of both deadlocking (PostgreSQL).
+    new = sorted(key for key in rows if key not in before)
     unstored = {key: -(i + 1) for i, key in enumerate(new)}
     nodes = [Node(unstored[key], None, _keys(rows[key])) for key in new]
     for key, r in before.items():
@@ -135,8 +137,8 @@ def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = 
                                                                 strict=True)) for key in new],
                     keys=("shop_id", "shopify_id"), update=UPDATE, where=guard)
     if before:
-        upsert_many(conn, customers, [rows[key] for key in before], keys=("shop_id", "shopify_id"), update=UPDATE,
-                    where=guard)
+        upsert_many(conn, customers, [rows[key] for key in sorted(before)], keys=("shop_id", "shopify_id"),
+                    update=UPDATE, where=guard)
     ids = {key: r.id for key, r in before.items()}
     if new:
         ids |= {(r.shop_id, r.shopify_id): r.id for r in _read(conn, _IDS, new)}
