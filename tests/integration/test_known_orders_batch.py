@@ -12,6 +12,7 @@ from orderhub.adapters.store import facilities, inventory_store, known_orders
 from orderhub.adapters.store.schema import orders, outbox, shops, workflows
 from orderhub.bootstrap import Hub
 from orderhub.domain.inventory import LedgerReason
+from orderhub.services import fulfilment
 from tests.integration.test_new_orders_batch import process, state, two_hubs  # noqa: F401
 from tests.oms_support import place
 from tests.support import BIG_ID, add_shop, order_payload, put
@@ -33,7 +34,7 @@ def refund(k: int, refund_id: int) -> dict[str, Any]:
 
 
 def first_versions() -> list[tuple[str, dict[str, Any]]]:
-    return [("orders/create", o(k, financial_status="pending" if k == 1 else "paid")) for k in range(1, 14)] + [
+    return [("orders/create", o(k, financial_status="pending" if k == 1 else "paid")) for k in range(1, 16)] + [
         ("refunds/create", refund(8, 8_800)),
         ("orders/edited", {"order_edit": {
             "id": 66, "order_id": BIG_ID + 10_000, "created_at": "2026-11-23T13:00:00-05:00",
@@ -65,7 +66,21 @@ def later_versions() -> list[tuple[str, dict[str, Any]]]:
         ("orders/updated", o(13, updated_at="2026-11-23T13:00:00-05:00", note="dritte Fassung")),
         ("orders/updated", o(13, updated_at=LATER, note="zweite Fassung")),  # older than the one before it
         ("orders/updated", o(13, updated_at="2026-11-23T14:00:00-05:00", note="vierte Fassung 🏁")),
+        ("refunds/create", refund(14, 14_400)),  # before it shipped: kept, nothing returned
+        ("orders/updated", o(14, updated_at=LATER, refunds=[refund(14, 14_400)],
+                             line_items=[dict(line[0], id=BIG_ID + 14_001),
+                                         dict(line[1], id=BIG_ID + 14_002, current_quantity=0)])),
+        ("refunds/create", refund(15, 15_500)),  # of a shipped line: a return, per record
     ]
+
+
+def ship(hub: Hub, shopify_id: int) -> None:
+    ctx = fulfilment.Ctx("packer", "test")
+    with hub.db.write() as conn:
+        oid = conn.execute(select(orders.c.id).where(orders.c.shopify_id == str(shopify_id))).scalar_one()
+        for step in (fulfilment.pick, fulfilment.pack):
+            step(conn, oid, ctx)
+        fulfilment.ship(conn, oid, ctx, tracking_number="1Z999", carrier="DHL")
 
 
 def stocked(hub: Hub) -> int:
@@ -77,28 +92,31 @@ def stocked(hub: Hub) -> int:
     return shop.id
 
 
-def watch(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
-    """The orders each batch update stored."""
+def watch(monkeypatch: pytest.MonkeyPatch, name: str, of: Any) -> list[list[int]]:
+    """The orders (their numbers in the scenario) each call of ``known_orders.<name>`` wrote."""
     seen: list[list[int]] = []
-    update_all = known_orders.update_all
+    write = getattr(known_orders, name)
 
-    def watched(conn: Any, versions: Any) -> None:
-        update_all(conn, versions)
-        seen.append(sorted((int(v.order.shopify_id) - BIG_ID) // 1000 for v in versions))
+    def watched(conn: Any, items: Any) -> None:
+        write(conn, items)
+        if items:
+            seen.append(sorted((int(of(item)) - BIG_ID) // 1000 for item in items))
 
-    monkeypatch.setattr(known_orders, "update_all", watched)
+    monkeypatch.setattr(known_orders, name, watched)
     return seen
 
 
 def comparable(found: dict[str, Any]) -> dict[str, Any]:
     """The state without what depends on the order rows were written in (ids of units and workflows on the
-    timeline, when orders were approved): the new orders of the first batch are written in another order by
-    the two paths."""
+    timeline) and on the clock (when orders were approved and shipped): the new orders of the first batch
+    are written in another order by the two paths."""
     orders = {}
     for key, order in found["orders"].items():
         timeline = [t | {"detail": {k: v for k, v in t["detail"].items() if k not in ("workflow", "units")}}
                     for t in order["timeline"]]
-        orders[key] = {k: v for k, v in order.items() if k != "approved_at"} | {"timeline": timeline}
+        shipments = [{k: v for k, v in shipment.items() if k != "shipped_at"} for shipment in order["shipments"]]
+        orders[key] = {k: v for k, v in order.items() if k != "approved_at"} | {"timeline": timeline,
+                                                                              "shipments": shipments}
     return found | {"orders": orders}
 
 
@@ -124,14 +142,18 @@ def test_batch_path_for_known_orders_stores_what_the_record_path_stores(
             put(hub, topic, payload, shop_id=shop_id)
         process(hub, bulk=bulk)
         place(hub)
-    stored = watch(monkeypatch)
+        ship(hub, BIG_ID + 15_000)
+    stored = watch(monkeypatch, "update_all", lambda v: v.order.shopify_id)
+    refunds_kept = watch(monkeypatch, "keep_refunds", lambda kept: kept[1].order_id)
     for hub, bulk in ((batch, True), (single, False)):
         for topic, payload in later_versions():
             put(hub, topic, payload, shop_id=hub_shop(hub))
         process(hub, bulk=bulk)
         place(hub)
-    # 6 noted only, 7 a repeat; 9, 10, 12 per record; the versions of 13 in turn (the second one noted only)
-    assert stored == [[1, 2, 3, 4, 5, 8, 11, 13], [13]]
+    # 6 noted only, 7 a repeat; 9, 10, 12 per record; the versions of 13 in turn (the second one noted only);
+    # 14 after its refund; 15's refund returns what shipped, per record
+    assert stored == [[1, 2, 3, 4, 5, 8, 11, 13], [14], [13]]
+    assert refunds_kept == [[14]]
     got, want = state(batch), state(single)
     assert comparable(got) == comparable(want)
     assert oms_state(batch) == oms_state(single)
@@ -151,10 +173,14 @@ def test_batch_path_for_known_orders_stores_what_the_record_path_stores(
     assert orders[str(BIG_ID + 10000)]["items"][0]["current_quantity"] == 1  # the edit applied again
     assert orders[str(BIG_ID + 12000)]["status"] == "cancelled"
     assert orders[str(BIG_ID + 13000)]["note"] == "vierte Fassung 🏁"
+    fourteen = orders[str(BIG_ID + 14000)]
+    assert len(fourteen["refunds"]) == 1 and fourteen["returns"] == []
+    assert sorted(u["status"] for u in fourteen["units"]).count("cancelled") == 1  # its refunded unit
+    assert len(orders[str(BIG_ID + 15000)]["returns"]) == 1
     assert [t["kind"] for t in orders[str(BIG_ID + 13000)]["timeline"] if t["kind"] in ("updated", "ignored_stale")
             ] == ["updated", "ignored_stale", "updated"]
     outcomes = [(status, outcome) for topic, status, outcome in got["inbox"] if topic == "orders/updated"]
-    assert sorted(outcomes) == [("done", "applied")] * 9 + [("done", "stale")] * 2  # 7 was never kept
+    assert sorted(outcomes) == [("done", "applied")] * 10 + [("done", "stale")] * 2  # 7 was never kept
 
 
 def test_a_failing_batch_write_applies_each_record_on_its_own(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,10 +1,12 @@
 """The processor's batch paths: records about orders applied a batch at a time, one statement per table.
 
-Most records of a busy shop are first versions of new orders and later versions of known ones.
-:func:`take_new` and :func:`take_known` each pick from a batch the records they can apply exactly
-as the per-record path would (:mod:`inbound`), apply them together and say what came of each; the
-processor leaves every other record (edits, refunds, cancellations, anything invalid, and the other
-records of an order one of those is about) to the per-record path, in the order they arrived.
+Most records of a busy shop are first versions of new orders, later versions of known ones and
+refunds. :func:`take_new`, :func:`take_known` and :func:`take_refunds` each pick from a batch the
+records they can apply exactly as the per-record path would (:mod:`inbound`), apply them together
+and say what came of each. Records about one order apply in the order they arrived: each round
+takes at most the next record of each order. The processor leaves every other record (edits,
+cancellations, refunds that return shipped units, anything invalid, and the records of an order
+after one of those) to the per-record path, in the order they arrived.
 """
 
 from __future__ import annotations
@@ -53,27 +55,27 @@ def _storable(order: Order) -> bool:
     return True
 
 
-def _versions(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
-    """The first record (in the order they arrived) about each order whose records in the batch are all versions
-    of it. The records of an order the batch also edits or refunds apply one by one, in the order they arrived;
-    so does every record of an order after one a batch path leaves (they stay first in line)."""
+def _firsts(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
+    """The first record (in the order they arrived) about each order the batch does not also edit. The records of
+    an edited order apply one by one, in the order they arrived; so does every record of an order after one a
+    batch path leaves (it stays first in line)."""
     first: dict[Key, Any] = {}
-    mixed: set[Key] = set()
+    edited: set[Key] = set()
     for row in rows:
         record = read_as.get(row.id)
         if (key := order_key(row, record)) is None:
             continue
         first.setdefault(key, row)
-        if not isinstance(record, Order):
-            mixed.add(key)
-    return {key: row for key, row in first.items() if key not in mixed}
+        if isinstance(record, OrderEdit):
+            edited.add(key)
+    return {key: row for key, row in first.items() if key not in edited}
 
 
 def take_new(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
     """Store the first versions of orders orderhub has not seen, and take them into the OMS (their later versions
     in the batch are then versions of known orders)."""
-    firsts = {key: row for key, row in _versions(rows, read_as).items()
-              if not read_as[row.id].refunds and _storable(read_as[row.id])}  # refunds apply one by one
+    firsts = {key: row for key, row in _firsts(rows, read_as).items() if isinstance(read_as[row.id], Order)
+              and not read_as[row.id].refunds and _storable(read_as[row.id])}  # refunds apply one by one
     unknown = new_orders.unknown(conn, list(firsts)) if firsts else set()
     chosen = [new_orders.NewOrder(row.shop_id, read_as[row.id], row.id) for k, row in firsts.items() if k in unknown]
     if not chosen:
@@ -88,7 +90,8 @@ def take_known(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound
     """Apply the next version in the batch of each order orderhub holds: store the newer ones and follow them
     through the OMS, note the others on the timeline. The processor takes again until nothing is taken, so
     several versions of an order apply in turn, in the order they arrived."""
-    chosen = {key: row for key, row in _versions(rows, read_as).items() if _storable(read_as[row.id])}
+    chosen = {key: row for key, row in _firsts(rows, read_as).items()
+              if isinstance(read_as[row.id], Order) and _storable(read_as[row.id])}
     if not chosen:
         return []
     stored = known_orders.lock(conn, chosen)
@@ -118,3 +121,28 @@ def take_known(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound
     by_id = {row.id: row for row in rows}
     return [Applied(by_id[v.inbox_id], "applied", ("order.updated", v.order)) if v.fresh is Freshness.NEWER
             else Applied(by_id[v.inbox_id], v.fresh.value, None) for v in versions]
+
+
+def take_refunds(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
+    """Keep the refunds that come next for their orders and change nothing in the OMS (their order not stored
+    yet, or no line of theirs shipped): one insert for the batch. A refund of shipped units makes returns,
+    one by one on the per-record path."""
+    firsts = {key: (row, record) for key, row in _firsts(rows, read_as).items()
+              if isinstance(record := read_as[row.id], Refund)}
+    if not firsts:
+        return []
+    orders = known_orders.stored(conn, firsts)
+    kept_before = known_orders.stored_refunds(conn, {(key[0], r.shopify_id) for key, (_, r) in firsts.items()})
+    moving = order_sync.refunds_moving_units(conn, [(orders[key].id, r) for key, (_, r) in firsts.items()
+                                                    if key in orders and (key[0], r.shopify_id) not in kept_before])
+    taken: list[Applied] = []
+    keep: list[tuple[int, Refund, int, str | None]] = []
+    for key, (row, refund) in firsts.items():
+        order = orders.get(key)
+        if (key[0], refund.shopify_id) in kept_before:
+            taken.append(Applied(row, "unchanged", None))
+        elif order is None or (order.id, refund.shopify_id) not in moving:
+            keep.append((key[0], refund, row.id, order.currency if order is not None else None))
+            taken.append(Applied(row, "applied", ("refund.created", refund)))
+    known_orders.keep_refunds(conn, keep)
+    return taken

@@ -18,7 +18,15 @@ from sqlalchemy import Connection, select
 from orderhub.adapters.store import timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.order_store import channel_payment_status
-from orderhub.adapters.store.schema import order_edits, order_events, order_items, orders, returns, workflows
+from orderhub.adapters.store.schema import (
+    order_edits,
+    order_events,
+    order_items,
+    order_units,
+    orders,
+    returns,
+    workflows,
+)
 from orderhub.domain import money
 from orderhub.domain.approval import PAID
 from orderhub.domain.model import Freshness, Order, Refund
@@ -257,6 +265,22 @@ def after_refund(conn: Connection, shop_id: int, refund: Refund) -> list[int]:
                                                      damaged=damaged, refund=line.subtotal)
         made.append(return_id)
     return made
+
+
+def refunds_moving_units(conn: Connection, refunds: Sequence[tuple[int, Refund]]) -> set[tuple[int, str]]:
+    """Which of these refunds of stored orders, ``(order id, refund)`` each, :func:`after_refund` may act on
+    (``(order id, refund id)``): those refunding a line with units shipped, or made for a return orderhub
+    recorded. The others leave the OMS as it is."""
+    with_lines = [(oid, r) for oid, r in refunds if r.lines]
+    if not with_lines:
+        return set()
+    shipped = {(r.order_id, r.shopify_id) for r in conn.execute(
+        select(order_units.c.order_id, order_items.c.shopify_id).join(order_items, order_items.c.id ==
+                                                                       order_units.c.item_id)
+        .where(order_units.c.order_id.in_(sorted({oid for oid, _ in with_lines})),
+               order_units.c.status.in_(("shipped", "completed"))))}
+    return {(oid, r.shopify_id) for oid, r in with_lines
+            if r.return_ref or any((oid, line.line_item_id) in shipped for line in r.lines)}
 
 
 RETURN_REFUNDED = "return_refunded"  # the timeline kind of a channel's refund of a return orderhub recorded

@@ -139,8 +139,12 @@ class Processor:
             rest = rows
             if self.batch_paths:
                 rest = self._apply_together(conn, rest, http, order_batches.take_new)
-                while len(left := self._apply_together(conn, rest, http, order_batches.take_known)) < len(rest):
-                    rest = left  # an order's next version in the batch, if any, goes in the next round
+                while True:  # round after round: each takes the next record of each order, if a batch path can
+                    left = self._apply_together(conn, rest, http, order_batches.take_known)
+                    left = self._apply_together(conn, left, http, order_batches.take_refunds)
+                    if len(left) == len(rest):
+                        break
+                    rest = left
             for row in rest:
                 self._process_one(conn, row, http)
             topics: dict[str, int] = {}

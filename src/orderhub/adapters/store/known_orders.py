@@ -35,7 +35,7 @@ from orderhub.adapters.store.schema import (
 from orderhub.clock import utcnow
 from orderhub.domain import sales_channels
 from orderhub.domain.customers import identity_of
-from orderhub.domain.model import Freshness, Order, freshness
+from orderhub.domain.model import Freshness, Order, Refund, freshness
 
 Key = tuple[int, str]  # (shop id, channel order id)
 
@@ -95,6 +95,29 @@ def stored_refunds(conn: Connection, refund_keys: Iterable[Key]) -> set[Key]:
     return out
 
 
+def stored(conn: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
+    """The id and currency of each of these orders that is stored (not locked: for refunds, which change no
+    order row)."""
+    out: dict[Key, Any] = {}
+    for shop_id, ids in _by_shop(keys).items():
+        out |= {(shop_id, r.shopify_id): r for r in conn.execute(
+            select(orders.c.id, orders.c.shopify_id, orders.c.currency).where(orders.c.shop_id == shop_id,
+                                                                              orders.c.shopify_id.in_(ids)))}
+    return out
+
+
+def keep_refunds(conn: Connection, kept: Sequence[tuple[int, Refund, int, str | None]]) -> None:
+    """Keep refunds not kept before, ``(shop, refund, inbox id, its order's currency)`` each, and note each on its
+    order's timeline, as :func:`order_store.apply_refund` does one by one."""
+    if kept:
+        conn.execute(insert(refunds), [order_store.refund_row(shop_id, refund) for shop_id, refund, _, _ in kept])
+        now = utcnow()
+        conn.execute(insert(order_events), [{
+            "shop_id": shop_id, "order_shopify_id": refund.order_id, "inbox_id": inbox_id, "kind": "refunded",
+            "detail": order_store.event_json(order_store.refund_detail(refund, refund.currency or currency)),
+            "at": now} for shop_id, refund, inbox_id, currency in kept])
+
+
 def ignore_all(conn: Connection, versions: Sequence[Version]) -> None:
     """Versions no newer than what is stored: each noted on its order's timeline, nothing changed."""
     if versions:
@@ -102,7 +125,7 @@ def ignore_all(conn: Connection, versions: Sequence[Version]) -> None:
         conn.execute(insert(order_events), [{
             "shop_id": v.stored.shop_id, "order_shopify_id": v.order.shopify_id, "inbox_id": v.inbox_id,
             "kind": f"ignored_{v.fresh.value}", "at": now,
-            "detail": order_store.to_json({"incoming_updated_at": v.order.updated_at.isoformat(),
+            "detail": order_store.event_json({"incoming_updated_at": v.order.updated_at.isoformat(),
                                            "stored_updated_at": v.stored.source_updated_at.isoformat()})}
             for v in versions])
 
@@ -132,7 +155,7 @@ def update_all(conn: Connection, versions: Sequence[Version]) -> None:
     _replace_children(conn, versions)
     conn.execute(insert(order_events), [
         {"shop_id": v.stored.shop_id, "order_shopify_id": v.order.shopify_id, "inbox_id": v.inbox_id,
-         "kind": "updated", "detail": order_store.to_json(order_store.stored_detail(v.order, 0)), "at": now}
+         "kind": "updated", "detail": order_store.event_json(order_store.stored_detail(v.order, 0)), "at": now}
         for v in versions])
 
 

@@ -59,6 +59,9 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+event_json = _json  # the timeline's JSON, for the batch writers (new_orders, known_orders)
+
+
 def add_order_event(conn: Connection, shop_id: int, order_id: str, inbox_id: int | None,
                     kind: str, detail: dict[str, Any]) -> None:
     conn.execute(insert(order_events).values(
@@ -284,20 +287,28 @@ def apply_order_edit(conn: Connection, shop_id: int, edit: OrderEdit, inbox_id: 
 
 def apply_refund(conn: Connection, shop_id: int, refund: Refund, inbox_id: int | None) -> str:
     """Keep a refund once, by its Shopify id, wherever it was reported (refunds/create, or an order's body)."""
-    row = upsert(conn, refunds, dict(
-        shop_id=shop_id, shopify_id=refund.shopify_id, order_shopify_id=refund.order_id, note=refund.note,
-        amount=refund.amount, currency=refund.currency, lines=_json(list(refund.lines)),
-        adjustments=_json(list(refund.adjustments)), source_created_at=refund.created_at,
-        time_source=refund.time_source, created_at=utcnow()), keys=("shop_id", "shopify_id"),
-        returning=("id",)).first()
+    row = upsert(conn, refunds, refund_row(shop_id, refund), keys=("shop_id", "shopify_id"),
+                 returning=("id",)).first()
     if row is None:
         return "unchanged"
-    detail = {"refund_id": refund.shopify_id,
-              "amount": money.show(refund.amount, refund.currency or order_currency(conn, shop_id, refund.order_id))}
+    add_order_event(conn, shop_id, refund.order_id, inbox_id, "refunded",
+                    refund_detail(refund, refund.currency or order_currency(conn, shop_id, refund.order_id)))
+    return "applied"
+
+
+def refund_row(shop_id: int, refund: Refund) -> dict[str, Any]:
+    return dict(shop_id=shop_id, shopify_id=refund.shopify_id, order_shopify_id=refund.order_id, note=refund.note,
+                amount=refund.amount, currency=refund.currency, lines=_json(list(refund.lines)),
+                adjustments=_json(list(refund.adjustments)), source_created_at=refund.created_at,
+                time_source=refund.time_source, created_at=utcnow())
+
+
+def refund_detail(refund: Refund, currency: str | None) -> dict[str, Any]:
+    """What the timeline says of a refund kept (its amount in ``currency``: its own, else its order's)."""
+    detail = {"refund_id": refund.shopify_id, "amount": money.show(refund.amount, currency)}
     if refund.time_source != "created_at":  # say when the refund's time is not its own
         detail["time_taken_from"] = refund.time_source
-    add_order_event(conn, shop_id, refund.order_id, inbox_id, "refunded", detail)
-    return "applied"
+    return detail
 
 
 def apply_product(conn: Connection, shop_id: int, product: Product) -> Freshness:
