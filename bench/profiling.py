@@ -9,6 +9,13 @@ SQLAlchemy, the database driver). Idle threads are not sampled, so the shares ar
 
     py-spy's own overhead: it samples from another process (``--nonblocking``: the target is not paused),
     at ``rate`` samples a second; at 200/s it takes a few per cent of a core.
+
+Run as a program, it profiles any benchmark whole, every process it starts included (the servers, the
+worker processes, the load generator), and prints each busy process's profile after the benchmark's
+own output, then one JSON line with them all:
+
+    .venv/bin/python bench/profiling.py -- bench/console.py --quick
+    .venv/bin/python bench/profiling.py --rate 100 --top 20 -- bench/oms.py --quick --no-pg
 """
 
 from __future__ import annotations
@@ -110,7 +117,9 @@ def layer_of(path: str) -> str:
     return "other" if path else "native"
 
 
-def summarise(path: Path) -> Profile:
+def summarise(path: Path, process: str | None = None) -> Profile:
+    """The profile in py-spy's raw output at ``path`` (only the process whose frame starts with ``process``,
+    when given: a recording made with ``--subprocesses`` names each stack's process first)."""
     self_time: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     layers: Counter[str] = Counter()
@@ -118,6 +127,8 @@ def summarise(path: Path) -> Profile:
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
+            continue
+        if process is not None and not stack.startswith(process):
             continue
         count = int(count_text)
         total += count
@@ -157,3 +168,59 @@ def print_profile(title: str, profile: Profile, top: int = 12) -> None:
                 cells += ["", ""]
         t.add_row(*cells)
     console.print(t)
+
+
+def processes(path: Path) -> Counter[str]:
+    """Samples per process in a recording made with ``--subprocesses`` (by its ``process N:"command"`` frame)."""
+    found: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack.startswith("process ") and count_text.isdigit():
+            found[stack.split(";", 1)[0]] += int(count_text)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+    import tempfile
+
+    import orjson
+
+    ap = argparse.ArgumentParser(description="Run a benchmark under py-spy, every process it starts included, "
+                                             "and say where each busy process's CPU went.")
+    ap.add_argument("--rate", type=int, default=200, help="samples a second (default 200)")
+    ap.add_argument("--top", type=int, default=12, help="rows per table (default 12)")
+    ap.add_argument("--min-share", type=float, default=0.05,
+                    help="profile the processes with at least this share of all samples (default 0.05)")
+    ap.add_argument("--out", type=Path, default=None, help="keep py-spy's raw recording here")
+    ap.add_argument("command", nargs=argparse.REMAINDER, help="-- the benchmark and its arguments")
+    args = ap.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    exe = _py_spy()
+    if not command or exe is None:
+        ap.error("give the benchmark after --" if command else "py-spy is not installed (the test extras bring it)")
+    out = args.out or Path(tempfile.mkdtemp(prefix="orderhub-profile-")) / "recording.pyspy"
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    code = subprocess.call([exe, "record", "--subprocesses", "--nonblocking", "--format", "raw", "--rate",
+                            str(args.rate), "--output", str(out), "--", sys.executable, *command], env=env)
+    if not out.exists():
+        print(f"py-spy wrote no recording (exit {code})", file=sys.stderr)
+        return code or 1
+    per_process = processes(out)
+    total = sum(per_process.values()) or 1
+    profiles = {}
+    for name, samples in per_process.most_common():
+        if samples / total < args.min_share:
+            break
+        profiles[name] = summarise(out, name)
+        print_profile(f"{name[:100]} ({samples / total:.0%} of all samples)", profiles[name], args.top)
+    print(orjson.dumps({"bench": "profile", "command": command, "exit": code, "recording": str(out),
+                        "samples": total, "processes": {k: v.as_dict(args.top) for k, v in profiles.items()}}
+                       ).decode())
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
