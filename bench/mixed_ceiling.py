@@ -28,8 +28,9 @@ a newer version                        orders (update), customers, order_items, 
 a version already stored               order_events (ignored)
 each refund not seen before            refunds, order_events (refunded) - from refunds/create or an
                                        order's body
-every record                           inbox (done); per batch, traffic_minutes (one row per topic) and
-                                       the store's intake rate bucket (rate_buckets)
+every record                           inbox (its identity set and done; a repeat done as a duplicate); per
+                                       batch, traffic_minutes (one row per topic) and the store's intake
+                                       rate bucket (rate_buckets)
 =====================================  ==================================================================
 """
 
@@ -47,6 +48,7 @@ import orjson
 import sqlcount
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 
+from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import destinations, identities, order_store, traffic
 from orderhub.adapters.store.db import upsert, upsert_many
 from orderhub.adapters.store.schema import (
@@ -90,9 +92,11 @@ _UPSERT_KEYS = {"customers": ("shop_id", "shopify_id"), "order_items": ("order_i
 
 @dataclass
 class Batch:
-    inbox_ids: list[int]
+    inbox_ids: list[int]  # the records applied: the first of each identity
     topics: dict[str, int]
     rows: dict[str, Rows] = field(default_factory=dict)
+    identities: Rows = field(default_factory=list)  # {"k_id", "v_identity"}: what the worker derives and sets
+    repeats: list[int] = field(default_factory=list)  # records whose identity another holds: finished as duplicates
 
     replaced: dict[str, dict[int, Rows]] = field(default_factory=dict)  # table -> order id -> its rows now
 
@@ -143,19 +147,28 @@ def plan(url: str, workload: mixed_workload.Workload, batch: int,
     try:
         with hub.db.read() as conn:
             records = list(conn.execute(select(inbox.c.id, inbox.c.shop_id, inbox.c.topic, inbox.c.payload,
-                                               inbox.c.received_at).order_by(inbox.c.id)))
+                                               inbox.c.webhook_id, inbox.c.received_at).order_by(inbox.c.id)))
             translator = source_channels.translator_for(conn, records[0].shop_id)
             shop_id = records[0].shop_id
             batches = []
             state = _State(conn, shop_id)
+            held: set[str] = set()
             for first in range(0, len(records), batch):
                 chunk = records[first:first + batch]
                 topics: dict[str, int] = {}
                 for r in chunk:
                     topics[r.topic] = topics.get(r.topic, 0) + 1
-                b = Batch([r.id for r in chunk], topics)
+                b = Batch([], topics)
                 for r in chunk:
-                    state.apply(b, translator.translate(r.topic, orjson.loads(r.payload), r.received_at), r.id)
+                    payload = orjson.loads(r.payload)
+                    name = identity(r.topic, payload, r.webhook_id, r.payload)
+                    if name in held:
+                        b.repeats.append(r.id)
+                        continue
+                    held.add(name)
+                    b.inbox_ids.append(r.id)
+                    b.identities.append({"k_id": r.id, "v_identity": name})
+                    state.apply(b, translator.translate(r.topic, payload, r.received_at), r.id)
                 batches.append(b)
     finally:
         hub.close()
@@ -308,6 +321,9 @@ def run(url: str, the_plan: Plan, prepare: Callable[[str, mixed_workload.Workloa
         statements: dict[tuple[str, str], Any] = {}
         done = (update(inbox).where(inbox.c.id == bindparam("k_id"))
                 .values(status="done", outcome="applied", processed_at=bindparam("v_at"), attempts=1))
+        named = update(inbox).where(inbox.c.id == bindparam("k_id")).values(identity=bindparam("v_identity"))
+        repeated = (update(inbox).where(inbox.c.id.in_(bindparam("k_ids", expanding=True)))
+                    .values(status="done", outcome="duplicate", processed_at=bindparam("v_at"), attempts=1))
         claim = select(inbox).where(inbox.c.status == "pending", inbox.c.available_at <= bindparam("now")) \
             .order_by(inbox.c.id).limit(the_plan.batch)
         if dialect == "postgresql":
@@ -319,6 +335,10 @@ def run(url: str, the_plan: Plan, prepare: Callable[[str, mixed_workload.Workloa
         for b in the_plan.batches:
             with hub.db.write() as conn:
                 conn.execute(claim, {"now": utcnow() + timedelta(seconds=1)}).all()
+                if b.identities:
+                    conn.execute(named, b.identities)
+                if b.repeats:
+                    conn.execute(repeated, {"k_ids": b.repeats, "v_at": utcnow()})
                 for name in _ORDER:
                     kind, table_name = name.split(":")
                     if kind == "replace":
@@ -351,7 +371,8 @@ def run(url: str, the_plan: Plan, prepare: Callable[[str, mixed_workload.Workloa
                         conn.execute(stmt, [{"k_id": r["id"]} | {f"v_{c}": v for c, v in r.items() if c != "id"}
                                             for r in rows])
                 now = utcnow()
-                conn.execute(done, [{"k_id": i, "v_at": now} for i in b.inbox_ids])
+                if b.inbox_ids:
+                    conn.execute(done, [{"k_id": i, "v_at": now} for i in b.inbox_ids])
                 traffic.add(conn, traffic.PROCESSED, b.topics, now)
                 upsert(conn, rate_buckets, {"name": store.bucket, "tokens": store.burst, "updated_at": now},
                        keys=("name",), update=("tokens", "updated_at"))
@@ -360,7 +381,8 @@ def run(url: str, the_plan: Plan, prepare: Callable[[str, mixed_workload.Workloa
         hub.close()
     written = (sum(len(v) for b in the_plan.batches for v in b.rows.values())
                + sum(len(r) for b in the_plan.batches for t in b.replaced.values() for r in t.values())
-               + the_plan.records)  # and each record's inbox row
+               + the_plan.records  # and each record's inbox row, done or duplicate
+               + sum(len(b.identities) for b in the_plan.batches))  # the identity set on the first of each
     return {"records": the_plan.records, "batch": the_plan.batch, "seconds": seconds,
             "records_per_second": the_plan.records / seconds, "rows_written": written,
             "sql": sqlcount.per(counter.snapshot(), the_plan.records)}

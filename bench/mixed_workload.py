@@ -22,9 +22,9 @@ one line refunded      1 in 10 of the fulfilled (a return)      +100-1500  refun
 =====================  =======================================  =========  =====================================
 
 Why these: orderhub subscribes a shop to every order topic (``orderhub shop subscribe``), so each change
-arrives twice, once under its own topic and once as ``orders/updated``; the inbox keeps one record per
-order version (the content identity, ``order:ID@updated_at``), so the processor sees one record per
-change, plus each refund. About 3 in 10 card payments are authorised first and captured later
+arrives twice, once under its own topic and once as ``orders/updated``; the door stores both, and the
+worker derives each one's content identity (``order:ID@updated_at``) and finishes the second of an
+order version as a duplicate, so one record per change is applied, plus each refund. About 3 in 10 card payments are authorised first and captured later
 (the generator's share), apps and staff tag or annotate a quarter of the orders, a few percent
 are cancelled, nearly every order ships within a day or two, and about a tenth of shipped orders come
 back (apparel sees more, other goods less). Times are compressed (a real return comes days later)
@@ -92,8 +92,9 @@ class Workload:
         return out
 
     def entries(self, shop_id: int) -> list[inbox.InboxEntry]:
-        """Every webhook as the receiver stores it (the inbox drops the second of an identity)."""
-        return [inbox.InboxEntry(shop_id=shop_id, source="webhook", topic=w.topic, identity=w.identity,
+        """Every webhook as the door stores it: the raw body, no identity yet (the worker derives it and finishes
+        the second of an identity as a duplicate)."""
+        return [inbox.InboxEntry(shop_id=shop_id, source="webhook", topic=w.topic, identity=None,
                                  payload=w.body.decode(), webhook_id=w.webhook_id, event_id=w.event_id,
                                  api_version=API_VERSION) for w in self.webhooks]
 

@@ -6,10 +6,11 @@
     PYTHONPATH=src .venv/bin/python bench/processor_mixed.py --profile      # where the CPU goes (py-spy)
     PYTHONPATH=src .venv/bin/python bench/processor_mixed.py --help         # --orders, --processes, --batch, --no-pg
 
-The inbox is filled as Shopify fills it (bench/mixed_workload.py: every order's ``orders/create``, then its
-payment, note and tag changes, fulfilment, refunds and cancellations, interleaved as they arrive; the docstring
-there gives the shares and why), then ``hub.processor().run_once()`` loops drain it, in 1 and 2 processes, on
-SQLite and on a throwaway PostgreSQL. Every record must end applied: the inbox all done, and each order stored
+The inbox is filled as Shopify fills it through orderhub's door (bench/mixed_workload.py: every order's
+``orders/create``, then its payment, note and tag changes, fulfilment, refunds and cancellations, interleaved as
+they arrive, each webhook stored raw with no identity yet; the docstring there gives the shares and why),
+then ``hub.processor().run_once()`` loops drain it, in 1 and 2 processes, on SQLite and on a throwaway
+PostgreSQL. Every record must end applied or a duplicate: the inbox all done, and each order stored
 as the simulator's last version of it (its updated_at, financial, fulfilment and cancelled status, lines and
 refunds).
 
@@ -61,7 +62,7 @@ def log(msg: str) -> None:
 
 def prepare(url: str, workload: mixed_workload.Workload) -> int:
     """Migrate, add the shop, raise the store's intake rate far above what the processor does, and store
-    every webhook as the receiver does (the second of an identity is dropped). Returns the records kept."""
+    every webhook as the door does (the raw body, no identity: the worker derives it). Returns the records kept."""
     hub = build(Settings(database_url=url))
     try:
         migrate.upgrade(hub.db)
@@ -192,8 +193,9 @@ def print_tables(results: list[dict[str, Any]], workload: mixed_workload.Workloa
     console = Console(width=200)
     records = workload.records()
     mix = Counter(r.topic for r in records)
-    console.print(f"{workload.orders:,} orders' lives: {len(workload.webhooks):,} webhooks, {len(records):,} inbox "
-                  f"records ({len(records) / workload.orders:.2f} per order): "
+    console.print(f"{workload.orders:,} orders' lives: {len(workload.webhooks):,} webhooks stored by the door (the "
+                  f"records/s below count them), {len(records):,} of them applied, the rest repeats "
+                  f"({len(records) / workload.orders:.2f} applied per order): "
                   + ", ".join(f"{k} {v:,}" for k, v in mix.most_common())
                   + "; changes made: " + ", ".join(f"{k} {v:,}" for k, v in workload.changes.most_common()))
     t = Table(title="the processor on a shop's mix of order webhooks, against a raw ceiling of its own")
