@@ -24,8 +24,8 @@ one line refunded      1 in 10 of the fulfilled (a return)      +100-1500  refun
 Why these: orderhub subscribes a shop to every order topic (``orderhub shop subscribe``), so each change
 arrives twice, once under its own topic and once as ``orders/updated``; the door stores both, and the
 worker derives each one's content identity (``order:ID@updated_at``) and finishes the second of an
-order version as a duplicate, so one record per change is applied, plus each refund. About 3 in 10 card payments are authorised first and captured later
-(the generator's share), apps and staff tag or annotate a quarter of the orders, a few percent
+order version as a duplicate, so one record per change is applied, plus each refund. About 3 in 10
+card payments are authorised first and captured later (the generator's share), apps and staff tag or annotate a quarter of the orders, a few percent
 are cancelled, nearly every order ships within a day or two, and about a tenth of shipped orders come
 back (apparel sees more, other goods less). Times are compressed (a real return comes days later)
 but keep the order of events: a batch mixes new orders with changes to orders placed a little and a
