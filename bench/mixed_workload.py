@@ -27,10 +27,11 @@ worker derives each one's content identity (``order:ID@updated_at``) and finishe
 order version as a duplicate, so one record per change is applied, plus each refund. About 3 in 10
 card payments are authorised first and captured later (the generator's share), apps and staff tag or
 annotate a quarter of the orders, a few percent are cancelled, nearly every order ships within a day or
-two, and about a tenth of shipped orders come back (apparel sees more, other goods less). Times are compressed (a real return comes days later)
-but keep the order of events: a batch mixes new orders with changes to orders placed a little and a
-long while before, as a busy shop's inbox does. The first and last stretches of a run are richer in
-new orders and in late changes respectively; the whole has the mix above.
+two, and about a tenth of shipped orders come back (apparel sees more, other goods less). Times are
+compressed (a real return comes days later) but keep the order of events: a batch mixes new orders with
+changes to orders placed a little and a long while before, as a busy shop's inbox does. The first and
+last stretches of a run are richer in new orders and in late changes respectively; the whole has the
+mix above.
 """
 
 from __future__ import annotations
