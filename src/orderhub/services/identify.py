@@ -7,8 +7,8 @@ holds is a repeat: it is finished as ``duplicate`` and leaves the batch. The uni
 ``(shop_id, identity)`` decides between two workers that derive the same identity at once: the
 second one's batch leaves those records for a later batch, which then sees the first one's.
 
-A fixed number of statements per batch: one read of the identities already held, one update that
-sets the new ones, one that finishes the repeats.
+A fixed number of statements per batch: one read of the identities already held (per shop among them), one
+update that sets the new ones, one that finishes the repeats.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from orderhub.adapters.shopify.webhooks import identity
@@ -37,6 +37,12 @@ UNREAD = object()  # the ``parsed`` of a record whose body was not parsed here
 def parsed_payload(row: Any) -> Any:
     """The body this step already parsed, or ``UNREAD``."""
     return getattr(row, "parsed", UNREAD)
+
+
+# Built once: each batch runs them (building a statement costs more than running it).
+_HELD = select(inbox.c.identity).where(inbox.c.shop_id == bindparam("shop"),
+                                       inbox.c.identity.in_(bindparam("names", expanding=True)))
+_NAME = update(inbox).where(inbox.c.id == bindparam("record")).values(identity=bindparam("named"))
 
 
 def identify(conn: Connection, rows: Sequence[Any]) -> list[Any]:
@@ -58,9 +64,8 @@ def identify(conn: Connection, rows: Sequence[Any]) -> list[Any]:
     by_shop: dict[int, set[str]] = {}
     for r in derived.values():
         by_shop.setdefault(r.shop_id, set()).add(r.identity)
-    held = {(r.shop_id, r.identity) for r in conn.execute(select(inbox.c.shop_id, inbox.c.identity).where(or_(*(
-        and_(inbox.c.shop_id == shop, inbox.c.identity.in_(sorted(names)))  # the unique key's index
-        for shop, names in by_shop.items()))))}
+    held = {(shop, name) for shop, names in by_shop.items()  # one statement per shop: the unique key's index
+            for name in conn.execute(_HELD, {"shop": shop, "names": sorted(names)}).scalars()}
     fresh: list[SimpleNamespace] = []
     repeats: list[SimpleNamespace] = []
     for row in rows:  # in the order they arrived: the first record of an identity is the one kept
@@ -76,8 +81,7 @@ def identify(conn: Connection, rows: Sequence[Any]) -> list[Any]:
     savepoint = conn.begin_nested()
     try:
         if fresh:
-            conn.execute(update(inbox).where(inbox.c.id == bindparam("record")).values(identity=bindparam("named")),
-                         [{"record": r.id, "named": r.identity} for r in fresh])
+            conn.execute(_NAME, [{"record": r.id, "named": r.identity} for r in fresh])
     except IntegrityError:  # another worker holds one of them, not yet committed: a later batch will see it
         savepoint.rollback()
         log.info("inbox_identity_taken_meanwhile", records=len(fresh))

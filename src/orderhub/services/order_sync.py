@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from orderhub.adapters.store import timeline
 from orderhub.adapters.store import units as unit_store
@@ -88,6 +88,13 @@ def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
     placement.accept(conn, [i for i in order_ids if i not in set(by_channel) | set(at_counter)])
 
 
+# Built once (building a statement costs more than running it); the ids expand at execution.
+_PLACED = select(workflows.c.order_id).where(workflows.c.kind == placement.KIND, workflows.c.status == "completed",
+                                             workflows.c.order_id.in_(bindparam("ids", expanding=True)))
+_QUANTITIES = select(order_items.c.order_id, order_items.c.id, order_items.c.current_quantity).where(
+    order_items.c.order_id.in_(bindparam("ids", expanding=True)))
+
+
 def after_ingest_known(conn: Connection, stored: Sequence[tuple[Any, Order]]) -> None:
     """:func:`after_ingest` for newer versions of many known orders at once, none of them cancelled:
     ``(the order's row as it was locked before the update, the version stored)`` each."""
@@ -98,9 +105,7 @@ def after_ingest_known(conn: Connection, stored: Sequence[tuple[Any, Order]]) ->
             if row.status == "created" and channel_payment_status(order.financial_status) in PAID]
     if paid:
         workflow.wake(conn, placement.KIND, paid)
-        placed = sorted(conn.execute(select(workflows.c.order_id).where(
-            workflows.c.kind == placement.KIND, workflows.c.order_id.in_(paid),
-            workflows.c.status == "completed")).scalars())
+        placed = sorted(conn.execute(_PLACED, {"ids": paid}).scalars())
         if placed and (approved := approval.approve(conn, placed, actor=ACTOR)):
             approval.announce_approved(conn, sorted(approved))
 
@@ -112,9 +117,7 @@ def follow_quantities_many(conn: Connection, statuses: dict[int, str]) -> None:
     live = [oid for oid in sorted(statuses) if units[oid] and statuses[oid] not in ("cancelled", "rejected")]
     if not live:
         return
-    quantities = {(r.order_id, r.id): r.current_quantity for r in conn.execute(
-        select(order_items.c.order_id, order_items.c.id, order_items.c.current_quantity)
-        .where(order_items.c.order_id.in_(live)))}
+    quantities = {(r.order_id, r.id): r.current_quantity for r in conn.execute(_QUANTITIES, {"ids": live})}
     for oid in live:
         counted: dict[int, int] = defaultdict(int)
         for u in units[oid]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from orderhub.adapters.store import traffic
 from orderhub.adapters.store.db import Database
@@ -183,11 +183,17 @@ def claim(conn: Connection, *, limit: int) -> list[Any]:
     """
     if limit <= 0:
         return []
-    stmt = (select(inbox).where(inbox.c.status == "pending", inbox.c.available_at <= utcnow())
-            .order_by(inbox.c.id).limit(limit))
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(conn.execute(stmt))
+    stmt = _CLAIM_PG if conn.dialect.name == "postgresql" else _CLAIM
+    return list(conn.execute(stmt, {"now": utcnow(), "limit": limit}))
+
+
+# Built once: each batch runs them (building a statement costs more than running it).
+_CLAIM = (select(inbox).where(inbox.c.status == "pending", inbox.c.available_at <= bindparam("now"))
+          .order_by(inbox.c.id).limit(bindparam("limit")))
+_CLAIM_PG = _CLAIM.with_for_update(skip_locked=True)
+_FINISH_MANY = update(inbox).where(inbox.c.id.in_(bindparam("ids", expanding=True))).values(
+    status=bindparam("status"), outcome=bindparam("outcome"), last_error=None, processed_at=bindparam("at"),
+    attempts=inbox.c.attempts + 1)
 
 
 def claim_ids(conn: Connection, ids: Sequence[int]) -> list[Any]:
@@ -227,8 +233,7 @@ def finish(conn: Connection, record_id: int, *, status: str, outcome: str | None
 
 def finish_many(conn: Connection, record_ids: Sequence[int], *, status: str, outcome: str) -> None:
     if record_ids:
-        conn.execute(update(inbox).where(inbox.c.id.in_(record_ids)).values(
-            status=status, outcome=outcome, last_error=None, processed_at=utcnow(), attempts=inbox.c.attempts + 1))
+        conn.execute(_FINISH_MANY, {"ids": list(record_ids), "status": status, "outcome": outcome, "at": utcnow()})
 
 
 def retry_later(conn: Connection, record_id: int, *, delay_seconds: float, error: str) -> None:

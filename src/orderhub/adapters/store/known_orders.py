@@ -12,7 +12,7 @@ caller leaves to that function.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,47 +63,47 @@ def _by_shop(keys: Iterable[Key]) -> dict[int, list[str]]:
     return out
 
 
+# Built once: building a statement costs more than running it. One statement per shop among the keys, so the
+# unique key's index serves both columns; the ids expand at execution.
+_SHOP, _IDS = bindparam("shop"), bindparam("ids", expanding=True)
+_LOCK = select(*_LOCKED).where(orders.c.shop_id == _SHOP, orders.c.shopify_id.in_(_IDS)).order_by(orders.c.id)
+_LOCK_PG = _LOCK.with_for_update()
+_EDITS = (select(order_edits.c.order_shopify_id, func.max(order_edits.c.source_created_at))
+          .where(order_edits.c.shop_id == _SHOP, order_edits.c.order_shopify_id.in_(_IDS))
+          .group_by(order_edits.c.order_shopify_id))
+_REFUNDS = select(refunds.c.shopify_id).where(refunds.c.shop_id == _SHOP, refunds.c.shopify_id.in_(_IDS))
+_STORED = select(orders.c.id, orders.c.shopify_id, orders.c.currency).where(orders.c.shop_id == _SHOP,
+                                                                            orders.c.shopify_id.in_(_IDS))
+
+
+def _each_shop(conn: Connection, stmt: Any, keys: Iterable[Key]) -> Iterator[tuple[int, Any]]:
+    """(shop, row) for ``stmt`` run once per shop among ``keys``."""
+    for shop_id, ids in _by_shop(keys).items():
+        for row in conn.execute(stmt, {"shop": shop_id, "ids": ids}):
+            yield shop_id, row
+
+
 def lock(conn: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
     """The stored orders among these keys, locked until the transaction ends (in id order, so two processes
     locking overlapping batches wait for each other instead of deadlocking)."""
-    found: dict[Key, Any] = {}
-    for shop_id, ids in _by_shop(keys).items():
-        stmt = select(*_LOCKED).where(orders.c.shop_id == shop_id, orders.c.shopify_id.in_(ids)).order_by(orders.c.id)
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        found |= {(r.shop_id, r.shopify_id): r for r in conn.execute(stmt)}
-    return found
+    stmt = _LOCK_PG if conn.dialect.name == "postgresql" else _LOCK
+    return {(shop_id, r.shopify_id): r for shop_id, r in _each_shop(conn, stmt, keys)}
 
 
 def latest_edits(conn: Connection, keys: Iterable[Key]) -> dict[Key, datetime]:
     """When the newest edit recorded for each of these orders was made (orders with none left out)."""
-    out: dict[Key, datetime] = {}
-    for shop_id, ids in _by_shop(keys).items():
-        out |= {(shop_id, r[0]): r[1] for r in conn.execute(
-            select(order_edits.c.order_shopify_id, func.max(order_edits.c.source_created_at))
-            .where(order_edits.c.shop_id == shop_id, order_edits.c.order_shopify_id.in_(ids))
-            .group_by(order_edits.c.order_shopify_id))}
-    return out
+    return {(shop_id, r[0]): r[1] for shop_id, r in _each_shop(conn, _EDITS, keys)}
 
 
 def stored_refunds(conn: Connection, refund_keys: Iterable[Key]) -> set[Key]:
     """Which of these (shop, refund id) refunds are kept already."""
-    out: set[Key] = set()
-    for shop_id, ids in _by_shop(refund_keys).items():
-        out |= {(shop_id, r[0]) for r in conn.execute(
-            select(refunds.c.shopify_id).where(refunds.c.shop_id == shop_id, refunds.c.shopify_id.in_(ids)))}
-    return out
+    return {(shop_id, r[0]) for shop_id, r in _each_shop(conn, _REFUNDS, refund_keys)}
 
 
 def stored(conn: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
     """The id and currency of each of these orders that is stored (not locked: for refunds, which change no
     order row)."""
-    out: dict[Key, Any] = {}
-    for shop_id, ids in _by_shop(keys).items():
-        out |= {(shop_id, r.shopify_id): r for r in conn.execute(
-            select(orders.c.id, orders.c.shopify_id, orders.c.currency).where(orders.c.shop_id == shop_id,
-                                                                              orders.c.shopify_id.in_(ids)))}
-    return out
+    return {(shop_id, r.shopify_id): r for shop_id, r in _each_shop(conn, _STORED, keys)}
 
 
 def keep_refunds(conn: Connection, kept: Sequence[tuple[int, Refund, int, str | None]]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from orderhub.adapters.store import identities, order_store
 from orderhub.adapters.store.schema import (
@@ -42,6 +42,12 @@ class NewOrder:
         return self.shop_id, self.order.shopify_id
 
 
+# Built once (building a statement costs more than running it); the ids expand at execution.
+_KNOWN = tuple(select(column).where(table.c.shop_id == bindparam("shop"),
+                                    column.in_(bindparam("ids", expanding=True))).distinct()
+               for table, column in ((orders, orders.c.shopify_id), (order_edits, order_edits.c.order_shopify_id)))
+
+
 def unknown(conn: Connection, keys: Sequence[Key]) -> set[Key]:
     """The keys of orders not stored yet and with no edit waiting for them."""
     wanted = set(keys)
@@ -49,9 +55,8 @@ def unknown(conn: Connection, keys: Sequence[Key]) -> set[Key]:
     for shop_id, shopify_id in wanted:
         by_shop.setdefault(shop_id, []).append(shopify_id)
     for shop_id, ids in by_shop.items():
-        for table, column in ((orders, orders.c.shopify_id), (order_edits, order_edits.c.order_shopify_id)):
-            found = conn.execute(select(column).where(table.c.shop_id == shop_id, column.in_(ids)).distinct())
-            wanted -= {(shop_id, r[0]) for r in found}
+        for stmt in _KNOWN:
+            wanted -= {(shop_id, r[0]) for r in conn.execute(stmt, {"shop": shop_id, "ids": ids})}
     return wanted
 
 
