@@ -159,6 +159,12 @@ def update_all(conn: Connection, versions: Sequence[Version]) -> None:
         for v in versions])
 
 
+_LINES = select(order_items.c.id, order_items.c.order_id, order_items.c.shopify_id).where(
+    order_items.c.order_id.in_(bindparam("ids", expanding=True)))
+_CLEARED = {t.name: delete(t).where(t.c.order_id.in_(bindparam("ids", expanding=True)))
+            for t in (order_shipping_lines, order_discounts)}  # an order's rows there are written again whole
+
+
 def _replace_children(conn: Connection, versions: Sequence[Version]) -> None:
     """What :func:`order_store.apply_order` does to each order's children, for all of them at once."""
     pks = sorted(v.stored.id for v in versions)
@@ -167,9 +173,7 @@ def _replace_children(conn: Connection, versions: Sequence[Version]) -> None:
     upsert_many(conn, order_items, items, keys=("order_id", "shopify_id"),
                 update=[k for k in items[0] if k not in ("order_id", "shopify_id")] if items else [])
     wanted = {(v.stored.id, item.shopify_id) for v in versions for item in v.order.items}
-    gone = [r.id for r in conn.execute(select(order_items.c.id, order_items.c.order_id, order_items.c.shopify_id)
-                                       .where(order_items.c.order_id.in_(pks)))
-            if (r.order_id, r.shopify_id) not in wanted]
+    gone = [r.id for r in conn.execute(_LINES, {"ids": pks}) if (r.order_id, r.shopify_id) not in wanted]
     if gone:
         # A line that left the order but has units in fulfilment is kept at quantity 0, so the order management
         # side cancels its units and releases their stock; others are deleted.
@@ -189,7 +193,7 @@ def _replace_children(conn: Connection, versions: Sequence[Version]) -> None:
                                                        order_addresses.c.order_id.in_(unsaid)))
     for table, make in ((order_shipping_lines, order_store.shipping_line_rows),
                         (order_discounts, order_store.discount_rows)):
-        conn.execute(delete(table).where(table.c.order_id.in_(pks)))
+        conn.execute(_CLEARED[table.name], {"ids": pks})
         rows = [row for v in versions for row in make(v.stored.id, v.order)]
         if rows:
             conn.execute(insert(table), rows)
