@@ -17,6 +17,7 @@ import orjson
 from starlette.responses import Response
 
 from orderhub.config import Settings
+from orderhub.entrypoints.http import deadlines
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 RETRY_AFTER_SECONDS = 5
@@ -108,26 +109,30 @@ async def read_body(receive: Receive, declared: int | None, limit: int, settings
     expected = limit if declared is None else declared
     buffer = bytearray(declared or 0)
     received = 0
+    task = deadlines.arm(deadline_seconds(settings, expected))  # a watchdog's, not a timer per request
     try:
-        async with asyncio.timeout(deadline_seconds(settings, expected)):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientGone
-                chunk = message.get("body", b"")
-                end = received + len(chunk)
-                if end > limit or (declared is not None and end > declared):
-                    raise Refused(413, f"body exceeds the limit of {min(limit, expected)} bytes")
-                if declared is None:
-                    buffer += chunk
-                else:
-                    buffer[received:end] = chunk
-                received = end
-                if not message.get("more_body", False):
-                    break
-    except TimeoutError:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            end = received + len(chunk)
+            if end > limit or (declared is not None and end > declared):
+                raise Refused(413, f"body exceeds the limit of {min(limit, expected)} bytes")
+            if declared is None:
+                buffer += chunk
+            else:
+                buffer[received:end] = chunk
+            received = end
+            if not message.get("more_body", False):
+                break
+    except asyncio.CancelledError:
+        if not deadlines.expired(task):
+            raise
         raise Refused(408, f"the request body did not arrive in time (at least "
                            f"{settings.body_min_bytes_per_second} bytes per second)") from None
+    finally:
+        deadlines.disarm(task)
     if declared is not None and received != declared:
         raise Refused(400, f"body ended after {received} of the {declared} bytes declared")
     return buffer

@@ -44,6 +44,17 @@ _WANTED_BYTES = {name.encode(): name for name in _WANTED}
 _OUTCOMES = {408: "too_slow", 413: "too_large", 503: "busy"}
 
 
+_RECEIVED: dict[tuple[str, str], Any] = {}  # the counter of each (topic, outcome), looked up once
+
+
+def count_received(topic: str, outcome: str) -> None:
+    """One more webhook with this outcome in ``orderhub_webhooks_received_total`` (both labels are bounded)."""
+    counter = _RECEIVED.get((topic, outcome))
+    if counter is None:
+        counter = _RECEIVED[(topic, outcome)] = WEBHOOKS_RECEIVED.labels(topic, outcome)
+    counter.inc()
+
+
 def refused_outcome(refused: bodies.Refused) -> str:
     """The metrics outcome of a body refused on its size, its pace or the budget (else: malformed)."""
     return _OUTCOMES.get(refused.status, "malformed")
@@ -122,7 +133,7 @@ async def _answer(send: Send, status: int, body: bytes, *, close: bool = False,
 
 async def _error(send: Send, status: int, message: str, topic: str, outcome: str, *, close: bool = False,
                  headers: dict[str, str] | None = None) -> None:
-    WEBHOOKS_RECEIVED.labels(topic, outcome).inc()
+    count_received(topic, outcome)
     await _answer(send, status, orjson.dumps({"error": message}), close=close, headers=headers)
 
 
@@ -167,7 +178,7 @@ async def receive_webhook(hub: Hub, budget: bodies.BodyBudget, scope: Scope, rec
         # Stored with its room in the budget still taken: a body waiting for its commit counts as in flight.
         await _store(hub, send, _entry(shop.id, headers, text), topic, started)
     except bodies.Refused as refused:
-        WEBHOOKS_RECEIVED.labels(topic, refused_outcome(refused)).inc()
+        count_received(topic, refused_outcome(refused))
         await _error_refused(send, refused)
         return
     except bodies.ClientGone:
@@ -193,7 +204,7 @@ async def _store(hub: Hub, send: Send, entry: InboxEntry, topic: str, started: f
         return
     RECEIVE_SECONDS.observe(time.perf_counter() - started)
     outcome = "duplicate" if not stored else ("accepted" if entry.status == "pending" else "unsupported")
-    WEBHOOKS_RECEIVED.labels(topic, outcome).inc()
+    count_received(topic, outcome)
     await _answer(send, 200, _ANSWERS[outcome])
 
 
