@@ -18,6 +18,10 @@ postmaster's own, its live children's and its reaped children's CPU from /proc),
 over the run. Where the database's share of the busy cores grows while the rate stops growing, the
 database is the limit; on a machine with fewer cores than workers + database, the cores are.
 
+On paper: the CPU one order cost the workers and the database in the run with the fewest workers, turned
+into the orders a second one core of each carries (planned 70 % busy) and the cores each side needs at a
+retailer's peak of 1,000, 10,000 and 60,000 orders a minute.
+
 The last line is one JSON object with every figure.
 """
 
@@ -167,6 +171,47 @@ def limit_line(rows: list[dict[str, Any]], cpus: int) -> str:
     return "every step up in workers still paid (≥ 1.2× more orders placed a second)"
 
 
+HEADROOM = 0.7  # plan for cores 70 % busy at the peak: the rest absorbs bursts, vacuum, checkpoints, backups
+PEAKS = (1_000, 10_000, 60_000)  # orders a minute at a retailer's peak, for the arithmetic on paper
+
+
+def projection(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the measured CPU per order means on larger machines: the CPU seconds one order costs the workers and
+    the database (from the run with the fewest workers: no time lost to contention), the orders a second a core of
+    each carries at ``HEADROOM``, and the cores each side needs at ``PEAKS`` orders a minute."""
+    base = next((r for r in rows if r["ok"] and r["database_cores"]), None)
+    if base is None:
+        return {}
+    worker_s = base["workers_cores"] * base["seconds"] / base["orders"]
+    database_s = base["database_cores"] * base["seconds"] / base["orders"]
+    return {
+        "from_workers": base["workers"], "worker_cpu_ms_per_order": round(worker_s * 1000, 3),
+        "database_cpu_ms_per_order": round(database_s * 1000, 3), "headroom": HEADROOM,
+        "orders_per_second_per_worker_core": round(HEADROOM / worker_s, 1),
+        "orders_per_second_per_database_core": round(HEADROOM / database_s, 1),
+        "peaks": [{"orders_per_minute": m, "orders_per_second": round(m / 60, 1),
+                   "worker_cores": round(m / 60 * worker_s / HEADROOM, 2),
+                   "database_cores": round(m / 60 * database_s / HEADROOM, 2)} for m in PEAKS],
+    }
+
+
+def print_projection(console: Console, p: dict[str, Any]) -> None:
+    if not p:
+        return
+    console.print(f"On paper (CPU per order from the {p['from_workers']}-worker run, cores planned "
+                  f"{p['headroom']:.0%} busy): an order costs the workers {p['worker_cpu_ms_per_order']:.2f} ms of CPU "
+                  f"and the database {p['database_cpu_ms_per_order']:.2f} ms, so a worker core carries "
+                  f"{p['orders_per_second_per_worker_core']:,.0f} orders/s and a database core "
+                  f"{p['orders_per_second_per_database_core']:,.0f} orders/s.")
+    t = Table(title="cores needed at a retailer's peak", title_justify="left")
+    for col in ("orders a minute", "orders a second", "worker cores", "database cores"):
+        t.add_column(col, justify="right")
+    for peak in p["peaks"]:
+        t.add_row(f"{peak['orders_per_minute']:,}", f"{peak['orders_per_second']:,.0f}", f"{peak['worker_cores']:.1f}",
+                  f"{peak['database_cores']:.1f}")
+    console.print(t)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", default=None, help="worker counts to measure (default 1,2,4; quick 1,2)")
@@ -221,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(t)
     line = limit_line(rows, cpus)
     console.print(line)
+    paper = projection(rows)
+    print_projection(console, paper)
     print(orjson.dumps({"bench": "scale", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": cpus,
-                        "orders": orders, "runs": rows, "limit": line,
+                        "orders": orders, "runs": rows, "limit": line, "projection": paper,
                         "elapsed_s": round(time.time() - started, 1)}).decode())
     return 0 if all(r["ok"] for r in rows) else 1
 
