@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import event, insert, text, update
 
 from orderhub.adapters.store import order_queries, order_search, shops
-from orderhub.adapters.store.schema import customers, orders
+from orderhub.adapters.store.schema import customers, order_items, orders
 from orderhub.bootstrap import Hub
 from orderhub.services.console import orders_view
 
@@ -201,3 +201,35 @@ def test_a_page_checks_about_the_candidates_it_shows_not_every_one(hub: Hub, man
     assert newest.capped and newest.total == 25 and older.newer == ids[25]
     assert 25 <= first_checks <= order_search.FIRST_BATCH, first_checks
     assert len(checked) <= 3 * order_search.FIRST_BATCH, len(checked)
+
+
+def test_a_pages_quantities_are_read_from_the_covering_index(hub: Hub, many: Any) -> None:
+    """Each order's quantity (the sum of its lines') comes from (order_id, current_quantity) alone: a page of
+    orders scattered through the table (a rare filter) costs one read an order for it, not two."""
+    with hub.db.write() as conn:
+        conn.execute(insert(order_items), [
+            {"order_id": k, "shopify_id": str(line), "title": "Tee", "quantity": 2, "current_quantity": 2,
+             "fulfillable_quantity": 2, "price": 1, "total_discount": 0, "tax": 0, "requires_shipping": True}
+            for k in range(1, N + 1) for line in (1, 2)])
+        if hub.db.is_postgres:
+            conn.execute(text("ANALYZE order_items"))
+    with captured(hub) as seen:
+        with hub.db.read() as conn:
+            found = orders_view.search(conn, orders_view.Search.parse({"status": "cancelled"}), per_page=25)
+    assert found.rows and all(r["quantity"] == 4 for r in found.rows)  # two lines of two each
+    quantities = [s for s in seen if "order_items" in s[0]]
+    assert len(quantities) == 1, quantities
+    (plan,) = plans(hub, quantities)
+    if hub.db.is_postgres:
+        assert "ix_order_items_quantity" in plan, plan
+    else:
+        assert "USING COVERING INDEX ix_order_items_quantity" in plan, plan
+
+
+def test_the_count_stops_at_a_thousand(hub: Hub, many: Any) -> None:
+    """2,000 orders: the count reads 1,001 index entries and says "more than 1,000"; 21 cancelled are counted."""
+    with hub.db.read() as conn:
+        every = orders_view.search(conn, orders_view.Search(), per_page=25)
+        cancelled = orders_view.search(conn, orders_view.Search(status="cancelled"), per_page=10)
+    assert (every.total, every.capped) == (1_000, True)
+    assert (cancelled.total, cancelled.capped) == (21, False)
