@@ -151,8 +151,8 @@ def search(conn: Connection, s: Search, *, before: int | None = None, after: int
         counted = len(ids)  # the first page holds every match: no need to count them again
     elif found.walks:
         # The search is checked order by order as the page is read (a common fragment, or its candidates):
-        # counting its matches would read on far beyond the page (a surname held by one order in 27: 270,000
-        # orders for 10,000 matches; each candidate a read from disk when the cache is cold). "More than" the
+        # counting its matches would read on far beyond the page (a surname held by one order in 27: 27,000
+        # orders for 1,000 matches; each candidate a read from disk when the cache is cold). "More than" the
         # page it is.
         counted, cap = len(ids) + 1, len(ids)
     else:
