@@ -79,3 +79,37 @@ def test_every_migration_undoes_and_redoes(db_url: str) -> None:
         assert _search_objects(db) == _expected_search_objects(db.dialect)
     finally:
         db.dispose()
+
+
+def test_0028_merges_each_sqlite_search_index_into_one_segment(sqlite_url: str) -> None:
+    """Orders written one transaction at a time leave an FTS5 segment each; migration 0028 merges every search
+    table into one (a trigram is then looked up once, not once a segment), and the search still finds them.
+    (PostgreSQL's GIN indexes have no segments.)"""
+    db = Database(sqlite_url)
+    try:
+        migrate.downgrade(db, "0027")
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO shops (id, domain, created_at) VALUES (1, 'a.myshopify.com', "
+                              "'2026-12-01 00:00:00')"))
+        for k in range(6):
+            with db.write() as conn:
+                conn.execute(text(
+                    "INSERT INTO orders (shop_id, shopify_id, name, email, source_status, status, payment_status, "
+                    "channel, currency, subtotal_price, total_discounts, total_tax, total_shipping, total_price, "
+                    "source_created_at, source_updated_at, version, created_at, updated_at) VALUES (1, :id, :name, "
+                    "'k@example.com', 'open', 'created', 'paid', 'online', 'EUR', 1, 0, 0, 0, 1, "
+                    "'2026-12-01 00:00:00', '2026-12-01 00:00:00', 1, '2026-12-01 00:00:00', '2026-12-01 00:00:00')"),
+                    {"id": str(900 + k), "name": f"#{900 + k}"})
+
+        def segments() -> int:
+            with db.engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(DISTINCT segid) FROM order_search_idx")).scalar_one())
+
+        assert segments() > 1
+        migrate.upgrade(db)
+        assert segments() == 1
+        with db.engine.connect() as conn:
+            found = conn.execute(text("SELECT count(*) FROM order_search WHERE order_search MATCH '\"#90\"'"))
+            assert found.scalar_one() == 6
+    finally:
+        db.dispose()

@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert, text, update
 
 from orderhub.adapters.store import order_queries, order_search, shops
-from orderhub.adapters.store.schema import customers, orders
+from orderhub.adapters.store.schema import customers, order_items, orders
 from orderhub.bootstrap import Hub
 from orderhub.services.console import orders_view
 
@@ -173,3 +173,63 @@ def test_a_common_fragment_with_a_rare_filter_reads_the_filter_index(hub: Hub, m
     monkeypatch.setattr(order_search, "FIRST_BOUND", 0)
     monkeypatch.setattr(order_search, "COMMON", 0)
     check(hub, console(hub, **params), index if hub.db.dialect == "sqlite" else SEARCH_INDEX[hub.db.dialect])
+
+
+def test_a_page_checks_about_the_candidates_it_shows_not_every_one(hub: Hub, many: Any) -> None:
+    """SQLite: every order's note holds ``at the back door`` (2,000 candidates in the orders' own index, none common
+    enough to be walked): the first page and the next are read by checking the newest candidates in batches, not
+    all 2,000 (on a cold cache each check is a read from disk), and the count says "more than" the page."""
+    if hub.db.is_postgres:
+        pytest.skip("PostgreSQL's GIN index gives checked matches; there are no candidates to check")
+    with hub.db.write() as conn:
+        conn.execute(update(orders).values(note="Leave it at the back door"))
+    checked: list[int] = []
+
+    def counting(haystack: str | None, needle: str | None) -> int:
+        checked.append(1)
+        return int(haystack is not None and needle is not None and needle in haystack.lower())
+
+    search = orders_view.Search.parse({"q": "at the back door"})
+    with hub.db.read() as conn:
+        conn.connection.driver_connection.create_function("orderhub_contains", 2, counting, deterministic=True)
+        newest = orders_view.search(conn, search, per_page=25)
+        first_checks = len(checked)
+        older = orders_view.search(conn, search, before=newest.older, per_page=25)
+    ids = [r["id"] for r in newest.rows] + [r["id"] for r in older.rows]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 50
+    assert ids[0] == N and ids[-1] == N - 49  # the newest 50 orders, in two pages
+    assert newest.capped and newest.total == 25 and older.newer == ids[25]
+    assert 25 <= first_checks <= order_search.FIRST_BATCH, first_checks
+    assert len(checked) <= 3 * order_search.FIRST_BATCH, len(checked)
+
+
+def test_a_pages_quantities_are_read_from_the_covering_index(hub: Hub, many: Any) -> None:
+    """Each order's quantity (the sum of its lines') comes from (order_id, current_quantity) alone: a page of
+    orders scattered through the table (a rare filter) costs one read an order for it, not two."""
+    with hub.db.write() as conn:
+        conn.execute(insert(order_items), [
+            {"order_id": k, "shopify_id": str(line), "title": "Tee", "quantity": 2, "current_quantity": 2,
+             "fulfillable_quantity": 2, "price": 1, "total_discount": 0, "tax": 0, "requires_shipping": True}
+            for k in range(1, N + 1) for line in (1, 2)])
+        if hub.db.is_postgres:
+            conn.execute(text("ANALYZE order_items"))
+    with captured(hub) as seen:
+        with hub.db.read() as conn:
+            found = orders_view.search(conn, orders_view.Search.parse({"status": "cancelled"}), per_page=25)
+    assert found.rows and all(r["quantity"] == 4 for r in found.rows)  # two lines of two each
+    quantities = [s for s in seen if "order_items" in s[0]]
+    assert len(quantities) == 1, quantities
+    (plan,) = plans(hub, quantities)
+    if hub.db.is_postgres:
+        assert "ix_order_items_quantity" in plan, plan
+    else:
+        assert "USING COVERING INDEX ix_order_items_quantity" in plan, plan
+
+
+def test_the_count_stops_at_a_thousand(hub: Hub, many: Any) -> None:
+    """2,000 orders: the count reads 1,001 index entries and says "more than 1,000"; 21 cancelled are counted."""
+    with hub.db.read() as conn:
+        every = orders_view.search(conn, orders_view.Search(), per_page=25)
+        cancelled = orders_view.search(conn, orders_view.Search(status="cancelled"), per_page=10)
+    assert (every.total, every.capped) == (1_000, True)
+    assert (cancelled.total, cancelled.capped) == (21, False)

@@ -62,8 +62,7 @@ def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, before_i
     """Newest first (by orderhub id); ``before_id`` continues a page (cursor pagination). Every filter has an
     index ending in the id, and the search its trigram index (order_search), so a page reads about its own rows."""
     found = order_search.source(conn, flt.search)
-    key = found.key
-    where = list(found.where)
+    where: list[Any] = []
     if flt.shop:
         where.append(orders.c.shop_id == order_search.shop_id(conn, flt.shop))
     if flt.status:
@@ -72,10 +71,7 @@ def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, before_i
         where.append(orders.c.payment_status == flt.payment_status)
     if flt.channel:
         where.append(orders.c.channel == flt.channel)
-    if before_id is not None:
-        where.append(key < before_id)
-    ids = [r[0] for r in conn.execute(select(key).select_from(found.frm).where(*where)
-                                      .order_by(key.desc()).limit(limit))]
+    ids = order_search.page(conn, found, where, below=before_id, limit=limit)
     if not ids:
         return []
     stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,

@@ -9,7 +9,9 @@ orders whose name or channel order id is exactly that (``12`` and ``#12``), thro
 
 SQLite: each table's FTS5 index says which rows hold a trigram. For each table the fragment's trigrams
 are counted (up to a bound, by reading their lists), and its rarest (up to three) are ANDed: those rows
-are the candidates, and the whole fragment is checked on each (``orderhub_contains``). A fragment all of whose
+are the candidates, and the whole fragment is checked on each (``orderhub_contains``). The orders table's own
+candidates are checked as the page is read, newest first, in growing batches (:func:`page`): a page reads about
+the rows it shows, not every candidate (on a cold cache each is a read from disk). A fragment all of whose
 trigrams are common in a table (more than ``COMMON`` rows each: a surname one order in 27 has) is checked
 row by row instead, as the list reads orders newest first through the index of its filter (or the primary
 key): such a fragment fills a page within a few thousand rows, and a rare filter bounds the walk.
@@ -57,13 +59,50 @@ def trigrams(fragment: str) -> list[str]:
 @dataclass(frozen=True)
 class Source:
     """Where a page of orders is read from: ``select(key).select_from(frm).where(*where, ...)``, ordered by
-    ``key`` (the order's id). ``walks``: the search is checked row by row as the page is read (a common
-    fragment), so counting every match would read far: the lists count fewer."""
+    ``key`` (the order's id); read it with :func:`page`. ``candidates``: when given, every match is among these
+    ids (newest first), and ``where`` checks each as it is read. ``walks``: the search is checked row by row as
+    the page is read (a common fragment, or candidates), so counting every match would read far: the lists
+    count fewer."""
 
     frm: Any
     key: Any
     where: list[Any] = field(default_factory=list)
     walks: bool = False
+    candidates: list[int] | None = None
+
+
+FIRST_BATCH = 64  # candidates checked for a page at first; each further batch four times larger
+
+
+def page(conn: Connection, found: Source, where: list[Any], *, limit: int, below: int | None = None,
+         above: int | None = None, newest_first: bool = True) -> list[int]:
+    """Up to ``limit`` ids of the orders ``found`` and ``where`` select, strictly between ``above`` and
+    ``below`` when given, newest first (or oldest first). Candidates are checked in batches in page order,
+    so a page reads about as many rows as it shows, however many candidates there are."""
+    key = found.key
+    conditions = list(found.where) + list(where)
+    if below is not None:
+        conditions.append(key < below)
+    if above is not None:
+        conditions.append(key > above)
+    stmt = select(key).select_from(found.frm).where(*conditions).order_by(key.desc() if newest_first else key)
+    if found.candidates is None:
+        return [r[0] for r in conn.execute(stmt.limit(limit))]
+    todo = [i for i in found.candidates if (below is None or i < below) and (above is None or i > above)]
+    if not newest_first:
+        todo.reverse()
+    out: list[int] = []
+    start, size = 0, FIRST_BATCH
+    while start < len(todo) and len(out) < limit:
+        batch = todo[start:start + size]
+        out += [r[0] for r in conn.execute(stmt.where(key.in_(_json_ids(batch))).limit(limit - len(out)))]
+        start, size = start + size, size * 4
+    return out
+
+
+def _json_ids(ids: list[int]) -> Any:
+    """``ids`` as one bound JSON array read by json_each (one parameter, however many ids)."""
+    return select(column("value")).select_from(func.json_each(literal(orjson.dumps(ids).decode())))
 
 
 def exact_ids(conn: Connection, ref: str) -> list[int]:
@@ -135,7 +174,9 @@ def _rarest(conn: Connection, fts: Any, grams: list[str]) -> list[str] | None:
 
 def _sqlite_source(conn: Connection, query: str) -> Source:
     grams, needle = trigrams(query), query.lower()
-    matched: set[int] = set()  # orders found through rare trigrams
+    matched: set[int] = set()  # orders found through rare trigrams in their addresses or customers, checked
+    unchecked: list[int] = []  # orders whose own columns hold the rare trigrams: checked as the page reads them
+    own_check: Any = None  # the fragment checked on the order's own columns, when they may hold it
     walked: list[Any] = []  # tables checked row by row
     for fts, tbl in _SQLITE_TABLES:
         rare = _rarest(conn, fts, grams)
@@ -147,15 +188,26 @@ def _sqlite_source(conn: Connection, query: str) -> Source:
             continue
         candidates = select(fts.c.rowid).where(text(f"{fts.name} MATCH :m").bindparams(
             m=" AND ".join(fts5_phrase(g) for g in rare)))
-        matched.update(conn.execute(_orders_of(tbl, candidates, checked)).scalars())
+        if tbl is orders:  # its rowids are the orders' ids: read from the index alone, no row yet
+            unchecked = list(conn.execute(candidates).scalars())
+            own_check = checked
+        else:
+            matched.update(conn.execute(_orders_of(tbl, candidates, checked)).scalars())
     where: list[Any] = []
     if matched:
-        ids = select(column("value")).select_from(func.json_each(literal(orjson.dumps(sorted(matched)).decode())))
-        where.append(orders.c.id.in_(ids))
-    where += walked
+        where.append(orders.c.id.in_(_json_ids(sorted(matched))))
+    if walked:  # the walk reads every order's row anyway: its own columns are checked there, no candidates
+        return Source(orders, orders.c.id, [or_(*where, *_own(own_check), *walked)], walks=True)
+    if unchecked:
+        ids = sorted(matched.union(unchecked), reverse=True)
+        return Source(orders, orders.c.id, [or_(*where, own_check)], walks=True, candidates=ids)
     if not where:
         return Source(orders, orders.c.id, [orders.c.id.in_([0])])
-    return Source(orders, orders.c.id, [or_(*where)], walks=bool(walked))
+    return Source(orders, orders.c.id, where)
+
+
+def _own(check: Any) -> list[Any]:
+    return [] if check is None else [check]
 
 
 def _orders_of(tbl: Any, candidates: Any, checked: Any) -> Any:

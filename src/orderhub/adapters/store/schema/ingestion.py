@@ -297,6 +297,8 @@ order_items = Table(
     Column("tax", Money, nullable=False),
     Column("requires_shipping", Boolean, nullable=False),
     UniqueConstraint("order_id", "shopify_id"),
+    # The quantity an order list shows for each order, read from the index alone (migration 0028).
+    Index("ix_order_items_quantity", "order_id", "current_quantity"),
 )
 
 order_addresses = Table(
