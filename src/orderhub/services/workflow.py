@@ -13,7 +13,15 @@ deleted.
 
 The engine works on batches: one transaction runs a step for every workflow of a
 batch that is at that step, which is what lets thousands of orders a second go
-through on one SQLite file.
+through on one SQLite file. Its own bookkeeping is set-based too: one statement per
+batch records the flows' progress and one their step log.
+
+Steps hand rows on: what one step read or wrote for a flow it may keep in
+``flow.rows`` for the next step of the same run. Those rows live in memory only; a
+flow claimed again (after a crash, a wait, a lease that ran out) starts without them,
+so its steps read from the database. A step that finds the database changed under
+rows it was handed raises :class:`Stale`: the engine drops every handed row of the
+batch and runs the step again, reading afresh.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, text, update
 
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import workflow_steps, workflows
+from orderhub.adapters.store.types import sqlite_time
 from orderhub.clock import utcnow
 
 log = structlog.get_logger(__name__)
@@ -45,6 +54,13 @@ class Flow:
     attempts: int
     context: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Rows a step read or wrote, handed to the next step of this run; never persisted (see the module doc).
+    rows: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+class Stale(Exception):
+    """The database changed under rows a step was handed (another transaction cancelled or held the order,
+    say): the step's transaction rolls back and the step runs again on rows read afresh."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +207,12 @@ class Engine:
                     outcomes |= step.run(conn, todo) or {}
                 self._record_forward(conn, step, flows, outcomes)
         except Exception as exc:  # a technical failure: nothing of this step was committed
+            handed = any(f.rows for f in flows)
+            for f in flows:
+                f.rows.clear()  # what was handed on may be what failed: the next attempt reads afresh
+            if isinstance(exc, Stale) and handed:
+                log.info("workflow_step_stale", step=step.name, workflows=len(flows), reason=str(exc))
+                return self._run_step(step, flows)
             if len(flows) > 1:  # find the one that fails; let the others through
                 for f in flows:
                     outcomes |= self._run_step(step, [f])
@@ -304,24 +326,33 @@ class Engine:
         self._save_many(conn, [(f, delay, note, release)], now)
 
     def _save_many(self, conn: Connection, items: list[tuple[Flow, float, str | None, bool]], now: Any) -> None:
-        """Write flows' progress in one statement per kind; the lease is kept while this worker carries on."""
-        rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        """Write flows' progress in one statement per batch; the lease is kept while this worker carries on."""
+        sqlite = conn.dialect.name == "sqlite"
+        rows = []
         for f, delay, note, release in items:
-            release = release or f.status in ("completed", "compensated")
-            rows[release].append({
-                "flow_id": f.id, "new_step": f.step if f.status == "compensating" else max(f.step, 0),
-                "new_status": f.status, "new_context": orjson.dumps(f.context).decode(),
-                "new_error": f.error if f.error is not None else note, "new_attempts": f.attempts,
-                "new_available_at": now + timedelta(seconds=delay), "now": now})
-        for release, batch in rows.items():
-            if batch:
-                conn.execute(_SAVE_RELEASE if release else _SAVE_KEEP, batch)
+            due = now + timedelta(seconds=delay)
+            rows.append((f.id, f.step if f.status == "compensating" else max(f.step, 0), f.status,
+                         orjson.dumps(f.context).decode(), f.error if f.error is not None else note, f.attempts,
+                         sqlite_time(due) if sqlite else due, release or f.status in ("completed", "compensated")))
+        for start in range(0, len(rows), _SAVE_CHUNK):
+            conn.execute(*_save_statement(rows[start:start + _SAVE_CHUNK], sqlite_time(now) if sqlite else now))
 
 
-_SAVE_VALUES = {"step": bindparam("new_step"), "status": bindparam("new_status"),
-                "context": bindparam("new_context"), "error": bindparam("new_error"),
-                "attempts": bindparam("new_attempts"), "available_at": bindparam("new_available_at"),
-                "updated_at": bindparam("now")}
-_SAVE_KEEP = update(workflows).where(workflows.c.id == bindparam("flow_id")).values(**_SAVE_VALUES)
-_SAVE_RELEASE = update(workflows).where(workflows.c.id == bindparam("flow_id")).values(
-    **_SAVE_VALUES, locked_until=None)
+_SAVE_COLUMNS = ("id", "step", "status", "context", "error", "attempts", "available_at", "release_lease")
+_SAVE_CHUNK = 500  # flows a statement: 8 parameters each, well within SQLite's limit
+
+
+def _save_statement(rows: list[tuple[Any, ...]], now: Any) -> tuple[Any, dict[str, Any]]:
+    """One ``UPDATE workflows ... FROM (VALUES ...)`` for these flows' progress (both databases have it)."""
+    params: dict[str, Any] = {"now": now}
+    values = []
+    for k, row in enumerate(rows):
+        names = [f"{c[0]}{k}" for c in ("i", "s", "t", "c", "e", "a", "v", "r")]
+        params |= dict(zip(names, row, strict=True))
+        values.append("(" + ", ".join(f":{n}" for n in names) + ")")
+    sql = (f"WITH progress ({', '.join(_SAVE_COLUMNS)}) AS (VALUES {', '.join(values)}) "
+           "UPDATE workflows SET step = progress.step, status = progress.status, context = progress.context, "
+           "error = progress.error, attempts = progress.attempts, available_at = progress.available_at, "
+           "locked_until = CASE WHEN progress.release_lease THEN NULL ELSE workflows.locked_until END, "
+           "updated_at = :now FROM progress WHERE workflows.id = progress.id")
+    return text(sql), params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,17 @@ class Entry:
     actor: str
 
 
-def add(conn: Connection, entries: Sequence[Entry]) -> None:
-    """Append entries for orders in orderhub (keyed like inbound events, by shop and Shopify id)."""
+def add(conn: Connection, entries: Sequence[Entry], *, keys: Mapping[int, tuple[int, str]] | None = None) -> None:
+    """Append entries for orders in orderhub (keyed like inbound events, by shop and Shopify id).
+
+    ``keys`` (order id -> (shop id, Shopify id)), from rows the caller holds already, saves reading them."""
     if not entries:
         return
-    ids = sorted({e.order_id for e in entries})
-    keys = {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
-        select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
+    keys = dict(keys or {})
+    ids = sorted({e.order_id for e in entries} - keys.keys())
+    if ids:
+        keys |= {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
+            select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
     now = utcnow()
     conn.execute(insert(order_events), [
         {"shop_id": keys[e.order_id][0], "order_shopify_id": keys[e.order_id][1], "inbox_id": None,

@@ -23,17 +23,14 @@ def explode(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
     For an order already in the order management system, ``add_to_lines`` adds units to its lines."""
     if not order_ids:
         return {}
-    have = {r.item_id for r in conn.execute(
-        select(order_units.c.item_id).where(order_units.c.order_id.in_(order_ids)).distinct())}
     rows: list[dict[str, Any]] = []
     counts: dict[int, int] = defaultdict(int)
     now = utcnow()
+    made = select(order_units.c.id).where(order_units.c.item_id == order_items.c.id).exists()
     for item in conn.execute(select(order_items.c.id, order_items.c.order_id, order_items.c.sku,
                                     order_items.c.current_quantity, order_items.c.price,
                                     order_items.c.requires_shipping)
-                             .where(order_items.c.order_id.in_(order_ids)).order_by(order_items.c.id)):
-        if item.id in have:
-            continue
+                             .where(order_items.c.order_id.in_(order_ids), ~made).order_by(order_items.c.id)):
         counts[item.order_id] += item.current_quantity
         if counts[item.order_id] > MAX_UNITS_PER_ORDER:
             raise ValueError(f"order {item.order_id} has more than {MAX_UNITS_PER_ORDER} units; "
@@ -86,14 +83,36 @@ def of_orders(conn: Connection, order_ids: Iterable[int]) -> dict[int, list[Any]
     return out
 
 
-_UPDATE = (update(order_units).where(order_units.c.id == bindparam("unit_id"))
-           .values(status=bindparam("new_status"), facility_id=bindparam("new_facility"),
-                   queue=bindparam("new_queue"), reason=bindparam("new_reason"), updated_at=bindparam("now")))
+_VALUES = {"status": bindparam("new_status"), "facility_id": bindparam("new_facility"),
+           "queue": bindparam("new_queue"), "reason": bindparam("new_reason"), "updated_at": bindparam("now")}
+_UPDATE = update(order_units).where(order_units.c.id == bindparam("unit_id")).values(**_VALUES)
+# Only where the unit is still as the writer last saw it: in status ``was``, at facility ``was_facility``.
+_UPDATE_SEEN = update(order_units).where(
+    order_units.c.id == bindparam("unit_id"), order_units.c.status == bindparam("was"),
+    order_units.c.facility_id.is_not_distinct_from(bindparam("was_facility"))).values(**_VALUES)
 
 
-def save(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
-    """Write unit changes: dicts with id, status, facility_id, queue, reason (all given)."""
-    if changes:
-        now = utcnow()
-        conn.execute(_UPDATE, [{"unit_id": c["id"], "new_status": c["status"], "new_facility": c["facility_id"],
-                                "new_queue": c["queue"], "new_reason": c["reason"], "now": now} for c in changes])
+class Changed(Exception):
+    """Units were changed by another transaction since they were read (a cancellation, say)."""
+
+
+def save(conn: Connection, changes: Sequence[dict[str, Any]], *, seen: Mapping[int, Any] | None = None) -> None:
+    """Write unit changes: dicts with id, status, facility_id, queue, reason (all given).
+
+    ``seen`` (unit id -> the unit as the caller read it, earlier than this transaction) makes each write
+    conditional on the unit still having the status and facility it was seen with; when any has not,
+    :class:`Changed` is raised and the caller's transaction must roll back (the others were written)."""
+    if not changes:
+        return
+    now = utcnow()
+    rows = [{"unit_id": c["id"], "new_status": c["status"], "new_facility": c["facility_id"],
+             "new_queue": c["queue"], "new_reason": c["reason"], "now": now} for c in changes]
+    if seen is None:
+        conn.execute(_UPDATE, rows)
+        return
+    for row in rows:
+        unit = seen[row["unit_id"]]
+        row |= {"was": unit.status, "was_facility": unit.facility_id}
+    written = conn.execute(_UPDATE_SEEN, rows).rowcount
+    if written != len(rows):
+        raise Changed(f"{len(rows) - written} of {len(rows)} units changed since they were read")
