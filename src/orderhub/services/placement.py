@@ -57,10 +57,11 @@ def _load(conn: Connection, flows: list[Flow], *, addresses: bool = False) -> No
     shipping address into ``flow.rows``; one statement per table for the batch."""
     need = sorted({f.order_id for f in flows if "order" not in f.rows})
     if need:
-        found = {r.id: SimpleNamespace(**r._mapping) for r in conn.execute(
-            select(orders, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id).where(orders.c.id.in_(need)))}
-        units = {oid: [SimpleNamespace(**u._mapping) for u in us]
-                 for oid, us in unit_store.of_orders(conn, need).items()}
+        found = {r.id: r for r in _records(conn.execute(
+            select(orders, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id).where(orders.c.id.in_(need))))}
+        units: dict[int, list[Any]] = {oid: [] for oid in need}
+        for u in _records(conn.execute(unit_store.OF_ORDERS, {"order_ids": need})):
+            units[u.order_id].append(u)
         for f in flows:
             if "order" not in f.rows:
                 f.rows |= {"order": found.get(f.order_id), "units": units.get(f.order_id, [])}
@@ -70,6 +71,12 @@ def _load(conn: Connection, flows: list[Flow], *, addresses: bool = False) -> No
             select(order_addresses).where(order_addresses.c.order_id.in_(need), order_addresses.c.kind == "shipping"))}
         for f in flows:
             f.rows.setdefault("address", found_addresses.get(f.order_id))
+
+
+def _records(result: Any) -> list[SimpleNamespace]:
+    """Rows as records a step can update as it writes them, for the next step."""
+    keys = tuple(result.keys())
+    return [SimpleNamespace(**dict(zip(keys, row, strict=True))) for row in result]
 
 
 def _present(flows: list[Flow]) -> list[Flow]:

@@ -26,6 +26,7 @@ batch and runs the step again, reading afresh.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,7 +34,7 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, and_, insert, or_, select, text, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import workflow_steps, workflows
@@ -190,7 +191,9 @@ class Engine:
                        and f.step < len(self.definition.steps)]
         return moving
 
-    def _run_step(self, step: Step, flows: list[Flow]) -> Outcomes:
+    def _run_step(self, step: Step, flows: list[Flow], *, afresh: bool = False) -> Outcomes:
+        """Run one step for these flows; ``afresh``: this is the rerun of a step that found its handed rows
+        stale, so a Stale now is a technical failure like any other."""
         outcomes: Outcomes = {}
         if self.fault:
             for f in flows:
@@ -210,9 +213,9 @@ class Engine:
             handed = any(f.rows for f in flows)
             for f in flows:
                 f.rows.clear()  # what was handed on may be what failed: the next attempt reads afresh
-            if isinstance(exc, Stale) and handed:
+            if isinstance(exc, Stale) and handed and not afresh:
                 log.info("workflow_step_stale", step=step.name, workflows=len(flows), reason=str(exc))
-                return self._run_step(step, flows)
+                return self._run_step(step, flows, afresh=True)
             if len(flows) > 1:  # find the one that fails; let the others through
                 for f in flows:
                     outcomes |= self._run_step(step, [f])
@@ -334,25 +337,26 @@ class Engine:
             rows.append((f.id, f.step if f.status == "compensating" else max(f.step, 0), f.status,
                          orjson.dumps(f.context).decode(), f.error if f.error is not None else note, f.attempts,
                          sqlite_time(due) if sqlite else due, release or f.status in ("completed", "compensated")))
+        mark = "?" if sqlite else "%s"
         for start in range(0, len(rows), _SAVE_CHUNK):
-            conn.execute(*_save_statement(rows[start:start + _SAVE_CHUNK], sqlite_time(now) if sqlite else now))
+            chunk = rows[start:start + _SAVE_CHUNK]
+            # The driver's own SQL: nothing to compile per batch, only the values to bind.
+            conn.exec_driver_sql(_save_sql(len(chunk), mark), (*(value for row in chunk for value in row),
+                                                               sqlite_time(now) if sqlite else now))
 
 
-_SAVE_COLUMNS = ("id", "step", "status", "context", "error", "attempts", "available_at", "release_lease")
 _SAVE_CHUNK = 500  # flows a statement: 8 parameters each, well within SQLite's limit
 
 
-def _save_statement(rows: list[tuple[Any, ...]], now: Any) -> tuple[Any, dict[str, Any]]:
-    """One ``UPDATE workflows ... FROM (VALUES ...)`` for these flows' progress (both databases have it)."""
-    params: dict[str, Any] = {"now": now}
-    values = []
-    for k, row in enumerate(rows):
-        names = [f"{c[0]}{k}" for c in ("i", "s", "t", "c", "e", "a", "v", "r")]
-        params |= dict(zip(names, row, strict=True))
-        values.append("(" + ", ".join(f":{n}" for n in names) + ")")
-    sql = (f"WITH progress ({', '.join(_SAVE_COLUMNS)}) AS (VALUES {', '.join(values)}) "
-           "UPDATE workflows SET step = progress.step, status = progress.status, context = progress.context, "
-           "error = progress.error, attempts = progress.attempts, available_at = progress.available_at, "
-           "locked_until = CASE WHEN progress.release_lease THEN NULL ELSE workflows.locked_until END, "
-           "updated_at = :now FROM progress WHERE workflows.id = progress.id")
-    return text(sql), params
+@functools.lru_cache(maxsize=64)
+def _save_sql(n: int, mark: str) -> str:
+    """``UPDATE workflows ... FROM (VALUES ...)`` for n flows' progress (both databases have it); positional
+    parameters: each flow's values in ``progress``'s column order, then the time of the update."""
+    row = "(" + ", ".join([mark] * 8) + ")"
+    return ("WITH progress (id, step, status, context, error, attempts, available_at, release_lease) AS "
+            f"(VALUES {', '.join([row] * n)}) "
+            f"UPDATE workflows SET updated_at = {mark}, step = progress.step, status = progress.status, "
+            "context = progress.context, error = progress.error, attempts = progress.attempts, "
+            "available_at = progress.available_at, "
+            "locked_until = CASE WHEN progress.release_lease THEN NULL ELSE workflows.locked_until END "
+            "FROM progress WHERE workflows.id = progress.id")

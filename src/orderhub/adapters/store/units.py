@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from orderhub.adapters.store.schema import order_items, order_units
+from orderhub.adapters.store.types import sqlite_time
 from orderhub.clock import utcnow
 from orderhub.domain.brokering import NO_SHIPPING
 
@@ -74,45 +76,67 @@ def _unit_rows(item: Any, seqs: range, now: datetime) -> list[dict[str, Any]]:
              "price": item.price, "updated_at": now} for seq in seqs]
 
 
+# These orders' units, in id order (``order_ids``: a list).
+OF_ORDERS = select(order_units).where(order_units.c.order_id.in_(bindparam("order_ids", expanding=True))).order_by(
+    order_units.c.id)
+
+
 def of_orders(conn: Connection, order_ids: Iterable[int]) -> dict[int, list[Any]]:
     ids = sorted(set(order_ids))
     out: dict[int, list[Any]] = {oid: [] for oid in ids}
     if ids:
-        for r in conn.execute(select(order_units).where(order_units.c.order_id.in_(ids)).order_by(order_units.c.id)):
+        for r in conn.execute(OF_ORDERS, {"order_ids": ids}):
             out[r.order_id].append(r)
     return out
-
-
-_VALUES = {"status": bindparam("new_status"), "facility_id": bindparam("new_facility"),
-           "queue": bindparam("new_queue"), "reason": bindparam("new_reason"), "updated_at": bindparam("now")}
-_UPDATE = update(order_units).where(order_units.c.id == bindparam("unit_id")).values(**_VALUES)
-# Only where the unit is still as the writer last saw it: in status ``was``, at facility ``was_facility``.
-_UPDATE_SEEN = update(order_units).where(
-    order_units.c.id == bindparam("unit_id"), order_units.c.status == bindparam("was"),
-    order_units.c.facility_id.is_not_distinct_from(bindparam("was_facility"))).values(**_VALUES)
 
 
 class Changed(Exception):
     """Units were changed by another transaction since they were read (a cancellation, say)."""
 
 
+_SAVE_CHUNK = 1000  # units a statement: 7 parameters each at most, well within SQLite's limit
+
+
 def save(conn: Connection, changes: Sequence[dict[str, Any]], *, seen: Mapping[int, Any] | None = None) -> None:
-    """Write unit changes: dicts with id, status, facility_id, queue, reason (all given).
+    """Write unit changes: dicts with id, status, facility_id, queue, reason (all given); one statement
+    for up to a thousand units.
 
     ``seen`` (unit id -> the unit as the caller read it, earlier than this transaction) makes each write
     conditional on the unit still having the status and facility it was seen with; when any has not,
     :class:`Changed` is raised and the caller's transaction must roll back (the others were written)."""
     if not changes:
         return
+    sqlite = conn.dialect.name == "sqlite"
     now = utcnow()
-    rows = [{"unit_id": c["id"], "new_status": c["status"], "new_facility": c["facility_id"],
-             "new_queue": c["queue"], "new_reason": c["reason"], "now": now} for c in changes]
-    if seen is None:
-        conn.execute(_UPDATE, rows)
-        return
-    for row in rows:
-        unit = seen[row["unit_id"]]
-        row |= {"was": unit.status, "was_facility": unit.facility_id}
-    written = conn.execute(_UPDATE_SEEN, rows).rowcount
-    if written != len(rows):
-        raise Changed(f"{len(rows) - written} of {len(rows)} units changed since they were read")
+    fenced = seen is not None
+    written = 0
+    for start in range(0, len(changes), _SAVE_CHUNK):
+        chunk = changes[start:start + _SAVE_CHUNK]
+        params: list[Any] = []
+        for c in chunk:
+            params += (c["id"], c["status"], c["facility_id"], c["queue"], c["reason"])
+            if seen is not None:
+                unit = seen[c["id"]]
+                params += (unit.status, unit.facility_id)
+        params.insert(0, sqlite_time(now) if sqlite else now)  # updated_at comes first in the text
+        written += conn.exec_driver_sql(_save_sql(len(chunk), sqlite, fenced), tuple(params)).rowcount
+    if fenced and written != len(changes):
+        raise Changed(f"{len(changes) - written} of {len(changes)} units changed since they were read")
+
+
+@functools.lru_cache(maxsize=64)
+def _save_sql(n: int, sqlite: bool, fenced: bool) -> str:
+    """``UPDATE order_units ... FROM (VALUES ...)`` for n units, in the driver's own parameter style (nothing to
+    compile per batch). Positional parameters: per unit id, status, facility_id, queue, reason (and, fenced,
+    the status and facility it was seen with), which both databases name column1, column2, ...; then the
+    time. The casts type columns whose every value may be NULL (PostgreSQL would take them for text). The
+    statement starts with UPDATE so that the driver counts the rows it changed."""
+    mark = "?" if sqlite else "%s"
+    bigint = f"CAST({mark} AS BIGINT)"
+    row = f"({bigint}, {mark}, {bigint}, {mark}, {mark}" + (f", {mark}, {bigint})" if fenced else ")")
+    same_facility = "IS" if sqlite else "IS NOT DISTINCT FROM"
+    return ("UPDATE order_units SET status = changed.column2, facility_id = changed.column3, "
+            f"queue = changed.column4, reason = changed.column5, updated_at = {mark} "
+            f"FROM (VALUES {', '.join([row] * n)}) AS changed WHERE order_units.id = changed.column1"
+            + (" AND order_units.status = changed.column6 "
+               f"AND order_units.facility_id {same_facility} changed.column7" if fenced else ""))
