@@ -36,6 +36,7 @@ import orjson
 import structlog
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import workflow_steps, workflows
 from orderhub.adapters.store.types import sqlite_time
@@ -244,7 +245,7 @@ class Engine:
             waiting = outcome.kind == "wait"
             saves.append((f, outcome.seconds if waiting else 0.0, outcome.reason if waiting else None, waiting))
         self._save_many(conn, saves, now)
-        conn.execute(insert(workflow_steps), [
+        bulk.insert_rows(conn, workflow_steps, [
             {"workflow_id": f.id, "step": step.name, "action": "run", "outcome": outcomes.get(f.id, OK).kind,
              "detail": outcomes.get(f.id, OK).reason, "at": now} for f in flows])
         if completed and self.definition.on_completed:
@@ -288,7 +289,7 @@ class Engine:
                     for f in group:
                         f.step -= 1
                     self._save_many(conn, [(f, 0.0, None, False) for f in group], now)
-                    conn.execute(insert(workflow_steps), [
+                    bulk.insert_rows(conn, workflow_steps, [
                         {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "ok",
                          "detail": None, "at": now} for f in group])
                     self._finish_compensation(conn, [f for f in group if f.step < 0], now)
@@ -311,7 +312,7 @@ class Engine:
         with self.db.write() as conn:
             self._save_many(conn, [(f, min(COMPENSATION_RETRY_MAX, self.retry_seconds * 2 ** min(f.attempts, 16)),
                                     error, True) for f in flows], now)
-            conn.execute(insert(workflow_steps), [
+            bulk.insert_rows(conn, workflow_steps, [
                 {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "error",
                  "detail": error, "at": now} for f in flows])
 

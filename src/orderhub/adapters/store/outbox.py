@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import outbox
 from orderhub.clock import utcnow
 from orderhub.domain import money
@@ -69,4 +70,4 @@ def add_many(conn: Connection, events: Sequence[Event]) -> None:
             if text is None:
                 text = written[id(e.payload)] = serialize(e.payload)
             rows.append(_row(e, now, text))
-        conn.execute(insert(outbox), rows)
+        bulk.insert_rows(conn, outbox, rows)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import order_events, orders
 from orderhub.clock import utcnow
 
@@ -33,7 +34,7 @@ def add(conn: Connection, entries: Sequence[Entry], *, keys: Mapping[int, tuple[
         keys |= {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
             select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
     now = utcnow()
-    conn.execute(insert(order_events), [
+    bulk.insert_rows(conn, order_events, [
         {"shop_id": keys[e.order_id][0], "order_shopify_id": keys[e.order_id][1], "inbox_id": None,
          "kind": e.kind, "detail": orjson.dumps(e.detail, default=str).decode(), "actor": e.actor, "at": now}
         for e in entries])
