@@ -259,7 +259,7 @@ def unrecord(conn: Connection, flows: list[Flow]) -> None:
 
 def finalise(conn: Connection, flows: list[Flow]) -> Outcomes:
     """Announce the orders as the steps before left them (read again only if not handed: after a crash)."""
-    handed = [f for f in flows if "order" in f.rows]
+    handed = _present(flows)  # before any read: rows present now were handed by the steps before
     if handed:  # announce nothing another transaction changed since: check the versions, one narrow read
         versions = dict(conn.execute(select(orders.c.id, orders.c.lifecycle_version)
                                      .where(orders.c.id.in_([f.order_id for f in handed]))).all())

@@ -342,8 +342,8 @@ class Engine:
         for start in range(0, len(rows), _SAVE_CHUNK):
             chunk = rows[start:start + _SAVE_CHUNK]
             # The driver's own SQL: nothing to compile per batch, only the values to bind.
-            conn.exec_driver_sql(_save_sql(len(chunk), mark), (*(value for row in chunk for value in row),
-                                                               sqlite_time(now) if sqlite else now))
+            conn.exec_driver_sql(_save_sql(len(chunk), mark), (sqlite_time(now) if sqlite else now,
+                                                               *(value for row in chunk for value in row)))
 
 
 _SAVE_CHUNK = 500  # flows a statement: 8 parameters each, well within SQLite's limit
@@ -351,13 +351,12 @@ _SAVE_CHUNK = 500  # flows a statement: 8 parameters each, well within SQLite's 
 
 @functools.lru_cache(maxsize=64)
 def _save_sql(n: int, mark: str) -> str:
-    """``UPDATE workflows ... FROM (VALUES ...)`` for n flows' progress (both databases have it); positional
-    parameters: each flow's values in ``progress``'s column order, then the time of the update."""
+    """``UPDATE workflows ... FROM (VALUES ...)`` for n flows' progress (both databases have it). Positional
+    parameters: the time of the update, then per flow id, step, status, context, error, attempts,
+    available_at and whether to release its lease, which both databases name column1, column2, ..."""
     row = "(" + ", ".join([mark] * 8) + ")"
-    return ("WITH progress (id, step, status, context, error, attempts, available_at, release_lease) AS "
-            f"(VALUES {', '.join([row] * n)}) "
-            f"UPDATE workflows SET updated_at = {mark}, step = progress.step, status = progress.status, "
-            "context = progress.context, error = progress.error, attempts = progress.attempts, "
-            "available_at = progress.available_at, "
-            "locked_until = CASE WHEN progress.release_lease THEN NULL ELSE workflows.locked_until END "
-            "FROM progress WHERE workflows.id = progress.id")
+    return (f"UPDATE workflows SET updated_at = {mark}, step = progress.column2, status = progress.column3, "
+            "context = progress.column4, error = progress.column5, attempts = progress.column6, "
+            "available_at = progress.column7, "
+            "locked_until = CASE WHEN progress.column8 THEN NULL ELSE workflows.locked_until END "
+            f"FROM (VALUES {', '.join([row] * n)}) AS progress WHERE workflows.id = progress.column1")
