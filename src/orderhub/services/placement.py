@@ -30,7 +30,7 @@ from orderhub.adapters.store import inventory_store, outbox, timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.inventory_store import Movement
-from orderhub.adapters.store.schema import order_addresses, orders, payment_authorizations, shops
+from orderhub.adapters.store.schema import order_addresses, order_units, orders, payment_authorizations, shops
 from orderhub.clock import utcnow
 from orderhub.domain import money
 from orderhub.domain.approval import PAID
@@ -52,15 +52,28 @@ def accept(conn: Connection, order_ids: Sequence[int]) -> None:
 
 # -- the rows handed from step to step ----------------------------------------------------------------
 
+# The columns the steps use (validation, brokering, payment, approval, the events' summary, the timeline's
+# keys): a step that needs another one adds it here.
+_ORDER_COLUMNS = ("id", "shop_id", "shopify_id", "name", "status", "payment_status", "fulfillment_status",
+                  "status_reason", "approved_at", "lifecycle_version", "updated_at", "channel", "shipping_method",
+                  "priority", "ship_by", "promise_date", "source_created_at", "origin_facility_id",
+                  "pickup_facility_id", "pickup_location", "currency", "total_price")
+_UNIT_COLUMNS = ("id", "order_id", "item_id", "seq", "sku", "status", "facility_id", "queue", "reason", "ship_group",
+                 "price", "rejected_facilities")
+_ORDERS = select(*(orders.c[name] for name in _ORDER_COLUMNS), shops.c.domain).join(
+    shops, shops.c.id == orders.c.shop_id).where(orders.c.id.in_(bindparam("order_ids", expanding=True)))
+_UNITS = select(*(order_units.c[name] for name in _UNIT_COLUMNS)).where(
+    order_units.c.order_id.in_(bindparam("order_ids", expanding=True))).order_by(order_units.c.id)
+
+
 def _load(conn: Connection, flows: list[Flow], *, addresses: bool = False) -> None:
-    """Read, for the flows not handed them yet, the order (with ``domain``), its units and, if asked, its
-    shipping address into ``flow.rows``; one statement per table for the batch."""
+    """Read, for the flows not handed them yet, the order (with its shop's ``domain``), its units and, if
+    asked, its shipping address into ``flow.rows``; one statement per table for the batch."""
     need = sorted({f.order_id for f in flows if "order" not in f.rows})
     if need:
-        found = {r.id: r for r in _records(conn.execute(
-            select(orders, shops.c.domain).join(shops, shops.c.id == orders.c.shop_id).where(orders.c.id.in_(need))))}
+        found = {r.id: r for r in _records(conn.execute(_ORDERS, {"order_ids": need}))}
         units: dict[int, list[Any]] = {oid: [] for oid in need}
-        for u in _records(conn.execute(unit_store.OF_ORDERS, {"order_ids": need})):
+        for u in _records(conn.execute(_UNITS, {"order_ids": need})):
             units[u.order_id].append(u)
         for f in flows:
             if "order" not in f.rows:

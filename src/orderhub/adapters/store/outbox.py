@@ -41,10 +41,22 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in an event")
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError  # an amount, or anything else to_json may turn into JSON: take the long way
+
+
 def serialize(payload: dict[str, Any]) -> str:
     """An event's payload as stored, and as subscribers receive it: amounts as
-    :func:`orderhub.domain.money.to_json` shows them (in the ``currency`` beside them), ISO dates."""
-    return orjson.dumps(money.to_json(payload, None), default=_default).decode()
+    :func:`orderhub.domain.money.to_json` shows them (in the ``currency`` beside them), ISO dates.
+
+    Most payloads hold no Decimal (an order's summary shows its amounts already): those are written
+    straight away; only one that does is copied through ``to_json`` first."""
+    try:
+        return orjson.dumps(payload, default=_plain, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except TypeError:
+        return orjson.dumps(money.to_json(payload, None), default=_default).decode()
 
 
 def _row(e: Event, now: datetime, payload: str) -> dict[str, Any]:

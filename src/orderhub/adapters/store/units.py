@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from orderhub.adapters.store.schema import order_items, order_units
 from orderhub.adapters.store.types import sqlite_time
@@ -76,16 +76,11 @@ def _unit_rows(item: Any, seqs: range, now: datetime) -> list[dict[str, Any]]:
              "price": item.price, "updated_at": now} for seq in seqs]
 
 
-# These orders' units, in id order (``order_ids``: a list).
-OF_ORDERS = select(order_units).where(order_units.c.order_id.in_(bindparam("order_ids", expanding=True))).order_by(
-    order_units.c.id)
-
-
 def of_orders(conn: Connection, order_ids: Iterable[int]) -> dict[int, list[Any]]:
     ids = sorted(set(order_ids))
     out: dict[int, list[Any]] = {oid: [] for oid in ids}
     if ids:
-        for r in conn.execute(OF_ORDERS, {"order_ids": ids}):
+        for r in conn.execute(select(order_units).where(order_units.c.order_id.in_(ids)).order_by(order_units.c.id)):
             out[r.order_id].append(r)
     return out
 
