@@ -19,7 +19,7 @@ probe = Table("bulk_probe", MetaData(), Column("id", Integer, primary_key=True),
 
 def test_rows_round_trip_in_chunks_with_times_decimals_and_nulls(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     probe.create(hub.db.engine)
-    monkeypatch.setitem(bulk._MAX_PARAMETERS, hub.db.engine.dialect.name, 10)  # 2 rows a statement
+    monkeypatch.setattr(bulk, "_SQLITE_MAX_PARAMETERS", 10)  # 2 rows a statement on SQLite
     start = datetime(2026, 12, 7, 23, 0, 0, 123456, tzinfo=timezone.utc)
     berlin = timezone(timedelta(hours=1))
     rows = [{"id": i, "order": 2**40 + i, "at": start + timedelta(seconds=i), "amount": Decimal("10.0500") * i,

@@ -338,25 +338,23 @@ class Engine:
             rows.append((f.id, f.step if f.status == "compensating" else max(f.step, 0), f.status,
                          orjson.dumps(f.context).decode(), f.error if f.error is not None else note, f.attempts,
                          sqlite_time(due) if sqlite else due, release or f.status in ("completed", "compensated")))
-        mark = "?" if sqlite else "%s"
-        for start in range(0, len(rows), _SAVE_CHUNK):
-            chunk = rows[start:start + _SAVE_CHUNK]
-            # The driver's own SQL: nothing to compile per batch, only the values to bind.
-            conn.exec_driver_sql(_save_sql(len(chunk), mark), (sqlite_time(now) if sqlite else now,
-                                                               *(value for row in chunk for value in row)))
+        for chunk in bulk.chunks(conn, rows, len(_PROGRESS_TYPES)):
+            progress, params = bulk.source(conn, _PROGRESS_TYPES, chunk, "progress")
+            conn.exec_driver_sql(_save_sql(progress, "?" if sqlite else "%s"),
+                                 (sqlite_time(now) if sqlite else now, *params))
 
 
-_SAVE_CHUNK = 500  # flows a statement: 8 parameters each, well within SQLite's limit
+# id, step, status, context, error, attempts, available_at, whether to release the lease
+_PROGRESS_TYPES = ("BIGINT", "INTEGER", "VARCHAR(16)", "TEXT", "TEXT", "INTEGER", "TIMESTAMP WITH TIME ZONE",
+                   "BOOLEAN")
 
 
 @functools.lru_cache(maxsize=64)
-def _save_sql(n: int, mark: str) -> str:
-    """``UPDATE workflows ... FROM (VALUES ...)`` for n flows' progress (both databases have it). Positional
-    parameters: the time of the update, then per flow id, step, status, context, error, attempts,
-    available_at and whether to release its lease, which both databases name column1, column2, ..."""
-    row = "(" + ", ".join([mark] * 8) + ")"
+def _save_sql(progress: str, mark: str) -> str:
+    """``UPDATE workflows ... FROM`` the flows' progress (``bulk.source``: columns in ``_PROGRESS_TYPES``'
+    order); the time of the update is the first parameter."""
     return (f"UPDATE workflows SET updated_at = {mark}, step = progress.column2, status = progress.column3, "
             "context = progress.column4, error = progress.column5, attempts = progress.column6, "
             "available_at = progress.column7, "
             "locked_until = CASE WHEN progress.column8 THEN NULL ELSE workflows.locked_until END "
-            f"FROM (VALUES {', '.join([row] * n)}) AS progress WHERE workflows.id = progress.column1")
+            f"FROM {progress} WHERE workflows.id = progress.column1")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import order_items, order_units
 from orderhub.adapters.store.types import sqlite_time
 from orderhub.clock import utcnow
@@ -89,12 +90,9 @@ class Changed(Exception):
     """Units were changed by another transaction since they were read (a cancellation, say)."""
 
 
-_SAVE_CHUNK = 1000  # units a statement: 7 parameters each at most, well within SQLite's limit
-
-
 def save(conn: Connection, changes: Sequence[dict[str, Any]], *, seen: Mapping[int, Any] | None = None) -> None:
     """Write unit changes: dicts with id, status, facility_id, queue, reason (all given); one statement
-    for up to a thousand units.
+    for a batch (``bulk.source``).
 
     ``seen`` (unit id -> the unit as the caller read it, earlier than this transaction) makes each write
     conditional on the unit still having the status and facility it was seen with; when any has not,
@@ -104,34 +102,36 @@ def save(conn: Connection, changes: Sequence[dict[str, Any]], *, seen: Mapping[i
     sqlite = conn.dialect.name == "sqlite"
     now = utcnow()
     fenced = seen is not None
+    types = _FENCED_TYPES if fenced else _TYPES
     written = 0
-    for start in range(0, len(changes), _SAVE_CHUNK):
-        chunk = changes[start:start + _SAVE_CHUNK]
-        params: list[Any] = []
+    for chunk in bulk.chunks(conn, changes, len(types)):
+        rows = []
         for c in chunk:
-            params += (c["id"], c["status"], c["facility_id"], c["queue"], c["reason"])
+            row: tuple[Any, ...] = (c["id"], c["status"], c["facility_id"], c["queue"], c["reason"])
             if seen is not None:
                 unit = seen[c["id"]]
-                params += (unit.status, unit.facility_id)
-        params.insert(0, sqlite_time(now) if sqlite else now)  # updated_at comes first in the text
-        written += conn.exec_driver_sql(_save_sql(len(chunk), sqlite, fenced), tuple(params)).rowcount
+                row += (unit.status, unit.facility_id)
+            rows.append(row)
+        changed, params = bulk.source(conn, types, rows, "changed")
+        # updated_at's parameter comes first in the text; the statement starts with UPDATE so that the
+        # driver counts the rows it changed.
+        written += conn.exec_driver_sql(_save_sql(changed, sqlite, fenced),
+                                        (sqlite_time(now) if sqlite else now, *params)).rowcount
     if fenced and written != len(changes):
         raise Changed(f"{len(changes) - written} of {len(changes)} units changed since they were read")
 
 
+# id, status, facility_id, queue, reason; fenced: the status and facility the unit was seen with.
+_TYPES = ("BIGINT", "VARCHAR(16)", "INTEGER", "VARCHAR(24)", "TEXT")
+_FENCED_TYPES = (*_TYPES, "VARCHAR(16)", "INTEGER")
+
+
 @functools.lru_cache(maxsize=64)
-def _save_sql(n: int, sqlite: bool, fenced: bool) -> str:
-    """``UPDATE order_units ... FROM (VALUES ...)`` for n units, in the driver's own parameter style (nothing to
-    compile per batch). Positional parameters: per unit id, status, facility_id, queue, reason (and, fenced,
-    the status and facility it was seen with), which both databases name column1, column2, ...; then the
-    time. The casts type columns whose every value may be NULL (PostgreSQL would take them for text). The
-    statement starts with UPDATE so that the driver counts the rows it changed."""
+def _save_sql(changed: str, sqlite: bool, fenced: bool) -> str:
     mark = "?" if sqlite else "%s"
-    bigint = f"CAST({mark} AS BIGINT)"
-    row = f"({bigint}, {mark}, {bigint}, {mark}, {mark}" + (f", {mark}, {bigint})" if fenced else ")")
     same_facility = "IS" if sqlite else "IS NOT DISTINCT FROM"
     return ("UPDATE order_units SET status = changed.column2, facility_id = changed.column3, "
             f"queue = changed.column4, reason = changed.column5, updated_at = {mark} "
-            f"FROM (VALUES {', '.join([row] * n)}) AS changed WHERE order_units.id = changed.column1"
+            f"FROM {changed} WHERE order_units.id = changed.column1"
             + (" AND order_units.status = changed.column6 "
                f"AND order_units.facility_id {same_facility} changed.column7" if fenced else ""))
