@@ -25,8 +25,10 @@ def test_rows_round_trip_in_chunks_with_times_decimals_and_nulls(hub: Hub, monke
     rows = [{"id": i, "order": 2**40 + i, "at": start + timedelta(seconds=i), "amount": Decimal("10.0500") * i,
              "note": None if i % 2 else f"zoë 🦋 {i}"} for i in range(1, 6)]
     rows[2]["at"] = rows[2]["at"].astimezone(berlin)  # stored as the same instant in UTC
+    rows += [{"id": i, "order": i, "at": start, "amount": None, "note": None} for i in (6, 7)]  # columns all NULL
     with hub.db.write() as conn:
-        bulk.insert_rows(conn, probe, rows)
+        bulk.insert_rows(conn, probe, rows[:5])
+        bulk.insert_rows(conn, probe, rows[5:])
         bulk.insert_rows(conn, probe, [])
     with hub.db.read() as conn:
         back = [r._asdict() for r in conn.execute(select(probe).order_by(probe.c.id))]

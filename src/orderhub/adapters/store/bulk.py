@@ -52,7 +52,7 @@ def _values(n: int, width: int) -> str:
 
 @functools.lru_cache(maxsize=128)
 def _unnest(types: tuple[str, ...], alias: str) -> str:
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    arrays = ", ".join(f"%b::{t}[]" for t in types)  # binary: psycopg escapes text arrays element by element
     names = ", ".join(f"column{i}" for i in range(1, len(types) + 1))
     return f"unnest({arrays}) AS {alias}({names})"
 
@@ -80,7 +80,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     columns = tuple(rows[0])
     convert = converters(conn, table, columns)
     quote = conn.dialect.identifier_preparer.quote
-    types = [table.c[c].type.compile(dialect=conn.dialect) for c in columns]
+    types = _types(conn.dialect, table, columns)
     names = ", ".join(quote(c) for c in columns)
     for chunk in chunks(conn, rows, len(columns)):
         values = [tuple(v if to is None else to(v) for v, to in zip((row[c] for c in columns), convert, strict=True))
@@ -88,6 +88,12 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         sql, params = source(conn, types, values, "r")
         picked = ", ".join(f"r.column{i}" for i in range(1, len(columns) + 1))
         conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) SELECT {picked} FROM {sql}", tuple(params))
+
+
+@functools.lru_cache(maxsize=128)
+def _types(dialect: Any, table: Table, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns' types as the database names them (for ``unnest``'s arrays)."""
+    return tuple(table.c[c].type.compile(dialect=dialect) for c in columns)
 
 
 def _aware(value: datetime | None) -> datetime | None:
