@@ -12,7 +12,7 @@ from orderhub.adapters.store import bulk
 from orderhub.adapters.store.types import Money, UTCDateTime
 from orderhub.bootstrap import Hub
 
-probe = Table("bulk_probe", MetaData(), Column("id", Integer, primary_key=True),
+probe = Table("bulk_probe", MetaData(), Column("id", Integer, primary_key=True, autoincrement=True),
               Column("order", BigInteger),  # a reserved word: quoted
               Column("at", UTCDateTime, nullable=False), Column("amount", Money), Column("note", Text))
 
@@ -41,3 +41,13 @@ def test_a_naive_time_is_refused(hub: Hub) -> None:
     with pytest.raises(ValueError, match="naive datetime"), hub.db.write() as conn:
         bulk.insert_rows(conn, probe, [{"id": 1, "order": 1, "at": datetime(2026, 12, 7), "amount": None,
                                         "note": None}])
+
+
+def test_ids_follow_the_order_of_the_rows(hub: Hub) -> None:
+    probe.create(hub.db.engine)
+    start = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    with hub.db.write() as conn:
+        bulk.insert_rows(conn, probe, [{"order": n, "at": start, "amount": None, "note": None}
+                                       for n in (5, 3, 9, 1, 7) * 200])
+    with hub.db.read() as conn:
+        assert [r.order for r in conn.execute(select(probe.c.order).order_by(probe.c.id))] == [5, 3, 9, 1, 7] * 200

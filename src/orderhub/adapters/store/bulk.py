@@ -37,8 +37,9 @@ def chunks(conn: Connection, rows: Sequence[Any], columns: int) -> list[Sequence
 def source(conn: Connection, types: Sequence[str], rows: Sequence[Sequence[Any]], alias: str
            ) -> tuple[str, list[Any]]:
     """A FROM item holding ``rows`` (already converted, see :func:`converters`), its columns named
-    ``column1``, ``column2``, ... as both databases name a ``VALUES`` list's; ``types``: the
-    columns' PostgreSQL types. Returns the SQL and its parameters, in the driver's style."""
+    ``column1``, ``column2``, ... as both databases name a ``VALUES`` list's (on PostgreSQL also ``ord``,
+    the row's place); ``types``: the columns' PostgreSQL types. Returns the SQL and its parameters, in the
+    driver's style."""
     if conn.dialect.name == "sqlite":
         return f"(VALUES {_values(len(rows), len(types))}) AS {alias}", [v for row in rows for v in row]
     return _unnest(tuple(types), alias), [list(column) for column in zip(*rows, strict=True)]
@@ -54,7 +55,7 @@ def _values(n: int, width: int) -> str:
 def _unnest(types: tuple[str, ...], alias: str) -> str:
     arrays = ", ".join(f"%b::{t}[]" for t in types)  # binary: psycopg escapes text arrays element by element
     names = ", ".join(f"column{i}" for i in range(1, len(types) + 1))
-    return f"unnest({arrays}) AS {alias}({names})"
+    return f"unnest({arrays}) WITH ORDINALITY AS {alias}({names}, ord)"
 
 
 def converters(conn: Connection, table: Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
@@ -87,7 +88,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
                   for row in chunk]
         sql, params = source(conn, types, values, "r")
         picked = ", ".join(f"r.column{i}" for i in range(1, len(columns) + 1))
-        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) SELECT {picked} FROM {sql}", tuple(params))
+        in_order = "" if conn.dialect.name == "sqlite" else " ORDER BY r.ord"  # ids follow the rows' order
+        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) SELECT {picked} FROM {sql}{in_order}",
+                             tuple(params))
 
 
 @functools.lru_cache(maxsize=128)
