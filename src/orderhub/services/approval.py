@@ -104,12 +104,11 @@ _APPROVED_VALUES = {"status": bindparam("new_status"), "fulfillment_status": bin
                     "approved_at": bindparam("now"), "status_reason": None, "updated_at": bindparam("now"),
                     "lifecycle_version": orders.c.lifecycle_version + 1}
 _APPROVED = update(orders).where(orders.c.id == bindparam("oid")).values(**_APPROVED_VALUES)
-_APPROVED_FENCED = update(orders).where(orders.c.id == bindparam("oid"),
-                                        orders.c.lifecycle_version == bindparam("seen_version")).values(**_APPROVED_VALUES)
+# Only where the order is as the caller read it: no other transaction changed it since.
+_AS_SEEN = (orders.c.id == bindparam("oid")) & (orders.c.lifecycle_version == bindparam("seen_version"))
+_APPROVED_FENCED = update(orders).where(_AS_SEEN).values(**_APPROVED_VALUES)
 _WAITING = update(orders).where(orders.c.id == bindparam("oid")).values(status_reason=bindparam("why"))
-_WAITING_FENCED = update(orders).where(orders.c.id == bindparam("oid"),
-                                       orders.c.lifecycle_version == bindparam("seen_version")).values(
-    status_reason=bindparam("why"))
+_WAITING_FENCED = update(orders).where(_AS_SEEN).values(status_reason=bindparam("why"))
 
 
 def approved_unit(unit: Any) -> dict[str, Any]:
