@@ -128,6 +128,48 @@ def test_an_exception_retries_only_the_workflow_that_raised(hub: Hub) -> None:
     assert _rows(hub)[2][0] == "completed"
 
 
+def test_a_step_handed_rows_that_went_stale_runs_again_on_rows_read_afresh(hub: Hub) -> None:
+    runs: list[list[dict[str, str]]] = []
+
+    def load(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+        for f in flows:
+            f.rows["order"] = "as read by load"
+
+    def use(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+        runs.append([dict(f.rows) for f in flows])
+        if any(f.rows for f in flows):
+            raise workflow.Stale("the order changed meanwhile")
+        for f in flows:
+            f.context["used"] = True
+
+    _start(hub, 1, 2)
+    Engine(hub.db, Definition("test", (Step("load", load), Step("use", use))), worker="w").run_once()
+    assert runs == [[{"order": "as read by load"}] * 2, [{}, {}]]  # once on the handed rows, once without
+    assert _rows(hub) == {1: ("completed", 2, None), 2: ("completed", 2, None)}
+    with hub.db.read() as conn:  # handed rows are never persisted; the step's context is
+        assert {r.context for r in conn.execute(select(workflows.c.context))} == {'{"used":true}'}
+
+
+def test_a_step_still_stale_on_fresh_rows_is_retried_later_not_at_once(hub: Hub) -> None:
+    calls: list[int] = []
+
+    def load(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+        for f in flows:
+            f.rows["order"] = "as read by load"
+
+    def always_stale(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+        calls.append(len(flows))
+        for f in flows:
+            f.rows["order"] = "read again"  # what it reads afresh is no better
+        raise workflow.Stale("inconsistent")
+
+    _start(hub, 1)
+    Engine(hub.db, Definition("test", (Step("load", load), Step("check", always_stale))), worker="w",
+           retry_seconds=60).run_once()
+    assert calls == [1, 1]  # on the handed rows, then once afresh; then it waits like any failure
+    assert _rows(hub)[1] == ("running", 1, "check: Stale: inconsistent")
+
+
 def test_a_workflow_whose_worker_died_resumes_at_the_uncommitted_step(hub: Hub) -> None:
     j = Journal()
     _start(hub, 1)

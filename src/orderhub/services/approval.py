@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -25,18 +26,37 @@ def _known_skus(conn: Connection, skus: set[str]) -> set[str]:
     return known | {r.sku for r in conn.execute(select(inventory.c.sku).where(inventory.c.sku.in_(wanted)))}
 
 
+@dataclass
+class Approval:
+    """What approving a batch of orders decided and wrote."""
+
+    approved: set[int] = field(default_factory=set)
+    units: list[dict[str, Any]] = field(default_factory=list)  # the unit changes written (units.save's dicts)
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)  # order id -> the columns written
+
+
 def approve(conn: Connection, order_ids: Sequence[int], *, actor: str) -> set[int]:
     """Approve every created order whose rules pass; the others keep status created with the reasons."""
     found = {r.id: r for r in conn.execute(select(orders).where(orders.c.id.in_(order_ids)))}
     units = unit_store.of_orders(conn, order_ids)
     addresses = {r.order_id: r._asdict() for r in conn.execute(
         select(order_addresses).where(order_addresses.c.order_id.in_(order_ids), order_addresses.c.kind == "shipping"))}
+    return approve_rows(conn, order_ids, found, units, addresses, actor=actor).approved
+
+
+def approve_rows(conn: Connection, order_ids: Sequence[int], found: Mapping[int, Any],
+                 units: Mapping[int, Sequence[Any]], addresses: Mapping[int, Mapping[str, Any]], *, actor: str,
+                 handed: bool = False) -> Approval:
+    """:func:`approve` on rows the caller holds: the orders by id, their units by order, their shipping
+    addresses by order. ``handed``: the rows were read before this transaction, so every write is
+    conditional on the order (its ``lifecycle_version``) and its units being as read, else
+    ``unit_store.Changed`` is raised and the caller's transaction must roll back."""
     shipping = {r.order_id for r in conn.execute(
         select(order_items.c.order_id).where(order_items.c.order_id.in_(order_ids),
                                              order_items.c.requires_shipping.is_(True)).distinct())}
     known = _known_skus(conn, {u.sku for us in units.values() for u in us if u.sku})
-    approved: set[int] = set()
-    entries, unit_changes, order_rows, waiting = [], [], [], []
+    done = Approval()
+    entries, order_rows, waiting = [], [], []
     for oid in order_ids:
         order = found.get(oid)
         if order is None or order.status not in ("created", "held"):
@@ -49,30 +69,46 @@ def approve(conn: Connection, order_ids: Sequence[int], *, actor: str) -> set[in
                                           units=[UnitFacts(u.sku, ships(u.ship_group)) for u in live],
                                           known_skus=known))
         if failures:
-            waiting.append({"oid": oid, "why": "not approved: " + "; ".join(str(f) for f in failures)})
+            waiting.append({"oid": oid, "why": "not approved: " + "; ".join(str(f) for f in failures),
+                            "seen_version": order.lifecycle_version})
             entries.append(timeline.Entry(oid, "not_approved", {"failed": [str(f) for f in failures]}, actor))
             continue
         lifecycle.check_order(f"order {order.name}", order.status, "approved")
         changes = [approved_unit(u) for u in live]
-        unit_changes += changes
+        done.units += changes
         after = [c["status"] for c in changes] + [u.status for u in units[oid] if u.status != "created"]
         status = lifecycle.order_status_from_units(after)
         order_rows.append({"oid": oid, "new_status": status.value,
-                           "new_fulfilment": lifecycle.fulfillment_status_from_units(after)})
+                           "new_fulfilment": lifecycle.fulfillment_status_from_units(after),
+                           "seen_version": order.lifecycle_version})
         entries.append(timeline.Entry(oid, "approved", {"status": status.value}, actor))
         entries += delivered_entries(oid, changes, actor)
-        approved.add(oid)
+        done.approved.add(oid)
     now = utcnow()
-    unit_store.save(conn, unit_changes)
-    if order_rows:
-        conn.execute(update(orders).where(orders.c.id == bindparam("oid")).values(
-            status=bindparam("new_status"), fulfillment_status=bindparam("new_fulfilment"), approved_at=now,
-            status_reason=None, updated_at=now, lifecycle_version=orders.c.lifecycle_version + 1), order_rows)
-    if waiting:
-        conn.execute(update(orders).where(orders.c.id == bindparam("oid")).values(status_reason=bindparam("why")),
-                     waiting)
-    timeline.add(conn, entries)
-    return approved
+    unit_store.save(conn, done.units, seen={u.id: u for us in units.values() for u in us} if handed else None)
+    for stmt, rows in ((_APPROVED_FENCED if handed else _APPROVED, order_rows),
+                       (_WAITING_FENCED if handed else _WAITING, waiting)):
+        if rows and conn.execute(stmt, [r | {"now": now} for r in rows]).rowcount != len(rows) and handed:
+            raise unit_store.Changed("orders changed since they were read")
+    for r in order_rows:
+        done.orders[r["oid"]] = {"status": r["new_status"], "fulfillment_status": r["new_fulfilment"],
+                                 "approved_at": now, "status_reason": None,
+                                 "lifecycle_version": r["seen_version"] + 1, "updated_at": now}
+    for r in waiting:
+        done.orders[r["oid"]] = {"status_reason": r["why"]}
+    timeline.add(conn, entries, keys={oid: (o.shop_id, o.shopify_id) for oid, o in found.items()})
+    return done
+
+
+_APPROVED_VALUES = {"status": bindparam("new_status"), "fulfillment_status": bindparam("new_fulfilment"),
+                    "approved_at": bindparam("now"), "status_reason": None, "updated_at": bindparam("now"),
+                    "lifecycle_version": orders.c.lifecycle_version + 1}
+_APPROVED = update(orders).where(orders.c.id == bindparam("oid")).values(**_APPROVED_VALUES)
+# Only where the order is as the caller read it: no other transaction changed it since.
+_AS_SEEN = (orders.c.id == bindparam("oid")) & (orders.c.lifecycle_version == bindparam("seen_version"))
+_APPROVED_FENCED = update(orders).where(_AS_SEEN).values(**_APPROVED_VALUES)
+_WAITING = update(orders).where(orders.c.id == bindparam("oid")).values(status_reason=bindparam("why"))
+_WAITING_FENCED = update(orders).where(_AS_SEEN).values(status_reason=bindparam("why"))
 
 
 def approved_unit(unit: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ stops after the decision.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -72,21 +72,33 @@ class Outcome:
     explanation: list[str] = field(default_factory=list)
     routing: str | None = None
     rule: str | None = None
+    units: list[dict[str, Any]] = field(default_factory=list)  # the unit changes written (units.save's dicts)
 
 
-def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequence[str]) -> list[OrderToBroker]:
+def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequence[str],
+                order_rows: Mapping[int, Any] | None = None, units: Mapping[int, Sequence[Any]] | None = None,
+                addresses: Mapping[int, Mapping[str, Any]] | None = None) -> list[OrderToBroker]:
     """The orders as brokering sees them: their units in ``statuses`` without a facility, leaving out
-    units that need no shipping (gift cards, digital goods: they are never brokered nor reserved)."""
+    units that need no shipping (gift cards, digital goods: they are never brokered nor reserved).
+
+    A caller that holds these orders' rows already (``order_rows``, ``units`` by order, shipping
+    ``addresses`` by order) hands them in instead of their being read again."""
     if not order_ids:
         return []
-    units_by_order = unit_store.of_orders(conn, order_ids)
+    units_by_order = units if units is not None else unit_store.of_orders(conn, order_ids)
     categories = _categories(conn, {u.sku for us in units_by_order.values() for u in us if u.sku})
-    coords = {r.order_id: (r.latitude, r.longitude) for r in conn.execute(
-        select(order_addresses.c.order_id, order_addresses.c.latitude, order_addresses.c.longitude)
-        .where(order_addresses.c.order_id.in_(order_ids), order_addresses.c.kind == "shipping"))
-        if r.latitude is not None and r.longitude is not None}
+    if addresses is None:
+        addresses = {r.order_id: r._mapping for r in conn.execute(
+            select(order_addresses.c.order_id, order_addresses.c.latitude, order_addresses.c.longitude)
+            .where(order_addresses.c.order_id.in_(order_ids), order_addresses.c.kind == "shipping"))}
+    coords = {oid: (a["latitude"], a["longitude"]) for oid, a in addresses.items()
+              if a["latitude"] is not None and a["longitude"] is not None}
+    if order_rows is None:
+        found = list(conn.execute(select(orders).where(orders.c.id.in_(order_ids)).order_by(orders.c.id)))
+    else:
+        found = [order_rows[oid] for oid in sorted(set(order_ids)) if oid in order_rows]
     out = []
-    for o in conn.execute(select(orders).where(orders.c.id.in_(order_ids)).order_by(orders.c.id)):
+    for o in found:
         waiting = [u for u in units_by_order.get(o.id, []) if u.status in statuses and u.facility_id is None
                    and ships(u.ship_group)]
         if not waiting:
@@ -123,10 +135,11 @@ def load_facilities(conn: Connection, day: str) -> list[Facility]:
 
 
 def decide(conn: Connection, order_ids: Sequence[int], *, statuses: Sequence[str],
-           now: datetime | None = None) -> tuple[BrokeringResult, list[OrderToBroker]]:
-    """The brokering decision for these orders, changing nothing (a dry run stops here)."""
+           now: datetime | None = None, **loaded: Any) -> tuple[BrokeringResult, list[OrderToBroker]]:
+    """The brokering decision for these orders, changing nothing (a dry run stops here); ``loaded``: the
+    rows the caller holds already, as :func:`load_orders` takes them."""
     now = now or utcnow()
-    candidates = load_orders(conn, order_ids, statuses=statuses)
+    candidates = load_orders(conn, order_ids, statuses=statuses, **loaded)
     skus = {u.sku for o in candidates for u in o.units}
     stock = {key: p.atp for key, p in inventory_store.positions(conn, skus).items()}
     result = broker(active_run(conn), candidates, load_facilities(conn, now.date().isoformat()), stock, now)
@@ -134,12 +147,16 @@ def decide(conn: Connection, order_ids: Sequence[int], *, statuses: Sequence[str
 
 
 def apply(conn: Connection, result: BrokeringResult, candidates: Sequence[OrderToBroker], *, actor: str,
-          waiting_status: str, brokered_status: str, now: datetime | None = None) -> dict[int, Outcome]:
+          waiting_status: str, brokered_status: str, now: datetime | None = None,
+          seen: Mapping[int, Any] | None = None, keys: Mapping[int, tuple[int, str]] | None = None
+          ) -> dict[int, Outcome]:
     """Reserve what the decision allocated and park the rest; units that lose a race stay queued.
 
     Units come in ``waiting_status`` and an allocated one takes ``brokered_status``:
     approved → brokered in a routing run; created → created (holding its reservation)
     while an order is being placed, becoming brokered when the order is approved.
+    ``seen`` (unit id -> unit as read before this transaction) makes the unit writes conditional
+    (``units.save``); ``keys`` are the orders' timeline keys when the caller holds them.
     """
     now = now or utcnow()
     by_unit = {u.id: (o.id, u) for o in candidates for u in o.units}
@@ -147,7 +164,6 @@ def apply(conn: Connection, result: BrokeringResult, candidates: Sequence[OrderT
                 for d in result.decisions for uid, fid in d.allocations]
     granted = inventory_store.reserve(conn, requests, actor=actor)
     outcomes: dict[int, Outcome] = {}
-    changes = []
     per_facility: dict[int, set[int]] = defaultdict(set)
     for d in result.decisions:
         outcomes[d.order_id] = Outcome(explanation=list(d.explanation), routing=d.routing, rule=d.rule)
@@ -157,26 +173,27 @@ def apply(conn: Connection, result: BrokeringResult, candidates: Sequence[OrderT
         if got:
             out.reserved.append((req.unit_id, req.sku, req.facility_id))
             per_facility[req.facility_id].add(req.order_id)
-            changes.append({"id": req.unit_id, "status": brokered_status, "facility_id": req.facility_id,
-                            "queue": None, "reason": None})
+            out.units.append({"id": req.unit_id, "status": brokered_status, "facility_id": req.facility_id,
+                              "queue": None, "reason": None})
         else:
             out.explanation.append(f"unit {req.unit_id} ({req.sku}): another order took the last stock at "
                                    f"facility {req.facility_id} first; it stays in the brokering queue")
             out.parked.append((req.unit_id, "brokering"))
-            changes.append({"id": req.unit_id, "status": waiting_status, "facility_id": None, "queue": "brokering",
-                            "reason": "lost a race for stock"})
+            out.units.append({"id": req.unit_id, "status": waiting_status, "facility_id": None,
+                              "queue": "brokering", "reason": "lost a race for stock"})
     for d in result.decisions:
         for uid, queue in d.moves:
             outcomes[d.order_id].parked.append((uid, queue))
-            changes.append({"id": uid, "status": waiting_status, "facility_id": None, "queue": queue,
-                            "reason": d.park_reason or (f"parked by rule {d.rule!r}" if d.rule else None)})
-    unit_store.save(conn, changes)
+            outcomes[d.order_id].units.append({
+                "id": uid, "status": waiting_status, "facility_id": None, "queue": queue,
+                "reason": d.park_reason or (f"parked by rule {d.rule!r}" if d.rule else None)})
+    unit_store.save(conn, [c for out in outcomes.values() for c in out.units], seen=seen)
     _set_auto_cancel(conn, result, outcomes)
     facility_store.count_orders(conn, now.date().isoformat(), {f: len(o) for f, o in per_facility.items()})
     timeline.add(conn, [timeline.Entry(oid, "brokering", {"routing": out.routing, "rule": out.rule,
                                                           "reserved": len(out.reserved), "parked": out.parked,
                                                           "explanation": out.explanation}, actor)
-                        for oid, out in outcomes.items()])
+                        for oid, out in outcomes.items()], keys=keys)
     return outcomes
 
 

@@ -13,11 +13,20 @@ deleted.
 
 The engine works on batches: one transaction runs a step for every workflow of a
 batch that is at that step, which is what lets thousands of orders a second go
-through on one SQLite file.
+through on one SQLite file. Its own bookkeeping is set-based too: one statement per
+batch records the flows' progress and one their step log.
+
+Steps hand rows on: what one step read or wrote for a flow it may keep in
+``flow.rows`` for the next step of the same run. Those rows live in memory only; a
+flow claimed again (after a crash, a wait, a lease that ran out) starts without them,
+so its steps read from the database. A step that finds the database changed under
+rows it was handed raises :class:`Stale`: the engine drops every handed row of the
+batch and runs the step again, reading afresh.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,10 +34,12 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.db import Database
 from orderhub.adapters.store.schema import workflow_steps, workflows
+from orderhub.adapters.store.types import sqlite_time
 from orderhub.clock import utcnow
 
 log = structlog.get_logger(__name__)
@@ -45,6 +56,13 @@ class Flow:
     attempts: int
     context: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Rows a step read or wrote, handed to the next step of this run; never persisted (see the module doc).
+    rows: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+class Stale(Exception):
+    """The database changed under rows a step was handed (another transaction cancelled or held the order,
+    say): the step's transaction rolls back and the step runs again on rows read afresh."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +192,9 @@ class Engine:
                        and f.step < len(self.definition.steps)]
         return moving
 
-    def _run_step(self, step: Step, flows: list[Flow]) -> Outcomes:
+    def _run_step(self, step: Step, flows: list[Flow], *, afresh: bool = False) -> Outcomes:
+        """Run one step for these flows; ``afresh``: this is the rerun of a step that found its handed rows
+        stale, so a Stale now is a technical failure like any other."""
         outcomes: Outcomes = {}
         if self.fault:
             for f in flows:
@@ -191,6 +211,12 @@ class Engine:
                     outcomes |= step.run(conn, todo) or {}
                 self._record_forward(conn, step, flows, outcomes)
         except Exception as exc:  # a technical failure: nothing of this step was committed
+            handed = any(f.rows for f in flows)
+            for f in flows:
+                f.rows.clear()  # what was handed on may be what failed: the next attempt reads afresh
+            if isinstance(exc, Stale) and handed and not afresh:
+                log.info("workflow_step_stale", step=step.name, workflows=len(flows), reason=str(exc))
+                return self._run_step(step, flows, afresh=True)
             if len(flows) > 1:  # find the one that fails; let the others through
                 for f in flows:
                     outcomes |= self._run_step(step, [f])
@@ -219,7 +245,7 @@ class Engine:
             waiting = outcome.kind == "wait"
             saves.append((f, outcome.seconds if waiting else 0.0, outcome.reason if waiting else None, waiting))
         self._save_many(conn, saves, now)
-        conn.execute(insert(workflow_steps), [
+        bulk.insert_rows(conn, workflow_steps, [
             {"workflow_id": f.id, "step": step.name, "action": "run", "outcome": outcomes.get(f.id, OK).kind,
              "detail": outcomes.get(f.id, OK).reason, "at": now} for f in flows])
         if completed and self.definition.on_completed:
@@ -263,7 +289,7 @@ class Engine:
                     for f in group:
                         f.step -= 1
                     self._save_many(conn, [(f, 0.0, None, False) for f in group], now)
-                    conn.execute(insert(workflow_steps), [
+                    bulk.insert_rows(conn, workflow_steps, [
                         {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "ok",
                          "detail": None, "at": now} for f in group])
                     self._finish_compensation(conn, [f for f in group if f.step < 0], now)
@@ -286,7 +312,7 @@ class Engine:
         with self.db.write() as conn:
             self._save_many(conn, [(f, min(COMPENSATION_RETRY_MAX, self.retry_seconds * 2 ** min(f.attempts, 16)),
                                     error, True) for f in flows], now)
-            conn.execute(insert(workflow_steps), [
+            bulk.insert_rows(conn, workflow_steps, [
                 {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "error",
                  "detail": error, "at": now} for f in flows])
 
@@ -304,24 +330,31 @@ class Engine:
         self._save_many(conn, [(f, delay, note, release)], now)
 
     def _save_many(self, conn: Connection, items: list[tuple[Flow, float, str | None, bool]], now: Any) -> None:
-        """Write flows' progress in one statement per kind; the lease is kept while this worker carries on."""
-        rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        """Write flows' progress in one statement per batch; the lease is kept while this worker carries on."""
+        sqlite = conn.dialect.name == "sqlite"
+        rows = []
         for f, delay, note, release in items:
-            release = release or f.status in ("completed", "compensated")
-            rows[release].append({
-                "flow_id": f.id, "new_step": f.step if f.status == "compensating" else max(f.step, 0),
-                "new_status": f.status, "new_context": orjson.dumps(f.context).decode(),
-                "new_error": f.error if f.error is not None else note, "new_attempts": f.attempts,
-                "new_available_at": now + timedelta(seconds=delay), "now": now})
-        for release, batch in rows.items():
-            if batch:
-                conn.execute(_SAVE_RELEASE if release else _SAVE_KEEP, batch)
+            due = now + timedelta(seconds=delay)
+            rows.append((f.id, f.step if f.status == "compensating" else max(f.step, 0), f.status,
+                         orjson.dumps(f.context).decode(), f.error if f.error is not None else note, f.attempts,
+                         sqlite_time(due) if sqlite else due, release or f.status in ("completed", "compensated")))
+        for chunk in bulk.chunks(conn, rows, len(_PROGRESS_TYPES)):
+            progress, params = bulk.source(conn, _PROGRESS_TYPES, chunk, "progress")
+            conn.exec_driver_sql(_save_sql(progress, "?" if sqlite else "%s"),
+                                 (sqlite_time(now) if sqlite else now, *params))
 
 
-_SAVE_VALUES = {"step": bindparam("new_step"), "status": bindparam("new_status"),
-                "context": bindparam("new_context"), "error": bindparam("new_error"),
-                "attempts": bindparam("new_attempts"), "available_at": bindparam("new_available_at"),
-                "updated_at": bindparam("now")}
-_SAVE_KEEP = update(workflows).where(workflows.c.id == bindparam("flow_id")).values(**_SAVE_VALUES)
-_SAVE_RELEASE = update(workflows).where(workflows.c.id == bindparam("flow_id")).values(
-    **_SAVE_VALUES, locked_until=None)
+# id, step, status, context, error, attempts, available_at, whether to release the lease
+_PROGRESS_TYPES = ("BIGINT", "INTEGER", "VARCHAR(16)", "TEXT", "TEXT", "INTEGER", "TIMESTAMP WITH TIME ZONE",
+                   "BOOLEAN")
+
+
+@functools.lru_cache(maxsize=64)
+def _save_sql(progress: str, mark: str) -> str:
+    """``UPDATE workflows ... FROM`` the flows' progress (``bulk.source``: columns in ``_PROGRESS_TYPES``'
+    order); the time of the update is the first parameter."""
+    return (f"UPDATE workflows SET updated_at = {mark}, step = progress.column2, status = progress.column3, "
+            "context = progress.column4, error = progress.column5, attempts = progress.column6, "
+            "available_at = progress.column7, "
+            "locked_until = CASE WHEN progress.column8 THEN NULL ELSE workflows.locked_until END "
+            f"FROM {progress} WHERE workflows.id = progress.column1")

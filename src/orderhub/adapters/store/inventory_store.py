@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text
+from sqlalchemy import Connection, bindparam, select, text
 
-from orderhub.adapters.store import channel_stock, outbox
+from orderhub.adapters.store import bulk, channel_stock, outbox
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.safety_stock import effective_safety_stock, online_buffers
 from orderhub.adapters.store.schema import facilities, inventory, inventory_ledger
@@ -252,8 +252,7 @@ def _ledger_row(m: Movement, reason: LedgerReason, actor: str, on_hand_before: i
 
 
 def _append(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(inventory_ledger), rows)
+    bulk.insert_rows(conn, inventory_ledger, rows)
 
 
 def _announce(conn: Connection, changes: Sequence[Change], reason: LedgerReason) -> None:

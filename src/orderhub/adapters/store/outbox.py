@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import outbox
 from orderhub.clock import utcnow
 from orderhub.domain import money
@@ -40,10 +41,22 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in an event")
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError  # an amount, or anything else to_json may turn into JSON: take the long way
+
+
 def serialize(payload: dict[str, Any]) -> str:
     """An event's payload as stored, and as subscribers receive it: amounts as
-    :func:`orderhub.domain.money.to_json` shows them (in the ``currency`` beside them), ISO dates."""
-    return orjson.dumps(money.to_json(payload, None), default=_default).decode()
+    :func:`orderhub.domain.money.to_json` shows them (in the ``currency`` beside them), ISO dates.
+
+    Most payloads hold no Decimal (an order's summary shows its amounts already): those are written
+    straight away; only one that does is copied through ``to_json`` first."""
+    try:
+        return orjson.dumps(payload, default=_plain, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except TypeError:
+        return orjson.dumps(money.to_json(payload, None), default=_default).decode()
 
 
 def _row(e: Event, now: datetime, payload: str) -> dict[str, Any]:
@@ -69,4 +82,4 @@ def add_many(conn: Connection, events: Sequence[Event]) -> None:
             if text is None:
                 text = written[id(e.payload)] = serialize(e.payload)
             rows.append(_row(e, now, text))
-        conn.execute(insert(outbox), rows)
+        bulk.insert_rows(conn, outbox, rows)

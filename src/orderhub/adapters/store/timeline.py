@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import order_events, orders
 from orderhub.clock import utcnow
 
@@ -21,15 +22,19 @@ class Entry:
     actor: str
 
 
-def add(conn: Connection, entries: Sequence[Entry]) -> None:
-    """Append entries for orders in orderhub (keyed like inbound events, by shop and Shopify id)."""
+def add(conn: Connection, entries: Sequence[Entry], *, keys: Mapping[int, tuple[int, str]] | None = None) -> None:
+    """Append entries for orders in orderhub (keyed like inbound events, by shop and Shopify id).
+
+    ``keys`` (order id -> (shop id, Shopify id)), from rows the caller holds already, saves reading them."""
     if not entries:
         return
-    ids = sorted({e.order_id for e in entries})
-    keys = {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
-        select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
+    keys = dict(keys or {})
+    ids = sorted({e.order_id for e in entries} - keys.keys())
+    if ids:
+        keys |= {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
+            select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
     now = utcnow()
-    conn.execute(insert(order_events), [
+    bulk.insert_rows(conn, order_events, [
         {"shop_id": keys[e.order_id][0], "order_shopify_id": keys[e.order_id][1], "inbox_id": None,
          "kind": e.kind, "detail": orjson.dumps(e.detail, default=str).decode(), "actor": e.actor, "at": now}
         for e in entries])

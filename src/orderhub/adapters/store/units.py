@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 
+from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import order_items, order_units
+from orderhub.adapters.store.types import sqlite_time
 from orderhub.clock import utcnow
 from orderhub.domain.brokering import NO_SHIPPING
 
@@ -23,17 +26,14 @@ def explode(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
     For an order already in the order management system, ``add_to_lines`` adds units to its lines."""
     if not order_ids:
         return {}
-    have = {r.item_id for r in conn.execute(
-        select(order_units.c.item_id).where(order_units.c.order_id.in_(order_ids)).distinct())}
     rows: list[dict[str, Any]] = []
     counts: dict[int, int] = defaultdict(int)
     now = utcnow()
+    made = select(order_units.c.id).where(order_units.c.item_id == order_items.c.id).exists()
     for item in conn.execute(select(order_items.c.id, order_items.c.order_id, order_items.c.sku,
                                     order_items.c.current_quantity, order_items.c.price,
                                     order_items.c.requires_shipping)
-                             .where(order_items.c.order_id.in_(order_ids)).order_by(order_items.c.id)):
-        if item.id in have:
-            continue
+                             .where(order_items.c.order_id.in_(order_ids), ~made).order_by(order_items.c.id)):
         counts[item.order_id] += item.current_quantity
         if counts[item.order_id] > MAX_UNITS_PER_ORDER:
             raise ValueError(f"order {item.order_id} has more than {MAX_UNITS_PER_ORDER} units; "
@@ -86,14 +86,52 @@ def of_orders(conn: Connection, order_ids: Iterable[int]) -> dict[int, list[Any]
     return out
 
 
-_UPDATE = (update(order_units).where(order_units.c.id == bindparam("unit_id"))
-           .values(status=bindparam("new_status"), facility_id=bindparam("new_facility"),
-                   queue=bindparam("new_queue"), reason=bindparam("new_reason"), updated_at=bindparam("now")))
+class Changed(Exception):
+    """Units were changed by another transaction since they were read (a cancellation, say)."""
 
 
-def save(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
-    """Write unit changes: dicts with id, status, facility_id, queue, reason (all given)."""
-    if changes:
-        now = utcnow()
-        conn.execute(_UPDATE, [{"unit_id": c["id"], "new_status": c["status"], "new_facility": c["facility_id"],
-                                "new_queue": c["queue"], "new_reason": c["reason"], "now": now} for c in changes])
+def save(conn: Connection, changes: Sequence[dict[str, Any]], *, seen: Mapping[int, Any] | None = None) -> None:
+    """Write unit changes: dicts with id, status, facility_id, queue, reason (all given); one statement
+    for a batch (``bulk.source``).
+
+    ``seen`` (unit id -> the unit as the caller read it, earlier than this transaction) makes each write
+    conditional on the unit still having the status and facility it was seen with; when any has not,
+    :class:`Changed` is raised and the caller's transaction must roll back (the others were written)."""
+    if not changes:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    now = utcnow()
+    fenced = seen is not None
+    types = _FENCED_TYPES if fenced else _TYPES
+    written = 0
+    for chunk in bulk.chunks(conn, changes, len(types)):
+        rows = []
+        for c in chunk:
+            row: tuple[Any, ...] = (c["id"], c["status"], c["facility_id"], c["queue"], c["reason"])
+            if seen is not None:
+                unit = seen[c["id"]]
+                row += (unit.status, unit.facility_id)
+            rows.append(row)
+        changed, params = bulk.source(conn, types, rows, "changed")
+        # updated_at's parameter comes first in the text; the statement starts with UPDATE so that the
+        # driver counts the rows it changed.
+        written += conn.exec_driver_sql(_save_sql(changed, sqlite, fenced),
+                                        (sqlite_time(now) if sqlite else now, *params)).rowcount
+    if fenced and written != len(changes):
+        raise Changed(f"{len(changes) - written} of {len(changes)} units changed since they were read")
+
+
+# id, status, facility_id, queue, reason; fenced: the status and facility the unit was seen with.
+_TYPES = ("BIGINT", "VARCHAR(16)", "INTEGER", "VARCHAR(24)", "TEXT")
+_FENCED_TYPES = (*_TYPES, "VARCHAR(16)", "INTEGER")
+
+
+@functools.lru_cache(maxsize=64)
+def _save_sql(changed: str, sqlite: bool, fenced: bool) -> str:
+    mark = "?" if sqlite else "%s"
+    same_facility = "IS" if sqlite else "IS NOT DISTINCT FROM"
+    return ("UPDATE order_units SET status = changed.column2, facility_id = changed.column3, "
+            f"queue = changed.column4, reason = changed.column5, updated_at = {mark} "
+            f"FROM {changed} WHERE order_units.id = changed.column1"
+            + (" AND order_units.status = changed.column6 "
+               f"AND order_units.facility_id {same_facility} changed.column7" if fenced else ""))
