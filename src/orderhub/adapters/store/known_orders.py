@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from orderhub.adapters.store import identities, order_store
+from orderhub.adapters.store import bulk, identities, order_store
 from orderhub.adapters.store.db import upsert_many
 from orderhub.adapters.store.schema import (
     order_addresses,
@@ -110,9 +110,9 @@ def keep_refunds(conn: Connection, kept: Sequence[tuple[int, Refund, int, str | 
     """Keep refunds not kept before, ``(shop, refund, inbox id, its order's currency)`` each, and note each on its
     order's timeline, as :func:`order_store.apply_refund` does one by one."""
     if kept:
-        conn.execute(insert(refunds), [order_store.refund_row(shop_id, refund) for shop_id, refund, _, _ in kept])
+        bulk.insert_rows(conn, refunds, [order_store.refund_row(shop_id, refund) for shop_id, refund, _, _ in kept])
         now = utcnow()
-        conn.execute(insert(order_events), [{
+        bulk.insert_rows(conn, order_events, [{
             "shop_id": shop_id, "order_shopify_id": refund.order_id, "inbox_id": inbox_id, "kind": "refunded",
             "detail": order_store.event_json(order_store.refund_detail(refund, refund.currency or currency)),
             "at": now} for shop_id, refund, inbox_id, currency in kept])
@@ -122,7 +122,7 @@ def ignore_all(conn: Connection, versions: Sequence[Version]) -> None:
     """Versions no newer than what is stored: each noted on its order's timeline, nothing changed."""
     if versions:
         now = utcnow()
-        conn.execute(insert(order_events), [{
+        bulk.insert_rows(conn, order_events, [{
             "shop_id": v.stored.shop_id, "order_shopify_id": v.order.shopify_id, "inbox_id": v.inbox_id,
             "kind": f"ignored_{v.fresh.value}", "at": now,
             "detail": order_store.event_json({"incoming_updated_at": v.order.updated_at.isoformat(),
@@ -153,7 +153,7 @@ def update_all(conn: Connection, versions: Sequence[Version]) -> None:
     for rows in groups.values():  # the rows of a group name the same columns: one executemany each
         conn.execute(_UPDATE, rows)
     _replace_children(conn, versions)
-    conn.execute(insert(order_events), [
+    bulk.insert_rows(conn, order_events, [
         {"shop_id": v.stored.shop_id, "order_shopify_id": v.order.shopify_id, "inbox_id": v.inbox_id,
          "kind": "updated", "detail": order_store.event_json(order_store.stored_detail(v.order, 0)), "at": now}
         for v in versions])
@@ -194,7 +194,5 @@ def _replace_children(conn: Connection, versions: Sequence[Version]) -> None:
     for table, make in ((order_shipping_lines, order_store.shipping_line_rows),
                         (order_discounts, order_store.discount_rows)):
         conn.execute(_CLEARED[table.name], {"ids": pks})
-        rows = [row for v in versions for row in make(v.stored.id, v.order)]
-        if rows:
-            conn.execute(insert(table), rows)
+        bulk.insert_rows(conn, table, [row for v in versions for row in make(v.stored.id, v.order)])
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, select
 
-from orderhub.adapters.store import identities, order_store
+from orderhub.adapters.store import bulk, identities, order_store
 from orderhub.adapters.store.schema import (
     order_addresses,
     order_discounts,
@@ -86,13 +86,11 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
         (order_shipping_lines, order_store.shipping_line_rows),
         (order_discounts, order_store.discount_rows),
     )
-    for table, make in children:
-        table_rows = [row for n in batch for row in make(pks[n.key], n.order)]
-        if table_rows:
-            conn.execute(insert(table), table_rows)
-    conn.execute(insert(order_events), [
+    for table, make in children:  # one statement a table, its rows not processed by SQLAlchemy one by one
+        bulk.insert_rows(conn, table, [row for n in batch for row in make(pks[n.key], n.order)])
+    bulk.insert_rows(conn, order_events, [
         {"shop_id": n.shop_id, "order_shopify_id": n.order.shopify_id, "inbox_id": n.inbox_id, "kind": "created",
-         "detail": order_store.to_json(order_store.stored_detail(n.order, 0)), "at": now} for n in batch])
+         "detail": order_store.event_json(order_store.stored_detail(n.order, 0)), "at": now} for n in batch])
     return pks
 
 
