@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orderhub.adapters.shopify.webhooks import identity
 from orderhub.adapters.store import inbox as inbox_store
-from orderhub.adapters.store.db import Database
+from orderhub.adapters.store.db import Database, each_shop
 from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.adapters.store.schema import inbox
 from orderhub.metrics import INBOX_PROCESSED
@@ -41,7 +41,7 @@ def parsed_payload(row: Any) -> Any:
 
 # Built once: each batch runs them (building a statement costs more than running it).
 _HELD = select(inbox.c.identity).where(inbox.c.shop_id == bindparam("shop"),
-                                       inbox.c.identity.in_(bindparam("names", expanding=True)))
+                                       inbox.c.identity.in_(bindparam("ids", expanding=True)))
 _NAME = update(inbox).where(inbox.c.id == bindparam("record")).values(identity=bindparam("named"))
 
 
@@ -61,11 +61,8 @@ def identify(conn: Connection, rows: Sequence[Any]) -> list[Any]:
         fields.update(identity=identity(row.topic, payload, row.webhook_id, row.payload),
                       parsed=payload if payload is not None else UNREAD)
         derived[row.id] = SimpleNamespace(**fields)
-    by_shop: dict[int, set[str]] = {}
-    for r in derived.values():
-        by_shop.setdefault(r.shop_id, set()).add(r.identity)
-    held = {(shop, name) for shop, names in by_shop.items()  # one statement per shop: the unique key's index
-            for name in conn.execute(_HELD, {"shop": shop, "names": sorted(names)}).scalars()}
+    held = {(shop, r.identity) for shop, r in each_shop(conn, _HELD, ((r.shop_id, r.identity)
+                                                                      for r in derived.values()))}
     fresh: list[SimpleNamespace] = []
     repeats: list[SimpleNamespace] = []
     for row in rows:  # in the order they arrived: the first record of an identity is the one kept

@@ -60,11 +60,7 @@ def after_ingest(conn: Connection, shop_id: int, shopify_id: str, fresh: Freshne
                                                            if row.cancel_reason else "cancelled in Shopify"))
         return
     if row.payment_status in PAID and row.status == "created":
-        workflow.wake(conn, placement.KIND, [row.id])
-        placed = conn.execute(select(workflows.c.status).where(
-            workflows.c.kind == placement.KIND, workflows.c.order_id == row.id)).scalar()
-        if placed == "completed" and approval.approve(conn, [row.id], actor=ACTOR):
-            approval.announce_approved(conn, [row.id])
+        _paid(conn, [row.id])
 
 
 def after_ingest_new(conn: Connection, order_ids: list[int]) -> None:
@@ -101,13 +97,19 @@ def after_ingest_known(conn: Connection, stored: Sequence[tuple[Any, Order]]) ->
     if not stored:
         return
     follow_quantities_many(conn, {row.id: row.status for row, _ in stored})
-    paid = [row.id for row, order in stored
-            if row.status == "created" and channel_payment_status(order.financial_status) in PAID]
-    if paid:
-        workflow.wake(conn, placement.KIND, paid)
-        placed = sorted(conn.execute(_PLACED, {"ids": paid}).scalars())
-        if placed and (approved := approval.approve(conn, placed, actor=ACTOR)):
-            approval.announce_approved(conn, sorted(approved))
+    _paid(conn, [row.id for row, order in stored
+                 if row.status == "created" and channel_payment_status(order.financial_status) in PAID])
+
+
+def _paid(conn: Connection, order_ids: list[int]) -> None:
+    """Created orders whose payment has arrived: a placement waiting for it goes on now, and one already placed
+    (unpaid) gets its approval."""
+    if not order_ids:
+        return
+    workflow.wake(conn, placement.KIND, order_ids)
+    placed = sorted(conn.execute(_PLACED, {"ids": order_ids}).scalars())
+    if placed and (approved := approval.approve(conn, placed, actor=ACTOR)):
+        approval.announce_approved(conn, sorted(approved))
 
 
 def follow_quantities_many(conn: Connection, statuses: dict[int, str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,18 @@ def upsert(
     """
     stmt = _upsert_statement(conn.dialect.name, table, tuple(values), keys, update, where, returning)
     return conn.execute(stmt, dict(values))
+
+
+def each_shop(conn: Connection, stmt: Any, keys: Iterable[tuple[int, str]]) -> Iterator[tuple[int, Any]]:
+    """(shop, row) for ``stmt`` run once per shop among these (shop, channel id) keys, its ``shop`` and ``ids``
+    parameters bound (``ids`` expanding): so a unique key on (shop, channel id) serves both columns, where a
+    pair ``IN (VALUES ...)`` used it for the shop alone on SQLite."""
+    by_shop: dict[int, list[str]] = {}
+    for shop, channel_id in sorted(set(keys)):
+        by_shop.setdefault(shop, []).append(channel_id)
+    for shop, ids in by_shop.items():
+        for row in conn.execute(stmt, {"shop": shop, "ids": ids}):
+            yield shop, row
 
 
 def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],

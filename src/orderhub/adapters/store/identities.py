@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from orderhub.adapters.store import customer_links
-from orderhub.adapters.store.db import upsert_many
+from orderhub.adapters.store.db import each_shop, upsert_many
 from orderhub.adapters.store.schema import customers
 from orderhub.domain.customers import ERASED_PREFIX, FALLBACK_RULE, Keys, Node, identity_of, keys_of, region_of
 from orderhub.domain.model import Customer, Order
@@ -95,10 +95,7 @@ _IDS = select(customers.c.id, customers.c.shop_id, customers.c.shopify_id).where
 
 def _read(conn: Connection, stmt: Any, keys: Iterable[Key]) -> list[Any]:
     """``stmt`` for these (shop, channel id) keys: one statement per shop among them."""
-    by_shop: dict[int, list[str]] = {}
-    for shop, channel_id in keys:
-        by_shop.setdefault(shop, []).append(channel_id)
-    return [r for shop, ids in by_shop.items() for r in conn.execute(stmt, {"shop": shop, "ids": ids})]
+    return [r for _, r in each_shop(conn, stmt, keys)]
 
 
 def store(conn: Connection, rows: dict[Key, dict[str, Any]], *, replace: bool = False) -> dict[Key, int]:

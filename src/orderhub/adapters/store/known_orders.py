@@ -12,7 +12,7 @@ caller leaves to that function.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from orderhub.adapters.store import bulk, identities, order_store
-from orderhub.adapters.store.db import upsert_many
+from orderhub.adapters.store.db import each_shop, upsert_many
 from orderhub.adapters.store.schema import (
     order_addresses,
     order_discounts,
@@ -56,15 +56,7 @@ class Version:
         return freshness(self.stored.source_updated_at, self.order.updated_at)
 
 
-def _by_shop(keys: Iterable[Key]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    for shop_id, channel_id in sorted(set(keys)):
-        out[shop_id].append(channel_id)
-    return out
-
-
-# Built once: building a statement costs more than running it. One statement per shop among the keys, so the
-# unique key's index serves both columns; the ids expand at execution.
+# Built once: building a statement costs more than running it. Run once per shop among the keys (``each_shop``).
 _SHOP, _IDS = bindparam("shop"), bindparam("ids", expanding=True)
 _LOCK = select(*_LOCKED).where(orders.c.shop_id == _SHOP, orders.c.shopify_id.in_(_IDS)).order_by(orders.c.id)
 _LOCK_PG = _LOCK.with_for_update()
@@ -76,34 +68,27 @@ _STORED = select(orders.c.id, orders.c.shopify_id, orders.c.currency).where(orde
                                                                             orders.c.shopify_id.in_(_IDS))
 
 
-def _each_shop(conn: Connection, stmt: Any, keys: Iterable[Key]) -> Iterator[tuple[int, Any]]:
-    """(shop, row) for ``stmt`` run once per shop among ``keys``."""
-    for shop_id, ids in _by_shop(keys).items():
-        for row in conn.execute(stmt, {"shop": shop_id, "ids": ids}):
-            yield shop_id, row
-
-
 def lock(conn: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
     """The stored orders among these keys, locked until the transaction ends (in id order, so two processes
     locking overlapping batches wait for each other instead of deadlocking)."""
     stmt = _LOCK_PG if conn.dialect.name == "postgresql" else _LOCK
-    return {(shop_id, r.shopify_id): r for shop_id, r in _each_shop(conn, stmt, keys)}
+    return {(shop_id, r.shopify_id): r for shop_id, r in each_shop(conn, stmt, keys)}
 
 
 def latest_edits(conn: Connection, keys: Iterable[Key]) -> dict[Key, datetime]:
     """When the newest edit recorded for each of these orders was made (orders with none left out)."""
-    return {(shop_id, r[0]): r[1] for shop_id, r in _each_shop(conn, _EDITS, keys)}
+    return {(shop_id, r[0]): r[1] for shop_id, r in each_shop(conn, _EDITS, keys)}
 
 
 def stored_refunds(conn: Connection, refund_keys: Iterable[Key]) -> set[Key]:
     """Which of these (shop, refund id) refunds are kept already."""
-    return {(shop_id, r[0]) for shop_id, r in _each_shop(conn, _REFUNDS, refund_keys)}
+    return {(shop_id, r[0]) for shop_id, r in each_shop(conn, _REFUNDS, refund_keys)}
 
 
 def stored(conn: Connection, keys: Iterable[Key]) -> dict[Key, Any]:
     """The id and currency of each of these orders that is stored (not locked: for refunds, which change no
     order row)."""
-    return {(shop_id, r.shopify_id): r for shop_id, r in _each_shop(conn, _STORED, keys)}
+    return {(shop_id, r.shopify_id): r for shop_id, r in each_shop(conn, _STORED, keys)}
 
 
 def keep_refunds(conn: Connection, kept: Sequence[tuple[int, Refund, int, str | None]]) -> None:

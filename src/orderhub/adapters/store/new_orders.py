@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, insert, select
 
 from orderhub.adapters.store import bulk, identities, order_store
+from orderhub.adapters.store.db import each_shop
 from orderhub.adapters.store.schema import (
     order_addresses,
     order_discounts,
@@ -51,12 +52,8 @@ _KNOWN = tuple(select(column).where(table.c.shop_id == bindparam("shop"),
 def unknown(conn: Connection, keys: Sequence[Key]) -> set[Key]:
     """The keys of orders not stored yet and with no edit waiting for them."""
     wanted = set(keys)
-    by_shop: dict[int, list[str]] = {}
-    for shop_id, shopify_id in wanted:
-        by_shop.setdefault(shop_id, []).append(shopify_id)
-    for shop_id, ids in by_shop.items():
-        for stmt in _KNOWN:
-            wanted -= {(shop_id, r[0]) for r in conn.execute(stmt, {"shop": shop_id, "ids": ids})}
+    for stmt in _KNOWN:
+        wanted -= {(shop_id, r[0]) for shop_id, r in each_shop(conn, stmt, keys)}
     return wanted
 
 

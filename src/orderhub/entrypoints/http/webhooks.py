@@ -22,8 +22,8 @@ from orderhub.adapters.store.inbox import InboxEntry
 from orderhub.bootstrap import Hub
 from orderhub.entrypoints.http import bodies
 from orderhub.entrypoints.http.auth import bearer_ok
-from orderhub.entrypoints.http.shopify_door import json_content, refused_outcome, topic_label
-from orderhub.metrics import RECEIVE_SECONDS, WEBHOOKS_RECEIVED
+from orderhub.entrypoints.http.shopify_door import count_received, json_content, refused_outcome, topic_label
+from orderhub.metrics import RECEIVE_SECONDS
 
 log = structlog.get_logger(__name__)
 _JSON = {"content-type": "application/json"}
@@ -31,13 +31,13 @@ _JSON = {"content-type": "application/json"}
 
 def _answer(status: int, message: str, topic: str, outcome: str, headers: dict[str, str] | None = None
             ) -> Response:
-    WEBHOOKS_RECEIVED.labels(topic, outcome).inc()
+    count_received(topic, outcome)
     return Response(orjson.dumps({"error": message} if status >= 400 else {"status": message}),
                     status_code=status, headers={**_JSON, **(headers or {})})
 
 
 def _refused(refused: bodies.Refused, topic: str) -> Response:
-    WEBHOOKS_RECEIVED.labels(topic, refused_outcome(refused)).inc()
+    count_received(topic, refused_outcome(refused))
     return refused.response()
 
 
