@@ -57,7 +57,7 @@ from orderhub.adapters.store.schema import (
     workflow_steps,
     workflows,
 )
-from orderhub.bootstrap import build
+from orderhub.bootstrap import build, freeze_start_up
 from orderhub.clock import utcnow
 from orderhub.config import Settings
 from orderhub.domain.inventory import LedgerReason
@@ -125,6 +125,7 @@ def _pipeline(url: str, out: Any, detail: bool = False, profile: str | None = No
     hub = build(Settings(database_url=url, placement_batch_size=200, worker_batch_size=200))
     processor, placement = hub.processor(), hub.placement()
     counter = sqlcount.Counter(detail=detail).attach(hub.db.engine)
+    freeze_start_up()  # as the worker does when it starts
     spent = {"processor": 0.0, "placement": 0.0, "poll": 0.0}
     profiler = None
     if profile is not None:

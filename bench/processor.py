@@ -34,7 +34,7 @@ import sqlcount
 from orderhub.adapters.store import destinations, inbox, migrate, shops
 from orderhub.adapters.store.schema import inbox as inbox_table
 from orderhub.adapters.store.schema import order_items, orders
-from orderhub.bootstrap import build
+from orderhub.bootstrap import build, freeze_start_up
 from orderhub.config import Settings
 
 TAG = 7  # processor orders never collide with the receivers' orders
@@ -118,6 +118,7 @@ def _drain(url: str, ready: Any, go: Any, out: Any, detail: bool = False, batch_
     hub = build(Settings(database_url=url, worker_batch_size=batch_size))
     processor = hub.processor()
     counter = sqlcount.Counter(detail=detail).attach(hub.db.engine)
+    freeze_start_up()  # as the worker does when it starts
     ready.put(1)
     go.wait()
     done = 0

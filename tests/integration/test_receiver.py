@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import func, select
 
 from orderhub.adapters.store import tokens
-from orderhub.adapters.store.schema import inbox
+from orderhub.adapters.store.schema import inbox, orders
 from tests.support import BIG_ID, SHOP, add_shop, order_payload, post_webhook, webhook_headers
 
 
@@ -34,6 +34,24 @@ def test_valid_webhook_is_stored_then_acknowledged(hub, hub_server):  # type: ig
         row = conn.execute(select(inbox)).one()
     assert (row.status, row.outcome) == ("done", "applied")
     assert row.identity == "order:9007199254741993@2026-11-23T15:00:00.000000Z"
+
+
+def test_a_body_is_kept_byte_for_byte_and_read_back_as_text(hub, hub_server):  # type: ignore[no-untyped-def]
+    """The door stores the bytes it checked; every reader gets the same text, emoji and all."""
+    add_shop(hub)
+    payload = order_payload()
+    payload["note"] = "דלת 🚪 at the back, 裏口 — ring twice 🔔"
+    body = orjson.dumps(payload)
+    with httpx.Client() as client:
+        assert post_webhook(client, hub_server.url, "orders/create", body).status_code == 200
+    with hub.db.read() as conn:
+        stored = conn.execute(select(inbox.c.payload)).scalar_one()
+    assert isinstance(stored, str) and stored.encode() == body
+    hub.processor().run_once()
+    with hub.db.read() as conn:
+        note = conn.execute(select(orders.c.note)).scalar_one()
+        done = conn.execute(select(inbox.c.status, inbox.c.outcome)).one()
+    assert (tuple(done), note) == (("done", "applied"), payload["note"])
 
 
 def test_the_same_order_version_again_is_a_duplicate_once_read(hub, hub_server):  # type: ignore[no-untyped-def]

@@ -57,4 +57,4 @@ def test_a_webhook_waiting_for_its_commit_keeps_its_room_in_the_body_budget() ->
     assert budget.in_flight == 0
     assert sent[0]["status"] == 200 and orjson.loads(sent[1]["body"]) == {"status": "accepted"}
     entry = stored[0]
-    assert (entry.shop_id, entry.identity, entry.payload) == (7, None, body.decode())  # raw, its identity unread
+    assert (entry.shop_id, entry.identity, entry.payload) == (7, None, body)  # the raw bytes, its identity unread

@@ -129,7 +129,8 @@ def _mentions(hub: Hub, needle: str) -> int:
     found = 0
     with hub.db.read() as conn:
         for table in metadata.sorted_tables:
-            text = [c for c in table.columns if isinstance(c.type, String | Text)]
+            text = [c for c in table.columns  # a decorated type (the inbox's raw bodies) by what it stores
+                    if isinstance(getattr(c.type, "impl_instance", c.type), String | Text)]
             if text:
                 found += conn.execute(select(func.count()).select_from(table).where(
                     or_(*(func.lower(c).contains(needle.lower()) for c in text)))).scalar_one()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import structlog
 
-from orderhub.bootstrap import Hub
+from orderhub.bootstrap import Hub, freeze_start_up
 from orderhub.services import channel_loops, notify, shop_versions
 from orderhub.services.deliver import Deliverer
 from orderhub.services.jobs.manager import JobManager
@@ -56,6 +56,7 @@ class Worker:
                                                  name=name, daemon=True))
 
     def start(self) -> "Worker":
+        freeze_start_up()
         for t in self.threads:
             t.start()
         log.info("worker_started", node=self.hub.node, loops=[t.name for t in self.threads])

@@ -189,7 +189,8 @@ def _apply(conn: Connection, plan: list[Link], report: LinkReport) -> dict[int, 
         # (asking for the rows' order would make it one INSERT per profile on SQLite).
         made = conn.execute(insert(customer_profiles).returning(customer_profiles.c.id),
                             [{"created_at": now, "updated_at": now} for _ in new]).scalars().all()
-        plan = [Link(made[new.index(link)], link.identities) if link.profile is None else link for link in plan]
+        fresh = iter(made)  # ``new`` is in the plan's order
+        plan = [Link(next(fresh), link.identities) if link.profile is None else link for link in plan]
         made_now.update(made)
         report.new_profiles += len(new)
     for link in plan:

@@ -30,7 +30,7 @@ class InboxEntry(NamedTuple):  # a tuple: made once per webhook on the door's pa
     source: str
     topic: str
     identity: str | None  # None: the worker derives it (services/identify.py)
-    payload: str
+    payload: str | bytes  # bytes: UTF-8 the door has checked, stored as they came on SQLite
     status: str = "pending"  # or "unsupported" for topics orderhub does not handle
     webhook_id: str | None = None
     event_id: str | None = None
@@ -65,7 +65,8 @@ def insert_entries(db: Database, entries: Sequence[InboxEntry]) -> list[bool]:
             stamp = now
         rows = [(e.shop_id, e.source, e.topic, e.identity, e.webhook_id, e.event_id, e.api_version,
                  sqlite_time(e.triggered_at) if sqlite and e.triggered_at is not None else e.triggered_at,
-                 stamp, e.payload, e.status, 0, stamp) for e in entries]
+                 stamp, e.payload if sqlite or isinstance(e.payload, str) else e.payload.decode(), e.status, 0,
+                 stamp) for e in entries]
         try:
             # One call for the batch; only a batch with a duplicate in it (its count of new rows falls short)
             # is done again row by row, to say which were new.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from orderhub import __version__
-from orderhub.bootstrap import Hub
+from orderhub.bootstrap import Hub, freeze_start_up
 from orderhub.entrypoints.http import (
     api,
     api_channels,
@@ -62,10 +61,7 @@ def create_app(hub: Hub) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.writer.start()
-        # Everything loaded at start-up lives for the whole process: keep it out of the
-        # garbage collector's full passes, which otherwise stall every request.
-        gc.collect()
-        gc.freeze()
+        freeze_start_up()
         yield
         hub.writer.stop()
 

@@ -170,13 +170,12 @@ async def receive_webhook(hub: Hub, budget: bodies.BodyBudget, scope: Scope, rec
             await _error(send, 401, NOT_AUTHENTICATED, topic, "not_authenticated")
             return
         try:
-            text = body.decode()
+            body.decode()  # checked, not kept: the bytes are stored (schema.base.RawBody reads them as text)
         except UnicodeDecodeError:
             await _error(send, 400, "body is not UTF-8 text (Shopify sends JSON in UTF-8)", topic, "malformed")
             return
-        del body
         # Stored with its room in the budget still taken: a body waiting for its commit counts as in flight.
-        await _store(hub, send, _entry(shop.id, headers, text), topic, started)
+        await _store(hub, send, _entry(shop.id, headers, body), topic, started)
     except bodies.Refused as refused:
         count_received(topic, refused_outcome(refused))
         await _error_refused(send, refused)
@@ -208,13 +207,13 @@ async def _store(hub: Hub, send: Send, entry: InboxEntry, topic: str, started: f
     await _answer(send, 200, _ANSWERS[outcome])
 
 
-def _entry(shop_id: int, h: shopify.WebhookHeaders, text: str) -> InboxEntry:
+def _entry(shop_id: int, h: shopify.WebhookHeaders, body: bytes) -> InboxEntry:
     """The delivery as the inbox keeps it. A topic orderhub handles gets its content identity from the worker;
     one it does not is kept as unsupported, known by a digest of its body."""
     supported = h.topic in shopify.SUPPORTED_TOPICS
     return InboxEntry(
         shop_id=shop_id, source="webhook", topic=h.topic,
-        identity=None if supported else shopify.identity(h.topic, None, h.webhook_id, text), payload=text,
+        identity=None if supported else shopify.identity(h.topic, None, h.webhook_id, body), payload=body,
         status="pending" if supported else "unsupported", webhook_id=h.webhook_id, event_id=h.event_id,
         api_version=h.api_version, triggered_at=h.triggered_at)
 

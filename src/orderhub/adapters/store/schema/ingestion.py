@@ -17,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-from orderhub.adapters.store.schema.base import BigId, metadata
+from orderhub.adapters.store.schema.base import BigId, RawBody, metadata
 from orderhub.adapters.store.types import Money, UTCDateTime
 
 shops = Table(
@@ -78,7 +78,7 @@ inbox = Table(
     Column("api_version", String(16)),
     Column("triggered_at", UTCDateTime),
     Column("received_at", UTCDateTime, nullable=False),
-    Column("payload", Text, nullable=False),
+    Column("payload", RawBody, nullable=False),
     # pending | processing | done | failed | unsupported
     Column("status", String(16), nullable=False),
     Column("outcome", String(32)),  # applied | stale | unchanged | recorded ...
