@@ -11,7 +11,7 @@ after one of those) to the per-record path, in the order they arrived.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,11 +71,16 @@ def _firsts(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
     return {key: row for key, row in first.items() if key not in edited}
 
 
-def take_new(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
+def _new_candidates(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
+    return {key: row for key, row in _firsts(rows, read_as).items() if isinstance(read_as[row.id], Order)
+            and not read_as[row.id].refunds and _storable(read_as[row.id])}  # refunds apply one by one
+
+
+def take_new(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound],
+             firsts: dict[Key, Any] | None = None) -> list[Applied]:
     """Store the first versions of orders orderhub has not seen, and take them into the OMS (their later versions
-    in the batch are then versions of known orders)."""
-    firsts = {key: row for key, row in _firsts(rows, read_as).items() if isinstance(read_as[row.id], Order)
-              and not read_as[row.id].refunds and _storable(read_as[row.id])}  # refunds apply one by one
+    in the batch are then versions of known orders). ``firsts``: the candidates, when the caller picked them."""
+    firsts = _new_candidates(rows, read_as) if firsts is None else firsts
     unknown = new_orders.unknown(conn, list(firsts)) if firsts else set()
     chosen = [new_orders.NewOrder(row.shop_id, read_as[row.id], row.id) for k, row in firsts.items() if k in unknown]
     if not chosen:
@@ -86,12 +91,18 @@ def take_new(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound])
     return [Applied(by_id[n.inbox_id], "applied", ("order.created", n.order)) for n in chosen]
 
 
-def take_known(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
+def _known_candidates(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
+    return {key: row for key, row in _firsts(rows, read_as).items()
+            if isinstance(read_as[row.id], Order) and _storable(read_as[row.id])}
+
+
+def take_known(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound],
+               chosen: dict[Key, Any] | None = None) -> list[Applied]:
     """Apply the next version in the batch of each order orderhub holds: store the newer ones and follow them
     through the OMS, note the others on the timeline. The processor takes again until nothing is taken, so
-    several versions of an order apply in turn, in the order they arrived."""
-    chosen = {key: row for key, row in _firsts(rows, read_as).items()
-              if isinstance(read_as[row.id], Order) and _storable(read_as[row.id])}
+    several versions of an order apply in turn, in the order they arrived. ``chosen``: the candidates, when the
+    caller picked them."""
+    chosen = _known_candidates(rows, read_as) if chosen is None else chosen
     if not chosen:
         return []
     stored = known_orders.lock(conn, chosen)
@@ -123,12 +134,17 @@ def take_known(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound
             else Applied(by_id[v.inbox_id], v.fresh.value, None) for v in versions]
 
 
-def take_refunds(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound]) -> list[Applied]:
+def _refund_candidates(rows: Sequence[Any], read_as: dict[int, Inbound]) -> dict[Key, Any]:
+    return {key: row for key, row in _firsts(rows, read_as).items() if isinstance(read_as[row.id], Refund)}
+
+
+def take_refunds(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbound],
+                 candidates: dict[Key, Any] | None = None) -> list[Applied]:
     """Keep the refunds that come next for their orders and change nothing in the OMS (their order not stored
     yet, or no line of theirs shipped): one insert for the batch. A refund of shipped units makes returns,
-    one by one on the per-record path."""
-    firsts = {key: (row, record) for key, row in _firsts(rows, read_as).items()
-              if isinstance(record := read_as[row.id], Refund)}
+    one by one on the per-record path. ``candidates``: as picked by the caller."""
+    candidates = _refund_candidates(rows, read_as) if candidates is None else candidates
+    firsts = {key: (row, read_as[row.id]) for key, row in candidates.items()}
     if not firsts:
         return []
     orders = known_orders.stored(conn, firsts)
@@ -146,3 +162,17 @@ def take_refunds(conn: Connection, rows: Sequence[Any], read_as: dict[int, Inbou
             taken.append(Applied(row, "applied", ("refund.created", refund)))
     known_orders.keep_refunds(conn, keep)
     return taken
+
+
+@dataclass(frozen=True)
+class Path:
+    """A batch path: ``pick`` says which records it would take (reading nothing), ``take`` applies them."""
+
+    name: str
+    pick: Callable[[Sequence[Any], dict[int, Inbound]], dict[Key, Any]]
+    take: Callable[[Connection, Sequence[Any], dict[int, Inbound], dict[Key, Any]], list[Applied]]
+
+
+NEW = Path("take_new", _new_candidates, take_new)
+KNOWN = Path("take_known", _known_candidates, take_known)
+REFUNDS = Path("take_refunds", _refund_candidates, take_refunds)

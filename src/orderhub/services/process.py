@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -107,31 +107,39 @@ class Processor:
         self._shop_domains: dict[int, str] = {}
         self._translators: dict[int, Translator] = {}
         self._read_as: dict[int, Inbound] = {}  # this batch's records as the batch paths read them
+        self._full = False  # whether the last batch took all it could
 
     def run_once(self) -> tuple[int, float]:
         """Process one batch. Returns (records processed, seconds to wait when nothing could be done)."""
-        with self.db.read() as conn:
-            if not inbox.has_due(conn):
-                return 0, 0.5
-            store_dest = dest_store.get(conn, dest_store.STORE)
-        if store_dest is None:
-            with self.db.write() as conn:
-                store_dest = dest_store.ensure_store(conn)
-        bucket, rate, burst = store_dest.bucket, store_dest.rate_per_second, store_dest.burst
+        if not self._full:  # after a full batch there is most likely more: no look first
+            with self.db.read() as conn:
+                if not inbox.has_due(conn):
+                    return 0, 0.5
         if self.db.is_postgres:  # the intake bucket is locked only while tokens are taken, not for the batch
+            with self.db.read() as conn:
+                store_dest = dest_store.get(conn, dest_store.STORE)
+            if store_dest is None:
+                with self.db.write() as conn:
+                    store_dest = dest_store.ensure_store(conn)
+            bucket, rate, burst = store_dest.bucket, store_dest.rate_per_second, store_dest.burst
             granted, wait = self.limiter.take(bucket, self.batch_size, rate=rate, burst=burst)
             if granted == 0:
+                self._full = False
                 return 0, min(wait, 1.0)
             with self.db.write() as conn:
                 done = self._process_batch(conn, granted)
             self.limiter.give_back(bucket, granted - done, burst=burst)
         else:  # one writer at a time: the tokens are taken in the batch's own transaction, one commit for all
             with self.db.write() as conn:
+                store_dest = dest_store.get(conn, dest_store.STORE) or dest_store.ensure_store(conn)
+                bucket, rate, burst = store_dest.bucket, store_dest.rate_per_second, store_dest.burst
                 granted, wait = self.limiter.take_in(conn, bucket, self.batch_size, rate=rate, burst=burst)
                 if granted == 0:
+                    self._full = False
                     return 0, min(wait, 1.0)
                 done = self._process_batch(conn, granted)
                 self.limiter.give_back_in(conn, bucket, granted - done, burst=burst)
+        self._full = done == self.batch_size
         return done, 0.0 if done else 0.2
 
     def _process_batch(self, conn: Connection, limit: int) -> int:
@@ -146,10 +154,10 @@ class Processor:
         http = dest_store.http_destinations(conn)
         rest = rows
         if self.batch_paths:
-            rest = self._apply_together(conn, rest, http, order_batches.take_new)
+            rest = self._apply_together(conn, rest, http, order_batches.NEW)
             while True:  # round after round: each takes the next record of each order, if a batch path can
-                left = self._apply_together(conn, rest, http, order_batches.take_known)
-                left = self._apply_together(conn, left, http, order_batches.take_refunds)
+                left = self._apply_together(conn, rest, http, order_batches.KNOWN)
+                left = self._apply_together(conn, left, http, order_batches.REFUNDS)
                 if len(left) == len(rest):
                     break
                 rest = left
@@ -193,13 +201,15 @@ class Processor:
                 continue
 
     def _apply_together(self, conn: Connection, rows: list[Any], http: list[dest_store.Destination],
-                        take: Callable[[Connection, list[Any], dict[int, Inbound]], list[order_batches.Applied]]
-                        ) -> list[Any]:
-        """Apply what the batch path ``take`` picks from ``rows`` together, in one savepoint; returns the records
-        left (everything, if the batch write fails)."""
+                        path: order_batches.Path) -> list[Any]:
+        """Apply what the batch ``path`` picks from ``rows`` together, in one savepoint (none when it picks
+        nothing); returns the records left (everything, if the batch write fails)."""
+        picked = path.pick(rows, self._read_as)
+        if not picked:
+            return rows
         savepoint = conn.begin_nested()
         try:
-            applied = take(conn, rows, self._read_as)
+            applied = path.take(conn, rows, self._read_as, picked)
             for a in applied:
                 if a.event and http:
                     self._enqueue(conn, a.row, a.event, http)
@@ -213,7 +223,7 @@ class Processor:
             savepoint.commit()
         except Exception as exc:  # e.g. another process stored one of them meanwhile: go record by record
             savepoint.rollback()
-            log.info("order_batch_fell_back", path=take.__name__, records=len(rows),
+            log.info("order_batch_fell_back", path=path.name, records=len(rows),
                      error=f"{type(exc).__name__}: {exc}")
             return rows
         for a in applied:
