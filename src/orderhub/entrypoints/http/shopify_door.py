@@ -59,6 +59,9 @@ def refused_outcome(refused: bodies.Refused) -> str:
     """The metrics outcome of a body refused on its size, its pace or the budget (else: malformed)."""
     return _OUTCOMES.get(refused.status, "malformed")
 _ANSWERS = {status: orjson.dumps({"status": status}) for status in ("accepted", "duplicate", "unsupported")}
+# The 200s' headers, made once (a tuple: no one adds to it in place).
+_HEADS = {status: ((b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()))
+          for status, body in _ANSWERS.items()}
 
 
 class ShopifyDoor:
@@ -204,7 +207,8 @@ async def _store(hub: Hub, send: Send, entry: InboxEntry, topic: str, started: f
     RECEIVE_SECONDS.observe(time.perf_counter() - started)
     outcome = "duplicate" if not stored else ("accepted" if entry.status == "pending" else "unsupported")
     count_received(topic, outcome)
-    await _answer(send, 200, _ANSWERS[outcome])
+    await send({"type": "http.response.start", "status": 200, "headers": _HEADS[outcome]})
+    await send({"type": "http.response.body", "body": _ANSWERS[outcome]})
 
 
 def _entry(shop_id: int, h: shopify.WebhookHeaders, body: bytes) -> InboxEntry:
