@@ -79,15 +79,22 @@ def order_id(tag: int, n: int) -> int:
     return ORDER_ID_BASE + tag * ORDER_ID_SPAN + n * 16
 
 
+_MIX = 0x9E3779B97F4A7C15  # odd: n -> n * _MIX mod 2^64 is a bijection, so the id can be read back
+_UNMIX = pow(_MIX, -1, 1 << 64)
+
+
 def webhook_id(tag: int, n: int) -> str:
-    # UUID-shaped and unique per (run, order); the index is readable in its tail.
-    return f"b3c4e5f6-{tag:04x}-4{(n >> 48) & 0xfff:03x}-8000-{n & 0xffffffffffff:012x}"
+    """UUID-shaped and unique per (run, order), in no order: Shopify's X-Shopify-Webhook-Id is a random UUID, so
+    consecutive webhooks' ids land anywhere in an index on them (sequential ids would make that index look cheap)."""
+    m = (n * _MIX) & 0xFFFFFFFFFFFFFFFF
+    return f"{m >> 32:08x}-{(m >> 16) & 0xffff:04x}-4000-8000-{m & 0xffff:04x}{tag & 0xffffffff:08x}"
 
 
 def webhook_index(wid: str) -> tuple[int, int]:
     """Inverse of :func:`webhook_id`: (tag, n)."""
-    parts = wid.split("-")
-    return int(parts[1], 16), (int(parts[2][1:], 16) << 48) | int(parts[4], 16)
+    a, b, _, _, e = wid.split("-")
+    m = (int(a, 16) << 32) | (int(b, 16) << 16) | int(e[:4], 16)
+    return int(e[4:], 16), (m * _UNMIX) & 0xFFFFFFFFFFFFFFFF
 
 
 class _Bits:

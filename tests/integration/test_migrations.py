@@ -113,3 +113,26 @@ def test_0028_merges_each_sqlite_search_index_into_one_segment(sqlite_url: str) 
             assert found.scalar_one() == 6
     finally:
         db.dispose()
+
+
+def test_0029_going_back_keeps_the_first_delivery_of_each_webhook_id(db_url: str) -> None:
+    """Redeliveries stored since 0029 are records of their own; going back to a unique webhook id, all but the
+    first of a webhook id give it up, and nothing is deleted."""
+    db = Database(db_url)
+    try:
+        migrate.upgrade(db)
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO shops (id, domain, created_at) VALUES (1, 'a.myshopify.com', "
+                              "'2026-12-01 00:00:00')"))
+            for wid in ("w-1", "w-1", "w-2", "w-1"):
+                conn.execute(text(
+                    "INSERT INTO inbox (shop_id, source, topic, webhook_id, received_at, payload, status, attempts, "
+                    "available_at) VALUES (1, 'webhook', 'orders/create', :wid, '2026-12-01 00:00:00', '{}', "
+                    "'pending', 0, '2026-12-01 00:00:00')"), {"wid": wid})
+        migrate.downgrade(db, "0028")
+        with db.engine.connect() as conn:
+            kept = [tuple(r) for r in conn.execute(text("SELECT id, webhook_id FROM inbox ORDER BY id"))]
+        assert [w for _, w in kept] == ["w-1", None, "w-2", None]
+        migrate.upgrade(db)
+    finally:
+        db.dispose()

@@ -70,7 +70,8 @@ def test_the_same_order_version_again_is_a_duplicate_once_read(hub, hub_server):
         ("orders/updated", None, "duplicate")]
 
 
-def test_redelivery_with_same_webhook_id_is_stored_once(hub, hub_server):  # type: ignore[no-untyped-def]
+def test_a_redelivery_with_the_same_webhook_id_is_applied_once(hub, hub_server):  # type: ignore[no-untyped-def]
+    """Kept as the delivery it is, and found by the worker to repeat the record that holds its identity."""
     add_shop(hub)
     body = orjson.dumps(order_payload())
     headers = webhook_headers("orders/create", body, webhook_id="fixed-id-1")
@@ -78,7 +79,23 @@ def test_redelivery_with_same_webhook_id_is_stored_once(hub, hub_server):  # typ
         first = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
         again = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
     assert (first.status_code, again.status_code) == (200, 200)
-    assert again.json() == {"status": "duplicate"}
+    hub.processor().run_once()
+    with hub.db.read() as conn:
+        rows = conn.execute(select(inbox.c.webhook_id, inbox.c.outcome, inbox.c.identity).order_by(inbox.c.id)).all()
+        stored = conn.execute(select(func.count()).select_from(orders)).scalar_one()
+    assert [(r.webhook_id, r.outcome) for r in rows] == [("fixed-id-1", "applied"), ("fixed-id-1", "duplicate")]
+    assert rows[0].identity is not None and rows[1].identity is None and stored == 1
+
+
+def test_a_redelivered_unsupported_topic_is_stored_once(hub, hub_server):  # type: ignore[no-untyped-def]
+    """A topic orderhub does not handle is known by its body's digest at the door: a redelivery is a duplicate."""
+    add_shop(hub)
+    body = orjson.dumps({"id": 1, "title": "a theme"})
+    headers = webhook_headers("themes/publish", body, webhook_id="fixed-id-2")
+    with httpx.Client() as client:
+        first = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
+        again = client.post(f"{hub_server.url}/webhooks/shopify", content=body, headers=headers)
+    assert (first.json(), again.json()) == ({"status": "unsupported"}, {"status": "duplicate"})
     assert _count(hub) == 1
 
 

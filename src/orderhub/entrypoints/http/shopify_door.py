@@ -6,7 +6,9 @@ the scope, refuses what it can before reading a byte of the body, reads the body
 ``bodies.read_body``, checks the HMAC and group-commits the raw bytes with the header fields. It
 does not parse the body: the worker does, and derives the record's content identity there
 (``services/identify.py``), so a delivery costs the server little more than reading it and checking
-its signature. A redelivery (the same X-Shopify-Webhook-Id) is still recognised here, by its key.
+its signature. A redelivery (the same X-Shopify-Webhook-Id) is kept as the delivery it is; the worker
+finds it a repeat of the original by its identity (no unique key on Shopify's random webhook ids: it
+made every stored webhook a write on an index page of its own).
 """
 
 from __future__ import annotations

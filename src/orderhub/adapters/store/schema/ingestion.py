@@ -86,7 +86,8 @@ inbox = Table(
     Column("available_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
     Column("last_error", Text),
-    UniqueConstraint("shop_id", "webhook_id"),
+    # No unique key on the webhook id: Shopify's are random UUIDs, and a redelivery is a repeat of the record
+    # holding its identity, found by the worker like any other (services/identify.py).
     Index("uq_inbox_shop_id_identity", "shop_id", "identity", unique=True,  # only records with an identity
           sqlite_where=text("identity IS NOT NULL"), postgresql_where=text("identity IS NOT NULL")),
     Index("ix_inbox_claim", "status", "available_at", "id"),
