@@ -84,6 +84,18 @@ def test_the_same_bytes_under_different_kinds_of_topic_are_not_confused(hub, par
     assert parses == ["products/update", "customers/update"]
 
 
+def test_a_malformed_body_under_two_order_topics_is_two_records(hub, parses) -> None:  # type: ignore[no-untyped-def]
+    """A body without an id and version is known by its digest and its topic: the order topics do not share it."""
+    shop = add_shop(hub)
+    body = b'{"note": "no id here \xf0\x9f\xa7\xbe"}'
+    _door(hub, shop.id, "orders/create", body, "w-1")
+    _door(hub, shop.id, "orders/paid", body, "w-2")
+    _door(hub, shop.id, "orders/paid", body, "w-3")
+    drain(hub)
+    assert [r[1] for r in _outcomes(hub)] == ["validation", "validation", "duplicate"]
+    assert parses == ["orders/create", "orders/paid", "orders/paid"]
+
+
 def test_the_memory_is_bounded() -> None:
     seen = identify.SeenBodies(size=3)
     for i in range(10):

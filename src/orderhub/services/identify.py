@@ -75,6 +75,7 @@ class SeenBodies:
             self._identities.popitem(last=False)
 
 
+_BY_DELIVERY = ("body:", "webhook:")  # identities of a body without an id and version of its own
 SEEN = SeenBodies()  # one per process: worker threads share it (each step is atomic under the GIL)
 
 
@@ -100,7 +101,8 @@ def identify(conn: Connection, rows: Sequence[Any], seen: SeenBodies | None = No
         if named is None:
             payload = _parsed(row)
             named = identity(row.topic, payload, row.webhook_id, row.payload)
-            seen.add(key, named)
+            if not named.startswith(_BY_DELIVERY):  # those name the topic too: not shared by the order topics
+                seen.add(key, named)
         fields = row._asdict()
         fields.update(identity=named, parsed=payload if payload is not None else UNREAD)
         derived[row.id] = SimpleNamespace(**fields)
