@@ -88,15 +88,11 @@ def narrow(conn: Connection, filters: Sequence[Filter]) -> Narrowed:
     if not filters:
         return Narrowed()
     if conn.dialect.name != "sqlite":
-        return Narrowed([f.condition for f in filters], _only(filters).days)
+        return Narrowed([f.condition for f in filters], filters[0].days if len(filters) == 1 else ())
     # Past the bound, a creation day (or range) drives: its entries sit together in its index, whereas the
     # matches of a common value's index may lie far back, behind a walk of every newer entry.
     driver = min(filters, key=lambda f: (_count(conn, f), f.index != DAY_INDEX)) if len(filters) > 1 else filters[0]
     return Narrowed([driver.condition, *(_check(f) for f in filters if f is not driver)], driver.days)
-
-
-def _only(filters: Sequence[Filter]) -> Filter:
-    return filters[0] if len(filters) == 1 else Filter("", None, "", {})
 
 
 def _count(conn: Connection, f: Filter) -> int:
