@@ -11,15 +11,16 @@ from sqlalchemy import text
 
 from orderhub.adapters.store import migrate
 from orderhub.adapters.store.db import Database
-from orderhub.adapters.store.schema import metadata
+from orderhub.adapters.store.schema import metadata, order_days
 from orderhub.adapters.store.schema import search as search_schema
 
 
 def _differences(db: Database) -> list[Any]:
     """What MetaData declares against what the database holds. The order search indexes are SQL of their own
-    (FTS5 tables, their shadow tables and views, or pg_trgm expression indexes): they are left out here and
-    checked by name below."""
-    left_out = set(search_schema.not_in_metadata(db.dialect)) | set(search_schema.POSTGRES_INDEXES)
+    (FTS5 tables, their shadow tables and views, or pg_trgm expression indexes), and so is the creation day's
+    expression index: they are left out here and checked by name below."""
+    left_out = (set(search_schema.not_in_metadata(db.dialect)) | set(search_schema.POSTGRES_INDEXES)
+                | {order_days.DAY_INDEX})
 
     def declared(name: str | None, type_: str, _parent: Any) -> bool:
         return not (type_ in ("table", "index") and name in left_out)
@@ -134,5 +135,37 @@ def test_0029_going_back_keeps_the_first_delivery_of_each_webhook_id(db_url: str
             kept = [tuple(r) for r in conn.execute(text("SELECT id, webhook_id FROM inbox ORDER BY id"))]
         assert [w for _, w in kept] == ["w-1", None, "w-2", None]
         migrate.upgrade(db)
+    finally:
+        db.dispose()
+
+
+def _order_indexes(db: Database) -> set[str]:
+    with db.engine.connect() as conn:
+        if db.dialect == "sqlite":
+            return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                         "AND tbl_name = 'orders'")).scalars())
+        return set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'orders'")).scalars())
+
+
+def test_0030_replaces_the_creation_time_index_with_the_creation_day_and_id(db_url: str) -> None:
+    """The (day, id) expression index is there at head and the creation time's index is not; taken back to
+    0029, the other way round; and a day's orders are read from it newest first."""
+    db = Database(db_url)
+    try:
+        assert order_days.DAY_INDEX in _order_indexes(db) and "ix_orders_created" not in _order_indexes(db)
+        migrate.downgrade(db, "0029")
+        assert order_days.DAY_INDEX not in _order_indexes(db) and "ix_orders_created" in _order_indexes(db)
+        migrate.upgrade(db)
+        assert order_days.DAY_INDEX in _order_indexes(db)
+        with db.engine.connect() as conn:
+            day = order_days.day_sql(db.dialect)
+            value = "'2026-12-01'" if db.dialect == "sqlite" else "DATE '2026-12-01'"
+            if db.is_postgres:
+                conn.execute(text("SET enable_seqscan = off"))
+            explain = "EXPLAIN QUERY PLAN" if db.dialect == "sqlite" else "EXPLAIN"
+            plan = " ".join(str(r[-1]) for r in conn.execute(text(
+                f"{explain} SELECT id FROM orders WHERE {day} = {value} ORDER BY id DESC LIMIT 50")))
+        assert order_days.DAY_INDEX in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # the index's order is the page's
     finally:
         db.dispose()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, text, update
 
-from orderhub.adapters.store import order_queries, order_search, shops
+from orderhub.adapters.store import order_filters, order_queries, order_search, shops
 from orderhub.adapters.store.schema import customers, order_items, orders
 from orderhub.bootstrap import Hub
 from orderhub.services.console import orders_view
@@ -146,7 +146,7 @@ def test_every_console_filter_and_the_search_read_an_index(hub: Hub, many: Any, 
 
 def test_a_day_reads_the_creation_index(hub: Hub, many: Any) -> None:
     day: date = many.last_day - timedelta(days=40)
-    check(hub, console(hub, **{"from": day.isoformat(), "to": day.isoformat()}), "ix_orders_created")
+    check(hub, console(hub, **{"from": day.isoformat(), "to": day.isoformat()}), "ix_orders_day")
 
 
 @pytest.mark.parametrize(("flt", "index"), [
@@ -233,3 +233,71 @@ def test_the_count_stops_at_a_thousand(hub: Hub, many: Any) -> None:
         cancelled = orders_view.search(conn, orders_view.Search(status="cancelled"), per_page=10)
     assert (every.total, every.capped) == (1_000, True)
     assert (cancelled.total, cancelled.capped) == (21, False)
+
+
+def _expected(many: Any, flt: Any) -> list[int]:
+    """The ids the fixture's orders give for ``flt(k, created)``, newest first (the id of order k is k + 1)."""
+    return [k + 1 for k in reversed(range(N)) if flt(k, (BASE + timedelta(hours=k)).date())]
+
+
+@pytest.mark.parametrize("days", [1, 3])
+def test_a_rare_status_on_a_day_is_checked_in_the_day_index(hub: Hub, many: Any, days: int) -> None:
+    """Cancelled (1 order in 97) on a day or three (24 orders each): the status's index gives the ids, each checked
+    in the (day, id) index (an entry, no row); the page is those orders, newest first."""
+    last: date = (BASE + timedelta(hours=97 * 19)).date()  # a day with a cancelled order
+    first = last - timedelta(days=days - 1)
+    params = {"status": "cancelled", "from": first.isoformat(), "to": last.isoformat()}
+    check(hub, console(hub, **params), "ix_orders_status")
+    if not hub.db.is_postgres:
+        check(hub, console(hub, **params), r"SEARCH f USING INDEX ix_orders_day")
+    with hub.db.read() as conn:
+        found = orders_view.search(conn, orders_view.Search.parse(params), per_page=25)
+    expected = _expected(many, lambda k, day: k % 97 == 0 and first <= day <= last)
+    assert expected and [r["id"] for r in found.rows] == expected and found.total == len(expected)
+
+
+def test_a_common_status_on_a_day_reads_the_day_in_page_order(hub: Hub, many: Any, monkeypatch: Any) -> None:
+    """Completed (96 orders in 97) on a day: both past the bound, the day drives (its entries sit together) and the
+    status is checked in its own index."""
+    monkeypatch.setattr(order_filters, "DRIVE_BOUND", 10)
+    day: date = many.last_day - timedelta(days=5)
+    params = {"status": "completed", "from": day.isoformat(), "to": day.isoformat()}
+    check(hub, console(hub, **params), "ix_orders_day")
+    with hub.db.read() as conn:
+        found = orders_view.search(conn, orders_view.Search.parse(params), per_page=10)
+        older = orders_view.search(conn, orders_view.Search.parse(params), before=found.older, per_page=10)
+    expected = _expected(many, lambda k, d: k % 97 != 0 and d == day)
+    assert [r["id"] for r in found.rows + older.rows] == expected[:20]
+
+
+def test_a_few_days_are_read_day_by_day_and_merged(hub: Hub, many: Any) -> None:
+    """Four days (96 orders): each day's newest first from the (day, id) index, merged into one page; the next
+    page and the one before it continue across the days' boundaries."""
+    last: date = many.last_day - timedelta(days=3)
+    first = last - timedelta(days=3)
+    params = {"from": first.isoformat(), "to": last.isoformat()}
+    check(hub, console(hub, **params), "ix_orders_day")
+    expected = _expected(many, lambda k, day: first <= day <= last)
+    search = orders_view.Search.parse(params)
+    seen: list[int] = []
+    with hub.db.read() as conn:
+        page = orders_view.search(conn, search, per_page=25)
+        seen += [r["id"] for r in page.rows]
+        while page.older is not None:
+            page = orders_view.search(conn, search, before=page.older, per_page=25)
+            seen += [r["id"] for r in page.rows]
+        back = orders_view.search(conn, search, after=page.rows[0]["id"], per_page=25)
+    assert len(expected) == 96 and seen == expected
+    assert [r["id"] for r in back.rows] == expected[-25 - len(page.rows):-len(page.rows)]
+
+
+def test_the_rarest_of_two_filters_drives(hub: Hub, many: Any) -> None:
+    """Online (98 % of orders) and refunded (1 in 89): the refunded index drives, online is checked in its index."""
+    check(hub, console(hub, channel="online", payment="refunded"), "ix_orders_payment_status")
+    if not hub.db.is_postgres:
+        check(hub, console(hub, channel="online", payment="refunded"),
+              r"SEARCH f USING COVERING INDEX ix_orders_channel")
+    with hub.db.read() as conn:
+        found = orders_view.search(conn, orders_view.Search.parse({"channel": "online", "payment": "refunded"}),
+                                   per_page=50)
+    assert [r["id"] for r in found.rows] == _expected(many, lambda k, _d: k % 89 == 0 and k % 83 != 0)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, or_, select
 
-from orderhub.adapters.store import order_search
+from orderhub.adapters.store import order_filters, order_search
 from orderhub.adapters.store.schema import (
     customers,
     facilities,
@@ -60,18 +60,19 @@ def _discount(row: Any, order: Any) -> dict[str, Any]:
 def list_orders(conn: Connection, flt: OrderFilter, *, limit: int = 50, before_id: int | None = None
                 ) -> list[dict[str, Any]]:
     """Newest first (by orderhub id); ``before_id`` continues a page (cursor pagination). Every filter has an
-    index ending in the id, and the search its trigram index (order_search), so a page reads about its own rows."""
+    index ending in the id, intersected with the others' (order_filters), and the search its trigram index
+    (order_search), so a page reads about its own rows."""
     found = order_search.source(conn, flt.search)
-    where: list[Any] = []
+    filters = []
     if flt.shop:
-        where.append(orders.c.shop_id == order_search.shop_id(conn, flt.shop))
+        filters.append(order_filters.equal("shop_id", order_search.shop_id(conn, flt.shop), "ix_orders_shop"))
     if flt.status:
-        where.append(orders.c.status == flt.status)
+        filters.append(order_filters.equal("status", flt.status, "ix_orders_status"))
     if flt.payment_status:
-        where.append(orders.c.payment_status == flt.payment_status)
+        filters.append(order_filters.equal("payment_status", flt.payment_status, "ix_orders_payment_status"))
     if flt.channel:
-        where.append(orders.c.channel == flt.channel)
-    ids = order_search.page(conn, found, where, below=before_id, limit=limit)
+        filters.append(order_filters.equal("channel", flt.channel, "ix_orders_channel"))
+    ids = order_search.page(conn, found, order_filters.narrow(conn, filters).where, below=before_id, limit=limit)
     if not ids:
         return []
     stmt = (select(orders.c.id, shops.c.domain.label("shop"), orders.c.shopify_id, orders.c.name,

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, column, exists, func, literal, literal_column, or_, select, text, union
 
+from orderhub.adapters.store import order_filters
 from orderhub.adapters.store.schema import customers, order_addresses, orders, shops
 from orderhub.adapters.store.schema import search as idx
 
@@ -75,16 +77,19 @@ FIRST_BATCH = 64  # candidates checked for a page at first; each further batch f
 
 
 def page(conn: Connection, found: Source, where: list[Any], *, limit: int, below: int | None = None,
-         above: int | None = None, newest_first: bool = True) -> list[int]:
+         above: int | None = None, newest_first: bool = True, days: tuple[date, ...] = ()) -> list[int]:
     """Up to ``limit`` ids of the orders ``found`` and ``where`` select, strictly between ``above`` and
     ``below`` when given, newest first (or oldest first). Candidates are checked in batches in page order,
-    so a page reads about as many rows as it shows, however many candidates there are."""
+    so a page reads about as many rows as it shows, however many candidates there are. ``days``: the filters'
+    short range of creation days, read day by day (order_filters.narrow)."""
     key = found.key
     conditions = list(found.where) + list(where)
     if below is not None:
         conditions.append(key < below)
     if above is not None:
         conditions.append(key > above)
+    if days and found.candidates is None:
+        return order_filters.merged(conn, key, found.frm, conditions, days, limit=limit, newest_first=newest_first)
     stmt = select(key).select_from(found.frm).where(*conditions).order_by(key.desc() if newest_first else key)
     if found.candidates is None:
         return [r[0] for r in conn.execute(stmt.limit(limit))]

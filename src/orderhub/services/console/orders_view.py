@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select
 
 from orderhub.adapters.store import facilities as facility_store
-from orderhub.adapters.store import order_queries, order_search, source_channels
+from orderhub.adapters.store import order_filters, order_queries, order_search, source_channels
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.order_store import PAYMENT_STATUSES
 from orderhub.adapters.store.schema import customers, order_items, orders, shops, workflows
@@ -99,27 +99,26 @@ def _day(name: str, text: str) -> date | None:
                             "(YYYY-MM-DD)") from None
 
 
-def _conditions(conn: Connection, s: Search) -> list[Any]:
-    """The filters other than the search, over ``orders``: each has an index ending in the id (the page order)."""
+def _conditions(conn: Connection, s: Search) -> tuple[list[Any], list[order_filters.Filter]]:
+    """The filters other than the search, over ``orders``: the exact order's few ids, and the others, each
+    answered by an index ending in the id (the page order), to be intersected (order_filters.narrow)."""
     where: list[Any] = []
-    if s.shop:
-        where.append(orders.c.shop_id == order_search.shop_id(conn, s.shop))
     if s.order:
         # The few orders with that name or Shopify id, found first in the name and id indexes: left to
         # itself, SQLite would walk the newest-first page order through the whole table instead.
         where.append(orders.c.id.in_(order_search.exact_ids(conn, s.order) or [0]))
+    filters = []
+    if s.shop:
+        filters.append(order_filters.equal("shop_id", order_search.shop_id(conn, s.shop), "ix_orders_shop"))
     if s.status:
-        where.append(orders.c.status == s.status)
+        filters.append(order_filters.equal("status", s.status, "ix_orders_status"))
     if s.payment:
-        where.append(orders.c.payment_status == s.payment)
+        filters.append(order_filters.equal("payment_status", s.payment, "ix_orders_payment_status"))
     if s.channel:
-        where.append(orders.c.channel == s.channel)
-    if s.created_from:
-        where.append(orders.c.source_created_at >= datetime.combine(s.created_from, time(), timezone.utc))
-    if s.created_to:
-        where.append(orders.c.source_created_at < datetime.combine(s.created_to + timedelta(days=1), time(),
-                                                                   timezone.utc))
-    return where
+        filters.append(order_filters.equal("channel", s.channel, "ix_orders_channel"))
+    if s.created_from or s.created_to:
+        filters.append(order_filters.created(conn.dialect.name, s.created_from, s.created_to))
+    return where, filters
 
 
 @dataclass(frozen=True)
@@ -136,16 +135,19 @@ def search(conn: Connection, s: Search, *, before: int | None = None, after: int
     """A page of matching orders, newest first (by orderhub id: its primary key orders the page,
     so a page reads only as far back as it needs). ``before``/``after`` are keyset cursors."""
     found = order_search.source(conn, s.q)
-    where = _conditions(conn, s)
+    where, filters = _conditions(conn, s)
+    narrowed = order_filters.narrow(conn, filters)
+    where += narrowed.where
+    days = narrowed.days
     if after is not None:
-        ids = order_search.page(conn, found, where, above=after, newest_first=False, limit=per_page + 1)
+        ids = order_search.page(conn, found, where, above=after, newest_first=False, limit=per_page + 1, days=days)
         has_newer, ids = len(ids) > per_page, ids[:per_page][::-1]
-        has_older = bool(ids) and bool(order_search.page(conn, found, where, below=ids[-1], limit=1))
+        has_older = bool(ids) and bool(order_search.page(conn, found, where, below=ids[-1], limit=1, days=days))
     else:
-        ids = order_search.page(conn, found, where, below=before, limit=per_page + 1)
+        ids = order_search.page(conn, found, where, below=before, limit=per_page + 1, days=days)
         has_older, ids = len(ids) > per_page, ids[:per_page]
         has_newer = before is not None and bool(ids) and bool(
-            order_search.page(conn, found, where, above=ids[0], newest_first=False, limit=1))
+            order_search.page(conn, found, where, above=ids[0], newest_first=False, limit=1, days=days))
     cap = COUNT_CAP
     if before is None and after is None and not has_older:
         counted = len(ids)  # the first page holds every match: no need to count them again
