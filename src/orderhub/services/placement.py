@@ -321,7 +321,9 @@ def definition(payments: Payments) -> Definition:
              compensate_outside=payments.void),
         Step("record", record, compensate=unrecord),
         Step("finalise", finalise),
-    ), on_compensated=rejected)
+        # Every step is safe to redo after a crash (its writes commit with the flow's progress, the gateway is
+        # called with idempotency keys), so a batch commits only around the payment's outside work.
+    ), on_compensated=rejected, together=True)
 
 
 def engine(db: Database, *, gateway: PaymentGateway | None, worker: str, batch_size: int = 200,
