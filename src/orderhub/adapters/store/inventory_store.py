@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, text
 
@@ -30,9 +30,9 @@ from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason, Position, grant_in_order
 
 
-@dataclass(frozen=True)
-class Movement:
-    """A quantity of one SKU at one facility, on behalf of an order unit (or nothing)."""
+class Movement(NamedTuple):
+    """A quantity of one SKU at one facility, on behalf of an order unit (or nothing). A named tuple: a
+    batch of placements makes one per unit."""
 
     sku: str
     facility_id: int
