@@ -158,6 +158,8 @@ class Engine:
         # Steps together (``Definition.together``) unless told; apart, every step has its own transaction, as
         # a test that changes an order between two steps needs.
         self.together = definition.together if together is None else together
+        # While steps run together: the flows' progress (by flow id) and step log rows to write at the end.
+        self._deferred: tuple[dict[int, tuple[Flow, float, str | None, bool]], list[tuple[Any, ...]]] | None = None
 
     # -- claiming ---------------------------------------------------------------------------------
 
@@ -275,27 +277,33 @@ class Engine:
 
     def _together(self, flows: list[Flow]) -> list[Flow]:
         """One transaction: the step each flow is at (its outside work done before), then the steps after
-        it up to one with outside work; returns the flows that stopped before such a step."""
+        it up to one with outside work; returns the flows that stopped before such a step. The flows'
+        progress and step log are written once, as the transaction ends."""
         steps = self.definition.steps
         first = [(steps[index], group, self._before(steps[index], group)) for index, group in _by_step(flows)]
         stopped: list[Flow] = []
-        with self.db.write() as conn:
-            moving: list[Flow] = []
-            for step, group, outcomes in first:  # each group at its own step, as _advance takes them
-                self._within(conn, step, group, outcomes)
-                moving += self._moving(group, outcomes)
-            flows = moving
-            while flows:
-                moving = []
-                for index, group in _by_step(flows):
-                    step = steps[index]
-                    if step.outside:  # its outside work waits until this transaction has committed
-                        stopped += group
-                        continue
-                    outcomes = self._before(step, group)
+        self._deferred = deferred = ({}, [])
+        try:
+            with self.db.write() as conn:
+                moving: list[Flow] = []
+                for step, group, outcomes in first:  # each group at its own step, as _advance takes them
                     self._within(conn, step, group, outcomes)
                     moving += self._moving(group, outcomes)
-                flows = moving
+                while moving:
+                    going = moving
+                    moving = []
+                    for index, group in _by_step(going):
+                        step = steps[index]
+                        if step.outside:  # its outside work waits until this transaction has committed
+                            stopped += group
+                            continue
+                        outcomes = self._before(step, group)
+                        self._within(conn, step, group, outcomes)
+                        moving += self._moving(group, outcomes)
+                self._deferred = None
+                self._progress(conn, list(deferred[0].values()), deferred[1], utcnow())
+        finally:
+            self._deferred = None
         return stopped
 
     def _reload(self, flows: list[Flow]) -> None:
@@ -331,8 +339,7 @@ class Engine:
                 compensating.append(f)
             waiting = outcome.kind == "wait"
             saves.append((f, outcome.seconds if waiting else 0.0, outcome.reason if waiting else None, waiting))
-        self._save_many(conn, saves, now)
-        bulk.insert_tuples(conn, workflow_steps, _LOG_COLUMNS, log_rows)
+        self._progress(conn, saves, log_rows, now)
         if completed and self.definition.on_completed:
             self.definition.on_completed(conn, completed)
         if any(f.step < 0 for f in compensating):  # failed at the first step: nothing to undo
@@ -404,9 +411,22 @@ class Engine:
             return
         for f in flows:
             f.status = "compensated"
-        self._save_many(conn, [(f, 0.0, None, False) for f in flows], now)
+        self._progress(conn, [(f, 0.0, None, False) for f in flows], [], now)
         if self.definition.on_compensated:
             self.definition.on_compensated(conn, flows)
+
+    def _progress(self, conn: Connection, saves: list[tuple[Flow, float, str | None, bool]],
+                  log_rows: list[tuple[Any, ...]], now: Any) -> None:
+        """Write the flows' progress and step log now, or, while steps run together, when their transaction
+        ends: once for a flow, as it stands last (what a step before wrote of it would be overwritten in the
+        same transaction anyway)."""
+        if self._deferred is None:
+            self._save_many(conn, saves, now)
+            bulk.insert_tuples(conn, workflow_steps, _LOG_COLUMNS, log_rows)
+            return
+        saved, logged = self._deferred
+        saved |= {item[0].id: item for item in saves}
+        logged += log_rows
 
     def _save(self, conn: Connection, f: Flow, now: Any, *, delay: float = 0.0, note: str | None = None,
               release: bool = False) -> None:
