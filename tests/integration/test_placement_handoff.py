@@ -57,7 +57,7 @@ def test_an_order_held_between_reserving_and_recording_stays_held(hub: Hub, oms:
         with hub.db.write() as conn:
             fulfilment.hold(conn, order_id, fulfilment.Ctx("support", "address to check"))
 
-    place(hub, fault=_between("authorise_payment", hold))
+    place(hub, fault=_between("authorise_payment", hold), together=False)  # paid by the channel: one transaction
     o = order(hub)
     assert o["status"] == "held"  # not approved over the hold
     assert "approved" not in [t["kind"] for t in o["timeline"]]
@@ -96,9 +96,9 @@ def test_each_step_reads_the_units_once_per_batch_and_records_progress_once_per_
     assert [order(hub, shopify_id)["status"] for shopify_id in ids] == ["brokered", "brokered"]
     unit_reads = [s for s, _ in seen if s.startswith("SELECT") and "FROM order_units" in s]
     assert len(unit_reads) == 1  # validate reads them; the later steps are handed them
-    # The batch's steps commit in two transactions (before and after the payment's outside work); each writes
-    # the flows' progress and step log in one statement each for the whole batch (the claim aside).
+    # Paid by the channel, the batch's steps commit in one transaction, which writes the flows' progress and
+    # step log in one statement each for the whole batch (the claim aside).
     progress = [s for s, many in seen if s.startswith("UPDATE workflows SET updated_at") and not many]
-    assert len(progress) == 2
-    assert len([s for s, _ in seen if s.startswith("INSERT INTO workflow_steps")]) == 2
+    assert len(progress) == 1
+    assert len([s for s, _ in seen if s.startswith("INSERT INTO workflow_steps")]) == 1
     assert not [s for s, many in seen if s.startswith("UPDATE workflows") and many]

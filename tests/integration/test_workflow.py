@@ -346,3 +346,23 @@ def test_stale_handed_rows_while_together_are_read_afresh(hub: Hub) -> None:
     # Together: handed rows, rolled back whole; step by step: handed again, then read afresh.
     assert runs == [[{"order": "as read by load"}], [{"order": "as read by load"}], [{}]]
     assert _rows(hub) == {1: ("completed", 2, None)}
+
+
+def test_outside_work_that_would_not_call_out_stays_in_the_transaction(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1, 2)
+    steps = list(_together(j, hub).steps)
+
+    def settled(flows: list[Flow]) -> None:  # paid already: nothing to call, so no need to commit first
+        j.entries += [("settled", f.order_id) for f in flows]
+
+    steps[2] = Step("pay", steps[2].run, outside=settled, calls_out=lambda flows: False)
+    seen, stop = _progress_writes(hub)
+    try:
+        Engine(hub.db, Definition("test", tuple(steps), together=True), worker="w").run_once()
+    finally:
+        stop()
+    assert _rows(hub) == {1: ("completed", 4, None), 2: ("completed", 4, None)}
+    assert [e for e in j.entries if e[1] == 1] == [("validate", 1), ("reserve", 1), ("settled", 1), ("pay", 1),
+                                                   ("record", 1)]
+    assert len(seen) == 1  # one transaction for the batch

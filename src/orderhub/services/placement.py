@@ -202,6 +202,17 @@ class Payments:
                 outcomes[f.id] = self._gateway(f, order)
         return outcomes
 
+    def calls_out(self, flows: list[Flow]) -> bool:
+        """Whether :meth:`authorise` would call out for these flows: the gateway (an order not paid yet, a
+        gateway configured), or the database for rows not handed on. If not, it may run in a transaction."""
+        for f in flows:
+            order = f.rows.get("order")
+            if order is None:
+                return True
+            if not f.context.get("payment") and order.payment_status not in PAID and self.gateway is not None:
+                return True
+        return False
+
     def _gateway(self, f: Flow, order: Any) -> workflow.Outcome:
         assert self.gateway is not None
         try:
@@ -326,11 +337,11 @@ def definition(payments: Payments) -> Definition:
         Step("validate", validate),
         Step("reserve", reserve, compensate=release_reservations),
         Step("authorise_payment", record_payment, compensate=mark_voided, outside=payments.authorise,
-             compensate_outside=payments.void),
+             compensate_outside=payments.void, calls_out=payments.calls_out),
         Step("record", record, compensate=unrecord),
         Step("finalise", finalise),
         # Every step is safe to redo after a crash (its writes commit with the flow's progress, the gateway is
-        # called with idempotency keys), so a batch commits only around the payment's outside work.
+        # called with idempotency keys), so a batch commits once, or around the payment at the gateway.
     ), on_compensated=rejected, together=True)
 
 

@@ -102,6 +102,9 @@ class Step:
     # it stores its results in ``flow.context`` for ``run`` to record.
     outside: Outside | None = None
     compensate_outside: CompensateOutside | None = None
+    # Whether ``outside`` would call out for these flows; when it says no, steps run together may run it inside
+    # their transaction (it then touches nothing outside: a payment the channel collected, say). None: always.
+    calls_out: Callable[[list[Flow]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -294,8 +297,8 @@ class Engine:
                     moving = []
                     for index, group in _by_step(going):
                         step = steps[index]
-                        if step.outside:  # its outside work waits until this transaction has committed
-                            stopped += group
+                        if step.outside and (step.calls_out is None or step.calls_out(group)):
+                            stopped += group  # its outside work waits until this transaction has committed
                             continue
                         outcomes = self._before(step, group)
                         self._within(conn, step, group, outcomes)
