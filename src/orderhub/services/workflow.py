@@ -123,9 +123,9 @@ def start(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
     if not order_ids:
         return
     now = utcnow()
-    conn.execute(insert(workflows), [
-        {"kind": kind, "order_id": oid, "status": "running", "step": 0, "context": "{}", "attempts": 0,
-         "available_at": now, "created_at": now, "updated_at": now} for oid in order_ids])
+    bulk.insert_tuples(conn, workflows, ("kind", "order_id", "status", "step", "context", "attempts", "available_at",
+                                         "created_at", "updated_at"),
+                       [(kind, oid, "running", 0, "{}", 0, now, now, now) for oid in order_ids])
 
 
 def wake(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
