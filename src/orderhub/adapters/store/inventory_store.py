@@ -13,6 +13,7 @@ so channels learn of every change in ATP - reservations included - once it commi
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from orderhub.adapters.store import bulk, channel_stock, outbox
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.safety_stock import effective_safety_stock, online_buffers
 from orderhub.adapters.store.schema import facilities, inventory, inventory_ledger
-from orderhub.adapters.store.types import UTCDateTime
+from orderhub.adapters.store.types import UTCDateTime, sqlite_time
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason, Position, grant_in_order
 
@@ -86,39 +87,47 @@ def _groups(movements: Sequence[Movement]) -> list[tuple[tuple[str, int], list[i
     return sorted(groups.items())
 
 
-_WHOLE_CHUNK = 1000  # (SKU, facility) groups a statement: 4 parameters each, well within SQLite's limit
+# The wanted quantities as a table (bulk.source): sku, facility_id, n, the facility's online safety stock.
+_WANTED_TYPES = ("VARCHAR(255)", "INTEGER", "INTEGER", "INTEGER")
 
 
-def _reserve_whole(conn: Connection, wanted: list[tuple[str, int, int, int]], now: Any) -> dict[tuple[str, int], Any]:
+def _reserve_whole(conn: Connection, wanted: list[tuple[str, int, int, int]], now: datetime
+                   ) -> dict[tuple[str, int], Any]:
     """Reserve each (SKU, facility, quantity, buffer) in full where it all fits, in one statement per chunk of
-    groups; returns the rows changed by (SKU, facility). On PostgreSQL the rows are locked first in the global
-    (SKU, facility) order, as the per-group statements took them, so concurrent batches never deadlock."""
+    groups (one statement text per chunk size: nothing to compile a batch); returns the rows changed by (SKU,
+    facility). On PostgreSQL the rows are locked first in the global (SKU, facility) order, as the per-group
+    statements took them, so concurrent batches never deadlock."""
     changed: dict[tuple[str, int], Any] = {}
+    if not wanted:
+        return changed
     postgres = conn.dialect.name == "postgresql"
-    floor = "GREATEST" if postgres else "max"
-    for start in range(0, len(wanted), _WHOLE_CHUNK):
-        chunk = wanted[start:start + _WHOLE_CHUNK]
-        params: dict[str, Any] = {"now": now}
-        rows = []
-        for k, (sku, facility_id, n, buffer) in enumerate(chunk):
-            params |= {f"s{k}": sku, f"f{k}": facility_id, f"n{k}": n, f"b{k}": buffer}
-            rows.append(f"(:s{k}, :f{k}, :n{k}, :b{k})")
-        values = ", ".join(rows)
+    at = now if postgres else sqlite_time(now)
+    for chunk in bulk.chunks(conn, wanted, len(_WANTED_TYPES)):
+        source, params = bulk.source(conn, _WANTED_TYPES, chunk, "wanted")
         if postgres:
-            pairs = ", ".join(f"(:s{k}, :f{k})" for k in range(len(chunk)))
-            conn.execute(text(f"SELECT 1 FROM inventory WHERE (sku, facility_id) IN ({pairs}) "
-                              "ORDER BY sku, facility_id FOR UPDATE"), params)
-        stmt = text(
-            f"WITH wanted (sku, facility_id, n, buffer) AS (VALUES {values}) "
-            "UPDATE inventory SET reserved = inventory.reserved + wanted.n, updated_at = :now FROM wanted "
-            "WHERE inventory.sku = wanted.sku AND inventory.facility_id = wanted.facility_id "
-            f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.buffer) >= wanted.n "
-            "RETURNING inventory.sku, inventory.facility_id, "
-            "inventory.on_hand, inventory.reserved, inventory.safety_stock").bindparams(
-                bindparam("now", type_=UTCDateTime()))
-        for row in conn.execute(stmt, params):
+            conn.exec_driver_sql(_lock_sql(source), tuple(params))
+        for row in conn.exec_driver_sql(_reserve_whole_sql(source, postgres), (at, *params)):
             changed[(row.sku, row.facility_id)] = row
     return changed
+
+
+@functools.lru_cache(maxsize=64)
+def _lock_sql(source: str) -> str:
+    return ("SELECT 1 FROM inventory WHERE (sku, facility_id) IN (SELECT wanted.column1, wanted.column2 "
+            f"FROM {source}) ORDER BY sku, facility_id FOR UPDATE")
+
+
+@functools.lru_cache(maxsize=64)
+def _reserve_whole_sql(source: str, postgres: bool) -> str:
+    """``UPDATE inventory ... FROM`` the wanted quantities, where all of each fits; the time is the first
+    parameter."""
+    mark, floor = ("%s", "GREATEST") if postgres else ("?", "max")
+    return (f"UPDATE inventory SET reserved = inventory.reserved + wanted.column3, updated_at = {mark} "
+            f"FROM {source} WHERE inventory.sku = wanted.column1 AND inventory.facility_id = wanted.column2 "
+            f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.column4) "
+            ">= wanted.column3 "
+            "RETURNING inventory.sku, inventory.facility_id, inventory.on_hand, inventory.reserved, "
+            "inventory.safety_stock")
 
 
 def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> list[int]:
