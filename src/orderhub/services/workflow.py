@@ -16,6 +16,14 @@ batch that is at that step, which is what lets thousands of orders a second go
 through on one SQLite file. Its own bookkeeping is set-based too: one statement per
 batch records the flows' progress and one their step log.
 
+A definition whose steps are all safe to redo may run them together
+(``Definition.together``): a batch's steps share one transaction, committed only before
+outside work that calls out (``Step.calls_out``) and once the batch is through, with the
+flows' progress and step log written once, as the transaction ends. A crash then rolls
+back to the last commit, and the steps after it are redone. A step that raises rolls
+the shared transaction back whole; the flows are read back as last committed and go on
+step by step, one transaction a step, where failures are handled as described above.
+
 Steps hand rows on: what one step read or wrote for a flow it may keep in
 ``flow.rows`` for the next step of the same run. Those rows live in memory only; a
 flow claimed again (after a crash, a wait, a lease that ran out) starts without them,

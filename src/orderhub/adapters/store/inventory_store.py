@@ -125,9 +125,8 @@ def _reserve_whole_sql(source: str, postgres: bool) -> str:
     return (f"UPDATE inventory SET reserved = inventory.reserved + wanted.column3, updated_at = {mark} "
             f"FROM {source} WHERE inventory.sku = wanted.column1 AND inventory.facility_id = wanted.column2 "
             f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.column4) "
-            ">= wanted.column3 "
-            "RETURNING inventory.sku, inventory.facility_id, inventory.on_hand, inventory.reserved, "
-            "inventory.safety_stock")
+            ">= wanted.column3 RETURNING inventory.sku, inventory.facility_id, inventory.on_hand, "
+            "inventory.reserved, inventory.safety_stock")
 
 
 def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> list[int]:
