@@ -30,8 +30,11 @@ def ingest(hub: Hub, oms: Any, topic: str = "orders/create", **changes: Any) -> 
     drain(hub)
 
 
-def place(hub: Hub, fault: Fault | None = None) -> None:
+def place(hub: Hub, fault: Fault | None = None, *, together: bool = True) -> None:
+    """Place what is waiting; ``together=False``: every step in its own transaction (placement commits a
+    batch's steps together), for a fault hook that changes an order in a transaction of its own between two."""
     engine = hub.placement(fault)
+    engine.together = together
     for _ in range(20):
         if not engine.run_once()[0]:
             return

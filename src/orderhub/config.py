@@ -176,8 +176,8 @@ class Settings:
         "ORDERHUB_PAYMENT_GATEWAY_KEY", "The payment gateway's API key. Never logged.", default=None,
         repr=False)
     placement_batch_size: int = setting(
-        "ORDERHUB_PLACEMENT_BATCH_SIZE", "Orders per placement transaction (each workflow step commits once "
-        "per batch).", INT, default=200)
+        "ORDERHUB_PLACEMENT_BATCH_SIZE", "Orders per placement batch (its workflow steps share one "
+        "transaction, committed before a call to the payment gateway and at the end).", INT, default=200)
     log_level: str = setting(
         "ORDERHUB_LOG_LEVEL", "Log level: DEBUG, INFO, WARNING or ERROR.", UPPER, default="INFO")
     log_json: bool = setting(

@@ -160,6 +160,27 @@ def test_a_failure_after_authorisation_voids_it_at_the_gateway(paying_hub: Hub, 
     assert o["payments"][0]["status"] == "voided"
 
 
+def test_an_order_held_while_its_payment_is_authorised_stays_held(paying_hub: Hub, oms: Any, gateway: Any) -> None:
+    """The gateway is called between two transactions of the batch; a hold committed meanwhile is not approved
+    over: the step finds the order changed and runs again on what it reads afresh."""
+    from orderhub.services import fulfilment
+
+    def hold_first(name: str, flow: Any) -> None:
+        if name == "authorise_payment" and not held:
+            held.append(flow.order_id)
+            with paying_hub.db.write() as conn:
+                fulfilment.hold(conn, flow.order_id, fulfilment.Ctx("support", "address to check"))
+
+    held: list[int] = []
+    ingest(paying_hub, oms, financial_status="pending")
+    place(paying_hub, fault=hold_first)
+    o = order(paying_hub)
+    assert held and (o["status"], o["payment_status"]) == ("held", "authorized")
+    assert "approved" not in [t["kind"] for t in o["timeline"]]
+    assert len(gateway.sim.authorizations()) == 1  # authorised again on the rerun: the same authorisation
+    assert position(paying_hub, "SKU-1", oms.wh1).reserved == 2
+
+
 def test_a_gateway_that_does_not_answer_makes_the_order_wait_not_fail(paying_hub: Hub, oms: Any,
                                                                       gateway: Any) -> None:
     from orderhub.simulators.payments.rules import parse_rule

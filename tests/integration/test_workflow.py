@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from orderhub.adapters.store.schema import workflow_steps, workflows
 from orderhub.bootstrap import Hub
@@ -230,3 +231,138 @@ def test_an_undo_that_fails_is_retried_until_it_succeeds(hub: Hub) -> None:
     down = ("pay", "error", "undo pay: RuntimeError: gateway unavailable")
     assert outcomes == [("record", "ok", None), down, down, ("pay", "ok", None), ("reserve", "ok", None),
                         ("validate", "ok", None)]
+
+
+# -- steps together (Definition.together): one transaction a batch, split only around outside work ----------
+
+def _together(j: Journal, hub: Hub) -> Definition:
+    """The journal's steps together, "pay" with outside work (a gateway call) that must see no transaction open."""
+    def gateway(flows: list[Flow]) -> None:
+        assert hub.db.engine.pool.checkedout() == 0, "outside work ran inside a transaction"
+        j.entries += [("gateway", f.order_id) for f in flows]
+
+    steps = list(j.definition().steps)
+    steps[2] = Step("pay", steps[2].run, steps[2].compensate, outside=gateway)
+    return Definition("test", tuple(steps), on_completed=j.definition().on_completed,
+                      on_compensated=j.definition().on_compensated, together=True)
+
+
+def _progress_writes(hub: Hub) -> tuple[list[str], Any]:
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE workflows SET updated_at"):
+            seen.append(statement)
+
+    event.listen(hub.db.engine, "before_cursor_execute", listen)
+    return seen, lambda: event.remove(hub.db.engine, "before_cursor_execute", listen)
+
+
+def test_steps_together_commit_only_around_outside_work(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1, 2)
+    seen, stop = _progress_writes(hub)
+    try:
+        assert Engine(hub.db, _together(j, hub), worker="w").run_once()[0] == 2
+    finally:
+        stop()
+    assert [e for e in j.entries if e[1] == 1] == [("validate", 1), ("reserve", 1), ("gateway", 1), ("pay", 1),
+                                                   ("record", 1), ("completed", 1)]
+    assert _rows(hub) == {1: ("completed", 4, None), 2: ("completed", 4, None)}
+    assert len(seen) == 2  # validate+reserve, then pay+record: progress written once a transaction
+    with hub.db.read() as conn:  # the step log is whole all the same
+        log = [(r.step, r.outcome) for r in conn.execute(
+            select(workflow_steps).join(workflows, workflows.c.id == workflow_steps.c.workflow_id)
+            .where(workflows.c.order_id == 1).order_by(workflow_steps.c.id))]
+    assert log == [("validate", "ok"), ("reserve", "ok"), ("pay", "ok"), ("record", "ok")]
+
+
+@pytest.mark.parametrize(("crash_at", "committed"), [("reserve", 0), ("record", 2)])
+def test_a_worker_dying_while_steps_run_together_leaves_its_flows_at_the_last_commit(hub: Hub, crash_at: str,
+                                                                                     committed: int) -> None:
+    j = Journal()
+    _start(hub, 1)
+    j.crash_at = crash_at
+    with pytest.raises(KeyboardInterrupt):
+        Engine(hub.db, _together(j, hub), worker="dead", lease_seconds=300).run_once()
+    assert _rows(hub)[1] == ("running", committed, None)  # nothing of the transaction that died
+    with hub.db.read() as conn:
+        assert len(conn.execute(select(workflow_steps)).all()) == committed
+    j.crash_at = None
+    with hub.db.write() as conn:
+        conn.execute(update(workflows).values(locked_until=utcnow() - timedelta(seconds=1)))
+    Engine(hub.db, _together(j, hub), worker="w2").run_once()
+    assert _rows(hub)[1] == ("completed", 4, None)
+    with hub.db.read() as conn:  # each step committed once, the redone ones included
+        assert [r.step for r in conn.execute(select(workflow_steps).order_by(workflow_steps.c.id))] == [
+            "validate", "reserve", "pay", "record"]
+
+
+def test_a_step_raising_while_together_goes_on_step_by_step_retrying_only_its_flow(hub: Hub) -> None:
+    j = Journal()
+    j.raising.add(("record", 2))
+    _start(hub, 1, 2, 3)
+    engine = Engine(hub.db, _together(j, hub), worker="w", retry_seconds=0)
+    engine.run_once()
+    rows = _rows(hub)
+    assert rows[1][0] == rows[3][0] == "completed"
+    assert rows[2] == ("running", 3, "record: RuntimeError: database blip in record")
+    j.raising.clear()
+    engine.run_once()
+    assert _rows(hub)[2][0] == "completed"
+    with hub.db.read() as conn:  # the transaction that raised left nothing: each step ran once for flow 1
+        steps = [r.step for r in conn.execute(select(workflow_steps).join(workflows).where(
+            workflows.c.order_id == 1, workflow_steps.c.outcome == "ok").order_by(workflow_steps.c.id))]
+    assert steps == ["validate", "reserve", "pay", "record"]
+
+
+def test_a_failing_step_while_together_compensates_the_earlier_ones(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1, 2)
+    Engine(hub.db, _together(j, hub), worker="w",
+           fault=lambda step, f: "refused" if step == "record" and f.order_id == 1 else None).run_once()
+    assert [e for e, oid in j.entries if oid == 1][-4:] == ["undo pay", "undo reserve", "undo validate",
+                                                            "compensated"]
+    assert _rows(hub) == {1: ("compensated", 0, "refused"), 2: ("completed", 4, None)}
+
+
+def test_stale_handed_rows_while_together_are_read_afresh(hub: Hub) -> None:
+    runs: list[list[dict[str, str]]] = []
+
+    def load(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+        for f in flows:
+            f.rows["order"] = "as read by load"
+
+    def use(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
+        runs.append([dict(f.rows) for f in flows])
+        if any(f.rows for f in flows):
+            raise workflow.Stale("the order changed meanwhile")
+        for f in flows:
+            f.context["used"] = True
+
+    _start(hub, 1)
+    Engine(hub.db, Definition("test", (Step("load", load), Step("use", use)), together=True),
+           worker="w").run_once()
+    # Together: handed rows, rolled back whole; step by step: handed again, then read afresh.
+    assert runs == [[{"order": "as read by load"}], [{"order": "as read by load"}], [{}]]
+    assert _rows(hub) == {1: ("completed", 2, None)}
+
+
+def test_outside_work_that_would_not_call_out_stays_in_the_transaction(hub: Hub) -> None:
+    j = Journal()
+    _start(hub, 1, 2)
+    steps = list(_together(j, hub).steps)
+
+    def settled(flows: list[Flow]) -> None:  # paid already: nothing to call, so no need to commit first
+        j.entries += [("settled", f.order_id) for f in flows]
+
+    steps[2] = Step("pay", steps[2].run, outside=settled, calls_out=lambda flows: False)
+    seen, stop = _progress_writes(hub)
+    try:
+        Engine(hub.db, Definition("test", tuple(steps), together=True), worker="w").run_once()
+    finally:
+        stop()
+    assert _rows(hub) == {1: ("completed", 4, None), 2: ("completed", 4, None)}
+    assert [e for e in j.entries if e[1] == 1] == [("validate", 1), ("reserve", 1), ("settled", 1), ("pay", 1),
+                                                   ("record", 1)]
+    assert len(seen) == 1  # one transaction for the batch

@@ -215,14 +215,16 @@ class _Ledger:
         self._new_orders: Counter[int] = Counter()
 
     def available(self, sku: str, facility_id: int) -> int:
-        return self._atp.get((sku, facility_id), 0) - self._consumed[(sku, facility_id)]
+        key = (sku, facility_id)
+        return self._atp.get(key, 0) - self._consumed.get(key, 0)  # get: a Counter's missing key costs a call
 
     def load(self, facility: Facility) -> int:
         """Orders the facility has today, counting those given to it in this run."""
         return facility.orders_today + self._new_orders[facility.id]
 
     def take(self, sku: str, facility_id: int) -> None:
-        self._consumed[(sku, facility_id)] += 1
+        key = (sku, facility_id)
+        self._consumed[key] = self._consumed.get(key, 0) + 1
 
     def count_order(self, facility_id: int) -> None:
         self._new_orders[facility_id] += 1
@@ -320,7 +322,7 @@ def _categories(order: OrderToBroker) -> frozenset[str]:
 
 def _sort_orders(sort: tuple[tuple[str, str], ...], orders: list[OrderToBroker]) -> list[OrderToBroker]:
     """Orders in the routing's sort order; missing dates last; ties by order id."""
-    return sorted(orders, key=lambda o: (*(_order_key(o, name, direction) for name, direction in sort), o.id))
+    return sorted(orders, key=lambda o: (*[_order_key(o, name, direction) for name, direction in sort], o.id))
 
 
 def _order_key(order: OrderToBroker, name: str, direction: str) -> tuple[int, float]:
@@ -421,10 +423,11 @@ class _Attempt:
     def _draft_whole_order(self) -> None:
         """Split none: every waiting unit from the first facility that can take them all."""
         units = self.progress.pending
-        facility, notes = self._first_whole(units, self._prefix())
+        needs = _needs(units)
+        facility, notes = self._first_whole(units, self._prefix(), needs)
         self.progress.notes.extend(notes)
         if facility is not None:
-            self._add(_Chunk(facility, list(units), self._why(facility, _needs(units), 0)))
+            self._add(_Chunk(facility, list(units), self._why(facility, needs, 0)))
 
     def _draft_pickup(self) -> None:
         """Pickup in store: every waiting unit at the order's pickup store, or none (never split, never
@@ -487,9 +490,11 @@ class _Attempt:
         self.progress.notes.append(f"{self._prefix()}no single facility can take all {len(units)} units; splitting")
         self._fill_greedily(units)
 
-    def _first_whole(self, units: list[Unit], prefix: str) -> tuple[Facility | None, list[str]]:
-        """The first ranked facility that can take all ``units``, and why those ranked ahead could not."""
-        needs = _needs(units)
+    def _first_whole(self, units: list[Unit], prefix: str, needs: Counter[str] | None = None
+                     ) -> tuple[Facility | None, list[str]]:
+        """The first ranked facility that can take all ``units`` (``needs``: their count by SKU, if the
+        caller has it), and why those ranked ahead could not."""
+        needs = _needs(units) if needs is None else needs
         passes = _PassedOver(prefix)
         for facility in self._ranked(needs):
             reason = self._obstacle(facility) or self._rejection(facility, units) or self._shortage(facility, needs)
@@ -530,15 +535,16 @@ class _Attempt:
 
     def _add(self, chunk: _Chunk) -> None:
         self.chunks.append(chunk)
+        taken, fid = self.taken, chunk.facility.id
         for unit in chunk.units:
-            self.taken[(unit.sku, chunk.facility.id)] += 1
+            taken[(unit.sku, fid)] = taken.get((unit.sku, fid), 0) + 1
 
     # -- facilities: which qualify, in which order --
 
     def _ranked(self, needs: Counter[str]) -> list[Facility]:
         """All facilities in the rule's preference order, ties by facility id."""
-        return sorted(self.network.facilities,
-                      key=lambda f: (*(self._sort_key(sort, f, needs) for sort in self.rule.sorts), f.id))
+        sorts, key = self.rule.sorts, self._sort_key
+        return sorted(self.network.facilities, key=lambda f: (*[key(sort, f, needs) for sort in sorts], f.id))
 
     def _sort_key(self, sort: InventorySort, facility: Facility, needs: Counter[str]) -> tuple[int, float]:
         if sort is InventorySort.PROXIMITY:
@@ -605,7 +611,7 @@ class _Attempt:
 
     def _usable(self, sku: str, facility: Facility) -> int:
         """Units of ``sku`` the facility can give and still keep the brokering safety stock."""
-        left = self.ledger.available(sku, facility.id) - self.taken[(sku, facility.id)]
+        left = self.ledger.available(sku, facility.id) - self.taken.get((sku, facility.id), 0)
         return max(0, left - self.rule.brokering_safety_stock)
 
     def _balance(self, facility: Facility, needs: Counter[str]) -> int:
@@ -745,7 +751,7 @@ class _PassedOver:
 
 
 def _needs(units: Iterable[Unit]) -> Counter[str]:
-    return Counter(u.sku for u in units)
+    return Counter([u.sku for u in units])
 
 
 def _ship_groups(units: list[Unit]) -> list[tuple[str, list[Unit]]]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from orderhub.adapters.store import outbox, timeline
+from orderhub.adapters.store import bulk, outbox, timeline
 from orderhub.adapters.store import units as unit_store
 from orderhub.adapters.store.schema import inventory, order_addresses, order_items, orders, shops, variants
+from orderhub.adapters.store.types import sqlite_time
 from orderhub.clock import utcnow
 from orderhub.domain import lifecycle, money
 from orderhub.domain.approval import DELIVERED_BY_CHANNEL, ApprovalFacts, UnitFacts, evaluate, unit_on_approval
@@ -57,6 +60,8 @@ def approve_rows(conn: Connection, order_ids: Sequence[int], found: Mapping[int,
     known = _known_skus(conn, {u.sku for us in units.values() for u in us if u.sku})
     done = Approval()
     entries, order_rows, waiting = [], [], []
+    may_approve: set[str] = set()  # order statuses checked to allow approval (the check names the first order)
+    derived: dict[tuple[str, ...], tuple[str, str]] = {}  # unit statuses -> the order's status and fulfilment
     for oid in order_ids:
         order = found.get(oid)
         if order is None or order.status not in ("created", "held"):
@@ -73,52 +78,86 @@ def approve_rows(conn: Connection, order_ids: Sequence[int], found: Mapping[int,
                             "seen_version": order.lifecycle_version})
             entries.append(timeline.Entry(oid, "not_approved", {"failed": [str(f) for f in failures]}, actor))
             continue
-        lifecycle.check_order(f"order {order.name}", order.status, "approved")
+        if order.status not in may_approve:
+            lifecycle.check_order(f"order {order.name}", order.status, "approved")
+            may_approve.add(order.status)
         changes = [approved_unit(u) for u in live]
         done.units += changes
-        after = [c["status"] for c in changes] + [u.status for u in units[oid] if u.status != "created"]
-        status = lifecycle.order_status_from_units(after)
-        order_rows.append({"oid": oid, "new_status": status.value,
-                           "new_fulfilment": lifecycle.fulfillment_status_from_units(after),
-                           "seen_version": order.lifecycle_version})
-        entries.append(timeline.Entry(oid, "approved", {"status": status.value}, actor))
+        after = tuple([c["status"] for c in changes] + [u.status for u in units[oid] if u.status != "created"])
+        statuses = derived.get(after)
+        if statuses is None:  # orders of a batch mostly share their units' statuses: derive each mix once
+            statuses = derived[after] = (lifecycle.order_status_from_units(after).value,
+                                         lifecycle.fulfillment_status_from_units(after))
+        order_rows.append((oid, *statuses, order.lifecycle_version))
+        entries.append(timeline.Entry(oid, "approved", {"status": statuses[0]}, actor))
         entries += delivered_entries(oid, changes, actor)
         done.approved.add(oid)
     now = utcnow()
     unit_store.save(conn, done.units, seen={u.id: u for us in units.values() for u in us} if handed else None)
-    for stmt, rows in ((_APPROVED_FENCED if handed else _APPROVED, order_rows),
-                       (_WAITING_FENCED if handed else _WAITING, waiting)):
-        if rows and conn.execute(stmt, [r | {"now": now} for r in rows]).rowcount != len(rows) and handed:
-            raise unit_store.Changed("orders changed since they were read")
-    for r in order_rows:
-        done.orders[r["oid"]] = {"status": r["new_status"], "fulfillment_status": r["new_fulfilment"],
-                                 "approved_at": now, "status_reason": None,
-                                 "lifecycle_version": r["seen_version"] + 1, "updated_at": now}
+    if _approve_orders(conn, order_rows, now, fenced=handed) != len(order_rows) and handed:
+        raise unit_store.Changed("orders changed since they were read")
+    if waiting and conn.execute(_WAITING_FENCED if handed else _WAITING, waiting).rowcount != len(waiting) and handed:
+        raise unit_store.Changed("orders changed since they were read")
+    for oid, status, fulfilment, seen_version in order_rows:
+        done.orders[oid] = {"status": status, "fulfillment_status": fulfilment, "approved_at": now,
+                            "status_reason": None, "lifecycle_version": seen_version + 1, "updated_at": now}
     for r in waiting:
         done.orders[r["oid"]] = {"status_reason": r["why"]}
     timeline.add(conn, entries, keys={oid: (o.shop_id, o.shopify_id) for oid, o in found.items()})
     return done
 
 
-_APPROVED_VALUES = {"status": bindparam("new_status"), "fulfillment_status": bindparam("new_fulfilment"),
-                    "approved_at": bindparam("now"), "status_reason": None, "updated_at": bindparam("now"),
-                    "lifecycle_version": orders.c.lifecycle_version + 1}
-_APPROVED = update(orders).where(orders.c.id == bindparam("oid")).values(**_APPROVED_VALUES)
-# Only where the order is as the caller read it: no other transaction changed it since.
+def _approve_orders(conn: Connection, rows: Sequence[tuple[int, str, str, int]], now: datetime, *,
+                    fenced: bool) -> int:
+    """Mark orders approved: rows of (id, status, fulfilment status, lifecycle version as read), one statement
+    a batch (``bulk.source``); ``fenced``: only where the version is still as read. Returns the rows changed."""
+    if not rows:
+        return 0
+    sqlite = conn.dialect.name == "sqlite"
+    at = sqlite_time(now) if sqlite else now
+    written = 0
+    for chunk in bulk.chunks(conn, rows, len(_APPROVED_TYPES)):
+        approved, params = bulk.source(conn, _APPROVED_TYPES, chunk, "approved")
+        written += conn.exec_driver_sql(_approved_sql(approved, "?" if sqlite else "%s", fenced),
+                                        (at, at, *params)).rowcount
+    return written
+
+
+# id, status, fulfilment status, the lifecycle version the order was read with
+_APPROVED_TYPES = ("BIGINT", "VARCHAR(16)", "VARCHAR(24)", "INTEGER")
+
+
+@functools.lru_cache(maxsize=64)
+def _approved_sql(approved: str, mark: str, fenced: bool) -> str:
+    """``UPDATE orders ... FROM`` the approved orders; approved_at and updated_at are the first parameters.
+    Fenced: only where the order is as the caller read it (no other transaction changed it since)."""
+    return (f"UPDATE orders SET status = approved.column2, fulfillment_status = approved.column3, "
+            f"approved_at = {mark}, status_reason = NULL, updated_at = {mark}, "
+            "lifecycle_version = orders.lifecycle_version + 1 "
+            f"FROM {approved} WHERE orders.id = approved.column1"
+            + (" AND orders.lifecycle_version = approved.column4" if fenced else ""))
+
+
 _AS_SEEN = (orders.c.id == bindparam("oid")) & (orders.c.lifecycle_version == bindparam("seen_version"))
-_APPROVED_FENCED = update(orders).where(_AS_SEEN).values(**_APPROVED_VALUES)
 _WAITING = update(orders).where(orders.c.id == bindparam("oid")).values(status_reason=bindparam("why"))
 _WAITING_FENCED = update(orders).where(_AS_SEEN).values(status_reason=bindparam("why"))
 
 
 def approved_unit(unit: Any) -> dict[str, Any]:
     """The change that moves one created unit on as its order is approved (see ``unit_on_approval``)."""
-    move = unit_on_approval(ships=ships(unit.ship_group), has_facility=unit.facility_id is not None,
-                            queue=unit.queue)
-    # A unit brokering parked keeps the reason it waits (e.g. its pickup store has no stock).
-    parked = move.status.value == "approved" and unit.queue not in (None, "brokering")
-    return {"id": unit.id, "status": move.status.value, "facility_id": unit.facility_id, "queue": move.queue,
-            "reason": move.reason or (unit.reason if parked else None)}
+    status, queue, reason, keeps_reason = _on_approval(ships(unit.ship_group), unit.facility_id is not None,
+                                                       unit.queue)
+    return {"id": unit.id, "status": status, "facility_id": unit.facility_id, "queue": queue,
+            "reason": unit.reason if keeps_reason else reason}
+
+
+@functools.lru_cache(maxsize=256)
+def _on_approval(ships: bool, has_facility: bool, queue: str | None) -> tuple[str, str | None, str | None, bool]:
+    """``unit_on_approval`` as written (a pure function of few values: worked out once each), and whether the
+    unit keeps its reason: one brokering parked keeps the reason it waits (its pickup store has no stock)."""
+    move = unit_on_approval(ships=ships, has_facility=has_facility, queue=queue)
+    parked = move.status.value == "approved" and queue not in (None, "brokering")
+    return move.status.value, move.queue, move.reason, parked and not move.reason
 
 
 def delivered_entries(order_id: int, changes: Sequence[dict[str, Any]], actor: str) -> list[timeline.Entry]:

@@ -98,17 +98,22 @@ def load_orders(conn: Connection, order_ids: Sequence[int], *, statuses: Sequenc
     else:
         found = [order_rows[oid] for oid in sorted(set(order_ids)) if oid in order_rows]
     out = []
+    rejections: dict[str, frozenset[int]] = {}  # as stored -> as read: most units of a batch share "[]"
     for o in found:
         waiting = [u for u in units_by_order.get(o.id, []) if u.status in statuses and u.facility_id is None
                    and ships(u.ship_group)]
         if not waiting:
             continue
+        brokered = []
+        for u in waiting:
+            rejected = rejections.get(u.rejected_facilities)
+            if rejected is None:
+                rejected = rejections[u.rejected_facilities] = frozenset(orjson.loads(u.rejected_facilities))
+            brokered.append(Unit(u.id, u.sku or "", u.ship_group, Decimal(u.price), categories.get(u.sku or ""),
+                                 rejected))
         out.append(OrderToBroker(
             id=o.id, name=o.name or o.shopify_id, channel=o.channel, queue=waiting[0].queue or BROKERING_QUEUE,
-            units=tuple(Unit(id=u.id, sku=u.sku or "", ship_group=u.ship_group, price=Decimal(u.price),
-                             category=categories.get(u.sku or ""),
-                             rejected_facilities=frozenset(orjson.loads(u.rejected_facilities)))
-                        for u in waiting),
+            units=tuple(brokered),
             order_date=o.source_created_at, priority=o.priority, shipping_method=o.shipping_method,
             ship_by=o.ship_by, promise_date=o.promise_date, origin_facility_id=o.origin_facility_id,
             destination=coords.get(o.id), auto_cancel_at=None, currency=o.currency,
@@ -159,9 +164,8 @@ def apply(conn: Connection, result: BrokeringResult, candidates: Sequence[OrderT
     (``units.save``); ``keys`` are the orders' timeline keys when the caller holds them.
     """
     now = now or utcnow()
-    by_unit = {u.id: (o.id, u) for o in candidates for u in o.units}
-    requests = [Movement(by_unit[uid][1].sku, fid, 1, order_id=by_unit[uid][0], unit_id=uid)
-                for d in result.decisions for uid, fid in d.allocations]
+    skus = {u.id: u.sku for o in candidates for u in o.units}
+    requests = [Movement(skus[uid], fid, 1, d.order_id, uid) for d in result.decisions for uid, fid in d.allocations]
     granted = inventory_store.reserve(conn, requests, actor=actor)
     outcomes: dict[int, Outcome] = {}
     per_facility: dict[int, set[int]] = defaultdict(set)

@@ -16,6 +16,14 @@ batch that is at that step, which is what lets thousands of orders a second go
 through on one SQLite file. Its own bookkeeping is set-based too: one statement per
 batch records the flows' progress and one their step log.
 
+A definition whose steps are all safe to redo may run them together
+(``Definition.together``): a batch's steps share one transaction, committed only before
+outside work that calls out (``Step.calls_out``) and once the batch is through, with the
+flows' progress and step log written once, as the transaction ends. A crash then rolls
+back to the last commit, and the steps after it are redone. A step that raises rolls
+the shared transaction back whole; the flows are read back as last committed and go on
+step by step, one transaction a step, where failures are handled as described above.
+
 Steps hand rows on: what one step read or wrote for a flow it may keep in
 ``flow.rows`` for the next step of the same run. Those rows live in memory only; a
 flow claimed again (after a crash, a wait, a lease that ran out) starts without them,
@@ -102,6 +110,9 @@ class Step:
     # it stores its results in ``flow.context`` for ``run`` to record.
     outside: Outside | None = None
     compensate_outside: CompensateOutside | None = None
+    # Whether ``outside`` would call out for these flows; when it says no, steps run together may run it inside
+    # their transaction (it then touches nothing outside: a payment the channel collected, say). None: always.
+    calls_out: Callable[[list[Flow]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,9 @@ class Definition:
     steps: tuple[Step, ...]
     on_completed: Callable[[Connection, list[Flow]], None] | None = None
     on_compensated: Callable[[Connection, list[Flow]], None] | None = None
+    # Run a batch's steps in one transaction, committing only before a step's outside work and at the end
+    # (see the module doc); for definitions whose steps are all safe to redo after a crash.
+    together: bool = False
 
 
 def start(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
@@ -117,9 +131,9 @@ def start(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
     if not order_ids:
         return
     now = utcnow()
-    conn.execute(insert(workflows), [
-        {"kind": kind, "order_id": oid, "status": "running", "step": 0, "context": "{}", "attempts": 0,
-         "available_at": now, "created_at": now, "updated_at": now} for oid in order_ids])
+    bulk.insert_tuples(conn, workflows, ("kind", "order_id", "status", "step", "context", "attempts", "available_at",
+                                         "created_at", "updated_at"),
+                       [(kind, oid, "running", 0, "{}", 0, now, now, now) for oid in order_ids])
 
 
 def wake(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
@@ -129,13 +143,21 @@ def wake(conn: Connection, kind: str, order_ids: Sequence[int]) -> None:
                                              workflows.c.status == "running").values(available_at=utcnow()))
 
 
+def _by_step(flows: list[Flow]) -> list[tuple[int, list[Flow]]]:
+    """The flows grouped by the step they are at, first step first."""
+    groups: dict[int, list[Flow]] = {}
+    for f in flows:
+        groups.setdefault(f.step, []).append(f)
+    return sorted(groups.items())
+
+
 COMPENSATION_RETRY_MAX = 900.0  # seconds between attempts to undo a step, at most
 
 
 class Engine:
     def __init__(self, db: Database, definition: Definition, *, worker: str, batch_size: int = 200,
                  lease_seconds: float = 60.0, max_attempts: int = 5, retry_seconds: float = 5.0,
-                 fault: Fault | None = None) -> None:
+                 fault: Fault | None = None, together: bool | None = None) -> None:
         self.db = db
         self.definition = definition
         self.worker = worker
@@ -144,6 +166,11 @@ class Engine:
         self.max_attempts = max_attempts
         self.retry_seconds = retry_seconds
         self.fault = fault  # tests inject a failure at a chosen step this way
+        # Steps together (``Definition.together``) unless told; apart, every step has its own transaction, as
+        # a test that changes an order between two steps needs.
+        self.together = definition.together if together is None else together
+        # While steps run together: the flows' progress (by flow id) and step log rows to write at the end.
+        self._deferred: tuple[dict[int, tuple[Flow, float, str | None, bool]], list[tuple[Any, ...]]] | None = None
 
     # -- claiming ---------------------------------------------------------------------------------
 
@@ -171,6 +198,8 @@ class Engine:
         if not flows:
             return 0, 0.5
         forward = [f for f in flows if f.status == "running"]
+        if self.together:
+            forward = self._advance_together(forward)
         while forward:
             forward = self._advance(forward)
         backward = [f for f in flows if f.status == "compensating"]
@@ -183,33 +212,18 @@ class Engine:
     def _advance(self, flows: list[Flow]) -> list[Flow]:
         """Run the current step for every flow at it; returns the flows that moved on to another step."""
         moving = []
-        by_step: dict[int, list[Flow]] = {}
-        for f in flows:
-            by_step.setdefault(f.step, []).append(f)
-        for index, group in sorted(by_step.items()):
-            outcomes = self._run_step(self.definition.steps[index], group)
-            moving += [f for f in group if f.status == "running" and outcomes.get(f.id, OK).kind == "ok"
-                       and f.step < len(self.definition.steps)]
+        for index, group in _by_step(flows):
+            moving += self._moving(group, self._run_step(self.definition.steps[index], group))
         return moving
 
     def _run_step(self, step: Step, flows: list[Flow], *, afresh: bool = False) -> Outcomes:
         """Run one step for these flows; ``afresh``: this is the rerun of a step that found its handed rows
         stale, so a Stale now is a technical failure like any other."""
         outcomes: Outcomes = {}
-        if self.fault:
-            for f in flows:
-                reason = self.fault(step.name, f)
-                if reason:
-                    outcomes[f.id] = fail(reason)
-        todo = [f for f in flows if f.id not in outcomes]
         try:
-            if step.outside and todo:
-                outcomes |= step.outside(todo) or {}
-            todo = [f for f in todo if outcomes.get(f.id, OK).kind == "ok"]
+            outcomes = self._before(step, flows)
             with self.db.write() as conn:
-                if todo:
-                    outcomes |= step.run(conn, todo) or {}
-                self._record_forward(conn, step, flows, outcomes)
+                self._within(conn, step, flows, outcomes)
         except Exception as exc:  # a technical failure: nothing of this step was committed
             handed = any(f.rows for f in flows)
             for f in flows:
@@ -225,14 +239,106 @@ class Engine:
             return {flows[0].id: wait(str(exc), self.retry_seconds)}
         return outcomes
 
+    def _before(self, step: Step, flows: list[Flow]) -> Outcomes:
+        """What comes before a step's transaction: the injected faults, then its outside work."""
+        outcomes: Outcomes = {}
+        if self.fault:
+            for f in flows:
+                reason = self.fault(step.name, f)
+                if reason:
+                    outcomes[f.id] = fail(reason)
+        todo = [f for f in flows if f.id not in outcomes]
+        if step.outside and todo:
+            outcomes |= step.outside(todo) or {}
+        return outcomes
+
+    def _within(self, conn: Connection, step: Step, flows: list[Flow], outcomes: Outcomes) -> None:
+        """A step in the caller's transaction: its work for the flows still ok, then their progress
+        (``outcomes`` gains the step's)."""
+        todo = [f for f in flows if outcomes.get(f.id, OK).kind == "ok"]
+        if todo:
+            outcomes |= step.run(conn, todo) or {}
+        self._record_forward(conn, step, flows, outcomes)
+
+    def _moving(self, flows: list[Flow], outcomes: Outcomes) -> list[Flow]:
+        """The flows that went on to another step of theirs."""
+        return [f for f in flows if f.status == "running" and outcomes.get(f.id, OK).kind == "ok"
+                and f.step < len(self.definition.steps)]
+
+    # -- running forward, steps together ----------------------------------------------------------------
+
+    def _advance_together(self, flows: list[Flow]) -> list[Flow]:
+        """Run the flows forward in as few transactions as their steps allow (``Definition.together``);
+        returns the flows left to go on step by step: none, unless a step raised.
+
+        A transaction ends before a step's outside work (no call to another service is made inside one)
+        and where the flows stop. When a step raises, the transaction rolls back whole: the flows are read
+        back as last committed and go on step by step, where a failure is dealt with one step and one flow
+        at a time as ever (a stale handed row is read afresh, a flow that raises is retried alone). A
+        process that dies mid-transaction leaves its flows at the last committed step, to be redone by the
+        worker that takes them next."""
+        while flows:
+            try:
+                flows = self._together(flows)
+            except Exception as exc:
+                log.info("workflow_steps_together_failed", workflows=len(flows), error=f"{type(exc).__name__}: {exc}")
+                self._reload(flows)
+                return [f for f in flows if f.status == "running"]
+        return []
+
+    def _together(self, flows: list[Flow]) -> list[Flow]:
+        """One transaction: the step each flow is at (its outside work done before), then the steps after
+        it up to one with outside work; returns the flows that stopped before such a step. The flows'
+        progress and step log are written once, as the transaction ends."""
+        steps = self.definition.steps
+        first = [(steps[index], group, self._before(steps[index], group)) for index, group in _by_step(flows)]
+        stopped: list[Flow] = []
+        self._deferred = deferred = ({}, [])
+        try:
+            with self.db.write() as conn:
+                moving: list[Flow] = []
+                for step, group, outcomes in first:  # each group at its own step, as _advance takes them
+                    self._within(conn, step, group, outcomes)
+                    moving += self._moving(group, outcomes)
+                while moving:
+                    going = moving
+                    moving = []
+                    for index, group in _by_step(going):
+                        step = steps[index]
+                        if step.outside and (step.calls_out is None or step.calls_out(group)):
+                            stopped += group  # its outside work waits until this transaction has committed
+                            continue
+                        outcomes = self._before(step, group)
+                        self._within(conn, step, group, outcomes)
+                        moving += self._moving(group, outcomes)
+                self._deferred = None
+                self._progress(conn, list(deferred[0].values()), deferred[1], utcnow())
+        finally:
+            self._deferred = None
+        return stopped
+
+    def _reload(self, flows: list[Flow]) -> None:
+        """Put the flows back as last committed (their step, status, context), with no handed rows."""
+        with self.db.read() as conn:
+            found = {r.id: r for r in conn.execute(
+                select(workflows.c.id, workflows.c.step, workflows.c.status, workflows.c.attempts,
+                       workflows.c.context, workflows.c.error).where(workflows.c.id.in_([f.id for f in flows])))}
+        for f in flows:
+            r = found[f.id]
+            f.step, f.status, f.attempts, f.context, f.error = (r.step, r.status, r.attempts, orjson.loads(r.context),
+                                                                r.error)
+            f.rows.clear()
+
     def _record_forward(self, conn: Connection, step: Step, flows: list[Flow], outcomes: Outcomes) -> None:
         now = utcnow()
         last = len(self.definition.steps) - 1
         completed = []
         compensating = []
         saves = []
+        log_rows = []
         for f in flows:
             outcome = outcomes.get(f.id, OK)
+            log_rows.append((f.id, step.name, "run", outcome.kind, outcome.reason, now))
             if outcome.kind == "ok":
                 f.step += 1
                 f.status = "completed" if f.step > last else "running"
@@ -244,10 +350,7 @@ class Engine:
                 compensating.append(f)
             waiting = outcome.kind == "wait"
             saves.append((f, outcome.seconds if waiting else 0.0, outcome.reason if waiting else None, waiting))
-        self._save_many(conn, saves, now)
-        bulk.insert_rows(conn, workflow_steps, [
-            {"workflow_id": f.id, "step": step.name, "action": "run", "outcome": outcomes.get(f.id, OK).kind,
-             "detail": outcomes.get(f.id, OK).reason, "at": now} for f in flows])
+        self._progress(conn, saves, log_rows, now)
         if completed and self.definition.on_completed:
             self.definition.on_completed(conn, completed)
         if any(f.step < 0 for f in compensating):  # failed at the first step: nothing to undo
@@ -289,9 +392,8 @@ class Engine:
                     for f in group:
                         f.step -= 1
                     self._save_many(conn, [(f, 0.0, None, False) for f in group], now)
-                    bulk.insert_rows(conn, workflow_steps, [
-                        {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "ok",
-                         "detail": None, "at": now} for f in group])
+                    bulk.insert_tuples(conn, workflow_steps, _LOG_COLUMNS,
+                                       [(f.id, step.name, "compensate", "ok", None, now) for f in group])
                     self._finish_compensation(conn, [f for f in group if f.step < 0], now)
             except Exception as exc:  # the gateway is down, say: undoing must finish, so try again later
                 for f in group:
@@ -312,18 +414,30 @@ class Engine:
         with self.db.write() as conn:
             self._save_many(conn, [(f, min(COMPENSATION_RETRY_MAX, self.retry_seconds * 2 ** min(f.attempts, 16)),
                                     error, True) for f in flows], now)
-            bulk.insert_rows(conn, workflow_steps, [
-                {"workflow_id": f.id, "step": step.name, "action": "compensate", "outcome": "error",
-                 "detail": error, "at": now} for f in flows])
+            bulk.insert_tuples(conn, workflow_steps, _LOG_COLUMNS,
+                               [(f.id, step.name, "compensate", "error", error, now) for f in flows])
 
     def _finish_compensation(self, conn: Connection, flows: list[Flow], now: Any) -> None:
         if not flows:
             return
         for f in flows:
             f.status = "compensated"
-        self._save_many(conn, [(f, 0.0, None, False) for f in flows], now)
+        self._progress(conn, [(f, 0.0, None, False) for f in flows], [], now)
         if self.definition.on_compensated:
             self.definition.on_compensated(conn, flows)
+
+    def _progress(self, conn: Connection, saves: list[tuple[Flow, float, str | None, bool]],
+                  log_rows: list[tuple[Any, ...]], now: Any) -> None:
+        """Write the flows' progress and step log now, or, while steps run together, when their transaction
+        ends: once for a flow, as it stands last (what a step before wrote of it would be overwritten in the
+        same transaction anyway)."""
+        if self._deferred is None:
+            self._save_many(conn, saves, now)
+            bulk.insert_tuples(conn, workflow_steps, _LOG_COLUMNS, log_rows)
+            return
+        saved, logged = self._deferred
+        saved |= {item[0].id: item for item in saves}
+        logged += log_rows
 
     def _save(self, conn: Connection, f: Flow, now: Any, *, delay: float = 0.0, note: str | None = None,
               release: bool = False) -> None:
@@ -333,17 +447,23 @@ class Engine:
         """Write flows' progress in one statement per batch; the lease is kept while this worker carries on."""
         sqlite = conn.dialect.name == "sqlite"
         rows = []
+        dues: dict[float, Any] = {}  # delay -> when due, as written: most flows of a batch share one
         for f, delay, note, release in items:
-            due = now + timedelta(seconds=delay)
+            due = dues.get(delay)
+            if due is None:
+                due = now + timedelta(seconds=delay)
+                due = dues[delay] = sqlite_time(due) if sqlite else due
             rows.append((f.id, f.step if f.status == "compensating" else max(f.step, 0), f.status,
                          orjson.dumps(f.context).decode(), f.error if f.error is not None else note, f.attempts,
-                         sqlite_time(due) if sqlite else due, release or f.status in ("completed", "compensated")))
+                         due, release or f.status in ("completed", "compensated")))
         for chunk in bulk.chunks(conn, rows, len(_PROGRESS_TYPES)):
             progress, params = bulk.source(conn, _PROGRESS_TYPES, chunk, "progress")
             conn.exec_driver_sql(_save_sql(progress, "?" if sqlite else "%s"),
                                  (sqlite_time(now) if sqlite else now, *params))
 
 
+# A step log row's values (workflow_steps), in this order.
+_LOG_COLUMNS = ("workflow_id", "step", "action", "outcome", "detail", "at")
 # id, step, status, context, error, attempts, available_at, whether to release the lease
 _PROGRESS_TYPES = ("BIGINT", "INTEGER", "VARCHAR(16)", "TEXT", "TEXT", "INTEGER", "TIMESTAMP WITH TIME ZONE",
                    "BOOLEAN")

@@ -14,6 +14,8 @@ aware UTC times (text on SQLite), exact decimals (text on SQLite).
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -76,21 +78,48 @@ def converters(conn: Connection, table: Table, columns: Sequence[str]) -> list[C
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys, columns of ``table``): one statement for any batch
     orderhub writes."""
+    if rows:
+        columns = tuple(rows[0])
+        pick = operator.itemgetter(*columns)
+        insert_tuples(conn, table, columns, [pick(row) for row in rows] if len(columns) > 1
+                      else [(pick(row),) for row in rows])
+
+
+def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """:func:`insert_rows` for rows built as tuples, their values in ``columns``' order: what a batch
+    pipeline writes is made this way, with no dict per row."""
     if not rows:
         return
-    columns = tuple(rows[0])
-    convert = converters(conn, table, columns)
-    quote = conn.dialect.identifier_preparer.quote
-    types = _types(conn.dialect, table, columns)
+    columns = tuple(columns)
+    sqlite = conn.dialect.name == "sqlite"
+    convert = [(i, to) for i, to in enumerate(converters(conn, table, columns)) if to is not None]
+    width = len(columns)
+    for chunk in chunks(conn, rows, width):
+        if sqlite:  # one flat parameter list; a converting column is rewritten in place, a slice at a time
+            params: list[Any] = list(itertools.chain.from_iterable(chunk))
+            for i, to in convert:
+                params[i::width] = map(to, params[i::width])
+            conn.exec_driver_sql(_insert_sql(conn.dialect, table, columns, len(chunk)), tuple(params))
+        else:  # one array per column
+            arrays = [list(column) for column in zip(*chunk, strict=True)]
+            for i, to in convert:
+                arrays[i] = list(map(to, arrays[i]))
+            conn.exec_driver_sql(_insert_sql(conn.dialect, table, columns, 0), tuple(arrays))
+
+
+@functools.lru_cache(maxsize=128)
+def _insert_sql(dialect: Any, table: Table, columns: tuple[str, ...], n: int) -> str:
+    """The statement inserting ``n`` rows (SQLite: a VALUES list of ``n``; PostgreSQL: arrays, any number)."""
+    quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
-    for chunk in chunks(conn, rows, len(columns)):
-        values = [tuple(v if to is None else to(v) for v, to in zip((row[c] for c in columns), convert, strict=True))
-                  for row in chunk]
-        sql, params = source(conn, types, values, "r")
-        picked = ", ".join(f"r.column{i}" for i in range(1, len(columns) + 1))
-        in_order = "" if conn.dialect.name == "sqlite" else " ORDER BY r.ord"  # ids follow the rows' order
-        conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) SELECT {picked} FROM {sql}{in_order}",
-                             tuple(params))
+    picked = ", ".join(f"r.column{i}" for i in range(1, len(columns) + 1))
+    if dialect.name == "sqlite":
+        rows = f"(VALUES {_values(n, len(columns))}) AS r"
+        in_order = ""
+    else:
+        rows = _unnest(_types(dialect, table, columns), "r")
+        in_order = " ORDER BY r.ord"  # ids follow the rows' order
+    return f"INSERT INTO {quote(table.name)} ({names}) SELECT {picked} FROM {rows}{in_order}"
 
 
 @functools.lru_cache(maxsize=128)

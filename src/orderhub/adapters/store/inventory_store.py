@@ -13,10 +13,12 @@ so channels learn of every change in ATP - reservations included - once it commi
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, text
 
@@ -24,14 +26,14 @@ from orderhub.adapters.store import bulk, channel_stock, outbox
 from orderhub.adapters.store.db import upsert
 from orderhub.adapters.store.safety_stock import effective_safety_stock, online_buffers
 from orderhub.adapters.store.schema import facilities, inventory, inventory_ledger
-from orderhub.adapters.store.types import UTCDateTime
+from orderhub.adapters.store.types import UTCDateTime, sqlite_time
 from orderhub.clock import utcnow
 from orderhub.domain.inventory import LedgerReason, Position, grant_in_order
 
 
-@dataclass(frozen=True)
-class Movement:
-    """A quantity of one SKU at one facility, on behalf of an order unit (or nothing)."""
+class Movement(NamedTuple):
+    """A quantity of one SKU at one facility, on behalf of an order unit (or nothing). A named tuple: a
+    batch of placements makes one per unit."""
 
     sku: str
     facility_id: int
@@ -85,46 +87,54 @@ def _groups(movements: Sequence[Movement]) -> list[tuple[tuple[str, int], list[i
     return sorted(groups.items())
 
 
-_WHOLE_CHUNK = 1000  # (SKU, facility) groups a statement: 4 parameters each, well within SQLite's limit
+# The wanted quantities as a table (bulk.source): sku, facility_id, n, the facility's online safety stock.
+_WANTED_TYPES = ("VARCHAR(255)", "INTEGER", "INTEGER", "INTEGER")
 
 
-def _reserve_whole(conn: Connection, wanted: list[tuple[str, int, int, int]], now: Any) -> dict[tuple[str, int], Any]:
+def _reserve_whole(conn: Connection, wanted: list[tuple[str, int, int, int]], now: datetime
+                   ) -> dict[tuple[str, int], Any]:
     """Reserve each (SKU, facility, quantity, buffer) in full where it all fits, in one statement per chunk of
-    groups; returns the rows changed by (SKU, facility). On PostgreSQL the rows are locked first in the global
-    (SKU, facility) order, as the per-group statements took them, so concurrent batches never deadlock."""
+    groups (one statement text per chunk size: nothing to compile a batch); returns the rows changed by (SKU,
+    facility). On PostgreSQL the rows are locked first in the global (SKU, facility) order, as the per-group
+    statements took them, so concurrent batches never deadlock."""
     changed: dict[tuple[str, int], Any] = {}
+    if not wanted:
+        return changed
     postgres = conn.dialect.name == "postgresql"
-    floor = "GREATEST" if postgres else "max"
-    for start in range(0, len(wanted), _WHOLE_CHUNK):
-        chunk = wanted[start:start + _WHOLE_CHUNK]
-        params: dict[str, Any] = {"now": now}
-        rows = []
-        for k, (sku, facility_id, n, buffer) in enumerate(chunk):
-            params |= {f"s{k}": sku, f"f{k}": facility_id, f"n{k}": n, f"b{k}": buffer}
-            rows.append(f"(:s{k}, :f{k}, :n{k}, :b{k})")
-        values = ", ".join(rows)
+    at = now if postgres else sqlite_time(now)
+    for chunk in bulk.chunks(conn, wanted, len(_WANTED_TYPES)):
+        source, params = bulk.source(conn, _WANTED_TYPES, chunk, "wanted")
         if postgres:
-            pairs = ", ".join(f"(:s{k}, :f{k})" for k in range(len(chunk)))
-            conn.execute(text(f"SELECT 1 FROM inventory WHERE (sku, facility_id) IN ({pairs}) "
-                              "ORDER BY sku, facility_id FOR UPDATE"), params)
-        stmt = text(
-            f"WITH wanted (sku, facility_id, n, buffer) AS (VALUES {values}) "
-            "UPDATE inventory SET reserved = inventory.reserved + wanted.n, updated_at = :now FROM wanted "
-            "WHERE inventory.sku = wanted.sku AND inventory.facility_id = wanted.facility_id "
-            f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.buffer) >= wanted.n "
-            "RETURNING inventory.sku, inventory.facility_id, "
-            "inventory.on_hand, inventory.reserved, inventory.safety_stock").bindparams(
-                bindparam("now", type_=UTCDateTime()))
-        for row in conn.execute(stmt, params):
+            conn.exec_driver_sql(_lock_sql(source), tuple(params))
+        for row in conn.exec_driver_sql(_reserve_whole_sql(source, postgres), (at, *params)):
             changed[(row.sku, row.facility_id)] = row
     return changed
+
+
+@functools.lru_cache(maxsize=64)
+def _lock_sql(source: str) -> str:
+    return ("SELECT 1 FROM inventory WHERE (sku, facility_id) IN (SELECT wanted.column1, wanted.column2 "
+            f"FROM {source}) ORDER BY sku, facility_id FOR UPDATE")
+
+
+@functools.lru_cache(maxsize=64)
+def _reserve_whole_sql(source: str, postgres: bool) -> str:
+    """``UPDATE inventory ... FROM`` the wanted quantities, where all of each fits; the time is the first
+    parameter."""
+    mark, floor = ("%s", "GREATEST") if postgres else ("?", "max")
+    return (f"UPDATE inventory SET reserved = inventory.reserved + wanted.column3, updated_at = {mark} "
+            f"FROM {source} WHERE inventory.sku = wanted.column1 AND inventory.facility_id = wanted.column2 "
+            f"AND inventory.on_hand - inventory.reserved - {floor}(inventory.safety_stock, wanted.column4) "
+            ">= wanted.column3 RETURNING inventory.sku, inventory.facility_id, inventory.on_hand, "
+            "inventory.reserved, inventory.safety_stock")
 
 
 def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> list[int]:
     """Reserve each request whole or not at all; returns the quantity granted per request."""
     granted = [0] * len(requests)
     now = utcnow()
-    ledger: list[dict[str, Any]] = []
+    ledger: list[tuple[Any, ...]] = []
+    reason = LedgerReason.RESERVED.value
     changes: list[Change] = []
     groups = _groups(requests)
     buffers = online_buffers(conn, {facility_id for (_sku, facility_id), _ in groups})
@@ -153,8 +163,8 @@ def reserve(conn: Connection, requests: Sequence[Movement], *, actor: str) -> li
             granted[i] = qty
             if qty:
                 m = requests[i]
-                ledger.append(_ledger_row(m, LedgerReason.RESERVED, actor, after.on_hand, after.on_hand,
-                                          reserved, reserved + qty))
+                ledger.append((m.sku, m.facility_id, reason, after.on_hand, after.on_hand, reserved,
+                               reserved + qty, m.order_id, m.unit_id, actor, None, now))
                 reserved += qty
     _append(conn, ledger)
     _announce(conn, changes, LedgerReason.RESERVED)
@@ -170,7 +180,7 @@ def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReaso
     """
     changes = []
     now = utcnow()
-    ledger: list[dict[str, Any]] = []
+    ledger: list[tuple[Any, ...]] = []
     groups = _groups(movements)
     buffers = online_buffers(conn, {facility_id for (_sku, facility_id), _ in groups})
     for (sku, facility_id), indexes in groups:
@@ -189,7 +199,7 @@ def move(conn: Connection, movements: Sequence[Movement], *, reason: LedgerReaso
         changes.append(Change(sku, facility_id, Position(on_hand, reserved, after.safety_stock), after))
         for m in items:
             nxt_on_hand, nxt_reserved = on_hand + on_hand_sign * m.quantity, reserved + reserved_sign * m.quantity
-            ledger.append(_ledger_row(m, reason, actor, on_hand, nxt_on_hand, reserved, nxt_reserved, note))
+            ledger.append(_ledger_row(m, reason, actor, on_hand, nxt_on_hand, reserved, nxt_reserved, note, now))
             on_hand, reserved = nxt_on_hand, nxt_reserved
     _append(conn, ledger)
     _announce(conn, changes, reason)
@@ -207,7 +217,8 @@ def set_on_hand(conn: Connection, sku: str, facility_id: int, on_hand: int, *, r
     buffer = online_buffers(conn, [facility_id])[facility_id]
     before = _locked(conn, sku, facility_id, buffer)
     assert before is not None
-    values: dict[str, Any] = {"on_hand": on_hand, "updated_at": utcnow()}
+    now = utcnow()
+    values: dict[str, Any] = {"on_hand": on_hand, "updated_at": now}
     if safety_stock is not None:
         values["safety_stock"] = safety_stock
     conn.execute(inventory.update().where(inventory.c.sku == sku, inventory.c.facility_id == facility_id)
@@ -215,7 +226,7 @@ def set_on_hand(conn: Connection, sku: str, facility_id: int, on_hand: int, *, r
     after = Position(on_hand, before.reserved, before.safety_stock if safety_stock is None
                      else max(safety_stock, buffer))
     _append(conn, [_ledger_row(Movement(sku, facility_id, 0), reason, actor, before.on_hand, on_hand,
-                               before.reserved, before.reserved, note)])
+                               before.reserved, before.reserved, note, now)])
     change = Change(sku, facility_id, before, after)
     _announce(conn, [change], reason)
     return change
@@ -244,15 +255,20 @@ def _ensure_row(conn: Connection, sku: str, facility_id: int) -> None:
                              "safety_stock": 0, "updated_at": utcnow()}, keys=("sku", "facility_id"))
 
 
+# A ledger row's values, as _ledger_row and reserve make them: tuples, not dicts (a batch writes thousands).
+_LEDGER_COLUMNS = ("sku", "facility_id", "reason", "on_hand_before", "on_hand_after", "reserved_before",
+                   "reserved_after", "order_id", "unit_id", "actor", "note", "at")
+
+
 def _ledger_row(m: Movement, reason: LedgerReason, actor: str, on_hand_before: int, on_hand_after: int,
-                reserved_before: int, reserved_after: int, note: str | None = None) -> dict[str, Any]:
-    return {"sku": m.sku, "facility_id": m.facility_id, "reason": reason.value, "on_hand_before": on_hand_before,
-            "on_hand_after": on_hand_after, "reserved_before": reserved_before, "reserved_after": reserved_after,
-            "order_id": m.order_id, "unit_id": m.unit_id, "actor": actor, "note": note, "at": utcnow()}
+                reserved_before: int, reserved_after: int, note: str | None, at: datetime) -> tuple[Any, ...]:
+    """One ledger row; ``at``: the time of the change, one for every row of a statement's movements."""
+    return (m.sku, m.facility_id, reason.value, on_hand_before, on_hand_after, reserved_before, reserved_after,
+            m.order_id, m.unit_id, actor, note, at)
 
 
-def _append(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    bulk.insert_rows(conn, inventory_ledger, rows)
+def _append(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    bulk.insert_tuples(conn, inventory_ledger, _LEDGER_COLUMNS, rows)
 
 
 def _announce(conn: Connection, changes: Sequence[Change], reason: LedgerReason) -> None:

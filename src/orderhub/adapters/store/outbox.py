@@ -81,5 +81,8 @@ def add_many(conn: Connection, events: Sequence[Event]) -> None:
             text = written.get(id(e.payload))
             if text is None:
                 text = written[id(e.payload)] = serialize(e.payload)
-            rows.append(_row(e, now, text))
-        bulk.insert_rows(conn, outbox, rows)
+            rows.append((e.event_type, e.ordering_key, e.order_id, text, now))
+        bulk.insert_tuples(conn, outbox, _COLUMNS, rows)
+
+
+_COLUMNS = ("event_type", "ordering_key", "order_id", "payload", "created_at")  # as _row names them

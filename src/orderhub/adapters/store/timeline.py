@@ -34,7 +34,9 @@ def add(conn: Connection, entries: Sequence[Entry], *, keys: Mapping[int, tuple[
         keys |= {r.id: (r.shop_id, r.shopify_id) for r in conn.execute(
             select(orders.c.id, orders.c.shop_id, orders.c.shopify_id).where(orders.c.id.in_(ids)))}
     now = utcnow()
-    bulk.insert_rows(conn, order_events, [
-        {"shop_id": keys[e.order_id][0], "order_shopify_id": keys[e.order_id][1], "inbox_id": None,
-         "kind": e.kind, "detail": orjson.dumps(e.detail, default=str).decode(), "actor": e.actor, "at": now}
-        for e in entries])
+    dumps = orjson.dumps
+    bulk.insert_tuples(conn, order_events, _COLUMNS, [
+        (*keys[e.order_id], e.kind, dumps(e.detail, default=str).decode(), e.actor, now) for e in entries])
+
+
+_COLUMNS = ("shop_id", "order_shopify_id", "kind", "detail", "actor", "at")  # inbox_id: none, entries are ours

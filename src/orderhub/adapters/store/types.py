@@ -12,11 +12,23 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
+# The time written last and its text: a batch writes one time (its transaction's ``now``) in many rows and
+# statements. One tuple, replaced whole, so threads never see a time with another's text.
+_last_written: tuple[datetime | None, str] = (None, "")
+
+
 def sqlite_time(value: datetime) -> str:
     """How a UTC time is written on SQLite (sortable text, SQLITE_TIME_FORMAT); used by raw fast paths too."""
+    global _last_written
+    last = _last_written
+    if value is last[0]:  # datetimes are immutable: the same object has the same text
+        return last[1]
     if value.tzinfo is timezone.utc:  # the common case, and hot: drop the "+00:00" instead of converting
-        return value.isoformat(sep=" ", timespec="microseconds")[:-6]
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        text = value.isoformat(sep=" ", timespec="microseconds")[:-6]
+    else:
+        text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    _last_written = (value, text)
+    return text
 
 
 class UTCDateTime(TypeDecorator[datetime]):

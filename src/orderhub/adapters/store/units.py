@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from orderhub.adapters.store import bulk
 from orderhub.adapters.store.schema import order_items, order_units
@@ -26,7 +26,7 @@ def explode(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
     For an order already in the order management system, ``add_to_lines`` adds units to its lines."""
     if not order_ids:
         return {}
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     counts: dict[int, int] = defaultdict(int)
     now = utcnow()
     made = select(order_units.c.id).where(order_units.c.item_id == order_items.c.id).exists()
@@ -39,8 +39,7 @@ def explode(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
             raise ValueError(f"order {item.order_id} has more than {MAX_UNITS_PER_ORDER} units; "
                              "check the quantities of its lines")
         rows += _unit_rows(item, range(1, item.current_quantity + 1), now)
-    if rows:
-        conn.execute(insert(order_units), rows)
+    bulk.insert_tuples(conn, order_units, _NEW_COLUMNS, rows)
     return dict(counts)
 
 
@@ -57,7 +56,7 @@ def add_to_lines(conn: Connection, order_id: int, wanted: Mapping[int, int]) -> 
     last_seq = dict(conn.execute(select(order_units.c.item_id, func.max(order_units.c.seq))
                                  .where(order_units.c.order_id == order_id).group_by(order_units.c.item_id)).all())
     now = utcnow()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for item in conn.execute(select(order_items.c.id, order_items.c.order_id, order_items.c.sku,
                                     order_items.c.price, order_items.c.requires_shipping)
                              .where(order_items.c.order_id == order_id, order_items.c.id.in_(sorted(wanted)))
@@ -66,15 +65,18 @@ def add_to_lines(conn: Connection, order_id: int, wanted: Mapping[int, int]) -> 
         rows += _unit_rows(item, range(first, first + wanted[item.id]), now)
     if not rows:
         return []
-    conn.execute(insert(order_units), rows)
+    bulk.insert_tuples(conn, order_units, _NEW_COLUMNS, rows)
     return [u for u in of_orders(conn, [order_id])[order_id] if u.seq > last_seq.get(u.item_id, 0)
             and u.item_id in wanted]
 
 
-def _unit_rows(item: Any, seqs: range, now: datetime) -> list[dict[str, Any]]:
-    return [{"order_id": item.order_id, "item_id": item.id, "seq": seq, "sku": item.sku, "status": "created",
-             "queue": None, "ship_group": "default" if item.requires_shipping else NO_SHIPPING,
-             "price": item.price, "updated_at": now} for seq in seqs]
+# A new unit's values, as _unit_rows makes them (the other columns take their defaults).
+_NEW_COLUMNS = ("order_id", "item_id", "seq", "sku", "status", "queue", "ship_group", "price", "updated_at")
+
+
+def _unit_rows(item: Any, seqs: range, now: datetime) -> list[tuple[Any, ...]]:
+    ship_group = "default" if item.requires_shipping else NO_SHIPPING
+    return [(item.order_id, item.id, seq, item.sku, "created", None, ship_group, item.price, now) for seq in seqs]
 
 
 def of_orders(conn: Connection, order_ids: Iterable[int]) -> dict[int, list[Any]]:
