@@ -129,7 +129,8 @@ def test_an_exception_retries_only_the_workflow_that_raised(hub: Hub) -> None:
     assert _rows(hub)[2][0] == "completed"
 
 
-def test_a_step_handed_rows_that_went_stale_runs_again_on_rows_read_afresh(hub: Hub) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["step by step", "together"])
+def test_a_step_handed_rows_that_went_stale_runs_again_on_rows_read_afresh(hub: Hub, together: bool) -> None:
     runs: list[list[dict[str, str]]] = []
 
     def load(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
@@ -144,8 +145,12 @@ def test_a_step_handed_rows_that_went_stale_runs_again_on_rows_read_afresh(hub: 
             f.context["used"] = True
 
     _start(hub, 1, 2)
-    Engine(hub.db, Definition("test", (Step("load", load), Step("use", use))), worker="w").run_once()
-    assert runs == [[{"order": "as read by load"}] * 2, [{}, {}]]  # once on the handed rows, once without
+    Engine(hub.db, Definition("test", (Step("load", load), Step("use", use)), together=together),
+           worker="w").run_once()
+    handed = [{"order": "as read by load"}] * 2
+    # Step by step: once on the handed rows, once without. Together: the batch rolled back whole, then step
+    # by step: handed again, then read afresh.
+    assert runs == ([handed, handed, [{}, {}]] if together else [handed, [{}, {}]])
     assert _rows(hub) == {1: ("completed", 2, None), 2: ("completed", 2, None)}
     with hub.db.read() as conn:  # handed rows are never persisted; the step's context is
         assert {r.context for r in conn.execute(select(workflows.c.context))} == {'{"used":true}'}
@@ -324,28 +329,6 @@ def test_a_failing_step_while_together_compensates_the_earlier_ones(hub: Hub) ->
     assert [e for e, oid in j.entries if oid == 1][-4:] == ["undo pay", "undo reserve", "undo validate",
                                                             "compensated"]
     assert _rows(hub) == {1: ("compensated", 0, "refused"), 2: ("completed", 4, None)}
-
-
-def test_stale_handed_rows_while_together_are_read_afresh(hub: Hub) -> None:
-    runs: list[list[dict[str, str]]] = []
-
-    def load(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
-        for f in flows:
-            f.rows["order"] = "as read by load"
-
-    def use(conn, flows: list[Flow]) -> None:  # type: ignore[no-untyped-def]
-        runs.append([dict(f.rows) for f in flows])
-        if any(f.rows for f in flows):
-            raise workflow.Stale("the order changed meanwhile")
-        for f in flows:
-            f.context["used"] = True
-
-    _start(hub, 1)
-    Engine(hub.db, Definition("test", (Step("load", load), Step("use", use)), together=True),
-           worker="w").run_once()
-    # Together: handed rows, rolled back whole; step by step: handed again, then read afresh.
-    assert runs == [[{"order": "as read by load"}], [{"order": "as read by load"}], [{}]]
-    assert _rows(hub) == {1: ("completed", 2, None)}
 
 
 def test_outside_work_that_would_not_call_out_stays_in_the_transaction(hub: Hub) -> None:
