@@ -119,13 +119,15 @@ def follow_quantities_many(conn: Connection, statuses: dict[int, str]) -> None:
     live = [oid for oid in sorted(statuses) if units[oid] and statuses[oid] not in ("cancelled", "rejected")]
     if not live:
         return
-    quantities = {(r.order_id, r.id): r.current_quantity for r in conn.execute(_QUANTITIES, {"ids": live})}
+    quantities: dict[int, list[tuple[int, int]]] = defaultdict(list)  # order id: (line id, quantity) each
+    for r in conn.execute(_QUANTITIES, {"ids": live}):
+        quantities[r.order_id].append((r.id, r.current_quantity))
     for oid in live:
         counted: dict[int, int] = defaultdict(int)
         for u in units[oid]:
             if _counted_by_shopify(u):
                 counted[u.item_id] += 1
-        if any(counted[item] != quantity for (order, item), quantity in quantities.items() if order == oid):
+        if any(counted[item] != quantity for item, quantity in quantities[oid]):
             follow_quantities(conn, oid)
 
 

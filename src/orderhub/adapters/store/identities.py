@@ -146,6 +146,12 @@ def _keys(row: Any) -> Keys:
     return Keys(row["email_key"], row["phone_key"], row["loyalty_key"])
 
 
+def buyer_id(ids: dict[Key, int], account_id: int, order: Order) -> int | None:
+    """The id of the order's buyer among ``ids`` (as :func:`store` returns them); None when it names nobody."""
+    person = identity_of(order)
+    return None if person is None else ids.get((account_id, person.shopify_id))
+
+
 def store_one(conn: Connection, account_id: int, order: Order) -> int | None:
     """Store the buyer of one order; its id (None when the order names nobody)."""
     rows = order_rows(conn, [(account_id, order)])

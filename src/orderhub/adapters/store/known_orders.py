@@ -34,7 +34,6 @@ from orderhub.adapters.store.schema import (
 )
 from orderhub.clock import utcnow
 from orderhub.domain import sales_channels
-from orderhub.domain.customers import identity_of
 from orderhub.domain.model import Freshness, Order, Refund, freshness
 
 Key = tuple[int, str]  # (shop id, channel order id)
@@ -128,10 +127,9 @@ def update_all(conn: Connection, versions: Sequence[Version]) -> None:
                                                                       for v in versions]))
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for v in sorted(versions, key=lambda v: v.stored.id):  # in lock order
-        buyer = identity_of(v.order)
         values = order_store.order_values(v.order) | order_store.location_values(conn, v.order) | {
-            "customer_id": customer_ids.get((v.stored.shop_id, buyer.shopify_id)) if buyer is not None else None,
-            "updated_at": now, "pk": v.stored.id}
+            "customer_id": identities.buyer_id(customer_ids, v.stored.shop_id, v.order), "updated_at": now,
+            "pk": v.stored.id}
         if sales_channels.is_guess(v.order.channel, v.order.source_name, v.order.channel_information):
             del values["channel"]  # what was known of it before stays
         groups[tuple(values)].append(values)

@@ -26,7 +26,6 @@ from orderhub.adapters.store.schema import (
     orders,
 )
 from orderhub.clock import utcnow
-from orderhub.domain.customers import identity_of
 from orderhub.domain.model import Order
 
 Key = tuple[int, str]  # (shop id, Shopify order id)
@@ -70,8 +69,7 @@ def insert_all(conn: Connection, batch: Sequence[NewOrder]) -> dict[Key, int]:
             | dict.fromkeys(order_store.LOCATION_VALUES)
             | order_store.location_values(conn, n.order) | {
         "shop_id": n.shop_id, "shopify_id": n.order.shopify_id, "version": 1, "created_at": now, "updated_at": now,
-        "customer_id": customer_ids.get((n.shop_id, buyer.shopify_id))
-        if (buyer := identity_of(n.order)) is not None else None}
+        "customer_id": identities.buyer_id(customer_ids, n.shop_id, n.order)}
         for n in batch]  # one insert of many rows: every row names the same columns
     # The rows come back named by (shop, channel id), so their order does not matter: asking for it would make
     # SQLite take one INSERT per order; without it the batch is one statement.
